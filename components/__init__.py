@@ -1,0 +1,1 @@
+"""Pulumi ComponentResources of the VOS platform and the pure renderers they use."""

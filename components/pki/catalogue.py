@@ -1,0 +1,91 @@
+"""Which certificates the platform issues, with which names and usages. Pure data.
+
+A server certificate's SANs are exactly the names clients dial: the service's network alias
+and its container name; localhost/127.0.0.1/::1 and the stack's public names only for
+services published on the host, and localhost only where the settings ask for it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Literal
+
+from infra.catalogue import SERVICES
+from infra.settings import Settings
+
+Usage = Literal["server", "client"]
+
+
+@dataclass(frozen=True)
+class CertSpec:
+    name: str
+    common_name: str
+    usage: Usage
+    dns_names: tuple[str, ...] = ()
+    ip_addresses: tuple[str, ...] = ()
+
+    @property
+    def rotation_class(self) -> str:
+        return "serverCerts" if self.usage == "server" else "clientCerts"
+
+
+@dataclass(frozen=True)
+class KeySpec:
+    algorithm: Literal["ECDSA", "RSA"]
+    ecdsa_curve: str | None
+    rsa_bits: int | None
+
+
+def key_spec(key_algorithm: str) -> KeySpec:
+    if key_algorithm == "ECDSA-P256":
+        return KeySpec("ECDSA", "P256", None)
+    bits = int(key_algorithm.removeprefix("RSA-"))
+    return KeySpec("RSA", None, bits)
+
+
+def allowed_uses(usage: Usage | Literal["ca"], key: KeySpec) -> list[str]:
+    if usage == "ca":
+        return ["cert_signing", "crl_signing", "digital_signature"]
+    uses = ["digital_signature"]
+    if key.algorithm == "RSA":
+        uses.append("key_encipherment")  # TLS 1.2 RSA key transport
+    uses.append("server_auth" if usage == "server" else "client_auth")
+    return uses
+
+
+def _names_for(settings: Settings, dns_name: str, published: bool) -> CertSpec:
+    dns = [dns_name, f"{settings.name_prefix}-{dns_name}"]
+    ips: list[str] = []
+    if published:
+        if settings.tls.localhost_sans:
+            dns.append("localhost")
+            ips += ["127.0.0.1", "::1"]
+        for name in settings.network.public_names:
+            try:
+                ips.append(str(ipaddress.ip_address(name)))
+            except ValueError:
+                dns.append(name)
+    return CertSpec(
+        name=dns_name,
+        common_name=dns_name,
+        usage="server",
+        dns_names=tuple(dict.fromkeys(dns)),
+        ip_addresses=tuple(dict.fromkeys(ips)),
+    )
+
+
+def certificate_specs(settings: Settings) -> list[CertSpec]:
+    specs = [
+        _names_for(settings, info.dns_name, settings.is_published(key))
+        for key, info in SERVICES.items()
+        if settings.is_enabled(key)
+    ]
+    specs += [_names_for(settings, agent.dns_name, False) for agent in settings.agents]
+    # Client identities: the admin path of the PostgreSQL rotation job authenticates with a
+    # certificate (never a password), and Prometheus presents one to scrape mTLS endpoints.
+    if settings.is_enabled("postgres"):
+        specs.append(CertSpec("postgres-admin", "vos_admin", "client"))
+    if settings.is_enabled("prometheus"):
+        specs.append(CertSpec("prometheus-scraper", "prometheus", "client"))
+    return specs

@@ -1,0 +1,106 @@
+"""The platform's private CA and every leaf certificate, issued with pulumi-tls."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_tls as tls
+
+from components.pki.catalogue import CertSpec, KeySpec, allowed_uses, key_spec
+from infra.settings import Settings
+
+ORGANIZATION = "VOS platform"
+
+
+@dataclass(frozen=True)
+class IssuedCertificate:
+    spec: CertSpec
+    cert_pem: pulumi.Output[str]
+    private_key_pem: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class PkiArgs:
+    settings: Settings
+    specs: list[CertSpec]
+
+
+def _key(name: str, key: KeySpec, trigger: int, parent: pulumi.Resource) -> tls.PrivateKey:
+    return tls.PrivateKey(
+        name,
+        algorithm=key.algorithm,
+        ecdsa_curve=key.ecdsa_curve,
+        rsa_bits=key.rsa_bits,
+        # Bumping the class's rotation counter replaces the key, and with it every
+        # certificate that embeds it (their inputs are replace-on-change).
+        opts=pulumi.ResourceOptions(parent=parent, replacement_trigger=trigger),
+    )
+
+
+class Pki(pulumi.ComponentResource):
+    """A self-signed CA plus one key, CSR and CA-signed certificate per CertSpec."""
+
+    ca_cert_pem: pulumi.Output[str]
+    certificates: dict[str, IssuedCertificate]
+
+    def __init__(
+        self, name: str, args: PkiArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("vos:security:Pki", name, None, opts)
+        settings = args.settings
+        tls_settings = settings.tls
+        key = key_spec(tls_settings.key_algorithm)
+        rotation = settings.rotation
+
+        ca_key = _key(f"{name}-ca-key", key, rotation.ca, self)
+        ca_cert = tls.SelfSignedCert(
+            f"{name}-ca-cert",
+            private_key_pem=ca_key.private_key_pem,
+            is_ca_certificate=True,
+            set_subject_key_id=True,
+            max_path_length=0,
+            subject=tls.SelfSignedCertSubjectArgs(
+                common_name=f"VOS {settings.stack} CA",
+                organization=ORGANIZATION,
+                organizational_unit=settings.stack,
+            ),
+            validity_period_hours=tls_settings.ca_validity_hours,
+            early_renewal_hours=tls_settings.ca_early_renewal_hours,
+            allowed_uses=allowed_uses("ca", key),
+            opts=pulumi.ResourceOptions(parent=self, replacement_trigger=rotation.ca),
+        )
+        self.ca_cert_pem = ca_cert.cert_pem
+
+        self.certificates = {}
+        for spec in args.specs:
+            trigger = rotation.counter(spec.rotation_class)
+            leaf_key = _key(f"{name}-{spec.name}-key", key, trigger, self)
+            csr = tls.CertRequest(
+                f"{name}-{spec.name}-csr",
+                private_key_pem=leaf_key.private_key_pem,
+                subject=tls.CertRequestSubjectArgs(
+                    common_name=spec.common_name,
+                    organization=ORGANIZATION,
+                    organizational_unit=settings.stack,
+                ),
+                dns_names=list(spec.dns_names),
+                ip_addresses=list(spec.ip_addresses),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            cert = tls.LocallySignedCert(
+                f"{name}-{spec.name}-cert",
+                cert_request_pem=csr.cert_request_pem,
+                ca_private_key_pem=ca_key.private_key_pem,
+                ca_cert_pem=ca_cert.cert_pem,
+                validity_period_hours=tls_settings.validity_hours,
+                early_renewal_hours=tls_settings.early_renewal_hours,
+                allowed_uses=allowed_uses(spec.usage, key),
+                set_subject_key_id=True,
+                opts=pulumi.ResourceOptions(parent=self, replacement_trigger=trigger),
+            )
+            self.certificates[spec.name] = IssuedCertificate(
+                spec, cert.cert_pem, pulumi.Output.secret(leaf_key.private_key_pem)
+            )
+
+        self.register_outputs({"caCertPem": self.ca_cert_pem})

@@ -1,0 +1,1 @@
+"""The vos-infra Pulumi program: settings, platform assembly and offline tooling."""

@@ -1,0 +1,110 @@
+"""Mocks that answer like providers backed by a stack state.
+
+`MockState` plays the part of the stack's state file: a resource whose inputs and
+replacement trigger are unchanged since the last evaluation keeps its outputs (its key, its
+password), and one whose inputs or trigger changed is replaced with new material. Reusing
+one MockState across evaluations therefore shows what an update would replace, which is how
+the tests prove that bumping a rotation counter replaces exactly its class.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+from pulumi.runtime import rpc
+
+from infra.offline.material import GENERATORS
+
+Operation = Literal["create", "same", "replace"]
+
+
+def unwrap(value: Any) -> Any:
+    """Strip secret markers recursively: providers see plaintext."""
+    value = rpc.unwrap_rpc_secret(value)
+    if isinstance(value, Mapping):
+        return {k: unwrap(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap(v) for v in value]
+    return value
+
+
+def has_unknowns(value: Any) -> bool:
+    if value == rpc.UNKNOWN or isinstance(value, pulumi.output.Unknown):
+        return True
+    if isinstance(value, Mapping):
+        return any(has_unknowns(v) for v in value.values())
+    if isinstance(value, list):
+        return any(has_unknowns(v) for v in value)
+    return False
+
+
+def fingerprint(inputs: Mapping[str, Any], trigger: Any) -> str:
+    blob = json.dumps({"inputs": inputs, "trigger": trigger}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+@dataclass
+class StateEntry:
+    fingerprint: str
+    resource_id: str
+    outputs: dict[str, Any]
+
+
+@dataclass
+class MockState:
+    """Outputs of the resources of one stack, keyed by (type, name)."""
+
+    entries: dict[tuple[str, str], StateEntry] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+class MaterialMocks(pulumi.runtime.Mocks):
+    def __init__(self, state: MockState | None = None, preview: bool = False) -> None:
+        self.state = state if state is not None else MockState()
+        self.preview = preview
+
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[Any, Any]]:
+        resource_id, outputs, _ = self.register(args, trigger=None)
+        return resource_id, outputs
+
+    def register(
+        self, args: pulumi.runtime.MockResourceArgs, trigger: Any
+    ) -> tuple[str, dict[str, Any], Operation]:
+        """Outputs for a resource, and whether an update would create, keep or replace it."""
+        inputs = unwrap(args.inputs)
+        if not args.custom:
+            return "", dict(args.inputs), "same"  # component resources have no provider
+        key = (args.typ, args.name)
+        print_ = fingerprint(inputs, trigger)
+        with self.state.lock:
+            previous = self.state.entries.get(key)
+        if previous is not None and previous.fingerprint == print_:
+            return previous.resource_id, previous.outputs, "same"
+        operation: Operation = "create" if previous is None else "replace"
+        generator = GENERATORS.get(args.typ)
+        if generator is None:
+            outputs = dict(args.inputs)
+            resource_id = f"{args.name}-id"
+        elif self.preview or has_unknowns(inputs):
+            # A provider computes nothing in preview: its outputs are unknown until `up`.
+            return f"{args.name}-preview", dict(args.inputs), operation
+        else:
+            outputs = generator(inputs)
+            resource_id = str(outputs.get("id") or f"{args.name}-id")
+        if not self.preview:
+            with self.state.lock:
+                self.state.entries[key] = StateEntry(print_, resource_id, outputs)
+        return resource_id, outputs, operation
+
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        raise NotImplementedError(f"the program made an unexpected invoke: {args.token}")

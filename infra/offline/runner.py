@@ -1,0 +1,95 @@
+"""Run the program for a stack under the material mocks and return what it registered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from pulumi.runtime import rpc
+from pulumi.runtime.settings import ROOT
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from infra.offline.mocks import MaterialMocks, MockState
+from infra.offline.monitor import RecordingMonitor, Registration
+from infra.offline.stack_files import StackConfig, read_stack_config
+
+PROJECT = "vos-infra"
+
+
+@dataclass
+class Evaluation:
+    stack: str
+    preview: bool
+    registrations: list[Registration]
+    result: Any
+
+    def of_type(self, type_: str) -> list[Registration]:
+        return [r for r in self.registrations if r.type == type_]
+
+    def named(self, name: str) -> Registration:
+        matches = [r for r in self.registrations if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources named {name!r}")
+        return matches[0]
+
+    def secret_values(self) -> set[str]:
+        """Every plaintext string that the engine holds as a secret."""
+        found: set[str] = set()
+        for r in self.registrations:
+            for props in (r.inputs, r.outputs):
+                found.update(_secret_strings(props, inside_secret=False))
+        return found
+
+
+def _secret_strings(value: Any, inside_secret: bool) -> Iterator[str]:
+    if rpc.is_rpc_secret(value):
+        yield from _secret_strings(value["value"], inside_secret=True)
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _secret_strings(v, inside_secret)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _secret_strings(v, inside_secret)
+    elif inside_secret and isinstance(value, str) and value:
+        yield value
+
+
+def _default_program() -> Any:
+    from infra.program import main
+
+    return main()
+
+
+def evaluate(
+    stack: str,
+    config: StackConfig | None = None,
+    *,
+    preview: bool = False,
+    state: MockState | None = None,
+    program: Callable[[], Any] = _default_program,
+) -> Evaluation:
+    """Evaluate `program` as `pulumi preview` (preview=True) or `pulumi up` would.
+
+    `config` defaults to the stack's Pulumi.<stack>.yaml. Pass the same `state` to several
+    evaluations to see what an update replaces. Exceptions from the program propagate.
+    """
+    config = config if config is not None else read_stack_config(stack)
+    mocks = MaterialMocks(state, preview=preview)
+    monitor = RecordingMonitor(mocks)
+    ROOT.set(None)  # each evaluation is a fresh program run with its own root stack
+    pulumi.runtime.set_all_config(config.values, secret_keys=config.secret_keys)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+
+    results: list[Any] = []
+
+    def body() -> None:
+        results.append(program())
+
+    settings = pulumi.runtime.settings.SETTINGS
+    settings.rpc_manager.clear()
+    settings.outputs.clear()
+    _sync_await(run_pulumi_func(body))
+    return Evaluation(stack, preview, list(monitor.registrations), results[0] if results else None)

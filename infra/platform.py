@@ -1,0 +1,33 @@
+"""The Platform: one ComponentResource that assembles the whole stack from Settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.credentials import Credentials, CredentialsArgs, credential_specs
+from components.pki import Pki, PkiArgs, certificate_specs
+from infra.settings import Settings
+
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    settings: Settings
+
+
+class Platform(pulumi.ComponentResource):
+    pki: Pki
+    credentials: Credentials
+
+    def __init__(
+        self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("vos:platform:Platform", name, None, opts)
+        settings = args.settings
+        child = pulumi.ResourceOptions(parent=self)
+        self.pki = Pki("pki", PkiArgs(settings, certificate_specs(settings)), child)
+        self.credentials = Credentials(
+            "credentials", CredentialsArgs(settings, credential_specs(settings)), child
+        )
+        self.register_outputs({"caCertPem": self.pki.ca_cert_pem})

@@ -1,0 +1,24 @@
+"""The Pulumi program. No resource is created at import time: `main()` is called by
+`infra/__main__.py` under the Pulumi CLI and by the offline runner under mocks."""
+
+from __future__ import annotations
+
+import pulumi
+
+from infra.config_source import stack_config
+from infra.platform import Platform, PlatformArgs
+from infra.settings import Settings, load_settings
+
+
+def build(settings: Settings) -> Platform:
+    platform = Platform(settings.name_prefix, PlatformArgs(settings))
+    pulumi.export("environment", settings.environment)
+    pulumi.export("caCertPem", platform.pki.ca_cert_pem)
+    return platform
+
+
+def main() -> Platform:
+    # Settings are validated completely before the first resource is registered: a
+    # misconfigured stack fails at preview with every problem listed and nothing created.
+    settings = load_settings(pulumi.get_stack(), stack_config())
+    return build(settings)

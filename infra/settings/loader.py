@@ -1,0 +1,187 @@
+"""Build the typed Settings of a stack: environment profile + stack config, validated once.
+
+`stacks/<environment>.yaml` holds the defaults of an environment; the stack's own config
+(`vos-infra:*` keys in Pulumi.<stack>.yaml) overrides them key by key (maps merge, lists
+and scalars replace). Every problem is collected and raised together as a SettingsError
+before the program registers anything.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from infra.settings.models import Settings
+from infra.settings.problems import Problem, SettingsError, config_key
+from infra.settings.relations import check_relations
+
+PROFILES_DIR = Path(__file__).resolve().parents[2] / "stacks"
+
+
+def available_profiles(profiles_dir: Path = PROFILES_DIR) -> list[str]:
+    return sorted(p.stem for p in profiles_dir.glob("*.yaml"))
+
+
+def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_settings(
+    stack: str, config: Mapping[str, Any], profiles_dir: Path = PROFILES_DIR
+) -> Settings:
+    """`config` maps un-namespaced keys ('tls', 'agents', ...) to decoded values."""
+    problems: list[Problem] = []
+    top_level = [f.alias for f in Settings.model_fields.values() if f.alias and f.alias != "stack"]
+    overrides: dict[str, Any] = {}
+    for key, value in config.items():
+        if key in top_level:
+            overrides[key] = value
+        else:
+            problems.append(_unknown_key((key,), top_level, source=f"Pulumi.{stack}.yaml"))
+
+    profile: dict[str, Any] = {}
+    environment = overrides.get("environment")
+    profiles = available_profiles(profiles_dir)
+    if environment is None:
+        problems.append(
+            Problem(
+                ("environment",),
+                "is not set; it chooses the environment profile in stacks/",
+                f"pulumi config set vos-infra:environment <{'|'.join(profiles)}>",
+            )
+        )
+    elif environment not in profiles:
+        problems.append(
+            Problem(
+                ("environment",),
+                f"'{environment}' has no profile (stacks/{environment}.yaml does not exist)",
+                f"pulumi config set vos-infra:environment <{'|'.join(profiles)}>",
+                source=f"Pulumi.{stack}.yaml",
+            )
+        )
+    else:
+        loaded = yaml.safe_load((profiles_dir / f"{environment}.yaml").read_text())
+        profile = loaded if isinstance(loaded, dict) else {}
+
+    merged = deep_merge(profile, overrides)
+    merged["stack"] = stack
+    settings: Settings | None = None
+    try:
+        settings = Settings.model_validate(merged)
+    except ValidationError as exc:
+        problems.extend(_from_pydantic(exc, merged))
+    problems.extend(check_relations(merged))
+
+    if problems:
+        raise SettingsError(stack, [_with_source(p, stack, overrides, profile) for p in problems])
+    assert settings is not None
+    return settings
+
+
+def _unknown_key(path: tuple[str | int, ...], known: list[str], source: str | None) -> Problem:
+    name = str(path[-1])
+    guess = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean '{guess[0]}'?)" if guess else f" (known: {', '.join(known)})"
+    return Problem(
+        path,
+        f"'{name}' is not a known setting{hint}",
+        f"pulumi config rm --path '{config_key(path)}'"
+        + (f" and set '{config_key((*path[:-1], guess[0]))}' instead" if guess else ""),
+        source=source,
+    )
+
+
+def _from_pydantic(exc: ValidationError, merged: Mapping[str, Any]) -> list[Problem]:
+    problems = []
+    for error in exc.errors():
+        path = tuple(error["loc"])
+        if error["type"] == "extra_forbidden":
+            problems.append(_unknown_key(path, _sibling_aliases(path), source=None))
+            continue
+        if error["type"] == "missing":
+            message = "is required but not set"
+        else:
+            message = f"{error['msg']} (got {error.get('input')!r})"
+            message = message.replace("Value error, ", "")
+        description = _description(path)
+        hint = f"<{description}>" if description else "<value>"
+        problems.append(
+            Problem(path, message, f"pulumi config set --path '{config_key(path)}' {hint}")
+        )
+    return problems
+
+
+def _field_model(path: tuple[str | int, ...]) -> tuple[type[BaseModel] | None, str | None]:
+    """The model that owns the last element of `path`, and that element's alias."""
+    model: Any = Settings
+    for part in path[:-1]:
+        if isinstance(part, int) or model is None:
+            continue
+        field = next((f for f in model.model_fields.values() if f.alias == part), None)
+        if field is None:
+            return None, None
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        candidates = [annotation, *args]
+        model = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
+    last = path[-1] if path else None
+    return model, last if isinstance(last, str) else None
+
+
+def _sibling_aliases(path: tuple[str | int, ...]) -> list[str]:
+    model, _ = _field_model(path)
+    if model is None:
+        return []
+    return [f.alias for f in model.model_fields.values() if f.alias]
+
+
+def _description(path: tuple[str | int, ...]) -> str | None:
+    model, alias = _field_model(path)
+    if model is None or alias is None:
+        return None
+    field = next((f for f in model.model_fields.values() if f.alias == alias), None)
+    if field is None:
+        return None
+    if field.description:
+        return field.description
+    for meta in field.metadata:
+        description = getattr(meta, "description", None)
+        if description:
+            return str(description)
+    return None
+
+
+def _has_path(data: Any, path: tuple[str | int, ...]) -> bool:
+    for part in path:
+        in_list = isinstance(part, int) and isinstance(data, list) and 0 <= part < len(data)
+        in_map = isinstance(part, str) and isinstance(data, Mapping) and part in data
+        if not (in_list or in_map):
+            return False
+        data = data[part]
+    return True
+
+
+def _with_source(
+    problem: Problem, stack: str, overrides: Mapping[str, Any], profile: Mapping[str, Any]
+) -> Problem:
+    if problem.source is not None:
+        return problem
+    source = None
+    if _has_path(overrides, problem.path):
+        source = f"Pulumi.{stack}.yaml"
+    elif _has_path(profile, problem.path):
+        source = f"stacks/{profile.get('environment', '?')}.yaml"
+    return Problem(problem.path, problem.message, problem.fix, source)

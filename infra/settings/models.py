@@ -1,0 +1,221 @@
+"""The typed settings of one stack: what every other layer reads, never raw config.
+
+Field names are snake_case in Python and camelCase in config (Pulumi's convention), so a
+problem's path is exactly the key an operator types in `pulumi config set --path`.
+Rules that relate two values (digests in prod, early renewal below validity, ports that
+collide, dependencies between services) live in `relations.py`, so they are all reported
+together with the rules of single fields.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, IPvAnyAddress
+from pydantic.alias_generators import to_camel
+
+from infra.catalogue import SERVICES, ServiceInfo, agent_dns_name
+from infra.settings.images import ImageRef, parse_image
+
+AGENT_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,18}[a-z0-9])?$")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+DNS_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
+MOUNT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+PATH_PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]*(?:/[a-z0-9][a-z0-9_-]*)*$")
+
+CREDENTIAL_CLASSES = (
+    "postgres",
+    "rabbitmq",
+    "weaviate",
+    "apiGateway",
+    "internal",
+    "grafana",
+    "prometheus",
+    "jaeger",
+)
+CERTIFICATE_CLASSES = ("ca", "serverCerts", "clientCerts")
+
+
+def _image(value: str) -> str:
+    parse_image(value)
+    return value
+
+
+def _agent_name(value: str) -> str:
+    if not AGENT_NAME.match(value):
+        raise ValueError(
+            f"'{value}' is not a valid agent name: use 1-20 lowercase letters, digits or '-', "
+            "starting with a letter and not ending with '-'"
+        )
+    return value
+
+
+def _host_name(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        if not DNS_NAME.match(value):
+            raise ValueError(f"'{value}' is neither an IP address nor a DNS name") from None
+    return value
+
+
+def _https_url(value: str) -> str:
+    if not re.match(r"^https://[A-Za-z0-9.\-\[\]:]+(?::[0-9]{1,5})?/?$", value):
+        raise ValueError(
+            f"'{value}' is not an https:// address (scheme, host and optional port); "
+            "Vault is only reached over TLS"
+        )
+    return value.rstrip("/")
+
+
+def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"'{value}' is not a valid {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+Image = Annotated[
+    str,
+    AfterValidator(_image),
+    Field(description="image reference repository:tag; prod: repository:tag@sha256:<digest>"),
+]
+MemoryMb = Annotated[int, Field(ge=64, le=262144, description="memory limit in MiB")]
+Cpus = Annotated[float, Field(gt=0, le=64, description="CPU limit in cores")]
+Port = Annotated[int, Field(ge=1024, le=65535, description="unprivileged TCP port")]
+Counter = Annotated[int, Field(ge=0, le=1_000_000, description="rotation counter; bump to rotate")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=False, extra="forbid", frozen=True
+    )
+
+
+class ServiceSettings(_Model):
+    enabled: bool
+    image: Image
+    memory_mb: MemoryMb
+    cpus: Cpus
+
+    @property
+    def image_ref(self) -> ImageRef:
+        return parse_image(self.image)
+
+
+class ServicesSettings(_Model):
+    postgres: ServiceSettings
+    rabbitmq: ServiceSettings
+    weaviate: ServiceSettings
+    api_gateway: ServiceSettings
+    prometheus: ServiceSettings
+    alertmanager: ServiceSettings
+    grafana: ServiceSettings
+    loki: ServiceSettings
+    alloy: ServiceSettings
+    jaeger: ServiceSettings
+
+    def get(self, key: str) -> ServiceSettings:
+        """Look a service up by its catalogue (config) key, e.g. 'apiGateway'."""
+        for name, field in type(self).model_fields.items():
+            if field.alias == key:
+                value: ServiceSettings = getattr(self, name)
+                return value
+        raise KeyError(key)
+
+
+class AgentSettings(_Model):
+    name: Annotated[str, AfterValidator(_agent_name)]
+    image: Image
+    memory_mb: MemoryMb
+    cpus: Cpus
+
+    @property
+    def dns_name(self) -> str:
+        return agent_dns_name(self.name)
+
+
+class NetworkSettings(_Model):
+    bind_address: IPvAnyAddress = Field(
+        description="host address published ports bind to (127.0.0.1 in dev)"
+    )
+    published_ports: dict[str, Port] = Field(
+        description="service key -> host port; unlisted services are not published"
+    )
+    public_names: list[Annotated[str, AfterValidator(_host_name)]] = Field(
+        default_factory=list,
+        description="DNS names or IPs clients use to reach published endpoints (added as SANs)",
+    )
+
+
+class TlsSettings(_Model):
+    key_algorithm: Literal["ECDSA-P256", "RSA-3072", "RSA-4096"]
+    ca_validity_hours: int = Field(ge=720, le=175200)
+    ca_early_renewal_hours: int = Field(ge=1)
+    validity_hours: int = Field(ge=24, le=87600)
+    early_renewal_hours: int = Field(ge=1)
+    localhost_sans: bool = Field(
+        description="add localhost, 127.0.0.1 and ::1 to the certificates of published services"
+    )
+
+
+class RotationSettings(_Model):
+    """One counter per class; bumping one replaces exactly that class's material."""
+
+    postgres: Counter = 0
+    rabbitmq: Counter = 0
+    weaviate: Counter = 0
+    api_gateway: Counter = 0
+    internal: Counter = 0
+    grafana: Counter = 0
+    prometheus: Counter = 0
+    jaeger: Counter = 0
+    ca: Counter = 0
+    server_certs: Counter = 0
+    client_certs: Counter = 0
+
+    def counter(self, rotation_class: str) -> int:
+        for name, field in type(self).model_fields.items():
+            if field.alias == rotation_class:
+                value: int = getattr(self, name)
+                return value
+        raise KeyError(rotation_class)
+
+
+class VaultSettings(_Model):
+    address: Annotated[str, AfterValidator(_https_url)]
+    mount: Annotated[str, _matching(MOUNT, "KV v2 mount name")]
+    path_prefix: Annotated[str, _matching(PATH_PREFIX, "path prefix (a/b/c, lowercase)")]
+
+
+class Settings(_Model):
+    environment: Literal["dev", "prod"]
+    stack: Annotated[str, _matching(re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$"), "stack name")]
+    services: ServicesSettings
+    agents: list[AgentSettings] = Field(max_length=250)
+    network: NetworkSettings
+    tls: TlsSettings
+    rotation: RotationSettings = RotationSettings()
+    vault: VaultSettings
+
+    @property
+    def name_prefix(self) -> str:
+        """Prefix of every Docker object this stack creates, so stacks can share a host."""
+        return f"vos-{self.stack}"
+
+    def enabled_services(self) -> list[tuple[ServiceInfo, ServiceSettings]]:
+        return [
+            (info, self.services.get(key))
+            for key, info in SERVICES.items()
+            if self.services.get(key).enabled
+        ]
+
+    def is_enabled(self, key: str) -> bool:
+        return self.services.get(key).enabled
+
+    def is_published(self, key: str) -> bool:
+        return key in self.network.published_ports

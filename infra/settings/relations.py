@@ -1,0 +1,185 @@
+"""Rules that relate several settings to each other.
+
+They run on the merged raw values (profile + stack config) rather than on the validated
+model, so they are reported in the same batch as single-field problems: an operator fixes
+everything in one round. Values of the wrong type are skipped here; the field rules already
+report them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from infra.catalogue import AGENT_REQUIRES, RESERVED_AGENT_NAMES, SERVICES
+from infra.settings.images import parse_image
+from infra.settings.problems import Problem, config_key
+
+Raw = Mapping[str, Any]
+
+
+def _map(raw: Any, key: str) -> Raw:
+    value = raw.get(key) if isinstance(raw, Mapping) else None
+    return value if isinstance(value, Mapping) else {}
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _enabled(services: Raw, key: str) -> bool:
+    value = _map(services, key).get("enabled")
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def check_relations(raw: Raw) -> list[Problem]:
+    return [
+        *_prod_digests(raw),
+        *_tls_windows(raw),
+        *_service_dependencies(raw),
+        *_agents(raw),
+        *_published_ports(raw),
+    ]
+
+
+def _set(path: tuple[str | int, ...], hint: str) -> str:
+    return f"pulumi config set --path '{config_key(path)}' {hint}"
+
+
+def _prod_digests(raw: Raw) -> Iterator[Problem]:
+    if raw.get("environment") != "prod":
+        return
+    images: list[tuple[tuple[str | int, ...], Any]] = []
+    services = _map(raw, "services")
+    for key in SERVICES:
+        if _enabled(services, key):
+            images.append((("services", key, "image"), _map(services, key).get("image")))
+    agents = raw.get("agents")
+    if isinstance(agents, list):
+        for i, agent in enumerate(agents):
+            if isinstance(agent, Mapping):
+                images.append((("agents", i, "image"), agent.get("image")))
+    for path, image in images:
+        if not isinstance(image, str):
+            continue
+        try:
+            pinned = parse_image(image).pinned_by_digest
+        except ValueError:
+            continue  # reported by the field rule
+        if not pinned:
+            yield Problem(
+                path,
+                f"prod accepts only images pinned by digest, got '{image}'",
+                _set(path, "'<repository>:<tag>@sha256:<digest>'")
+                + " (docker buildx imagetools inspect <repository>:<tag> prints the digest)",
+            )
+
+
+def _tls_windows(raw: Raw) -> Iterator[Problem]:
+    tls = _map(raw, "tls")
+    pairs = (
+        ("caEarlyRenewalHours", "caValidityHours"),
+        ("earlyRenewalHours", "validityHours"),
+    )
+    for early_key, validity_key in pairs:
+        early, validity = _int(tls.get(early_key)), _int(tls.get(validity_key))
+        if early is not None and validity is not None and early >= validity:
+            yield Problem(
+                ("tls", early_key),
+                f"early renewal ({early} h) must be shorter than tls.{validity_key} ({validity} h)",
+                _set(("tls", early_key), f"<hours below {validity}>"),
+            )
+    leaf, ca = _int(tls.get("validityHours")), _int(tls.get("caValidityHours"))
+    if leaf is not None and ca is not None and leaf > ca:
+        yield Problem(
+            ("tls", "validityHours"),
+            f"leaf certificates ({leaf} h) cannot outlive the CA (tls.caValidityHours = {ca} h)",
+            _set(("tls", "validityHours"), f"<hours up to {ca}>"),
+        )
+
+
+def _service_dependencies(raw: Raw) -> Iterator[Problem]:
+    services = _map(raw, "services")
+    for key, info in SERVICES.items():
+        if not _enabled(services, key):
+            continue
+        for needed in info.requires:
+            if not _enabled(services, needed):
+                yield Problem(
+                    ("services", key, "enabled"),
+                    f"{key} needs {needed}, which is disabled",
+                    _set(("services", needed, "enabled"), "true")
+                    + f" or {_set(('services', key, 'enabled'), 'false')}",
+                )
+
+
+def _agents(raw: Raw) -> Iterator[Problem]:
+    agents = raw.get("agents")
+    if not isinstance(agents, list):
+        return
+    services = _map(raw, "services")
+    if agents:
+        for needed in AGENT_REQUIRES:
+            if not _enabled(services, needed):
+                yield Problem(
+                    ("services", needed, "enabled"),
+                    f"agents need {needed}, which is disabled",
+                    _set(("services", needed, "enabled"), "true")
+                    + " or remove the agents from vos-infra:agents",
+                )
+    seen: dict[str, int] = {}
+    for i, agent in enumerate(agents):
+        name = agent.get("name") if isinstance(agent, Mapping) else None
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            yield Problem(
+                ("agents", i, "name"),
+                f"agent '{name}' is declared twice (also at agents[{seen[name]}]);"
+                " each agent has its own identity",
+                f"rename or remove one: {_set(('agents', i, 'name'), '<unique name>')}",
+            )
+        else:
+            seen[name] = i
+        if name in RESERVED_AGENT_NAMES or f"{name}-agent" in RESERVED_AGENT_NAMES:
+            yield Problem(
+                ("agents", i, "name"),
+                f"agent name '{name}' collides with a platform service name",
+                _set(("agents", i, "name"), "<another name>"),
+            )
+
+
+def _published_ports(raw: Raw) -> Iterator[Problem]:
+    published = _map(_map(raw, "network"), "publishedPorts")
+    services = _map(raw, "services")
+    owners: dict[int, str] = {}
+    for key, port_value in published.items():
+        path: tuple[str | int, ...] = ("network", "publishedPorts", key)
+        if key not in SERVICES:
+            yield Problem(
+                path,
+                f"'{key}' is not a service of the platform ({', '.join(SERVICES)})",
+                f"pulumi config rm --path '{config_key(path)}'",
+            )
+            continue
+        if not _enabled(services, key):
+            yield Problem(
+                path,
+                f"{key} is published but disabled",
+                f"pulumi config rm --path '{config_key(path)}'"
+                f" or {_set(('services', key, 'enabled'), 'true')}",
+            )
+        port = _int(port_value)
+        if port is None:
+            continue
+        if port in owners:
+            yield Problem(
+                path,
+                f"host port {port} is already published for {owners[port]}",
+                _set(path, "<a free port>"),
+            )
+        else:
+            owners[port] = key
