@@ -80,8 +80,6 @@ class MaterialMocks(pulumi.runtime.Mocks):
     ) -> tuple[str, dict[str, Any], Operation]:
         """Outputs for a resource, and whether an update would create, keep or replace it."""
         inputs = unwrap(args.inputs)
-        if not args.custom:
-            return "", dict(args.inputs), "same"  # component resources have no provider
         key = (args.typ, args.name)
         print_ = fingerprint(inputs, trigger)
         with self.state.lock:
@@ -89,10 +87,11 @@ class MaterialMocks(pulumi.runtime.Mocks):
         if previous is not None and previous.fingerprint == print_:
             return previous.resource_id, previous.outputs, "same"
         operation: Operation = "create" if previous is None else "replace"
-        generator = GENERATORS.get(args.typ)
+        generator = GENERATORS.get(args.typ) if args.custom else None
         if generator is None:
+            # Component resources and types without real material echo their inputs.
             outputs = dict(args.inputs)
-            resource_id = f"{args.name}-id"
+            resource_id = f"{args.name}-id" if args.custom else ""
         elif self.preview or has_unknowns(inputs):
             # A provider computes nothing in preview: its outputs are unknown until `up`.
             return f"{args.name}-preview", dict(args.inputs), operation

@@ -1,0 +1,1 @@
+"""The `vos-infra` console command."""

@@ -1,0 +1,53 @@
+"""Make recorded resource properties safe to print.
+
+Secret values are replaced by a marker; PEM blocks (certificates, CSRs) are shortened to
+their type and a fingerprint. As a second line of defence every string the engine holds as
+a secret anywhere is scrubbed from everything printed, so a value that some resource
+forgot to mark secret still never reaches a terminal or a CI log.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
+
+SECRET = "[secret]"  # noqa: S105 (the redaction marker, not a password)
+UNKNOWN = "[unknown until up]"
+_PEM = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----\s*")
+
+
+def _shorten_pem(text: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        digest = hashlib.sha256(match.group(0).strip().encode()).hexdigest()[:16]
+        return f"<{match.group(1)} sha256:{digest}>"
+
+    return _PEM.sub(one, text)
+
+
+def redact(value: Any) -> Any:
+    if rpc.is_rpc_secret(value):
+        return SECRET
+    if value == rpc.UNKNOWN or isinstance(value, Unknown):
+        return UNKNOWN
+    if isinstance(value, dict):
+        return {k: redact(v) for k, v in value.items() if not k.startswith("__")}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # the wire carries every number as a double
+    if isinstance(value, str):
+        return _shorten_pem(value)
+    return value
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    # Longest first, so a secret that contains another is removed whole.
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, SECRET)
+    return text

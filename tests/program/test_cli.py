@@ -1,0 +1,101 @@
+"""`vos-infra plan`: the console command works offline and never prints a secret."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from infra.cli import plan as plan_module
+from infra.cli.main import main
+from infra.cli.redact import SECRET, scrub
+from infra.offline.runner import Evaluation, evaluate
+from tests.program.conftest import SIGNED
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "infra.cli.main", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_plan_succeeds_for_each_stack(stack: str) -> None:
+    result = _cli("plan", "--stack", stack, "--json")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["stack"] == stack
+    assert plan["resourceCount"] == len(plan["resources"]) == len(evaluate(stack).registrations)
+    by_name = {r["name"]: r for r in plan["resources"]}
+    assert by_name["pki-postgres-cert"]["inputs"]["caPrivateKeyPem"] == SECRET
+    assert by_name["pki-postgres-cert"]["parent"] == "pki"
+
+
+def test_plan_text_names_type_name_and_parent() -> None:
+    result = _cli("plan", "--stack", "dev")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "tls:index/locallySignedCert:LocallySignedCert  pki-postgres-cert  (parent pki)"
+        in result.stdout
+    )
+    assert "-----BEGIN" not in result.stdout
+
+
+def test_plan_shows_no_secret_value(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[Evaluation] = []
+
+    def recording_evaluate(*args: Any, **kwargs: Any) -> Evaluation:
+        evaluation = evaluate(*args, **kwargs)
+        seen.append(evaluation)
+        return evaluation
+
+    monkeypatch.setattr(plan_module, "evaluate", recording_evaluate)
+    for as_json in ([], ["--json"]):
+        assert main(["plan", "--stack", "dev", *as_json]) == 0
+        printed = capsys.readouterr().out
+        secrets = seen[-1].secret_values()
+        assert len(secrets) > 50
+        leaked = [s for s in secrets if s in printed]
+        assert leaked == []
+        # and the signing CA key is there, redacted, not absent
+        assert SECRET in printed
+
+
+def test_scrub_removes_a_secret_that_was_not_marked() -> None:
+    text = 'envs: ["PASSWORD=abcDEF123456"]'
+    assert scrub(text, {"abcDEF123456"}) == f'envs: ["PASSWORD={SECRET}"]'
+
+
+def test_unknown_stack_is_a_clear_error() -> None:
+    result = _cli("plan", "--stack", "nope")
+    assert result.returncode == 2
+    assert "no stack file Pulumi.nope.yaml; known stacks: dev, prod" in result.stderr
+
+
+def test_settings_errors_exit_2_with_every_problem(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infra.offline import stack_files
+    from tests.helpers import config_with
+
+    bad = config_with("dev", tls={"keyAlgorithm": "DSA"}, rotation={"ca": -1})
+    monkeypatch.setattr(stack_files, "read_stack_config", lambda stack, *a: bad)
+    monkeypatch.setattr("infra.offline.runner.read_stack_config", lambda stack, *a: bad)
+    assert main(["plan", "--stack", "dev"]) == 2
+    err = capsys.readouterr().err
+    assert "vos-infra:tls.keyAlgorithm" in err and "vos-infra:rotation.ca" in err
+    assert "nothing was created" in err
+
+
+def test_preview_mode_plan_marks_unknowns() -> None:
+    result = _cli("plan", "--stack", "dev", "--preview", "--json")
+    assert result.returncode == 0, result.stderr
+    plan = json.loads(result.stdout)
+    assert plan["mode"] == "preview"
+    signed = [r for r in plan["resources"] if r["type"] == SIGNED]
+    assert all(r["inputs"]["caCertPem"] == "[unknown until up]" for r in signed)

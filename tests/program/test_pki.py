@@ -1,0 +1,243 @@
+"""The PKI the program issues is real: the CA signs every leaf, names and usages are right,
+and real OpenSSL accepts the certificates for the names clients dial and refuses others."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+import ssl
+import threading
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from infra.offline import material
+from infra.offline.runner import Evaluation, evaluate
+from tests.helpers import config_with, profile
+from tests.program.conftest import SELF_SIGNED, SIGNED, certificate, private_key
+
+
+def _ca(ev: Evaluation) -> x509.Certificate:
+    return certificate(ev.named("pki-ca-cert"))
+
+
+def _leaf(ev: Evaluation, name: str) -> x509.Certificate:
+    return certificate(ev.named(f"pki-{name}-cert"))
+
+
+def _sans(cert: x509.Certificate) -> tuple[set[str], set[str]]:
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return set(san.get_values_for_type(x509.DNSName)), {
+        str(ip) for ip in san.get_values_for_type(x509.IPAddress)
+    }
+
+
+def test_ca_is_a_self_signed_ca_limited_to_signing(stack_update: Evaluation) -> None:
+    (ca_reg,) = stack_update.of_type(SELF_SIGNED)
+    ca = certificate(ca_reg)
+    ca.verify_directly_issued_by(ca)
+    constraints = ca.extensions.get_extension_for_class(x509.BasicConstraints)
+    assert constraints.critical and constraints.value.ca and constraints.value.path_length == 0
+    usage = ca.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert usage.key_cert_sign and usage.crl_sign
+    assert not usage.key_encipherment
+
+
+def test_the_ca_really_signs_every_leaf(stack_update: Evaluation) -> None:
+    ca = _ca(stack_update)
+    leaves = stack_update.of_type(SIGNED)
+    assert len(leaves) >= 12
+    for registration in leaves:
+        leaf = certificate(registration)
+        leaf.verify_directly_issued_by(ca)  # raises InvalidSignature if it does not
+        assert leaf.issuer == ca.subject
+
+
+def test_signature_check_detects_a_foreign_ca(dev: Evaluation) -> None:
+    key = material.private_key({"algorithm": "ECDSA", "ecdsaCurve": "P256"})
+    other = material.self_signed_cert(
+        {
+            "privateKeyPem": key["privateKeyPem"],
+            "subject": {"commonName": "VOS dev CA"},  # same name, different key
+            "validityPeriodHours": 24,
+            "isCaCertificate": True,
+            "allowedUses": ["cert_signing"],
+        }
+    )
+    foreign = x509.load_pem_x509_certificate(other["certPem"].encode())
+    with pytest.raises((InvalidSignature, ValueError)):
+        _leaf(dev, "postgres").verify_directly_issued_by(foreign)
+
+
+def test_each_private_key_matches_its_certificate(stack_update: Evaluation) -> None:
+    for registration in stack_update.of_type(SIGNED):
+        name = registration.name.removesuffix("-cert")
+        key = private_key(stack_update.named(f"{name}-key"))
+        assert certificate(registration).public_key() == key.public_key(), name
+    ca_key = private_key(stack_update.named("pki-ca-key"))
+    assert _ca(stack_update).public_key() == ca_key.public_key()
+
+
+def test_internal_service_sans_are_exactly_the_names_clients_dial(dev: Evaluation) -> None:
+    assert _sans(_leaf(dev, "postgres")) == ({"postgres", "vos-dev-postgres"}, set())
+    assert _sans(_leaf(dev, "weather-agent")) == ({"weather-agent", "vos-dev-weather-agent"}, set())
+
+
+def test_published_dev_services_add_localhost_only_where_settings_ask(
+    dev: Evaluation, prod: Evaluation
+) -> None:
+    dns, ips = _sans(_leaf(dev, "api-gateway"))
+    assert dns == {"api-gateway", "vos-dev-api-gateway", "localhost"}
+    assert ips == {"127.0.0.1", "::1"}
+    dns, ips = _sans(_leaf(prod, "api-gateway"))
+    assert dns == {"api-gateway", "vos-prod-api-gateway"} and ips == set()
+
+
+def test_public_names_are_added_to_published_services_only() -> None:
+    config = config_with(
+        "dev",
+        network=profile("dev")["network"] | {"publicNames": ["vos.example.org", "192.0.2.10"]},
+    )
+    ev = evaluate("dev", config)
+    dns, ips = _sans(_leaf(ev, "grafana"))
+    assert "vos.example.org" in dns and "192.0.2.10" in ips
+    assert "vos.example.org" not in _sans(_leaf(ev, "postgres"))[0]
+
+
+def _eku(cert: x509.Certificate) -> list[x509.ObjectIdentifier]:
+    return list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+
+
+def test_key_usages_fit_server_and_client_certificates(dev: Evaluation) -> None:
+    server = _leaf(dev, "rabbitmq")
+    assert _eku(server) == [ExtendedKeyUsageOID.SERVER_AUTH]
+    usage = server.extensions.get_extension_for_class(x509.KeyUsage)
+    assert usage.critical and usage.value.digital_signature and not usage.value.key_cert_sign
+    assert not server.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+
+    client = _leaf(dev, "postgres-admin")
+    assert _eku(client) == [ExtendedKeyUsageOID.CLIENT_AUTH]
+    assert client.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "vos_admin"
+    with pytest.raises(x509.ExtensionNotFound):
+        client.extensions.get_extension_for_class(x509.SubjectAlternativeName)
+
+
+def test_validity_comes_from_settings(dev: Evaluation) -> None:
+    tls = profile("dev")["tls"]
+    leaf = _leaf(dev, "loki")
+    assert leaf.not_valid_after_utc - leaf.not_valid_before_utc == dt.timedelta(
+        hours=tls["validityHours"]
+    )
+    ca = _ca(dev)
+    assert ca.not_valid_after_utc - ca.not_valid_before_utc == dt.timedelta(
+        hours=tls["caValidityHours"]
+    )
+    registration = dev.named("pki-loki-cert")
+    assert registration.inputs["earlyRenewalHours"] == tls["earlyRenewalHours"]
+
+
+def test_ecdsa_p256_by_default(dev: Evaluation) -> None:
+    key = private_key(dev.named("pki-postgres-key"))
+    assert isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp256r1"
+
+
+def test_rsa_3072_when_asked() -> None:
+    ev = evaluate(
+        "dev", config_with("dev", tls=profile("dev")["tls"] | {"keyAlgorithm": "RSA-3072"})
+    )
+    key = private_key(ev.named("pki-postgres-key"))
+    assert isinstance(key, rsa.RSAPrivateKey) and key.key_size == 3072
+    cert = _leaf(ev, "postgres")
+    cert.verify_directly_issued_by(_ca(ev))
+    assert cert.extensions.get_extension_for_class(x509.KeyUsage).value.key_encipherment
+
+
+# --- real OpenSSL handshakes over loopback -------------------------------------------------
+
+
+def _write(tmp: Path, name: str, text: str) -> str:
+    path = tmp / name
+    path.write_text(text)
+    path.chmod(0o600)
+    return str(path)
+
+
+def _handshake(server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext, hostname: str) -> str:
+    """Run one TLS handshake on loopback; return the negotiated version, or raise the
+    client's error or, if the client got through (TLS 1.3 checks client certificates after
+    the client has finished), the server's."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    errors: list[BaseException] = []
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        try:
+            with server_ctx.wrap_socket(conn, server_side=True) as tls_conn:
+                tls_conn.recv(1)
+        except (ssl.SSLError, OSError) as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=5) as raw,
+            client_ctx.wrap_socket(raw, server_hostname=hostname) as tls_conn,
+        ):
+            version = tls_conn.version() or ""
+            tls_conn.sendall(b"x")
+    finally:
+        thread.join(timeout=5)
+        listener.close()
+    if errors:
+        raise errors[0]
+    return version
+
+
+def _material(ev: Evaluation, tmp: Path, name: str) -> tuple[str, str]:
+    from tests.program.conftest import output
+
+    cert = _write(tmp, f"{name}.crt", str(output(ev.named(f"pki-{name}-cert"), "certPem")))
+    key = _write(tmp, f"{name}.key", str(output(ev.named(f"pki-{name}-key"), "privateKeyPem")))
+    return cert, key
+
+
+def test_openssl_accepts_the_dialed_name_and_refuses_others(
+    dev: Evaluation, tmp_path: Path
+) -> None:
+    from tests.program.conftest import output
+
+    ca_file = _write(tmp_path, "ca.crt", str(output(dev.named("pki-ca-cert"), "certPem")))
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(*_material(dev, tmp_path, "postgres"))
+    client = ssl.create_default_context(cafile=ca_file)
+    client.minimum_version = ssl.TLSVersion.TLSv1_2
+    assert _handshake(server, client, "postgres") in {"TLSv1.2", "TLSv1.3"}
+    with pytest.raises(ssl.SSLCertVerificationError):
+        _handshake(server, client, "rabbitmq")
+    untrusting = ssl.create_default_context()  # system CAs only
+    with pytest.raises(ssl.SSLCertVerificationError):
+        _handshake(server, untrusting, "postgres")
+
+
+def test_openssl_mutual_tls_with_the_client_certificate(dev: Evaluation, tmp_path: Path) -> None:
+    from tests.program.conftest import output
+
+    ca_file = _write(tmp_path, "ca.crt", str(output(dev.named("pki-ca-cert"), "certPem")))
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(*_material(dev, tmp_path, "postgres"))
+    server.load_verify_locations(ca_file)
+    server.verify_mode = ssl.CERT_REQUIRED
+    client = ssl.create_default_context(cafile=ca_file)
+    client.load_cert_chain(*_material(dev, tmp_path, "postgres-admin"))
+    assert _handshake(server, client, "postgres")
+    # A server certificate is not usable as a client identity (no clientAuth usage).
+    wrong = ssl.create_default_context(cafile=ca_file)
+    wrong.load_cert_chain(*_material(dev, tmp_path, "rabbitmq"))
+    with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
+        _handshake(server, wrong, "postgres")

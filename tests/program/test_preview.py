@@ -1,0 +1,57 @@
+"""The program evaluates the same way in preview and update modes."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.credentials import credential_specs
+from infra.offline.mocks import MockState
+from infra.offline.runner import Evaluation, evaluate
+from infra.settings import SettingsError, load_settings
+from tests.helpers import config_with, stack_overrides
+from tests.program.conftest import PASSWORD, SIGNED
+
+
+def _inventory(ev: Evaluation) -> set[tuple[str, str]]:
+    return {(r.type, r.name) for r in ev.registrations}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_preview_registers_what_update_registers(stack: str) -> None:
+    assert _inventory(evaluate(stack, preview=True)) == _inventory(evaluate(stack))
+
+
+def test_preview_of_a_new_stack_computes_no_material() -> None:
+    ev = evaluate("dev", preview=True)
+    for registration in ev.of_type(PASSWORD):
+        assert "result" not in registration.outputs
+    for registration in ev.of_type(SIGNED):
+        assert "certPem" not in registration.outputs
+
+
+def test_preview_after_update_shows_exactly_the_rotation() -> None:
+    state = MockState()
+    evaluate("dev", state=state)
+    preview = evaluate(
+        "dev", config_with("dev", rotation={"weaviate": 3}), preview=True, state=state
+    )
+    replaced = {r.name for r in preview.registrations if r.operation == "replace"}
+    settings = load_settings("dev", stack_overrides("dev"))
+    weaviate = {
+        f"credentials-{s.resource_name}"
+        for s in credential_specs(settings)
+        if s.rotation_class == "weaviate"
+    }
+    assert replaced == weaviate
+    assert {r.operation for r in preview.registrations} <= {"same", "replace"}
+
+
+def test_a_misconfigured_stack_fails_before_any_resource_is_registered() -> None:
+    state = MockState()
+    bad = config_with("dev", tls={"keyAlgorithm": "RSA-1024"}, agents=[{"name": "x"}])
+    for preview in (True, False):
+        with pytest.raises(SettingsError) as caught:
+            evaluate("dev", bad, preview=preview, state=state)
+        assert "vos-infra:tls.keyAlgorithm" in caught.value.keys
+        assert "vos-infra:agents[0].image" in caught.value.keys
+    assert state.entries == {}

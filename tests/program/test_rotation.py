@@ -1,0 +1,98 @@
+"""Bumping one rotation counter replaces exactly the material of that class.
+
+Two evaluations share one MockState (the stack's state): a resource whose inputs and
+replacement trigger did not change keeps its outputs, as in a real `pulumi up`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from components.credentials import credential_specs
+from components.pki import certificate_specs
+from infra.offline.mocks import MockState
+from infra.offline.runner import Evaluation, evaluate
+from infra.settings import load_settings
+from infra.settings.models import CERTIFICATE_CLASSES, CREDENTIAL_CLASSES
+from tests.helpers import config_with, stack_overrides
+from tests.program.conftest import CSR, PASSWORD, PRIVATE_KEY, SELF_SIGNED, SIGNED, output
+
+MATERIAL = {
+    PASSWORD: "result",
+    PRIVATE_KEY: "privateKeyPem",
+    SELF_SIGNED: "certPem",
+    CSR: "certRequestPem",
+    SIGNED: "certPem",
+}
+
+
+def _material(ev: Evaluation) -> dict[str, str]:
+    return {
+        r.name: str(output(r, MATERIAL[r.type])) for r in ev.registrations if r.type in MATERIAL
+    }
+
+
+def _rotate(rotation_class: str) -> tuple[Evaluation, Evaluation]:
+    state = MockState()
+    before = evaluate("dev", state=state)
+    after = evaluate("dev", config_with("dev", rotation={rotation_class: 1}), state=state)
+    return before, after
+
+
+def _changed(before: Evaluation, after: Evaluation) -> set[str]:
+    old, new = _material(before), _material(after)
+    assert old.keys() == new.keys()
+    return {name for name in old if old[name] != new[name]}
+
+
+SETTINGS = load_settings("dev", stack_overrides("dev"))
+
+
+@pytest.mark.parametrize("rotation_class", CREDENTIAL_CLASSES)
+def test_credential_class_rotates_alone(rotation_class: str) -> None:
+    expected = {
+        f"credentials-{s.resource_name}"
+        for s in credential_specs(SETTINGS)
+        if s.rotation_class == rotation_class
+    }
+    assert expected, f"no credential in class {rotation_class}"
+    before, after = _rotate(rotation_class)
+    assert _changed(before, after) == expected
+    replaced = {r.name for r in after.registrations if r.operation == "replace"}
+    assert replaced == expected
+
+
+@pytest.mark.parametrize("rotation_class", ["serverCerts", "clientCerts"])
+def test_leaf_certificate_class_rotates_keys_and_certificates(rotation_class: str) -> None:
+    usage = "server" if rotation_class == "serverCerts" else "client"
+    names = [s.name for s in certificate_specs(SETTINGS) if s.usage == usage]
+    expected = {f"pki-{n}-{part}" for n in names for part in ("key", "csr", "cert")}
+    before, after = _rotate(rotation_class)
+    assert _changed(before, after) == expected
+    trigger = after.named(f"pki-{names[0]}-key").options["replacementTrigger"]
+    assert trigger == 1
+
+
+def test_ca_rotation_reissues_leaves_but_keeps_their_keys_and_every_password() -> None:
+    leaves = [s.name for s in certificate_specs(SETTINGS)]
+    expected = {"pki-ca-key", "pki-ca-cert"} | {f"pki-{n}-cert" for n in leaves}
+    before, after = _rotate("ca")
+    assert _changed(before, after) == expected
+    # the new leaves are signed by the new CA
+    from tests.program.test_pki import _ca, _leaf
+
+    for name in leaves:
+        _leaf(after, name).verify_directly_issued_by(_ca(after))
+
+
+def test_an_update_without_changes_replaces_nothing() -> None:
+    state = MockState()
+    before = evaluate("dev", state=state)
+    after = evaluate("dev", state=state)
+    assert _changed(before, after) == set()
+    assert {r.operation for r in after.registrations} == {"same"}
+
+
+def test_every_class_has_a_counter() -> None:
+    assert set(CREDENTIAL_CLASSES) >= {s.rotation_class for s in credential_specs(SETTINGS)}
+    assert set(CERTIFICATE_CLASSES) == {"ca", "serverCerts", "clientCerts"}
