@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import copy
-import json
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from infra.offline.stack_files import StackConfig, read_stack_config
+from infra.offline.stack_files import StackConfig, read_stack_config, with_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,10 +24,5 @@ def profile(environment: str) -> dict[str, Any]:
 
 
 def config_with(stack: str, **overrides: Any) -> StackConfig:
-    """The stack's config with some top-level `vos-infra:` keys replaced (deep-copied)."""
-    base = read_stack_config(stack)
-    values = dict(base.values)
-    for key, value in overrides.items():
-        encoded = value if isinstance(value, str) else json.dumps(copy.deepcopy(value))
-        values[f"vos-infra:{key}"] = encoded
-    return StackConfig(values, base.secret_keys)
+    """The stack's config with some top-level `vos-infra:` keys replaced."""
+    return with_overrides(read_stack_config(stack), **overrides)

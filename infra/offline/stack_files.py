@@ -48,3 +48,11 @@ def read_stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> StackConfi
         else:
             values[key] = _encode(value)
     return StackConfig(values, secret_keys)
+
+
+def with_overrides(config: StackConfig, **overrides: Any) -> StackConfig:
+    """A copy of `config` with some top-level `vos-infra:` keys replaced."""
+    values = dict(config.values)
+    for key, value in overrides.items():
+        values[f"vos-infra:{key}"] = _encode(value)
+    return StackConfig(values, list(config.secret_keys))

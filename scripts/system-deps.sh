@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Debian packages the tests start as real servers. Installed only when missing.
+source "$(dirname "$0")/lib.sh"
+
+PACKAGES=(python3-venv)
+need=()
+for package in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || need+=("$package")
+done
+[ "${#need[@]}" = 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  die "missing Debian packages: ${need[*]}; install them with: sudo apt-get install -y ${need[*]}"
+fi
+say "installing Debian packages: ${need[*]}"
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Set everything up and run the whole test suite: lint (ruff), types (mypy), tests (pytest).
+# System packages the real-server tests need are installed when missing (needs root).
+source "$(dirname "$0")/lib.sh"
+
+"$ROOT/scripts/system-deps.sh"
+bootstrap_venv dev
+
+cd "$ROOT"
+say "ruff"
+"$VENV/bin/ruff" check .
+"$VENV/bin/ruff" format --check .
+say "mypy"
+"$VENV/bin/mypy"
+say "pytest"
+exec "$VENV/bin/pytest" "$@"

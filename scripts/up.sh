@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The main job: set everything up and `pulumi up` a stack (default: dev) on a local file
+# backend in .state/, with a generated passphrase kept in .state/passphrase (0600, ignored).
+# Needs the Pulumi CLI and a reachable Docker daemon; stops with a clear message without them.
+source "$(dirname "$0")/lib.sh"
+
+STACK="${1:-dev}"
+shift || true
+
+missing=0
+if ! command -v pulumi >/dev/null 2>&1; then
+  printf 'missing: the Pulumi CLI (pulumi) is not on PATH.\n  install: curl -fsSL https://get.pulumi.com | sh   (or see https://www.pulumi.com/docs/iac/download-install/)\n' >&2
+  missing=1
+fi
+if ! command -v docker >/dev/null 2>&1; then
+  printf 'missing: the Docker CLI is not installed.\n  install Docker Engine: https://docs.docker.com/engine/install/\n' >&2
+  missing=1
+elif ! docker info >/dev/null 2>&1; then
+  printf 'missing: no Docker daemon answers at %s.\n  start it (sudo systemctl start docker) or point DOCKER_HOST at one; `docker info` must succeed.\n' "${DOCKER_HOST:-unix:///var/run/docker.sock}" >&2
+  missing=1
+fi
+[ "$missing" = 0 ] || die "cannot run 'pulumi up' for stack $STACK until the above is installed"
+
+bootstrap_venv local
+
+mkdir -p "$STATE_DIR/backend"
+chmod 700 "$STATE_DIR"
+if [ ! -s "$STATE_DIR/passphrase" ]; then
+  say "generating the stack secrets passphrase in $STATE_DIR/passphrase"
+  (umask 077 && "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))' >"$STATE_DIR/passphrase")
+fi
+export PULUMI_CONFIG_PASSPHRASE_FILE="$STATE_DIR/passphrase"
+export PULUMI_BACKEND_URL="file://$STATE_DIR/backend"
+export PULUMI_SKIP_UPDATE_CHECK=true
+
+if [ -z "${VAULT_ADDR:-}" ] && [ "$STACK" = dev ]; then
+  if [ -x "$ROOT/scripts/vault.sh" ]; then
+    say "no VAULT_ADDR: starting the embedded development OpenBao"
+    eval "$("$ROOT/scripts/vault.sh" env)"
+  fi
+fi
+
+cd "$ROOT"
+pulumi stack select --create "$STACK"
+say "pulumi up --stack $STACK"
+pulumi up --stack "$STACK" --yes "$@"
