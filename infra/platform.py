@@ -8,6 +8,7 @@ import pulumi
 
 from components.credentials import Credentials, CredentialsArgs, credential_specs
 from components.pki import Pki, PkiArgs, certificate_specs
+from components.vault import SecretStore, SecretStoreArgs
 from infra.settings import Settings
 
 
@@ -19,6 +20,7 @@ class PlatformArgs:
 class Platform(pulumi.ComponentResource):
     pki: Pki
     credentials: Credentials
+    vault: SecretStore
 
     def __init__(
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
@@ -29,5 +31,8 @@ class Platform(pulumi.ComponentResource):
         self.pki = Pki("pki", PkiArgs(settings, certificate_specs(settings)), child)
         self.credentials = Credentials(
             "credentials", CredentialsArgs(settings, credential_specs(settings)), child
+        )
+        self.vault = SecretStore(
+            "vault", SecretStoreArgs(settings, self.credentials, self.pki), child
         )
         self.register_outputs({"caCertPem": self.pki.ca_cert_pem})

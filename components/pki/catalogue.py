@@ -24,6 +24,14 @@ class CertSpec:
     usage: Usage
     dns_names: tuple[str, ...] = ()
     ip_addresses: tuple[str, ...] = ()
+    owner: str = ""
+    """The service that uses the key (its Vault path owner); defaults to `name`."""
+    vault_name: str = "tls"
+    """Name of the key bundle under the owner's Vault path."""
+
+    @property
+    def owner_service(self) -> str:
+        return self.owner or self.name
 
     @property
     def rotation_class(self) -> str:
@@ -85,7 +93,23 @@ def certificate_specs(settings: Settings) -> list[CertSpec]:
     # Client identities: the admin path of the PostgreSQL rotation job authenticates with a
     # certificate (never a password), and Prometheus presents one to scrape mTLS endpoints.
     if settings.is_enabled("postgres"):
-        specs.append(CertSpec("postgres-admin", "vos_admin", "client"))
+        specs.append(
+            CertSpec(
+                "postgres-admin",
+                "vos_admin",
+                "client",
+                owner="postgres",
+                vault_name="admin-client-tls",
+            )
+        )
     if settings.is_enabled("prometheus"):
-        specs.append(CertSpec("prometheus-scraper", "prometheus", "client"))
+        specs.append(
+            CertSpec(
+                "prometheus-scraper",
+                "prometheus",
+                "client",
+                owner="prometheus",
+                vault_name="scraper-client-tls",
+            )
+        )
     return specs

@@ -42,6 +42,7 @@ class Pki(pulumi.ComponentResource):
     """A self-signed CA plus one key, CSR and CA-signed certificate per CertSpec."""
 
     ca_cert_pem: pulumi.Output[str]
+    ca_private_key_pem: pulumi.Output[str]
     certificates: dict[str, IssuedCertificate]
 
     def __init__(
@@ -71,6 +72,7 @@ class Pki(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, replacement_trigger=rotation.ca),
         )
         self.ca_cert_pem = ca_cert.cert_pem
+        self.ca_private_key_pem = pulumi.Output.secret(ca_key.private_key_pem)
 
         self.certificates = {}
         for spec in args.specs:

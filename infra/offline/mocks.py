@@ -21,7 +21,7 @@ from pulumi.runtime import rpc
 
 from infra.offline.material import GENERATORS
 
-Operation = Literal["create", "same", "replace"]
+Operation = Literal["create", "same", "update", "replace"]
 
 
 def unwrap(value: Any) -> Any:
@@ -86,8 +86,12 @@ class MaterialMocks(pulumi.runtime.Mocks):
             previous = self.state.entries.get(key)
         if previous is not None and previous.fingerprint == print_:
             return previous.resource_id, previous.outputs, "same"
-        operation: Operation = "create" if previous is None else "replace"
         generator = GENERATORS.get(args.typ) if args.custom else None
+        # Every input of the tls and random types forces replacement; other providers
+        # (Vault secrets, ...) update in place.
+        operation: Operation = (
+            "create" if previous is None else "replace" if generator is not None else "update"
+        )
         if generator is None:
             # Component resources and types without real material echo their inputs.
             outputs = dict(args.inputs)

@@ -34,6 +34,7 @@ CREDENTIAL_CLASSES = (
     "grafana",
     "prometheus",
     "jaeger",
+    "approle",
 )
 CERTIFICATE_CLASSES = ("ca", "serverCerts", "clientCerts")
 
@@ -174,6 +175,7 @@ class RotationSettings(_Model):
     grafana: Counter = 0
     prometheus: Counter = 0
     jaeger: Counter = 0
+    approle: Counter = 0
     ca: Counter = 0
     server_certs: Counter = 0
     client_certs: Counter = 0
@@ -187,9 +189,21 @@ class RotationSettings(_Model):
 
 
 class VaultSettings(_Model):
-    address: Annotated[str, AfterValidator(_https_url)]
+    """Where secrets are kept. Pulumi itself reaches Vault through VAULT_ADDR/VAULT_TOKEN/
+    VAULT_CACERT at run time; `address` is how the platform's services reach it."""
+
+    address: Annotated[str, AfterValidator(_https_url)] = Field(
+        description="https address services use to reach Vault"
+    )
     mount: Annotated[str, _matching(MOUNT, "KV v2 mount name")]
     path_prefix: Annotated[str, _matching(PATH_PREFIX, "path prefix (a/b/c, lowercase)")]
+    approle_mount: Annotated[str, _matching(MOUNT, "auth mount name")] = "approle"
+    purge_on_delete: bool = Field(
+        default=False, description="destroy all versions when a secret leaves the stack"
+    )
+    insecure_skip_verify: bool = Field(
+        default=False, description="dev only: do not verify Vault's TLS certificate"
+    )
 
 
 class Settings(_Model):

@@ -42,6 +42,7 @@ def check_relations(raw: Raw) -> list[Problem]:
         *_service_dependencies(raw),
         *_agents(raw),
         *_published_ports(raw),
+        *_vault(raw),
     ]
 
 
@@ -183,3 +184,14 @@ def _published_ports(raw: Raw) -> Iterator[Problem]:
             )
         else:
             owners[port] = key
+
+
+def _vault(raw: Raw) -> Iterator[Problem]:
+    skip = _map(raw, "vault").get("insecureSkipVerify")
+    if raw.get("environment") == "prod" and (skip is True or str(skip).lower() == "true"):
+        yield Problem(
+            ("vault", "insecureSkipVerify"),
+            "TLS verification of Vault cannot be turned off in prod",
+            "pulumi config rm --path 'vos-infra:vault.insecureSkipVerify' and set VAULT_CACERT "
+            "to Vault's CA",
+        )

@@ -43,7 +43,9 @@ def test_preview_after_update_shows_exactly_the_rotation() -> None:
         if s.rotation_class == "weaviate"
     }
     assert replaced == weaviate
-    assert {r.operation for r in preview.registrations} <= {"same", "replace"}
+    updated = {r.name for r in preview.registrations if r.operation == "update"}
+    assert updated == {name.replace("credentials-", "vault-") for name in weaviate}
+    assert {r.operation for r in preview.registrations} == {"same", "replace", "update"}
 
 
 def test_a_misconfigured_stack_fails_before_any_resource_is_registered() -> None:

@@ -48,7 +48,10 @@ def _changed(before: Evaluation, after: Evaluation) -> set[str]:
 SETTINGS = load_settings("dev", stack_overrides("dev"))
 
 
-@pytest.mark.parametrize("rotation_class", CREDENTIAL_CLASSES)
+PASSWORD_CLASSES = [c for c in CREDENTIAL_CLASSES if c != "approle"]
+
+
+@pytest.mark.parametrize("rotation_class", PASSWORD_CLASSES)
 def test_credential_class_rotates_alone(rotation_class: str) -> None:
     expected = {
         f"credentials-{s.resource_name}"
@@ -60,6 +63,18 @@ def test_credential_class_rotates_alone(rotation_class: str) -> None:
     assert _changed(before, after) == expected
     replaced = {r.name for r in after.registrations if r.operation == "replace"}
     assert replaced == expected
+    # their Vault secrets get a new version (an in-place update), nothing else moves
+    updated = {r.name for r in after.registrations if r.operation == "update"}
+    assert updated == {name.replace("credentials-", "vault-") for name in expected}
+
+
+def test_approle_rotation_issues_new_secret_ids_only() -> None:
+    before, after = _rotate("approle")
+    assert _changed(before, after) == set()
+    updated = {r.name for r in after.registrations if r.operation == "update"}
+    approles = {r.name for r in after.registrations if r.type.endswith("vault:AppRole")}
+    assert approles and updated == approles
+    assert all(after.named(n).inputs["rotation"] == 1 for n in approles)
 
 
 @pytest.mark.parametrize("rotation_class", ["serverCerts", "clientCerts"])
@@ -94,5 +109,5 @@ def test_an_update_without_changes_replaces_nothing() -> None:
 
 
 def test_every_class_has_a_counter() -> None:
-    assert set(CREDENTIAL_CLASSES) >= {s.rotation_class for s in credential_specs(SETTINGS)}
+    assert set(PASSWORD_CLASSES) == {s.rotation_class for s in credential_specs(SETTINGS)}
     assert set(CERTIFICATE_CLASSES) == {"ca", "serverCerts", "clientCerts"}

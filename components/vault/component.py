@@ -1,0 +1,96 @@
+"""SecretStore: every generated secret written to Vault, plus per-service access."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.credentials import Credentials
+from components.pki import Pki
+from components.vault.access import AppRole, Policy
+from components.vault.kv_secret import KvSecret
+from components.vault.layout import CA_OWNER, policy_document, policy_name, secret_path
+from infra.settings import Settings
+
+
+@dataclass(frozen=True)
+class SecretStoreArgs:
+    settings: Settings
+    credentials: Credentials
+    pki: Pki
+
+
+@dataclass(frozen=True)
+class ServiceAccess:
+    policy: Policy
+    approle: AppRole
+
+
+class SecretStore(pulumi.ComponentResource):
+    secrets: dict[str, KvSecret]
+    """'<service>/<name>' -> the Vault secret resource."""
+    access: dict[str, ServiceAccess]
+    """service -> its policy and AppRole."""
+
+    def __init__(
+        self, name: str, args: SecretStoreArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("vos:vault:SecretStore", name, None, opts)
+        settings = args.settings
+        vault = settings.vault
+        owner = f"vos-infra/{settings.stack}"
+
+        def secret(service: str, key: str, data: dict[str, pulumi.Input[str]]) -> None:
+            self.secrets[f"{service}/{key}"] = KvSecret(
+                f"{name}-{service}-{key}",
+                mount=vault.mount,
+                path=secret_path(settings, service, key),
+                data=data,
+                owner=owner,
+                purge_on_delete=vault.purge_on_delete,
+                insecure_skip_verify=vault.insecure_skip_verify,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+
+        self.secrets = {}
+        for spec in args.credentials.specs.values():
+            secret(spec.service, spec.name, {"value": args.credentials.values[spec.id]})
+        secret(
+            CA_OWNER,
+            "ca",
+            {
+                "private_key_pem": args.pki.ca_private_key_pem,
+                "certificate_pem": args.pki.ca_cert_pem,
+            },
+        )
+        for issued in args.pki.certificates.values():
+            secret(
+                issued.spec.owner_service,
+                issued.spec.vault_name,
+                {
+                    "private_key_pem": issued.private_key_pem,
+                    "certificate_pem": issued.cert_pem,
+                    "ca_pem": args.pki.ca_cert_pem,
+                },
+            )
+
+        services = sorted({key.split("/", 1)[0] for key in self.secrets} - {CA_OWNER})
+        self.access = {}
+        for service in services:
+            policy = Policy(
+                f"{name}-{service}-policy",
+                name=policy_name(settings, service),
+                policy=policy_document(settings, service),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            approle = AppRole(
+                f"{name}-{service}-approle",
+                role_name=policy_name(settings, service),
+                policies=[policy.name],
+                rotation=settings.rotation.approle,
+                mount=vault.approle_mount,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            self.access[service] = ServiceAccess(policy, approle)
+        self.register_outputs({})

@@ -1,0 +1,158 @@
+"""How the Vault providers reach Vault: from the environment, at run time, per call.
+
+The address, token and CA come from the environment of the process that runs the provider
+(the Pulumi CLI passes its own environment on): VAULT_ADDR, VAULT_TOKEN or VAULT_TOKEN_FILE
+(or ~/.vault-token), VAULT_CACERT. Nothing here is stored on the provider object, so the
+token never reaches inputs, outputs, state or the serialized provider. A client is created
+per call: dill cannot serialize live clients, and a token change takes effect at once.
+
+Every failure is translated into one VaultError that names the setting to fix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hvac
+import hvac.exceptions
+import requests.exceptions
+
+TIMEOUT_SECONDS = 15
+
+
+class VaultError(RuntimeError):
+    """A Vault operation failed; the message says which setting to fix."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    address: str
+    token: str
+    verify: str | bool
+
+    def __repr__(self) -> str:  # never show the token, even in a traceback
+        return f"Connection(address={self.address!r}, verify={self.verify!r})"
+
+
+def connection_from_env(insecure_skip_verify: bool = False) -> Connection:
+    address = os.environ.get("VAULT_ADDR", "").strip().rstrip("/")
+    if not address:
+        raise VaultError(
+            "VAULT_ADDR is not set: export VAULT_ADDR=https://<vault host>:8200 "
+            '(for the embedded development Vault: eval "$(scripts/vault.sh env)")'
+        )
+    if not address.startswith("https://"):
+        raise VaultError(
+            f"VAULT_ADDR={address} is not an https:// address; "
+            "vos-infra reaches Vault over TLS only"
+        )
+    token = os.environ.get("VAULT_TOKEN", "").strip()
+    if not token:
+        token_file = Path(os.environ.get("VAULT_TOKEN_FILE") or Path.home() / ".vault-token")
+        if token_file.is_file():
+            token = token_file.read_text().strip()
+    if not token:
+        raise VaultError(
+            "no Vault token: set VAULT_TOKEN, or VAULT_TOKEN_FILE to a file holding one "
+            "(or log in so that ~/.vault-token exists)"
+        )
+    verify: str | bool = True
+    cacert = os.environ.get("VAULT_CACERT", "").strip()
+    if cacert:
+        if not Path(cacert).is_file():
+            raise VaultError(f"VAULT_CACERT={cacert} does not exist; point it at Vault's CA (PEM)")
+        verify = cacert
+    if insecure_skip_verify:
+        verify = False
+    return Connection(address, token, verify)
+
+
+def client(connection: Connection) -> hvac.Client:
+    return hvac.Client(
+        url=connection.address,
+        token=connection.token,
+        verify=connection.verify,
+        timeout=TIMEOUT_SECONDS,
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    for marker in (
+        "certificate verify failed",
+        "Connection refused",
+        "Name or service not known",
+        "timed out",
+        "hostname mismatch",
+        "doesn't match",
+    ):
+        if marker in text:
+            return marker
+    return text.splitlines()[0][:200] if text else type(exc).__name__
+
+
+@contextmanager
+def translated(connection: Connection, action: str) -> Iterator[hvac.Client]:
+    """Yield a client; turn whatever goes wrong into a VaultError naming what to fix."""
+    vault = client(connection)
+    try:
+        yield vault
+    except VaultError:
+        raise
+    except requests.exceptions.SSLError as exc:
+        raise VaultError(
+            f"{action}: TLS verification of Vault at VAULT_ADDR={connection.address} failed "
+            f"({_reason(exc)}). Set VAULT_CACERT to the PEM file of the CA that signed "
+            "Vault's certificate"
+        ) from None
+    except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+        raise VaultError(
+            f"{action}: cannot reach Vault at VAULT_ADDR={connection.address} ({_reason(exc)}). "
+            "Check VAULT_ADDR and that Vault is running "
+            "(embedded dev Vault: scripts/vault.sh start)"
+        ) from None
+    except hvac.exceptions.VaultDown:
+        raise VaultError(
+            f"{action}: Vault at VAULT_ADDR={connection.address} is sealed. Unseal it "
+            "(bao operator unseal; for the embedded dev Vault: scripts/vault.sh start)"
+        ) from None
+    except hvac.exceptions.Forbidden:
+        if not _token_valid(connection):
+            raise VaultError(
+                f"{action}: Vault rejected the token (VAULT_TOKEN / VAULT_TOKEN_FILE) as invalid "
+                "or expired; set a valid token"
+            ) from None
+        raise VaultError(
+            f"{action}: permission denied; the policies of the token in VAULT_TOKEN do not "
+            "allow this operation"
+        ) from None
+
+
+def _token_valid(connection: Connection) -> bool:
+    try:
+        client(connection).auth.token.lookup_self()
+    except hvac.exceptions.Forbidden:
+        return False
+    except Exception:  # any other failure: we cannot tell, so do not blame the token
+        return True
+    return True
+
+
+def preflight(connection: Connection) -> None:
+    """Fail early (at preview) when Vault is unreachable, sealed or the token is bad."""
+    with translated(connection, "checking Vault") as vault:
+        status: Any = vault.sys.read_health_status(method="GET")
+        # read_health_status returns the JSON body for 200 and a Response for other codes.
+        body = status if isinstance(status, dict) else status.json()
+        if body.get("sealed"):
+            raise hvac.exceptions.VaultDown()
+        if not body.get("initialized", True):
+            raise VaultError(
+                f"checking Vault: Vault at VAULT_ADDR={connection.address} is not initialized"
+            )
+        vault.auth.token.lookup_self()
