@@ -33,11 +33,11 @@ export PULUMI_CONFIG_PASSPHRASE_FILE="$STATE_DIR/passphrase"
 export PULUMI_BACKEND_URL="file://$STATE_DIR/backend"
 export PULUMI_SKIP_UPDATE_CHECK=true
 
-if [ -z "${VAULT_ADDR:-}" ] && [ "$STACK" = dev ]; then
-  if [ -x "$ROOT/scripts/vault.sh" ]; then
-    say "no VAULT_ADDR: starting the embedded development OpenBao"
-    eval "$("$ROOT/scripts/vault.sh" env)"
-  fi
+if [ -z "${VAULT_ADDR:-}" ]; then
+  [ "$STACK" = dev ] || die "VAULT_ADDR is not set: export VAULT_ADDR, VAULT_CACERT and VAULT_TOKEN (or VAULT_TOKEN_FILE) for stack $STACK"
+  say "no VAULT_ADDR: using the embedded development Vault (OpenBao)"
+  "$VENV/bin/vos-infra" vault start
+  eval "$("$VENV/bin/vos-infra" vault env)"
 fi
 
 cd "$ROOT"

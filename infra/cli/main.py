@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
+import shlex
 import sys
+from pathlib import Path
 
+from infra.dev_vault import DevVaultError
 from infra.offline.stack_files import available_stacks
 from infra.settings import SettingsError
 
@@ -20,7 +24,23 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--preview", action="store_true", help="evaluate as `pulumi preview` (outputs unknown)"
     )
+    vault = commands.add_parser("vault", help="the embedded development Vault (OpenBao)")
+    vault.add_argument("action", choices=["start", "stop", "status", "env"])
+    vault.add_argument("--home", type=Path, default=None, help="data folder (default .state/vault)")
+    vault.add_argument("--port", type=int, default=None, help="listener port (default 8200)")
     return parser
+
+
+def _vault(args: argparse.Namespace) -> str:
+    from infra.dev_vault import DEFAULT_HOME, DEFAULT_PORT, DevVault
+
+    home = args.home or Path(os.environ.get("VOS_DEV_VAULT_HOME") or DEFAULT_HOME)
+    port = args.port or int(os.environ.get("VOS_DEV_VAULT_PORT") or DEFAULT_PORT)
+    server = DevVault(home.resolve(), port)
+    if args.action == "env":
+        return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in server.env().items())
+    result: str = getattr(server, args.action)()
+    return result
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,10 +50,12 @@ def main(argv: list[str] | None = None) -> int:
             from infra.cli.plan import run_plan
 
             print(run_plan(args.stack, as_json=args.json, preview=args.preview))
+        elif args.command == "vault":
+            print(_vault(args))
     except SettingsError as error:
         print(f"vos-infra: {error}", file=sys.stderr)
         return 2
-    except FileNotFoundError as error:
+    except (FileNotFoundError, DevVaultError) as error:
         print(f"vos-infra: {error}", file=sys.stderr)
         return 2
     return 0

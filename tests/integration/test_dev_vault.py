@@ -1,0 +1,85 @@
+"""The embedded development Vault: real `bao`, TLS on, initialized once, reusable."""
+
+from __future__ import annotations
+
+import json
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import hvac
+import requests
+
+from tests.integration.vault_server import free_port_pair
+
+
+def _cli(home: Path, port: int, action: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "infra.cli.main",
+            "vault",
+            action,
+            "--home",
+            str(home),
+            "--port",
+            str(port),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_start_reuse_stop_restart_keeps_data(tmp_path: Path) -> None:
+    home, port = tmp_path / "vault", free_port_pair()
+    first = _cli(home, port, "start")
+    assert first.returncode == 0, first.stderr
+    assert "started a new server, initialized it, unsealed it" in first.stdout
+    try:
+        pid = (home / "bao.pid").read_text()
+        again = _cli(home, port, "start")
+        assert "reused the running server" in again.stdout
+        assert (home / "bao.pid").read_text() == pid
+
+        env = dict(
+            line.removeprefix("export ").split("=", 1)
+            for line in _cli(home, port, "env").stdout.splitlines()
+        )
+        assert env["VAULT_ADDR"] == f"https://127.0.0.1:{port}"
+        token = Path(env["VAULT_TOKEN_FILE"]).read_text()
+        client = hvac.Client(url=env["VAULT_ADDR"], token=token, verify=env["VAULT_CACERT"])
+        client.secrets.kv.v2.create_or_update_secret(
+            path="probe", secret={"v": "1"}, mount_point="secret"
+        )
+        assert "approle/" in client.sys.list_auth_methods()["data"]
+
+        # secrets of the dev default are kept 0600 in a 0700 folder
+        for name in ("init.json", "root-token", "tls/server-key.pem", "config.hcl"):
+            assert stat.S_IMODE((home / name).stat().st_mode) == 0o600, name
+        assert stat.S_IMODE(home.stat().st_mode) == 0o700
+        assert set(json.loads((home / "init.json").read_text())) == {
+            "unseal_keys_b64",
+            "root_token",
+        }
+
+        # TLS only: plain HTTP on the same port is refused by the server
+        plain = requests.get(f"http://127.0.0.1:{port}/v1/sys/health", timeout=5)
+        assert plain.status_code == 400
+
+        stopped = _cli(home, port, "stop")
+        assert "stopped; data kept" in stopped.stdout
+        assert "not running" in _cli(home, port, "status").stdout
+
+        restarted = _cli(home, port, "start")
+        assert "started a new server, unsealed it" in restarted.stdout
+        assert "initialized" not in restarted.stdout
+        client = hvac.Client(url=env["VAULT_ADDR"], token=token, verify=env["VAULT_CACERT"])
+        kept = client.secrets.kv.v2.read_secret_version(
+            path="probe", mount_point="secret", raise_on_deleted_version=True
+        )
+        assert kept["data"]["data"] == {"v": "1"}
+    finally:
+        _cli(home, port, "stop")

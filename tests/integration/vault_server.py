@@ -1,0 +1,29 @@
+"""Start real OpenBao servers for the tests, on loopback, with the embedded dev Vault code."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from infra.dev_vault import DevVault
+
+
+def free_port_pair() -> int:
+    """A port p such that p and p+1 (the cluster port) are both free right now."""
+    for _ in range(50):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        try:
+            with socket.socket() as second:
+                second.bind(("127.0.0.1", port + 1))
+        except OSError:
+            continue
+        return port
+    raise RuntimeError("no free pair of loopback ports")
+
+
+def start_server(home: Path) -> DevVault:
+    server = DevVault(home, free_port_pair())
+    server.start()
+    return server
