@@ -7,7 +7,9 @@ from dataclasses import dataclass
 import pulumi
 
 from components.credentials import Credentials, CredentialsArgs, credential_specs
+from components.docker.networks import Networks
 from components.pki import Pki, PkiArgs, certificate_specs
+from components.postgres.component import Postgres, PostgresArgs
 from components.vault import SecretStore, SecretStoreArgs
 from infra.settings import Settings
 
@@ -21,6 +23,8 @@ class Platform(pulumi.ComponentResource):
     pki: Pki
     credentials: Credentials
     vault: SecretStore
+    networks: Networks
+    postgres: Postgres | None
 
     def __init__(
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
@@ -34,5 +38,13 @@ class Platform(pulumi.ComponentResource):
         )
         self.vault = SecretStore(
             "vault", SecretStoreArgs(settings, self.credentials, self.pki), child
+        )
+        self.networks = Networks("networks", settings, child)
+        self.postgres = (
+            Postgres(
+                "postgres", PostgresArgs(settings, self.pki, self.credentials, self.networks), child
+            )
+            if settings.is_enabled("postgres")
+            else None
         )
         self.register_outputs({"caCertPem": self.pki.ca_cert_pem})

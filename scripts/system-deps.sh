@@ -2,7 +2,7 @@
 # Debian packages the tests start as real servers. Installed only when missing.
 source "$(dirname "$0")/lib.sh"
 
-PACKAGES=(python3-venv)
+PACKAGES=(python3-venv postgresql-15 rabbitmq-server)
 need=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || need+=("$package")

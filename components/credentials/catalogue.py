@@ -18,8 +18,8 @@ class CredentialSpec:
     service: str
     """DNS name of the service that uses the credential: its Vault path owner."""
     name: str
-    rotation_class: str
-    """The `vos-infra:rotation` counter that replaces it."""
+    rotation_class: str | None
+    """The `vos-infra:rotation` counter that replaces it; None for a first-start-only value."""
     length: int
     purpose: str
 
@@ -40,14 +40,19 @@ SIGNING_KEY = 64
 def credential_specs(settings: Settings) -> list[CredentialSpec]:
     specs: list[CredentialSpec] = []
 
-    def add(service: str, name: str, rotation_class: str, length: int, purpose: str) -> None:
+    def add(service: str, name: str, rotation_class: str | None, length: int, purpose: str) -> None:
         specs.append(CredentialSpec(service, name, rotation_class, length, purpose))
 
     gateway = settings.is_enabled("apiGateway")
     consumers = (["api-gateway"] if gateway else []) + [a.dns_name for a in settings.agents]
 
     if settings.is_enabled("postgres"):
-        add("postgres", "admin-password", "postgres", PASSWORD, "bootstrap superuser vos_admin")
+        # The image reads its superuser password only when it initialises an empty data
+        # directory; after that the role job owns vos_admin's password (admin-password).
+        # A separate, never-rotated bootstrap value keeps password rotation from
+        # restarting the database server.
+        add("postgres", "bootstrap-password", None, PASSWORD, "vos_admin at first start only")
+        add("postgres", "admin-password", "postgres", PASSWORD, "superuser vos_admin (socket)")
         for consumer in consumers:
             add(consumer, "postgres-password", "postgres", PASSWORD, "own database role")
     if settings.is_enabled("rabbitmq"):

@@ -30,7 +30,10 @@ class Credentials(pulumi.ComponentResource):
         self.specs = {spec.id: spec for spec in args.specs}
         self.values = {}
         for spec in args.specs:
-            counter = args.settings.rotation.counter(spec.rotation_class)
+            rotation_class = spec.rotation_class or "none"
+            counter = (
+                args.settings.rotation.counter(spec.rotation_class) if spec.rotation_class else 0
+            )
             password = random.RandomPassword(
                 f"{name}-{spec.resource_name}",
                 length=spec.length,
@@ -42,7 +45,7 @@ class Credentials(pulumi.ComponentResource):
                 min_lower=2,
                 min_numeric=2,
                 # A keeper change replaces the password: that is what rotation is.
-                keepers={"rotation": str(counter), "class": spec.rotation_class},
+                keepers={"rotation": str(counter), "class": rotation_class},
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.values[spec.id] = pulumi.Output.secret(password.result)

@@ -24,6 +24,11 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--preview", action="store_true", help="evaluate as `pulumi preview` (outputs unknown)"
     )
+    render = commands.add_parser(
+        "render", help="write every file each container would receive, and a manifest"
+    )
+    render.add_argument("--stack", required=True, help=f"one of: {', '.join(available_stacks())}")
+    render.add_argument("--out", required=True, type=Path, help="output folder (created 0700)")
     vault = commands.add_parser("vault", help="the embedded development Vault (OpenBao)")
     vault.add_argument("action", choices=["start", "stop", "status", "env"])
     vault.add_argument("--home", type=Path, default=None, help="data folder (default .state/vault)")
@@ -50,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
             from infra.cli.plan import run_plan
 
             print(run_plan(args.stack, as_json=args.json, preview=args.preview))
+        elif args.command == "render":
+            from infra.cli.render import run_render
+
+            print(run_render(args.stack, args.out))
         elif args.command == "vault":
             print(_vault(args))
     except SettingsError as error:

@@ -19,7 +19,9 @@ from typing import Any, Literal
 import pulumi
 from pulumi.runtime import rpc
 
+from infra.offline.docker_outputs import COMPUTED
 from infra.offline.material import GENERATORS
+from infra.offline.replacement import replaces
 
 Operation = Literal["create", "same", "update", "replace"]
 
@@ -54,6 +56,8 @@ class StateEntry:
     fingerprint: str
     resource_id: str
     outputs: dict[str, Any]
+    inputs: dict[str, Any] = field(default_factory=dict)
+    trigger: Any = None
 
 
 @dataclass
@@ -86,12 +90,11 @@ class MaterialMocks(pulumi.runtime.Mocks):
             previous = self.state.entries.get(key)
         if previous is not None and previous.fingerprint == print_:
             return previous.resource_id, previous.outputs, "same"
-        generator = GENERATORS.get(args.typ) if args.custom else None
-        # Every input of the tls and random types forces replacement; other providers
-        # (Vault secrets, ...) update in place.
-        operation: Operation = (
-            "create" if previous is None else "replace" if generator is not None else "update"
-        )
+        generator = (GENERATORS.get(args.typ) or COMPUTED.get(args.typ)) if args.custom else None
+        operation: Operation = "create"
+        if previous is not None:
+            replace = replaces(args.typ, previous.inputs, inputs, previous.trigger != trigger)
+            operation = "replace" if replace else "update"
         if generator is None:
             # Component resources and types without real material echo their inputs.
             outputs = dict(args.inputs)
@@ -104,7 +107,7 @@ class MaterialMocks(pulumi.runtime.Mocks):
             resource_id = str(outputs.get("id") or f"{args.name}-id")
         if not self.preview:
             with self.state.lock:
-                self.state.entries[key] = StateEntry(print_, resource_id, outputs)
+                self.state.entries[key] = StateEntry(print_, resource_id, outputs, inputs, trigger)
         return resource_id, outputs, operation
 
     def call(

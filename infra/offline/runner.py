@@ -36,11 +36,15 @@ class Evaluation:
         return matches[0]
 
     def secret_values(self) -> set[str]:
-        """Every plaintext string that the engine holds as a secret."""
+        """Every secret the providers generated: the plaintext of each output a resource
+        declares secret (passwords, private keys, secret ids, Vault data). Secret *inputs*
+        are left out on purpose: they also wrap non-secret parts (file paths, modes) of a
+        property that holds one secret, and every secret they carry originates here."""
         found: set[str] = set()
         for r in self.registrations:
-            for props in (r.inputs, r.outputs):
-                found.update(_secret_strings(props, inside_secret=False))
+            for name in r.options.get("additionalSecretOutputs", []):
+                if name in r.outputs:
+                    found.update(_secret_strings(r.outputs[name], inside_secret=False))
         return found
 
 

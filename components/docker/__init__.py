@@ -1,0 +1,1 @@
+"""Docker building blocks shared by the service components."""

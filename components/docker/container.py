@@ -1,0 +1,127 @@
+"""Turn a ContainerSpec into hardened Docker resources.
+
+Every container: pinned image, its own config volume for uploads, read-only root
+filesystem with tmpfs for scratch space, all capabilities dropped (adds only what the spec
+names), no-new-privileges, memory and CPU limits, a restart policy, log rotation, an
+internal network with the service's DNS name as alias, and host ports only when published.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from components.docker.spec import CONFIG_DIR, ContainerSpec
+from infra.settings import Settings
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a container runs: networks, limits and (optionally) a published port."""
+
+    networks: list[pulumi.Input[str]]
+    memory_mb: int
+    cpus: float
+    published_port: int | None = None
+    published_internal_port: int | None = None
+
+
+def _uploads(spec: ContainerSpec) -> list[docker.ContainerUploadArgs]:
+    return [
+        docker.ContainerUploadArgs(
+            file=upload.path,
+            content=pulumi.Output.secret(upload.content) if upload.secret else upload.content,
+            owner=str(upload.owner),
+            group=str(upload.owner),
+            permissions=upload.mode,
+        )
+        for upload in spec.uploads
+    ]
+
+
+def hardened_container(
+    name: str,
+    spec: ContainerSpec,
+    settings: Settings,
+    placement: Placement,
+    parent: pulumi.Resource,
+    depends_on: list[pulumi.Resource] | None = None,
+) -> docker.Container:
+    prefix = f"{settings.name_prefix}-{spec.service}"
+    child = pulumi.ResourceOptions(parent=parent)
+    image = docker.RemoteImage(f"{name}-image", name=spec.image, keep_locally=True, opts=child)
+    config = docker.Volume(f"{name}-config", name=f"{prefix}-config", opts=child)
+    volumes = [docker.ContainerVolumeArgs(volume_name=config.name, container_path=CONFIG_DIR)]
+    if spec.data_volume:
+        data = docker.Volume(
+            f"{name}-data",
+            name=f"{prefix}-data",
+            # Data outlives the container; deleting the stack keeps it unless asked otherwise.
+            opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True),
+        )
+        volumes.append(
+            docker.ContainerVolumeArgs(volume_name=data.name, container_path=spec.data_volume)
+        )
+
+    ports = []
+    if placement.published_port is not None:
+        ports.append(
+            docker.ContainerPortArgs(
+                internal=placement.published_internal_port or spec.internal_ports[0],
+                external=placement.published_port,
+                ip=str(settings.network.bind_address),
+                protocol="tcp",
+            )
+        )
+    healthcheck = None
+    if spec.healthcheck is not None:
+        healthcheck = docker.ContainerHealthcheckArgs(
+            tests=["CMD", *spec.healthcheck.test],
+            interval=spec.healthcheck.interval,
+            timeout=spec.healthcheck.timeout,
+            retries=spec.healthcheck.retries,
+            start_period=spec.healthcheck.start_period,
+        )
+    return docker.Container(
+        name,
+        name=prefix,
+        hostname=spec.service,
+        image=image.image_id,
+        command=spec.command,
+        entrypoints=spec.entrypoint,
+        user=spec.user,
+        envs=[f"{k}={v}" for k, v in sorted(spec.env.items())],
+        uploads=_uploads(spec),
+        volumes=volumes,
+        tmpfs=spec.tmpfs,
+        read_only=True,
+        capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=spec.capabilities_add),
+        security_opts=["no-new-privileges:true"],
+        memory=placement.memory_mb,
+        memory_swap=placement.memory_mb,
+        cpus=str(placement.cpus),
+        restart="no" if spec.one_shot else "unless-stopped",
+        must_run=not spec.one_shot,
+        attach=spec.one_shot,
+        logs=spec.one_shot,
+        wait=spec.healthcheck is not None and not spec.one_shot,
+        wait_timeout=180,
+        healthcheck=healthcheck,
+        networks_advanced=[
+            docker.ContainerNetworksAdvancedArgs(name=network, aliases=[spec.service])
+            for network in placement.networks
+        ],
+        ports=ports,
+        log_driver="json-file",
+        log_opts={"max-size": "10m", "max-file": "3"},
+        labels=[
+            docker.ContainerLabelArgs(label="vos.stack", value=settings.stack),
+            docker.ContainerLabelArgs(label="vos.service", value=spec.service),
+        ],
+        destroy_grace_seconds=30,
+        opts=pulumi.ResourceOptions(
+            parent=parent, depends_on=depends_on or [], delete_before_replace=True
+        ),
+    )

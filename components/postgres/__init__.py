@@ -1,0 +1,1 @@
+"""PostgreSQL: TLS-only, SCRAM, one role and schema per consuming service."""

@@ -1,0 +1,86 @@
+"""PostgreSQL: the server container and the job that keeps roles and passwords current."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from components.credentials import Credentials
+from components.docker.container import Placement, hardened_container
+from components.docker.networks import Networks
+from components.pki import Pki
+from components.postgres import render
+from components.postgres.catalogue import ADMIN_ROLE, roles
+from components.postgres.containers import role_job_spec, server_spec
+from components.postgres.scram import verifier
+from infra.settings import Settings
+
+
+@dataclass(frozen=True)
+class PostgresArgs:
+    settings: Settings
+    pki: Pki
+    credentials: Credentials
+    networks: Networks
+
+
+class Postgres(pulumi.ComponentResource):
+    server: docker.Container
+    role_job: docker.Container
+
+    def __init__(
+        self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("vos:data:Postgres", name, None, opts)
+        settings, pki = args.settings, args.pki
+        service = settings.services.postgres
+        managed = roles(settings)
+        admin_password = args.credentials.values["postgres/admin-password"]
+        bootstrap_password = args.credentials.values["postgres/bootstrap-password"]
+        passwords = [args.credentials.values[role.credential_id] for role in managed]
+
+        def sql(values: list[str]) -> str:
+            admin, *others = values
+            pairs = [
+                (role, verifier(pw, role.name)) for role, pw in zip(managed, others, strict=True)
+            ]
+            return render.roles_sql(verifier(admin, ADMIN_ROLE), pairs)
+
+        server_tls = pki.certificates["postgres"]
+        admin_tls = pki.certificates["postgres-admin"]
+        placement = Placement(
+            networks=[args.networks.backend.name],
+            memory_mb=service.memory_mb,
+            cpus=service.cpus,
+        )
+        self.server = hardened_container(
+            f"{name}-server",
+            server_spec(
+                service.image,
+                render.pg_hba_conf(managed),
+                server_tls.cert_pem,
+                server_tls.private_key_pem,
+                pki.ca_cert_pem,
+                bootstrap_password,
+            ),
+            settings,
+            placement,
+            self,
+        )
+        self.role_job = hardened_container(
+            f"{name}-roles",
+            role_job_spec(
+                service.image,
+                pulumi.Output.all(admin_password, *passwords).apply(sql),
+                pki.ca_cert_pem,
+                admin_tls.cert_pem,
+                admin_tls.private_key_pem,
+            ),
+            settings,
+            Placement(networks=[args.networks.backend.name], memory_mb=128, cpus=0.25),
+            self,
+            depends_on=[self.server],
+        )
+        self.register_outputs({})

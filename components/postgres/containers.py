@@ -1,0 +1,71 @@
+"""The PostgreSQL server and its role job as ContainerSpecs (no resources created here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.docker.spec import ContainerSpec, Healthcheck, Upload, tmpfs_options
+from components.postgres import render
+from components.postgres.catalogue import ADMIN_ROLE, DATABASE
+
+UID = 999  # the postgres user of the official Debian-based image
+DATA = "/var/lib/postgresql/data"
+INITDB_ARGS = "--auth-local=scram-sha-256 --auth-host=scram-sha-256 --data-checksums"
+TMP = "/tmp"  # noqa: S108 (a private tmpfs inside the container)
+
+
+def server_spec(
+    image: str, hba: str, cert: Any, key: Any, ca: Any, bootstrap_password: Any
+) -> ContainerSpec:
+    """No wrapper around the image's entrypoint: certificates and configuration are in place
+    before the first start, so initialisation and the final server read the same files."""
+    return ContainerSpec(
+        service="postgres",
+        image=image,
+        command=["postgres", "-c", f"config_file={render.CONF}"],
+        user=f"{UID}:{UID}",
+        uid=UID,
+        env={
+            "POSTGRES_USER": ADMIN_ROLE,
+            "POSTGRES_DB": DATABASE,
+            "POSTGRES_PASSWORD_FILE": render.BOOTSTRAP_PASSWORD_FILE,
+            "POSTGRES_INITDB_ARGS": INITDB_ARGS,
+            "PGDATA": DATA,
+        },
+        uploads=[
+            Upload(render.CONF, render.postgresql_conf(), UID),
+            Upload(render.HBA, hba, UID),
+            Upload(f"{render.TLS_DIR}/server.crt", cert, UID),
+            # PostgreSQL refuses a key readable by others than its owner (0600 or stricter).
+            Upload(f"{render.TLS_DIR}/server.key", key, UID, "0600", secret=True),
+            Upload(f"{render.TLS_DIR}/ca.crt", ca, UID),
+            Upload(render.BOOTSTRAP_PASSWORD_FILE, bootstrap_password, UID, "0400", secret=True),
+        ],
+        data_volume=DATA,
+        tmpfs={"/var/run/postgresql": tmpfs_options(UID, "16m"), TMP: tmpfs_options(UID)},
+        healthcheck=Healthcheck(
+            ["pg_isready", "-h", "/var/run/postgresql", "-U", ADMIN_ROLE, "-d", DATABASE]
+        ),
+        internal_ports=[render.PORT],
+    )
+
+
+def role_job_spec(image: str, sql: Any, ca: Any, admin_cert: Any, admin_key: Any) -> ContainerSpec:
+    """A one-shot psql run over verified TLS with the admin's client certificate. It is
+    replaced (and so run again) whenever the SQL changes, i.e. whenever a password rotates."""
+    return ContainerSpec(
+        service="postgres-roles",
+        image=image,
+        command=render.role_job_command(),
+        entrypoint=[],
+        user=f"{UID}:{UID}",
+        uid=UID,
+        uploads=[
+            Upload(render.ROLES_SQL, sql, UID, "0400", secret=True),
+            Upload(f"{render.TLS_DIR}/ca.crt", ca, UID),
+            Upload(f"{render.TLS_DIR}/admin.crt", admin_cert, UID),
+            Upload(f"{render.TLS_DIR}/admin.key", admin_key, UID, "0600", secret=True),
+        ],
+        tmpfs={TMP: tmpfs_options(UID)},
+        one_shot=True,
+    )

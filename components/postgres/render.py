@@ -1,0 +1,112 @@
+"""PostgreSQL's files, pure: server settings, host-based authentication, role job SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from components.docker.spec import CONFIG_DIR
+from components.postgres.catalogue import ADMIN_ROLE, DATABASE, Role
+
+PORT = 5432
+CONF = f"{CONFIG_DIR}/postgresql.conf"
+HBA = f"{CONFIG_DIR}/pg_hba.conf"
+TLS_DIR = f"{CONFIG_DIR}/tls"
+BOOTSTRAP_PASSWORD_FILE = f"{CONFIG_DIR}/secrets/bootstrap-password"
+ROLES_SQL = f"{CONFIG_DIR}/roles.sql"
+
+
+def postgresql_conf() -> str:
+    return f"""# Rendered by vos-infra. TLS only, SCRAM only.
+listen_addresses = '*'
+port = {PORT}
+hba_file = '{HBA}'
+password_encryption = 'scram-sha-256'
+ssl = on
+ssl_cert_file = '{TLS_DIR}/server.crt'
+ssl_key_file = '{TLS_DIR}/server.key'
+ssl_ca_file = '{TLS_DIR}/ca.crt'
+ssl_min_protocol_version = 'TLSv1.2'
+ssl_prefer_server_ciphers = on
+max_connections = 200
+log_connections = on
+log_disconnections = on
+log_line_prefix = '%m [%p] %q%u@%d '
+"""
+
+
+def pg_hba_conf(roles: Sequence[Role]) -> str:
+    """First match wins: every network connection must be TLS; each service role may reach
+    only the platform database with SCRAM; the admin only with a client certificate."""
+    lines = [
+        "# Rendered by vos-infra. First matching line wins.",
+        "# TYPE     DATABASE  USER  ADDRESS  METHOD",
+        # Inside the container only (the image's init scripts use the socket with a password).
+        "local      all       all            scram-sha-256",
+        "hostnossl  all       all   all      reject",
+        f"hostssl    all       {ADMIN_ROLE}  all  cert",
+    ]
+    lines += [f"hostssl    {DATABASE}  {role.name}  all  scram-sha-256" for role in roles]
+    lines.append("host       all       all   all      reject")
+    return "\n".join(lines) + "\n"
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def roles_sql(admin_verifier: str, roles: Sequence[tuple[Role, str]]) -> str:
+    """Idempotent SQL the role job runs as the admin over TLS: create or update every role
+    with its pre-hashed verifier, give each its own schema and nothing else, and disable the
+    login of managed roles that are no longer configured."""
+    out = [
+        "-- Rendered by vos-infra; run by the postgres-roles job in one transaction.",
+        f"ALTER ROLE {ADMIN_ROLE} WITH PASSWORD {_literal(admin_verifier)};",
+        f"REVOKE ALL ON DATABASE {DATABASE} FROM PUBLIC;",
+        "REVOKE CONNECT ON DATABASE postgres FROM PUBLIC;",
+        "REVOKE ALL ON SCHEMA public FROM PUBLIC;",
+    ]
+    for role, verifier in roles:
+        name = role.name
+        out += [
+            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {_literal(name)}) "
+            f"THEN CREATE ROLE {name}; END IF; END $$;",
+            f"ALTER ROLE {name} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
+            f"NOBYPASSRLS NOINHERIT CONNECTION LIMIT 50 PASSWORD {_literal(verifier)};",
+            f"COMMENT ON ROLE {name} IS 'managed by vos-infra for {role.service}';",
+            f"GRANT CONNECT ON DATABASE {DATABASE} TO {name};",
+            f"CREATE SCHEMA IF NOT EXISTS {name} AUTHORIZATION {name};",
+            f"REVOKE ALL ON SCHEMA {name} FROM PUBLIC;",
+            f"ALTER ROLE {name} SET search_path = {name};",
+        ]
+    keep = ", ".join(_literal(role.name) for role, _ in roles) or "''"
+    # Identifiers come from Role names, which catalogue.roles() checks are plain SQL
+    # identifiers; every value is a quoted literal.
+    out.append(
+        "DO $$ DECLARE r record; BEGIN FOR r IN SELECT rolname FROM pg_roles "  # noqa: S608
+        "WHERE shobj_description(oid, 'pg_authid') LIKE 'managed by vos-infra%' "
+        f"AND rolname NOT IN ({keep}) LOOP "
+        "EXECUTE format('ALTER ROLE %I WITH NOLOGIN', r.rolname); END LOOP; END $$;"
+    )
+    return "\n".join(out) + "\n"
+
+
+def admin_conninfo(host: str = "postgres") -> str:
+    """How the role job reaches the server: TLS, full verification, client certificate."""
+    return (
+        f"host={host} port={PORT} dbname={DATABASE} user={ADMIN_ROLE} sslmode=verify-full "
+        f"sslrootcert={CONFIG_DIR}/tls/ca.crt sslcert={CONFIG_DIR}/tls/admin.crt "
+        f"sslkey={CONFIG_DIR}/tls/admin.key"
+    )
+
+
+def role_job_command(host: str = "postgres") -> list[str]:
+    return [
+        "psql",
+        admin_conninfo(host),
+        "--no-psqlrc",
+        "--single-transaction",
+        "-v",
+        "ON_ERROR_STOP=1",
+        "-f",
+        ROLES_SQL,
+    ]

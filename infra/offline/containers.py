@@ -1,0 +1,99 @@
+"""What each container of an evaluated stack would receive: files, command, environment.
+
+Read from the docker.Container registrations exactly as the engine would see them, so the
+real-server tests and `vos-infra render` feed servers what `pulumi up` would upload.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi.runtime import rpc
+
+from infra.offline.mocks import unwrap
+from infra.offline.runner import Evaluation
+
+CONTAINER = "docker:index/container:Container"
+IMAGE = "docker:index/remoteImage:RemoteImage"
+
+
+@dataclass(frozen=True)
+class File:
+    path: str
+    content: str
+    owner: str
+    group: str
+    mode: str
+
+
+@dataclass(frozen=True)
+class RenderedContainer:
+    service: str
+    name: str
+    image: str
+    command: list[str]
+    entrypoint: list[str]
+    user: str
+    env: dict[str, str]
+    secret_env: set[str]
+    files: dict[str, File]
+    ports: list[dict[str, Any]]
+    networks: list[dict[str, Any]]
+    one_shot: bool
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def file(self, path: str) -> str:
+        return self.files[path].content
+
+
+def _images(evaluation: Evaluation) -> dict[str, str]:
+    return {
+        str(unwrap(r.outputs).get("imageId")): str(unwrap(r.inputs)["name"])
+        for r in evaluation.of_type(IMAGE)
+    }
+
+
+def containers(evaluation: Evaluation) -> dict[str, RenderedContainer]:
+    """service DNS name -> what its container receives."""
+    images = _images(evaluation)
+    found = {}
+    for registration in evaluation.of_type(CONTAINER):
+        raw = registration.inputs
+        inputs = unwrap(raw)
+        env: dict[str, str] = {}
+        secret_env: set[str] = set()
+        raw_envs: Any = raw.get("envs") or []
+        entries = raw_envs["value"] if rpc.is_rpc_secret(raw_envs) else raw_envs
+        for entry in entries:
+            key, _, value = str(unwrap(entry)).partition("=")
+            env[key] = value
+            if rpc.is_rpc_secret(entry) or rpc.is_rpc_secret(raw_envs):
+                secret_env.add(key)
+        files = {
+            upload["file"]: File(
+                upload["file"],
+                str(upload.get("content") or ""),
+                str(upload.get("owner") or "0"),
+                str(upload.get("group") or "0"),
+                str(upload.get("permissions") or "0644"),
+            )
+            for upload in inputs.get("uploads") or []
+        }
+        service = str(inputs.get("hostname") or registration.name)
+        found[service] = RenderedContainer(
+            service=service,
+            name=str(inputs.get("name")),
+            image=images.get(str(inputs.get("image")), str(inputs.get("image"))),
+            command=[str(c) for c in inputs.get("command") or []],
+            entrypoint=[str(c) for c in inputs.get("entrypoints") or []],
+            user=str(inputs.get("user") or ""),
+            env=env,
+            secret_env=secret_env,
+            files=files,
+            ports=list(inputs.get("ports") or []),
+            networks=list(inputs.get("networksAdvanced") or []),
+            one_shot=not inputs.get("mustRun", True),
+            raw=inputs,
+        )
+    return found

@@ -1,0 +1,63 @@
+"""Lay a container's rendered files out on this machine for a real server to read.
+
+Container paths under /etc/vos move to a folder of the test; the image's uid (999) becomes
+the local account the server runs as. Nothing else changes: same contents, same modes.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import tempfile
+from pathlib import Path
+
+from components.docker.spec import CONFIG_DIR
+from infra.offline.containers import RenderedContainer
+
+
+def service_account(name: str) -> tuple[int, int]:
+    """The local account a server runs as: the named system user when we are root, else us."""
+    if os.geteuid() == 0:
+        entry = pwd.getpwnam(name)
+        return entry.pw_uid, entry.pw_gid
+    return os.getuid(), os.getgid()
+
+
+def run_as(name: str) -> list[str]:
+    return ["runuser", "-u", name, "--"] if os.geteuid() == 0 else []
+
+
+def private_workdir(account: str, prefix: str) -> Path:
+    """A folder the server account owns (pytest's tmp folders are root-only when root)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    uid, gid = service_account(account)
+    os.chown(path, uid, gid)
+    path.chmod(0o700)
+    return path
+
+
+def lay_out(container: RenderedContainer, root: Path, account: str) -> Path:
+    """Write every upload under root/<path below /etc/vos>; return the new CONFIG_DIR."""
+    uid, gid = service_account(account)
+    config = root / "etc"
+    for file in container.files.values():
+        relative = file.path.removeprefix(CONFIG_DIR).lstrip("/")
+        target = config / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        for parent in [target.parent, *target.parent.parents]:
+            if parent == root.parent:
+                break
+            os.chown(parent, uid, gid)
+        target.write_text(remap(file.content, config))
+        os.chown(target, uid, gid)
+        target.chmod(int(file.mode, 8))
+    return config
+
+
+def remap(text: str, config: Path) -> str:
+    return text.replace(CONFIG_DIR, str(config))
+
+
+def remove(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
