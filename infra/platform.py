@@ -10,6 +10,7 @@ from components.credentials import Credentials, CredentialsArgs, credential_spec
 from components.docker.networks import Networks
 from components.pki import Pki, PkiArgs, certificate_specs
 from components.postgres.component import Postgres, PostgresArgs
+from components.rabbitmq.component import RabbitMq, RabbitMqArgs
 from components.vault import SecretStore, SecretStoreArgs
 from infra.settings import Settings
 
@@ -25,6 +26,7 @@ class Platform(pulumi.ComponentResource):
     vault: SecretStore
     networks: Networks
     postgres: Postgres | None
+    rabbitmq: RabbitMq | None
 
     def __init__(
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
@@ -45,6 +47,13 @@ class Platform(pulumi.ComponentResource):
                 "postgres", PostgresArgs(settings, self.pki, self.credentials, self.networks), child
             )
             if settings.is_enabled("postgres")
+            else None
+        )
+        self.rabbitmq = (
+            RabbitMq(
+                "rabbitmq", RabbitMqArgs(settings, self.pki, self.credentials, self.networks), child
+            )
+            if settings.is_enabled("rabbitmq")
             else None
         )
         self.register_outputs({"caCertPem": self.pki.ca_cert_pem})

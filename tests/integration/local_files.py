@@ -37,13 +37,17 @@ def private_workdir(account: str, prefix: str) -> Path:
     return path
 
 
-def lay_out(container: RenderedContainer, root: Path, account: str) -> Path:
-    """Write every upload under root/<path below /etc/vos>; return the new CONFIG_DIR."""
+def lay_out(
+    container: RenderedContainer, root: Path, account: str, elsewhere: dict[str, Path] | None = None
+) -> Path:
+    """Write every upload under root/etc/<path below /etc/vos> (or, for paths outside
+    /etc/vos, under the folder `elsewhere` maps their prefix to); return the new CONFIG_DIR."""
     uid, gid = service_account(account)
     config = root / "etc"
+    prefixes = {CONFIG_DIR: config, **(elsewhere or {})}
     for file in container.files.values():
-        relative = file.path.removeprefix(CONFIG_DIR).lstrip("/")
-        target = config / relative
+        prefix = next(p for p in prefixes if file.path.startswith(p + "/"))
+        target = prefixes[prefix] / file.path.removeprefix(prefix).lstrip("/")
         target.parent.mkdir(parents=True, exist_ok=True)
         for parent in [target.parent, *target.parent.parents]:
             if parent == root.parent:

@@ -72,23 +72,24 @@ class PostgresServer:
         assert init.returncode == 0, init.stderr
         command = [remap(part, self.config) for part in self.container.command]
         assert command[0] == "postgres"
-        self.process = subprocess.Popen(
-            [
-                *run_as(ACCOUNT),
-                _bin("postgres"),
-                "-D",
-                str(self.data),
-                *command[1:],
-                "-c",
-                f"port={self.port}",
-                "-c",
-                f"unix_socket_directories={self.socket_dir}",
-                "-c",
-                "listen_addresses=127.0.0.1",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=open(self.root / "server.log", "wb"),  # noqa: SIM115
-        )
+        with open(self.root / "server.log", "wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    *run_as(ACCOUNT),
+                    _bin("postgres"),
+                    "-D",
+                    str(self.data),
+                    *command[1:],
+                    "-c",
+                    f"port={self.port}",
+                    "-c",
+                    f"unix_socket_directories={self.socket_dir}",
+                    "-c",
+                    "listen_addresses=127.0.0.1",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         self._wait_ready()
         created = self.socket_psql(
             "postgres",

@@ -54,6 +54,8 @@ PASSWORD_CLASSES = [c for c in CREDENTIAL_CLASSES if c != "approle"]
 # not restarted: its one-shot role job is replaced, and so re-run, with the new verifiers.
 CONSUMERS: dict[str, set[str]] = {
     "postgres": {"postgres-roles"},
+    # definitions are loaded at boot: the broker restarts on its data volume to apply them
+    "rabbitmq": {"rabbitmq-server"},
 }
 
 

@@ -1,0 +1,1 @@
+"""RabbitMQ: AMQPS only, HTTPS management, mTLS metrics, no guest, one user per service."""

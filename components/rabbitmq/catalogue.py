@@ -1,0 +1,40 @@
+"""Broker users, permissions and topology: each service reads only its own queue and
+publishes only to the shared exchange. Nobody but the admin may configure anything."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from infra.settings import Settings
+
+VHOST = "vos"
+EXCHANGE = "vos.messages"
+ADMIN = "vos_admin"
+
+
+@dataclass(frozen=True)
+class BrokerUser:
+    name: str
+    """Also the service's DNS name."""
+    queue: str
+    routing_pattern: str
+
+    @property
+    def credential_id(self) -> str:
+        return f"{self.name}/rabbitmq-password"
+
+    @property
+    def permissions(self) -> tuple[str, str, str]:
+        """(configure, write, read) regular expressions."""
+        return ("^$", f"^{re.escape(EXCHANGE)}$", f"^{re.escape(self.queue)}$")
+
+
+def users(settings: Settings) -> list[BrokerUser]:
+    found = []
+    if settings.is_enabled("apiGateway"):
+        found.append(BrokerUser("api-gateway", "vos.gateway", "gateway.#"))
+    found += [
+        BrokerUser(a.dns_name, f"vos.agent.{a.name}", f"agent.{a.name}.#") for a in settings.agents
+    ]
+    return found

@@ -1,0 +1,65 @@
+"""RabbitMQ: one broker container whose users come from definitions loaded at boot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from components.credentials import Credentials
+from components.docker.container import Placement, hardened_container
+from components.docker.networks import Networks
+from components.pki import Pki
+from components.rabbitmq import render
+from components.rabbitmq.catalogue import ADMIN, users
+from components.rabbitmq.containers import broker_spec
+from components.rabbitmq.password_hash import password_hash
+from infra.settings import Settings
+
+
+@dataclass(frozen=True)
+class RabbitMqArgs:
+    settings: Settings
+    pki: Pki
+    credentials: Credentials
+    networks: Networks
+
+
+class RabbitMq(pulumi.ComponentResource):
+    broker: docker.Container
+
+    def __init__(
+        self, name: str, args: RabbitMqArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("vos:messaging:RabbitMq", name, None, opts)
+        settings, pki, values = args.settings, args.pki, args.credentials.values
+        service = settings.services.rabbitmq
+        managed = users(settings)
+
+        def definitions(passwords: list[str]) -> str:
+            admin, *others = passwords
+            pairs = [(u, password_hash(pw, u.name)) for u, pw in zip(managed, others, strict=True)]
+            return render.definitions(password_hash(admin, ADMIN), pairs)
+
+        passwords = [values["rabbitmq/admin-password"], *(values[u.credential_id] for u in managed)]
+        tls = pki.certificates["rabbitmq"]
+        self.broker = hardened_container(
+            f"{name}-server",
+            broker_spec(
+                service.image,
+                pulumi.Output.all(*passwords).apply(definitions),
+                tls.cert_pem,
+                tls.private_key_pem,
+                pki.ca_cert_pem,
+                values["rabbitmq/erlang-cookie"],
+            ),
+            settings,
+            Placement(
+                networks=[args.networks.backend.name],
+                memory_mb=service.memory_mb,
+                cpus=service.cpus,
+            ),
+            self,
+        )
+        self.register_outputs({})

@@ -1,0 +1,139 @@
+"""RabbitMQ's files, pure: rabbitmq.conf, the conf.d override, plugins, definitions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from components.docker.spec import CONFIG_DIR
+from components.rabbitmq.catalogue import ADMIN, EXCHANGE, VHOST, BrokerUser
+from components.rabbitmq.password_hash import ALGORITHM
+
+AMQPS_PORT = 5671
+MANAGEMENT_PORT = 15671
+PROMETHEUS_PORT = 15691
+CONF = f"{CONFIG_DIR}/rabbitmq.conf"
+CONF_D = f"{CONFIG_DIR}/conf.d"
+PLUGINS = f"{CONFIG_DIR}/enabled_plugins"
+DEFINITIONS = f"{CONFIG_DIR}/definitions.json"
+TLS_DIR = f"{CONFIG_DIR}/tls"
+COOKIE = "/var/lib/rabbitmq/.erlang.cookie"
+
+_TLS_VERSIONS = ("tlsv1.3", "tlsv1.2")
+
+
+def _tls(prefix: str, verify_peer: bool, require_peer: bool) -> list[str]:
+    lines = [
+        f"{prefix}.cacertfile = {TLS_DIR}/ca.crt",
+        f"{prefix}.certfile = {TLS_DIR}/server.crt",
+        f"{prefix}.keyfile = {TLS_DIR}/server.key",
+        f"{prefix}.verify = {'verify_peer' if verify_peer else 'verify_none'}",
+        f"{prefix}.fail_if_no_peer_cert = {'true' if require_peer else 'false'}",
+        f"{prefix}.honor_cipher_order = true",
+    ]
+    lines += [f"{prefix}.versions.{i} = {v}" for i, v in enumerate(_TLS_VERSIONS, start=1)]
+    return lines
+
+
+def rabbitmq_conf() -> str:
+    lines = [
+        "# Rendered by vos-infra. TLS only: no plain AMQP, HTTP management or metrics listener.",
+        "listeners.tcp = none",
+        f"listeners.ssl.default = {AMQPS_PORT}",
+        *_tls("ssl_options", verify_peer=True, require_peer=False),
+        "auth_mechanisms.1 = PLAIN",
+        "auth_mechanisms.2 = AMQPLAIN",
+        "# No guest: users come from the definitions, guest may never log in remotely.",
+        "loopback_users.guest = true",
+        f"load_definitions = {DEFINITIONS}",
+        "# Management API over HTTPS only (no management.tcp.* key, so no plain listener).",
+        f"management.ssl.port = {MANAGEMENT_PORT}",
+        *_tls("management.ssl", verify_peer=False, require_peer=False),
+        "# Prometheus metrics over TLS, and only for clients with a certificate of our CA.",
+        f"prometheus.ssl.port = {PROMETHEUS_PORT}",
+        *_tls("prometheus.ssl", verify_peer=True, require_peer=True),
+        "log.console = true",
+        "log.console.level = info",
+        "log.file = false",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def conf_d_override() -> str:
+    """The official image ships conf.d/10-defaults.conf with `loopback_users.guest = false`,
+    which loads after rabbitmq.conf and re-enables remote guest logins. The container points
+    RABBITMQ_CONFIG_FILES at our own conf.d, which holds only this file."""
+    return (
+        "# Rendered by vos-infra: replaces the image's conf.d defaults.\n"
+        "loopback_users.guest = true\n"
+    )
+
+
+def enabled_plugins() -> str:
+    return "[rabbitmq_management,rabbitmq_prometheus].\n"
+
+
+def definitions(admin_hash: str, users: Sequence[tuple[BrokerUser, str]]) -> str:
+    """Users (hashes only), the vhost, least-privilege permissions and the topology.
+    Loaded at every boot, so a rotated hash takes effect when the container restarts."""
+    document = {
+        "users": [
+            {
+                "name": ADMIN,
+                "password_hash": admin_hash,
+                "hashing_algorithm": ALGORITHM,
+                "tags": ["administrator"],
+            },
+            *(
+                {
+                    "name": user.name,
+                    "password_hash": digest,
+                    "hashing_algorithm": ALGORITHM,
+                    "tags": [],
+                }
+                for user, digest in users
+            ),
+        ],
+        "vhosts": [{"name": VHOST}],
+        "permissions": [
+            {"user": ADMIN, "vhost": VHOST, "configure": ".*", "write": ".*", "read": ".*"},
+            *(
+                dict(zip(("configure", "write", "read"), user.permissions, strict=True))
+                | {"user": user.name, "vhost": VHOST}
+                for user, _ in users
+            ),
+        ],
+        "exchanges": [
+            {
+                "name": EXCHANGE,
+                "vhost": VHOST,
+                "type": "topic",
+                "durable": True,
+                "auto_delete": False,
+                "internal": False,
+                "arguments": {},
+            },
+        ],
+        "queues": [
+            {
+                "name": user.queue,
+                "vhost": VHOST,
+                "durable": True,
+                "auto_delete": False,
+                "arguments": {"x-queue-type": "classic"},
+            }
+            for user, _ in users
+        ],
+        "bindings": [
+            {
+                "source": EXCHANGE,
+                "vhost": VHOST,
+                "destination": user.queue,
+                "destination_type": "queue",
+                "routing_key": user.routing_pattern,
+                "arguments": {},
+            }
+            for user, _ in users
+        ],
+    }
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"

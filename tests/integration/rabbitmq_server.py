@@ -1,0 +1,158 @@
+"""A real RabbitMQ (Debian's rabbitmq-server) started as a non-root throwaway node with
+exactly the files our program renders for the rabbitmq container."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from components.rabbitmq import render
+from infra.offline.containers import RenderedContainer
+from tests.integration.local_files import (
+    lay_out,
+    private_workdir,
+    remap,
+    remove,
+    run_as,
+    service_account,
+)
+from tests.integration.vault_server import free_port_pair
+
+ACCOUNT = "rabbitmq"
+SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # the real script; /usr/sbin's switches user
+CTL = "/usr/lib/rabbitmq/bin/rabbitmqctl"
+DIAGNOSTICS = "/usr/lib/rabbitmq/bin/rabbitmq-diagnostics"
+
+
+class RabbitMqServer:
+    def __init__(self) -> None:
+        self.root = private_workdir(ACCOUNT, "vos-rmq-")
+        self.home = self.root / "home"
+        self.amqps, self.management, self.prometheus = (free_port_pair() for _ in range(3))
+        self.dist, self.epmd = free_port_pair(), free_port_pair()
+        self.node = f"vos{secrets.token_hex(3)}@localhost"
+        self.process: subprocess.Popen[bytes] | None = None
+        self.config = self.root / "etc"
+
+    def install(self, container: RenderedContainer) -> None:
+        """(Re)write the container's files, as a replaced container receives its uploads."""
+        self.config = lay_out(container, self.root, ACCOUNT, {"/var/lib/rabbitmq": self.home})
+        conf = Path(remap(container.env["RABBITMQ_CONFIG_FILE"], self.config))
+        text = conf.read_text()
+        # Test remapping only: free loopback ports instead of the container's fixed ones.
+        for key, port in (
+            ("listeners.ssl.default", self.amqps),
+            ("management.ssl.port", self.management),
+            ("prometheus.ssl.port", self.prometheus),
+        ):
+            text = re.sub(rf"^{re.escape(key)} = \d+$", f"{key} = {port}", text, flags=re.M)
+        text = text.replace(
+            f"listeners.ssl.default = {self.amqps}",
+            f"listeners.ssl.default = 127.0.0.1:{self.amqps}",
+        )
+        text += "management.ssl.ip = 127.0.0.1\nprometheus.ssl.ip = 127.0.0.1\n"
+        conf.write_text(text)
+        self.container = container
+
+    def env(self) -> dict[str, str]:
+        container_env = self.container.env
+        return os.environ | {
+            "HOME": str(self.home),
+            "RABBITMQ_CONFIG_FILE": remap(container_env["RABBITMQ_CONFIG_FILE"], self.config),
+            "RABBITMQ_CONFIG_FILES": remap(container_env["RABBITMQ_CONFIG_FILES"], self.config),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": remap(
+                container_env["RABBITMQ_ENABLED_PLUGINS_FILE"], self.config
+            ),
+            "RABBITMQ_CONF_ENV_FILE": str(self.root / "rabbitmq-env.conf"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(self.root / "advanced.config"),
+            "RABBITMQ_MNESIA_BASE": str(self.home / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(self.root / "log"),
+            "RABBITMQ_PID_FILE": str(self.root / "rabbitmq.pid"),
+            "RABBITMQ_NODENAME": self.node,
+            "RABBITMQ_DIST_PORT": str(self.dist),
+            "ERL_EPMD_PORT": str(self.epmd),
+            "ERL_EPMD_ADDRESS": "127.0.0.1",
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+        }
+
+    def start(self, timeout: float = 90) -> None:
+        uid, gid = service_account(ACCOUNT)
+        env_file = self.root / "rabbitmq-env.conf"
+        env_file.write_text("")
+        os.chown(env_file, uid, gid)
+        with open(self.root / "server.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [*run_as(ACCOUNT), SERVER],
+                env=self.env(),
+                start_new_session=True,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"rabbitmq exited:\n{self.log()[-4000:]}")
+            if all(_listening(p) for p in (self.amqps, self.management, self.prometheus)):
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"rabbitmq did not open its TLS ports:\n{self.log()[-4000:]}")
+
+    def log(self) -> str:
+        return (self.root / "server.log").read_text(errors="replace")
+
+    def ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*run_as(ACCOUNT), CTL, "-n", self.node, *args],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+
+    def listeners(self) -> list[dict[str, object]]:
+        result = subprocess.run(
+            [*run_as(ACCOUNT), DIAGNOSTICS, "-n", self.node, "listeners", "--formatter", "json"],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        found: list[dict[str, object]] = json.loads(result.stdout)["listeners"]
+        return found
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            stopped = self.ctl("stop")
+            if stopped.returncode != 0:
+                os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=60)
+        self.process = None
+
+    def destroy(self) -> None:
+        self.stop()
+        subprocess.run(
+            ["epmd", "-kill"],
+            env=os.environ | {"ERL_EPMD_PORT": str(self.epmd)},
+            capture_output=True,
+            check=False,
+            timeout=10,
+        )
+        remove(self.root)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+__all__ = ["RabbitMqServer", "render"]

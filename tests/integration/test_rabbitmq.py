@@ -1,0 +1,258 @@
+"""RabbitMQ started with exactly the files the program renders, probed with real clients.
+
+What runs: Debian's rabbitmq-server as the rabbitmq account, with the rendered
+rabbitmq.conf, conf.d, enabled_plugins, definitions, certificates and Erlang cookie.
+Remapped for the test: /etc/vos and the data volume -> temporary folders, the three TLS
+ports -> free loopback ports, a private node name and Erlang distribution ports.
+"""
+
+from __future__ import annotations
+
+import base64
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pika
+import pika.exceptions
+import pytest
+import urllib3
+
+from infra.offline.containers import containers
+from infra.offline.mocks import MockState
+from infra.offline.runner import evaluate
+from infra.offline.stack_files import read_stack_config, with_overrides
+from tests.integration.rabbitmq_server import RabbitMqServer
+from tests.integration.tls_probe import handshake
+from tests.program.conftest import output
+
+PROFILE = read_stack_config("dev")
+
+
+class Broker:
+    def __init__(self, tmp: Path) -> None:
+        self.tmp = tmp
+        self.state = MockState()
+        self.evaluation = evaluate("dev", PROFILE, state=self.state)
+        self.server = RabbitMqServer()
+        self.server.install(containers(self.evaluation)["rabbitmq"])
+        self.server.start()
+        self.ca = self.write("ca.crt", output(self.evaluation.named("pki-ca-cert"), "certPem"))
+
+    def write(self, name: str, text: str) -> str:
+        path = self.tmp / name
+        path.write_text(text)
+        path.chmod(0o600)
+        return str(path)
+
+    def password(self, user: str) -> str:
+        return str(output(self.evaluation.named(f"credentials-{user}-rabbitmq-password"), "result"))
+
+    def connect(
+        self,
+        user: str,
+        password: str,
+        *,
+        vhost: str = "vos",
+        ca: str | None = None,
+        tls: bool = True,
+    ) -> pika.BlockingConnection:
+        context = ssl.create_default_context(cafile=ca or self.ca)
+        context.minimum_version = ssl.TLSVersion.TLSv1_2
+        return pika.BlockingConnection(
+            pika.ConnectionParameters(
+                host="127.0.0.1",
+                port=self.server.amqps,
+                virtual_host=vhost,
+                credentials=pika.PlainCredentials(user, password),
+                ssl_options=pika.SSLOptions(context, server_hostname="rabbitmq") if tls else None,
+                connection_attempts=1,
+                socket_timeout=10,
+                blocked_connection_timeout=10,
+            )
+        )
+
+    def https(
+        self,
+        port: int,
+        path: str,
+        auth: tuple[str, str] | None = None,
+        client_cert: tuple[str, str] | None = None,
+    ) -> urllib3.BaseHTTPResponse:
+        pool = urllib3.PoolManager(
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=self.ca,
+            server_hostname="rabbitmq",
+            assert_hostname="rabbitmq",
+            cert_file=client_cert[0] if client_cert else None,
+            key_file=client_cert[1] if client_cert else None,
+            retries=False,
+        )
+        headers = {}
+        if auth:
+            headers["Authorization"] = (
+                "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+            )
+        return pool.request("GET", f"https://127.0.0.1:{port}{path}", headers=headers, timeout=10)
+
+    def admin_password(self) -> str:
+        return str(output(self.evaluation.named("credentials-rabbitmq-admin-password"), "result"))
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    result = Broker(tmp_path_factory.mktemp("rmq-clients"))
+    try:
+        yield result
+    finally:
+        result.server.destroy()
+
+
+def test_only_tls_listeners_are_open(broker: Broker) -> None:
+    listeners = broker.server.listeners()
+    protocols = {str(listener["protocol"]) for listener in listeners}
+    # no plain "amqp", "http" or "http/prometheus" listener at all
+    assert protocols == {"amqp/ssl", "https", "https/prometheus", "clustering"}, listeners
+
+
+def test_guest_cannot_log_in_remotely(broker: Broker) -> None:
+    users = broker.server.ctl("list_users", "--silent")
+    assert "guest" not in users.stdout and "vos_admin" in users.stdout
+    loopback = broker.server.ctl("eval", "application:get_env(rabbit, loopback_users).")
+    assert '<<"guest">>' in loopback.stdout  # the image's conf.d override did not apply
+    with pytest.raises(pika.exceptions.ProbableAuthenticationError):
+        broker.connect("guest", "guest")
+
+
+def test_verified_amqps_and_messages_flow_between_services(broker: Broker) -> None:
+    with broker.connect("api-gateway", broker.password("api-gateway")) as gateway:
+        channel = gateway.channel()
+        channel.confirm_delivery()
+        channel.basic_publish(
+            "vos.messages",
+            "agent.weather.task",
+            b"forecast please",
+            pika.BasicProperties(delivery_mode=2),
+        )
+    with broker.connect("weather-agent", broker.password("weather-agent")) as agent:
+        method, _, body = agent.channel().basic_get("vos.agent.weather", auto_ack=True)
+        assert method is not None and body == b"forecast please"
+
+
+@pytest.mark.parametrize(
+    ("user", "secret_of"),
+    [("api-gateway", None), ("nobody", "api-gateway")],
+    ids=["wrong password", "unknown user"],
+)
+def test_bad_credentials_are_refused(broker: Broker, user: str, secret_of: str | None) -> None:
+    password = broker.password(secret_of) if secret_of else "wrong-password-1"
+    with pytest.raises(pika.exceptions.ProbableAuthenticationError):
+        broker.connect(user, password)
+
+
+def test_plain_amqp_on_the_tls_port_is_refused(broker: Broker) -> None:
+    with pytest.raises(pika.exceptions.AMQPConnectionError):
+        broker.connect("api-gateway", broker.password("api-gateway"), tls=False)
+
+
+def test_untrusted_ca_is_refused(broker: Broker) -> None:
+    other = evaluate("dev", PROFILE)
+    ca = broker.write("other-ca.crt", output(other.named("pki-ca-cert"), "certPem"))
+    with pytest.raises(ssl.SSLCertVerificationError, match="certificate verify failed"):
+        broker.connect("api-gateway", broker.password("api-gateway"), ca=ca)
+
+
+def test_tls_1_1_is_refused_and_1_2_accepted(broker: Broker) -> None:
+    assert handshake(broker.server.amqps, ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
+    with pytest.raises((ssl.SSLError, ConnectionError)):
+        handshake(broker.server.amqps, ssl.TLSVersion.TLSv1_1)
+
+
+def test_management_api_is_https_and_authenticated(broker: Broker) -> None:
+    port = broker.server.management
+    assert broker.https(port, "/api/whoami", ("vos_admin", broker.admin_password())).status == 200
+    assert broker.https(port, "/api/whoami").status == 401
+    # service users have no management tag
+    assert (
+        broker.https(port, "/api/whoami", ("api-gateway", broker.password("api-gateway"))).status
+        == 401
+    )
+    plain = urllib3.PoolManager(retries=False)
+    with pytest.raises(urllib3.exceptions.ProtocolError):  # a TLS listener, no HTTP answer
+        plain.request("GET", f"http://127.0.0.1:{port}/api/whoami", timeout=5)
+
+
+def test_prometheus_endpoint_requires_a_client_certificate(broker: Broker) -> None:
+    ev = broker.evaluation
+    cert = broker.write("scraper.crt", output(ev.named("pki-prometheus-scraper-cert"), "certPem"))
+    key = broker.write(
+        "scraper.key", output(ev.named("pki-prometheus-scraper-key"), "privateKeyPem")
+    )
+    metrics = broker.https(broker.server.prometheus, "/metrics", client_cert=(cert, key))
+    assert metrics.status == 200 and b"rabbitmq_" in metrics.data
+    with pytest.raises(urllib3.exceptions.HTTPError):
+        broker.https(broker.server.prometheus, "/metrics")
+
+
+def _refused(action: Any) -> str:
+    with pytest.raises(
+        (pika.exceptions.ChannelClosedByBroker, pika.exceptions.ConnectionClosedByBroker)
+    ) as caught:
+        action()
+    return str(caught.value)
+
+
+def _confirmed(connection: pika.BlockingConnection) -> Any:
+    """A channel whose publishes wait for the broker's answer (so a refusal is raised)."""
+    channel = connection.channel()
+    channel.confirm_delivery()
+    return channel
+
+
+def test_an_agent_can_do_its_job_and_nothing_else(broker: Broker) -> None:
+    password = broker.password("weather-agent")
+    with broker.connect("weather-agent", password) as agent:
+        assert "ACCESS_REFUSED" in _refused(lambda: agent.channel().basic_get("vos.agent.primary"))
+        assert "ACCESS_REFUSED" in _refused(
+            lambda: agent.channel().queue_declare("weather-private")
+        )
+        assert "ACCESS_REFUSED" in _refused(
+            lambda: _confirmed(agent).basic_publish("", "vos.agent.primary", b"x")
+        )
+        channel = _confirmed(agent)
+        channel.basic_publish("vos.messages", "agent.primary.reply", b"sunny")
+        assert channel.basic_get("vos.agent.weather")[0] is None  # its own queue: allowed
+    with pytest.raises(
+        (pika.exceptions.ProbableAccessDeniedError, pika.exceptions.ConnectionClosedByBroker)
+    ):
+        broker.connect("weather-agent", password, vhost="/")
+
+
+def test_rotation_new_password_works_old_refused_messages_kept(broker: Broker) -> None:
+    old = broker.password("weather-agent")
+    with broker.connect("api-gateway", broker.password("api-gateway")) as gateway:
+        channel = gateway.channel()
+        channel.confirm_delivery()
+        channel.basic_publish(
+            "vos.messages",
+            "agent.weather.task",
+            b"kept across rotation",
+            pika.BasicProperties(delivery_mode=2),
+        )
+
+    rotated = evaluate("dev", with_overrides(PROFILE, rotation={"rabbitmq": 1}), state=broker.state)
+    assert "rabbitmq-server" in {r.name for r in rotated.registrations if r.operation == "replace"}
+    # the replaced container: same data volume, new files, definitions loaded at boot
+    broker.server.stop()
+    broker.server.install(containers(rotated)["rabbitmq"])
+    broker.server.start()
+    broker.evaluation = rotated
+
+    new = broker.password("weather-agent")
+    assert new != old
+    with pytest.raises(pika.exceptions.ProbableAuthenticationError):
+        broker.connect("weather-agent", old)
+    with broker.connect("weather-agent", new) as agent:
+        method, _, body = agent.channel().basic_get("vos.agent.weather", auto_ack=True)
+        assert method is not None and body == b"kept across rotation"
