@@ -12,6 +12,7 @@ from components.pki import Pki, PkiArgs, certificate_specs
 from components.postgres.component import Postgres, PostgresArgs
 from components.rabbitmq.component import RabbitMq, RabbitMqArgs
 from components.vault import SecretStore, SecretStoreArgs
+from components.weaviate.component import Weaviate, WeaviateArgs
 from infra.settings import Settings
 
 
@@ -27,6 +28,7 @@ class Platform(pulumi.ComponentResource):
     networks: Networks
     postgres: Postgres | None
     rabbitmq: RabbitMq | None
+    weaviate: Weaviate | None
 
     def __init__(
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
@@ -54,6 +56,13 @@ class Platform(pulumi.ComponentResource):
                 "rabbitmq", RabbitMqArgs(settings, self.pki, self.credentials, self.networks), child
             )
             if settings.is_enabled("rabbitmq")
+            else None
+        )
+        self.weaviate = (
+            Weaviate(
+                "weaviate", WeaviateArgs(settings, self.pki, self.credentials, self.networks), child
+            )
+            if settings.is_enabled("weaviate")
             else None
         )
         self.register_outputs({"caCertPem": self.pki.ca_cert_pem})

@@ -8,6 +8,7 @@ internal network with the service's DNS name as alias, and host ports only when 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -21,7 +22,7 @@ from infra.settings import Settings
 class Placement:
     """Where a container runs: networks, limits and (optionally) a published port."""
 
-    networks: list[pulumi.Input[str]]
+    networks: Sequence[pulumi.Input[str]]
     memory_mb: int
     cpus: float
     published_port: int | None = None

@@ -56,6 +56,8 @@ CONSUMERS: dict[str, set[str]] = {
     "postgres": {"postgres-roles"},
     # definitions are loaded at boot: the broker restarts on its data volume to apply them
     "rabbitmq": {"rabbitmq-server"},
+    # Weaviate reads API keys at start only: it restarts on its data volume with new keys
+    "weaviate": {"weaviate-server"},
 }
 
 

@@ -1,0 +1,1 @@
+"""Weaviate: API-key authentication (one user per key), admin list authorization, TLS."""

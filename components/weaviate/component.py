@@ -1,0 +1,62 @@
+"""Weaviate: one server container, API keys delivered as a file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+
+from components.credentials import Credentials
+from components.docker.container import Placement, hardened_container
+from components.docker.networks import Networks
+from components.pki import Pki
+from components.weaviate import render
+from components.weaviate.catalogue import users
+from components.weaviate.containers import server_spec
+from infra.settings import Settings
+
+
+@dataclass(frozen=True)
+class WeaviateArgs:
+    settings: Settings
+    pki: Pki
+    credentials: Credentials
+    networks: Networks
+
+
+class Weaviate(pulumi.ComponentResource):
+    server: docker.Container
+
+    def __init__(
+        self, name: str, args: WeaviateArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("vos:data:Weaviate", name, None, opts)
+        settings, pki = args.settings, args.pki
+        service = settings.services.weaviate
+        managed = users(settings)
+        keys = pulumi.Output.all(*(args.credentials.values[u.credential_id] for u in managed))
+        tls = pki.certificates["weaviate"]
+        published = settings.network.published_ports.get("weaviate")
+        self.server = hardened_container(
+            f"{name}-server",
+            server_spec(
+                service.image,
+                managed,
+                keys.apply(render.keys_file),
+                tls.cert_pem,
+                tls.private_key_pem,
+                pki.ca_cert_pem,
+            ),
+            settings,
+            Placement(
+                networks=[args.networks.backend.name]
+                + ([args.networks.edge.name] if published else []),
+                memory_mb=service.memory_mb,
+                cpus=service.cpus,
+                published_port=published,
+                published_internal_port=render.HTTPS_PORT,
+            ),
+            self,
+        )
+        self.register_outputs({})

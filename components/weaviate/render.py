@@ -1,0 +1,86 @@
+"""Weaviate's command, environment and key file, pure.
+
+Rules (weaviate usecases/auth/authentication/apikey): at least one key and one user, none
+empty; with several users, exactly one user per key, in the same order; values are split
+on "," and never trimmed, so no spaces. Without any AUTHENTICATION_* variable Weaviate
+allows anonymous access: we switch it off explicitly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from components.docker.spec import CONFIG_DIR
+from components.weaviate.catalogue import WeaviateUser
+
+HTTPS_PORT = 8443
+GRPC_PORT = 50051
+METRICS_PORT = 2112
+DATA = "/var/lib/weaviate"
+TLS_DIR = f"{CONFIG_DIR}/tls"
+KEYS_FILE = f"{CONFIG_DIR}/secrets/api-keys"
+BINARY = "/bin/weaviate"
+
+
+def command() -> list[str]:
+    # `--scheme https` alone: no plain listener. The TLS port is explicit, else go-swagger
+    # picks a random one.
+    return [
+        "--scheme",
+        "https",
+        "--tls-host",
+        "0.0.0.0",  # noqa: S104 (inside the container; the network is internal)
+        "--tls-port",
+        str(HTTPS_PORT),
+        "--tls-certificate",
+        f"{TLS_DIR}/server.crt",
+        "--tls-key",
+        f"{TLS_DIR}/server.key",
+    ]
+
+
+def entrypoint(binary: str = BINARY) -> list[str]:
+    """Weaviate reads API keys only from its environment; to keep them out of the container
+    definition (and `docker inspect`), a shell exports them from the uploaded key file and
+    replaces itself with Weaviate."""
+    script = (
+        f'AUTHENTICATION_APIKEY_ALLOWED_KEYS="$(cat {KEYS_FILE})" || exit 1; '
+        "export AUTHENTICATION_APIKEY_ALLOWED_KEYS; "
+        f'exec {binary} "$@"'
+    )
+    return ["/bin/sh", "-c", script, "weaviate"]
+
+
+def environment(users: Sequence[WeaviateUser]) -> dict[str, str]:
+    admins = [u.name for u in users if not u.read_only]
+    readers = [u.name for u in users if u.read_only]
+    return {
+        "AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "false",
+        "AUTHENTICATION_APIKEY_ENABLED": "true",
+        "AUTHENTICATION_APIKEY_USERS": ",".join(u.name for u in users),
+        "AUTHORIZATION_ADMINLIST_ENABLED": "true",
+        "AUTHORIZATION_ADMINLIST_USERS": ",".join(admins),
+        "AUTHORIZATION_ADMINLIST_READONLY_USERS": ",".join(readers),
+        "GRPC_PORT": str(GRPC_PORT),
+        "GRPC_CERT_FILE": f"{TLS_DIR}/server.crt",
+        "GRPC_KEY_FILE": f"{TLS_DIR}/server.key",
+        # Plain HTTP by design in Weaviate: reachable only on the internal network, never
+        # published (see docs/ARCHITECTURE.md).
+        "PROMETHEUS_MONITORING_ENABLED": "true",
+        "PROMETHEUS_MONITORING_PORT": str(METRICS_PORT),
+        "GO_PROFILING_DISABLE": "true",
+        "DISABLE_TELEMETRY": "true",
+        "PERSISTENCE_DATA_PATH": DATA,
+        "DEFAULT_VECTORIZER_MODULE": "none",
+        "ENABLE_MODULES": "",
+        "CLUSTER_HOSTNAME": "node1",
+        "QUERY_DEFAULTS_LIMIT": "25",
+    }
+
+
+def keys_file(keys: Sequence[str]) -> str:
+    """Keys in user order, comma-separated, no spaces, no newline (the shell keeps it as is)."""
+    for key in keys:
+        if not key or "," in key or any(c.isspace() for c in key):
+            raise ValueError("a Weaviate API key must be non-empty, without commas or spaces")
+    return ",".join(keys)
