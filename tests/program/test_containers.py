@@ -1,0 +1,94 @@
+"""Every container the program declares is hardened, and private keys are delivered with
+strict modes and the image's owner."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from infra.cli.render import run_render
+from infra.offline.containers import CONTAINER, containers
+from infra.offline.mocks import unwrap
+from infra.offline.runner import Evaluation
+
+IMAGE_UIDS = {"postgres": "999", "postgres-roles": "999", "rabbitmq": "999", "weaviate": "0"}
+
+
+def _containers(ev: Evaluation) -> list[dict[str, object]]:
+    return [unwrap(r.inputs) for r in ev.of_type(CONTAINER)]
+
+
+def test_every_container_is_hardened(stack_update: Evaluation) -> None:
+    found = _containers(stack_update)
+    assert {c["hostname"] for c in found} >= {"postgres", "postgres-roles", "rabbitmq", "weaviate"}
+    for c in found:
+        name = c["hostname"]
+        assert c["readOnly"] is True, name
+        assert c["capabilities"] == {"adds": [], "drops": ["ALL"]}, name
+        assert c["securityOpts"] == ["no-new-privileges:true"], name
+        assert isinstance(c["memory"], float) and c["memory"] > 0 and c["memorySwap"] == c["memory"], name
+        assert float(str(c["cpus"])) > 0, name
+        assert c["logOpts"] == {"max-file": "3", "max-size": "10m"}, name
+        assert all(path.startswith(("/tmp", "/var/")) for path in c["tmpfs"]), name
+        assert all("noexec" in opts and "nosuid" in opts for opts in c["tmpfs"].values()), name
+        if c["mustRun"]:
+            assert c["restart"] == "unless-stopped" and c["healthcheck"]["tests"][0] == "CMD", name
+        else:
+            assert c["restart"] == "no", name  # one-shot jobs
+        assert not c.get("privileged") and not c.get("networkMode"), name
+
+
+def test_backends_publish_no_host_port_and_live_on_the_internal_network(stack_update: Evaluation) -> None:
+    backend = f"vos-{stack_update.stack}-backend"
+    for service, c in containers(stack_update).items():
+        assert c.ports == [], service
+        assert [n["name"] for n in c.networks] == [backend], service
+        assert c.networks[0]["aliases"] == [service]
+
+
+def test_keys_and_secrets_are_owned_by_the_image_user_with_strict_modes(dev: Evaluation) -> None:
+    for service, c in containers(dev).items():
+        for file in c.files.values():
+            assert file.owner == file.group == IMAGE_UIDS[service], (service, file.path)
+            secret = file.path.endswith(".key") or "/secrets/" in file.path or file.path.endswith(
+                ("definitions.json", "roles.sql", ".erlang.cookie"))
+            if secret:
+                assert file.mode in {"0600", "0400"}, (service, file.path)
+            else:
+                assert file.mode == "0444", (service, file.path)
+            if "PRIVATE KEY" in file.content:
+                assert file.path.endswith(".key"), (service, file.path)
+
+
+def test_images_are_the_configured_pinned_references(stack_update: Evaluation) -> None:
+    for service, c in containers(stack_update).items():
+        assert ":" in c.image and not c.image.endswith(":latest"), service
+        if stack_update.stack == "prod":
+            assert "@sha256:" in c.image, service
+
+
+def test_render_writes_every_file_privately_with_a_redacted_manifest(dev: Evaluation, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("infra.cli.render.evaluate", lambda stack: dev)
+    out = tmp_path / "rendered"
+    message = run_render("dev", out)
+    assert "real secret material" in message
+    assert stat.S_IMODE(out.stat().st_mode) == 0o700
+    rendered = containers(dev)
+    for service, c in rendered.items():
+        for file in c.files.values():
+            path = out / service / file.path.lstrip("/")
+            assert path.read_text() == file.content
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+            assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest) == set(rendered)
+    postgres = manifest["postgres"]
+    assert postgres["image"] == "postgres:17.6-bookworm"
+    assert postgres["command"] == ["postgres", "-c", "config_file=/etc/vos/postgresql.conf"]
+    assert {"path": "/etc/vos/tls/server.key", "owner": "999", "group": "999", "mode": "0600"} in postgres["uploads"]
+    text = (out / "manifest.json").read_text()
+    assert not [s for s in dev.secret_values() if s in text]
