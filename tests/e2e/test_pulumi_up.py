@@ -1,6 +1,10 @@
-"""Opt-in end to end: `pulumi up` of a throwaway dev stack on a real Docker engine, then
-`pulumi destroy`. Run with `VOS_E2E=1 .venv/bin/pytest tests/e2e` on a machine with the
-Pulumi CLI and Docker. It never runs in this project's CI (neither tool exists there)."""
+"""Opt-in end to end: `pulumi up` of a throwaway dev-profile stack on a real Docker engine,
+with an embedded OpenBao as its Vault, then a rotation, then `pulumi destroy`.
+
+Run with `VOS_E2E=1 .venv/bin/pytest tests/e2e` on a machine with the Pulumi CLI and a
+Docker daemon (and registry access to pull the images). It never runs in this project's CI,
+which has neither tool; nothing here has been run by the project so far.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +19,8 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
+from tests.integration.vault_server import start_server
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -22,50 +28,91 @@ def _require_tools() -> None:
     missing = [tool for tool in ("pulumi", "docker") if shutil.which(tool) is None]
     if missing:
         pytest.fail(f"VOS_E2E=1 but missing on PATH: {', '.join(missing)}")
-    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+    if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
         pytest.fail("VOS_E2E=1 but no Docker daemon answers (`docker info` fails)")
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
-    _require_tools()
-    state = tmp_path_factory.mktemp("pulumi-state")
-    name = f"e2e{secrets.token_hex(3)}"
-    env = os.environ | {
-        "PULUMI_BACKEND_URL": f"file://{state}",
-        "PULUMI_CONFIG_PASSPHRASE": secrets.token_urlsafe(24),
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-    }
+class Stack:
+    def __init__(self, name: str, env: dict[str, str]) -> None:
+        self.name, self.env = name, env
 
-    def pulumi(*args: str) -> subprocess.CompletedProcess[str]:
+    def pulumi(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            ["pulumi", *args, "--stack", name],
+            ["pulumi", *args, "--stack", self.name],
             cwd=ROOT,
-            env=env,
+            env=self.env,
             capture_output=True,
             text=True,
             check=True,
+            timeout=1800,
         )
 
-    subprocess.run(["pulumi", "stack", "init", name], cwd=ROOT, env=env, check=True)
-    pulumi("config", "set", "vos-infra:environment", "dev")
-    try:
-        pulumi("up", "--yes", "--skip-preview")
-        yield name, env
-    finally:
-        subprocess.run(["pulumi", "destroy", "--yes", "--stack", name], cwd=ROOT, env=env)
-        subprocess.run(["pulumi", "stack", "rm", "--yes", "--stack", name], cwd=ROOT, env=env)
+    def docker(self, *args: str) -> str:
+        return subprocess.run(
+            ["docker", *args], capture_output=True, text=True, check=True
+        ).stdout.strip()
 
 
-def test_up_exports_a_real_ca(stack: tuple[str, dict[str, str]]) -> None:
-    name, env = stack
-    out = subprocess.run(
-        ["pulumi", "stack", "output", "--json", "--show-secrets", "--stack", name],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    _require_tools()
+    vault = start_server(tmp_path_factory.mktemp("vault"))
+    state = tmp_path_factory.mktemp("pulumi-state")
+    name = f"e2e{secrets.token_hex(3)}"
+    env = (
+        os.environ
+        | vault.env()
+        | {
+            "PULUMI_BACKEND_URL": f"file://{state}",
+            "PULUMI_CONFIG_PASSPHRASE": secrets.token_urlsafe(24),
+            "PULUMI_SKIP_UPDATE_CHECK": "true",
+        }
     )
+    env.pop("VAULT_TOKEN", None)
+    subprocess.run(["pulumi", "stack", "init", name], cwd=ROOT, env=env, check=True)
+    result = Stack(name, env)
+    result.pulumi("config", "set", "vos-infra:environment", "dev")
+    try:
+        result.pulumi("up", "--yes", "--skip-preview")
+        yield result
+    finally:
+        subprocess.run(
+            ["pulumi", "destroy", "--yes", "--stack", name], cwd=ROOT, env=env, check=False
+        )
+        subprocess.run(
+            ["pulumi", "stack", "rm", "--yes", "--stack", name], cwd=ROOT, env=env, check=False
+        )
+        vault.stop()
+
+
+def test_up_exports_a_real_ca(stack: Stack) -> None:
+    out = stack.pulumi("stack", "output", "--json", "--show-secrets")
     ca = x509.load_pem_x509_certificate(json.loads(out.stdout)["caCertPem"].encode())
     ca.verify_directly_issued_by(ca)
+
+
+def test_services_are_healthy_and_the_role_job_succeeded(stack: Stack) -> None:
+    prefix = f"vos-{stack.name}"
+    for service in ("postgres", "rabbitmq", "weaviate"):
+        assert (
+            stack.docker("inspect", "--format", "{{.State.Health.Status}}", f"{prefix}-{service}")
+            == "healthy"
+        )
+    assert (
+        stack.docker("inspect", "--format", "{{.State.ExitCode}}", f"{prefix}-postgres-roles")
+        == "0"
+    )
+
+
+def test_postgres_rotation_reruns_the_job_without_restarting_the_server(stack: Stack) -> None:
+    prefix = f"vos-{stack.name}"
+    started = stack.docker("inspect", "--format", "{{.State.StartedAt}}", f"{prefix}-postgres")
+    stack.pulumi("config", "set", "--path", "vos-infra:rotation.postgres", "1")
+    stack.pulumi("up", "--yes", "--skip-preview")
+    assert (
+        stack.docker("inspect", "--format", "{{.State.ExitCode}}", f"{prefix}-postgres-roles")
+        == "0"
+    )
+    assert (
+        stack.docker("inspect", "--format", "{{.State.StartedAt}}", f"{prefix}-postgres") == started
+    )

@@ -17,16 +17,30 @@ AGENT = {"image": "vos/agent:1.0.0", "memoryMb": 256, "cpus": 0.5}
 NETWORK = profile("dev")["network"]
 
 CASES: list[tuple[str, dict[str, Any], str]] = [
-    ("duplicate agents", {"agents": [AGENT | {"name": "weather"}, AGENT | {"name": "weather"}]},
-     "vos-infra:agents[1].name"),
-    ("agent name with underscore", {"agents": [AGENT | {"name": "weather_agent"}]}, "vos-infra:agents[0].name"),
+    (
+        "duplicate agents",
+        {"agents": [AGENT | {"name": "weather"}, AGENT | {"name": "weather"}]},
+        "vos-infra:agents[1].name",
+    ),
+    (
+        "agent name with underscore",
+        {"agents": [AGENT | {"name": "weather_agent"}]},
+        "vos-infra:agents[0].name",
+    ),
     ("agent name too long", {"agents": [AGENT | {"name": "a" * 21}]}, "vos-infra:agents[0].name"),
     ("empty agent name", {"agents": [AGENT | {"name": ""}]}, "vos-infra:agents[0].name"),
     ("agent without a name", {"agents": [AGENT]}, "vos-infra:agents[0].name"),
     ("unknown service", {"services": {"redis": {"enabled": True}}}, "vos-infra:services.redis"),
-    ("colliding ports", {"network": NETWORK | {"publishedPorts": {"grafana": 8443, "apiGateway": 8443}}},
-     "vos-infra:network.publishedPorts"),
-    ("service without an image", {"services": {"weaviate": {"image": ""}}}, "vos-infra:services.weaviate.image"),
+    (
+        "colliding ports",
+        {"network": NETWORK | {"publishedPorts": {"grafana": 8443, "apiGateway": 8443}}},
+        "vos-infra:network.publishedPorts",
+    ),
+    (
+        "service without an image",
+        {"services": {"weaviate": {"image": ""}}},
+        "vos-infra:services.weaviate.image",
+    ),
 ]
 
 

@@ -29,7 +29,9 @@ def test_every_container_is_hardened(stack_update: Evaluation) -> None:
         assert c["readOnly"] is True, name
         assert c["capabilities"] == {"adds": [], "drops": ["ALL"]}, name
         assert c["securityOpts"] == ["no-new-privileges:true"], name
-        assert isinstance(c["memory"], float) and c["memory"] > 0 and c["memorySwap"] == c["memory"], name
+        assert (
+            isinstance(c["memory"], float) and c["memory"] > 0 and c["memorySwap"] == c["memory"]
+        ), name
         assert float(str(c["cpus"])) > 0, name
         assert c["logOpts"] == {"max-file": "3", "max-size": "10m"}, name
         assert all(path.startswith(("/tmp", "/var/")) for path in c["tmpfs"]), name
@@ -41,7 +43,9 @@ def test_every_container_is_hardened(stack_update: Evaluation) -> None:
         assert not c.get("privileged") and not c.get("networkMode"), name
 
 
-def test_backends_publish_no_host_port_and_live_on_the_internal_network(stack_update: Evaluation) -> None:
+def test_backends_publish_no_host_port_and_live_on_the_internal_network(
+    stack_update: Evaluation,
+) -> None:
     backend = f"vos-{stack_update.stack}-backend"
     for service, c in containers(stack_update).items():
         assert c.ports == [], service
@@ -53,8 +57,11 @@ def test_keys_and_secrets_are_owned_by_the_image_user_with_strict_modes(dev: Eva
     for service, c in containers(dev).items():
         for file in c.files.values():
             assert file.owner == file.group == IMAGE_UIDS[service], (service, file.path)
-            secret = file.path.endswith(".key") or "/secrets/" in file.path or file.path.endswith(
-                ("definitions.json", "roles.sql", ".erlang.cookie"))
+            secret = (
+                file.path.endswith(".key")
+                or "/secrets/" in file.path
+                or file.path.endswith(("definitions.json", "roles.sql", ".erlang.cookie"))
+            )
             if secret:
                 assert file.mode in {"0600", "0400"}, (service, file.path)
             else:
@@ -70,8 +77,9 @@ def test_images_are_the_configured_pinned_references(stack_update: Evaluation) -
             assert "@sha256:" in c.image, service
 
 
-def test_render_writes_every_file_privately_with_a_redacted_manifest(dev: Evaluation, tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_render_writes_every_file_privately_with_a_redacted_manifest(
+    dev: Evaluation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr("infra.cli.render.evaluate", lambda stack: dev)
     out = tmp_path / "rendered"
     message = run_render("dev", out)
@@ -89,6 +97,11 @@ def test_render_writes_every_file_privately_with_a_redacted_manifest(dev: Evalua
     postgres = manifest["postgres"]
     assert postgres["image"] == "postgres:17.6-bookworm"
     assert postgres["command"] == ["postgres", "-c", "config_file=/etc/vos/postgresql.conf"]
-    assert {"path": "/etc/vos/tls/server.key", "owner": "999", "group": "999", "mode": "0600"} in postgres["uploads"]
+    assert {
+        "path": "/etc/vos/tls/server.key",
+        "owner": "999",
+        "group": "999",
+        "mode": "0600",
+    } in postgres["uploads"]
     text = (out / "manifest.json").read_text()
     assert not [s for s in dev.secret_values() if s in text]
