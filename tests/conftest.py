@@ -1,10 +1,41 @@
-"""Test-suite wide settings."""
+"""Test-suite wide settings and the shared whole-program evaluations."""
 
 from __future__ import annotations
 
 import os
 
+import pytest
+
+from infra.offline.runner import Evaluation, evaluate
+
 # The end-to-end suite drives the real Pulumi CLI against a real Docker engine. It is opt-in
 # (VOS_E2E=1) and not collected otherwise, so a run without it reports no skipped tests that
 # look like passes. CI machines have neither tool.
 collect_ignore = [] if os.environ.get("VOS_E2E") == "1" else ["e2e"]
+
+
+@pytest.fixture(scope="session")
+def dev() -> Evaluation:
+    """The dev stack evaluated as `pulumi up` would, with real generated material."""
+    return evaluate("dev")
+
+
+@pytest.fixture(scope="session")
+def prod() -> Evaluation:
+    return evaluate("prod")
+
+
+@pytest.fixture(scope="session", params=["dev", "prod"])
+def stack_update(request: pytest.FixtureRequest) -> Evaluation:
+    return evaluate(request.param)
+
+
+@pytest.fixture(
+    scope="session",
+    params=[("dev", False), ("dev", True), ("prod", False), ("prod", True)],
+    ids=["dev-update", "dev-preview", "prod-update", "prod-preview"],
+)
+def any_evaluation(request: pytest.FixtureRequest) -> Evaluation:
+    """Each stack in preview and in update mode."""
+    stack, preview = request.param
+    return evaluate(stack, preview=preview)

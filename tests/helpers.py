@@ -6,7 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from pulumi.runtime import rpc
 
+from infra.offline import material
+from infra.offline.mocks import unwrap
+from infra.offline.monitor import Registration
+from infra.offline.runner import Evaluation
 from infra.offline.stack_files import StackConfig, read_stack_config, with_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,3 +33,60 @@ def profile(environment: str) -> dict[str, Any]:
 def config_with(stack: str, **overrides: Any) -> StackConfig:
     """The stack's config with some top-level `vos-infra:` keys replaced."""
     return with_overrides(read_stack_config(stack), **overrides)
+
+
+# --- reading what the mocks generated -------------------------------------------------------
+
+PRIVATE_KEY = "tls:index/privateKey:PrivateKey"
+SELF_SIGNED = "tls:index/selfSignedCert:SelfSignedCert"
+CSR = "tls:index/certRequest:CertRequest"
+SIGNED = "tls:index/locallySignedCert:LocallySignedCert"
+PASSWORD = "random:index/randomPassword:RandomPassword"
+
+
+def output(registration: Registration, name: str) -> Any:
+    return unwrap(registration.outputs[name])
+
+
+def is_secret(registration: Registration, name: str) -> bool:
+    return rpc.is_rpc_secret(registration.outputs[name])
+
+
+def certificate(registration: Registration) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(str(output(registration, "certPem")).encode())
+
+
+def private_key(registration: Registration) -> Any:
+    pem = str(output(registration, "privateKeyPem")).encode()
+    return serialization.load_pem_private_key(pem, password=None)
+
+
+def ca_certificate(evaluation: Evaluation) -> x509.Certificate:
+    return certificate(evaluation.named("pki-ca-cert"))
+
+
+def leaf_certificate(evaluation: Evaluation, name: str) -> x509.Certificate:
+    return certificate(evaluation.named(f"pki-{name}-cert"))
+
+
+def throwaway_ca(common_name: str = "not our CA") -> str:
+    """A CA certificate (PEM) that signed nothing of ours: the 'untrusted CA' of the tests."""
+    key = material.private_key({"algorithm": "ECDSA", "ecdsaCurve": "P256"})
+    cert = material.self_signed_cert(
+        {
+            "privateKeyPem": key["privateKeyPem"],
+            "subject": {"commonName": common_name},
+            "validityPeriodHours": 24,
+            "isCaCertificate": True,
+            "allowedUses": ["cert_signing"],
+        }
+    )
+    return str(cert["certPem"])
+
+
+def write_private(folder: Path, name: str, text: str) -> str:
+    """Write a file only its owner may read (clients refuse group-readable keys)."""
+    path = folder / name
+    path.write_text(text)
+    path.chmod(0o600)
+    return str(path)

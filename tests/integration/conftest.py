@@ -9,7 +9,6 @@ import pytest
 
 from infra.dev_vault import DevVault
 from tests.integration.vault_server import start_server
-from tests.program.conftest import dev  # noqa: F401 (shared fixture)
 
 
 @pytest.fixture(scope="session")

@@ -21,9 +21,9 @@ from infra.offline.containers import RenderedContainer, containers
 from infra.offline.mocks import MockState
 from infra.offline.runner import evaluate
 from infra.offline.stack_files import read_stack_config, with_overrides
+from tests.helpers import output, write_private
 from tests.integration.postgres_server import PostgresServer
 from tests.integration.tls_probe import handshake
-from tests.program.conftest import output
 
 PROFILE = read_stack_config("dev")
 
@@ -38,13 +38,9 @@ class Cluster:
         self.server.start()
         job = self.server.run_job(rendered["postgres-roles"])
         assert job.returncode == 0, job.stderr
-        self.ca = self._write("ca.crt", output(self.evaluation.named("pki-ca-cert"), "certPem"))
-
-    def _write(self, name: str, text: str) -> str:
-        path = self.tmp / name
-        path.write_text(text)
-        path.chmod(0o600)
-        return str(path)
+        self.ca = write_private(
+            tmp, "ca.crt", output(self.evaluation.named("pki-ca-cert"), "certPem")
+        )
 
     def password(self, service: str) -> str:
         return str(

@@ -23,9 +23,9 @@ from infra.offline.containers import containers
 from infra.offline.mocks import MockState
 from infra.offline.runner import evaluate
 from infra.offline.stack_files import read_stack_config, with_overrides
+from tests.helpers import output, write_private
 from tests.integration.rabbitmq_server import RabbitMqServer
 from tests.integration.tls_probe import handshake
-from tests.program.conftest import output
 
 PROFILE = read_stack_config("dev")
 
@@ -41,10 +41,14 @@ class Broker:
         self.ca = self.write("ca.crt", output(self.evaluation.named("pki-ca-cert"), "certPem"))
 
     def write(self, name: str, text: str) -> str:
-        path = self.tmp / name
-        path.write_text(text)
-        path.chmod(0o600)
-        return str(path)
+        return write_private(self.tmp, name, text)
+
+    def publish(self, routing_key: str, body: bytes) -> None:
+        """Publish a persistent message as the gateway, confirmed by the broker."""
+        with self.connect("api-gateway", self.password("api-gateway")) as gateway:
+            _confirmed(gateway).basic_publish(
+                "vos.messages", routing_key, body, pika.BasicProperties(delivery_mode=2)
+            )
 
     def password(self, user: str) -> str:
         return str(output(self.evaluation.named(f"credentials-{user}-rabbitmq-password"), "result"))
@@ -126,15 +130,7 @@ def test_guest_cannot_log_in_remotely(broker: Broker) -> None:
 
 
 def test_verified_amqps_and_messages_flow_between_services(broker: Broker) -> None:
-    with broker.connect("api-gateway", broker.password("api-gateway")) as gateway:
-        channel = gateway.channel()
-        channel.confirm_delivery()
-        channel.basic_publish(
-            "vos.messages",
-            "agent.weather.task",
-            b"forecast please",
-            pika.BasicProperties(delivery_mode=2),
-        )
+    broker.publish("agent.weather.task", b"forecast please")
     with broker.connect("weather-agent", broker.password("weather-agent")) as agent:
         method, _, body = agent.channel().basic_get("vos.agent.weather", auto_ack=True)
         assert method is not None and body == b"forecast please"
@@ -231,15 +227,7 @@ def test_an_agent_can_do_its_job_and_nothing_else(broker: Broker) -> None:
 
 def test_rotation_new_password_works_old_refused_messages_kept(broker: Broker) -> None:
     old = broker.password("weather-agent")
-    with broker.connect("api-gateway", broker.password("api-gateway")) as gateway:
-        channel = gateway.channel()
-        channel.confirm_delivery()
-        channel.basic_publish(
-            "vos.messages",
-            "agent.weather.task",
-            b"kept across rotation",
-            pika.BasicProperties(delivery_mode=2),
-        )
+    broker.publish("agent.weather.task", b"kept across rotation")
 
     rotated = evaluate("dev", with_overrides(PROFILE, rotation={"rabbitmq": 1}), state=broker.state)
     assert "rabbitmq-server" in {r.name for r in rotated.registrations if r.operation == "replace"}

@@ -14,7 +14,7 @@ import pytest
 from components.vault.connection import VaultError
 from components.vault.kv_secret import KvSecretProvider
 from infra.dev_vault import DevVault
-from infra.offline import material
+from tests.helpers import throwaway_ca, write_private
 from tests.integration.vault_server import free_port_pair, start_server
 
 
@@ -46,19 +46,7 @@ def test_unreachable_names_vault_addr(vault_env: DevVault, monkeypatch: pytest.M
 def test_wrong_ca_names_vault_cacert(
     vault_env: DevVault, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, root: hvac.Client
 ) -> None:
-    key = material.private_key({"algorithm": "ECDSA", "ecdsaCurve": "P256"})
-    other_ca = material.self_signed_cert(
-        {
-            "privateKeyPem": key["privateKeyPem"],
-            "subject": {"commonName": "not Vault's CA"},
-            "validityPeriodHours": 24,
-            "isCaCertificate": True,
-            "allowedUses": ["cert_signing"],
-        }
-    )
-    ca_file = tmp_path / "other-ca.pem"
-    ca_file.write_text(other_ca["certPem"])
-    monkeypatch.setenv("VAULT_CACERT", str(ca_file))
+    monkeypatch.setenv("VAULT_CACERT", write_private(tmp_path, "other-ca.pem", throwaway_ca()))
     props = _props()
     with pytest.raises(VaultError, match=r"TLS verification .* failed.*Set VAULT_CACERT"):
         KvSecretProvider().create(props)

@@ -21,7 +21,7 @@ from infra.dev_vault import DevVault
 from infra.offline.mocks import unwrap
 from infra.offline.runner import Evaluation, evaluate
 from infra.offline.stack_files import read_stack_config, with_overrides
-from tests.program.conftest import output
+from tests.helpers import output
 
 KV = "pulumi-python:dynamic/vault:KvSecret"
 POLICY = "pulumi-python:dynamic/vault:Policy"

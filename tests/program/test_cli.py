@@ -13,7 +13,7 @@ from infra.cli import plan as plan_module
 from infra.cli.main import main
 from infra.cli.redact import SECRET, scrub
 from infra.offline.runner import Evaluation, evaluate
-from tests.program.conftest import SIGNED
+from tests.helpers import SIGNED
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

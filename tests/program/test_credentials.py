@@ -11,8 +11,7 @@ from components.credentials import credential_specs
 from infra.offline.runner import Evaluation
 from infra.platform import Platform
 from infra.settings import load_settings
-from tests.helpers import stack_overrides
-from tests.program.conftest import PASSWORD, is_secret, output
+from tests.helpers import PASSWORD, is_secret, output, stack_overrides
 
 SAFE = re.compile(r"^[A-Za-z0-9]+$")
 

@@ -15,18 +15,20 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from infra.offline import material
 from infra.offline.runner import Evaluation, evaluate
-from tests.helpers import config_with, profile
-from tests.program.conftest import SELF_SIGNED, SIGNED, certificate, private_key
-
-
-def _ca(ev: Evaluation) -> x509.Certificate:
-    return certificate(ev.named("pki-ca-cert"))
-
-
-def _leaf(ev: Evaluation, name: str) -> x509.Certificate:
-    return certificate(ev.named(f"pki-{name}-cert"))
+from tests.helpers import (
+    SELF_SIGNED,
+    SIGNED,
+    ca_certificate,
+    certificate,
+    config_with,
+    leaf_certificate,
+    output,
+    private_key,
+    profile,
+    throwaway_ca,
+    write_private,
+)
 
 
 def _sans(cert: x509.Certificate) -> tuple[set[str], set[str]]:
@@ -47,8 +49,8 @@ def test_ca_is_a_self_signed_ca_limited_to_signing(stack_update: Evaluation) -> 
     assert not usage.key_encipherment
 
 
-def test_the_ca_really_signs_every_leaf(stack_update: Evaluation) -> None:
-    ca = _ca(stack_update)
+def test_the_ca_really_signs_everyleaf_certificate(stack_update: Evaluation) -> None:
+    ca = ca_certificate(stack_update)
     leaves = stack_update.of_type(SIGNED)
     assert len(leaves) >= 12
     for registration in leaves:
@@ -57,20 +59,11 @@ def test_the_ca_really_signs_every_leaf(stack_update: Evaluation) -> None:
         assert leaf.issuer == ca.subject
 
 
-def test_signature_check_detects_a_foreign_ca(dev: Evaluation) -> None:
-    key = material.private_key({"algorithm": "ECDSA", "ecdsaCurve": "P256"})
-    other = material.self_signed_cert(
-        {
-            "privateKeyPem": key["privateKeyPem"],
-            "subject": {"commonName": "VOS dev CA"},  # same name, different key
-            "validityPeriodHours": 24,
-            "isCaCertificate": True,
-            "allowedUses": ["cert_signing"],
-        }
-    )
-    foreign = x509.load_pem_x509_certificate(other["certPem"].encode())
+def test_signature_check_detects_a_foreignca_certificate(dev: Evaluation) -> None:
+    # same name as ours, different key
+    foreign = x509.load_pem_x509_certificate(throwaway_ca("VOS dev CA").encode())
     with pytest.raises((InvalidSignature, ValueError)):
-        _leaf(dev, "postgres").verify_directly_issued_by(foreign)
+        leaf_certificate(dev, "postgres").verify_directly_issued_by(foreign)
 
 
 def test_each_private_key_matches_its_certificate(stack_update: Evaluation) -> None:
@@ -79,21 +72,24 @@ def test_each_private_key_matches_its_certificate(stack_update: Evaluation) -> N
         key = private_key(stack_update.named(f"{name}-key"))
         assert certificate(registration).public_key() == key.public_key(), name
     ca_key = private_key(stack_update.named("pki-ca-key"))
-    assert _ca(stack_update).public_key() == ca_key.public_key()
+    assert ca_certificate(stack_update).public_key() == ca_key.public_key()
 
 
 def test_internal_service_sans_are_exactly_the_names_clients_dial(dev: Evaluation) -> None:
-    assert _sans(_leaf(dev, "postgres")) == ({"postgres", "vos-dev-postgres"}, set())
-    assert _sans(_leaf(dev, "weather-agent")) == ({"weather-agent", "vos-dev-weather-agent"}, set())
+    assert _sans(leaf_certificate(dev, "postgres")) == ({"postgres", "vos-dev-postgres"}, set())
+    assert _sans(leaf_certificate(dev, "weather-agent")) == (
+        {"weather-agent", "vos-dev-weather-agent"},
+        set(),
+    )
 
 
 def test_published_dev_services_add_localhost_only_where_settings_ask(
     dev: Evaluation, prod: Evaluation
 ) -> None:
-    dns, ips = _sans(_leaf(dev, "api-gateway"))
+    dns, ips = _sans(leaf_certificate(dev, "api-gateway"))
     assert dns == {"api-gateway", "vos-dev-api-gateway", "localhost"}
     assert ips == {"127.0.0.1", "::1"}
-    dns, ips = _sans(_leaf(prod, "api-gateway"))
+    dns, ips = _sans(leaf_certificate(prod, "api-gateway"))
     assert dns == {"api-gateway", "vos-prod-api-gateway"} and ips == set()
 
 
@@ -103,9 +99,9 @@ def test_public_names_are_added_to_published_services_only() -> None:
         network=profile("dev")["network"] | {"publicNames": ["vos.example.org", "192.0.2.10"]},
     )
     ev = evaluate("dev", config)
-    dns, ips = _sans(_leaf(ev, "grafana"))
+    dns, ips = _sans(leaf_certificate(ev, "grafana"))
     assert "vos.example.org" in dns and "192.0.2.10" in ips
-    assert "vos.example.org" not in _sans(_leaf(ev, "postgres"))[0]
+    assert "vos.example.org" not in _sans(leaf_certificate(ev, "postgres"))[0]
 
 
 def _eku(cert: x509.Certificate) -> list[x509.ObjectIdentifier]:
@@ -113,13 +109,13 @@ def _eku(cert: x509.Certificate) -> list[x509.ObjectIdentifier]:
 
 
 def test_key_usages_fit_server_and_client_certificates(dev: Evaluation) -> None:
-    server = _leaf(dev, "rabbitmq")
+    server = leaf_certificate(dev, "rabbitmq")
     assert _eku(server) == [ExtendedKeyUsageOID.SERVER_AUTH]
     usage = server.extensions.get_extension_for_class(x509.KeyUsage)
     assert usage.critical and usage.value.digital_signature and not usage.value.key_cert_sign
     assert not server.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
 
-    client = _leaf(dev, "postgres-admin")
+    client = leaf_certificate(dev, "postgres-admin")
     assert _eku(client) == [ExtendedKeyUsageOID.CLIENT_AUTH]
     assert client.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "vos_admin"
     with pytest.raises(x509.ExtensionNotFound):
@@ -128,11 +124,11 @@ def test_key_usages_fit_server_and_client_certificates(dev: Evaluation) -> None:
 
 def test_validity_comes_from_settings(dev: Evaluation) -> None:
     tls = profile("dev")["tls"]
-    leaf = _leaf(dev, "loki")
+    leaf = leaf_certificate(dev, "loki")
     assert leaf.not_valid_after_utc - leaf.not_valid_before_utc == dt.timedelta(
         hours=tls["validityHours"]
     )
-    ca = _ca(dev)
+    ca = ca_certificate(dev)
     assert ca.not_valid_after_utc - ca.not_valid_before_utc == dt.timedelta(
         hours=tls["caValidityHours"]
     )
@@ -151,19 +147,12 @@ def test_rsa_3072_when_asked() -> None:
     )
     key = private_key(ev.named("pki-postgres-key"))
     assert isinstance(key, rsa.RSAPrivateKey) and key.key_size == 3072
-    cert = _leaf(ev, "postgres")
-    cert.verify_directly_issued_by(_ca(ev))
+    cert = leaf_certificate(ev, "postgres")
+    cert.verify_directly_issued_by(ca_certificate(ev))
     assert cert.extensions.get_extension_for_class(x509.KeyUsage).value.key_encipherment
 
 
 # --- real OpenSSL handshakes over loopback -------------------------------------------------
-
-
-def _write(tmp: Path, name: str, text: str) -> str:
-    path = tmp / name
-    path.write_text(text)
-    path.chmod(0o600)
-    return str(path)
 
 
 def _handshake(server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext, hostname: str) -> str:
@@ -200,19 +189,19 @@ def _handshake(server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext, hostname:
 
 
 def _material(ev: Evaluation, tmp: Path, name: str) -> tuple[str, str]:
-    from tests.program.conftest import output
 
-    cert = _write(tmp, f"{name}.crt", str(output(ev.named(f"pki-{name}-cert"), "certPem")))
-    key = _write(tmp, f"{name}.key", str(output(ev.named(f"pki-{name}-key"), "privateKeyPem")))
+    cert = write_private(tmp, f"{name}.crt", str(output(ev.named(f"pki-{name}-cert"), "certPem")))
+    key = write_private(
+        tmp, f"{name}.key", str(output(ev.named(f"pki-{name}-key"), "privateKeyPem"))
+    )
     return cert, key
 
 
 def test_openssl_accepts_the_dialed_name_and_refuses_others(
     dev: Evaluation, tmp_path: Path
 ) -> None:
-    from tests.program.conftest import output
 
-    ca_file = _write(tmp_path, "ca.crt", str(output(dev.named("pki-ca-cert"), "certPem")))
+    ca_file = write_private(tmp_path, "ca.crt", str(output(dev.named("pki-ca-cert"), "certPem")))
     server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server.load_cert_chain(*_material(dev, tmp_path, "postgres"))
     client = ssl.create_default_context(cafile=ca_file)
@@ -226,9 +215,8 @@ def test_openssl_accepts_the_dialed_name_and_refuses_others(
 
 
 def test_openssl_mutual_tls_with_the_client_certificate(dev: Evaluation, tmp_path: Path) -> None:
-    from tests.program.conftest import output
 
-    ca_file = _write(tmp_path, "ca.crt", str(output(dev.named("pki-ca-cert"), "certPem")))
+    ca_file = write_private(tmp_path, "ca.crt", str(output(dev.named("pki-ca-cert"), "certPem")))
     server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server.load_cert_chain(*_material(dev, tmp_path, "postgres"))
     server.load_verify_locations(ca_file)

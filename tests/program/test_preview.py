@@ -8,8 +8,7 @@ from components.credentials import credential_specs
 from infra.offline.mocks import MockState
 from infra.offline.runner import Evaluation, evaluate
 from infra.settings import SettingsError, load_settings
-from tests.helpers import config_with, stack_overrides
-from tests.program.conftest import PASSWORD, SIGNED
+from tests.helpers import PASSWORD, SIGNED, config_with, stack_overrides
 
 
 def _inventory(ev: Evaluation) -> set[tuple[str, str]]:

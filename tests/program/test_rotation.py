@@ -14,8 +14,18 @@ from infra.offline.mocks import MockState
 from infra.offline.runner import Evaluation, evaluate
 from infra.settings import load_settings
 from infra.settings.models import CERTIFICATE_CLASSES, CREDENTIAL_CLASSES
-from tests.helpers import config_with, stack_overrides
-from tests.program.conftest import CSR, PASSWORD, PRIVATE_KEY, SELF_SIGNED, SIGNED, output
+from tests.helpers import (
+    CSR,
+    PASSWORD,
+    PRIVATE_KEY,
+    SELF_SIGNED,
+    SIGNED,
+    ca_certificate,
+    config_with,
+    leaf_certificate,
+    output,
+    stack_overrides,
+)
 
 MATERIAL = {
     PASSWORD: "result",
@@ -104,10 +114,8 @@ def test_ca_rotation_reissues_leaves_but_keeps_their_keys_and_every_password() -
     before, after = _rotate("ca")
     assert _changed(before, after) == expected
     # the new leaves are signed by the new CA
-    from tests.program.test_pki import _ca, _leaf
-
     for name in leaves:
-        _leaf(after, name).verify_directly_issued_by(_ca(after))
+        leaf_certificate(after, name).verify_directly_issued_by(ca_certificate(after))
 
 
 def test_an_update_without_changes_replaces_nothing() -> None:

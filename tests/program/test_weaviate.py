@@ -15,8 +15,7 @@ from components.weaviate import render
 from infra.offline.containers import RenderedContainer, containers
 from infra.offline.runner import Evaluation, evaluate
 from infra.offline.stack_files import read_stack_config, with_overrides
-from tests.helpers import profile
-from tests.program.conftest import PASSWORD, output
+from tests.helpers import PASSWORD, output, profile
 
 
 def check_weaviate_rules(env: dict[str, str]) -> list[str]:
