@@ -52,12 +52,12 @@ def server_spec(
 
 def role_job_spec(image: str, sql: Any, ca: Any, admin_cert: Any, admin_key: Any) -> ContainerSpec:
     """A one-shot psql run over verified TLS with the admin's client certificate. It is
-    replaced (and so run again) whenever the SQL changes, i.e. whenever a password rotates."""
+    replaced (and so run again) whenever the SQL changes, i.e. whenever a password rotates.
+    The image's entrypoint hands any command other than `postgres` straight to exec."""
     return ContainerSpec(
         service="postgres-roles",
         image=image,
         command=render.role_job_command(),
-        entrypoint=[],
         user=f"{UID}:{UID}",
         uid=UID,
         uploads=[
