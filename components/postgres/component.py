@@ -29,6 +29,8 @@ class PostgresArgs:
 class Postgres(pulumi.ComponentResource):
     server: docker.Container
     role_job: docker.Container
+    client_urls: dict[str, pulumi.Output[str]]
+    """service DNS name -> its secret connection string (sslmode=verify-full)."""
 
     def __init__(
         self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None
@@ -83,4 +85,12 @@ class Postgres(pulumi.ComponentResource):
             self,
             depends_on=[self.server],
         )
+        self.client_urls = {
+            role.service: pulumi.Output.secret(
+                args.credentials.values[role.credential_id].apply(
+                    lambda password, name=role.name: render.client_url(name, password)
+                )
+            )
+            for role in managed
+        }
         self.register_outputs({})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from urllib.parse import quote
 
 from components.docker.spec import CONFIG_DIR
 from components.postgres.catalogue import ADMIN_ROLE, DATABASE, Role
@@ -110,3 +111,12 @@ def role_job_command(host: str = "postgres") -> list[str]:
         "-f",
         ROLES_SQL,
     ]
+
+
+def client_url(role: str, password: str, host: str = "postgres") -> str:
+    """The connection string a service uses: TLS with full verification against our CA
+    (mounted at /etc/vos/tls/ca.crt in every service container), its own role and database."""
+    return (
+        f"postgresql://{quote(role, safe='')}:{quote(password, safe='')}@{host}:{PORT}/{DATABASE}"
+        f"?sslmode=verify-full&sslrootcert={CONFIG_DIR}/tls/ca.crt"
+    )

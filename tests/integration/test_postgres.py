@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from pulumi.runtime.sync_await import _sync_await
 
 from infra.offline.containers import RenderedContainer, containers
 from infra.offline.mocks import MockState
@@ -81,6 +82,19 @@ def test_verify_full_connection_uses_tls_and_scram(cluster: Cluster) -> None:
         assert conn.execute("SELECT current_setting('password_encryption')").fetchone() == (
             "scram-sha-256",
         )
+
+
+def test_the_services_connection_string_verifies_the_server(cluster: Cluster) -> None:
+    platform = cluster.evaluation.result
+    url = _sync_await(platform.postgres.client_urls["api-gateway"].future())
+    assert _sync_await(platform.postgres.client_urls["api-gateway"].is_secret())
+    assert "sslmode=verify-full" in url and url.startswith("postgresql://api_gateway:")
+    # as the gateway container would use it; only the CA path and the address are remapped
+    local = url.replace("/etc/vos/tls/ca.crt", cluster.ca).replace(
+        "@postgres:5432/", f"@postgres:{cluster.server.port}/"
+    )
+    with psycopg.connect(local + "&hostaddr=127.0.0.1", connect_timeout=10) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == ("api_gateway",)
 
 
 def test_plaintext_is_refused(cluster: Cluster) -> None:
