@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import pulumi
 import pulumi_docker as docker
@@ -88,7 +89,7 @@ class Postgres(pulumi.ComponentResource):
         self.client_urls = {
             role.service: pulumi.Output.secret(
                 args.credentials.values[role.credential_id].apply(
-                    lambda password, name=role.name: render.client_url(name, password)
+                    partial(render.client_url, role.name)
                 )
             )
             for role in managed
