@@ -23,6 +23,14 @@ fi
 
 bootstrap_venv local
 
+# Key and certificate rotation relies on the `replacementTrigger` resource option, which an
+# older engine silently ignores: refuse a CLI older than the SDK the project runs with.
+cli_version="$(pulumi version | sed 's/^v//')"
+sdk_version="$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("pulumi"))')"
+if [ "$(printf '%s\n%s\n' "$sdk_version" "$cli_version" | sort -V | head -n1)" != "$sdk_version" ]; then
+  die "the Pulumi CLI is $cli_version but the project's Pulumi SDK is $sdk_version; upgrade the CLI (pulumi self-update, or reinstall from https://www.pulumi.com/docs/iac/download-install/)"
+fi
+
 mkdir -p "$STATE_DIR/backend"
 chmod 700 "$STATE_DIR"
 if [ ! -s "$STATE_DIR/passphrase" ]; then
