@@ -29,13 +29,34 @@ def _shorten_pem(text: str) -> str:
     return _PEM.sub(one, text)
 
 
-def redact(value: Any) -> Any:
+# docker.Container `uploads`: one secret file content makes the whole list secret on the
+# wire. Where each file goes, its owner and mode are never secret and are what a reviewer
+# needs to see, so they are shown; the contents stay redacted.
+_UPLOAD_METADATA = ("file", "owner", "group", "permissions", "executable")
+
+
+def _uploads(value: Any) -> Any:
+    whole_list_secret = rpc.is_rpc_secret(value)
+    entries = value["value"] if whole_list_secret else value
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        return redact(value)
+    shown = []
+    for entry in entries:
+        metadata = {k: redact(entry[k]) for k in _UPLOAD_METADATA if k in entry}
+        content = SECRET if whole_list_secret else redact(entry.get("content"))
+        shown.append(metadata | {"content": content})
+    return shown
+
+
+def redact(value: Any, key: str | None = None) -> Any:
+    if key == "uploads":
+        return _uploads(value)
     if rpc.is_rpc_secret(value):
         return SECRET
     if value == rpc.UNKNOWN or isinstance(value, Unknown):
         return UNKNOWN
     if isinstance(value, dict):
-        return {k: redact(v) for k, v in value.items() if not k.startswith("__")}
+        return {k: redact(v, k) for k, v in value.items() if not k.startswith("__")}
     if isinstance(value, list):
         return [redact(v) for v in value]
     if isinstance(value, float) and value.is_integer():

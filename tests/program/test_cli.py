@@ -32,6 +32,16 @@ def test_plan_succeeds_for_each_stack(stack: str) -> None:
     by_name = {r["name"]: r for r in plan["resources"]}
     assert by_name["pki-postgres-cert"]["inputs"]["caPrivateKeyPem"] == SECRET
     assert by_name["pki-postgres-cert"]["parent"] == "pki"
+    # uploads show where each file goes and with which owner and mode, never what it holds
+    uploads = {u["file"]: u for u in by_name["postgres-server"]["inputs"]["uploads"]}
+    key = uploads["/etc/vos/tls/server.key"]
+    assert key == {
+        "file": "/etc/vos/tls/server.key",
+        "owner": "999",
+        "group": "999",
+        "permissions": "0600",
+        "content": SECRET,
+    }
 
 
 def test_plan_text_names_type_name_and_parent() -> None:
