@@ -38,9 +38,6 @@ SERVICES: dict[str, ServiceInfo] = {
     )
 }
 
-AGENT_PORT = 8443
-"""Agents serve health and metrics over TLS on this port."""
-
 AGENT_REQUIRES: tuple[str, ...] = ("postgres", "rabbitmq", "weaviate")
 """Agents keep history in PostgreSQL, talk over RabbitMQ and remember in Weaviate."""
 

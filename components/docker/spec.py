@@ -40,7 +40,7 @@ class ContainerSpec:
     image: str
     command: list[str]
     user: str
-    uid: int
+    """uid:gid the process runs as (the image's own user)."""
     env: dict[str, str] = field(default_factory=dict)
     """Non-secret environment only; secrets are uploads (files)."""
     uploads: list[Upload] = field(default_factory=list)

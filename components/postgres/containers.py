@@ -24,7 +24,6 @@ def server_spec(
         image=image,
         command=["postgres", "-c", f"config_file={render.CONF}"],
         user=f"{UID}:{UID}",
-        uid=UID,
         env={
             "POSTGRES_USER": ADMIN_ROLE,
             "POSTGRES_DB": DATABASE,
@@ -59,7 +58,6 @@ def role_job_spec(image: str, sql: Any, ca: Any, admin_cert: Any, admin_key: Any
         image=image,
         command=render.role_job_command(),
         user=f"{UID}:{UID}",
-        uid=UID,
         uploads=[
             Upload(render.ROLES_SQL, sql, UID, "0400", secret=True),
             Upload(f"{render.TLS_DIR}/ca.crt", ca, UID),

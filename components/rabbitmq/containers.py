@@ -20,7 +20,6 @@ def broker_spec(
         image=image,
         command=["rabbitmq-server"],
         user=f"{UID}:{UID}",
-        uid=UID,
         env={
             "RABBITMQ_CONFIG_FILE": render.CONF,
             # Our own conf.d instead of the image's (see render.conf_d_override).

@@ -22,7 +22,6 @@ def server_spec(
         entrypoint=render.entrypoint(),
         command=render.command(),
         user=f"{UID}:{UID}",
-        uid=UID,
         env=render.environment(users),
         uploads=[
             Upload(render.KEYS_FILE, keys, UID, "0400", secret=True),
