@@ -126,3 +126,25 @@ def hardened_container(
             parent=parent, depends_on=depends_on or [], delete_before_replace=True
         ),
     )
+
+
+class JobFailed(RuntimeError):
+    """A one-shot job container exited with a non-zero code."""
+
+
+def job_result(job: docker.Container, container_name: str) -> pulumi.Output[int]:
+    """The exit code of a one-shot job, failing the update when it is not 0.
+
+    The Docker provider records the exit code of a container that runs to completion but
+    does not fail on a non-zero one; without this a failed job would pass silently.
+    """
+
+    def check(code: int | None) -> int:
+        if code not in (None, 0):
+            raise JobFailed(
+                f"the one-shot job {container_name} exited with code {code}; "
+                f"read its output with `docker logs {container_name}`"
+            )
+        return int(code or 0)
+
+    return job.exit_code.apply(check)

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.credentials import Credentials
-from components.docker.container import Placement, hardened_container
+from components.docker.container import Placement, hardened_container, job_result
 from components.docker.networks import Networks
 from components.pki import Pki
 from components.postgres import render
@@ -30,6 +30,8 @@ class PostgresArgs:
 class Postgres(pulumi.ComponentResource):
     server: docker.Container
     role_job: docker.Container
+    role_job_exit_code: pulumi.Output[int]
+    """0 once the role job succeeded; a failed job fails the update (JobFailed)."""
     client_urls: dict[str, pulumi.Output[str]]
     """service DNS name -> its secret connection string (sslmode=verify-full)."""
 
@@ -86,6 +88,10 @@ class Postgres(pulumi.ComponentResource):
             self,
             depends_on=[self.server],
         )
+        # The job runs in one transaction: when it fails, no role changed.
+        self.role_job_exit_code = job_result(
+            self.role_job, f"{settings.name_prefix}-postgres-roles"
+        )
         self.client_urls = {
             role.service: pulumi.Output.secret(
                 args.credentials.values[role.credential_id].apply(
@@ -94,4 +100,4 @@ class Postgres(pulumi.ComponentResource):
             )
             for role in managed
         }
-        self.register_outputs({})
+        self.register_outputs({"roleJobExitCode": self.role_job_exit_code})

@@ -8,11 +8,12 @@ import stat
 from pathlib import Path
 
 import pytest
+from pulumi.runtime.sync_await import _sync_await
 
 from infra.cli.render import run_render
 from infra.offline.containers import CONTAINER, containers
 from infra.offline.mocks import unwrap
-from infra.offline.runner import Evaluation
+from infra.offline.runner import Evaluation, evaluate
 
 IMAGE_UIDS = {"postgres": "999", "postgres-roles": "999", "rabbitmq": "999", "weaviate": "0"}
 
@@ -105,3 +106,23 @@ def test_render_writes_every_file_privately_with_a_redacted_manifest(
     } in postgres["uploads"]
     text = (out / "manifest.json").read_text()
     assert not [s for s in dev.secret_values() if s in text]
+
+
+def test_a_failed_role_job_fails_the_update(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Docker provider reports a one-shot container's exit code without failing on it;
+    the program must turn a non-zero code into an error."""
+    from components.docker.container import JobFailed
+    from infra.offline import docker_outputs
+
+    def exited(inputs: dict[str, object]) -> dict[str, object]:
+        code = 3 if str(inputs.get("name", "")).endswith("postgres-roles") else 0
+        return {**inputs, "exitCode": code}
+
+    monkeypatch.setitem(docker_outputs.COMPUTED, CONTAINER, exited)
+    with pytest.raises(JobFailed, match="vos-dev-postgres-roles exited with code 3"):
+        evaluate("dev")
+    monkeypatch.setitem(
+        docker_outputs.COMPUTED, CONTAINER, lambda inputs: {**inputs, "exitCode": 0}
+    )
+    platform = evaluate("dev").result
+    assert _sync_await(platform.postgres.role_job_exit_code.future()) == 0
