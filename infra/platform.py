@@ -44,23 +44,31 @@ class Platform(pulumi.ComponentResource):
             "vault", SecretStoreArgs(settings, self.credentials, self.pki), child
         )
         self.networks = Networks("networks", settings, child)
+        # Vault is the system of record: a service starts only after every secret is in it.
+        service = pulumi.ResourceOptions(parent=self, depends_on=[self.vault])
         self.postgres = (
             Postgres(
-                "postgres", PostgresArgs(settings, self.pki, self.credentials, self.networks), child
+                "postgres",
+                PostgresArgs(settings, self.pki, self.credentials, self.networks),
+                service,
             )
             if settings.is_enabled("postgres")
             else None
         )
         self.rabbitmq = (
             RabbitMq(
-                "rabbitmq", RabbitMqArgs(settings, self.pki, self.credentials, self.networks), child
+                "rabbitmq",
+                RabbitMqArgs(settings, self.pki, self.credentials, self.networks),
+                service,
             )
             if settings.is_enabled("rabbitmq")
             else None
         )
         self.weaviate = (
             Weaviate(
-                "weaviate", WeaviateArgs(settings, self.pki, self.credentials, self.networks), child
+                "weaviate",
+                WeaviateArgs(settings, self.pki, self.credentials, self.networks),
+                service,
             )
             if settings.is_enabled("weaviate")
             else None

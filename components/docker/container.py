@@ -128,6 +128,15 @@ def hardened_container(
     )
 
 
+def dependencies_of(opts: pulumi.ResourceOptions | None) -> list[pulumi.Resource]:
+    """A component's `depends_on`, to hand on to its containers: Pulumi does not pass a
+    component's dependencies down to the resources created under it."""
+    if opts is None or opts.depends_on is None:
+        return []
+    found = opts.depends_on if isinstance(opts.depends_on, list) else [opts.depends_on]
+    return [d for d in found if isinstance(d, pulumi.Resource)]
+
+
 class JobFailed(RuntimeError):
     """A one-shot job container exited with a non-zero code."""
 

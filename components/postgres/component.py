@@ -9,7 +9,12 @@ import pulumi
 import pulumi_docker as docker
 
 from components.credentials import Credentials
-from components.docker.container import Placement, hardened_container, job_result
+from components.docker.container import (
+    Placement,
+    dependencies_of,
+    hardened_container,
+    job_result,
+)
 from components.docker.networks import Networks
 from components.pki import Pki
 from components.postgres import render
@@ -73,6 +78,7 @@ class Postgres(pulumi.ComponentResource):
             settings,
             placement,
             self,
+            depends_on=dependencies_of(opts),
         )
         self.role_job = hardened_container(
             f"{name}-roles",
@@ -86,7 +92,7 @@ class Postgres(pulumi.ComponentResource):
             settings,
             Placement(networks=[args.networks.backend.name], memory_mb=128, cpus=0.25),
             self,
-            depends_on=[self.server],
+            depends_on=[*dependencies_of(opts), self.server],
         )
         # The job runs in one transaction: when it fails, no role changed.
         self.role_job_exit_code = job_result(

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.credentials import Credentials
-from components.docker.container import Placement, hardened_container
+from components.docker.container import Placement, dependencies_of, hardened_container
 from components.docker.networks import Networks
 from components.pki import Pki
 from components.rabbitmq import render
@@ -61,5 +61,6 @@ class RabbitMq(pulumi.ComponentResource):
                 cpus=service.cpus,
             ),
             self,
+            depends_on=dependencies_of(opts),
         )
         self.register_outputs({})

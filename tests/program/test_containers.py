@@ -126,3 +126,10 @@ def test_a_failed_role_job_fails_the_update(monkeypatch: pytest.MonkeyPatch) -> 
     )
     platform = evaluate("dev").result
     assert _sync_await(platform.postgres.role_job_exit_code.future()) == 0
+
+
+def test_services_start_only_after_their_secrets_are_in_vault(dev: Evaluation) -> None:
+    secrets = {r.urn for r in dev.of_type("pulumi-python:dynamic/vault:KvSecret")}
+    assert secrets
+    for registration in dev.of_type(CONTAINER):
+        assert secrets <= set(registration.options["dependencies"]), registration.name
