@@ -14,7 +14,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
+from components.docker.networks import Networks
 from components.docker.spec import CONFIG_DIR, ContainerSpec
+from infra.catalogue import SERVICES
 from infra.settings import Settings
 
 
@@ -27,6 +29,21 @@ class Placement:
     cpus: float
     published_port: int | None = None
     published_internal_port: int | None = None
+
+
+def service_placement(settings: Settings, key: str, networks: Networks) -> Placement:
+    """Placement of a catalogue service: the internal backend network, its limits, and,
+    when `network.publishedPorts` names it, its TLS port on the host plus the edge network
+    (Docker publishes no port of a container that is only on an internal network)."""
+    service = settings.services.get(key)
+    published = settings.network.published_ports.get(key)
+    return Placement(
+        networks=[networks.backend.name] + ([networks.edge.name] if published else []),
+        memory_mb=service.memory_mb,
+        cpus=service.cpus,
+        published_port=published,
+        published_internal_port=SERVICES[key].tls_port,
+    )
 
 
 def _uploads(spec: ContainerSpec) -> list[docker.ContainerUploadArgs]:

@@ -14,6 +14,7 @@ from components.docker.container import (
     dependencies_of,
     hardened_container,
     job_result,
+    service_placement,
 )
 from components.docker.networks import Networks
 from components.pki import Pki
@@ -60,11 +61,7 @@ class Postgres(pulumi.ComponentResource):
 
         server_tls = pki.certificates["postgres"]
         admin_tls = pki.certificates["postgres-admin"]
-        placement = Placement(
-            networks=[args.networks.backend.name],
-            memory_mb=service.memory_mb,
-            cpus=service.cpus,
-        )
+        placement = service_placement(settings, "postgres", args.networks)
         self.server = hardened_container(
             f"{name}-server",
             server_spec(

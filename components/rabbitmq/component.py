@@ -8,7 +8,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.credentials import Credentials
-from components.docker.container import Placement, dependencies_of, hardened_container
+from components.docker.container import dependencies_of, hardened_container, service_placement
 from components.docker.networks import Networks
 from components.pki import Pki
 from components.rabbitmq import render
@@ -55,11 +55,7 @@ class RabbitMq(pulumi.ComponentResource):
                 values["rabbitmq/erlang-cookie"],
             ),
             settings,
-            Placement(
-                networks=[args.networks.backend.name],
-                memory_mb=service.memory_mb,
-                cpus=service.cpus,
-            ),
+            service_placement(settings, "rabbitmq", args.networks),
             self,
             depends_on=dependencies_of(opts),
         )

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.credentials import Credentials
-from components.docker.container import Placement, dependencies_of, hardened_container
+from components.docker.container import dependencies_of, hardened_container, service_placement
 from components.docker.networks import Networks
 from components.pki import Pki
 from components.weaviate import render
@@ -37,7 +37,6 @@ class Weaviate(pulumi.ComponentResource):
         managed = users(settings)
         keys = pulumi.Output.all(*(args.credentials.values[u.credential_id] for u in managed))
         tls = pki.certificates["weaviate"]
-        published = settings.network.published_ports.get("weaviate")
         self.server = hardened_container(
             f"{name}-server",
             server_spec(
@@ -49,14 +48,7 @@ class Weaviate(pulumi.ComponentResource):
                 pki.ca_cert_pem,
             ),
             settings,
-            Placement(
-                networks=[args.networks.backend.name]
-                + ([args.networks.edge.name] if published else []),
-                memory_mb=service.memory_mb,
-                cpus=service.cpus,
-                published_port=published,
-                published_internal_port=render.HTTPS_PORT,
-            ),
+            service_placement(settings, "weaviate", args.networks),
             self,
             depends_on=dependencies_of(opts),
         )

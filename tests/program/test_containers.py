@@ -14,6 +14,8 @@ from infra.cli.render import run_render
 from infra.offline.containers import CONTAINER, containers
 from infra.offline.mocks import unwrap
 from infra.offline.runner import Evaluation, evaluate
+from infra.offline.stack_files import read_stack_config, with_overrides
+from tests.helpers import profile
 
 IMAGE_UIDS = {"postgres": "999", "postgres-roles": "999", "rabbitmq": "999", "weaviate": "0"}
 
@@ -133,3 +135,20 @@ def test_services_start_only_after_their_secrets_are_in_vault(dev: Evaluation) -
     assert secrets
     for registration in dev.of_type(CONTAINER):
         assert secrets <= set(registration.options["dependencies"]), registration.name
+
+
+@pytest.mark.parametrize(
+    ("key", "port"), [("postgres", 5432), ("rabbitmq", 5671), ("weaviate", 8443)]
+)
+def test_a_published_backend_exposes_only_its_tls_port_on_the_bind_address(
+    key: str, port: int
+) -> None:
+    network = profile("dev")["network"] | {"publishedPorts": {key: 20000 + port}}
+    ev = evaluate("dev", with_overrides(read_stack_config("dev"), network=network))
+    service = key  # catalogue key and DNS name coincide for these three
+    rendered = containers(ev)[service]
+    assert rendered.ports == [
+        {"internal": port, "external": 20000 + port, "ip": "127.0.0.1", "protocol": "tcp"}
+    ]
+    # an internal-only network would publish nothing: the edge network is joined too
+    assert {n["name"] for n in rendered.networks} == {"vos-dev-backend", "vos-dev-edge"}
