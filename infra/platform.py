@@ -9,10 +9,11 @@ import pulumi
 from components.credentials import Credentials, CredentialsArgs, credential_specs
 from components.docker.networks import Networks
 from components.pki import Pki, PkiArgs, certificate_specs
-from components.postgres.component import Postgres, PostgresArgs
-from components.rabbitmq.component import RabbitMq, RabbitMqArgs
+from components.postgres.component import Postgres
+from components.rabbitmq.component import RabbitMq
+from components.service_args import ServiceArgs
 from components.vault import SecretStore, SecretStoreArgs
-from components.weaviate.component import Weaviate, WeaviateArgs
+from components.weaviate.component import Weaviate
 from infra.settings import Settings
 
 
@@ -45,32 +46,10 @@ class Platform(pulumi.ComponentResource):
         )
         self.networks = Networks("networks", settings, child)
         # Vault is the system of record: a service starts only after every secret is in it.
-        service = pulumi.ResourceOptions(parent=self, depends_on=[self.vault])
-        self.postgres = (
-            Postgres(
-                "postgres",
-                PostgresArgs(settings, self.pki, self.credentials, self.networks),
-                service,
-            )
-            if settings.is_enabled("postgres")
-            else None
-        )
-        self.rabbitmq = (
-            RabbitMq(
-                "rabbitmq",
-                RabbitMqArgs(settings, self.pki, self.credentials, self.networks),
-                service,
-            )
-            if settings.is_enabled("rabbitmq")
-            else None
-        )
-        self.weaviate = (
-            Weaviate(
-                "weaviate",
-                WeaviateArgs(settings, self.pki, self.credentials, self.networks),
-                service,
-            )
-            if settings.is_enabled("weaviate")
-            else None
-        )
+        after_vault = pulumi.ResourceOptions(parent=self, depends_on=[self.vault])
+        services = ServiceArgs(settings, self.pki, self.credentials, self.networks)
+        enabled = settings.is_enabled
+        self.postgres = Postgres("postgres", services, after_vault) if enabled("postgres") else None
+        self.rabbitmq = RabbitMq("rabbitmq", services, after_vault) if enabled("rabbitmq") else None
+        self.weaviate = Weaviate("weaviate", services, after_vault) if enabled("weaviate") else None
         self.register_outputs({"caCertPem": self.pki.ca_cert_pem})

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 
 import pulumi
 import pulumi_docker as docker
 
-from components.credentials import Credentials
 from components.docker.container import (
     Placement,
     dependencies_of,
@@ -16,21 +14,11 @@ from components.docker.container import (
     job_result,
     service_placement,
 )
-from components.docker.networks import Networks
-from components.pki import Pki
 from components.postgres import render
 from components.postgres.catalogue import ADMIN_ROLE, roles
 from components.postgres.containers import role_job_spec, server_spec
 from components.postgres.scram import verifier
-from infra.settings import Settings
-
-
-@dataclass(frozen=True)
-class PostgresArgs:
-    settings: Settings
-    pki: Pki
-    credentials: Credentials
-    networks: Networks
+from components.service_args import ServiceArgs
 
 
 class Postgres(pulumi.ComponentResource):
@@ -42,7 +30,7 @@ class Postgres(pulumi.ComponentResource):
     """service DNS name -> its secret connection string (sslmode=verify-full)."""
 
     def __init__(
-        self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: ServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("vos:data:Postgres", name, None, opts)
         settings, pki = args.settings, args.pki

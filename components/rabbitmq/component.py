@@ -2,35 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_docker as docker
 
-from components.credentials import Credentials
 from components.docker.container import dependencies_of, hardened_container, service_placement
-from components.docker.networks import Networks
-from components.pki import Pki
 from components.rabbitmq import render
 from components.rabbitmq.catalogue import ADMIN, users
 from components.rabbitmq.containers import broker_spec
 from components.rabbitmq.password_hash import password_hash
-from infra.settings import Settings
-
-
-@dataclass(frozen=True)
-class RabbitMqArgs:
-    settings: Settings
-    pki: Pki
-    credentials: Credentials
-    networks: Networks
+from components.service_args import ServiceArgs
 
 
 class RabbitMq(pulumi.ComponentResource):
     broker: docker.Container
 
     def __init__(
-        self, name: str, args: RabbitMqArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: ServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("vos:messaging:RabbitMq", name, None, opts)
         settings, pki, values = args.settings, args.pki, args.credentials.values

@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pulumi
 import pulumi_docker as docker
 
-from components.credentials import Credentials
 from components.docker.container import dependencies_of, hardened_container, service_placement
-from components.docker.networks import Networks
-from components.pki import Pki
+from components.service_args import ServiceArgs
 from components.weaviate import render
 from components.weaviate.catalogue import users
 from components.weaviate.containers import server_spec
-from infra.settings import Settings
-
-
-@dataclass(frozen=True)
-class WeaviateArgs:
-    settings: Settings
-    pki: Pki
-    credentials: Credentials
-    networks: Networks
 
 
 class Weaviate(pulumi.ComponentResource):
     server: docker.Container
 
     def __init__(
-        self, name: str, args: WeaviateArgs, opts: pulumi.ResourceOptions | None = None
+        self, name: str, args: ServiceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("vos:data:Weaviate", name, None, opts)
         settings, pki = args.settings, args.pki
