@@ -10,6 +10,7 @@ Development only: a single unseal key on the same disk as the data protects noth
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import os
 import shutil
@@ -27,6 +28,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from infra.private_files import write_private
 
 DEFAULT_HOME = Path(__file__).resolve().parents[1] / ".state" / "vault"
 DEFAULT_PORT = 8200
@@ -47,14 +50,6 @@ def _bao_binary() -> str:
             "(scripts/up.sh does this)"
         )
     return found
-
-
-def _write_private(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-    path.chmod(0o600)
 
 
 @dataclass(frozen=True)
@@ -117,8 +112,6 @@ class DevVault:
             .sign(ca_key, hashes.SHA256())
         )
         key = ec.generate_private_key(ec.SECP256R1())
-        import ipaddress
-
         server = (
             x509.CertificateBuilder()
             .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
@@ -137,9 +130,9 @@ class DevVault:
             .sign(ca_key, hashes.SHA256())
         )
         pem = serialization.Encoding.PEM
-        _write_private(self.ca_file, ca.public_bytes(pem))
-        _write_private(cert_file, server.public_bytes(pem))
-        _write_private(
+        write_private(self.ca_file, ca.public_bytes(pem))
+        write_private(cert_file, server.public_bytes(pem))
+        write_private(
             self.home / "tls" / "server-key.pem",
             key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
         )
@@ -166,7 +159,7 @@ telemetry {{
 }}
 """
         path = self.home / "config.hcl"
-        _write_private(path, text.encode())
+        write_private(path, text.encode())
         return path
 
     # -- process --------------------------------------------------------------------------
@@ -245,13 +238,13 @@ telemetry {{
         vault = self._client()
         if not health.get("initialized"):
             result = vault.sys.initialize(secret_shares=1, secret_threshold=1)
-            _write_private(
+            write_private(
                 self._init_file,
                 json.dumps(
                     {"unseal_keys_b64": result["keys_base64"], "root_token": result["root_token"]}
                 ).encode(),
             )
-            _write_private(self.token_file, result["root_token"].encode())
+            write_private(self.token_file, result["root_token"].encode())
             what += ", initialized it"
         if vault.sys.is_sealed():
             keys = json.loads(self._init_file.read_text())["unseal_keys_b64"]

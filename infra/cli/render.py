@@ -7,26 +7,13 @@ the folder is created 0700 and every file 0600.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from infra.cli.redact import SECRET, scrub
 from infra.offline.containers import RenderedContainer, containers
 from infra.offline.runner import evaluate
-
-
-def _private_dir(path: Path) -> None:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.chmod(0o700)
-
-
-def _write(path: Path, content: str) -> None:
-    _private_dir(path.parent)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(content)
-    path.chmod(0o600)
+from infra.private_files import private_dir, write_private
 
 
 def _manifest_entry(container: RenderedContainer, secrets: set[str]) -> dict[str, Any]:
@@ -55,14 +42,14 @@ def run_render(stack: str, out: Path) -> str:
     evaluation = evaluate(stack)
     rendered = containers(evaluation)
     secrets = evaluation.secret_values()
-    _private_dir(out)
+    private_dir(out)
     count = 0
     for service, container in rendered.items():
         for file in container.files.values():
-            _write(out / service / file.path.lstrip("/"), file.content)
+            write_private(out / service / file.path.lstrip("/"), file.content)
             count += 1
     manifest = {service: _manifest_entry(c, secrets) for service, c in sorted(rendered.items())}
-    _write(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    write_private(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return (
         f"wrote {count} files for {len(rendered)} containers of stack {stack} to {out}\n"
         "WARNING: these files hold real secret material (keys, passwords); the folder is 0700 "

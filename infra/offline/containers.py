@@ -6,7 +6,7 @@ real-server tests and `vos-infra render` feed servers what `pulumi up` would upl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi.runtime import rpc
@@ -41,7 +41,6 @@ class RenderedContainer:
     ports: list[dict[str, Any]]
     networks: list[dict[str, Any]]
     one_shot: bool
-    raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     def file(self, path: str) -> str:
         return self.files[path].content
@@ -94,6 +93,5 @@ def containers(evaluation: Evaluation) -> dict[str, RenderedContainer]:
             ports=list(inputs.get("ports") or []),
             networks=list(inputs.get("networksAdvanced") or []),
             one_shot=not inputs.get("mustRun", True),
-            raw=inputs,
         )
     return found

@@ -13,7 +13,6 @@ import subprocess
 import time
 from pathlib import Path
 
-from components.rabbitmq import render
 from infra.offline.containers import RenderedContainer
 from tests.integration.local_files import (
     lay_out,
@@ -153,6 +152,3 @@ def _listening(port: int) -> bool:
     with socket.socket() as probe:
         probe.settimeout(0.2)
         return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-__all__ = ["RabbitMqServer", "render"]
