@@ -8,7 +8,7 @@ import hvac
 import pytest
 
 from infra.dev_vault import DevVault
-from tests.integration.vault_server import start_server
+from tests.integration.vault_server import point_at, start_server
 
 
 @pytest.fixture(scope="session")
@@ -23,9 +23,7 @@ def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevVault]:
 @pytest.fixture
 def vault_env(bao: DevVault, monkeypatch: pytest.MonkeyPatch) -> DevVault:
     """Point the providers at the test server through the environment, as the CLI would."""
-    monkeypatch.delenv("VAULT_TOKEN", raising=False)
-    for key, value in bao.env().items():
-        monkeypatch.setenv(key, value)
+    point_at(bao, monkeypatch)
     return bao
 
 

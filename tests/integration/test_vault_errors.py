@@ -3,9 +3,7 @@ leaves nothing half-written."""
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
-from typing import Any
 
 import hvac
 import hvac.exceptions
@@ -15,18 +13,7 @@ from components.vault.connection import VaultError
 from components.vault.kv_secret import KvSecretProvider
 from infra.dev_vault import DevVault
 from tests.helpers import throwaway_ca, write_private
-from tests.integration.vault_server import free_port_pair, start_server
-
-
-def _props() -> dict[str, Any]:
-    return {
-        "mount": "secret",
-        "path": f"vos/itest/{secrets.token_hex(4)}/value",
-        "data": {"value": "v"},
-        "owner": "vos-infra/itest",
-        "purge_on_delete": False,
-        "insecure_skip_verify": False,
-    }
+from tests.integration.vault_server import free_port_pair, point_at, secret_props, start_server
 
 
 def _absent(root: hvac.Client, path: str) -> bool:
@@ -40,14 +27,14 @@ def _absent(root: hvac.Client, path: str) -> bool:
 def test_unreachable_names_vault_addr(vault_env: DevVault, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VAULT_ADDR", f"https://127.0.0.1:{free_port_pair()}")
     with pytest.raises(VaultError, match=r"cannot reach Vault at VAULT_ADDR=.*Connection refused"):
-        KvSecretProvider().create(_props())
+        KvSecretProvider().create(secret_props())
 
 
 def test_wrong_ca_names_vault_cacert(
     vault_env: DevVault, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, root: hvac.Client
 ) -> None:
     monkeypatch.setenv("VAULT_CACERT", write_private(tmp_path, "other-ca.pem", throwaway_ca()))
-    props = _props()
+    props = secret_props()
     with pytest.raises(VaultError, match=r"TLS verification .* failed.*Set VAULT_CACERT"):
         KvSecretProvider().create(props)
     assert _absent(root, props["path"])
@@ -58,14 +45,14 @@ def test_plain_http_address_is_refused(
 ) -> None:
     monkeypatch.setenv("VAULT_ADDR", vault_env.address.replace("https://", "http://"))
     with pytest.raises(VaultError, match=r"not an https:// address"):
-        KvSecretProvider().create(_props())
+        KvSecretProvider().create(secret_props())
 
 
 def test_bad_token_names_vault_token(
     vault_env: DevVault, monkeypatch: pytest.MonkeyPatch, root: hvac.Client
 ) -> None:
     monkeypatch.setenv("VAULT_TOKEN", "s.bogus")
-    props = _props()
+    props = secret_props()
     with pytest.raises(VaultError, match=r"rejected the token .*VAULT_TOKEN.* invalid or expired"):
         KvSecretProvider().create(props)
     assert _absent(root, props["path"])
@@ -77,7 +64,7 @@ def test_missing_token_is_explained(
     monkeypatch.setenv("VAULT_TOKEN_FILE", str(tmp_path / "nothing-here"))
     monkeypatch.setenv("HOME", str(tmp_path))
     with pytest.raises(VaultError, match=r"no Vault token: set VAULT_TOKEN"):
-        KvSecretProvider().create(_props())
+        KvSecretProvider().create(secret_props())
 
 
 def test_permission_denied_is_not_blamed_on_the_token(
@@ -85,7 +72,7 @@ def test_permission_denied_is_not_blamed_on_the_token(
 ) -> None:
     weak = root.auth.token.create(policies=["default"], ttl="5m")["auth"]["client_token"]
     monkeypatch.setenv("VAULT_TOKEN", weak)
-    props = _props()
+    props = secret_props()
     with pytest.raises(VaultError, match=r"permission denied"):
         KvSecretProvider().create(props)
     assert _absent(root, props["path"])
@@ -96,19 +83,17 @@ def test_sealed_vault_is_reported_and_recovers(
 ) -> None:
     server = start_server(tmp_path / "sealed")
     try:
-        monkeypatch.delenv("VAULT_TOKEN", raising=False)
-        for key, value in server.env().items():
-            monkeypatch.setenv(key, value)
+        point_at(server, monkeypatch)
         root = hvac.Client(
             url=server.address, token=server.token_file.read_text(), verify=str(server.ca_file)
         )
         root.sys.seal()
         provider = KvSecretProvider()
         with pytest.raises(VaultError, match=r"is sealed. Unseal it"):
-            provider.create(_props())
-        failures = provider.check({}, _props()).failures
+            provider.create(secret_props())
+        failures = provider.check({}, secret_props()).failures
         assert failures and "sealed" in failures[0].reason
         assert "unsealed it" in server.start()  # the dev default unseals on start
-        assert provider.create(_props()).outs is not None
+        assert provider.create(secret_props()).outs is not None
     finally:
         server.stop()

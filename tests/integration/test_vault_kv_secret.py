@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import secrets
-from typing import Any
 
 import hvac
 import hvac.exceptions
@@ -14,20 +12,9 @@ from pulumi.dynamic.dynamic import serialize_provider
 from components.vault.connection import VaultError
 from components.vault.kv_secret import KvSecretProvider
 from infra.dev_vault import DevVault
+from tests.integration.vault_server import secret_props
 
 MOUNT = "secret"
-
-
-def _props(**changes: Any) -> dict[str, Any]:
-    return {
-        "mount": MOUNT,
-        "path": f"vos/itest/{secrets.token_hex(4)}/value",
-        "data": {"value": "first"},
-        "owner": "vos-infra/itest",
-        "purge_on_delete": False,
-        "insecure_skip_verify": False,
-        "version": None,
-    } | changes
 
 
 def _version(root: hvac.Client, path: str, version: int) -> dict[str, str]:
@@ -40,7 +27,7 @@ def _version(root: hvac.Client, path: str, version: int) -> dict[str, str]:
 
 def test_lifecycle_keeps_history_and_reports_drift(vault_env: DevVault, root: hvac.Client) -> None:
     provider = KvSecretProvider()
-    props = _props()
+    props = secret_props()
     created = provider.create(props)
     assert created.id == f"{MOUNT}/{props['path']}"
     assert created.outs is not None and created.outs["version"] == 1
@@ -87,7 +74,7 @@ def test_lifecycle_keeps_history_and_reports_drift(vault_env: DevVault, root: hv
 
 def test_purge_on_delete_destroys_history(vault_env: DevVault, root: hvac.Client) -> None:
     provider = KvSecretProvider()
-    props = _props(purge_on_delete=True)
+    props = secret_props(purge_on_delete=True)
     created = provider.create(props)
     assert created.outs is not None
     provider.delete(created.id, created.outs)
@@ -99,7 +86,7 @@ def test_purge_on_delete_destroys_history(vault_env: DevVault, root: hvac.Client
 def test_check_and_set_refuses_to_clobber_a_foreign_secret(
     vault_env: DevVault, root: hvac.Client
 ) -> None:
-    props = _props()
+    props = secret_props()
     root.secrets.kv.v2.create_or_update_secret(
         path=props["path"], secret={"value": "theirs"}, mount_point=MOUNT
     )
@@ -113,7 +100,7 @@ def test_check_and_set_refuses_to_clobber_a_foreign_secret(
 
 
 def test_another_stacks_secret_is_not_ours(vault_env: DevVault) -> None:
-    props = _props()
+    props = secret_props()
     provider = KvSecretProvider()
     created = provider.create(props)
     assert created.outs is not None
@@ -127,7 +114,7 @@ def test_another_stacks_secret_is_not_ours(vault_env: DevVault) -> None:
 
 def test_diff_replaces_only_on_mount_or_path() -> None:
     provider = KvSecretProvider()
-    olds = _props() | {"version": 1}
+    olds = secret_props() | {"version": 1}
     assert provider.diff("x", olds, olds).changes is False
     data = provider.diff("x", olds, olds | {"data": {"value": "new"}})
     assert data.changes and data.replaces == []
@@ -147,9 +134,9 @@ def test_check_fails_early_with_the_reason(
     vault_env: DevVault, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     provider = KvSecretProvider()
-    assert provider.check({}, _props()).failures == []
+    assert provider.check({}, secret_props()).failures == []
     monkeypatch.setenv("VAULT_TOKEN", "s.not-a-real-token")
-    failures = provider.check({}, _props()).failures
+    failures = provider.check({}, secret_props()).failures
     assert len(failures) == 1 and "VAULT_TOKEN" in failures[0].reason
-    bad = provider.check({}, _props(path="/leading/slash", mount="Bad Mount"))
+    bad = provider.check({}, secret_props(path="/leading/slash", mount="Bad Mount"))
     assert {f.property for f in bad.failures} == {"path", "mount"}

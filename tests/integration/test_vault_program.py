@@ -22,6 +22,7 @@ from infra.offline.mocks import unwrap
 from infra.offline.runner import Evaluation, evaluate
 from infra.offline.stack_files import read_stack_config, with_overrides
 from tests.helpers import output
+from tests.integration.vault_server import point_at
 
 KV = "pulumi-python:dynamic/vault:KvSecret"
 POLICY = "pulumi-python:dynamic/vault:Policy"
@@ -33,11 +34,8 @@ def applied(bao: DevVault) -> tuple[Evaluation, dict[str, dict[str, Any]]]:
     """Evaluate a fresh dev-profile stack and apply its Vault resources for real."""
     stack = f"it{secrets.token_hex(3)}"
     evaluation = evaluate(stack, read_stack_config("dev"))
-    env = bao.env()
     with pytest.MonkeyPatch.context() as patch:
-        patch.delenv("VAULT_TOKEN", raising=False)
-        for key, value in env.items():
-            patch.setenv(key, value)
+        point_at(bao, patch)
         outs: dict[str, dict[str, Any]] = {}
         for kind, provider in (
             (KV, KvSecretProvider()),
@@ -123,8 +121,7 @@ def test_approle_rotation_replaces_the_secret_id(
 ) -> None:
     _, outs = applied
     old = outs["vault-grafana-approle"]
-    for key, value in bao.env().items():
-        monkeypatch.setenv(key, value)
+    point_at(bao, monkeypatch)
     provider = AppRoleProvider()
     assert provider.diff("x", old, old | {"rotation": 1}).replaces == []
     new = provider.update("x", old, old | {"rotation": 1}).outs

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 import socket
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from infra.dev_vault import DevVault
 
@@ -27,3 +31,23 @@ def start_server(home: Path) -> DevVault:
     server = DevVault(home, free_port_pair())
     server.start()
     return server
+
+
+def point_at(server: DevVault, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reach `server` through the environment, as the Pulumi CLI hands it to providers."""
+    monkeypatch.delenv("VAULT_TOKEN", raising=False)
+    for key, value in server.env().items():
+        monkeypatch.setenv(key, value)
+
+
+def secret_props(**changes: Any) -> dict[str, Any]:
+    """KvSecret inputs for a fresh path of the test stack."""
+    return {
+        "mount": "secret",
+        "path": f"vos/itest/{secrets.token_hex(4)}/value",
+        "data": {"value": "first"},
+        "owner": "vos-infra/itest",
+        "purge_on_delete": False,
+        "insecure_skip_verify": False,
+        "version": None,
+    } | changes
