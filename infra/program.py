@@ -1,12 +1,12 @@
 """The Pulumi program. No resource is created at import time: `main()` is called by
-`infra/__main__.py` under the Pulumi CLI and by the offline runner under mocks."""
+the project's `__main__.py` under the Pulumi CLI and by the offline runner under mocks."""
 
 from __future__ import annotations
 
 import pulumi
 
+from infra.assembly import Platform, PlatformArgs
 from infra.config_source import stack_config
-from infra.platform import Platform, PlatformArgs
 from infra.settings import Settings, load_settings
 
 

@@ -8,8 +8,8 @@ import string
 from pulumi.runtime.sync_await import _sync_await
 
 from components.credentials import credential_specs
+from infra.assembly import Platform
 from infra.offline.runner import Evaluation
-from infra.platform import Platform
 from infra.settings import load_settings
 from tests.helpers import PASSWORD, is_secret, output, stack_overrides
 

@@ -1,5 +1,0 @@
-"""Entry point for the Pulumi CLI (Pulumi.yaml: `main: infra/`)."""
-
-from infra.program import main
-
-main()
