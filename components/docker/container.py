@@ -1,15 +1,29 @@
 """Turn a ContainerSpec into hardened Docker resources.
 
-Every container: pinned image, its own config volume for uploads, read-only root
-filesystem with tmpfs for scratch space, all capabilities dropped (adds only what the spec
-names), no-new-privileges, memory and CPU limits, a restart policy, log rotation, an
-internal network with the service's DNS name as alias, and host ports only when published.
+Every container: pinned image, its own config volume, read-only root filesystem with tmpfs
+for scratch space, all capabilities dropped (adds only what the spec names),
+no-new-privileges, memory and CPU limits, a restart policy, log rotation, an internal
+network with the service's DNS name as alias, and host ports only when published.
+
+How files reach a read-only container. The Docker provider copies every upload with
+CopyToContainer to `/` of the container, after create and before start
+(terraform-provider-docker internal/provider/resource_docker_container_funcs.go,
+resourceDockerContainerCreate), and the daemon refuses any copy to `/` of a container whose
+root filesystem is read-only, even when every path lies inside a volume (moby
+daemon/archive_unix.go: "container rootfs is marked read-only"). So the uploads go to a
+second container, the service's *files carrier*: created with the service's image and the
+same volumes, never started (`start=false`), no network, no capabilities. Its root
+filesystem is writable, so the copy succeeds, and the files land in the volumes with the
+archive's owner and mode. The service container mounts the config volume read-only: it
+reads its files and cannot change them. It carries the carrier's id in a label, so a new
+carrier (any file changed) replaces the service container, which then reads the new files.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_docker as docker
@@ -59,6 +73,57 @@ def _uploads(spec: ContainerSpec) -> list[docker.ContainerUploadArgs]:
     ]
 
 
+def _labels(settings: Settings, spec: ContainerSpec, **extra: pulumi.Input[str]) -> list[Any]:
+    labels = {"vos.stack": settings.stack, "vos.service": spec.service, **extra}
+    return [docker.ContainerLabelArgs(label=k, value=v) for k, v in labels.items()]
+
+
+FILES_ROLE = "files"
+"""`vos.role` label of a files carrier (see the module docstring)."""
+
+
+def _files_carrier(
+    name: str,
+    spec: ContainerSpec,
+    settings: Settings,
+    image: docker.RemoteImage,
+    volumes: dict[str, pulumi.Output[str]],
+    opts: pulumi.ResourceOptions,
+) -> docker.Container:
+    """The container the provider copies the service's uploads into (never started)."""
+    return docker.Container(
+        f"{name}-files",
+        name=f"{settings.name_prefix}-{spec.service}-files",
+        image=image.image_id,
+        # Never run; if someone starts it anyway it exits at once.
+        entrypoints=["true"],
+        user=spec.user,
+        start=False,
+        must_run=False,
+        restart="no",
+        # Writable root filesystem: the daemon refuses the provider's copy to `/` otherwise.
+        # Nothing ever runs in it: no network, no capabilities, no new privileges.
+        read_only=False,
+        network_mode="none",
+        capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"]),
+        security_opts=["no-new-privileges:true"],
+        memory=16,
+        memory_swap=16,
+        uploads=_uploads(spec),
+        # The volumes the uploads land in: the config volume, and the data volume when a
+        # file belongs there (RabbitMQ's Erlang cookie lives in its home, the data volume).
+        volumes=[
+            docker.ContainerVolumeArgs(volume_name=volume, container_path=path)
+            for path, volume in volumes.items()
+            if any(upload.path.startswith(f"{path}/") for upload in spec.uploads)
+        ],
+        labels=_labels(settings, spec, **{"vos.role": FILES_ROLE}),
+        log_driver="json-file",
+        log_opts={"max-size": "1m", "max-file": "1"},
+        opts=opts,
+    )
+
+
 def hardened_container(
     name: str,
     spec: ContainerSpec,
@@ -71,7 +136,7 @@ def hardened_container(
     child = pulumi.ResourceOptions(parent=parent)
     image = docker.RemoteImage(f"{name}-image", name=spec.image, keep_locally=True, opts=child)
     config = docker.Volume(f"{name}-config", name=f"{prefix}-config", opts=child)
-    volumes = [docker.ContainerVolumeArgs(volume_name=config.name, container_path=CONFIG_DIR)]
+    volumes: dict[str, pulumi.Output[str]] = {CONFIG_DIR: config.name}
     if spec.data_volume:
         data = docker.Volume(
             f"{name}-data",
@@ -79,9 +144,12 @@ def hardened_container(
             # Data outlives the container; deleting the stack keeps it unless asked otherwise.
             opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True),
         )
-        volumes.append(
-            docker.ContainerVolumeArgs(volume_name=data.name, container_path=spec.data_volume)
-        )
+        volumes[spec.data_volume] = data.name
+    # Fixed container names: an old container must be gone before its successor is created.
+    replaced_first = pulumi.ResourceOptions(
+        parent=parent, depends_on=depends_on or [], delete_before_replace=True
+    )
+    files = _files_carrier(name, spec, settings, image, volumes, replaced_first)
 
     ports = []
     if placement.published_port is not None:
@@ -111,8 +179,13 @@ def hardened_container(
         entrypoints=spec.entrypoint,
         user=spec.user,
         envs=[f"{k}={v}" for k, v in sorted(spec.env.items())],
-        uploads=_uploads(spec),
-        volumes=volumes,
+        volumes=[
+            # The service reads its files and cannot change them.
+            docker.ContainerVolumeArgs(
+                volume_name=volume, container_path=path, read_only=path == CONFIG_DIR
+            )
+            for path, volume in volumes.items()
+        ],
         tmpfs=spec.tmpfs,
         read_only=True,
         capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=spec.capabilities_add),
@@ -123,7 +196,9 @@ def hardened_container(
         restart="no" if spec.one_shot else "unless-stopped",
         must_run=not spec.one_shot,
         attach=spec.one_shot,
-        logs=spec.one_shot,
+        # A job's output is not kept in state: psql echoes a failing statement, and the role
+        # job's statements carry password verifiers. `docker logs` shows it (JobFailed says so).
+        logs=False,
         wait=spec.healthcheck is not None and not spec.one_shot,
         wait_timeout=180,
         healthcheck=healthcheck,
@@ -134,13 +209,17 @@ def hardened_container(
         ports=ports,
         log_driver="json-file",
         log_opts={"max-size": "10m", "max-file": "3"},
-        labels=[
-            docker.ContainerLabelArgs(label="vos.stack", value=settings.stack),
-            docker.ContainerLabelArgs(label="vos.service", value=spec.service),
-        ],
+        # A new files carrier (a file changed) gives a new id: the service is replaced and
+        # starts on the new files.
+        labels=_labels(settings, spec, **{"vos.files": files.id}),
         destroy_grace_seconds=30,
-        opts=pulumi.ResourceOptions(
-            parent=parent, depends_on=depends_on or [], delete_before_replace=True
+        opts=pulumi.ResourceOptions.merge(
+            replaced_first,
+            pulumi.ResourceOptions(
+                depends_on=[files],
+                # Belt and braces: the provider never puts logs in state with logs=False.
+                additional_secret_outputs=["container_logs"],
+            ),
         ),
     )
 

@@ -1,9 +1,10 @@
 """What a service container is, independent of Pulumi: the contract between renderers and
 the Docker component.
 
-Files reach a container as uploads into its config volume mounted at CONFIG_DIR: Docker
-refuses to copy into a read-only root filesystem, but copying into a writable volume of
-the container is allowed, so every service can keep a read-only root filesystem.
+Files reach a container as uploads into its volumes: the config volume mounted read-only
+at CONFIG_DIR, or its data volume. They are copied into a files carrier that shares those
+volumes, never into the service container itself, whose root filesystem is read-only
+(see components/docker/container.py for why).
 """
 
 from __future__ import annotations
@@ -53,6 +54,17 @@ class ContainerSpec:
     internal_ports: list[int] = field(default_factory=list)
     one_shot: bool = False
     """A job that runs to completion (restart no) instead of a long-running service."""
+
+    def __post_init__(self) -> None:
+        # Anything else would be copied into the read-only root filesystem, which Docker
+        # refuses at `pulumi up`: fail when the program is evaluated instead.
+        roots = [CONFIG_DIR, *([self.data_volume] if self.data_volume else [])]
+        stray = [u.path for u in self.uploads if not any(u.path.startswith(f"{r}/") for r in roots)]
+        if stray:
+            raise ValueError(
+                f"{self.service}: uploads outside the container's volumes ({', '.join(roots)}) "
+                f"cannot reach a read-only container: {stray}"
+            )
 
 
 def tmpfs_options(uid: int, size: str = "64m", mode: str = "0700") -> str:

@@ -11,6 +11,7 @@ from typing import Any
 
 from pulumi.runtime import rpc
 
+from components.docker.container import FILES_ROLE
 from infra.offline.mocks import unwrap
 from infra.offline.runner import Evaluation
 
@@ -53,13 +54,39 @@ def _images(evaluation: Evaluation) -> dict[str, str]:
     }
 
 
+def _labels(inputs: dict[str, Any]) -> dict[str, str]:
+    return {str(x["label"]): str(x["value"]) for x in inputs.get("labels") or []}
+
+
+def _files(inputs: dict[str, Any]) -> dict[str, File]:
+    return {
+        upload["file"]: File(
+            upload["file"],
+            str(upload.get("content") or ""),
+            str(upload.get("owner") or "0"),
+            str(upload.get("group") or "0"),
+            str(upload.get("permissions") or "0644"),
+        )
+        for upload in inputs.get("uploads") or []
+    }
+
+
 def containers(evaluation: Evaluation) -> dict[str, RenderedContainer]:
-    """service DNS name -> what its container receives."""
+    """service DNS name -> what its container receives: its own settings, and the files its
+    files carrier copies into the volumes it mounts."""
     images = _images(evaluation)
-    found = {}
+    carried: dict[str, dict[str, File]] = {}
+    services = []
     for registration in evaluation.of_type(CONTAINER):
+        inputs = unwrap(registration.inputs)
+        labels = _labels(inputs)
+        if labels.get("vos.role") == FILES_ROLE:
+            carried[labels["vos.service"]] = _files(inputs)
+        else:
+            services.append((registration, inputs))
+    found = {}
+    for registration, inputs in services:
         raw = registration.inputs
-        inputs = unwrap(raw)
         env: dict[str, str] = {}
         secret_env: set[str] = set()
         raw_envs: Any = raw.get("envs") or []
@@ -69,17 +96,8 @@ def containers(evaluation: Evaluation) -> dict[str, RenderedContainer]:
             env[key] = value
             if rpc.is_rpc_secret(entry) or rpc.is_rpc_secret(raw_envs):
                 secret_env.add(key)
-        files = {
-            upload["file"]: File(
-                upload["file"],
-                str(upload.get("content") or ""),
-                str(upload.get("owner") or "0"),
-                str(upload.get("group") or "0"),
-                str(upload.get("permissions") or "0644"),
-            )
-            for upload in inputs.get("uploads") or []
-        }
         service = str(inputs.get("hostname") or registration.name)
+        files = _files(inputs) | carried.get(service, {})
         found[service] = RenderedContainer(
             service=service,
             name=str(inputs.get("name")),

@@ -33,6 +33,8 @@ class Registration:
     """As the engine returns them, secret outputs wrapped."""
     options: dict[str, Any] = field(default_factory=dict)
     operation: Operation = "create"
+    id: str = ""
+    """The provider's id ("" for components, and in preview for what is yet to exist)."""
 
 
 class RecordingMonitor(MockMonitor):
@@ -85,6 +87,7 @@ class RecordingMonitor(MockMonitor):
                     "provider": request.provider,
                 },
                 operation=operation,
+                id=resource_id or "",
             )
         )
         self.resources[urn] = MockMonitor.ResourceRegistration(urn, resource_id, state)

@@ -33,7 +33,7 @@ def test_plan_succeeds_for_each_stack(stack: str) -> None:
     assert by_name["pki-postgres-cert"]["inputs"]["caPrivateKeyPem"] == SECRET
     assert by_name["pki-postgres-cert"]["parent"] == "pki"
     # uploads show where each file goes and with which owner and mode, never what it holds
-    uploads = {u["file"]: u for u in by_name["postgres-server"]["inputs"]["uploads"]}
+    uploads = {u["file"]: u for u in by_name["postgres-server-files"]["inputs"]["uploads"]}
     key = uploads["/etc/vos/tls/server.key"]
     assert key == {
         "file": "/etc/vos/tls/server.key",

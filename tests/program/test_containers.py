@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pulumi.runtime.sync_await import _sync_await
 
+from components.docker.container import FILES_ROLE
 from infra.cli.render import run_render
 from infra.offline.containers import CONTAINER, containers
 from infra.offline.mocks import unwrap
@@ -20,8 +22,14 @@ from tests.helpers import profile
 IMAGE_UIDS = {"postgres": "999", "postgres-roles": "999", "rabbitmq": "999", "weaviate": "0"}
 
 
-def _containers(ev: Evaluation) -> list[dict[str, object]]:
-    return [unwrap(r.inputs) for r in ev.of_type(CONTAINER)]
+def _labels(container: dict[str, Any]) -> dict[str, str]:
+    return {x["label"]: x["value"] for x in container.get("labels") or []}
+
+
+def _containers(ev: Evaluation, *, carriers: bool = False) -> list[dict[str, Any]]:
+    """The service containers, or (carriers=True) their files carriers."""
+    found = [unwrap(r.inputs) for r in ev.of_type(CONTAINER)]
+    return [c for c in found if (_labels(c).get("vos.role") == FILES_ROLE) == carriers]
 
 
 def test_every_container_is_hardened(stack_update: Evaluation) -> None:
@@ -30,6 +38,7 @@ def test_every_container_is_hardened(stack_update: Evaluation) -> None:
     for c in found:
         name = c["hostname"]
         assert c["readOnly"] is True, name
+        assert not c["logs"] and "containerLogs" not in c, name
         assert c["capabilities"] == {"adds": [], "drops": ["ALL"]}, name
         assert c["securityOpts"] == ["no-new-privileges:true"], name
         assert (
@@ -44,6 +53,35 @@ def test_every_container_is_hardened(stack_update: Evaluation) -> None:
         else:
             assert c["restart"] == "no", name  # one-shot jobs
         assert not c.get("privileged") and not c.get("networkMode"), name
+
+
+def test_files_reach_each_service_through_a_carrier_that_never_runs(
+    stack_update: Evaluation,
+) -> None:
+    """The provider copies uploads to `/`, which Docker refuses for a read-only container:
+    every upload goes to a carrier that is created, never started, and shares the volumes;
+    the service mounts its config volume read-only and names its carrier in a label."""
+    services = {c["name"]: c for c in _containers(stack_update)}
+    name_of = {unwrap(r.inputs)["name"]: r.name for r in stack_update.of_type(CONTAINER)}
+    carriers = {_labels(c)["vos.service"]: c for c in _containers(stack_update, carriers=True)}
+    assert {c["hostname"] for c in services.values()} == set(carriers)
+    ids = {r.name: r.id for r in stack_update.of_type(CONTAINER)}
+    for name, service in services.items():
+        carrier = carriers[service["hostname"]]
+        assert not service.get("uploads"), name
+        assert carrier["uploads"], name
+        assert carrier["start"] is False and carrier["mustRun"] is False, name
+        assert carrier["networkMode"] == "none" and not carrier.get("networksAdvanced"), name
+        assert carrier["capabilities"] == {"drops": ["ALL"]}, name
+        assert carrier["securityOpts"] == ["no-new-privileges:true"], name
+        assert carrier["image"] == service["image"], name
+        assert {v["volumeName"] for v in carrier["volumes"]} <= {
+            v["volumeName"] for v in service["volumes"]
+        }, name
+        config = next(v for v in service["volumes"] if v["containerPath"] == "/etc/vos")
+        assert config["readOnly"] is True, name
+        assert all(not v.get("readOnly") for v in service["volumes"] if v is not config), name
+        assert _labels(service)["vos.files"] == ids[f"{name_of[name]}-files"] != "", name
 
 
 def test_backends_publish_no_host_port_and_live_on_the_internal_network(

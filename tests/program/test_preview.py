@@ -41,7 +41,8 @@ def test_preview_after_update_shows_exactly_the_rotation() -> None:
         for s in credential_specs(settings)
         if s.rotation_class == "weaviate"
     }
-    assert replaced == weaviate | {"weaviate-server"}  # Weaviate restarts with the new keys
+    # Weaviate restarts with the new keys, which its files carrier receives
+    assert replaced == weaviate | {"weaviate-server", "weaviate-server-files"}
     updated = {r.name for r in preview.registrations if r.operation == "update"}
     assert updated == {name.replace("credentials-", "vault-") for name in weaviate}
     assert {r.operation for r in preview.registrations} == {"same", "replace", "update"}

@@ -62,12 +62,13 @@ PASSWORD_CLASSES = [c for c in CREDENTIAL_CLASSES if c != "approle"]
 
 # Containers that a rotation replaces on purpose; nothing else may be. PostgreSQL itself is
 # not restarted: its one-shot role job is replaced, and so re-run, with the new verifiers.
+# Each comes with its files carrier, which receives the new files (components/docker).
 CONSUMERS: dict[str, set[str]] = {
-    "postgres": {"postgres-roles"},
+    "postgres": {"postgres-roles", "postgres-roles-files"},
     # definitions are loaded at boot: the broker restarts on its data volume to apply them
-    "rabbitmq": {"rabbitmq-server"},
+    "rabbitmq": {"rabbitmq-server", "rabbitmq-server-files"},
     # Weaviate reads API keys at start only: it restarts on its data volume with new keys
-    "weaviate": {"weaviate-server"},
+    "weaviate": {"weaviate-server", "weaviate-server-files"},
 }
 
 
