@@ -42,8 +42,23 @@ def server_spec(
         ],
         data_volume=DATA,
         tmpfs={"/var/run/postgresql": tmpfs_options(UID, "16m"), TMP: tmpfs_options(UID)},
+        # Over TCP, not the socket: on first boot the image's entrypoint runs a temporary
+        # server with listen_addresses='' while it initialises (docker-library/postgres
+        # docker-entrypoint.sh, docker_temp_server_start), which a socket probe reports as
+        # ready before any client can connect. pg_isready only asks whether the server
+        # accepts connections; it does not log in, so TLS and pg_hba need no exception.
         healthcheck=Healthcheck(
-            ["pg_isready", "-h", "/var/run/postgresql", "-U", ADMIN_ROLE, "-d", DATABASE]
+            [
+                "pg_isready",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(render.PORT),
+                "-U",
+                ADMIN_ROLE,
+                "-d",
+                DATABASE,
+            ]
         ),
         internal_ports=[render.PORT],
     )
