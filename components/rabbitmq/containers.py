@@ -25,6 +25,10 @@ def broker_spec(
             # Our own conf.d instead of the image's (see render.conf_d_override).
             "RABBITMQ_CONFIG_FILES": render.CONF_D,
             "RABBITMQ_ENABLED_PLUGINS_FILE": render.PLUGINS,
+            # epmd, started with the node, listens on loopback only (erts epmd(1)); the
+            # distribution port follows rabbitmq.conf's distribution.listener.interface.
+            "ERL_EPMD_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODENAME": render.NODE_NAME,
         },
         uploads=[
             Upload(render.CONF, render.rabbitmq_conf(), UID),

@@ -18,6 +18,9 @@ PLUGINS = f"{CONFIG_DIR}/enabled_plugins"
 DEFINITIONS = f"{CONFIG_DIR}/definitions.json"
 TLS_DIR = f"{CONFIG_DIR}/tls"
 COOKIE = "/var/lib/rabbitmq/.erlang.cookie"
+NODE_NAME = "rabbit@localhost"
+"""The node's name. Its host part is what CLI tools (the healthcheck) dial through epmd:
+`localhost` keeps that on loopback, where epmd and the distribution port listen."""
 
 _TLS_VERSIONS = ("tlsv1.3", "tlsv1.2")
 
@@ -52,6 +55,9 @@ def rabbitmq_conf() -> str:
         "# Prometheus metrics over TLS, and only for clients with a certificate of our CA.",
         f"prometheus.ssl.port = {PROMETHEUS_PORT}",
         *_tls("prometheus.ssl", verify_peer=True, require_peer=True),
+        "# Erlang distribution (CLI tools, clustering) on loopback only: a single node needs",
+        "# no peer, and off loopback any container of the network could try the cookie.",
+        "distribution.listener.interface = 127.0.0.1",
         "log.console = true",
         "log.console.level = info",
         "log.file = false",

@@ -25,7 +25,13 @@ def service_account(name: str) -> tuple[int, int]:
 
 
 def run_as(name: str) -> list[str]:
-    return ["runuser", "-u", name, "--"] if os.geteuid() == 0 else []
+    """A command prefix that runs as the account with the environment left exactly as
+    given. Not runuser/su: they reset HOME (runuser(1)), so a server would read the
+    account's own files (RabbitMQ's Erlang cookie) instead of the rendered ones."""
+    if os.geteuid() != 0:
+        return []
+    uid, gid = service_account(name)
+    return ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--"]
 
 
 def private_workdir(account: str, prefix: str) -> Path:

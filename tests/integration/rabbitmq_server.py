@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import signal
 import socket
 import subprocess
@@ -36,7 +35,7 @@ class RabbitMqServer:
         self.home = self.root / "home"
         self.amqps, self.management, self.prometheus = (free_port_pair() for _ in range(3))
         self.dist, self.epmd = free_port_pair(), free_port_pair()
-        self.node = f"vos{secrets.token_hex(3)}@localhost"
+        self.node = "rabbit@localhost"  # replaced by the container's own in install()
         self.process: subprocess.Popen[bytes] | None = None
         self.config = self.root / "etc"
 
@@ -59,6 +58,7 @@ class RabbitMqServer:
         text += "management.ssl.ip = 127.0.0.1\nprometheus.ssl.ip = 127.0.0.1\n"
         conf.write_text(text)
         self.container = container
+        self.node = container.env["RABBITMQ_NODENAME"]
 
     def env(self) -> dict[str, str]:
         container_env = self.container.env
@@ -74,11 +74,14 @@ class RabbitMqServer:
             "RABBITMQ_MNESIA_BASE": str(self.home / "mnesia"),
             "RABBITMQ_LOG_BASE": str(self.root / "log"),
             "RABBITMQ_PID_FILE": str(self.root / "rabbitmq.pid"),
-            "RABBITMQ_NODENAME": self.node,
+            # As the container has them: the node name and epmd's address.
+            "RABBITMQ_NODENAME": container_env["RABBITMQ_NODENAME"],
+            "ERL_EPMD_ADDRESS": container_env["ERL_EPMD_ADDRESS"],
+            # Test remapping only: private port numbers, so this node and its epmd stand
+            # beside any other on the machine. Which interfaces they listen on is left to
+            # the rendered files (no inet_dist_use_interface here).
             "RABBITMQ_DIST_PORT": str(self.dist),
             "ERL_EPMD_PORT": str(self.epmd),
-            "ERL_EPMD_ADDRESS": "127.0.0.1",
-            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
         }
 
     def start(self, timeout: float = 90) -> None:

@@ -9,8 +9,10 @@ ports -> free loopback ports, a private node name and Erlang distribution ports.
 from __future__ import annotations
 
 import base64
+import socket
 import ssl
 from collections.abc import Iterator
+from ipaddress import ip_address
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,7 @@ from infra.offline.runner import evaluate
 from infra.offline.stack_files import read_stack_config, with_overrides
 from tests.helpers import output, write_private
 from tests.integration.rabbitmq_server import RabbitMqServer
+from tests.integration.sockets import listening_addresses, machine_addresses, reachable
 from tests.integration.tls_probe import handshake
 
 PROFILE = read_stack_config("dev")
@@ -244,3 +247,26 @@ def test_rotation_new_password_works_old_refused_messages_kept(broker: Broker) -
     with broker.connect("weather-agent", new) as agent:
         method, _, body = agent.channel().basic_get("vos.agent.weather", auto_ack=True)
         assert method is not None and body == b"kept across rotation"
+
+
+def test_erlang_distribution_listens_on_loopback_only(broker: Broker) -> None:
+    """epmd and the distribution port, with the interface the rendered files choose (the
+    harness remaps only their port numbers)."""
+    server = broker.server
+    for port in (server.epmd, server.dist):
+        addresses = listening_addresses(port)
+        assert addresses and all(ip_address(a).is_loopback for a in addresses), (port, addresses)
+        for address in machine_addresses():
+            assert not reachable(address, port), (address, port)
+    # Control: the probe does reach a listener on those addresses.
+    with socket.create_server(("0.0.0.0", 0)) as control:  # noqa: S104
+        port = control.getsockname()[1]
+        assert all(reachable(address, port) for address in machine_addresses())
+
+
+def test_the_node_runs_with_the_rendered_erlang_cookie(broker: Broker) -> None:
+    cookie = containers(broker.evaluation)["rabbitmq"].file("/var/lib/rabbitmq/.erlang.cookie")
+    seen = broker.server.ctl("eval", "erlang:get_cookie().")
+    assert seen.returncode == 0 and seen.stdout.strip() == f"'{cookie}'", seen.stderr
+    wrong = broker.server.ctl("--erlang-cookie", "not-the-cookie", "status")
+    assert wrong.returncode != 0
