@@ -76,8 +76,30 @@ class Policy(pulumi.dynamic.Resource, module="vault", name="Policy"):
 
 
 def _ensure_approle_mount(vault: Any, mount: str) -> None:
-    if f"{mount}/" not in vault.sys.list_auth_methods()["data"]:
-        vault.sys.enable_auth_method("approle", path=mount)
+    """Enable the AppRole auth method at `mount` unless it is there. The engine creates the
+    AppRoles in parallel, so another create may enable it between our look and our write:
+    Vault then answers "path is already in use", which is success if it is an AppRole."""
+
+    def mounted() -> dict[str, Any] | None:
+        found: dict[str, Any] | None = vault.sys.list_auth_methods()["data"].get(f"{mount}/")
+        return found
+
+    existing = mounted()
+    if existing is None:
+        try:
+            vault.sys.enable_auth_method("approle", path=mount)
+            return
+        except hvac.exceptions.InvalidRequest as exc:
+            if "already in use" not in str(exc):
+                raise
+            existing = mounted()
+    if existing is None or existing.get("type") != "approle":
+        kind = existing.get("type") if existing else "nothing"
+        raise VaultError(
+            f"auth/{mount} in Vault is {kind}, not an AppRole auth method; set "
+            "vos-infra:vault.approleMount to a free path (pulumi config set --path "
+            "'vos-infra:vault.approleMount' <path>)"
+        )
 
 
 def _role_params(props: dict[str, Any]) -> dict[str, Any]:

@@ -131,6 +131,12 @@ def translated(connection: Connection, action: str) -> Iterator[hvac.Client]:
             f"{action}: permission denied; the policies of the token in VAULT_TOKEN do not "
             "allow this operation"
         ) from None
+    except hvac.exceptions.VaultError as exc:
+        # Anything else Vault refused: its own words, without a traceback.
+        raise VaultError(
+            f"{action}: Vault at VAULT_ADDR={connection.address} refused the request: "
+            f"{_reason(exc)}"
+        ) from None
 
 
 def _token_valid(connection: Connection) -> bool:
