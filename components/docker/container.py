@@ -241,15 +241,19 @@ def job_result(job: docker.Container, container_name: str) -> pulumi.Output[int]
     """The exit code of a one-shot job, failing the update when it is not 0.
 
     The Docker provider records the exit code of a container that runs to completion but
-    does not fail on a non-zero one; without this a failed job would pass silently.
+    does not fail on a non-zero one; without this a failed job would pass silently. The
+    failed job stays in the state with its code, so the next `up` fails the same way until
+    the job is replaced: the message gives the command.
     """
 
-    def check(code: int | None) -> int:
+    def check(values: list[Any]) -> int:
+        code, urn = values
         if code not in (None, 0):
             raise JobFailed(
-                f"the one-shot job {container_name} exited with code {code}; "
-                f"read its output with `docker logs {container_name}`"
+                f"the one-shot job {container_name} exited with code {code}; read its output "
+                f"with `docker logs {container_name}`, fix the cause, then run it again with "
+                f"`pulumi up --replace '{urn}'`"
             )
         return int(code or 0)
 
-    return job.exit_code.apply(check)
+    return pulumi.Output.all(job.exit_code, job.urn).apply(check)

@@ -7,10 +7,13 @@ import pulumi_docker as docker
 
 from infra.settings import Settings
 
+INHIBIT_IPV4 = "com.docker.network.bridge.inhibit_ipv4"
+
 
 class Networks(pulumi.ComponentResource):
     backend: docker.Network
-    """internal=True: no route out of the host; databases and brokers live only here."""
+    """Internal and without an address on the host side: its containers reach each other
+    and nothing else, the host included; databases and brokers live only here."""
     edge: docker.Network
     """Services with published ports join it as well."""
 
@@ -20,7 +23,18 @@ class Networks(pulumi.ComponentResource):
         super().__init__("vos:docker:Networks", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.backend = docker.Network(
-            f"{name}-backend", name=f"{settings.name_prefix}-backend", internal=True, opts=child
+            f"{name}-backend",
+            name=f"{settings.name_prefix}-backend",
+            internal=True,
+            # `internal` alone stops forwarding, not traffic to the host: containers keep a
+            # default route to the bridge's host-side address and reach every host service
+            # listening on a wildcard address (seen on dockerd 20.10; tests/docker). With no
+            # IPv4 address on the host side of the bridge there is no such path; peers on
+            # the network still reach each other. (Docker's bridge driver option
+            # com.docker.network.bridge.inhibit_ipv4: "prevent Docker from assigning an IP
+            # address to the bridge".)
+            options={INHIBIT_IPV4: "true"},
+            opts=child,
         )
         self.edge = docker.Network(f"{name}-edge", name=f"{settings.name_prefix}-edge", opts=child)
         self.register_outputs({})

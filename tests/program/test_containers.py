@@ -12,6 +12,7 @@ import pytest
 from pulumi.runtime.sync_await import _sync_await
 
 from components.docker.container import FILES_ROLE
+from components.docker.networks import INHIBIT_IPV4
 from infra.cli.render import run_render
 from infra.offline.containers import CONTAINER, containers
 from infra.offline.mocks import unwrap
@@ -159,7 +160,11 @@ def test_a_failed_role_job_fails_the_update(monkeypatch: pytest.MonkeyPatch) -> 
         return {**inputs, "exitCode": code}
 
     monkeypatch.setitem(docker_outputs.COMPUTED, CONTAINER, exited)
-    with pytest.raises(JobFailed, match="vos-dev-postgres-roles exited with code 3"):
+    with pytest.raises(
+        JobFailed,
+        match=r"vos-dev-postgres-roles exited with code 3.*"
+        r"pulumi up --replace 'urn:pulumi:dev::vos-infra::.*postgres-roles'",
+    ):
         evaluate("dev")
     monkeypatch.setitem(
         docker_outputs.COMPUTED, CONTAINER, lambda inputs: {**inputs, "exitCode": 0}
@@ -190,3 +195,12 @@ def test_a_published_backend_exposes_only_its_tls_port_on_the_bind_address(
     ]
     # an internal-only network would publish nothing: the edge network is joined too
     assert {n["name"] for n in rendered.networks} == {"vos-dev-backend", "vos-dev-edge"}
+
+
+def test_the_backend_network_is_internal_and_has_no_address_on_the_host(
+    stack_update: Evaluation,
+) -> None:
+    """`internal` alone leaves the host reachable (tests/docker proves both on dockerd)."""
+    backend = unwrap(stack_update.named("networks-backend").inputs)
+    assert backend["internal"] is True
+    assert backend["options"] == {INHIBIT_IPV4: "true"}
