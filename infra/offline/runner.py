@@ -74,14 +74,17 @@ def evaluate(
     preview: bool = False,
     state: MockState | None = None,
     program: Callable[[], Any] = _default_program,
+    mocks: MaterialMocks | None = None,
 ) -> Evaluation:
     """Evaluate `program` as `pulumi preview` (preview=True) or `pulumi up` would.
 
     `config` defaults to the stack's Pulumi.<stack>.yaml. Pass the same `state` to several
-    evaluations to see what an update replaces. Exceptions from the program propagate.
+    evaluations to see what an update replaces. `mocks` replaces the material mocks (with
+    their own state), e.g. by ones that create some resources for real. Exceptions from the
+    program propagate.
     """
     config = config if config is not None else read_stack_config(stack)
-    mocks = MaterialMocks(state, preview=preview)
+    mocks = mocks if mocks is not None else MaterialMocks(state, preview=preview)
     monitor = RecordingMonitor(mocks)
     ROOT.set(None)  # each evaluation is a fresh program run with its own root stack
     pulumi.runtime.set_all_config(config.values, secret_keys=config.secret_keys)

@@ -1,0 +1,62 @@
+"""The Docker tier: a dockerd of its own, stand-in images, the dev stack applied to it.
+
+Runs in every `scripts/test.sh` (and so in CI): scripts/system-deps.sh installs docker.io
+and debootstrap. Prints its own time at the end of the run.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from infra.settings import load_settings
+from tests.docker import engine as docker_engine
+from tests.docker.engine import Engine
+from tests.docker.images import Built, build_all
+from tests.helpers import stack_overrides
+
+TIMES: dict[str, float] = {}
+"""Seconds per phase of the tier, for the summary line."""
+BUILT: list[Built] = []
+
+STAND_INS = {"postgres": "postgres", "rabbitmq": "rabbitmq", "weaviate": "weaviate"}
+"""stand-in image folder -> the service whose configured image it stands in for."""
+
+
+@pytest.fixture(scope="session")
+def engine() -> Iterator[Engine]:
+    started = time.monotonic()
+    running = docker_engine.start()
+    TIMES["tier start"] = started
+    try:
+        yield running
+    finally:
+        running.stop()
+        TIMES["total"] = time.monotonic() - started
+
+
+@pytest.fixture(scope="session")
+def stand_ins(engine: Engine) -> Built:
+    started = time.monotonic()
+    settings = load_settings("dev", stack_overrides("dev"))
+    references = {
+        folder: settings.services.get(service).image for folder, service in STAND_INS.items()
+    }
+    built = build_all(engine, references)
+    TIMES["images"] = time.monotonic() - started
+    BUILT.append(built)
+    return built
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if "total" not in TIMES:
+        return
+    phases = ", ".join(f"{k} {v:.0f} s" for k, v in TIMES.items() if k != "tier start")
+    terminalreporter.write_line(f"docker tier: {phases}")
+    for built in BUILT:
+        made = ", ".join(f"{k} {v:.0f} s" for k, v in built.seconds.items()) or "none"
+        terminalreporter.write_line(
+            f"docker tier images: built {made}; reused {', '.join(built.reused) or 'none'}"
+        )

@@ -1,0 +1,120 @@
+"""A Docker engine of the tests' own: Debian's dockerd with its own data root, exec root
+and socket, started by the tests and stopped by its pid.
+
+The data root persists between runs on one machine (VOS_DOCKER_DATA, default
+/var/lib/vos-infra-tests/docker), so built images are kept; everything else the tests
+create in it (containers, networks, volumes) is removed at start and at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+
+DATA = Path(os.environ.get("VOS_DOCKER_DATA", "/var/lib/vos-infra-tests/docker"))
+RUN = Path("/run/vos-infra-tests")  # short: a unix socket path has a length limit
+
+
+class EngineUnavailable(RuntimeError):
+    """dockerd is missing or did not come up; the message says what to do."""
+
+
+@dataclass
+class Engine:
+    process: subprocess.Popen[bytes]
+    socket: Path
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def api(self) -> docker.APIClient:
+        """A low-level client, one per caller (the provider makes one per operation)."""
+        return docker.APIClient(base_url=self.url, version="auto", timeout=300)
+
+    def client(self) -> docker.DockerClient:
+        return docker.DockerClient(base_url=self.url, version="auto", timeout=300)
+
+    def clean(self) -> None:
+        """Remove every container, network and volume; keep images."""
+        api = self.api()
+        for container in api.containers(all=True, quiet=True):
+            api.remove_container(container["Id"], force=True, v=True)
+        for network in api.networks():
+            if network["Name"] not in ("bridge", "host", "none"):
+                api.remove_network(network["Id"])
+        for volume in api.volumes().get("Volumes") or []:
+            api.remove_volume(volume["Name"], force=True)
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.clean()
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+
+def _stop_leftover(pidfile: Path, timeout: float = 60) -> None:
+    """A dockerd of a run that died still holds the pid file and the data root: stop it
+    (it gives its containers 10 s each), and kill it if it does not go."""
+    try:
+        pid = int(pidfile.read_text().strip())
+        os.kill(pid, signal.SIGTERM)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
+        return
+    deadline = time.monotonic() + timeout
+    with contextlib.suppress(ProcessLookupError):
+        while time.monotonic() < deadline:
+            os.kill(pid, 0)
+            time.sleep(0.2)
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(1)
+
+
+def start(timeout: float = 60) -> Engine:
+    dockerd = shutil.which("dockerd")
+    if dockerd is None:
+        raise EngineUnavailable("dockerd not found: apt-get install docker.io")
+    if os.geteuid() != 0:
+        raise EngineUnavailable("dockerd needs root (it manages mounts, cgroups, iptables)")
+    RUN.mkdir(parents=True, exist_ok=True)
+    DATA.mkdir(parents=True, exist_ok=True)
+    pidfile, sock, log = RUN / "docker.pid", RUN / "docker.sock", RUN / "dockerd.log"
+    _stop_leftover(pidfile)
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [
+                dockerd,
+                f"--data-root={DATA}",
+                f"--exec-root={RUN / 'exec'}",
+                f"--host=unix://{sock}",
+                f"--pidfile={pidfile}",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    engine = Engine(process, sock, log)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise EngineUnavailable(f"dockerd exited:\n{log.read_text()[-3000:]}")
+        with contextlib.suppress(Exception):
+            engine.api().ping()
+            engine.clean()
+            return engine
+        time.sleep(0.3)
+    engine.stop()
+    raise EngineUnavailable(f"dockerd did not answer in {timeout}s:\n{log.read_text()[-3000:]}")

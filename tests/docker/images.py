@@ -1,0 +1,118 @@
+"""Images for the Docker tier, built here from Debian packages (no registry is reachable).
+
+- base `vos-test/debian:bookworm`: `debootstrap --variant=minbase` from the Debian mirror
+  apt already uses, imported as a single-layer image;
+- one stand-in per official image (images/<name>/Dockerfile says what each emulates and
+  where it differs), tagged `vos-test/<name>:<hash of its folder and the base>` so a
+  changed Dockerfile builds anew and an unchanged one is reused, then tagged with the
+  exact reference the stack names, so the provider's image lookup finds it locally.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import docker.errors
+
+from tests.docker.engine import DATA, Engine
+
+IMAGES = Path(__file__).parent / "images"
+BASE = "vos-test/debian:bookworm"
+SUITE = "bookworm"
+
+
+@dataclass
+class Built:
+    """What the build step did, for the tier's timing line."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    reused: list[str] = field(default_factory=list)
+    tags: dict[str, str] = field(default_factory=dict)
+    """stand-in name -> vos-test/<name>:<hash>"""
+
+
+def debian_mirror() -> str:
+    """The mirror apt on this machine uses (deb822 or one-line sources)."""
+    sources = [*Path("/etc/apt/sources.list.d").glob("*.sources"), Path("/etc/apt/sources.list")]
+    for path in sources:
+        if not path.is_file():
+            continue
+        text = path.read_text()
+        for pattern in (r"^URIs:\s*(\S+)", r"^deb\s+(?:\[[^\]]*\]\s+)?(\S+)\s+bookworm\s"):
+            for uri in re.findall(pattern, text, flags=re.M):
+                if "security" not in uri:
+                    return str(uri)
+    return "http://deb.debian.org/debian"
+
+
+def _exists(engine: Engine, reference: str) -> bool:
+    try:
+        engine.api().inspect_image(reference)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+def ensure_base(engine: Engine, built: Built) -> str:
+    if not _exists(engine, BASE):
+        started = time.monotonic()
+        with tempfile.TemporaryDirectory(dir=DATA.parent) as work:
+            rootfs, archive = Path(work) / "rootfs", Path(work) / "rootfs.tar"
+            subprocess.run(
+                ["debootstrap", "--variant=minbase", SUITE, str(rootfs), debian_mirror()],
+                check=True,
+                capture_output=True,
+            )
+            subprocess.run(["tar", "-C", str(rootfs), "-cf", str(archive), "."], check=True)
+            engine.api().import_image_from_file(str(archive), repository=BASE)
+        built.seconds["debian base"] = time.monotonic() - started
+    else:
+        built.reused.append("debian base")
+    return str(engine.api().inspect_image(BASE)["Id"])
+
+
+def _folder_hash(folder: Path, base_id: str) -> str:
+    digest = hashlib.sha256(base_id.encode())
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+        digest.update(oct(path.stat().st_mode & 0o777).encode())
+    return digest.hexdigest()[:12]
+
+
+def _build(engine: Engine, name: str, tag: str, built: Built) -> None:
+    if _exists(engine, tag):
+        built.reused.append(name)
+        return
+    started = time.monotonic()
+    engine.client().images.build(path=str(IMAGES / name), tag=tag, rm=True, forcerm=True)
+    built.seconds[name] = time.monotonic() - started
+
+
+def _split(reference: str) -> tuple[str, str]:
+    repository, _, tag = reference.rpartition(":")
+    if not repository or "/" in tag:
+        raise ValueError(f"the Docker tier needs a tagged image reference, got {reference!r}")
+    return repository, tag
+
+
+def build_all(engine: Engine, references: dict[str, str]) -> Built:
+    """Build every stand-in and tag it with the references the stack names
+    (stand-in name -> image reference, e.g. {"postgres": "postgres:17.6-bookworm"})."""
+    built = Built()
+    base_id = ensure_base(engine, built)
+    names = sorted(p.name for p in IMAGES.iterdir() if (p / "Dockerfile").is_file())
+    built.tags = {n: f"vos-test/{n}:{_folder_hash(IMAGES / n, base_id)}" for n in names}
+    with ThreadPoolExecutor(max_workers=len(names)) as pool:
+        for future in [pool.submit(_build, engine, n, built.tags[n], built) for n in names]:
+            future.result()
+    for name, reference in references.items():
+        engine.api().tag(built.tags[name], *_split(reference))
+    return built
