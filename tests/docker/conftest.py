@@ -25,7 +25,8 @@ STAND_INS = {"postgres": "postgres", "rabbitmq": "rabbitmq", "weaviate": "weavia
 """stand-in image folder -> the service whose configured image it stands in for."""
 
 
-@pytest.fixture(scope="session")
+# Package scope: the engine stops when the tier is done, so "total" is the tier's time.
+@pytest.fixture(scope="package")
 def engine() -> Iterator[Engine]:
     started = time.monotonic()
     running = docker_engine.start()
@@ -37,7 +38,7 @@ def engine() -> Iterator[Engine]:
         TIMES["total"] = time.monotonic() - started
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def stand_ins(engine: Engine) -> Built:
     started = time.monotonic()
     settings = load_settings("dev", stack_overrides("dev"))

@@ -12,7 +12,6 @@ The tests run in file order on one applied stack; the last two update it.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import socket
 import ssl
@@ -26,11 +25,12 @@ import pytest
 from docker.models.containers import Container
 
 from components.docker.container import FILES_ROLE, JobFailed
-from infra.offline.containers import containers
+from infra.offline.containers import File, containers
 from infra.offline.mocks import MockState
 from infra.offline.runner import Evaluation, evaluate
 from infra.offline.stack_files import StackConfig, read_stack_config, with_overrides
 from tests.docker.apply import EngineMocks
+from tests.docker.checks import file_problems, hardening_problems
 from tests.docker.conftest import TIMES
 from tests.docker.engine import Engine
 from tests.docker.images import Built
@@ -110,43 +110,32 @@ def _inspect(stack: Stack, name: str) -> dict[str, Any]:
 
 
 def test_every_service_runs_read_only_without_capabilities_and_healthy(stack: Stack) -> None:
-    for service in SERVICES:
-        info = _inspect(stack, f"{PREFIX}-{service}")
-        assert info["State"]["Running"] and info["State"]["Health"]["Status"] == "healthy"
-        host = info["HostConfig"]
-        assert host["ReadonlyRootfs"] is True, service
-        assert host["CapDrop"] == ["ALL"] and not host["CapAdd"], service
-        assert "no-new-privileges:true" in host["SecurityOpt"], service
-        assert host["Memory"] > 0 and host["NanoCpus"] > 0, service
-        # What the kernel says about the running process, not what Docker was asked.
-        code, status = stack.container(service).exec_run(["cat", "/proc/1/status"])
-        fields = dict(line.split(":\t", 1) for line in status.decode().splitlines())
-        assert fields["CapEff"].strip() == "0000000000000000", service
-        assert fields["NoNewPrivs"].strip() == "1", service
-        code, out = stack.container(service).exec_run(["sh", "-c", "echo x > /probe"])
-        assert code != 0 and b"Read-only file system" in out, service
+    client = stack.engine.client()
+    problems = [p for s in SERVICES for p in hardening_problems(client, f"{PREFIX}-{s}")]
+    assert problems == []
 
 
 def test_each_file_arrives_with_its_owner_and_mode_and_the_service_cannot_change_it(
     stack: Stack,
 ) -> None:
-    rendered = containers(stack.evaluation)
-    for service in SERVICES:
-        files = rendered[service].files
-        container = stack.container(service)
-        user = _inspect(stack, container.name)["Config"]["User"]
-        for path, file in files.items():
-            code, out = container.exec_run(["stat", "-c", "%u %g %a", path], user=user)
-            assert code == 0, (service, path, out)
-            assert out.decode().split() == [file.owner, file.group, file.mode.lstrip("0")], path
-            code, out = container.exec_run(["sha256sum", path], user=user)
-            expected = hashlib.sha256(file.content.encode()).hexdigest()
-            assert code == 0 and out.decode().split()[0] == expected, (service, path)
-            if path.startswith("/etc/vos/"):
-                write = container.exec_run(["sh", "-c", f"echo x >> {path}"], user=user)
-                remove = container.exec_run(["rm", "-f", path], user=user)
-                assert write.exit_code != 0 and remove.exit_code != 0, (service, path)
-                assert b"Read-only file system" in remove.output, (service, path)
+    rendered, client = containers(stack.evaluation), stack.engine.client()
+    problems = [
+        p for s in SERVICES for p in file_problems(client, f"{PREFIX}-{s}", rendered[s].files)
+    ]
+    assert problems == []
+
+
+def test_the_checks_see_an_unhardened_container(stack: Stack) -> None:
+    """Control: the client container is none of these things."""
+    client = stack.engine.client()
+    problems = " ".join(hardening_problems(client, stack.client.name))
+    for expected in ("healthy", "writable", "capabilities", "new privileges", "limit", "/"):
+        assert expected in problems
+    _put(stack.client, "/etc/vos/probe", "original")
+    wrong = File("/etc/vos/probe", "other", "999", "999", "0400")
+    problems = " ".join(file_problems(client, stack.client.name, {wrong.path: wrong}))
+    for expected in ("!= ['999', '999', '400']", "content differs", "can change it"):
+        assert expected in problems
 
 
 def test_the_role_job_exited_0_and_no_files_carrier_ever_ran(stack: Stack) -> None:

@@ -16,9 +16,14 @@ import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import docker
 import pytest
 from cryptography import x509
 
+from infra.offline.containers import containers
+from infra.offline.runner import evaluate
+from infra.offline.stack_files import StackConfig
+from tests.docker.checks import file_problems, hardening_problems
 from tests.integration.vault_server import start_server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,13 +96,18 @@ def test_up_exports_a_real_ca(stack: Stack) -> None:
     ca.verify_directly_issued_by(ca)
 
 
-def test_services_are_healthy_and_the_role_job_succeeded(stack: Stack) -> None:
+def test_services_are_hardened_with_their_files_and_the_role_job_succeeded(
+    stack: Stack,
+) -> None:
+    """The Docker tier's checks (tests/docker/checks.py) on what `pulumi up` created; the
+    contents differ from an offline evaluation (other secrets), paths, owners, modes do not."""
     prefix = f"vos-{stack.name}"
+    client = docker.from_env()
+    rendered = containers(evaluate(stack.name, StackConfig({"vos-infra:environment": "dev"}, [])))
     for service in ("postgres", "rabbitmq", "weaviate"):
-        assert (
-            stack.docker("inspect", "--format", "{{.State.Health.Status}}", f"{prefix}-{service}")
-            == "healthy"
-        )
+        name = f"{prefix}-{service}"
+        assert hardening_problems(client, name) == []
+        assert file_problems(client, name, rendered[service].files, contents=False) == []
     assert (
         stack.docker("inspect", "--format", "{{.State.ExitCode}}", f"{prefix}-postgres-roles")
         == "0"

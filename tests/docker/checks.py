@@ -1,0 +1,66 @@
+"""Checks of a running stack's containers on a Docker engine, shared by the Docker tier
+and the opt-in e2e suite (a real `pulumi up`). Each returns what is wrong, [] if nothing."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import docker
+
+from infra.offline.containers import File
+
+
+def hardening_problems(client: docker.DockerClient, name: str) -> list[str]:
+    """Running and healthy, read-only root filesystem, no capability, no new privileges,
+    limits; checked in the kernel's view of the running process too."""
+    container = client.containers.get(name)
+    info: dict[str, Any] = container.attrs
+    host, state = info["HostConfig"], info["State"]
+    problems = []
+    if not state["Running"] or (state.get("Health") or {}).get("Status") != "healthy":
+        problems.append(f"{name}: not running and healthy ({state.get('Status')})")
+    if host["ReadonlyRootfs"] is not True:
+        problems.append(f"{name}: root filesystem writable")
+    if host["CapDrop"] != ["ALL"] or host["CapAdd"]:
+        problems.append(f"{name}: capabilities {host['CapDrop']} dropped, {host['CapAdd']} added")
+    if "no-new-privileges:true" not in (host["SecurityOpt"] or []):
+        problems.append(f"{name}: new privileges allowed")
+    if not host["Memory"] or not host["NanoCpus"]:
+        problems.append(f"{name}: no memory or CPU limit")
+    status = container.exec_run(["cat", "/proc/1/status"]).output.decode()
+    fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+    if fields.get("CapEff", "").strip() != "0000000000000000":
+        problems.append(f"{name}: effective capabilities {fields.get('CapEff')}")
+    if fields.get("NoNewPrivs", "").strip() != "1":
+        problems.append(f"{name}: NoNewPrivs is not set on its process")
+    probe = container.exec_run(["sh", "-c", "echo x > /probe"])
+    if probe.exit_code == 0 or b"Read-only file system" not in probe.output:
+        problems.append(f"{name}: could write to /")
+    return problems
+
+
+def file_problems(
+    client: docker.DockerClient, name: str, files: dict[str, File], *, contents: bool = True
+) -> list[str]:
+    """Each file is where the program put it, with its owner and mode (and its content,
+    when the caller knows it), and the service's user can neither change nor remove the
+    ones in the read-only config volume."""
+    container = client.containers.get(name)
+    user = container.attrs["Config"]["User"]
+    problems = []
+    for path, file in files.items():
+        stat = container.exec_run(["stat", "-c", "%u %g %a", path], user=user)
+        expected = [file.owner, file.group, file.mode.lstrip("0")]
+        if stat.exit_code != 0 or stat.output.decode().split() != expected:
+            problems.append(f"{name}:{path}: {stat.output.decode().strip()} != {expected}")
+        if contents:
+            digest = container.exec_run(["sha256sum", path], user=user).output.decode()
+            if digest.split()[:1] != [hashlib.sha256(file.content.encode()).hexdigest()]:
+                problems.append(f"{name}:{path}: content differs")
+        if path.startswith("/etc/vos/"):
+            write = container.exec_run(["sh", "-c", f"echo x >> {path}"], user=user)
+            remove = container.exec_run(["rm", "-f", path], user=user)
+            if write.exit_code == 0 or b"Read-only file system" not in remove.output:
+                problems.append(f"{name}:{path}: the service can change it")
+    return problems
