@@ -267,6 +267,7 @@ def test_erlang_distribution_listens_on_loopback_only(broker: Broker) -> None:
 def test_the_node_runs_with_the_rendered_erlang_cookie(broker: Broker) -> None:
     cookie = containers(broker.evaluation)["rabbitmq"].file("/var/lib/rabbitmq/.erlang.cookie")
     seen = broker.server.ctl("eval", "erlang:get_cookie().")
-    assert seen.returncode == 0 and seen.stdout.strip() == f"'{cookie}'", seen.stderr
+    # An atom prints quoted unless it starts with a lowercase letter.
+    assert seen.returncode == 0 and seen.stdout.strip().strip("'") == cookie, seen.stderr
     wrong = broker.server.ctl("--erlang-cookie", "not-the-cookie", "status")
     assert wrong.returncode != 0
