@@ -72,20 +72,22 @@ def _resource_id(
     args: pulumi.runtime.MockResourceArgs,
     previous: StateEntry | None,
     operation: Operation,
-    print_: str,
     preview: bool,
 ) -> str:
     """An id as the engine reports it: none for a component; kept by an in-place update;
     unknown in preview for what is yet to be created (the SDK reads an empty id in preview
     as unknown); new for each created or replaced resource (a new Docker container has a
-    new id), so inputs that carry another resource's id change when it is replaced."""
+    new id), so inputs that carry another resource's id change when it is replaced. The id
+    counts generations (name-1, name-2, ...): it says nothing of the inputs, secrets
+    included, and is the same in every evaluation of the same history."""
     if not args.custom:
         return ""
     if operation == "update" and previous is not None:
         return previous.resource_id
     if preview:
         return ""
-    return f"{args.name}-{print_[:12]}"
+    generation = int(previous.resource_id.rpartition("-")[2]) + 1 if previous else 1
+    return f"{args.name}-{generation}"
 
 
 class MaterialMocks(pulumi.runtime.Mocks):
@@ -118,7 +120,7 @@ class MaterialMocks(pulumi.runtime.Mocks):
         if generator is None:
             # Component resources and types without real material echo their inputs.
             outputs = dict(args.inputs)
-            resource_id = _resource_id(args, previous, operation, print_, self.preview)
+            resource_id = _resource_id(args, previous, operation, self.preview)
         elif self.preview or has_unknowns(inputs):
             # A provider computes nothing in preview: its outputs are unknown until `up`.
             return f"{args.name}-preview", dict(args.inputs), operation
