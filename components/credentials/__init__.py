@@ -1,6 +1,6 @@
-"""Generated credentials (pulumi-random) and the catalogue of what is needed."""
+"""Generated credentials (pulumi-random) and which ones the platform needs."""
 
-from components.credentials.catalogue import CredentialSpec, credential_specs
 from components.credentials.component import Credentials, CredentialsArgs
+from components.credentials.specs import CredentialSpec, credential_specs
 
 __all__ = ["CredentialSpec", "Credentials", "CredentialsArgs", "credential_specs"]

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_random as random
 
-from components.credentials.catalogue import CredentialSpec
+from components.credentials.specs import CredentialSpec
 from infra.settings import Settings
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_tls as tls
 
-from components.pki.catalogue import CertSpec, KeySpec, allowed_uses, key_spec
+from components.pki.specs import CertSpec, KeySpec, allowed_uses, key_spec
 from infra.settings import Settings
 
 ORGANIZATION = "VOS platform"

@@ -14,9 +14,9 @@ from components.docker.container import (
     job_result,
     service_placement,
 )
-from components.postgres import render
-from components.postgres.catalogue import ADMIN_ROLE, roles
+from components.postgres import files
 from components.postgres.containers import role_job_spec, server_spec
+from components.postgres.roles import ADMIN_ROLE, roles
 from components.postgres.scram import verifier
 from components.service_args import ServiceArgs
 
@@ -45,7 +45,7 @@ class Postgres(pulumi.ComponentResource):
             pairs = [
                 (role, verifier(pw, role.name)) for role, pw in zip(managed, others, strict=True)
             ]
-            return render.roles_sql(verifier(admin, ADMIN_ROLE), pairs)
+            return files.roles_sql(verifier(admin, ADMIN_ROLE), pairs)
 
         server_tls = pki.certificates["postgres"]
         admin_tls = pki.certificates["postgres-admin"]
@@ -54,7 +54,7 @@ class Postgres(pulumi.ComponentResource):
             f"{name}-server",
             server_spec(
                 service.image,
-                render.pg_hba_conf(managed),
+                files.pg_hba_conf(managed),
                 server_tls.cert_pem,
                 server_tls.private_key_pem,
                 pki.ca_cert_pem,
@@ -86,7 +86,7 @@ class Postgres(pulumi.ComponentResource):
         self.client_urls = {
             role.service: pulumi.Output.secret(
                 args.credentials.values[role.credential_id].apply(
-                    partial(render.client_url, role.name)
+                    partial(files.client_url, role.name)
                 )
             )
             for role in managed

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from components.docker.spec import ContainerSpec, Healthcheck, Upload, tmpfs_options
-from components.postgres import render
-from components.postgres.catalogue import ADMIN_ROLE, DATABASE
+from components.postgres import files
+from components.postgres.roles import ADMIN_ROLE, DATABASE
 
 UID = 999  # the postgres user of the official Debian-based image
 DATA = "/var/lib/postgresql/data"
@@ -22,23 +22,23 @@ def server_spec(
     return ContainerSpec(
         service="postgres",
         image=image,
-        command=["postgres", "-c", f"config_file={render.CONF}"],
+        command=["postgres", "-c", f"config_file={files.CONF}"],
         user=f"{UID}:{UID}",
         env={
             "POSTGRES_USER": ADMIN_ROLE,
             "POSTGRES_DB": DATABASE,
-            "POSTGRES_PASSWORD_FILE": render.BOOTSTRAP_PASSWORD_FILE,
+            "POSTGRES_PASSWORD_FILE": files.BOOTSTRAP_PASSWORD_FILE,
             "POSTGRES_INITDB_ARGS": INITDB_ARGS,
             "PGDATA": DATA,
         },
         uploads=[
-            Upload(render.CONF, render.postgresql_conf(), UID),
-            Upload(render.HBA, hba, UID),
-            Upload(f"{render.TLS_DIR}/server.crt", cert, UID),
+            Upload(files.CONF, files.postgresql_conf(), UID),
+            Upload(files.HBA, hba, UID),
+            Upload(f"{files.TLS_DIR}/server.crt", cert, UID),
             # PostgreSQL refuses a key readable by others than its owner (0600 or stricter).
-            Upload(f"{render.TLS_DIR}/server.key", key, UID, "0600", secret=True),
-            Upload(f"{render.TLS_DIR}/ca.crt", ca, UID),
-            Upload(render.BOOTSTRAP_PASSWORD_FILE, bootstrap_password, UID, "0400", secret=True),
+            Upload(f"{files.TLS_DIR}/server.key", key, UID, "0600", secret=True),
+            Upload(f"{files.TLS_DIR}/ca.crt", ca, UID),
+            Upload(files.BOOTSTRAP_PASSWORD_FILE, bootstrap_password, UID, "0400", secret=True),
         ],
         data_volume=DATA,
         tmpfs={"/var/run/postgresql": tmpfs_options(UID, "16m"), TMP: tmpfs_options(UID)},
@@ -53,14 +53,14 @@ def server_spec(
                 "-h",
                 "127.0.0.1",
                 "-p",
-                str(render.PORT),
+                str(files.PORT),
                 "-U",
                 ADMIN_ROLE,
                 "-d",
                 DATABASE,
             ]
         ),
-        internal_ports=[render.PORT],
+        internal_ports=[files.PORT],
     )
 
 
@@ -71,13 +71,13 @@ def role_job_spec(image: str, sql: Any, ca: Any, admin_cert: Any, admin_key: Any
     return ContainerSpec(
         service="postgres-roles",
         image=image,
-        command=render.role_job_command(),
+        command=files.role_job_command(),
         user=f"{UID}:{UID}",
         uploads=[
-            Upload(render.ROLES_SQL, sql, UID, "0400", secret=True),
-            Upload(f"{render.TLS_DIR}/ca.crt", ca, UID),
-            Upload(f"{render.TLS_DIR}/admin.crt", admin_cert, UID),
-            Upload(f"{render.TLS_DIR}/admin.key", admin_key, UID, "0600", secret=True),
+            Upload(files.ROLES_SQL, sql, UID, "0400", secret=True),
+            Upload(f"{files.TLS_DIR}/ca.crt", ca, UID),
+            Upload(f"{files.TLS_DIR}/admin.crt", admin_cert, UID),
+            Upload(f"{files.TLS_DIR}/admin.key", admin_key, UID, "0600", secret=True),
         ],
         tmpfs={TMP: tmpfs_options(UID)},
         one_shot=True,

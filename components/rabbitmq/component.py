@@ -6,10 +6,10 @@ import pulumi
 import pulumi_docker as docker
 
 from components.docker.container import dependencies_of, hardened_container, service_placement
-from components.rabbitmq import render
-from components.rabbitmq.catalogue import ADMIN, users
+from components.rabbitmq import files
 from components.rabbitmq.containers import broker_spec
 from components.rabbitmq.password_hash import password_hash
+from components.rabbitmq.users import ADMIN, users
 from components.service_args import ServiceArgs
 
 
@@ -27,7 +27,7 @@ class RabbitMq(pulumi.ComponentResource):
         def definitions(passwords: list[str]) -> str:
             admin, *others = passwords
             pairs = [(u, password_hash(pw, u.name)) for u, pw in zip(managed, others, strict=True)]
-            return render.definitions(password_hash(admin, ADMIN), pairs)
+            return files.definitions(password_hash(admin, ADMIN), pairs)
 
         passwords = [values["rabbitmq/admin-password"], *(values[u.credential_id] for u in managed)]
         tls = pki.certificates["rabbitmq"]

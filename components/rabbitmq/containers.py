@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.docker.spec import ContainerSpec, Healthcheck, Upload, tmpfs_options
-from components.rabbitmq import render
+from components.rabbitmq import files
 
 UID = 999  # the rabbitmq user of the official image
 DATA = "/var/lib/rabbitmq"
@@ -21,27 +21,27 @@ def broker_spec(
         command=["rabbitmq-server"],
         user=f"{UID}:{UID}",
         env={
-            "RABBITMQ_CONFIG_FILE": render.CONF,
-            # Our own conf.d instead of the image's (see render.conf_d_override).
-            "RABBITMQ_CONFIG_FILES": render.CONF_D,
-            "RABBITMQ_ENABLED_PLUGINS_FILE": render.PLUGINS,
+            "RABBITMQ_CONFIG_FILE": files.CONF,
+            # Our own conf.d instead of the image's (see files.conf_d_override).
+            "RABBITMQ_CONFIG_FILES": files.CONF_D,
+            "RABBITMQ_ENABLED_PLUGINS_FILE": files.PLUGINS,
             # epmd, started with the node, listens on loopback only (erts epmd(1)); the
             # distribution port follows rabbitmq.conf's distribution.listener.interface.
             "ERL_EPMD_ADDRESS": "127.0.0.1",
-            "RABBITMQ_NODENAME": render.NODE_NAME,
+            "RABBITMQ_NODENAME": files.NODE_NAME,
         },
         uploads=[
-            Upload(render.CONF, render.rabbitmq_conf(), UID),
-            Upload(f"{render.CONF_D}/10-defaults.conf", render.conf_d_override(), UID),
-            Upload(render.PLUGINS, render.enabled_plugins(), UID),
-            Upload(render.DEFINITIONS, definitions, UID, "0400", secret=True),
-            Upload(f"{render.TLS_DIR}/server.crt", cert, UID),
-            Upload(f"{render.TLS_DIR}/server.key", key, UID, "0400", secret=True),
-            Upload(f"{render.TLS_DIR}/ca.crt", ca, UID),
-            Upload(render.COOKIE, cookie, UID, "0400", secret=True),
+            Upload(files.CONF, files.rabbitmq_conf(), UID),
+            Upload(f"{files.CONF_D}/10-defaults.conf", files.conf_d_override(), UID),
+            Upload(files.PLUGINS, files.enabled_plugins(), UID),
+            Upload(files.DEFINITIONS, definitions, UID, "0400", secret=True),
+            Upload(f"{files.TLS_DIR}/server.crt", cert, UID),
+            Upload(f"{files.TLS_DIR}/server.key", key, UID, "0400", secret=True),
+            Upload(f"{files.TLS_DIR}/ca.crt", ca, UID),
+            Upload(files.COOKIE, cookie, UID, "0400", secret=True),
         ],
         data_volume=DATA,
         tmpfs={TMP: tmpfs_options(UID), "/var/log/rabbitmq": tmpfs_options(UID, "32m")},
         healthcheck=Healthcheck(["rabbitmq-diagnostics", "-q", "ping"], start_period="60s"),
-        internal_ports=[render.AMQPS_PORT, render.MANAGEMENT_PORT, render.PROMETHEUS_PORT],
+        internal_ports=[files.AMQPS_PORT, files.MANAGEMENT_PORT, files.PROMETHEUS_PORT],
     )

@@ -7,9 +7,9 @@ import pulumi_docker as docker
 
 from components.docker.container import dependencies_of, hardened_container, service_placement
 from components.service_args import ServiceArgs
-from components.weaviate import render
-from components.weaviate.catalogue import users
+from components.weaviate import files
 from components.weaviate.containers import server_spec
+from components.weaviate.users import users
 
 
 class Weaviate(pulumi.ComponentResource):
@@ -29,7 +29,7 @@ class Weaviate(pulumi.ComponentResource):
             server_spec(
                 service.image,
                 managed,
-                keys.apply(render.keys_file),
+                keys.apply(files.keys_file),
                 tls.cert_pem,
                 tls.private_key_pem,
                 pki.ca_cert_pem,

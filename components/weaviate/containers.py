@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from components.docker.spec import ContainerSpec, Healthcheck, Upload, tmpfs_options
-from components.weaviate import render
-from components.weaviate.catalogue import WeaviateUser
+from components.weaviate import files
+from components.weaviate.users import WeaviateUser
 
 UID = 0  # the image runs as root; all capabilities are dropped
 TMP = "/tmp"  # noqa: S108 (a private tmpfs inside the container)
@@ -19,17 +19,17 @@ def server_spec(
     return ContainerSpec(
         service="weaviate",
         image=image,
-        entrypoint=render.entrypoint(),
-        command=render.command(),
+        entrypoint=files.entrypoint(),
+        command=files.command(),
         user=f"{UID}:{UID}",
-        env=render.environment(users),
+        env=files.environment(users),
         uploads=[
-            Upload(render.KEYS_FILE, keys, UID, "0400", secret=True),
-            Upload(f"{render.TLS_DIR}/server.crt", cert, UID),
-            Upload(f"{render.TLS_DIR}/server.key", key, UID, "0400", secret=True),
-            Upload(f"{render.TLS_DIR}/ca.crt", ca, UID),
+            Upload(files.KEYS_FILE, keys, UID, "0400", secret=True),
+            Upload(f"{files.TLS_DIR}/server.crt", cert, UID),
+            Upload(f"{files.TLS_DIR}/server.key", key, UID, "0400", secret=True),
+            Upload(f"{files.TLS_DIR}/ca.crt", ca, UID),
         ],
-        data_volume=render.DATA,
+        data_volume=files.DATA,
         tmpfs={TMP: tmpfs_options(UID)},
         # Readiness is unauthenticated; the check runs inside the container against itself,
         # so the certificate name check adds nothing here.
@@ -40,8 +40,8 @@ def server_spec(
                 "-O",
                 "/dev/null",
                 "--no-check-certificate",
-                f"https://127.0.0.1:{render.HTTPS_PORT}/v1/.well-known/ready",
+                f"https://127.0.0.1:{files.HTTPS_PORT}/v1/.well-known/ready",
             ]
         ),
-        internal_ports=[render.HTTPS_PORT, render.GRPC_PORT, render.METRICS_PORT],
+        internal_ports=[files.HTTPS_PORT, files.GRPC_PORT, files.METRICS_PORT],
     )

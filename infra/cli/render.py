@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.cli.redact import SECRET, scrub
-from infra.offline.containers import RenderedContainer, containers
+from infra.offline.rendered import RenderedContainer, containers
 from infra.offline.runner import evaluate
 from infra.private_files import private_dir, write_private
 

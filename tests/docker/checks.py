@@ -8,7 +8,7 @@ from typing import Any
 
 import docker
 
-from infra.offline.containers import File
+from infra.offline.rendered import File
 
 
 def hardening_problems(client: docker.DockerClient, name: str) -> list[str]:

@@ -25,8 +25,8 @@ import pytest
 from docker.models.containers import Container
 
 from components.docker.container import FILES_ROLE, JobFailed
-from infra.offline.containers import File, containers
 from infra.offline.mocks import MockState
+from infra.offline.rendered import File, containers
 from infra.offline.runner import Evaluation, evaluate
 from infra.offline.stack_files import StackConfig, read_stack_config, with_overrides
 from tests.docker.apply import EngineMocks

@@ -20,7 +20,7 @@ import docker
 import pytest
 from cryptography import x509
 
-from infra.offline.containers import containers
+from infra.offline.rendered import containers
 from infra.offline.runner import evaluate
 from infra.offline.stack_files import StackConfig
 from tests.docker.checks import file_problems, hardening_problems

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from components.docker.spec import CONFIG_DIR
-from infra.offline.containers import RenderedContainer
+from infra.offline.rendered import RenderedContainer
 
 
 def service_account(name: str) -> tuple[int, int]:

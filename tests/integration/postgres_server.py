@@ -10,7 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from infra.offline.containers import RenderedContainer
+from infra.offline.rendered import RenderedContainer
 from tests.integration.local_files import (
     lay_out,
     private_workdir,

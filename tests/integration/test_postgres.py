@@ -18,8 +18,8 @@ import psycopg
 import pytest
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.offline.containers import RenderedContainer, containers
 from infra.offline.mocks import MockState
+from infra.offline.rendered import RenderedContainer, containers
 from infra.offline.runner import evaluate
 from infra.offline.stack_files import read_stack_config, with_overrides
 from tests.helpers import output, write_private

@@ -21,8 +21,8 @@ import pika.exceptions
 import pytest
 import urllib3
 
-from infra.offline.containers import containers
 from infra.offline.mocks import MockState
+from infra.offline.rendered import containers
 from infra.offline.runner import evaluate
 from infra.offline.stack_files import read_stack_config, with_overrides
 from tests.helpers import output, write_private

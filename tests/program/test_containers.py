@@ -14,8 +14,8 @@ from pulumi.runtime.sync_await import _sync_await
 from components.docker.container import FILES_ROLE
 from components.docker.networks import INHIBIT_IPV4
 from infra.cli.render import run_render
-from infra.offline.containers import CONTAINER, containers
 from infra.offline.mocks import unwrap
+from infra.offline.rendered import CONTAINER, containers
 from infra.offline.runner import Evaluation, evaluate
 from infra.offline.stack_files import read_stack_config, with_overrides
 from tests.helpers import profile

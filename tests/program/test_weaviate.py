@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from components.weaviate import render
-from infra.offline.containers import RenderedContainer, containers
+from components.weaviate import files
+from infra.offline.rendered import RenderedContainer, containers
 from infra.offline.runner import Evaluation, evaluate
 from infra.offline.stack_files import read_stack_config, with_overrides
 from tests.helpers import PASSWORD, output, profile
@@ -81,9 +81,9 @@ def _stand_in(tmp: Path) -> Path:
 def _run_entrypoint(container: RenderedContainer, tmp: Path) -> dict[str, object]:
     """Run the rendered entrypoint + command with real /bin/sh; files remapped into tmp."""
     keys = tmp / "api-keys"
-    keys.write_text(container.file(render.KEYS_FILE))
+    keys.write_text(container.file(files.KEYS_FILE))
     entrypoint = [
-        part.replace(render.KEYS_FILE, str(keys)).replace(render.BINARY, str(_stand_in(tmp)))
+        part.replace(files.KEYS_FILE, str(keys)).replace(files.BINARY, str(_stand_in(tmp)))
         for part in container.entrypoint
     ]
     result = subprocess.run(
@@ -126,7 +126,7 @@ def test_keys_never_appear_in_the_container_definition(
     ]
     assert len(keys) == 5
     assert not [key for key in keys if key in definition]
-    assert weaviate.files[render.KEYS_FILE].mode == "0400"
+    assert weaviate.files[files.KEYS_FILE].mode == "0400"
 
 
 def test_tls_on_rest_and_grpc(weaviate: RenderedContainer) -> None:
@@ -158,6 +158,6 @@ def test_publishing_weaviate_exposes_only_the_tls_port() -> None:
 
 def test_an_agent_without_a_key_cannot_exist() -> None:
     with pytest.raises(ValueError, match="non-empty"):
-        render.keys_file(["abc", ""])
+        files.keys_file(["abc", ""])
     with pytest.raises(ValueError, match="without commas or spaces"):
-        render.keys_file(["a b"])
+        files.keys_file(["a b"])

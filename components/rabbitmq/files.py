@@ -6,8 +6,8 @@ import json
 from collections.abc import Sequence
 
 from components.docker.spec import CONFIG_DIR
-from components.rabbitmq.catalogue import ADMIN, EXCHANGE, VHOST, BrokerUser
 from components.rabbitmq.password_hash import ALGORITHM
+from components.rabbitmq.users import ADMIN, EXCHANGE, VHOST, BrokerUser
 
 AMQPS_PORT = 5671
 MANAGEMENT_PORT = 15671

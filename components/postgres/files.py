@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from urllib.parse import quote
 
 from components.docker.spec import CONFIG_DIR
-from components.postgres.catalogue import ADMIN_ROLE, DATABASE, Role
+from components.postgres.roles import ADMIN_ROLE, DATABASE, Role
 
 PORT = 5432
 CONF = f"{CONFIG_DIR}/postgresql.conf"
@@ -80,7 +80,7 @@ def roles_sql(admin_verifier: str, roles: Sequence[tuple[Role, str]]) -> str:
             f"ALTER ROLE {name} SET search_path = {name};",
         ]
     keep = ", ".join(_literal(role.name) for role, _ in roles) or "''"
-    # Identifiers come from Role names, which catalogue.roles() checks are plain SQL
+    # Identifiers come from Role names, which roles.roles() checks are plain SQL
     # identifiers; every value is a quoted literal.
     out.append(
         "DO $$ DECLARE r record; BEGIN FOR r IN SELECT rolname FROM pg_roles "  # noqa: S608

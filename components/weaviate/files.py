@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from components.docker.spec import CONFIG_DIR
-from components.weaviate.catalogue import WeaviateUser
+from components.weaviate.users import WeaviateUser
 
 HTTPS_PORT = 8443
 GRPC_PORT = 50051
