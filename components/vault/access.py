@@ -19,13 +19,12 @@ from pulumi.dynamic import (
 )
 
 from components.vault.connection import VaultError, connection_from_env, translated
+from components.vault.diff_rules import APPROLE, POLICY
 
 
 class PolicyProvider(ResourceProvider):
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = ["name"] if olds.get("name") != news.get("name") else []
-        changed = olds.get("policy") != news.get("policy")
-        return DiffResult(changes=bool(replaces or changed), replaces=replaces)
+        return POLICY.diff(olds, news)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         name = props["name"]
@@ -117,14 +116,7 @@ class AppRoleProvider(ResourceProvider):
     """Creates the role, reads its role id and generates one secret id (a secret output)."""
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = [k for k in ("mount", "role_name") if olds.get(k) != news.get(k)]
-        # A new rotation value generates a new secret id; the role and its id stay.
-        changed = [
-            k
-            for k in ("policies", "token_ttl", "token_max_ttl", "secret_id_ttl", "rotation")
-            if olds.get(k) != news.get(k)
-        ]
-        return DiffResult(changes=bool(replaces or changed), replaces=replaces)
+        return APPROLE.diff(olds, news)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         role, mount = props["role_name"], props["mount"]

@@ -37,6 +37,7 @@ from components.vault.connection import (
     preflight,
     translated,
 )
+from components.vault.diff_rules import KV_SECRET
 
 OWNER_KEY = "managed-by"
 _SEGMENT = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
@@ -86,13 +87,7 @@ class KvSecretProvider(ResourceProvider):
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = [key for key in ("mount", "path") if olds.get(key) != news.get(key)]
-        changed = [
-            key
-            for key in ("data", "owner", "purge_on_delete", "insecure_skip_verify")
-            if olds.get(key) != news.get(key)
-        ]
-        return DiffResult(changes=bool(replaces or changed), replaces=replaces)
+        return KV_SECRET.diff(olds, news)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         mount, path, owner = props["mount"], props["path"], props["owner"]

@@ -7,29 +7,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from components.vault.diff_rules import APPROLE, KV_SECRET, POLICY
+
 # Inputs the providers can change in place; any other changed input forces replacement.
 _IN_PLACE: dict[str, frozenset[str]] = {
     # terraform-provider-docker: memory, CPU, restart and healthcheck update in place.
     "docker:index/container:Container": frozenset(
         {"memory", "memorySwap", "cpuShares", "cpus", "restart", "maxRetryCount", "healthcheck"}
     ),
-    # Our Vault providers replace only when where the object lives changes.
-    "pulumi-python:dynamic/vault:KvSecret": frozenset(
-        {"data", "owner", "purge_on_delete", "insecure_skip_verify", "version"}
-    ),
-    "pulumi-python:dynamic/vault:Policy": frozenset({"policy"}),
-    "pulumi-python:dynamic/vault:AppRole": frozenset(
-        {
-            "policies",
-            "token_ttl",
-            "token_max_ttl",
-            "secret_id_ttl",
-            "rotation",
-            "role_id",
-            "secret_id",
-            "secret_id_accessor",
-        }
-    ),
+    # Our Vault providers: their own rules (components/vault/diff_rules.py).
+    "pulumi-python:dynamic/vault:KvSecret": KV_SECRET.in_place,
+    "pulumi-python:dynamic/vault:Policy": POLICY.in_place,
+    "pulumi-python:dynamic/vault:AppRole": APPROLE.in_place,
 }
 
 
