@@ -1,7 +1,13 @@
-"""The Platform: one ComponentResource that assembles the whole stack from Settings."""
+"""The Platform: one ComponentResource that assembles the whole stack from Settings.
+
+The shared layers first (PKI, credentials, Vault, networks), then one component per enabled
+service of the registry that has one, in registry order, each created after every secret
+is in Vault.
+"""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 import pulumi
@@ -9,12 +15,10 @@ import pulumi
 from components.credentials import Credentials, CredentialsArgs, credential_specs
 from components.docker.networks import Networks
 from components.pki import Pki, PkiArgs, certificate_specs
-from components.postgres.component import Postgres
-from components.rabbitmq.component import RabbitMq
-from components.service_args import ServiceArgs
+from components.service import ServiceArgs, ServiceComponent
 from components.vault import SecretStore, SecretStoreArgs
-from components.weaviate.component import Weaviate
 from infra.settings import Settings
+from infra.settings.services import ServiceDefinition
 
 
 @dataclass(frozen=True)
@@ -22,14 +26,26 @@ class PlatformArgs:
     settings: Settings
 
 
+def component_class(definition: ServiceDefinition) -> type[ServiceComponent]:
+    """The ComponentResource a definition names (`module:Class`), checked to be the one
+    built for that definition."""
+    assert definition.component is not None
+    module, _, name = definition.component.partition(":")
+    found = getattr(importlib.import_module(module), name)
+    if not (isinstance(found, type) and issubclass(found, ServiceComponent)):
+        raise TypeError(f"{definition.component} is not a ServiceComponent")
+    if found.definition is not definition:
+        raise TypeError(f"{definition.component} is built for {found.definition.key}")
+    return found
+
+
 class Platform(pulumi.ComponentResource):
     pki: Pki
     credentials: Credentials
     vault: SecretStore
     networks: Networks
-    postgres: Postgres | None
-    rabbitmq: RabbitMq | None
-    weaviate: Weaviate | None
+    services: dict[str, ServiceComponent]
+    """Service config key -> its component, for the enabled services that have one."""
 
     def __init__(
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
@@ -47,9 +63,12 @@ class Platform(pulumi.ComponentResource):
         self.networks = Networks("networks", settings, child)
         # Vault is the system of record: a service starts only after every secret is in it.
         after_vault = pulumi.ResourceOptions(parent=self, depends_on=[self.vault])
-        services = ServiceArgs(settings, self.pki, self.credentials, self.networks)
-        enabled = settings.is_enabled
-        self.postgres = Postgres("postgres", services, after_vault) if enabled("postgres") else None
-        self.rabbitmq = RabbitMq("rabbitmq", services, after_vault) if enabled("rabbitmq") else None
-        self.weaviate = Weaviate("weaviate", services, after_vault) if enabled("weaviate") else None
+        service_args = ServiceArgs(settings, self.pki, self.credentials, self.networks)
+        self.services = {
+            definition.key: component_class(definition)(
+                definition.dns_name, service_args, after_vault
+            )
+            for definition in settings.enabled_services()
+            if definition.component
+        }
         self.register_outputs({"caCertPem": self.pki.ca_cert_pem})

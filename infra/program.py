@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components.registry import REGISTRY
 from infra.assembly import Platform, PlatformArgs
 from infra.config_source import stack_config
 from infra.settings import Settings, load_settings
@@ -20,5 +21,5 @@ def build(settings: Settings) -> Platform:
 def main() -> Platform:
     # Settings are validated completely before the first resource is registered: a
     # misconfigured stack fails at preview with every problem listed and nothing created.
-    settings = load_settings(pulumi.get_stack(), stack_config())
+    settings = load_settings(pulumi.get_stack(), stack_config(), REGISTRY)
     return build(settings)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from infra.settings import Settings
+from infra.settings.services import credential_id
 
 
 @dataclass(frozen=True)
@@ -29,55 +30,20 @@ class CredentialSpec:
 
     @property
     def id(self) -> str:
-        return f"{self.service}/{self.name}"
-
-
-PASSWORD = 32
-API_KEY = 48
-SIGNING_KEY = 64
+        return credential_id(self.service, self.name)
 
 
 def credential_specs(settings: Settings) -> list[CredentialSpec]:
+    """Every enabled service's own values, the ones it generates for each consumer (the
+    gateway, every agent) and for each agent, in catalogue order."""
     specs: list[CredentialSpec] = []
-
-    def add(service: str, name: str, rotation_class: str | None, length: int, purpose: str) -> None:
-        specs.append(CredentialSpec(service, name, rotation_class, length, purpose))
-
-    gateway = settings.is_enabled("apiGateway")
-    consumers = (["api-gateway"] if gateway else []) + [a.dns_name for a in settings.agents]
-
-    if settings.is_enabled("postgres"):
-        # The image reads its superuser password only when it initialises an empty data
-        # directory; after that the role job owns vos_admin's password (admin-password).
-        # A separate, never-rotated bootstrap value keeps password rotation from
-        # restarting the database server.
-        add("postgres", "bootstrap-password", None, PASSWORD, "vos_admin at first start only")
-        add("postgres", "admin-password", "postgres", PASSWORD, "superuser vos_admin (socket)")
-        for consumer in consumers:
-            add(consumer, "postgres-password", "postgres", PASSWORD, "own database role")
-    if settings.is_enabled("rabbitmq"):
-        add("rabbitmq", "admin-password", "rabbitmq", PASSWORD, "broker administrator")
-        add("rabbitmq", "erlang-cookie", "rabbitmq", API_KEY, "Erlang distribution cookie")
-        for consumer in consumers:
-            add(consumer, "rabbitmq-password", "rabbitmq", PASSWORD, "own broker user")
-    if settings.is_enabled("weaviate"):
-        add("weaviate", "admin-api-key", "weaviate", API_KEY, "Weaviate administrator")
-        add("weaviate", "reader-api-key", "weaviate", API_KEY, "read-only Weaviate user")
-        for consumer in consumers:
-            add(consumer, "weaviate-api-key", "weaviate", API_KEY, "own Weaviate user")
-    if gateway:
-        add("api-gateway", "jwt-secret", "apiGateway", SIGNING_KEY, "HS256 JWT signing key")
-        add("api-gateway", "api-key", "apiGateway", API_KEY, "client API key (X-API-Key)")
-        add("api-gateway", "admin-password", "apiGateway", PASSWORD, "gateway admin login")
-        for agent in settings.agents:
-            add(agent.dns_name, "internal-api-key", "internal", API_KEY, "agent -> gateway auth")
-    if settings.is_enabled("prometheus"):
-        add("prometheus", "admin-password", "prometheus", PASSWORD, "web basic auth")
-    if settings.is_enabled("alertmanager"):
-        add("alertmanager", "admin-password", "prometheus", PASSWORD, "web basic auth")
-    if settings.is_enabled("grafana"):
-        add("grafana", "admin-password", "grafana", PASSWORD, "Grafana admin login")
-        add("grafana", "secret-key", "grafana", SIGNING_KEY, "encrypts datasource secrets")
-    if settings.is_enabled("jaeger"):
-        add("jaeger", "ui-password", "jaeger", PASSWORD, "query UI basic auth")
+    consumers = settings.consumers()
+    agents = [agent.dns_name for agent in settings.agents]
+    for definition in settings.enabled_services():
+        owned = [(definition.dns_name, c) for c in definition.credentials]
+        owned += [(consumer, c) for consumer in consumers for c in definition.per_consumer]
+        owned += [(agent, c) for agent in agents for c in definition.per_agent]
+        specs += [
+            CredentialSpec(owner, c.name, c.rotation, c.length, c.purpose) for owner, c in owned
+        ]
     return specs

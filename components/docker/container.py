@@ -22,7 +22,7 @@ carrier (any file changed) replaces the service container, which then reads the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pulumi
@@ -30,33 +30,54 @@ import pulumi_docker as docker
 
 from components.docker.networks import Networks
 from components.docker.spec import CONFIG_DIR, ContainerSpec
-from infra.catalogue import SERVICES
 from infra.settings import Settings
+from infra.settings.services import ServiceDefinition
 
 
 @dataclass(frozen=True)
 class Placement:
-    """Where a container runs: networks, limits and (optionally) a published port."""
+    """Where a container runs and under which names: the stack's prefix and label, its
+    networks, its limits and (optionally) a published port on the host's bind address.
+    Nothing else of the settings reaches a container."""
 
+    name_prefix: str
+    stack: str
     networks: Sequence[pulumi.Input[str]]
     memory_mb: int
     cpus: float
+    bind_address: str
     published_port: int | None = None
     published_internal_port: int | None = None
 
+    def for_job(self, network: pulumi.Input[str], memory_mb: int, cpus: float) -> Placement:
+        """A one-shot job beside the service: one network, its own limits, nothing published."""
+        return replace(
+            self,
+            networks=[network],
+            memory_mb=memory_mb,
+            cpus=cpus,
+            published_port=None,
+            published_internal_port=None,
+        )
 
-def service_placement(settings: Settings, key: str, networks: Networks) -> Placement:
-    """Placement of a catalogue service: the internal backend network, its limits, and,
-    when `network.publishedPorts` names it, its TLS port on the host plus the edge network
+
+def service_placement(
+    settings: Settings, definition: ServiceDefinition, networks: Networks
+) -> Placement:
+    """Placement of a service: the internal backend network, its limits, and, when
+    `network.publishedPorts` names it, its TLS port on the host plus the edge network
     (Docker publishes no port of a container that is only on an internal network)."""
-    service = settings.services.get(key)
-    published = settings.network.published_ports.get(key)
+    service = settings.service(definition.key)
+    published = settings.network.published_ports.get(definition.key)
     return Placement(
+        name_prefix=settings.name_prefix,
+        stack=settings.stack,
         networks=[networks.backend.name] + ([networks.edge.name] if published else []),
         memory_mb=service.memory_mb,
         cpus=service.cpus,
+        bind_address=str(settings.network.bind_address),
         published_port=published,
-        published_internal_port=SERVICES[key].tls_port,
+        published_internal_port=definition.tls_port,
     )
 
 
@@ -73,8 +94,8 @@ def _uploads(spec: ContainerSpec) -> list[docker.ContainerUploadArgs]:
     ]
 
 
-def _labels(settings: Settings, spec: ContainerSpec, **extra: pulumi.Input[str]) -> list[Any]:
-    labels = {"vos.stack": settings.stack, "vos.service": spec.service, **extra}
+def _labels(placement: Placement, spec: ContainerSpec, **extra: pulumi.Input[str]) -> list[Any]:
+    labels = {"vos.stack": placement.stack, "vos.service": spec.service, **extra}
     return [docker.ContainerLabelArgs(label=k, value=v) for k, v in labels.items()]
 
 
@@ -85,7 +106,7 @@ FILES_ROLE = "files"
 def _files_carrier(
     name: str,
     spec: ContainerSpec,
-    settings: Settings,
+    placement: Placement,
     image: docker.RemoteImage,
     volumes: dict[str, pulumi.Output[str]],
     opts: pulumi.ResourceOptions,
@@ -93,7 +114,7 @@ def _files_carrier(
     """The container the provider copies the service's uploads into (never started)."""
     return docker.Container(
         f"{name}-files",
-        name=f"{settings.name_prefix}-{spec.service}-files",
+        name=f"{placement.name_prefix}-{spec.service}-files",
         image=image.image_id,
         # Never run; if someone starts it anyway it exits at once.
         entrypoints=["true"],
@@ -117,7 +138,7 @@ def _files_carrier(
             for path, volume in volumes.items()
             if any(upload.path.startswith(f"{path}/") for upload in spec.uploads)
         ],
-        labels=_labels(settings, spec, **{"vos.role": FILES_ROLE}),
+        labels=_labels(placement, spec, **{"vos.role": FILES_ROLE}),
         log_driver="json-file",
         log_opts={"max-size": "1m", "max-file": "1"},
         opts=opts,
@@ -127,12 +148,11 @@ def _files_carrier(
 def hardened_container(
     name: str,
     spec: ContainerSpec,
-    settings: Settings,
     placement: Placement,
     parent: pulumi.Resource,
-    depends_on: list[pulumi.Resource] | None = None,
+    depends_on: Sequence[pulumi.Resource] = (),
 ) -> docker.Container:
-    prefix = f"{settings.name_prefix}-{spec.service}"
+    prefix = f"{placement.name_prefix}-{spec.service}"
     child = pulumi.ResourceOptions(parent=parent)
     image = docker.RemoteImage(f"{name}-image", name=spec.image, keep_locally=True, opts=child)
     config = docker.Volume(f"{name}-config", name=f"{prefix}-config", opts=child)
@@ -147,9 +167,9 @@ def hardened_container(
         volumes[spec.data_volume] = data.name
     # Fixed container names: an old container must be gone before its successor is created.
     replaced_first = pulumi.ResourceOptions(
-        parent=parent, depends_on=depends_on or [], delete_before_replace=True
+        parent=parent, depends_on=list(depends_on), delete_before_replace=True
     )
-    files = _files_carrier(name, spec, settings, image, volumes, replaced_first)
+    files = _files_carrier(name, spec, placement, image, volumes, replaced_first)
 
     ports = []
     if placement.published_port is not None:
@@ -157,7 +177,7 @@ def hardened_container(
             docker.ContainerPortArgs(
                 internal=placement.published_internal_port or spec.internal_ports[0],
                 external=placement.published_port,
-                ip=str(settings.network.bind_address),
+                ip=placement.bind_address,
                 protocol="tcp",
             )
         )
@@ -211,7 +231,7 @@ def hardened_container(
         log_opts={"max-size": "10m", "max-file": "3"},
         # A new files carrier (a file changed) gives a new id: the service is replaced and
         # starts on the new files.
-        labels=_labels(settings, spec, **{"vos.files": files.id}),
+        labels=_labels(placement, spec, **{"vos.files": files.id}),
         destroy_grace_seconds=30,
         opts=pulumi.ResourceOptions.merge(
             replaced_first,

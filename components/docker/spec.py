@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 CONFIG_DIR = "/etc/vos"
+TLS_DIR = f"{CONFIG_DIR}/tls"
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,23 @@ class Upload:
     owner: int
     mode: str = "0444"
     secret: bool = False
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """A service's server certificate, its key and the platform CA, as its container gets
+    them: `server.crt`, `server.key`, `ca.crt` in its TLS folder, owned by its user."""
+
+    cert: Any
+    key: Any
+    ca: Any
+
+    def uploads(self, owner: int, key_mode: str = "0400", folder: str = TLS_DIR) -> list[Upload]:
+        return [
+            Upload(f"{folder}/server.crt", self.cert, owner),
+            Upload(f"{folder}/server.key", self.key, owner, key_mode, secret=True),
+            Upload(f"{folder}/ca.crt", self.ca, owner),
+        ]
 
 
 @dataclass(frozen=True)

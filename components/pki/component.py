@@ -54,7 +54,7 @@ class Pki(pulumi.ComponentResource):
         key = key_spec(tls_settings.key_algorithm)
         rotation = settings.rotation
 
-        ca_key = _key(f"{name}-ca-key", key, rotation.ca, self)
+        ca_key = _key(f"{name}-ca-key", key, rotation.counter("ca"), self)
         ca_cert = tls.SelfSignedCert(
             f"{name}-ca-cert",
             private_key_pem=ca_key.private_key_pem,
@@ -69,7 +69,7 @@ class Pki(pulumi.ComponentResource):
             validity_period_hours=tls_settings.ca_validity_hours,
             early_renewal_hours=tls_settings.ca_early_renewal_hours,
             allowed_uses=allowed_uses("ca", key),
-            opts=pulumi.ResourceOptions(parent=self, replacement_trigger=rotation.ca),
+            opts=pulumi.ResourceOptions(parent=self, replacement_trigger=rotation.counter("ca")),
         )
         self.ca_cert_pem = ca_cert.cert_pem
         self.ca_private_key_pem = pulumi.Output.secret(ca_key.private_key_pem)

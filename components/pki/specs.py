@@ -11,7 +11,6 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Literal
 
-from infra.catalogue import SERVICES
 from infra.settings import Settings
 
 Usage = Literal["server", "client"]
@@ -84,32 +83,14 @@ def _names_for(settings: Settings, dns_name: str, published: bool) -> CertSpec:
 
 
 def certificate_specs(settings: Settings) -> list[CertSpec]:
-    specs = [
-        _names_for(settings, info.dns_name, settings.is_published(key))
-        for key, info in SERVICES.items()
-        if settings.is_enabled(key)
-    ]
+    """A server certificate per enabled service and per agent, then the client identities
+    the enabled services present (owned by them in Vault)."""
+    enabled = settings.enabled_services()
+    specs = [_names_for(settings, d.dns_name, settings.is_published(d.key)) for d in enabled]
     specs += [_names_for(settings, agent.dns_name, False) for agent in settings.agents]
-    # Client identities: the admin path of the PostgreSQL rotation job authenticates with a
-    # certificate (never a password), and Prometheus presents one to scrape mTLS endpoints.
-    if settings.is_enabled("postgres"):
-        specs.append(
-            CertSpec(
-                "postgres-admin",
-                "vos_admin",
-                "client",
-                owner="postgres",
-                vault_name="admin-client-tls",
-            )
-        )
-    if settings.is_enabled("prometheus"):
-        specs.append(
-            CertSpec(
-                "prometheus-scraper",
-                "prometheus",
-                "client",
-                owner="prometheus",
-                vault_name="scraper-client-tls",
-            )
-        )
+    specs += [
+        CertSpec(c.name, c.common_name, "client", owner=d.dns_name, vault_name=c.vault_name)
+        for d in enabled
+        for c in d.client_certificates
+    ]
     return specs

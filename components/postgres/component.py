@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 from functools import partial
+from typing import Any
 
 import pulumi
 import pulumi_docker as docker
 
-from components.docker.container import (
-    Placement,
-    dependencies_of,
-    hardened_container,
-    job_result,
-    service_placement,
-)
+from components.docker.container import job_result
 from components.postgres import files
 from components.postgres.containers import role_job_spec, server_spec
-from components.postgres.roles import ADMIN_ROLE, roles
+from components.postgres.definition import DEFINITION
+from components.postgres.roles import ADMIN_CERTIFICATE, ADMIN_ROLE, roles
 from components.postgres.scram import verifier
-from components.service_args import ServiceArgs
+from components.service import ServiceArgs, ServiceComponent
 
 
-class Postgres(pulumi.ComponentResource):
+class Postgres(ServiceComponent):
+    definition = DEFINITION
+    resource_type = "vos:data:Postgres"
+
     server: docker.Container
     role_job: docker.Container
     role_job_exit_code: pulumi.Output[int]
@@ -29,55 +28,39 @@ class Postgres(pulumi.ComponentResource):
     client_urls: dict[str, pulumi.Output[str]]
     """service DNS name -> its secret connection string (sslmode=verify-full)."""
 
-    def __init__(
-        self, name: str, args: ServiceArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("vos:data:Postgres", name, None, opts)
-        settings, pki = args.settings, args.pki
-        service = settings.services.postgres
+    def build(self, args: ServiceArgs) -> dict[str, Any]:
+        settings, pki, values = args.settings, args.pki, args.credentials.values
         managed = roles(settings)
-        admin_password = args.credentials.values["postgres/admin-password"]
-        bootstrap_password = args.credentials.values["postgres/bootstrap-password"]
-        passwords = [args.credentials.values[role.credential_id] for role in managed]
+        passwords = [values[role.credential_id] for role in managed]
 
-        def sql(values: list[str]) -> str:
-            admin, *others = values
+        def sql(secrets: list[str]) -> str:
+            admin, *others = secrets
             pairs = [
                 (role, verifier(pw, role.name)) for role, pw in zip(managed, others, strict=True)
             ]
             return files.roles_sql(verifier(admin, ADMIN_ROLE), pairs)
 
-        server_tls = pki.certificates["postgres"]
-        admin_tls = pki.certificates["postgres-admin"]
-        placement = service_placement(settings, "postgres", args.networks)
-        self.server = hardened_container(
-            f"{name}-server",
+        admin_tls = pki.certificates[ADMIN_CERTIFICATE]
+        self.server = self.container(
+            "server",
             server_spec(
-                service.image,
+                self.service.image,
                 files.pg_hba_conf(managed),
-                server_tls.cert_pem,
-                server_tls.private_key_pem,
-                pki.ca_cert_pem,
-                bootstrap_password,
+                self.tls,
+                values[DEFINITION.own("bootstrap-password")],
             ),
-            settings,
-            placement,
-            self,
-            depends_on=dependencies_of(opts),
         )
-        self.role_job = hardened_container(
-            f"{name}-roles",
+        self.role_job = self.container(
+            "roles",
             role_job_spec(
-                service.image,
-                pulumi.Output.all(admin_password, *passwords).apply(sql),
+                self.service.image,
+                pulumi.Output.all(values[DEFINITION.own("admin-password")], *passwords).apply(sql),
                 pki.ca_cert_pem,
                 admin_tls.cert_pem,
                 admin_tls.private_key_pem,
             ),
-            settings,
-            Placement(networks=[args.networks.backend.name], memory_mb=128, cpus=0.25),
-            self,
-            depends_on=[*dependencies_of(opts), self.server],
+            self.placement.for_job(args.networks.backend.name, memory_mb=128, cpus=0.25),
+            after=[self.server],
         )
         # The job runs in one transaction: when it fails, no role changed.
         self.role_job_exit_code = job_result(
@@ -85,10 +68,8 @@ class Postgres(pulumi.ComponentResource):
         )
         self.client_urls = {
             role.service: pulumi.Output.secret(
-                args.credentials.values[role.credential_id].apply(
-                    partial(files.client_url, role.name)
-                )
+                values[role.credential_id].apply(partial(files.client_url, role.name))
             )
             for role in managed
         }
-        self.register_outputs({"roleJobExitCode": self.role_job_exit_code})
+        return {"roleJobExitCode": self.role_job_exit_code}

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.docker.spec import ContainerSpec, Healthcheck, Upload, tmpfs_options
+from components.docker.spec import (
+    TLS_DIR,
+    ContainerSpec,
+    Healthcheck,
+    TlsFiles,
+    Upload,
+    tmpfs_options,
+)
 from components.postgres import files
+from components.postgres.definition import DEFINITION
 from components.postgres.roles import ADMIN_ROLE, DATABASE
 
-UID = 999  # the postgres user of the official Debian-based image
+assert DEFINITION.image_uid is not None
+UID = DEFINITION.image_uid
 DATA = "/var/lib/postgresql/data"
 INITDB_ARGS = "--auth-local=scram-sha-256 --auth-host=scram-sha-256 --data-checksums"
 TMP = "/tmp"  # noqa: S108 (a private tmpfs inside the container)
 
 
-def server_spec(
-    image: str, hba: str, cert: Any, key: Any, ca: Any, bootstrap_password: Any
-) -> ContainerSpec:
+def server_spec(image: str, hba: str, tls: TlsFiles, bootstrap_password: Any) -> ContainerSpec:
     """No wrapper around the image's entrypoint: certificates and configuration are in place
     before the first start, so initialisation and the final server read the same files."""
     return ContainerSpec(
@@ -34,10 +41,8 @@ def server_spec(
         uploads=[
             Upload(files.CONF, files.postgresql_conf(), UID),
             Upload(files.HBA, hba, UID),
-            Upload(f"{files.TLS_DIR}/server.crt", cert, UID),
             # PostgreSQL refuses a key readable by others than its owner (0600 or stricter).
-            Upload(f"{files.TLS_DIR}/server.key", key, UID, "0600", secret=True),
-            Upload(f"{files.TLS_DIR}/ca.crt", ca, UID),
+            *tls.uploads(UID, key_mode="0600"),
             Upload(files.BOOTSTRAP_PASSWORD_FILE, bootstrap_password, UID, "0400", secret=True),
         ],
         data_volume=DATA,
@@ -75,9 +80,9 @@ def role_job_spec(image: str, sql: Any, ca: Any, admin_cert: Any, admin_key: Any
         user=f"{UID}:{UID}",
         uploads=[
             Upload(files.ROLES_SQL, sql, UID, "0400", secret=True),
-            Upload(f"{files.TLS_DIR}/ca.crt", ca, UID),
-            Upload(f"{files.TLS_DIR}/admin.crt", admin_cert, UID),
-            Upload(f"{files.TLS_DIR}/admin.key", admin_key, UID, "0600", secret=True),
+            Upload(f"{TLS_DIR}/ca.crt", ca, UID),
+            Upload(f"{TLS_DIR}/admin.crt", admin_cert, UID),
+            Upload(f"{TLS_DIR}/admin.key", admin_key, UID, "0600", secret=True),
         ],
         tmpfs={TMP: tmpfs_options(UID)},
         one_shot=True,

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from urllib.parse import quote
 
-from components.docker.spec import CONFIG_DIR
+from components.docker.spec import CONFIG_DIR, TLS_DIR
+from components.postgres.definition import DEFINITION
 from components.postgres.roles import ADMIN_ROLE, DATABASE, Role
 
-PORT = 5432
+PORT = DEFINITION.tls_port
 CONF = f"{CONFIG_DIR}/postgresql.conf"
 HBA = f"{CONFIG_DIR}/pg_hba.conf"
-TLS_DIR = f"{CONFIG_DIR}/tls"
 BOOTSTRAP_PASSWORD_FILE = f"{CONFIG_DIR}/secrets/bootstrap-password"
 ROLES_SQL = f"{CONFIG_DIR}/roles.sql"
 

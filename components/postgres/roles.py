@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from components.api_gateway.definition import DEFINITION as GATEWAY
+from components.postgres.definition import DEFINITION
 from infra.settings import Settings
 
 DATABASE = "vos"
-ADMIN_ROLE = "vos_admin"
+ADMIN_CERTIFICATE = DEFINITION.client_certificate("postgres-admin").name
+ADMIN_ROLE = DEFINITION.client_certificate("postgres-admin").common_name
 """The bootstrap superuser. Over the network it authenticates only with a client certificate."""
 
 
@@ -21,7 +24,7 @@ class Role:
 
     @property
     def credential_id(self) -> str:
-        return f"{self.service}/postgres-password"
+        return DEFINITION.of_consumer(self.service)
 
 
 IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -29,8 +32,8 @@ IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 def roles(settings: Settings) -> list[Role]:
     found = []
-    if settings.is_enabled("apiGateway"):
-        found.append(Role("api_gateway", "api-gateway"))
+    if settings.is_enabled(GATEWAY.key):
+        found.append(Role(GATEWAY.dns_name.replace("-", "_"), GATEWAY.dns_name))
     found += [Role(f"agent_{a.name.replace('-', '_')}", a.dns_name) for a in settings.agents]
     # Role names are written into SQL unquoted: make sure they are plain identifiers.
     bad = [role.name for role in found if not IDENTIFIER.match(role.name)]

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.docker.spec import ContainerSpec, Healthcheck, Upload, tmpfs_options
+from components.docker.spec import ContainerSpec, Healthcheck, TlsFiles, Upload, tmpfs_options
 from components.rabbitmq import files
+from components.rabbitmq.definition import DEFINITION
 
-UID = 999  # the rabbitmq user of the official image
+assert DEFINITION.image_uid is not None
+UID = DEFINITION.image_uid
 DATA = "/var/lib/rabbitmq"
 TMP = "/tmp"  # noqa: S108 (a private tmpfs inside the container)
 
 
-def broker_spec(
-    image: str, definitions: Any, cert: Any, key: Any, ca: Any, cookie: Any
-) -> ContainerSpec:
+def broker_spec(image: str, definitions: Any, tls: TlsFiles, cookie: Any) -> ContainerSpec:
     return ContainerSpec(
         service="rabbitmq",
         image=image,
@@ -35,9 +35,7 @@ def broker_spec(
             Upload(f"{files.CONF_D}/10-defaults.conf", files.conf_d_override(), UID),
             Upload(files.PLUGINS, files.enabled_plugins(), UID),
             Upload(files.DEFINITIONS, definitions, UID, "0400", secret=True),
-            Upload(f"{files.TLS_DIR}/server.crt", cert, UID),
-            Upload(f"{files.TLS_DIR}/server.key", key, UID, "0400", secret=True),
-            Upload(f"{files.TLS_DIR}/ca.crt", ca, UID),
+            *tls.uploads(UID),
             Upload(files.COOKIE, cookie, UID, "0400", secret=True),
         ],
         data_volume=DATA,

@@ -5,18 +5,19 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from components.docker.spec import CONFIG_DIR
+from components.docker.spec import CONFIG_DIR, TLS_DIR
+from components.rabbitmq.definition import DEFINITION
 from components.rabbitmq.password_hash import ALGORITHM
 from components.rabbitmq.users import ADMIN, EXCHANGE, VHOST, BrokerUser
 
-AMQPS_PORT = 5671
+AMQPS_PORT = DEFINITION.tls_port
 MANAGEMENT_PORT = 15671
-PROMETHEUS_PORT = 15691
+assert DEFINITION.metrics_port is not None
+PROMETHEUS_PORT: int = DEFINITION.metrics_port
 CONF = f"{CONFIG_DIR}/rabbitmq.conf"
 CONF_D = f"{CONFIG_DIR}/conf.d"
 PLUGINS = f"{CONFIG_DIR}/enabled_plugins"
 DEFINITIONS = f"{CONFIG_DIR}/definitions.json"
-TLS_DIR = f"{CONFIG_DIR}/tls"
 COOKIE = "/var/lib/rabbitmq/.erlang.cookie"
 NODE_NAME = "rabbit@localhost"
 """The node's name. Its host part is what CLI tools (the healthcheck) dial through epmd:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from components.api_gateway.definition import DEFINITION as GATEWAY
+from components.rabbitmq.definition import DEFINITION
 from infra.settings import Settings
 
 VHOST = "vos"
@@ -22,7 +24,7 @@ class BrokerUser:
 
     @property
     def credential_id(self) -> str:
-        return f"{self.name}/rabbitmq-password"
+        return DEFINITION.of_consumer(self.name)
 
     @property
     def permissions(self) -> tuple[str, str, str]:
@@ -32,8 +34,8 @@ class BrokerUser:
 
 def users(settings: Settings) -> list[BrokerUser]:
     found = []
-    if settings.is_enabled("apiGateway"):
-        found.append(BrokerUser("api-gateway", "vos.gateway", "gateway.#"))
+    if settings.is_enabled(GATEWAY.key):
+        found.append(BrokerUser(GATEWAY.dns_name, "vos.gateway", "gateway.#"))
     found += [
         BrokerUser(a.dns_name, f"vos.agent.{a.name}", f"agent.{a.name}.#") for a in settings.agents
     ]

@@ -12,6 +12,7 @@ from components.vault.access import AppRole, Policy
 from components.vault.kv_secret import KvSecret
 from components.vault.layout import CA_OWNER, policy_document, policy_name, secret_path
 from infra.settings import Settings
+from infra.settings.services import APPROLE_CLASS
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class SecretStore(pulumi.ComponentResource):
                 f"{name}-{service}-approle",
                 role_name=policy_name(settings, service),
                 policies=[policy.name],
-                rotation=settings.rotation.approle,
+                rotation=settings.rotation.counter(APPROLE_CLASS),
                 mount=vault.approle_mount,
                 opts=pulumi.ResourceOptions(parent=self),
             )

@@ -2,41 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_docker as docker
 
-from components.docker.container import dependencies_of, hardened_container, service_placement
-from components.service_args import ServiceArgs
+from components.service import ServiceArgs, ServiceComponent
 from components.weaviate import files
 from components.weaviate.containers import server_spec
+from components.weaviate.definition import DEFINITION
 from components.weaviate.users import users
 
 
-class Weaviate(pulumi.ComponentResource):
+class Weaviate(ServiceComponent):
+    definition = DEFINITION
+    resource_type = "vos:data:Weaviate"
+
     server: docker.Container
 
-    def __init__(
-        self, name: str, args: ServiceArgs, opts: pulumi.ResourceOptions | None = None
-    ) -> None:
-        super().__init__("vos:data:Weaviate", name, None, opts)
-        settings, pki = args.settings, args.pki
-        service = settings.services.weaviate
-        managed = users(settings)
+    def build(self, args: ServiceArgs) -> dict[str, Any]:
+        managed = users(args.settings)
         keys = pulumi.Output.all(*(args.credentials.values[u.credential_id] for u in managed))
-        tls = pki.certificates["weaviate"]
-        self.server = hardened_container(
-            f"{name}-server",
-            server_spec(
-                service.image,
-                managed,
-                keys.apply(files.keys_file),
-                tls.cert_pem,
-                tls.private_key_pem,
-                pki.ca_cert_pem,
-            ),
-            settings,
-            service_placement(settings, "weaviate", args.networks),
-            self,
-            depends_on=dependencies_of(opts),
+        self.server = self.container(
+            "server",
+            server_spec(self.service.image, managed, keys.apply(files.keys_file), self.tls),
         )
-        self.register_outputs({})
+        return {}

@@ -5,16 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from components.docker.spec import ContainerSpec, Healthcheck, Upload, tmpfs_options
+from components.docker.spec import ContainerSpec, Healthcheck, TlsFiles, Upload, tmpfs_options
 from components.weaviate import files
+from components.weaviate.definition import DEFINITION
 from components.weaviate.users import WeaviateUser
 
-UID = 0  # the image runs as root; all capabilities are dropped
+assert DEFINITION.image_uid is not None
+UID = DEFINITION.image_uid
 TMP = "/tmp"  # noqa: S108 (a private tmpfs inside the container)
 
 
 def server_spec(
-    image: str, users: Sequence[WeaviateUser], keys: Any, cert: Any, key: Any, ca: Any
+    image: str, users: Sequence[WeaviateUser], keys: Any, tls: TlsFiles
 ) -> ContainerSpec:
     return ContainerSpec(
         service="weaviate",
@@ -25,9 +27,7 @@ def server_spec(
         env=files.environment(users),
         uploads=[
             Upload(files.KEYS_FILE, keys, UID, "0400", secret=True),
-            Upload(f"{files.TLS_DIR}/server.crt", cert, UID),
-            Upload(f"{files.TLS_DIR}/server.key", key, UID, "0400", secret=True),
-            Upload(f"{files.TLS_DIR}/ca.crt", ca, UID),
+            *tls.uploads(UID),
         ],
         data_volume=files.DATA,
         tmpfs={TMP: tmpfs_options(UID)},

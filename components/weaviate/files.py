@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from components.docker.spec import CONFIG_DIR
+from components.docker.spec import CONFIG_DIR, TLS_DIR
+from components.weaviate.definition import DEFINITION
 from components.weaviate.users import WeaviateUser
 
-HTTPS_PORT = 8443
+HTTPS_PORT = DEFINITION.tls_port
 GRPC_PORT = 50051
-METRICS_PORT = 2112
+assert DEFINITION.metrics_port is not None
+METRICS_PORT: int = DEFINITION.metrics_port
 DATA = "/var/lib/weaviate"
-TLS_DIR = f"{CONFIG_DIR}/tls"
 KEYS_FILE = f"{CONFIG_DIR}/secrets/api-keys"
 BINARY = "/bin/weaviate"
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.api_gateway.definition import DEFINITION as GATEWAY
+from components.weaviate.definition import DEFINITION
 from infra.settings import Settings
 
 
@@ -16,10 +18,10 @@ class WeaviateUser:
 
 def users(settings: Settings) -> list[WeaviateUser]:
     found = [
-        WeaviateUser("vos-admin", "weaviate/admin-api-key"),
-        WeaviateUser("vos-reader", "weaviate/reader-api-key", read_only=True),
+        WeaviateUser("vos-admin", DEFINITION.own("admin-api-key")),
+        WeaviateUser("vos-reader", DEFINITION.own("reader-api-key"), read_only=True),
     ]
-    if settings.is_enabled("apiGateway"):
-        found.append(WeaviateUser("api-gateway", "api-gateway/weaviate-api-key"))
-    found += [WeaviateUser(a.dns_name, f"{a.dns_name}/weaviate-api-key") for a in settings.agents]
+    if settings.is_enabled(GATEWAY.key):
+        found.append(WeaviateUser(GATEWAY.dns_name, DEFINITION.of_consumer(GATEWAY.dns_name)))
+    found += [WeaviateUser(a.dns_name, DEFINITION.of_consumer(a.dns_name)) for a in settings.agents]
     return found

@@ -16,9 +16,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from infra.settings.models import Settings
+from infra.settings.models import Settings, settings_model
 from infra.settings.problems import Problem, SettingsError, config_key
 from infra.settings.relations import check_relations
+from infra.settings.services import Catalogue
 
 PROFILES_DIR = Path(__file__).resolve().parents[2] / "stacks"
 
@@ -38,11 +39,16 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 
 
 def load_settings(
-    stack: str, config: Mapping[str, Any], profiles_dir: Path = PROFILES_DIR
+    stack: str,
+    config: Mapping[str, Any],
+    catalogue: Catalogue,
+    profiles_dir: Path = PROFILES_DIR,
 ) -> Settings:
-    """`config` maps un-namespaced keys ('tls', 'agents', ...) to decoded values."""
+    """`config` maps un-namespaced keys ('tls', 'agents', ...) to decoded values; the
+    catalogue names the services (and so the rotation classes) there are."""
     problems: list[Problem] = []
-    top_level = [f.alias for f in Settings.model_fields.values() if f.alias and f.alias != "stack"]
+    model = settings_model(catalogue)
+    top_level = [f.alias for f in model.model_fields.values() if f.alias and f.alias != "stack"]
     overrides: dict[str, Any] = {}
     for key, value in config.items():
         if key in top_level:
@@ -78,10 +84,10 @@ def load_settings(
     merged["stack"] = stack
     settings: Settings | None = None
     try:
-        settings = Settings.model_validate(merged)
+        settings = model.model_validate(merged)
     except ValidationError as exc:
-        problems.extend(_from_pydantic(exc, merged))
-    problems.extend(check_relations(merged))
+        problems.extend(_from_pydantic(exc, model))
+    problems.extend(check_relations(merged, catalogue))
 
     if problems:
         raise SettingsError(stack, [_with_source(p, stack, overrides, profile) for p in problems])
@@ -102,19 +108,19 @@ def _unknown_key(path: tuple[str | int, ...], known: list[str], source: str | No
     )
 
 
-def _from_pydantic(exc: ValidationError, merged: Mapping[str, Any]) -> list[Problem]:
+def _from_pydantic(exc: ValidationError, model: type[Settings]) -> list[Problem]:
     problems = []
     for error in exc.errors():
         path = tuple(error["loc"])
         if error["type"] == "extra_forbidden":
-            problems.append(_unknown_key(path, _sibling_aliases(path), source=None))
+            problems.append(_unknown_key(path, _sibling_aliases(model, path), source=None))
             continue
         if error["type"] == "missing":
             message = "is required but not set"
         else:
             message = f"{error['msg']} (got {error.get('input')!r})"
             message = message.replace("Value error, ", "")
-        description = _description(path)
+        description = _description(model, path)
         hint = f"<{description}>" if description else "<value>"
         problems.append(
             Problem(path, message, f"pulumi config set --path '{config_key(path)}' {hint}")
@@ -122,9 +128,11 @@ def _from_pydantic(exc: ValidationError, merged: Mapping[str, Any]) -> list[Prob
     return problems
 
 
-def _field_model(path: tuple[str | int, ...]) -> tuple[type[BaseModel] | None, str | None]:
+def _field_model(
+    root: type[BaseModel], path: tuple[str | int, ...]
+) -> tuple[type[BaseModel] | None, str | None]:
     """The model that owns the last element of `path`, and that element's alias."""
-    model: Any = Settings
+    model: Any = root
     for part in path[:-1]:
         if isinstance(part, int) or model is None:
             continue
@@ -141,15 +149,15 @@ def _field_model(path: tuple[str | int, ...]) -> tuple[type[BaseModel] | None, s
     return model, last if isinstance(last, str) else None
 
 
-def _sibling_aliases(path: tuple[str | int, ...]) -> list[str]:
-    model, _ = _field_model(path)
+def _sibling_aliases(root: type[BaseModel], path: tuple[str | int, ...]) -> list[str]:
+    model, _ = _field_model(root, path)
     if model is None:
         return []
     return [f.alias for f in model.model_fields.values() if f.alias]
 
 
-def _description(path: tuple[str | int, ...]) -> str | None:
-    model, alias = _field_model(path)
+def _description(root: type[BaseModel], path: tuple[str | int, ...]) -> str | None:
+    model, alias = _field_model(root, path)
     if model is None or alias is None:
         return None
     field = next((f for f in model.model_fields.values() if f.alias == alias), None)

@@ -9,34 +9,22 @@ together with the rules of single fields.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, IPvAnyAddress
-from pydantic.alias_generators import to_camel
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, IPvAnyAddress, create_model
+from pydantic.alias_generators import to_camel, to_snake
 
-from infra.catalogue import SERVICES, ServiceInfo, agent_dns_name
 from infra.settings.images import ImageRef, parse_image
+from infra.settings.services import Catalogue, ServiceDefinition, agent_dns_name
 
 AGENT_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,18}[a-z0-9])?$")
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 DNS_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
 MOUNT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 PATH_PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]*(?:/[a-z0-9][a-z0-9_-]*)*$")
-
-CREDENTIAL_CLASSES = (
-    "postgres",
-    "rabbitmq",
-    "weaviate",
-    "apiGateway",
-    "internal",
-    "grafana",
-    "prometheus",
-    "jaeger",
-    "approle",
-)
-CERTIFICATE_CLASSES = ("ca", "serverCerts", "clientCerts")
 
 
 def _image(value: str) -> str:
@@ -109,19 +97,10 @@ class ServiceSettings(_Model):
 
 
 class ServicesSettings(_Model):
-    postgres: ServiceSettings
-    rabbitmq: ServiceSettings
-    weaviate: ServiceSettings
-    api_gateway: ServiceSettings
-    prometheus: ServiceSettings
-    alertmanager: ServiceSettings
-    grafana: ServiceSettings
-    loki: ServiceSettings
-    alloy: ServiceSettings
-    jaeger: ServiceSettings
+    """One ServiceSettings per service of the catalogue (fields made by settings_model)."""
 
     def get(self, key: str) -> ServiceSettings:
-        """Look a service up by its catalogue (config) key, e.g. 'apiGateway'."""
+        """Look a service up by its config key, e.g. 'apiGateway'."""
         for name, field in type(self).model_fields.items():
             if field.alias == key:
                 value: ServiceSettings = getattr(self, name)
@@ -165,20 +144,8 @@ class TlsSettings(_Model):
 
 
 class RotationSettings(_Model):
-    """One counter per class; bumping one replaces exactly that class's material."""
-
-    postgres: Counter = 0
-    rabbitmq: Counter = 0
-    weaviate: Counter = 0
-    api_gateway: Counter = 0
-    internal: Counter = 0
-    grafana: Counter = 0
-    prometheus: Counter = 0
-    jaeger: Counter = 0
-    approle: Counter = 0
-    ca: Counter = 0
-    server_certs: Counter = 0
-    client_certs: Counter = 0
+    """One counter per rotation class of the catalogue (fields made by settings_model);
+    bumping one replaces exactly that class's material."""
 
     def counter(self, rotation_class: str) -> int:
         for name, field in type(self).model_fields.items():
@@ -207,13 +174,16 @@ class VaultSettings(_Model):
 
 
 class Settings(_Model):
+    catalogue: ClassVar[Catalogue]
+    """The services these settings were validated against (see settings_model)."""
+
     environment: Literal["dev", "prod"]
     stack: Annotated[str, _matching(re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$"), "stack name")]
     services: ServicesSettings
     agents: list[AgentSettings] = Field(max_length=250)
     network: NetworkSettings
     tls: TlsSettings
-    rotation: RotationSettings = RotationSettings()
+    rotation: RotationSettings
     vault: VaultSettings
 
     @property
@@ -221,15 +191,45 @@ class Settings(_Model):
         """Prefix of every Docker object this stack creates, so stacks can share a host."""
         return f"vos-{self.stack}"
 
-    def enabled_services(self) -> list[tuple[ServiceInfo, ServiceSettings]]:
-        return [
-            (info, self.services.get(key))
-            for key, info in SERVICES.items()
-            if self.services.get(key).enabled
-        ]
+    def service(self, key: str) -> ServiceSettings:
+        return self.services.get(key)
+
+    def enabled_services(self) -> list[ServiceDefinition]:
+        return [d for d in self.catalogue if self.service(d.key).enabled]
 
     def is_enabled(self, key: str) -> bool:
-        return self.services.get(key).enabled
+        return self.service(key).enabled
 
     def is_published(self, key: str) -> bool:
         return key in self.network.published_ports
+
+    def consumers(self) -> list[str]:
+        """DNS names of everything that logs in to the data services: the enabled consumer
+        services (the gateway), then every agent."""
+        services = [d.dns_name for d in self.enabled_services() if d.consumer]
+        return services + [agent.dns_name for agent in self.agents]
+
+
+@functools.cache
+def settings_model(catalogue: Catalogue) -> type[Settings]:
+    """The Settings model of a catalogue: a `services` entry per service, a `rotation`
+    counter per rotation class. Field names are the snake_case of the config keys."""
+
+    def fields(values: dict[str, Any]) -> Any:
+        return {to_snake(key): value for key, value in values.items()}
+
+    services = create_model(
+        "ServicesSettings",
+        __base__=ServicesSettings,
+        **fields({d.key: (ServiceSettings, ...) for d in catalogue}),
+    )
+    rotation = create_model(
+        "RotationSettings",
+        __base__=RotationSettings,
+        **fields({c: (Counter, 0) for c in catalogue.rotation_classes}),
+    )
+    model = create_model(
+        "Settings", __base__=Settings, services=(services, ...), rotation=(rotation, rotation())
+    )
+    model.catalogue = catalogue
+    return model

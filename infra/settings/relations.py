@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from infra.catalogue import AGENT_REQUIRES, RESERVED_AGENT_NAMES, SERVICES
 from infra.settings.images import parse_image
 from infra.settings.problems import Problem, config_key
+from infra.settings.services import AGENT_REQUIRES, Catalogue, agent_dns_name
 
 Raw = Mapping[str, Any]
 
@@ -35,13 +35,13 @@ def _enabled(services: Raw, key: str) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
 
 
-def check_relations(raw: Raw) -> list[Problem]:
+def check_relations(raw: Raw, catalogue: Catalogue) -> list[Problem]:
     return [
-        *_prod_digests(raw),
+        *_prod_digests(raw, catalogue),
         *_tls_windows(raw),
-        *_service_dependencies(raw),
-        *_agents(raw),
-        *_published_ports(raw),
+        *_service_dependencies(raw, catalogue),
+        *_agents(raw, catalogue),
+        *_published_ports(raw, catalogue),
         *_vault(raw),
     ]
 
@@ -50,12 +50,12 @@ def _set(path: tuple[str | int, ...], hint: str) -> str:
     return f"pulumi config set --path '{config_key(path)}' {hint}"
 
 
-def _prod_digests(raw: Raw) -> Iterator[Problem]:
+def _prod_digests(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
     if raw.get("environment") != "prod":
         return
     images: list[tuple[tuple[str | int, ...], Any]] = []
     services = _map(raw, "services")
-    for key in SERVICES:
+    for key in catalogue.keys:
         if _enabled(services, key):
             images.append((("services", key, "image"), _map(services, key).get("image")))
     agents = raw.get("agents")
@@ -102,12 +102,13 @@ def _tls_windows(raw: Raw) -> Iterator[Problem]:
         )
 
 
-def _service_dependencies(raw: Raw) -> Iterator[Problem]:
+def _service_dependencies(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
     services = _map(raw, "services")
-    for key, info in SERVICES.items():
+    for definition in catalogue:
+        key = definition.key
         if not _enabled(services, key):
             continue
-        for needed in info.requires:
+        for needed in definition.requires:
             if not _enabled(services, needed):
                 yield Problem(
                     ("services", key, "enabled"),
@@ -117,7 +118,7 @@ def _service_dependencies(raw: Raw) -> Iterator[Problem]:
                 )
 
 
-def _agents(raw: Raw) -> Iterator[Problem]:
+def _agents(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
     agents = raw.get("agents")
     if not isinstance(agents, list):
         return
@@ -145,7 +146,8 @@ def _agents(raw: Raw) -> Iterator[Problem]:
             )
         else:
             seen[name] = i
-        if name in RESERVED_AGENT_NAMES or f"{name}-agent" in RESERVED_AGENT_NAMES:
+        reserved = catalogue.reserved_names
+        if name in reserved or agent_dns_name(name) in reserved:
             yield Problem(
                 ("agents", i, "name"),
                 f"agent name '{name}' collides with a platform service name",
@@ -153,16 +155,16 @@ def _agents(raw: Raw) -> Iterator[Problem]:
             )
 
 
-def _published_ports(raw: Raw) -> Iterator[Problem]:
+def _published_ports(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
     published = _map(_map(raw, "network"), "publishedPorts")
     services = _map(raw, "services")
     owners: dict[int, str] = {}
     for key, port_value in published.items():
         path: tuple[str | int, ...] = ("network", "publishedPorts", key)
-        if key not in SERVICES:
+        if key not in catalogue:
             yield Problem(
                 path,
-                f"'{key}' is not a service of the platform ({', '.join(SERVICES)})",
+                f"'{key}' is not a service of the platform ({', '.join(catalogue.keys)})",
                 f"pulumi config rm --path '{config_key(path)}'",
             )
             continue

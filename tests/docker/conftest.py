@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from components.registry import REGISTRY
 from infra.settings import load_settings
 from tests.docker import engine as docker_engine
 from tests.docker.engine import Engine
@@ -21,8 +22,9 @@ TIMES: dict[str, float] = {}
 """Seconds per phase of the tier, for the summary line."""
 BUILT: list[Built] = []
 
-STAND_INS = {"postgres": "postgres", "rabbitmq": "rabbitmq", "weaviate": "weaviate"}
-"""stand-in image folder -> the service whose configured image it stands in for."""
+SERVICES = [d for d in REGISTRY if d.component]
+"""Every service of the registry that has containers; each has a stand-in in images/<name>
+named like its DNS name (tests/program/test_registry.py checks the folder exists)."""
 
 
 # Package scope: the engine stops when the tier is done, so "total" is the tier's time.
@@ -41,10 +43,8 @@ def engine() -> Iterator[Engine]:
 @pytest.fixture(scope="package")
 def stand_ins(engine: Engine) -> Built:
     started = time.monotonic()
-    settings = load_settings("dev", stack_overrides("dev"))
-    references = {
-        folder: settings.services.get(service).image for folder, service in STAND_INS.items()
-    }
+    settings = load_settings("dev", stack_overrides("dev"), REGISTRY)
+    references = {d.dns_name: settings.service(d.key).image for d in SERVICES}
     built = build_all(engine, references)
     TIMES["images"] = time.monotonic() - started
     BUILT.append(built)

@@ -31,6 +31,7 @@ from infra.offline.runner import Evaluation, evaluate
 from infra.offline.stack_files import StackConfig, read_stack_config, with_overrides
 from tests.docker.apply import EngineMocks
 from tests.docker.checks import file_problems, hardening_problems
+from tests.docker.conftest import SERVICES as TIER_SERVICES
 from tests.docker.conftest import TIMES
 from tests.docker.engine import Engine
 from tests.docker.images import Built
@@ -38,7 +39,7 @@ from tests.docker.provider import CONTAINER
 from tests.helpers import output
 from tests.integration.sockets import machine_addresses, reachable
 
-SERVICES = ("postgres", "rabbitmq", "weaviate")
+SERVICES = tuple(d.dns_name for d in TIER_SERVICES)
 PREFIX = "vos-dev"
 BACKEND = f"{PREFIX}-backend"
 

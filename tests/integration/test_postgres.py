@@ -86,8 +86,8 @@ def test_verify_full_connection_uses_tls_and_scram(cluster: Cluster) -> None:
 
 def test_the_services_connection_string_verifies_the_server(cluster: Cluster) -> None:
     platform = cluster.evaluation.result
-    url = _sync_await(platform.postgres.client_urls["api-gateway"].future())
-    assert _sync_await(platform.postgres.client_urls["api-gateway"].is_secret())
+    url = _sync_await(platform.services["postgres"].client_urls["api-gateway"].future())
+    assert _sync_await(platform.services["postgres"].client_urls["api-gateway"].is_secret())
     assert "sslmode=verify-full" in url and url.startswith("postgresql://api_gateway:")
     # as the gateway container would use it; only the CA path and the address are remapped
     local = url.replace("/etc/vos/tls/ca.crt", cluster.ca).replace(

@@ -20,8 +20,6 @@ from infra.offline.runner import Evaluation, evaluate
 from infra.offline.stack_files import read_stack_config, with_overrides
 from tests.helpers import profile
 
-IMAGE_UIDS = {"postgres": "999", "postgres-roles": "999", "rabbitmq": "999", "weaviate": "0"}
-
 
 def _labels(container: dict[str, Any]) -> dict[str, str]:
     return {x["label"]: x["value"] for x in container.get("labels") or []}
@@ -35,7 +33,9 @@ def _containers(ev: Evaluation, *, carriers: bool = False) -> list[dict[str, Any
 
 def test_every_container_is_hardened(stack_update: Evaluation) -> None:
     found = _containers(stack_update)
-    assert {c["hostname"] for c in found} >= {"postgres", "postgres-roles", "rabbitmq", "weaviate"}
+    platform = stack_update.result
+    expected = {spec.service for c in platform.services.values() for spec in c.specs.values()}
+    assert {c["hostname"] for c in found} == expected and expected >= set(platform.services)
     for c in found:
         name = c["hostname"]
         assert c["readOnly"] is True, name
@@ -95,21 +95,28 @@ def test_backends_publish_no_host_port_and_live_on_the_internal_network(
         assert c.networks[0]["aliases"] == [service]
 
 
-def test_keys_and_secrets_are_owned_by_the_image_user_with_strict_modes(dev: Evaluation) -> None:
-    for service, c in containers(dev).items():
-        for file in c.files.values():
-            assert file.owner == file.group == IMAGE_UIDS[service], (service, file.path)
-            secret = (
-                file.path.endswith(".key")
-                or "/secrets/" in file.path
-                or file.path.endswith(("definitions.json", "roles.sql", ".erlang.cookie"))
-            )
-            if secret:
-                assert file.mode in {"0600", "0400"}, (service, file.path)
-            else:
-                assert file.mode == "0444", (service, file.path)
-            if "PRIVATE KEY" in file.content:
-                assert file.path.endswith(".key"), (service, file.path)
+def test_files_are_owned_by_the_image_user_and_secrets_have_strict_modes(dev: Evaluation) -> None:
+    """Secret-ness as each upload declares it (Upload.secret), checked against the content:
+    a file not declared secret holds no generated secret and no private key."""
+    rendered = containers(dev)
+    # Certificates travel in Vault's secret bundles beside their keys; they are public.
+    generated = {v for v in dev.secret_values() if not v.startswith("-----BEGIN CERTIFICATE")}
+    for component in dev.result.services.values():
+        uid = component.definition.image_uid
+        for spec in component.specs.values():
+            assert spec.user == f"{uid}:{uid}", spec.service
+            files = rendered[spec.service].files
+            assert set(files) == {u.path for u in spec.uploads}, spec.service
+            for upload in spec.uploads:
+                file = files[upload.path]
+                assert file.owner == file.group == str(uid), (spec.service, file.path)
+                if upload.secret:
+                    assert file.mode in {"0600", "0400"}, (spec.service, file.path)
+                else:
+                    assert file.mode == "0444", (spec.service, file.path)
+                    assert "PRIVATE KEY" not in file.content, (spec.service, file.path)
+                    leaked = [v for v in generated if v in file.content]
+                    assert not leaked, (spec.service, file.path)
 
 
 def test_images_are_the_configured_pinned_references(stack_update: Evaluation) -> None:
@@ -170,7 +177,7 @@ def test_a_failed_role_job_fails_the_update(monkeypatch: pytest.MonkeyPatch) -> 
         docker_outputs.COMPUTED, CONTAINER, lambda inputs: {**inputs, "exitCode": 0}
     )
     platform = evaluate("dev").result
-    assert _sync_await(platform.postgres.role_job_exit_code.future()) == 0
+    assert _sync_await(platform.services["postgres"].role_job_exit_code.future()) == 0
 
 
 def test_services_start_only_after_their_secrets_are_in_vault(dev: Evaluation) -> None:

@@ -8,6 +8,7 @@ import string
 from pulumi.runtime.sync_await import _sync_await
 
 from components.credentials import credential_specs
+from components.registry import REGISTRY
 from infra.assembly import Platform
 from infra.offline.runner import Evaluation
 from infra.settings import load_settings
@@ -17,7 +18,7 @@ SAFE = re.compile(r"^[A-Za-z0-9]+$")
 
 
 def _specs(stack: str) -> dict[str, int]:
-    settings = load_settings(stack, stack_overrides(stack))
+    settings = load_settings(stack, stack_overrides(stack), REGISTRY)
     return {f"credentials-{s.resource_name}": s.length for s in credential_specs(settings)}
 
 

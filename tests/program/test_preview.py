@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from components.credentials import credential_specs
+from components.registry import REGISTRY
 from infra.offline.mocks import MockState
 from infra.offline.runner import Evaluation, evaluate
 from infra.settings import SettingsError, load_settings
@@ -35,7 +36,7 @@ def test_preview_after_update_shows_exactly_the_rotation() -> None:
         "dev", config_with("dev", rotation={"weaviate": 3}), preview=True, state=state
     )
     replaced = {r.name for r in preview.registrations if r.operation == "replace"}
-    settings = load_settings("dev", stack_overrides("dev"))
+    settings = load_settings("dev", stack_overrides("dev"), REGISTRY)
     weaviate = {
         f"credentials-{s.resource_name}"
         for s in credential_specs(settings)

@@ -10,10 +10,11 @@ import pytest
 
 from components.credentials import credential_specs
 from components.pki import certificate_specs
+from components.registry import REGISTRY
 from infra.offline.mocks import MockState
 from infra.offline.runner import Evaluation, evaluate
 from infra.settings import load_settings
-from infra.settings.models import CERTIFICATE_CLASSES, CREDENTIAL_CLASSES
+from infra.settings.services import APPROLE_CLASS, CERTIFICATE_CLASSES
 from tests.helpers import (
     CSR,
     PASSWORD,
@@ -55,21 +56,18 @@ def _changed(before: Evaluation, after: Evaluation) -> set[str]:
     return {name for name in old if old[name] != new[name]}
 
 
-SETTINGS = load_settings("dev", stack_overrides("dev"))
+SETTINGS = load_settings("dev", stack_overrides("dev"), REGISTRY)
 
 
-PASSWORD_CLASSES = [c for c in CREDENTIAL_CLASSES if c != "approle"]
+PASSWORD_CLASSES = [c for c in REGISTRY.credential_classes if c != APPROLE_CLASS]
 
-# Containers that a rotation replaces on purpose; nothing else may be. PostgreSQL itself is
-# not restarted: its one-shot role job is replaced, and so re-run, with the new verifiers.
-# Each comes with its files carrier, which receives the new files (components/docker).
-CONSUMERS: dict[str, set[str]] = {
-    "postgres": {"postgres-roles", "postgres-roles-files"},
-    # definitions are loaded at boot: the broker restarts on its data volume to apply them
-    "rabbitmq": {"rabbitmq-server", "rabbitmq-server-files"},
-    # Weaviate reads API keys at start only: it restarts on its data volume with new keys
-    "weaviate": {"weaviate-server", "weaviate-server-files"},
-}
+
+def _restarted(rotation_class: str) -> set[str]:
+    """The containers the registry says a rotation of this class replaces on purpose
+    (ServiceDefinition.restarts), each with its files carrier, which receives the new
+    files; nothing else may be replaced."""
+    containers = {c for d in REGISTRY for c in d.restarts.get(rotation_class, ())}
+    return containers | {f"{c}-files" for c in containers}
 
 
 @pytest.mark.parametrize("rotation_class", PASSWORD_CLASSES)
@@ -83,7 +81,7 @@ def test_credential_class_rotates_alone(rotation_class: str) -> None:
     before, after = _rotate(rotation_class)
     assert _changed(before, after) == expected
     replaced = {r.name for r in after.registrations if r.operation == "replace"}
-    assert replaced == expected | CONSUMERS.get(rotation_class, set())
+    assert replaced == expected | _restarted(rotation_class)
     # their Vault secrets get a new version (an in-place update), nothing else moves
     updated = {r.name for r in after.registrations if r.operation == "update"}
     assert updated == {name.replace("credentials-", "vault-") for name in expected}
@@ -131,3 +129,5 @@ def test_every_class_has_a_counter() -> None:
     classes = {s.rotation_class for s in credential_specs(SETTINGS)}
     assert set(PASSWORD_CLASSES) == classes - {None}
     assert set(CERTIFICATE_CLASSES) == {"ca", "serverCerts", "clientCerts"}
+    for rotation_class in REGISTRY.rotation_classes:
+        assert SETTINGS.rotation.counter(rotation_class) == 0

@@ -7,12 +7,13 @@ from typing import Any
 
 import pytest
 
+from components.registry import REGISTRY
 from infra.settings import SettingsError, load_settings
 from tests.helpers import profile, stack_overrides
 
 
 def test_dev_stack_loads_with_profile_defaults() -> None:
-    settings = load_settings("dev", stack_overrides("dev"))
+    settings = load_settings("dev", stack_overrides("dev"), REGISTRY)
     assert settings.environment == "dev"
     assert [a.name for a in settings.agents] == ["primary", "weather"]
     assert str(settings.network.bind_address) == "127.0.0.1"
@@ -21,9 +22,10 @@ def test_dev_stack_loads_with_profile_defaults() -> None:
 
 
 def test_prod_stack_pins_every_image_by_digest() -> None:
-    settings = load_settings("prod", stack_overrides("prod"))
+    settings = load_settings("prod", stack_overrides("prod"), REGISTRY)
     assert settings.environment == "prod"
-    images = [s.image for _, s in settings.enabled_services()] + [a.image for a in settings.agents]
+    images = [settings.service(d.key).image for d in settings.enabled_services()]
+    images += [a.image for a in settings.agents]
     assert len(images) == 12
     assert all("@sha256:" in image for image in images)
     assert settings.tls.localhost_sans is False
@@ -31,7 +33,7 @@ def test_prod_stack_pins_every_image_by_digest() -> None:
 
 def test_stack_config_overrides_profile_key_by_key() -> None:
     overrides = stack_overrides("dev") | {"tls": {"validityHours": 1440}}
-    settings = load_settings("dev", overrides)
+    settings = load_settings("dev", overrides, REGISTRY)
     assert settings.tls.validity_hours == 1440
     assert settings.tls.early_renewal_hours == profile("dev")["tls"]["earlyRenewalHours"]
 
@@ -215,7 +217,7 @@ def test_bad_input_names_the_key_and_the_fix(
     overrides: dict[str, Any], key: str, fragment: str
 ) -> None:
     with pytest.raises(SettingsError) as caught:
-        load_settings("teststack", overrides)
+        load_settings("teststack", overrides, REGISTRY)
     matching = [p for p in caught.value.problems if p.key.startswith(key) and fragment in p.message]
     assert matching, f"no problem for {key} containing {fragment!r} in:\n{caught.value}"
     for problem in matching:
@@ -231,7 +233,7 @@ def test_every_problem_is_reported_at_once() -> None:
         colour="blue",
     )
     with pytest.raises(SettingsError) as caught:
-        load_settings("teststack", overrides)
+        load_settings("teststack", overrides, REGISTRY)
     keys = set(caught.value.keys)
     assert {
         "vos-infra:tls.earlyRenewalHours",
@@ -245,11 +247,11 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_problem_says_where_the_value_came_from() -> None:
     with pytest.raises(SettingsError) as caught:
-        load_settings("teststack", _dev(tls={"earlyRenewalHours": 5000}))
+        load_settings("teststack", _dev(tls={"earlyRenewalHours": 5000}), REGISTRY)
     (problem,) = [p for p in caught.value.problems if p.key == "vos-infra:tls.earlyRenewalHours"]
     assert problem.source == "Pulumi.teststack.yaml"
     with pytest.raises(SettingsError) as caught:
-        load_settings("teststack", _dev(tls={"validityHours": 100}))
+        load_settings("teststack", _dev(tls={"validityHours": 100}), REGISTRY)
     (problem,) = [p for p in caught.value.problems if p.key == "vos-infra:tls.earlyRenewalHours"]
     assert problem.source == "stacks/dev.yaml"
 

@@ -1,0 +1,1 @@
+"""Alertmanager (its container lands with the observability issue)."""

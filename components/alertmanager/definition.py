@@ -1,0 +1,12 @@
+"""Alertmanager's identity (pure data): see infra/settings/services.py."""
+
+from infra.settings.services import PASSWORD, Credential, ServiceDefinition
+
+DEFINITION = ServiceDefinition(
+    key="alertmanager",
+    dns_name="alertmanager",
+    tls_port=9093,
+    requires=("prometheus",),
+    # Rotates with Prometheus's: Prometheus is its only client.
+    credentials=(Credential("admin-password", "prometheus", PASSWORD, "web basic auth"),),
+)

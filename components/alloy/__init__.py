@@ -1,0 +1,1 @@
+"""Grafana Alloy (its container lands with the observability issue)."""

@@ -1,0 +1,1 @@
+"""The VOS API gateway (its container lands with the gateway issue)."""

@@ -1,0 +1,1 @@
+"""Grafana (its container lands with the observability issue)."""

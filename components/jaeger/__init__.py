@@ -1,0 +1,1 @@
+"""Jaeger (its container lands with the observability issue)."""

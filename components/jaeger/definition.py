@@ -1,0 +1,10 @@
+"""Jaeger's identity (pure data): see infra/settings/services.py."""
+
+from infra.settings.services import PASSWORD, Credential, ServiceDefinition
+
+DEFINITION = ServiceDefinition(
+    key="jaeger",
+    dns_name="jaeger",
+    tls_port=16686,
+    credentials=(Credential("ui-password", "jaeger", PASSWORD, "query UI basic auth"),),
+)

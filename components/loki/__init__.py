@@ -1,0 +1,1 @@
+"""Loki (its container lands with the observability issue)."""

@@ -1,0 +1,1 @@
+"""Prometheus (its container lands with the observability issue)."""

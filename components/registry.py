@@ -1,0 +1,32 @@
+"""The platform's services, in order: one line per service. Pure data (no Pulumi).
+
+Adding a service: write components/<service>/ (definition.py and, once it runs, its
+component), then add its DEFINITION here. docs/ARCHITECTURE.md walks through it.
+"""
+
+from components.alertmanager.definition import DEFINITION as ALERTMANAGER
+from components.alloy.definition import DEFINITION as ALLOY
+from components.api_gateway.definition import DEFINITION as API_GATEWAY
+from components.grafana.definition import DEFINITION as GRAFANA
+from components.jaeger.definition import DEFINITION as JAEGER
+from components.loki.definition import DEFINITION as LOKI
+from components.postgres.definition import DEFINITION as POSTGRES
+from components.prometheus.definition import DEFINITION as PROMETHEUS
+from components.rabbitmq.definition import DEFINITION as RABBITMQ
+from components.weaviate.definition import DEFINITION as WEAVIATE
+from infra.settings.services import Catalogue
+
+REGISTRY = Catalogue(
+    (
+        POSTGRES,
+        RABBITMQ,
+        WEAVIATE,
+        API_GATEWAY,
+        PROMETHEUS,
+        ALERTMANAGER,
+        GRAFANA,
+        LOKI,
+        ALLOY,
+        JAEGER,
+    )
+)

@@ -1,0 +1,53 @@
+"""The registry is the one list of services: each definition is consistent, each service
+with containers is assembled from it and is covered by the suite without editing it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from components.registry import REGISTRY
+from infra.assembly import component_class
+from infra.offline.runner import Evaluation
+from infra.settings.services import Catalogue, ServiceDefinition
+
+TESTS = Path(__file__).resolve().parents[1]
+WITH_CONTAINERS = [d for d in REGISTRY if d.component]
+
+
+def package(definition: ServiceDefinition) -> str:
+    """components.<package>.component:Class -> <package>"""
+    assert definition.component is not None
+    return definition.component.split(".")[1]
+
+
+@pytest.mark.parametrize("definition", WITH_CONTAINERS, ids=lambda d: d.key)
+def test_each_component_is_the_one_built_for_its_definition(definition: ServiceDefinition) -> None:
+    component = component_class(definition)
+    assert re.fullmatch(r"vos:[a-z]+:[A-Z][A-Za-z]+", component.resource_type)
+    assert definition.image_uid is not None and definition.restarts
+
+
+@pytest.mark.parametrize("definition", WITH_CONTAINERS, ids=lambda d: d.key)
+def test_each_service_with_containers_is_proven_on_a_real_server_or_by_rules(
+    definition: ServiceDefinition,
+) -> None:
+    name = package(definition)
+    proofs = [TESTS / "integration" / f"test_{name}.py", TESTS / "program" / f"test_{name}.py"]
+    assert any(p.is_file() for p in proofs), f"no test module for {definition.key}: {proofs}"
+    stand_in = TESTS / "docker" / "images" / definition.dns_name / "Dockerfile"
+    assert stand_in.is_file(), f"the Docker tier has no stand-in image for {definition.key}"
+
+
+def test_the_dev_stack_assembles_every_enabled_service_with_containers(dev: Evaluation) -> None:
+    assert set(dev.result.services) == {d.key for d in WITH_CONTAINERS}
+
+
+def test_an_inconsistent_catalogue_is_refused() -> None:
+    postgres = REGISTRY.get("postgres")
+    with pytest.raises(ValueError, match="key used twice"):
+        Catalogue([postgres, postgres])
+    with pytest.raises(ValueError, match="requires unknown services"):
+        Catalogue([REGISTRY.get("alloy")])
