@@ -12,5 +12,7 @@ say "ruff"
 "$VENV/bin/ruff" format --check .
 say "mypy"
 "$VENV/bin/mypy"
+say "import layers"
+"$VENV/bin/lint-imports"
 say "pytest"
 exec "$VENV/bin/pytest" "$@"
