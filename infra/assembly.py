@@ -40,6 +40,7 @@ def component_class(definition: ServiceDefinition) -> type[ServiceComponent]:
 
 
 class Platform(pulumi.ComponentResource):
+    settings: Settings
     pki: Pki
     credentials: Credentials
     vault: SecretStore
@@ -51,7 +52,7 @@ class Platform(pulumi.ComponentResource):
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("vos:platform:Platform", name, None, opts)
-        settings = args.settings
+        settings = self.settings = args.settings
         child = pulumi.ResourceOptions(parent=self)
         self.pki = Pki("pki", PkiArgs(settings, certificate_specs(settings)), child)
         self.credentials = Credentials(

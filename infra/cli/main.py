@@ -10,6 +10,8 @@ from pathlib import Path
 
 from infra.dev_vault import DevVaultError
 from infra.offline.stack_files import available_stacks
+from infra.policy.analyzer import AnalyzerFailed
+from infra.policy.config import PolicyConfigError
 from infra.settings import SettingsError
 
 
@@ -29,6 +31,24 @@ def _parser() -> argparse.ArgumentParser:
     )
     render.add_argument("--stack", required=True, help=f"one of: {', '.join(available_stacks())}")
     render.add_argument("--out", required=True, type=Path, help="output folder (created 0700)")
+    check = commands.add_parser(
+        "check",
+        help="run the policy pack over a stack (as `pulumi preview --policy-pack` would)",
+    )
+    source = check.add_mutually_exclusive_group(required=True)
+    source.add_argument("--stack", help=f"one of: {', '.join(available_stacks())}")
+    source.add_argument(
+        "--from-preview",
+        type=Path,
+        metavar="FILE",
+        help="the JSON `pulumi preview --json` printed (needs --environment)",
+    )
+    check.add_argument("--environment", choices=["dev", "prod"], help="policy config to apply")
+    check.add_argument("--preview", action="store_true", help="evaluate as `pulumi preview`")
+    check.add_argument(
+        "--config", type=Path, help="policy config (default stacks/policy/<env>.json)"
+    )
+    check.add_argument("--json", action="store_true", help="machine-readable output")
     vault = commands.add_parser("vault", help="the embedded development Vault (OpenBao)")
     vault.add_argument("action", choices=["start", "stop", "status", "env"])
     vault.add_argument("--home", type=Path, default=None, help="data folder (default .state/vault)")
@@ -48,6 +68,21 @@ def _vault(args: argparse.Namespace) -> str:
     return result
 
 
+def _check(args: argparse.Namespace) -> int:
+    """Exit 1 on a mandatory violation, 0 otherwise."""
+    from infra.cli.check import run_check, run_check_preview
+
+    if args.from_preview is not None:
+        if args.environment is None:
+            print("vos-infra: --from-preview needs --environment dev|prod", file=sys.stderr)
+            return 2
+        report = run_check_preview(args.from_preview, args.environment, args.config)
+    else:
+        report = run_check(args.stack, preview=args.preview, config=args.config)
+    print(report.json() if args.json else report.text())
+    return 1 if report.mandatory else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -59,12 +94,14 @@ def main(argv: list[str] | None = None) -> int:
             from infra.cli.render import run_render
 
             print(run_render(args.stack, args.out))
+        elif args.command == "check":
+            return _check(args)
         elif args.command == "vault":
             print(_vault(args))
     except SettingsError as error:
         print(f"vos-infra: {error}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, DevVaultError) as error:
+    except (FileNotFoundError, DevVaultError, PolicyConfigError, AnalyzerFailed) as error:
         print(f"vos-infra: {error}", file=sys.stderr)
         return 2
     return 0

@@ -1,0 +1,104 @@
+"""Network exposure: what reaches the host, on which address, and which networks the
+backends live on."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pulumi_policy import Severity
+
+from vos_policies.docker_props import number, ports, service
+from vos_policies.rule import CONTAINER, NETWORK, UNKNOWN, Rule, StackSubject, Subject, get
+
+INHIBIT_IPV4 = "com.docker.network.bridge.inhibit_ipv4"
+
+
+def _published(c: Subject) -> list[Any]:
+    return [p for p in ports(c) if p is UNKNOWN or get(p, "external") is not None]
+
+
+def _bound(c: Subject) -> Iterator[str]:
+    for port in _published(c):
+        ip = get(port, "ip", "0.0.0.0")  # noqa: S104 (the provider's default when absent)
+        if ip in (UNKNOWN, "", "0.0.0.0", "::", "[::]"):  # noqa: S104
+            yield f"host port {get(port, 'external')} is bound to every interface ({ip!r})"
+
+
+def _tls_only(c: Subject) -> Iterator[str]:
+    allowed = {int(p) for p in c.config["tlsPorts"]}
+    for port in _published(c):
+        internal = number(get(port, "internal"))
+        if internal is None or int(internal) not in allowed:
+            yield (
+                f"container port {get(port, 'internal')} is published; only TLS ports "
+                f"{sorted(allowed)} may reach the host"
+            )
+
+
+def _backends(c: Subject) -> Iterator[str]:
+    if service(c) in set(c.config["backends"]) and _published(c):
+        yield f"{service(c)} is a backend and publishes a host port"
+
+
+def _privileged_ports(c: Subject) -> Iterator[str]:
+    allowed = {int(p) for p in c.config["allowedPrivilegedPorts"]}
+    for port in _published(c):
+        external = number(get(port, "external"))
+        if external is None or (external < 1024 and int(external) not in allowed):
+            yield f"host port {get(port, 'external')} is a privileged port"
+
+
+def _internal_only(stack: StackSubject) -> Iterator[tuple[str, str]]:
+    """A container that publishes nothing lives only on internal networks without an
+    address on the host side (docs/ARCHITECTURE.md, Networks)."""
+    isolated = set()
+    for network in stack.of_type(NETWORK):
+        props = network.props
+        options = get(props, "options", {}) or {}
+        if get(props, "internal") is True and get(options, INHIBIT_IPV4) == "true":
+            isolated.add(get(props, "name"))
+    for container in stack.of_type(CONTAINER):
+        props = container.props
+        if get(props, "start", True) is False or get(props, "ports"):
+            continue
+        for attachment in get(props, "networksAdvanced", []) or []:
+            name = get(attachment, "name")
+            if name not in isolated:
+                yield (
+                    container.urn,
+                    f"{container.name} publishes nothing but joins network {name!r}, which "
+                    "is not internal with no host-side address",
+                )
+
+
+def _ports_list(description: str, default: list[int]) -> dict[str, Any]:
+    return {"type": "array", "items": {"type": "integer"}, "description": description,
+            "default": default}  # fmt: skip
+
+
+RULES = [
+    Rule("published-ports-on-bind-address", "network", "A published port is bound to one "
+         "host address, never to every interface.", "Set network.bindAddress (the port's "
+         "`ip`) to the address clients use.", Severity.HIGH, _bound, (CONTAINER,)),
+    Rule("published-ports-are-tls", "network", "Only TLS endpoints are published on the host.",
+         "Publish the service's TLS port only (network.publishedPorts); put plaintext UIs "
+         "behind the TLS edge.", Severity.CRITICAL, _tls_only, (CONTAINER,),
+         {"tlsPorts": _ports_list("container ports that speak TLS",
+                                  [8443, 5671, 9090, 9093, 3000, 3100, 12345, 16686])}),
+    Rule("no-backend-published", "network", "Backends (databases, broker, vector store, log "
+         "store) are never published on the host.", "Remove the service from "
+         "network.publishedPorts; clients reach it on the internal network.", Severity.CRITICAL,
+         _backends, (CONTAINER,),
+         {"backends": {"type": "array", "items": {"type": "string"},
+                       "description": "services that must never be published",
+                       "default": ["postgres", "rabbitmq", "weaviate", "loki", "alloy"]}}),
+    Rule("no-privileged-host-ports", "network", "Published host ports are unprivileged "
+         "(1024 and up) unless allow-listed.", "Pick a host port of 1024 or more, or "
+         "allow-list it in allowedPrivilegedPorts.", Severity.MEDIUM, _privileged_ports,
+         (CONTAINER,), {"allowedPrivilegedPorts": _ports_list("privileged ports allowed", [])}),
+    Rule("backends-on-isolated-networks", "network", "Containers that publish nothing join "
+         "only internal networks with no host-side address.", "Attach them to the stack's "
+         "backend network only (internal, com.docker.network.bridge.inhibit_ipv4).",
+         Severity.HIGH, _internal_only),
+]  # fmt: skip
