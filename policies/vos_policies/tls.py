@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from pulumi_policy import Severity
 
-from vos_policies.docker_props import env, files, number
+from vos_policies.docker_props import env, files, number, service
 from vos_policies.rule import (
     CONTAINER,
     LOCALLY_SIGNED_CERT,
@@ -64,19 +64,43 @@ def _file(c: Subject, name: str) -> list[str]:
     return [f.content for f in files(c) if isinstance(f.path, str) and f.path.endswith(name)]
 
 
+def _carried(c: Subject, services: str, name: str) -> list[str] | None:
+    """The `name` files of a container that carries this service's files, or None when the
+    rule does not apply. Files hidden as a whole (a preview's "[secret]") cannot be read:
+    then the rule cannot pass."""
+    uploads = files(c)
+    if not uploads:
+        return None  # not a container that receives files
+    found = _file(c, name)
+    if not found and service(c) not in set(c.config[services]):
+        return None
+    if not found and any(f.path is UNKNOWN for f in uploads):
+        return [UNKNOWN]
+    return found
+
+
 def _postgres(c: Subject) -> Iterator[str]:
-    for conf in _file(c, "/postgresql.conf"):
+    configs, rules = _carried(c, "postgresServices", "/postgresql.conf"), _file(c, "/pg_hba.conf")
+    if configs is None:
+        return
+    if not configs:
+        yield "the PostgreSQL files carry no postgresql.conf"
+    if configs == [UNKNOWN]:
+        rules = [UNKNOWN]
+    elif not rules:
+        yield "the PostgreSQL files carry no pg_hba.conf"
+    for conf in configs:
         if conf is UNKNOWN:
-            yield "postgresql.conf is not known: TLS cannot be verified"
+            yield "postgresql.conf is not known (hidden or not computed): TLS cannot be verified"
             continue
         settings = dict(re.findall(r"^\s*(\w+)\s*=\s*'?([^'\n#]*)'?", conf, flags=re.M))
         if settings.get("ssl", "off").strip().lower() not in ("on", "true", "1"):
             yield "postgresql.conf: ssl is not on"
         if settings.get("ssl_min_protocol_version", "").strip() not in ("TLSv1.2", "TLSv1.3"):
             yield "postgresql.conf: ssl_min_protocol_version is below TLSv1.2"
-    for hba in _file(c, "/pg_hba.conf"):
+    for hba in rules:
         if hba is UNKNOWN:
-            yield "pg_hba.conf is not known: TLS cannot be verified"
+            yield "pg_hba.conf is not known (hidden or not computed): TLS cannot be verified"
             continue
         lines = [line.split() for line in hba.splitlines() if line.strip() and line[0] != "#"]
         for fields in lines:
@@ -90,16 +114,21 @@ def _postgres(c: Subject) -> Iterator[str]:
 
 
 def _rabbitmq(c: Subject) -> Iterator[str]:
-    for conf in _file(c, "/rabbitmq.conf") + _file(c, ".conf"):
-        if conf is UNKNOWN:
-            continue  # rabbitmq.conf itself is checked below when found
+    configs = _carried(c, "rabbitmqServices", "/rabbitmq.conf")
+    if configs is None:
+        return
+    for conf in [f.content for f in files(c) if str(f.path).endswith(".conf")]:
+        if not isinstance(conf, str):
+            continue
         if re.search(r"^\s*(management|prometheus)\.tcp\.", conf, flags=re.M):
             yield "a plain HTTP management or metrics listener is configured"
         if re.search(r"^\s*listeners\.tcp\.\w+\s*=", conf, flags=re.M):
             yield "a plain AMQP listener (listeners.tcp.*) is configured"
-    for conf in _file(c, "/rabbitmq.conf"):
+    if not configs:
+        yield "the RabbitMQ files carry no rabbitmq.conf"
+    for conf in configs:
         if conf is UNKNOWN or not re.search(r"^\s*listeners\.tcp\s*=\s*none\s*$", conf, re.M):
-            yield "rabbitmq.conf does not say listeners.tcp = none"
+            yield "rabbitmq.conf does not say listeners.tcp = none (or cannot be read)"
 
 
 def _https_scheme(c: Subject) -> Iterator[str]:
@@ -159,6 +188,10 @@ def _plaintext_urls(c: Subject) -> Iterator[str]:
 
 def _private_keys(c: Subject) -> Iterator[str]:
     for file in files(c):
+        if file.path is UNKNOWN:
+            yield "an upload is hidden as a whole: its modes cannot be verified"
+            continue
+        # A content not computed yet (preview) is checked at update, when it is known.
         if isinstance(file.content, str) and "PRIVATE KEY" in file.content:
             if file.mode not in ("0400", "0600"):
                 yield f"{file.path}: a private key with mode {file.mode} (0400 or 0600 required)"
@@ -187,10 +220,16 @@ RULES = [
     Rule("postgres-tls-only", "tls", "PostgreSQL has ssl on, TLS 1.2 or later, and pg_hba.conf "
          "rejects every connection without TLS.", "Render postgresql.conf with ssl = on and "
          "pg_hba.conf with hostssl lines and `hostnossl all all all reject`.", CRITICAL,
-         _postgres, (CONTAINER,)),
+         _postgres, (CONTAINER,),
+         {"postgresServices": {"type": "array", "items": {"type": "string"},
+                               "description": "services that are PostgreSQL",
+                               "default": ["postgres"]}}),
     Rule("rabbitmq-tls-only", "tls", "RabbitMQ has no plain AMQP, HTTP management or metrics "
          "listener.", "Set listeners.tcp = none and use listeners.ssl, management.ssl, "
-         "prometheus.ssl.", CRITICAL, _rabbitmq, (CONTAINER,)),
+         "prometheus.ssl.", CRITICAL, _rabbitmq, (CONTAINER,),
+         {"rabbitmqServices": {"type": "array", "items": {"type": "string"},
+                               "description": "services that are RabbitMQ",
+                               "default": ["rabbitmq"]}}),
     Rule("https-scheme-only", "tls", "Servers started with --scheme serve https only.",
          "Start the server with `--scheme https` and its TLS flags.", CRITICAL, _https_scheme,
          (CONTAINER,)),

@@ -1,0 +1,264 @@
+"""A catalogue of insecure variants of the real stacks: each mutates one resource (or
+removes one) of the evaluated dev or prod stack, and the named policy must reject it at
+mandatory level, through the pack over gRPC with the environment's own policy config."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+from vos_policies import RULES
+
+from infra.offline.mocks import unwrap
+from infra.offline.runner import evaluate
+from infra.policy.analyzer import Analyzer
+from infra.policy.config import config_file, load
+from infra.policy.resources import PolicyInput, from_evaluation
+
+Props = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Variant:
+    id: str
+    resource: str
+    """Resource name in the stack (e.g. postgres-server), or '' for a stack-wide change."""
+    mutate: Callable[[Props], Props | None]
+    """Returns the new inputs, or None to remove the resource from the stack."""
+    policy: str
+    stack: str = "dev"
+
+
+def setting(**changes: Any) -> Callable[[Props], Props]:
+    def apply(props: Props) -> Props:
+        return props | changes
+
+    return apply
+
+
+def env(*entries: str, drop: str = "") -> Callable[[Props], Props]:
+    def apply(props: Props) -> Props:
+        kept = [e for e in props.get("envs", []) if not (drop and e.startswith(drop + "="))]
+        return props | {"envs": kept + list(entries)}
+
+    return apply
+
+
+def file(suffix: str, edit: Callable[[str], str], **fields: str) -> Callable[[Props], Props]:
+    def apply(props: Props) -> Props:
+        uploads = copy.deepcopy(props["uploads"])
+        for upload in uploads:
+            if upload["file"].endswith(suffix):
+                upload["content"] = edit(upload["content"])
+                upload.update(fields)
+        return props | {"uploads": uploads}
+
+    return apply
+
+
+def volume(host: str, target: str) -> Callable[[Props], Props]:
+    return lambda p: p | {"volumes": [*p["volumes"], {"hostPath": host, "containerPath": target}]}
+
+
+def add_guest(text: str) -> str:
+    document = json.loads(text)
+    document["users"].append({"name": "guest", "password_hash": "x", "tags": ["administrator"]})
+    return json.dumps(document)
+
+
+def remove(_props: Props) -> None:
+    return None
+
+
+PG, RMQ, WV, JOB = "postgres-server", "rabbitmq-server", "weaviate-server", "postgres-roles"
+PGF, RMQF, WVF = "postgres-server-files", "rabbitmq-server-files", "weaviate-server-files"
+PORT = {"internal": 8443.0, "external": 18443.0, "ip": "127.0.0.1", "protocol": "tcp"}
+V = Variant
+VARIANTS = [
+    V("privileged", PG, setting(privileged=True), "no-privileged-containers"),
+    V("host-network", PG, setting(networkMode="host"), "no-host-network"),
+    V("host-pid", RMQ, setting(pidMode="host"), "no-host-pid"),
+    V("host-ipc", RMQ, setting(ipcMode="host"), "no-host-ipc"),
+    V("host-userns", WV, setting(usernsMode="host"), "no-host-user-namespace"),
+    V("host-cgroupns", WV, setting(cgroupnsMode="host"), "no-host-cgroup-namespace"),
+    V("docker-socket", PG, volume("/var/run/docker.sock", "/var/run/docker.sock"),
+      "no-container-engine-socket"),
+    V("containerd-socket", JOB, setting(mounts=[{"type": "bind", "target": "/c",
+      "source": "/run/containerd/containerd.sock"}]), "no-container-engine-socket"),
+    V("host-etc", RMQ, volume("/etc", "/host/etc"), "no-sensitive-host-paths"),
+    V("host-root", WV, volume("/", "/host"), "no-sensitive-host-paths"),
+    V("shared-propagation", PG, setting(mounts=[{"type": "bind", "source": "/srv/pg",
+      "target": "/srv", "bindOptions": {"propagation": "rshared"}}]),
+      "no-shared-mount-propagation"),
+    V("no-cap-drop", PG, setting(capabilities={"drops": [], "adds": []}),
+      "drop-all-capabilities"),
+    V("cap-sys-admin", RMQ, setting(capabilities={"drops": ["ALL"], "adds": ["SYS_ADMIN"]}),
+      "no-dangerous-capabilities"),
+    V("cap-net-raw", WV, setting(capabilities={"drops": ["ALL"], "adds": ["NET_RAW"]}),
+      "no-dangerous-capabilities"),
+    V("no-new-privileges-off", PG, setting(securityOpts=[]), "no-new-privileges"),
+    V("seccomp-unconfined", RMQ, setting(securityOpts=["no-new-privileges:true",
+      "seccomp=unconfined"]), "keep-kernel-confinement"),
+    V("apparmor-unconfined", WV, setting(securityOpts=["no-new-privileges:true",
+      "apparmor:unconfined"]), "keep-kernel-confinement"),
+    V("writable-root", PG, setting(readOnly=False), "read-only-root-filesystem"),
+    V("writable-job", JOB, setting(readOnly=False), "read-only-root-filesystem"),
+    V("carrier-on-network", PGF, setting(networkMode="bridge"), "files-carrier-never-runs"),
+    V("carrier-with-caps", RMQF, setting(capabilities={"drops": []}),
+      "files-carrier-never-runs"),
+    V("root-user", PG, setting(user="0:0"), "non-root-user"),
+    V("no-user", RMQ, setting(user=""), "non-root-user"),
+    V("no-memory-limit", PG, setting(memory=0.0), "memory-limit"),
+    V("unlimited-swap", RMQ, setting(memorySwap=-1.0), "memory-limit"),
+    V("no-cpu-limit", WV, setting(cpus=None), "cpu-limit"),
+    V("no-healthcheck", RMQ, setting(healthcheck=None), "healthcheck-defined"),
+    V("restart-no", PG, setting(restart="no"), "restart-policy"),
+    V("job-restarts", JOB, setting(restart="always"), "restart-policy"),
+    V("no-log-rotation", WV, setting(logOpts={}), "log-rotation"),
+    V("default-bridge", PG, setting(networksAdvanced=[], networkMode="bridge"),
+      "user-defined-network"),
+    V("host-device", WV, setting(devices=[{"hostPath": "/dev/kvm"}]), "no-host-devices"),
+    V("publish-all", RMQ, setting(publishAllPorts=True), "no-publish-all-ports"),
+    V("port-all-interfaces", WV, setting(ports=[PORT | {"ip": "0.0.0.0"}]),  # noqa: S104
+      "published-ports-on-bind-address"),
+    V("port-no-ip", WV, setting(ports=[{k: v for k, v in PORT.items() if k != "ip"}]),
+      "published-ports-on-bind-address"),
+    V("published-5432", PG, setting(ports=[PORT | {"internal": 5432.0, "external": 5432.0}]),
+      "no-backend-published"),
+    V("published-plaintext", WV, setting(ports=[PORT | {"internal": 2112.0}]),
+      "published-ports-are-tls"),
+    V("privileged-host-port", WV, setting(ports=[PORT | {"external": 443.0}]),
+      "no-privileged-host-ports"),
+    V("backend-not-internal", "networks-backend", setting(internal=False),
+      "backends-on-isolated-networks"),
+    V("backend-host-address", "networks-backend", setting(options={}),
+      "backends-on-isolated-networks"),
+    V("rsa-2048", "pki-ca-key", setting(algorithm="RSA", rsaBits=2048.0, ecdsaCurve=None),
+      "tls-key-strength"),
+    V("ecdsa-p224", "pki-postgres-key", setting(ecdsaCurve="P224"), "tls-key-strength"),
+    V("ten-year-leaf", "pki-postgres-cert", setting(validityPeriodHours=87600.0),
+      "tls-certificate-validity"),
+    V("leaf-signs", "pki-rabbitmq-cert", setting(allowedUses=["server_auth", "cert_signing"]),
+      "tls-certificate-usages"),
+    V("ssl-off", PGF, file("postgresql.conf", lambda t: t.replace("ssl = on", "ssl = off")),
+      "postgres-tls-only"),
+    V("tls-1.0", PGF, file("postgresql.conf", lambda t: t.replace("TLSv1.2", "TLSv1")),
+      "postgres-tls-only"),
+    V("hba-plaintext", PGF, file("pg_hba.conf", lambda t: "host all all all scram-sha-256\n" + t),
+      "postgres-tls-only"),
+    V("hba-trust", PGF, file("pg_hba.conf", lambda t: t + "hostssl all all all trust\n"),
+      "postgres-tls-only"),
+    V("amqp-listener", RMQF, file("rabbitmq.conf", lambda t: t.replace(
+      "listeners.tcp = none", "listeners.tcp.default = 5672")), "rabbitmq-tls-only"),
+    V("http-management", RMQF, file("rabbitmq.conf", lambda t: t + "management.tcp.port = "
+      "15672\n"), "rabbitmq-tls-only"),
+    V("weaviate-http", WV, lambda p: p | {"command": ["--scheme", "http,https"]},
+      "https-scheme-only"),
+    V("otlp-insecure", WV, env("OTEL_EXPORTER_OTLP_INSECURE=true"),
+      "no-tls-verification-disabled"),
+    V("node-no-verify", RMQ, env("NODE_TLS_REJECT_UNAUTHORIZED=0"),
+      "no-tls-verification-disabled"),
+    V("sslmode-require", PG, env("DATABASE_URL=postgresql://x@postgres/vos?sslmode=require"),
+      "no-tls-verification-disabled"),
+    V("plaintext-otlp", WV, env("OTEL_EXPORTER_OTLP_ENDPOINT=http://jaeger:4318"),
+      "no-plaintext-urls"),
+    V("key-world-readable", PGF, file("server.key", lambda t: t, permissions="0644"),
+      "private-keys-protected"),
+    V("host-auth-trust", PG, env("POSTGRES_HOST_AUTH_METHOD=trust"), "no-default-credentials"),
+    V("guest-user", RMQF, file("definitions.json", add_guest), "no-default-credentials"),
+    V("guest-remote", RMQF, file("10-defaults.conf", lambda t: "loopback_users.guest = false\n"),
+      "no-default-credentials"),
+    V("rabbitmq-default-user", RMQ, env("RABBITMQ_DEFAULT_USER=guest"),
+      "no-default-credentials"),
+    V("literal-password", PG, env("POSTGRES_PASSWORD=Zq8x2mWv9LkP4nRt"),
+      "no-literal-secrets-in-env"),
+    V("literal-api-keys", WV, env("AUTHENTICATION_APIKEY_ALLOWED_KEYS=abc,def"),
+      "no-literal-secrets-in-env"),
+    V("weaviate-anonymous", WV, env("AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED=true",
+      drop="AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED"), "weaviate-requires-auth"),
+    V("weaviate-default-anonymous", WV, env(drop="AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED"),
+      "weaviate-requires-auth"),
+    V("grafana-anonymous", RMQ, env("GF_AUTH_ANONYMOUS_ENABLED=true", "GF_SERVER_PROTOCOL="
+      "https", "GF_SECURITY_COOKIE_SECURE=true", "GF_SECURITY_ADMIN_PASSWORD__FILE=/x"),
+      "grafana-requires-auth"),
+    V("short-password", "credentials-postgres-admin-password", setting(length=12.0),
+      "generated-secrets-strong"),
+    V("no-rotation-keeper", "credentials-rabbitmq-erlang-cookie", setting(keepers={}),
+      "generated-secrets-strong"),
+    V("secret-not-in-vault", "vault-api-gateway-jwt-secret", remove,
+      "generated-secrets-in-vault"),
+    V("image-latest", "postgres-server-image", setting(name="postgres:latest"),
+      "image-tag-pinned"),
+    V("image-untagged", "rabbitmq-server-image", setting(name="rabbitmq"), "image-tag-pinned"),
+    V("prod-image-tag-only", "weaviate-server-image", setting(
+      name="cr.weaviate.io/semitechnologies/weaviate:1.32.9"), "image-digest-pinned", "prod"),
+    V("vault-skip-verify", "vault-postgres-admin-password", setting(insecure_skip_verify=True),
+      "vault-tls-verified"),
+    V("prod-purge-history", "vault-postgres-admin-password", setting(purge_on_delete=True),
+      "vault-history-kept", "prod"),
+    V("policy-write", "vault-weather-agent-policy", lambda p: p | {
+      "policy": p["policy"].replace('["read"]', '["read", "update", "delete"]')},
+      "vault-policy-least-privilege"),
+    V("policy-everything", "vault-weather-agent-policy", setting(
+      policy='path "secret/*" {\n  capabilities = ["read"]\n}\n'),
+      "vault-policy-least-privilege"),
+]  # fmt: skip
+
+
+@dataclass
+class Stack:
+    resources: list[PolicyInput]
+    pack: Analyzer
+
+
+@pytest.fixture(scope="module")
+def stacks() -> Iterator[dict[str, Stack]]:
+    found = {}
+    try:
+        for name in ("dev", "prod"):
+            pack = Analyzer()
+            settings = load(config_file(name), [r.name for r in RULES])
+            pack.configure(settings.levels, settings.properties)
+            found[name] = Stack(from_evaluation(evaluate(name)), pack)
+        yield found
+    finally:
+        for stack in found.values():
+            stack.pack.close()
+
+
+def _apply(resources: list[PolicyInput], variant: Variant) -> tuple[list[PolicyInput], str]:
+    target = next(r for r in resources if r.name == variant.resource)
+    props = variant.mutate(unwrap(target.inputs))
+    if props is None:
+        return [r for r in resources if r is not target], target.urn
+    props = {k: v for k, v in props.items() if v is not None}
+    changed = replace(target, inputs=props, outputs=props)
+    return [changed if r is target else r for r in resources], target.urn
+
+
+@pytest.mark.parametrize("variant", VARIANTS, ids=lambda v: v.id)
+def test_each_insecure_variant_is_rejected_by_its_policy(
+    stacks: dict[str, Stack], variant: Variant
+) -> None:
+    stack = stacks[variant.stack]
+    resources, urn = _apply(stack.resources, variant)
+    rule = next(r for r in RULES if r.name == variant.policy)
+    if rule.stack:
+        found = stack.pack.analyze_stack(resources)
+    else:
+        found = stack.pack.analyze(next(r for r in resources if r.urn == urn))
+    mandatory = [d for d in found if d.level == "mandatory"]
+    assert variant.policy in {d.policy for d in mandatory}, [(d.policy, d.message) for d in found]
+
+
+def test_the_catalogue_is_large_and_reaches_every_group() -> None:
+    assert len(VARIANTS) >= 50 and len({v.id for v in VARIANTS}) == len(VARIANTS)
+    groups = {next(r.group for r in RULES if r.name == v.policy) for v in VARIANTS}
+    assert groups >= {"containers", "network", "tls", "credentials", "images", "vault"}
+    named = {v.policy for v in VARIANTS}
+    assert all(re.fullmatch(r"[a-z0-9-]+", n) for n in named)
