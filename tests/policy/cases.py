@@ -149,8 +149,9 @@ RESOURCE_CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any], dict[str, A
                       changed(SERVICE, user="0:0"), {"allowedRootServices": ["weaviate"]}),
     "memory-limit": (CONTAINER, SERVICE, changed(SERVICE, memorySwap=-1.0), {}),
     "cpu-limit": (CONTAINER, SERVICE, changed(SERVICE, cpus=None), {}),
-    "healthcheck-defined": (CONTAINER, changed(SERVICE, mustRun=False, healthcheck=None, restart="no"),
-                    changed(SERVICE, healthcheck=None), {}),
+    "healthcheck-defined": (CONTAINER, changed(
+        SERVICE, mustRun=False, healthcheck=None, restart="no"),
+        changed(SERVICE, healthcheck=None), {}),
     "restart-policy": (CONTAINER, SERVICE, changed(SERVICE, restart="no"), {}),
     "log-rotation": (CONTAINER, SERVICE, changed(SERVICE, logOpts={"max-size": "10m"}), {}),
     "user-defined-network": (CONTAINER, CARRIER, changed(SERVICE, networksAdvanced=[]), {}),
