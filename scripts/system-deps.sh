@@ -3,8 +3,9 @@
 source "$(dirname "$0")/lib.sh"
 
 # docker.io + debootstrap: the Docker tier (tests/docker) runs its own dockerd and builds
-# its images from a debootstrap base; iproute2 lists this machine's addresses for probes.
-PACKAGES=(python3-venv postgresql-15 rabbitmq-server docker.io debootstrap iproute2)
+# its images from a debootstrap base; iproute2 lists this machine's addresses for probes;
+# shellcheck lets actionlint check the workflow's shell steps.
+PACKAGES=(python3-venv postgresql-15 rabbitmq-server docker.io debootstrap iproute2 shellcheck)
 need=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || need+=("$package")
