@@ -24,9 +24,25 @@ def decode(value: Any) -> Any:
         return value
 
 
-def stack_config() -> dict[str, Any]:
+PROVIDER_NAMESPACES = frozenset({"docker", "random", "tls", "pulumi"})
+"""Config namespaces of the providers the program uses: theirs, not ours."""
+
+
+def _raw() -> dict[str, Any]:
     raw: dict[str, Any] = {}
     raw.update(runtime_config.get_config_env())
     raw.update(runtime_config.CONFIG.get())
+    return raw
+
+
+def stack_config() -> dict[str, Any]:
     prefix = f"{NAMESPACE}:"
-    return {k.removeprefix(prefix): decode(v) for k, v in raw.items() if k.startswith(prefix)}
+    return {k.removeprefix(prefix): decode(v) for k, v in _raw().items() if k.startswith(prefix)}
+
+
+def ignored_keys() -> list[str]:
+    """Config keys that nothing in this program reads: neither `vos-infra:` nor a provider's
+    (a misspelt project name, a key without its namespace, ...)."""
+    return sorted(
+        key for key in _raw() if key.partition(":")[0] not in PROVIDER_NAMESPACES | {NAMESPACE}
+    )

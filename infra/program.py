@@ -7,7 +7,7 @@ import pulumi
 
 from components.registry import REGISTRY
 from infra.assembly import Platform, PlatformArgs
-from infra.config_source import stack_config
+from infra.config_source import ignored_keys, stack_config
 from infra.settings import Settings, load_settings
 
 
@@ -21,5 +21,11 @@ def build(settings: Settings) -> Platform:
 def main() -> Platform:
     # Settings are validated completely before the first resource is registered: a
     # misconfigured stack fails at preview with every problem listed and nothing created.
+    for key in ignored_keys():
+        name = key.partition(":")[2] or key
+        pulumi.log.warn(
+            f"config key '{key}' is not read by vos-infra: its settings are "
+            f"vos-infra:<name> (pulumi config rm '{key}' and set 'vos-infra:{name}')"
+        )
     settings = load_settings(pulumi.get_stack(), stack_config(), REGISTRY)
     return build(settings)

@@ -8,11 +8,13 @@ import shlex
 import sys
 from pathlib import Path
 
+from infra.cli.errors import RenderTargetError
 from infra.dev_vault import DevVaultError
 from infra.offline.stack_files import available_stacks
 from infra.policy.analyzer import AnalyzerFailed
 from infra.policy.config import PolicyConfigError
 from infra.settings import SettingsError
+from infra.settings.values import YamlFileError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -101,7 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"vos-infra: {error}", file=sys.stderr)
         return 2
-    except (FileNotFoundError, DevVaultError, PolicyConfigError, AnalyzerFailed) as error:
+    except (
+        FileNotFoundError,
+        DevVaultError,
+        PolicyConfigError,
+        AnalyzerFailed,
+        YamlFileError,
+        RenderTargetError,
+    ) as error:
         print(f"vos-infra: {error}", file=sys.stderr)
         return 2
     return 0

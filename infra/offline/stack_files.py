@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from infra.settings.values import load_yaml
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 OFFLINE_SECRET_PLACEHOLDER = "offline-placeholder-for-an-encrypted-value"  # noqa: S105
@@ -38,7 +38,7 @@ def read_stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> StackConfi
         raise FileNotFoundError(
             f"no stack file {path.name}; known stacks: {', '.join(available_stacks(project_dir))}"
         )
-    document = yaml.safe_load(path.read_text()) or {}
+    document = load_yaml(path) or {}
     values: dict[str, str] = {}
     secret_keys: list[str] = []
     for key, value in (document.get("config") or {}).items():

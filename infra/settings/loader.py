@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from infra.settings.models import Settings, settings_model
 from infra.settings.problems import Problem, SettingsError, config_key
 from infra.settings.relations import check_relations
 from infra.settings.services import Catalogue
+from infra.settings.values import load_yaml
 
 PROFILES_DIR = Path(__file__).resolve().parents[2] / "stacks"
 
@@ -77,8 +77,12 @@ def load_settings(
             )
         )
     else:
-        loaded = yaml.safe_load((profiles_dir / f"{environment}.yaml").read_text())
+        loaded = load_yaml(profiles_dir / f"{environment}.yaml")
         profile = loaded if isinstance(loaded, dict) else {}
+    if any(p.path == ("environment",) for p in problems):
+        # Without a profile every other setting is missing: those follow-on problems would
+        # bury the one that matters.
+        raise SettingsError(stack, problems)
 
     merged = deep_merge(profile, overrides)
     merged["stack"] = stack
@@ -90,9 +94,34 @@ def load_settings(
     problems.extend(check_relations(merged, catalogue))
 
     if problems:
-        raise SettingsError(stack, [_with_source(p, stack, overrides, profile) for p in problems])
+        found = [_with_source(p, stack, overrides, profile) for p in problems]
+        raise SettingsError(stack, [_explained(p, stack, overrides) for p in found])
     assert settings is not None
     return settings
+
+
+STACK_NAME_FIX = (
+    "pulumi stack rename <name> (1-31 lowercase letters, digits or '-', starting with a letter "
+    "or digit; the stack's Docker objects are named vos-<name>-...)"
+)
+
+
+def _explained(problem: Problem, stack: str, overrides: Mapping[str, Any]) -> Problem:
+    """Problems whose generic fix would mislead."""
+    if problem.path[:1] == ("stack",):
+        return Problem(problem.path, problem.message, STACK_NAME_FIX, f"the stack name '{stack}'")
+    if problem.path[:1] == ("agents",) and "agents" in overrides and len(problem.path) == 3:
+        index, field = problem.path[1], problem.path[2]
+        return Problem(
+            problem.path,
+            f"{problem.message}. The stack's vos-infra:agents list replaces the profile's (lists "
+            "are not merged), so each agent there needs its name, image, memoryMb and cpus",
+            f"pulumi config set --path 'vos-infra:agents[{index}].{field}' <value>; to add an "
+            "agent to the profile's ones, copy them into the stack's list first (pulumi config "
+            f"get --path vos-infra:agents --stack {stack} shows the list in use)",
+            f"Pulumi.{stack}.yaml",
+        )
+    return problem
 
 
 def _unknown_key(path: tuple[str | int, ...], known: list[str], source: str | None) -> Problem:

@@ -14,11 +14,20 @@ import ipaddress
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, IPvAnyAddress, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    IPvAnyAddress,
+    create_model,
+)
 from pydantic.alias_generators import to_camel, to_snake
 
 from infra.settings.images import ImageRef, parse_image
 from infra.settings.services import Catalogue, ServiceDefinition, agent_dns_name
+from infra.settings.values import strict_boolean
 
 AGENT_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,18}[a-z0-9])?$")
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
@@ -68,6 +77,11 @@ def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+Boolean = Annotated[
+    bool,
+    BeforeValidator(strict_boolean),
+    Field(description="true or false"),
+]
 Image = Annotated[
     str,
     AfterValidator(_image),
@@ -86,7 +100,7 @@ class _Model(BaseModel):
 
 
 class ServiceSettings(_Model):
-    enabled: bool
+    enabled: Boolean
     image: Image
     memory_mb: MemoryMb
     cpus: Cpus
@@ -138,7 +152,7 @@ class TlsSettings(_Model):
     ca_early_renewal_hours: int = Field(ge=1)
     validity_hours: int = Field(ge=24, le=87600)
     early_renewal_hours: int = Field(ge=1)
-    localhost_sans: bool = Field(
+    localhost_sans: Boolean = Field(
         description="add localhost, 127.0.0.1 and ::1 to the certificates of published services"
     )
 
@@ -165,10 +179,10 @@ class VaultSettings(_Model):
     mount: Annotated[str, _matching(MOUNT, "KV v2 mount name")]
     path_prefix: Annotated[str, _matching(PATH_PREFIX, "path prefix (a/b/c, lowercase)")]
     approle_mount: Annotated[str, _matching(MOUNT, "auth mount name")] = "approle"
-    purge_on_delete: bool = Field(
+    purge_on_delete: Boolean = Field(
         default=False, description="destroy all versions when a secret leaves the stack"
     )
-    insecure_skip_verify: bool = Field(
+    insecure_skip_verify: Boolean = Field(
         default=False, description="dev only: do not verify Vault's TLS certificate"
     )
 

@@ -14,6 +14,7 @@ from typing import Any
 from infra.settings.images import parse_image
 from infra.settings.problems import Problem, config_key
 from infra.settings.services import AGENT_REQUIRES, Catalogue, agent_dns_name
+from infra.settings.values import boolean
 
 Raw = Mapping[str, Any]
 
@@ -31,8 +32,15 @@ def _int(value: Any) -> int | None:
 
 
 def _enabled(services: Raw, key: str) -> bool:
+    """Read as the field rule reads it."""
+    return boolean(_map(services, key).get("enabled")) is True
+
+
+def _unreadable(services: Raw, key: str) -> bool:
+    """`enabled` is set but not a boolean: the field rule reports it, and no rule here may
+    add follow-on problems from a guess at what it meant."""
     value = _map(services, key).get("enabled")
-    return value is True or (isinstance(value, str) and value.lower() == "true")
+    return value is not None and boolean(value) is None
 
 
 def check_relations(raw: Raw, catalogue: Catalogue) -> list[Problem]:
@@ -109,7 +117,7 @@ def _service_dependencies(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
         if not _enabled(services, key):
             continue
         for needed in definition.requires:
-            if not _enabled(services, needed):
+            if not _enabled(services, needed) and not _unreadable(services, needed):
                 yield Problem(
                     ("services", key, "enabled"),
                     f"{key} needs {needed}, which is disabled",
@@ -125,7 +133,7 @@ def _agents(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
     services = _map(raw, "services")
     if agents:
         for needed in AGENT_REQUIRES:
-            if not _enabled(services, needed):
+            if not _enabled(services, needed) and not _unreadable(services, needed):
                 yield Problem(
                     ("services", needed, "enabled"),
                     f"agents need {needed}, which is disabled",
@@ -168,7 +176,7 @@ def _published_ports(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
                 f"pulumi config rm --path '{config_key(path)}'",
             )
             continue
-        if not _enabled(services, key):
+        if not _enabled(services, key) and not _unreadable(services, key):
             yield Problem(
                 path,
                 f"{key} is published but disabled",
@@ -189,8 +197,8 @@ def _published_ports(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
 
 
 def _vault(raw: Raw) -> Iterator[Problem]:
-    skip = _map(raw, "vault").get("insecureSkipVerify")
-    if raw.get("environment") == "prod" and (skip is True or str(skip).lower() == "true"):
+    skip = boolean(_map(raw, "vault").get("insecureSkipVerify"))
+    if raw.get("environment") == "prod" and skip is True:
         yield Problem(
             ("vault", "insecureSkipVerify"),
             "TLS verification of Vault cannot be turned off in prod",

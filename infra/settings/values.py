@@ -1,0 +1,47 @@
+"""How raw configuration values are read, once for every rule that reads them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def boolean(value: Any) -> bool | None:
+    """true/false, or the strings "true"/"false" in any case (how `pulumi config set` may
+    store them); anything else (yes, 1, on) is not a boolean here: None."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    return None
+
+
+def strict_boolean(value: Any) -> bool:
+    found = boolean(value)
+    if found is None:
+        raise ValueError(f"{value!r} is not a boolean: write true or false")
+    return found
+
+
+class YamlFileError(ValueError):
+    """A YAML file that does not parse: the file, line and column, in one message."""
+
+    def __init__(self, path: Path, error: yaml.YAMLError) -> None:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        self.path, self.where = path, where
+        super().__init__(
+            f"{path.name} is not valid YAML at {where}: {problem}. "
+            f"Fix: correct that line of {path} (an indentation or a missing ':' is the usual "
+            "cause)"
+        )
+
+
+def load_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise YamlFileError(path, error) from None
