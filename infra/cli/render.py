@@ -7,9 +7,11 @@ the folder is created 0700 and every file 0600.
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
+from infra.cli.errors import RenderTargetError
 from infra.cli.redact import SECRET, scrub
 from infra.offline.rendered import RenderedContainer, containers
 from infra.offline.runner import evaluate
@@ -38,7 +40,25 @@ def _manifest_entry(container: RenderedContainer, secrets: set[str]) -> dict[str
     }
 
 
+MANIFEST = "manifest.json"
+
+
+def _prepare(out: Path) -> None:
+    """A new or empty folder, or an earlier render (replaced whole, so no stale file from
+    another stack or service stays); anything else is refused before anything is written."""
+    if out.is_symlink() or (out.exists() and not out.is_dir()):
+        raise RenderTargetError(f"--out {out} exists and is not a folder; give a folder path")
+    if out.is_dir() and any(out.iterdir()):
+        if not (out / MANIFEST).is_file():
+            raise RenderTargetError(
+                f"--out {out} is a folder with other files in it; render writes into a new or "
+                "empty folder, or replaces an earlier render (one with manifest.json)"
+            )
+        shutil.rmtree(out)
+
+
 def run_render(stack: str, out: Path) -> str:
+    _prepare(out)
     evaluation = evaluate(stack)
     rendered = containers(evaluation)
     secrets = evaluation.secret_values()
@@ -49,7 +69,7 @@ def run_render(stack: str, out: Path) -> str:
             write_private(out / service / file.path.lstrip("/"), file.content)
             count += 1
     manifest = {service: _manifest_entry(c, secrets) for service, c in sorted(rendered.items())}
-    write_private(out / "manifest.json", json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    write_private(out / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     return (
         f"wrote {count} files for {len(rendered)} containers of stack {stack} to {out}\n"
         "WARNING: these files hold real secret material (keys, passwords); the folder is 0700 "

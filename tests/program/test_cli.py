@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -109,3 +110,24 @@ def test_preview_mode_plan_marks_unknowns() -> None:
     assert plan["mode"] == "preview"
     signed = [r for r in plan["resources"] if r["type"] == SIGNED]
     assert all(r["inputs"]["caCertPem"] == "[unknown until up]" for r in signed)
+
+
+def test_render_refuses_a_file_or_a_foreign_folder_and_replaces_an_earlier_render(
+    tmp_path: Path,
+) -> None:
+    target = tmp_path / "file"
+    target.write_text("mine")
+    result = _cli("render", "--stack", "dev", "--out", str(target))
+    assert result.returncode == 2 and "is not a folder" in result.stderr
+    assert "Traceback" not in result.stderr and target.read_text() == "mine"
+    foreign = tmp_path / "notes"
+    foreign.mkdir()
+    (foreign / "keep.txt").write_text("mine")
+    result = _cli("render", "--stack", "dev", "--out", str(foreign))
+    assert result.returncode == 2 and "other files in it" in result.stderr
+    assert (foreign / "keep.txt").read_text() == "mine"
+    earlier = tmp_path / "render"
+    assert _cli("render", "--stack", "dev", "--out", str(earlier)).returncode == 0
+    (earlier / "stale").write_text("from another render")
+    assert _cli("render", "--stack", "dev", "--out", str(earlier)).returncode == 0
+    assert not (earlier / "stale").exists() and (earlier / "manifest.json").is_file()
