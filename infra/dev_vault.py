@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -78,7 +79,13 @@ class DevVault:
         return self.home / "bao.pid"
 
     def env(self) -> dict[str, str]:
-        """What a client needs; the token stays in its file."""
+        """What a client needs; the token stays in its file. Refused before the first start,
+        when the CA and token files do not exist yet."""
+        if not (self.ca_file.is_file() and self.token_file.is_file()):
+            raise DevVaultError(
+                f"the development Vault in {self.home} has not been started yet, so its CA and "
+                "token files do not exist: run scripts/vault.sh start (or scripts/up.sh) first"
+            )
         return {
             "VAULT_ADDR": self.address,
             "VAULT_CACERT": str(self.ca_file),
@@ -207,6 +214,21 @@ telemetry {{
             time.sleep(0.1)
         raise DevVaultError(f"bao did not answer on {self.address} within {timeout:.0f}s")
 
+    def _check_ports_free(self) -> None:
+        """bao would only say so deep in its log: say it in one line, before starting it."""
+        for port in (self.port, self.port + 1):  # the listener and the cluster port
+            with socket.socket() as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    raise DevVaultError(
+                        f"port {port} on 127.0.0.1 is in use (another Vault, or another "
+                        f"process); the dev Vault needs {self.port} and {self.port + 1}: free "
+                        "them, or pick other ports with scripts/vault.sh start --port <port> "
+                        "(or VOS_DEV_VAULT_PORT=<port>)"
+                    ) from None
+
     def _client(self, token: str | None = None) -> hvac.Client:
         return hvac.Client(url=self.address, token=token, verify=str(self.ca_file), timeout=10)
 
@@ -223,6 +245,7 @@ telemetry {{
                     f"a process (pid {self._pid()}) holds {self._pid_file} but {self.address} "
                     "does not answer; stop it first (vos-infra vault stop)"
                 )
+            self._check_ports_free()
             log = open(self.home / "bao.log", "ab")  # noqa: SIM115 (handed to the child)
             process = subprocess.Popen(  # noqa: S603 (our own binary and config path)
                 [_bao_binary(), "server", f"-config={config}"],

@@ -8,12 +8,25 @@ STATE_DIR="$ROOT/.state"
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# The lowest Pulumi SDK the project accepts (pyproject.toml): the CLI must be at least this,
+# read before any virtualenv exists so that up.sh can check every prerequisite first.
+min_pulumi_version() {
+  sed -n 's/^ *"pulumi>=\([0-9.]*\),.*/\1/p' "$ROOT/pyproject.toml" | head -n1
+}
+
 # Create the project virtualenv (the one Pulumi.yaml names) and install the project into it,
-# editable, with the given extras, e.g. `bootstrap_venv dev`.
+# editable, with the given extras, e.g. `bootstrap_venv dev`. Skipped when the same extras
+# were installed from the same pyproject.toml (a stamp in the virtualenv records both).
 bootstrap_venv() {
   local extras="${1:-}"
   local python="${PYTHON:-python3}"
   command -v "$python" >/dev/null || die "python3 not found: install Python 3.11+ (apt-get install python3 python3-venv)"
+  local stamp="$VENV/.vos-infra-installed"
+  local want
+  want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1) ${extras:-base}"
+  if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return 0
+  fi
   if [ ! -x "$VENV/bin/python" ]; then
     say "creating virtualenv $VENV"
     "$python" -m venv "$VENV" || die "could not create a virtualenv: apt-get install python3-venv"
@@ -23,4 +36,28 @@ bootstrap_venv() {
   say "installing vos-infra${extras:+[$extras]} into $VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
   "$VENV/bin/python" -m pip install --quiet -e "$spec"
+  printf '%s\n' "$want" >"$stamp"
+}
+
+# The environment every `pulumi` command of a stack needs: the local file backend and the
+# passphrase file in .state/, and (dev, without VAULT_ADDR) the embedded development Vault.
+# Prints `export` lines; scripts/env.sh and up.sh both use it.
+stack_environment() {
+  local stack="$1"
+  printf 'export PULUMI_BACKEND_URL=%q\n' "file://$STATE_DIR/backend"
+  printf 'export PULUMI_CONFIG_PASSPHRASE_FILE=%q\n' "$STATE_DIR/passphrase"
+  printf 'export PULUMI_SKIP_UPDATE_CHECK=true\n'
+  if [ -z "${VAULT_ADDR:-}" ] && [ "$stack" = dev ]; then
+    # Says in one line when the dev Vault was never started (scripts/vault.sh start).
+    "$VENV/bin/vos-infra" vault env || true
+  fi
+}
+
+prepare_state() {
+  mkdir -p "$STATE_DIR/backend"
+  chmod 700 "$STATE_DIR"
+  if [ ! -s "$STATE_DIR/passphrase" ]; then
+    say "generating the stack secrets passphrase in $STATE_DIR/passphrase"
+    (umask 077 && "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))' >"$STATE_DIR/passphrase")
+  fi
 }

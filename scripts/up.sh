@@ -1,54 +1,77 @@
 #!/usr/bin/env bash
-# The main job: set everything up and `pulumi up` a stack (default: dev) on a local file
-# backend in .state/, with a generated passphrase kept in .state/passphrase (0600, ignored).
-# Needs the Pulumi CLI and a reachable Docker daemon; stops with a clear message without them.
+# The main job: `pulumi up` a stack (default: dev) on a local file backend in .state/, with a
+# generated passphrase in .state/passphrase (0600, ignored by git).
 source "$(dirname "$0")/lib.sh"
 
+usage() {
+  cat <<USAGE
+usage: scripts/up.sh [stack] [pulumi up flags...]
+
+  stack   dev (default) or any stack with a Pulumi.<stack>.yaml; 1-31 lowercase letters,
+          digits or '-', starting with a letter or digit
+Needs the Pulumi CLI (>= $(min_pulumi_version)) and a Docker daemon; for a stack other than dev
+also VAULT_ADDR, VAULT_CACERT and VAULT_TOKEN (or VAULT_TOKEN_FILE). For the same
+environment in your own shell (pulumi config, pulumi destroy, ...): eval "\$(scripts/env.sh)".
+USAGE
+}
+
+case "${1:-}" in
+  -h|--help) usage; exit 0 ;;
+  -*) usage >&2; die "the first argument is the stack name, not '$1'" ;;
+esac
 STACK="${1:-dev}"
 shift || true
 
-missing=0
+# 1. Every prerequisite, all reported together, before anything is installed or started.
+missing=()
+[[ "$STACK" =~ ^[a-z0-9][a-z0-9-]{0,30}$ ]] ||
+  missing+=("'$STACK' is not a valid stack name: 1-31 lowercase letters, digits or '-', starting with a letter or digit")
+[ -f "$ROOT/Pulumi.$STACK.yaml" ] ||
+  missing+=("no Pulumi.$STACK.yaml: create it with 'vos-infra:environment: dev|prod' (see Pulumi.dev.yaml)")
+if ! command -v "${PYTHON:-python3}" >/dev/null 2>&1; then
+  missing+=("python3 is not installed: apt-get install python3 python3-venv")
+elif ! "${PYTHON:-python3}" -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  missing+=("python3 cannot create virtualenvs: apt-get install python3-venv")
+fi
 if ! command -v pulumi >/dev/null 2>&1; then
-  printf 'missing: the Pulumi CLI (pulumi) is not on PATH.\n  install: curl -fsSL https://get.pulumi.com | sh   (or see https://www.pulumi.com/docs/iac/download-install/)\n' >&2
-  missing=1
+  missing+=("the Pulumi CLI (pulumi) is not on PATH; install it: curl -fsSL https://get.pulumi.com | sh (or https://www.pulumi.com/docs/iac/download-install/)")
+else
+  # Key and certificate rotation relies on the `replacementTrigger` resource option, which an
+  # older engine silently ignores: refuse a CLI older than the SDK the project runs with.
+  cli_version="$(pulumi version 2>/dev/null | sed 's/^v//')"
+  need="$(min_pulumi_version)"
+  if [ "$(printf '%s\n%s\n' "$need" "$cli_version" | sort -V | head -n1)" != "$need" ]; then
+    missing+=("the Pulumi CLI is ${cli_version:-unknown} but the project needs $need or newer: pulumi self-update (or reinstall)")
+  fi
 fi
 if ! command -v docker >/dev/null 2>&1; then
-  printf 'missing: the Docker CLI is not installed.\n  install Docker Engine: https://docs.docker.com/engine/install/\n' >&2
-  missing=1
+  missing+=("the Docker CLI is not installed: https://docs.docker.com/engine/install/")
 elif ! docker info >/dev/null 2>&1; then
-  printf 'missing: no Docker daemon answers at %s.\n  start it (sudo systemctl start docker) or point DOCKER_HOST at one; `docker info` must succeed.\n' "${DOCKER_HOST:-unix:///var/run/docker.sock}" >&2
-  missing=1
+  missing+=("no Docker daemon answers at ${DOCKER_HOST:-unix:///var/run/docker.sock}: start it (sudo systemctl start docker) or point DOCKER_HOST at one")
 fi
-[ "$missing" = 0 ] || die "cannot run 'pulumi up' for stack $STACK until the above is installed"
+if [ "$STACK" != dev ] && [ -z "${VAULT_ADDR:-}" ]; then
+  missing+=("VAULT_ADDR is not set: stack $STACK keeps its secrets in your Vault; export VAULT_ADDR, VAULT_CACERT and VAULT_TOKEN (or VAULT_TOKEN_FILE)")
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  printf 'cannot run pulumi up for stack %s yet:\n' "$STACK" >&2
+  printf '  - %s\n' "${missing[@]}" >&2
+  exit 1
+fi
 
+# 2. Set up: the virtualenv (only when pyproject.toml changed), the backend, the dev Vault.
 bootstrap_venv local
-
-# Key and certificate rotation relies on the `replacementTrigger` resource option, which an
-# older engine silently ignores: refuse a CLI older than the SDK the project runs with.
-cli_version="$(pulumi version | sed 's/^v//')"
-sdk_version="$("$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("pulumi"))')"
-if [ "$(printf '%s\n%s\n' "$sdk_version" "$cli_version" | sort -V | head -n1)" != "$sdk_version" ]; then
-  die "the Pulumi CLI is $cli_version but the project's Pulumi SDK is $sdk_version; upgrade the CLI (pulumi self-update, or reinstall from https://www.pulumi.com/docs/iac/download-install/)"
-fi
-
-mkdir -p "$STATE_DIR/backend"
-chmod 700 "$STATE_DIR"
-if [ ! -s "$STATE_DIR/passphrase" ]; then
-  say "generating the stack secrets passphrase in $STATE_DIR/passphrase"
-  (umask 077 && "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(32))' >"$STATE_DIR/passphrase")
-fi
-export PULUMI_CONFIG_PASSPHRASE_FILE="$STATE_DIR/passphrase"
-export PULUMI_BACKEND_URL="file://$STATE_DIR/backend"
-export PULUMI_SKIP_UPDATE_CHECK=true
-
+prepare_state
 if [ -z "${VAULT_ADDR:-}" ]; then
-  [ "$STACK" = dev ] || die "VAULT_ADDR is not set: export VAULT_ADDR, VAULT_CACERT and VAULT_TOKEN (or VAULT_TOKEN_FILE) for stack $STACK"
   say "no VAULT_ADDR: using the embedded development Vault (OpenBao)"
   "$VENV/bin/vos-infra" vault start
-  eval "$("$VENV/bin/vos-infra" vault env)"
 fi
+eval "$(stack_environment "$STACK")"
 
+# 3. The update.
 cd "$ROOT"
 pulumi stack select --create "$STACK"
 say "pulumi up --stack $STACK"
 pulumi up --stack "$STACK" --yes "$@"
+
+# 4. What to open now.
+"$VENV/bin/vos-infra" endpoints --stack "$STACK"

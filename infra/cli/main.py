@@ -51,6 +51,12 @@ def _parser() -> argparse.ArgumentParser:
         "--config", type=Path, help="policy config (default stacks/policy/<env>.json)"
     )
     check.add_argument("--json", action="store_true", help="machine-readable output")
+    endpoints = commands.add_parser(
+        "endpoints", help="what to open after `pulumi up`, the CA, the admin credentials"
+    )
+    endpoints.add_argument(
+        "--stack", required=True, help=f"one of: {', '.join(available_stacks())}"
+    )
     vault = commands.add_parser("vault", help="the embedded development Vault (OpenBao)")
     vault.add_argument("action", choices=["start", "stop", "status", "env"])
     vault.add_argument("--home", type=Path, default=None, help="data folder (default .state/vault)")
@@ -98,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
             print(run_render(args.stack, args.out))
         elif args.command == "check":
             return _check(args)
+        elif args.command == "endpoints":
+            from infra.cli.endpoints import run_endpoints
+
+            print(run_endpoints(args.stack))
         elif args.command == "vault":
             print(_vault(args))
     except SettingsError as error:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import socket
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import hvac
+import pytest
 import requests
 
+from infra.dev_vault import DevVault, DevVaultError
 from tests.integration.vault_server import free_port_pair
 
 
@@ -83,3 +86,19 @@ def test_start_reuse_stop_restart_keeps_data(tmp_path: Path) -> None:
         assert kept["data"]["data"] == {"v": "1"}
     finally:
         _cli(home, port, "stop")
+
+
+def test_a_port_in_use_is_said_in_one_line_before_anything_starts(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        server = DevVault(tmp_path / "vault", port)
+        with pytest.raises(DevVaultError) as caught:
+            server.start()
+    message = str(caught.value)
+    assert f"port {port} on 127.0.0.1 is in use" in message and "--port" in message
+    assert "\n" not in message and server._pid() is None
+
+
+def test_env_before_the_first_start_says_what_to_do(tmp_path: Path) -> None:
+    with pytest.raises(DevVaultError, match=r"has not been started yet.*scripts/vault.sh start"):
+        DevVault(tmp_path / "never", 18200).env()

@@ -131,3 +131,13 @@ def test_render_refuses_a_file_or_a_foreign_folder_and_replaces_an_earlier_rende
     (earlier / "stale").write_text("from another render")
     assert _cli("render", "--stack", "dev", "--out", str(earlier)).returncode == 0
     assert not (earlier / "stale").exists() and (earlier / "manifest.json").is_file()
+
+
+def test_endpoints_say_what_runs_what_is_published_and_where_the_secrets_are() -> None:
+    result = _cli("endpoints", "--stack", "dev")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "stack dev: postgres, rabbitmq, weaviate run on Docker" in out
+    assert "no running service is published" in out
+    assert "pulumi stack output caCertPem --stack dev > .state/dev-ca.pem" in out
+    assert "bao kv get -mount=secret -field=value vos/dev/postgres/admin-password" in out

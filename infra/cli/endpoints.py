@@ -1,0 +1,48 @@
+"""`vos-infra endpoints`: what to open after `pulumi up`, the CA to trust, and how to read
+the administrators' credentials. From the settings alone (no evaluation, no Vault)."""
+
+from __future__ import annotations
+
+from components.registry import REGISTRY
+from infra.config_source import decode
+from infra.offline.stack_files import read_stack_config
+from infra.settings import load_settings
+from infra.settings.services import credential_id
+
+
+def run_endpoints(stack: str) -> str:
+    config = read_stack_config(stack)
+    prefix = "vos-infra:"
+    values = {k[len(prefix) :]: decode(v) for k, v in config.values.items() if k.startswith(prefix)}
+    settings = load_settings(stack, values, REGISTRY)
+    running = [d for d in settings.enabled_services() if d.component]
+    lines = [f"stack {stack}: {', '.join(d.dns_name for d in running)} run on Docker"]
+    published = [d for d in running if settings.is_published(d.key)]
+    host = "localhost" if settings.tls.localhost_sans else str(settings.network.bind_address)
+    for d in published:
+        port = settings.network.published_ports[d.key]
+        lines.append(f"  open  https://{host}:{port}  ({d.dns_name})")
+    if not published:
+        lines.append(
+            "  no running service is published on the host (network.publishedPorts); "
+            "they are reached on the stack's internal network"
+        )
+    ca = f".state/{stack}-ca.pem"
+    lines += [
+        "the platform's CA (trust it to verify every endpoint):",
+        f"  pulumi stack output caCertPem --stack {stack} > {ca}",
+        f'  curl --cacert {ca} https://...   (eval "$(scripts/env.sh {stack})" first)',
+        "administrator credentials, kept in Vault:",
+    ]
+    vault = settings.vault
+    for d in running:
+        for credential in d.credentials:
+            if "admin" in credential.name:
+                path = f"{vault.path_prefix}/{stack}/{credential_id(d.dns_name, credential.name)}"
+                lines.append(f"  .venv/bin/bao kv get -mount={vault.mount} -field=value {path}")
+    lines.append(
+        '  (with eval "$(scripts/env.sh '
+        + stack
+        + ')" and VAULT_TOKEN="$(cat "$VAULT_TOKEN_FILE")" exported)'
+    )
+    return "\n".join(lines)

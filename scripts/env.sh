@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The environment that scripts/up.sh gives `pulumi`, for your own shell, so every `pulumi`
+# command in the README and in error messages works as printed:
+#   eval "$(scripts/env.sh [stack])"     (default stack: dev)
+# Exports PULUMI_BACKEND_URL (the local backend in .state/), PULUMI_CONFIG_PASSPHRASE_FILE and,
+# for dev without VAULT_ADDR, the embedded Vault's VAULT_ADDR, VAULT_CACERT, VAULT_TOKEN_FILE
+# (start it first: scripts/vault.sh start, or scripts/up.sh).
+source "$(dirname "$0")/lib.sh"
+case "${1:-}" in
+  -h|--help) sed -n '2,7s/^# \{0,1\}//p' "$0"; exit 0 ;;
+esac
+STACK="${1:-dev}"
+bootstrap_venv local >&2
+prepare_state
+stack_environment "$STACK"
