@@ -3,12 +3,15 @@ the project's `__main__.py` under the Pulumi CLI and by the offline runner under
 
 from __future__ import annotations
 
+import os
+
 import pulumi
 
 from components.registry import REGISTRY
 from infra.assembly import Platform, PlatformArgs
 from infra.config_source import ignored_keys, stack_config
 from infra.settings import Settings, load_settings
+from infra.settings.images import placeholder_problems
 
 
 def build(settings: Settings) -> Platform:
@@ -28,4 +31,26 @@ def main() -> Platform:
             f"vos-infra:<name> (pulumi config rm '{key}' and set 'vos-infra:{name}')"
         )
     settings = load_settings(pulumi.get_stack(), stack_config(), REGISTRY)
+    refuse_placeholder_images(settings)
     return build(settings)
+
+
+OFFLINE = "VOS_INFRA_OFFLINE"
+"""Set by the offline runner (plan, render, check, the tests): they only warn."""
+
+
+class PlaceholderImages(RuntimeError):
+    """Images pinned to placeholder digests cannot be deployed."""
+
+
+def refuse_placeholder_images(settings: Settings) -> None:
+    """A placeholder digest names no image a registry has: a preview or an offline
+    evaluation warns, a real update stops before anything is created."""
+    problems = placeholder_problems(settings.images())
+    if not problems:
+        return
+    message = "\n".join(problems)
+    if pulumi.runtime.is_dry_run() or os.environ.get(OFFLINE) == "1":
+        pulumi.log.warn(f"{len(problems)} image(s) will be refused at `pulumi up`:\n{message}")
+        return
+    raise PlaceholderImages(f"nothing was created; pin these images first:\n{message}")

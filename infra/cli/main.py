@@ -24,7 +24,8 @@ def _parser() -> argparse.ArgumentParser:
         "plan", help="print every resource a stack would register, secrets redacted"
     )
     plan.add_argument("--stack", required=True, help=f"one of: {', '.join(available_stacks())}")
-    plan.add_argument("--json", action="store_true", help="machine-readable output")
+    plan.add_argument("--json", action="store_true", help="machine-readable output (full)")
+    plan.add_argument("--full", action="store_true", help="every resource with its inputs")
     plan.add_argument(
         "--preview", action="store_true", help="evaluate as `pulumi preview` (outputs unknown)"
     )
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "plan":
             from infra.cli.plan import run_plan
 
-            print(run_plan(args.stack, as_json=args.json, preview=args.preview))
+            print(run_plan(args.stack, as_json=args.json, preview=args.preview, full=args.full))
         elif args.command == "render":
             from infra.cli.render import run_render
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +16,7 @@ from pulumi.runtime.sync_await import _sync_await
 from infra.offline.mocks import MaterialMocks, MockState
 from infra.offline.monitor import RecordingMonitor, Registration
 from infra.offline.stack_files import StackConfig, read_stack_config
+from infra.program import OFFLINE
 
 PROJECT = "vos-infra"
 
@@ -98,5 +100,15 @@ def evaluate(
     settings = pulumi.runtime.settings.SETTINGS
     settings.rpc_manager.clear()
     settings.outputs.clear()
-    _sync_await(run_pulumi_func(body))
+    # The program refuses some things only in a real update (placeholder image digests):
+    # an offline evaluation is not one.
+    previous = os.environ.get(OFFLINE)
+    os.environ[OFFLINE] = "1"
+    try:
+        _sync_await(run_pulumi_func(body))
+    finally:
+        if previous is None:
+            del os.environ[OFFLINE]
+        else:
+            os.environ[OFFLINE] = previous
     return Evaluation(stack, preview, list(monitor.registrations), results[0] if results else None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -41,3 +42,28 @@ def parse_image(reference: str) -> ImageRef:
     if ref.tag == "latest" and ref.digest is None:
         raise ValueError(f"'{reference}' uses the moving 'latest' tag; pin an explicit version")
     return ref
+
+
+def is_placeholder(reference: str) -> bool:
+    """A digest that stands in for one not looked up yet: sha256("unresolved:<repo:tag>"),
+    the scheme Pulumi.prod.yaml documents for pins written without registry access."""
+    ref = parse_image(reference)
+    if ref.digest is None or ref.tag is None:
+        return False
+    stand_in = hashlib.sha256(f"unresolved:{ref.repository}:{ref.tag}".encode()).hexdigest()
+    return ref.digest == f"sha256:{stand_in}"
+
+
+def placeholder_problems(images: dict[str, str]) -> list[str]:
+    """One line per setting (config key -> image) still pinned to a placeholder, each with
+    the commands that pin it for real."""
+    found = []
+    for key, image in images.items():
+        if is_placeholder(image):
+            tagged = image.split("@", 1)[0]
+            found.append(
+                f"{key} = {image} is a placeholder digest, not the registry's. Fix: docker "
+                f"buildx imagetools inspect {tagged} --format '{{{{json .Manifest.Digest}}}}', "
+                f"then pulumi config set --path '{key}' '{tagged}@<that digest>'"
+            )
+    return found

@@ -217,6 +217,13 @@ class Settings(_Model):
     def is_published(self, key: str) -> bool:
         return key in self.network.published_ports
 
+    def images(self) -> dict[str, str]:
+        """Config key -> image reference, for every enabled service and every agent."""
+        found = {f"vos-infra:services.{d.key}.image": self.service(d.key).image
+                 for d in self.enabled_services()}  # fmt: skip
+        found |= {f"vos-infra:agents[{i}].image": a.image for i, a in enumerate(self.agents)}
+        return found
+
     def consumers(self) -> list[str]:
         """DNS names of everything that logs in to the data services: the enabled consumer
         services (the gateway), then every agent."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -46,7 +47,7 @@ def test_plan_succeeds_for_each_stack(stack: str) -> None:
 
 
 def test_plan_text_names_type_name_and_parent() -> None:
-    result = _cli("plan", "--stack", "dev")
+    result = _cli("plan", "--stack", "dev", "--full")
     assert result.returncode == 0, result.stderr
     assert (
         "tls:index/locallySignedCert:LocallySignedCert  pki-postgres-cert  (parent pki)"
@@ -66,7 +67,7 @@ def test_plan_shows_no_secret_value(
         return evaluation
 
     monkeypatch.setattr(plan_module, "evaluate", recording_evaluate)
-    for as_json in ([], ["--json"]):
+    for as_json in ([], ["--full"], ["--json"]):
         assert main(["plan", "--stack", "dev", *as_json]) == 0
         printed = capsys.readouterr().out
         secrets = seen[-1].secret_values()
@@ -74,7 +75,7 @@ def test_plan_shows_no_secret_value(
         leaked = [s for s in secrets if s in printed]
         assert leaked == []
         # and the signing CA key is there, redacted, not absent
-        assert SECRET in printed
+        assert SECRET in printed or not as_json
 
 
 def test_scrub_removes_a_secret_that_was_not_marked() -> None:
@@ -141,3 +142,49 @@ def test_endpoints_say_what_runs_what_is_published_and_where_the_secrets_are() -
     assert "no running service is published" in out
     assert "pulumi stack output caCertPem --stack dev > .state/dev-ca.pem" in out
     assert "bao kv get -mount=secret -field=value vos/dev/postgres/admin-password" in out
+
+
+def test_plan_summary_is_the_default_view() -> None:
+    result = _cli("plan", "--stack", "dev")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "   8  docker:index/container:Container" in out
+    assert "  postgres: files carrier, postgres-server" in out
+    assert "published on the host:\n  nothing" in out
+    assert "an update would: create 162" in out
+    assert len(out.splitlines()) < 60
+
+
+def test_plan_shows_a_digest_for_files_declared_non_secret(dev: Evaluation) -> None:
+    from infra.cli.plan import describe
+    from infra.offline.rendered import containers
+
+    plan = describe(dev)
+    carrier = next(r for r in plan["resources"] if r["name"] == "postgres-server-files")
+    uploads = {u["file"]: u["content"] for u in carrier["inputs"]["uploads"]}
+    hba = containers(dev)["postgres"].file("/etc/vos/pg_hba.conf")
+    digest = hashlib.sha256(hba.encode()).hexdigest()[:16]
+    assert uploads["/etc/vos/pg_hba.conf"] == f"sha256:{digest} ({len(hba)} bytes)"
+    assert uploads["/etc/vos/tls/server.key"] == SECRET
+    assert uploads["/etc/vos/secrets/bootstrap-password"] == SECRET
+
+
+def test_placeholder_digests_warn_offline_and_stop_a_real_update(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from components.registry import REGISTRY
+    from infra.program import OFFLINE, PlaceholderImages, refuse_placeholder_images
+    from infra.settings import load_settings
+    from tests.helpers import stack_overrides
+
+    settings = load_settings("prod", stack_overrides("prod"), REGISTRY)
+    plan = _cli("plan", "--stack", "prod")
+    assert plan.returncode == 0 and "image(s) will be refused at `pulumi up`" in plan.stderr
+    monkeypatch.delenv(OFFLINE, raising=False)
+    monkeypatch.setattr("pulumi.runtime.is_dry_run", lambda: False)
+    with pytest.raises(PlaceholderImages) as caught:
+        refuse_placeholder_images(settings)
+    text = str(caught.value)
+    assert "nothing was created" in text
+    assert "docker buildx imagetools inspect rabbitmq:4.1.4-management" in text
+    assert "postgres:17.6" not in text  # the one real pin is not a placeholder
