@@ -8,6 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from infra.backend.aws import BackendError
 from infra.cli.errors import RenderTargetError
 from infra.dev_vault import DevVaultError
 from infra.offline.stack_files import available_stacks
@@ -58,6 +59,14 @@ def _parser() -> argparse.ArgumentParser:
     endpoints.add_argument(
         "--stack", required=True, help=f"one of: {', '.join(available_stacks())}"
     )
+    backend = commands.add_parser(
+        "backend", help="the stack's state on S3 with KMS-encrypted secrets (AWS credential chain)"
+    )
+    backend.add_argument("action", choices=["bootstrap", "check", "env"])
+    backend.add_argument("--stack", required=True, help=f"one of: {', '.join(available_stacks())}")
+    backend.add_argument(
+        "--adopt", action="store_true", help="take over a bucket or key vos-infra did not create"
+    )
     vault = commands.add_parser("vault", help="the embedded development Vault (OpenBao)")
     vault.add_argument("action", choices=["start", "stop", "status", "env"])
     vault.add_argument("--home", type=Path, default=None, help="data folder (default .state/vault)")
@@ -92,6 +101,20 @@ def _check(args: argparse.Namespace) -> int:
     return 1 if report.mandatory else 0
 
 
+def _backend(args: argparse.Namespace) -> int:
+    from infra.cli.backend import run_bootstrap, run_check, run_env
+
+    if args.action == "bootstrap":
+        print(run_bootstrap(args.stack, args.adopt))
+    elif args.action == "env":
+        print(run_env(args.stack))
+    else:
+        report, passed = run_check(args.stack)
+        print(report)
+        return 0 if passed else 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -105,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             print(run_render(args.stack, args.out))
         elif args.command == "check":
             return _check(args)
+        elif args.command == "backend":
+            return _backend(args)
         elif args.command == "endpoints":
             from infra.cli.endpoints import run_endpoints
 
@@ -121,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         AnalyzerFailed,
         YamlFileError,
         RenderTargetError,
+        BackendError,
     ) as error:
         print(f"vos-infra: {error}", file=sys.stderr)
         return 2

@@ -169,6 +169,32 @@ class RotationSettings(_Model):
         raise KeyError(rotation_class)
 
 
+BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+KMS_ALIAS = re.compile(r"^alias/(?!aws/)[A-Za-z0-9/_-]{1,250}$")
+
+
+class BackendSettings(_Model):
+    """Where a team's stack state lives: Pulumi's S3 backend, secrets encrypted with AWS KMS
+    (`vos-infra backend bootstrap|check`)."""
+
+    bucket: Annotated[str, _matching(BUCKET, "S3 bucket name")] = Field(
+        description="S3 bucket that holds the state (globally unique)"
+    )
+    region: Annotated[str, _matching(REGION, "AWS region")] = Field(
+        description="AWS region of the bucket and the key, e.g. eu-central-1"
+    )
+    kms_alias: Annotated[str, _matching(KMS_ALIAS, "KMS alias (alias/<name>)")] = Field(
+        description="KMS key alias for the state's secrets, e.g. alias/vos-prod-state"
+    )
+    endpoint: Annotated[str, AfterValidator(_https_url)] | None = Field(
+        default=None, description="https endpoint of an S3-compatible store (not AWS)"
+    )
+    state_version_days: int = Field(
+        default=90, ge=1, le=3650, description="days old state versions are kept"
+    )
+
+
 class VaultSettings(_Model):
     """Where secrets are kept. Pulumi itself reaches Vault through VAULT_ADDR/VAULT_TOKEN/
     VAULT_CACERT at run time; `address` is how the platform's services reach it."""
@@ -199,6 +225,7 @@ class Settings(_Model):
     tls: TlsSettings
     rotation: RotationSettings
     vault: VaultSettings
+    backend: BackendSettings | None = None
 
     @property
     def name_prefix(self) -> str:

@@ -51,6 +51,7 @@ def check_relations(raw: Raw, catalogue: Catalogue) -> list[Problem]:
         *_agents(raw, catalogue),
         *_published_ports(raw, catalogue),
         *_vault(raw),
+        *_backend(raw),
     ]
 
 
@@ -204,4 +205,14 @@ def _vault(raw: Raw) -> Iterator[Problem]:
             "TLS verification of Vault cannot be turned off in prod",
             "pulumi config rm --path 'vos-infra:vault.insecureSkipVerify' and set VAULT_CACERT "
             "to Vault's CA",
+        )
+
+
+def _backend(raw: Raw) -> Iterator[Problem]:
+    if raw.get("environment") == "prod" and not isinstance(raw.get("backend"), Mapping):
+        yield Problem(
+            ("backend",),
+            "is required in prod: the team's state lives in S3 with KMS-encrypted secrets",
+            "pulumi config set --path 'vos-infra:backend.bucket' <bucket>; likewise "
+            "backend.region and backend.kmsAlias (then: vos-infra backend bootstrap)",
         )
