@@ -2,7 +2,8 @@
 # The environment that scripts/up.sh gives `pulumi`, for your own shell, so every `pulumi`
 # command in the README and in error messages works as printed:
 #   eval "$(scripts/env.sh [stack])"     (default stack: dev)
-# Exports PULUMI_BACKEND_URL (the local backend in .state/), PULUMI_CONFIG_PASSPHRASE_FILE and,
+# Exports PULUMI_BACKEND_URL (the stack's S3 bucket, or the local backend in .state/ with
+# PULUMI_CONFIG_PASSPHRASE_FILE), VOS_SECRETS_PROVIDER and,
 # for dev without VAULT_ADDR, the embedded Vault's VAULT_ADDR, VAULT_CACERT, VAULT_TOKEN_FILE
 # (start it first: scripts/vault.sh start, or scripts/up.sh).
 source "$(dirname "$0")/lib.sh"
@@ -11,5 +12,5 @@ case "${1:-}" in
 esac
 STACK="${1:-dev}"
 bootstrap_venv local >&2
-prepare_state
+has_s3_backend "$STACK" || prepare_state
 stack_environment "$STACK"

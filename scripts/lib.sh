@@ -39,13 +39,24 @@ bootstrap_venv() {
   printf '%s\n' "$want" >"$stamp"
 }
 
-# The environment every `pulumi` command of a stack needs: the local file backend and the
-# passphrase file in .state/, and (dev, without VAULT_ADDR) the embedded development Vault.
+# Whether a stack keeps its state in S3 (it has vos-infra:backend settings).
+has_s3_backend() {
+  grep -q '^  vos-infra:backend:' "$ROOT/Pulumi.$1.yaml" 2>/dev/null
+}
+
+# The environment every `pulumi` command of a stack needs: its backend (the S3 bucket of
+# vos-infra:backend, with KMS-encrypted secrets; else the local file backend and the
+# passphrase file in .state/), and (dev, without VAULT_ADDR) the embedded development Vault.
 # Prints `export` lines; scripts/env.sh and up.sh both use it.
 stack_environment() {
   local stack="$1"
-  printf 'export PULUMI_BACKEND_URL=%q\n' "file://$STATE_DIR/backend"
-  printf 'export PULUMI_CONFIG_PASSPHRASE_FILE=%q\n' "$STATE_DIR/passphrase"
+  if has_s3_backend "$stack"; then
+    "$VENV/bin/vos-infra" backend env --stack "$stack"
+  else
+    printf 'export PULUMI_BACKEND_URL=%q\n' "file://$STATE_DIR/backend"
+    printf 'export PULUMI_CONFIG_PASSPHRASE_FILE=%q\n' "$STATE_DIR/passphrase"
+    printf 'export VOS_SECRETS_PROVIDER=passphrase\n'
+  fi
   printf 'export PULUMI_SKIP_UPDATE_CHECK=true\n'
   if [ -z "${VAULT_ADDR:-}" ] && [ "$stack" = dev ]; then
     # Says in one line when the dev Vault was never started (scripts/vault.sh start).

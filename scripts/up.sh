@@ -49,6 +49,9 @@ if ! command -v docker >/dev/null 2>&1; then
 elif ! docker info >/dev/null 2>&1; then
   missing+=("no Docker daemon answers at ${DOCKER_HOST:-unix:///var/run/docker.sock}: start it (sudo systemctl start docker) or point DOCKER_HOST at one")
 fi
+if has_s3_backend "$STACK" && ! command -v aws >/dev/null 2>&1 && [ -z "${AWS_PROFILE:-}${AWS_ACCESS_KEY_ID:-}" ]; then
+  missing+=("stack $STACK keeps its state in S3: give the AWS credential chain credentials (AWS_PROFILE after aws sso login, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")
+fi
 if [ "$STACK" != dev ] && [ -z "${VAULT_ADDR:-}" ]; then
   missing+=("VAULT_ADDR is not set: stack $STACK keeps its secrets in your Vault; export VAULT_ADDR, VAULT_CACERT and VAULT_TOKEN (or VAULT_TOKEN_FILE)")
 fi
@@ -60,7 +63,13 @@ fi
 
 # 2. Set up: the virtualenv (only when pyproject.toml changed), the backend, the dev Vault.
 bootstrap_venv local
-prepare_state
+if has_s3_backend "$STACK"; then
+  # The bucket and key must be what they must be before any state goes there.
+  "$VENV/bin/vos-infra" backend check --stack "$STACK" ||
+    die "the state backend of $STACK is not ready: vos-infra backend bootstrap --stack $STACK"
+else
+  prepare_state
+fi
 if [ -z "${VAULT_ADDR:-}" ]; then
   say "no VAULT_ADDR: using the embedded development Vault (OpenBao)"
   "$VENV/bin/vos-infra" vault start
@@ -69,7 +78,7 @@ eval "$(stack_environment "$STACK")"
 
 # 3. The update.
 cd "$ROOT"
-pulumi stack select --create "$STACK"
+pulumi stack select --create --secrets-provider "$VOS_SECRETS_PROVIDER" "$STACK"
 say "pulumi up --stack $STACK"
 pulumi up --stack "$STACK" --yes "$@"
 

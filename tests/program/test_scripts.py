@@ -84,6 +84,7 @@ def fake_virtualenv(copy: Path, log: Path) -> None:
     stub(copy / ".venv" / "bin", "python",
          f'if [ "$1" = "-c" ]; then exec {real} "$@"; fi\necho "$@" >> {log}')  # fmt: skip
     stub(copy / ".venv" / "bin", "vos-infra",
+         'if [ "$1" = backend ]; then echo "export PULUMI_BACKEND_URL=s3://$4"; exit 0; fi\n'
          "echo \"export VAULT_ADDR=https://127.0.0.1:8200\"")  # fmt: skip
 
 
@@ -118,3 +119,16 @@ def test_env_sh_gives_a_shell_what_up_sh_gives_pulumi(tmp_path: Path) -> None:
 @pytest.mark.parametrize("script", ["scripts/vos-infra", "scripts/env.sh", "scripts/up.sh"])
 def test_the_scripts_are_executable(script: str) -> None:
     assert os.access(ROOT / script, os.X_OK)
+
+
+def test_env_sh_points_a_stack_with_a_backend_at_its_bucket(tmp_path: Path) -> None:
+    copy, log = project(tmp_path), tmp_path / "pip.log"
+    shutil.copy(ROOT / "Pulumi.prod.yaml", copy / "Pulumi.prod.yaml")
+    fake_virtualenv(copy, log)
+    tools = tmp_path / "tools"
+    stub(tools, "pulumi", 'echo "backend=$PULUMI_BACKEND_URL"')
+    result = run(copy, "-c", 'eval "$(scripts/env.sh prod)" && pulumi whoami',
+                 path=f"{tools}:{BASE_PATH}")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "backend=s3://prod" in result.stdout  # from `vos-infra backend env --stack prod`
+    assert not (copy / ".state" / "passphrase").exists()
