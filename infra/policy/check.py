@@ -1,5 +1,5 @@
 """Check resources against the pack with an environment's policy config: what `pulumi
-preview --policy-pack policies --policy-pack-config stacks/policy/<env>.json` would report."""
+preview --policy-pack policies --policy-pack-config policies/config/<env>.json` would report."""
 
 from __future__ import annotations
 

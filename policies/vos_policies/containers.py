@@ -10,7 +10,7 @@ from typing import Any
 from pulumi_policy import Severity
 
 from vos_policies.docker_props import long_running, never_started, number, service
-from vos_policies.rule import CONTAINER, UNKNOWN, Rule, Subject, elements, get
+from vos_policies.rule import CONTAINER, UNKNOWN, Rule, Subject, elements, get, list_setting
 
 HIGH, MEDIUM, LOW, CRITICAL = Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.CRITICAL
 
@@ -230,11 +230,6 @@ def _rule(name: str, description: str, remediation: str, severity: Severity, che
                 config)  # fmt: skip
 
 
-def _list(description: str, default: list[str]) -> dict[str, Any]:
-    return {"type": "array", "items": {"type": "string"}, "description": description,
-            "default": default}  # fmt: skip
-
-
 RULES = [
     _rule("no-privileged-containers", "Containers must not run privileged.",
           "Remove `privileged`; add only the capability the service needs.", CRITICAL,
@@ -256,7 +251,7 @@ RULES = [
     _rule("no-sensitive-host-paths", "Containers must not bind-mount sensitive host folders.",
           "Use a named volume, or allow-list the exact path in allowedHostPaths.", HIGH,
           _sensitive_paths,
-          allowedHostPaths=_list("host paths that may be bind-mounted", [])),
+          allowedHostPaths=list_setting("host paths that may be bind-mounted", [])),
     _rule("no-shared-mount-propagation", "Bind mounts must not propagate mounts to or from "
           "the host.", "Drop `bind_options.propagation` (the default is private).", HIGH,
           _propagation),
@@ -267,7 +262,7 @@ RULES = [
           "non-administrative capabilities.", "Remove the added capability or allow-list "
           "it in allowedCapabilities (SYS_ADMIN, NET_ADMIN and the like never are).", HIGH,
           _added,
-          allowedCapabilities=_list("capabilities a container may add back", [])),
+          allowedCapabilities=list_setting("capabilities a container may add back", [])),
     _rule("no-new-privileges", "Containers must run with no-new-privileges.",
           "Add `no-new-privileges:true` to `security_opts`.", HIGH, _no_new_privileges),
     _rule("keep-kernel-confinement", "Seccomp, AppArmor and SELinux confinement must stay on.",
@@ -282,7 +277,7 @@ RULES = [
     _rule("non-root-user", "Containers run as a non-root user unless allow-listed.",
           "Set `user` to the image's unprivileged uid:gid, or allow-list the service in "
           "allowedRootServices with the reason beside the policy config.", MEDIUM, _non_root,
-          allowedRootServices=_list("services whose image must run as root", [])),
+          allowedRootServices=list_setting("services whose image must run as root", [])),
     _rule("memory-limit", "Every running container has a memory limit and no extra swap.",
           "Set `memory` (MB) and `memory_swap` equal to it.", MEDIUM, _memory),
     _rule("cpu-limit", "Every running container has a CPU limit.",
@@ -294,12 +289,12 @@ RULES = [
           _restart),
     _rule("log-rotation", "Container logs are rotated (or shipped by an allowed driver).",
           "Set log_opts max-size and max-file for json-file/local.", LOW, _logs,
-          allowedLogDrivers=_list("other log drivers allowed", [])),
+          allowedLogDrivers=list_setting("other log drivers allowed", [])),
     _rule("user-defined-network", "Containers join user-defined networks, never Docker's "
           "default bridge.", "Attach it with `networks_advanced`.", MEDIUM, _networks),
     _rule("no-host-devices", "No host device or GPU reaches a container unless allow-listed.",
           "Remove `devices`/`gpus`, or allow-list the device path.", HIGH, _devices,
-          allowedDevices=_list("host device paths allowed", [])),
+          allowedDevices=list_setting("host device paths allowed", [])),
     _rule("no-publish-all-ports", "Containers never publish all their ports.",
           "Remove `publish_all_ports`; publish the TLS port through network.publishedPorts.",
           HIGH, _publish_all),

@@ -20,6 +20,7 @@ from vos_policies.rule import (
     StackSubject,
     Subject,
     get,
+    list_setting,
 )
 
 CRITICAL, HIGH = Severity.CRITICAL, Severity.HIGH
@@ -123,11 +124,6 @@ def _in_vault(stack: StackSubject) -> Iterator[tuple[str, str]]:
             yield resource.urn, f"{resource.name} is generated but written to no Vault secret"
 
 
-def _names(description: str, default: list[str]) -> dict[str, object]:
-    return {"type": "array", "items": {"type": "string"}, "description": description,
-            "default": default}  # fmt: skip
-
-
 RULES = [
     Rule("no-default-credentials", "credentials", "No well-known default credential or "
          "authentication bypass (trust, guest) anywhere.", "Generate the credential (it is "
@@ -139,7 +135,7 @@ RULES = [
          "explicitly and requires API keys (or OIDC) with authorization.", "Set "
          "AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED=false, AUTHENTICATION_APIKEY_ENABLED=true "
          "and an admin list or RBAC.", CRITICAL, _weaviate, (CONTAINER,),
-         {"weaviateServices": _names("services that are Weaviate", ["weaviate"])}),
+         {"weaviateServices": list_setting("services that are Weaviate", ["weaviate"])}),
     Rule("grafana-requires-auth", "credentials", "Grafana allows no anonymous users or "
          "sign-up, serves HTTPS with secure cookies, and reads its admin password from a file.",
          "Set GF_AUTH_ANONYMOUS_ENABLED=false, GF_USERS_ALLOW_SIGN_UP=false, "

@@ -9,7 +9,16 @@ from typing import Any
 from pulumi_policy import Severity
 
 from vos_policies.docker_props import number, ports, service
-from vos_policies.rule import CONTAINER, NETWORK, UNKNOWN, Rule, StackSubject, Subject, get
+from vos_policies.rule import (
+    CONTAINER,
+    NETWORK,
+    UNKNOWN,
+    Rule,
+    StackSubject,
+    Subject,
+    get,
+    list_setting,
+)
 
 INHIBIT_IPV4 = "com.docker.network.bridge.inhibit_ipv4"
 
@@ -72,11 +81,6 @@ def _internal_only(stack: StackSubject) -> Iterator[tuple[str, str]]:
                 )
 
 
-def _ports_list(description: str, default: list[int]) -> dict[str, Any]:
-    return {"type": "array", "items": {"type": "integer"}, "description": description,
-            "default": default}  # fmt: skip
-
-
 RULES = [
     Rule("published-ports-on-bind-address", "network", "A published port is bound to one "
          "host address, never to every interface.", "Set network.bindAddress (the port's "
@@ -84,19 +88,20 @@ RULES = [
     Rule("published-ports-are-tls", "network", "Only TLS endpoints are published on the host.",
          "Publish the service's TLS port only (network.publishedPorts); put plaintext UIs "
          "behind the TLS edge.", Severity.CRITICAL, _tls_only, (CONTAINER,),
-         {"tlsPorts": _ports_list("container ports that speak TLS",
-                                  [8443, 5671, 9090, 9093, 3000, 3100, 12345, 16686])}),
+         {"tlsPorts": list_setting("container ports that speak TLS",
+                                   [8443, 5671, 9090, 9093, 3000, 3100, 12345, 16686],
+                                   items="integer")}),
     Rule("no-backend-published", "network", "Backends (databases, broker, vector store, log "
          "store) are never published on the host.", "Remove the service from "
          "network.publishedPorts; clients reach it on the internal network.", Severity.CRITICAL,
          _backends, (CONTAINER,),
-         {"backends": {"type": "array", "items": {"type": "string"},
-                       "description": "services that must never be published",
-                       "default": ["postgres", "rabbitmq", "weaviate", "loki", "alloy"]}}),
+         {"backends": list_setting("services that must never be published",
+                                   ["postgres", "rabbitmq", "weaviate", "loki", "alloy"])}),
     Rule("no-privileged-host-ports", "network", "Published host ports are unprivileged "
          "(1024 and up) unless allow-listed.", "Pick a host port of 1024 or more, or "
          "allow-list it in allowedPrivilegedPorts.", Severity.MEDIUM, _privileged_ports,
-         (CONTAINER,), {"allowedPrivilegedPorts": _ports_list("privileged ports allowed", [])}),
+         (CONTAINER,), {"allowedPrivilegedPorts": list_setting("privileged ports allowed", [],
+                                                               items="integer")}),
     Rule("backends-on-isolated-networks", "network", "Containers that publish nothing join "
          "only internal networks with no host-side address.", "Attach them to the stack's "
          "backend network only (internal, com.docker.network.bridge.inhibit_ipv4).",

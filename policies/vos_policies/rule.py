@@ -76,6 +76,16 @@ def elements(sequence: Any) -> list[Any]:
     return found
 
 
+def list_setting(description: str, default: list[Any], items: str = "string") -> dict[str, Any]:
+    """The JSON schema of a rule setting that is a list (an allow-list, ports, names)."""
+    return {
+        "type": "array",
+        "items": {"type": items},
+        "description": description,
+        "default": default,
+    }
+
+
 @dataclass(frozen=True)
 class Subject:
     """One resource as a check sees it."""

@@ -18,6 +18,7 @@ from vos_policies.rule import (
     Rule,
     Subject,
     elements,
+    list_setting,
 )
 
 HIGH, CRITICAL, MEDIUM = Severity.HIGH, Severity.CRITICAL, Severity.MEDIUM
@@ -221,15 +222,11 @@ RULES = [
          "rejects every connection without TLS.", "Render postgresql.conf with ssl = on and "
          "pg_hba.conf with hostssl lines and `hostnossl all all all reject`.", CRITICAL,
          _postgres, (CONTAINER,),
-         {"postgresServices": {"type": "array", "items": {"type": "string"},
-                               "description": "services that are PostgreSQL",
-                               "default": ["postgres"]}}),
+         {"postgresServices": list_setting("services that are PostgreSQL", ["postgres"])}),
     Rule("rabbitmq-tls-only", "tls", "RabbitMQ has no plain AMQP, HTTP management or metrics "
          "listener.", "Set listeners.tcp = none and use listeners.ssl, management.ssl, "
          "prometheus.ssl.", CRITICAL, _rabbitmq, (CONTAINER,),
-         {"rabbitmqServices": {"type": "array", "items": {"type": "string"},
-                               "description": "services that are RabbitMQ",
-                               "default": ["rabbitmq"]}}),
+         {"rabbitmqServices": list_setting("services that are RabbitMQ", ["rabbitmq"])}),
     Rule("https-scheme-only", "tls", "Servers started with --scheme serve https only.",
          "Start the server with `--scheme https` and its TLS flags.", CRITICAL, _https_scheme,
          (CONTAINER,)),
