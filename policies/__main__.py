@@ -8,6 +8,6 @@ from vos_policies import PACK_NAME, RULES
 PolicyPack(
     name=PACK_NAME,
     policies=[rule.policy() for rule in RULES],
-    # The environment's policy config (policies/config/<env>.json) sets each policy's level.
+    # The environment's config (policies/per-environment/<env>.json) sets each level.
     enforcement_level=EnforcementLevel.MANDATORY,
 )

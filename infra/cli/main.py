@@ -50,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--environment", choices=["dev", "prod"], help="policy config to apply")
     check.add_argument("--preview", action="store_true", help="evaluate as `pulumi preview`")
     check.add_argument(
-        "--config", type=Path, help="policy config (default policies/config/<env>.json)"
+        "--config", type=Path, help="policy config (default policies/per-environment/<env>.json)"
     )
     check.add_argument("--json", action="store_true", help="machine-readable output")
     endpoints = commands.add_parser(

@@ -1,5 +1,6 @@
-"""Check resources against the pack with an environment's policy config: what `pulumi
-preview --policy-pack policies --policy-pack-config policies/config/<env>.json` would report."""
+"""Check resources against the pack with an environment's policy config: what
+`pulumi preview --policy-pack policies --policy-pack-config
+policies/per-environment/<env>.json` would report."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""An environment's policy configuration (policies/config/<env>.json, the CLI's own
+"""An environment's policy configuration (policies/per-environment/<env>.json, the CLI's own
 `--policy-pack-config` format), reconciled as the CLI reconciles it: every policy gets a
 level ("all" or its own entry) and its settings (pkg/resource/analyzer/config.go)."""
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "policies" / "config"
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "policies" / "per-environment"
 
 
 class PolicyConfigError(ValueError):

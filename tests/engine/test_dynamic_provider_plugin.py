@@ -163,6 +163,11 @@ def test_nothing_on_the_plugins_path_root_shadows_the_standard_library() -> None
     assert program_directory(ROOT) == ROOT
     for root in (ROOT, ROOT / "policies"):  # the policy pack is started in its own folder
         assert stdlib_shadows(root) == [], root
+    # Beside the pack only its package is importable (a plain folder would be a namespace
+    # package on the pack's sys.path).
+    importable = {p.name for p in (ROOT / "policies").iterdir() if p.is_dir()
+                  and p.name.isidentifier() and p.name != "__pycache__"}  # fmt: skip
+    assert importable == {"vos_policies"}
 
 
 def test_the_previous_layout_fails_as_the_engine_would_fail(tmp_path: Path) -> None:

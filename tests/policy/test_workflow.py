@@ -55,8 +55,8 @@ def test_the_workflow_tests_checks_and_previews_each_stack_with_the_pack() -> No
     )
     inputs = action["with"]
     assert inputs["command"] == "preview" and inputs["policyPacks"] == "policies"
-    assert inputs["policyPackConfigs"] == "policies/config/${{ matrix.stack }}.json"
+    assert inputs["policyPackConfigs"] == "policies/per-environment/${{ matrix.stack }}.json"
     assert inputs["comment-on-pr"] is True
     assert workflow["permissions"]["pull-requests"] == "write"
     for stack in ("dev", "prod"):
-        assert (ROOT / "policies" / "config" / f"{stack}.json").is_file()
+        assert (ROOT / "policies" / "per-environment" / f"{stack}.json").is_file()
