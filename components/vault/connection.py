@@ -4,7 +4,8 @@ The address, token and CA come from the environment of the process that runs the
 (the Pulumi CLI passes its own environment on): VAULT_ADDR, VAULT_TOKEN or VAULT_TOKEN_FILE
 (or ~/.vault-token), VAULT_CACERT. Nothing here is stored on the provider object, so the
 token never reaches inputs, outputs, state or the serialized provider. A client is created
-per call: dill cannot serialize live clients, and a token change takes effect at once.
+per call (over a shared HTTP session): dill cannot serialize live clients, and a token
+change takes effect at once.
 
 Every failure is translated into one VaultError that names the setting to fix.
 """
@@ -12,6 +13,7 @@ Every failure is translated into one VaultError that names the setting to fix.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from typing import Any
 
 import hvac
 import hvac.exceptions
+import requests
 import requests.exceptions
 
 TIMEOUT_SECONDS = 15
@@ -72,12 +75,32 @@ def connection_from_env(insecure_skip_verify: bool = False) -> Connection:
     return Connection(address, token, verify)
 
 
+_SESSIONS: dict[tuple[str, str | bool], requests.Session] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def _session(connection: Connection) -> requests.Session:
+    """One HTTP session (kept-alive TLS connections) per Vault address and CA, for the life
+    of the provider process: a new TLS handshake per call was most of a write's time. The
+    session holds no credential: the token goes with each client, read from the
+    environment at every call, and nothing of this is on the pickled provider."""
+    key = (connection.address, connection.verify)
+    with _SESSIONS_LOCK:
+        session = _SESSIONS.get(key)
+        if session is None:
+            session = _SESSIONS[key] = requests.Session()
+            # hvac applies `verify` only to sessions it creates itself.
+            session.verify = connection.verify
+    return session
+
+
 def client(connection: Connection) -> hvac.Client:
     return hvac.Client(
         url=connection.address,
         token=connection.token,
         verify=connection.verify,
         timeout=TIMEOUT_SECONDS,
+        session=_session(connection),
     )
 
 

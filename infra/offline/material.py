@@ -9,6 +9,7 @@ usage and extended key usage, SANs and subject copied from the CSR, random 128-b
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import ipaddress
 import secrets
@@ -65,7 +66,10 @@ _SUBJECT_FIELDS = {
 }
 
 
+@functools.lru_cache(maxsize=4096)
 def _pem_key(pem: str) -> PrivateKeyTypes:
+    """A key parsed once: loading an RSA key validates it (most of an RSA-4096 evaluation's
+    time went to re-loading the CA key before every signature). Keys are immutable."""
     key = serialization.load_pem_private_key(pem.encode(), password=None)
     if not isinstance(
         key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -104,9 +105,16 @@ def evaluate(
     # an offline evaluation is not one.
     previous = os.environ.get(OFFLINE)
     os.environ[OFFLINE] = "1"
+    # As the engine's program process runs (__main__.py): no cyclic collection during the
+    # evaluation; here the process goes on (tests, plan), so the collector is on again
+    # afterwards and frees the evaluation's cycles in its own time.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         _sync_await(run_pulumi_func(body))
     finally:
+        if collecting:
+            gc.enable()
         if previous is None:
             del os.environ[OFFLINE]
         else:
