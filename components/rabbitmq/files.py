@@ -110,6 +110,21 @@ def definitions(admin_hash: str, users: Sequence[tuple[BrokerUser, str]]) -> str
                 for user, _ in users
             ),
         ],
+        # Topic authorization: on the topic exchange a user may publish only the routing keys
+        # its publish pattern matches, and bind nothing (configure is refused anyway).
+        "topic_permissions": [
+            {"user": ADMIN, "vhost": VHOST, "exchange": EXCHANGE, "write": ".*", "read": ".*"},
+            *(
+                {
+                    "user": user.name,
+                    "vhost": VHOST,
+                    "exchange": EXCHANGE,
+                    "write": user.publish_pattern,
+                    "read": "^$",
+                }
+                for user, _ in users
+            ),
+        ],
         "exchanges": [
             {
                 "name": EXCHANGE,

@@ -21,6 +21,9 @@ class BrokerUser:
     """Also the service's DNS name."""
     queue: str
     routing_pattern: str
+    """Binding of its queue: the routing keys it receives."""
+    publish_pattern: str
+    """Topic permission: a regular expression of the routing keys it may publish."""
 
     @property
     def credential_id(self) -> str:
@@ -34,9 +37,18 @@ class BrokerUser:
 
 def users(settings: Settings) -> list[BrokerUser]:
     found = []
+    # Who may say what: the gateway hands tasks to any agent (agent.<name>.*); an agent
+    # answers only the gateway and only under its own name (gateway.<name>.*), so it cannot
+    # write into another agent's queue or answer as another agent.
     if settings.is_enabled(GATEWAY.key):
-        found.append(BrokerUser(GATEWAY.dns_name, "vos.gateway", "gateway.#"))
+        found.append(BrokerUser(GATEWAY.dns_name, "vos.gateway", "gateway.#", r"^agent\."))
     found += [
-        BrokerUser(a.dns_name, f"vos.agent.{a.name}", f"agent.{a.name}.#") for a in settings.agents
+        BrokerUser(
+            a.dns_name,
+            f"vos.agent.{a.name}",
+            f"agent.{a.name}.#",
+            rf"^gateway\.{re.escape(a.name)}\.",
+        )
+        for a in settings.agents
     ]
     return found

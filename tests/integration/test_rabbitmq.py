@@ -220,7 +220,7 @@ def test_an_agent_can_do_its_job_and_nothing_else(broker: Broker) -> None:
             lambda: _confirmed(agent).basic_publish("", "vos.agent.primary", b"x")
         )
         channel = _confirmed(agent)
-        channel.basic_publish("vos.messages", "agent.primary.reply", b"sunny")
+        channel.basic_publish("vos.messages", "gateway.weather.reply", b"sunny")
         assert channel.basic_get("vos.agent.weather")[0] is None  # its own queue: allowed
     with pytest.raises(
         (pika.exceptions.ProbableAccessDeniedError, pika.exceptions.ConnectionClosedByBroker)
@@ -271,3 +271,38 @@ def test_the_node_runs_with_the_rendered_erlang_cookie(broker: Broker) -> None:
     assert seen.returncode == 0 and seen.stdout.strip().strip("'") == cookie, seen.stderr
     wrong = broker.server.ctl("--erlang-cookie", "not-the-cookie", "status")
     assert wrong.returncode != 0
+
+
+def _publish(broker: Broker, user: str, key: str, user_id: str | None = None) -> str:
+    """Publish as `user` with confirms; "ok" or the broker's refusal."""
+    with broker.connect(user, broker.password(user)) as connection:
+        properties = pika.BasicProperties(user_id=user_id)
+        try:
+            _confirmed(connection).basic_publish("vos.messages", key, b"x", properties)
+        except pika.exceptions.ChannelClosedByBroker as error:
+            return f"{error.reply_code} {error.reply_text}"
+    return "ok"
+
+
+def test_an_agent_publishes_only_its_own_routing_keys(broker: Broker) -> None:
+    """Topic permissions: an agent answers the gateway under its own name only."""
+    assert _publish(broker, "weather-agent", "gateway.weather.forecast") == "ok"  # control
+    refused = _publish(broker, "weather-agent", "agent.primary.task")  # into another agent
+    assert refused.startswith("403") and "access to topic 'agent.primary.task'" in refused
+    assert _publish(broker, "weather-agent", "gateway.primary.forecast").startswith("403")
+    assert _publish(broker, "api-gateway", "agent.weather.task") == "ok"  # control
+    assert _publish(broker, "api-gateway", "gateway.weather.forecast").startswith("403")
+    # what the agent was allowed to send reached the gateway, and only that
+    with broker.connect("api-gateway", broker.password("api-gateway")) as gateway:
+        keys = []
+        while (message := gateway.channel().basic_get("vos.gateway", auto_ack=True))[0]:
+            keys.append(message[0].routing_key)
+    assert "gateway.weather.forecast" in keys and "gateway.primary.forecast" not in keys
+
+
+def test_a_sender_cannot_claim_another_users_identity(broker: Broker) -> None:
+    """RabbitMQ checks the user_id property against the connection's user (no user has the
+    impersonator tag), so a consumer can trust it."""
+    assert _publish(broker, "weather-agent", "gateway.weather.x", "weather-agent") == "ok"
+    spoofed = _publish(broker, "weather-agent", "gateway.weather.x", user_id="api-gateway")
+    assert spoofed.startswith("406") and "user_id property" in spoofed
