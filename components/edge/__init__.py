@@ -1,0 +1,2 @@
+"""The TLS edge (nginx) in front of the API gateway: its configuration so far; its container
+lands with the gateway."""
