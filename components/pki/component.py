@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_tls as tls
 
 from components.pki.specs import CertSpec, KeySpec, allowed_uses, key_spec
 from infra.settings import Settings
+from infra.settings.services import Issuer
 
 ORGANIZATION = "VOS platform"
 
@@ -38,11 +40,46 @@ def _key(name: str, key: KeySpec, trigger: int, parent: pulumi.Resource) -> tls.
     )
 
 
+@dataclass(frozen=True)
+class _Ca:
+    key: tls.PrivateKey
+    cert: tls.SelfSignedCert
+
+
+def _ca(name: str, common_name: str, settings: Settings, key: KeySpec, parent: Any) -> _Ca:
+    trigger = settings.rotation.counter("ca")
+    ca_key = _key(f"{name}-key", key, trigger, parent)
+    cert = tls.SelfSignedCert(
+        f"{name}-cert",
+        private_key_pem=ca_key.private_key_pem,
+        is_ca_certificate=True,
+        set_subject_key_id=True,
+        max_path_length=0,
+        subject=tls.SelfSignedCertSubjectArgs(
+            common_name=common_name,
+            organization=ORGANIZATION,
+            organizational_unit=settings.stack,
+        ),
+        validity_period_hours=settings.tls.ca_validity_hours,
+        early_renewal_hours=settings.tls.ca_early_renewal_hours,
+        allowed_uses=allowed_uses("ca", key),
+        opts=pulumi.ResourceOptions(parent=parent, replacement_trigger=trigger),
+    )
+    return _Ca(ca_key, cert)
+
+
 class Pki(pulumi.ComponentResource):
-    """A self-signed CA plus one key, CSR and CA-signed certificate per CertSpec."""
+    """The platform CA and the metrics CA (self-signed, no intermediates), plus one key, CSR
+    and certificate per CertSpec, signed by the CA its spec names.
+
+    Two roots because a TLS server can only tell "a certificate of a CA it trusts": a
+    metrics endpoint that trusts the platform CA would serve every service's identity. The
+    metrics CA issues only the scrape identities, and metrics endpoints trust only it."""
 
     ca_cert_pem: pulumi.Output[str]
     ca_private_key_pem: pulumi.Output[str]
+    metrics_ca_cert_pem: pulumi.Output[str]
+    metrics_ca_private_key_pem: pulumi.Output[str]
     certificates: dict[str, IssuedCertificate]
 
     def __init__(
@@ -54,25 +91,18 @@ class Pki(pulumi.ComponentResource):
         key = key_spec(tls_settings.key_algorithm)
         rotation = settings.rotation
 
-        ca_key = _key(f"{name}-ca-key", key, rotation.counter("ca"), self)
-        ca_cert = tls.SelfSignedCert(
-            f"{name}-ca-cert",
-            private_key_pem=ca_key.private_key_pem,
-            is_ca_certificate=True,
-            set_subject_key_id=True,
-            max_path_length=0,
-            subject=tls.SelfSignedCertSubjectArgs(
-                common_name=f"VOS {settings.stack} CA",
-                organization=ORGANIZATION,
-                organizational_unit=settings.stack,
+        issuers: dict[Issuer, _Ca] = {
+            "platform": _ca(f"{name}-ca", f"VOS {settings.stack} CA", settings, key, self),
+            "metrics": _ca(
+                f"{name}-metrics-ca", f"VOS {settings.stack} metrics CA", settings, key, self
             ),
-            validity_period_hours=tls_settings.ca_validity_hours,
-            early_renewal_hours=tls_settings.ca_early_renewal_hours,
-            allowed_uses=allowed_uses("ca", key),
-            opts=pulumi.ResourceOptions(parent=self, replacement_trigger=rotation.counter("ca")),
+        }
+        self.ca_cert_pem = issuers["platform"].cert.cert_pem
+        self.ca_private_key_pem = pulumi.Output.secret(issuers["platform"].key.private_key_pem)
+        self.metrics_ca_cert_pem = issuers["metrics"].cert.cert_pem
+        self.metrics_ca_private_key_pem = pulumi.Output.secret(
+            issuers["metrics"].key.private_key_pem
         )
-        self.ca_cert_pem = ca_cert.cert_pem
-        self.ca_private_key_pem = pulumi.Output.secret(ca_key.private_key_pem)
 
         self.certificates = {}
         for spec in args.specs:
@@ -90,11 +120,12 @@ class Pki(pulumi.ComponentResource):
                 ip_addresses=list(spec.ip_addresses),
                 opts=pulumi.ResourceOptions(parent=self),
             )
+            issuer = issuers[spec.issuer]
             cert = tls.LocallySignedCert(
                 f"{name}-{spec.name}-cert",
                 cert_request_pem=csr.cert_request_pem,
-                ca_private_key_pem=ca_key.private_key_pem,
-                ca_cert_pem=ca_cert.cert_pem,
+                ca_private_key_pem=issuer.key.private_key_pem,
+                ca_cert_pem=issuer.cert.cert_pem,
                 validity_period_hours=tls_settings.validity_hours,
                 early_renewal_hours=tls_settings.early_renewal_hours,
                 allowed_uses=allowed_uses(spec.usage, key),
@@ -105,4 +136,6 @@ class Pki(pulumi.ComponentResource):
                 spec, cert.cert_pem, pulumi.Output.secret(leaf_key.private_key_pem)
             )
 
-        self.register_outputs({"caCertPem": self.ca_cert_pem})
+        self.register_outputs(
+            {"caCertPem": self.ca_cert_pem, "metricsCaCertPem": self.metrics_ca_cert_pem}
+        )

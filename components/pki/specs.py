@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from infra.settings import Settings
+from infra.settings.services import Issuer
 
 Usage = Literal["server", "client"]
 
@@ -27,6 +28,7 @@ class CertSpec:
     """The service that uses the key (its Vault path owner); defaults to `name`."""
     vault_name: str = "tls"
     """Name of the key bundle under the owner's Vault path."""
+    issuer: Issuer = "platform"
 
     @property
     def owner_service(self) -> str:
@@ -89,7 +91,14 @@ def certificate_specs(settings: Settings) -> list[CertSpec]:
     specs = [_names_for(settings, d.dns_name, settings.is_published(d.key)) for d in enabled]
     specs += [_names_for(settings, agent.dns_name, False) for agent in settings.agents]
     specs += [
-        CertSpec(c.name, c.common_name, "client", owner=d.dns_name, vault_name=c.vault_name)
+        CertSpec(
+            c.name,
+            c.common_name,
+            "client",
+            owner=d.dns_name,
+            vault_name=c.vault_name,
+            issuer=c.issuer,
+        )
         for d in enabled
         for c in d.client_certificates
     ]

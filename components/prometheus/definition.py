@@ -7,8 +7,9 @@ DEFINITION = ServiceDefinition(
     dns_name="prometheus",
     tls_port=9090,
     credentials=(Credential("admin-password", "prometheus", PASSWORD, "web basic auth"),),
-    # Presented to scrape mutual-TLS endpoints.
+    # Presented to scrape mutual-TLS endpoints, which trust only the metrics CA: another
+    # service's certificate (of the platform CA) reads no metrics.
     client_certificates=(
-        ClientCertificate("prometheus-scraper", "prometheus", "scraper-client-tls"),
+        ClientCertificate("prometheus-scraper", "prometheus", "scraper-client-tls", "metrics"),
     ),
 )

@@ -40,6 +40,7 @@ class RabbitMq(ServiceComponent):
                 self.service.image,
                 pulumi.Output.all(*passwords).apply(definitions),
                 self.tls,
+                args.pki.metrics_ca_cert_pem,
                 values[DEFINITION.own("erlang-cookie")],
             ),
         )

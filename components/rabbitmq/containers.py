@@ -14,7 +14,9 @@ DATA = "/var/lib/rabbitmq"
 TMP = "/tmp"  # noqa: S108 (a private tmpfs inside the container)
 
 
-def broker_spec(image: str, definitions: Any, tls: TlsFiles, cookie: Any) -> ContainerSpec:
+def broker_spec(
+    image: str, definitions: Any, tls: TlsFiles, metrics_ca: Any, cookie: Any
+) -> ContainerSpec:
     return ContainerSpec(
         service="rabbitmq",
         image=image,
@@ -36,6 +38,7 @@ def broker_spec(image: str, definitions: Any, tls: TlsFiles, cookie: Any) -> Con
             Upload(files.PLUGINS, files.enabled_plugins(), UID),
             Upload(files.DEFINITIONS, definitions, UID, "0400", secret=True),
             *tls.uploads(UID),
+            Upload(files.METRICS_CA, metrics_ca, UID),
             Upload(files.COOKIE, cookie, UID, "0400", secret=True),
         ],
         data_volume=DATA,

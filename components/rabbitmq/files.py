@@ -19,6 +19,8 @@ CONF_D = f"{CONFIG_DIR}/conf.d"
 PLUGINS = f"{CONFIG_DIR}/enabled_plugins"
 DEFINITIONS = f"{CONFIG_DIR}/definitions.json"
 COOKIE = "/var/lib/rabbitmq/.erlang.cookie"
+METRICS_CA = f"{TLS_DIR}/metrics-ca.crt"
+"""The only CA the metrics listener trusts (see components/pki/component.py)."""
 NODE_NAME = "rabbit@localhost"
 """The node's name. Its host part is what CLI tools (the healthcheck) dial through epmd:
 `localhost` keeps that on loopback, where epmd and the distribution port listen."""
@@ -26,9 +28,11 @@ NODE_NAME = "rabbit@localhost"
 _TLS_VERSIONS = ("tlsv1.3", "tlsv1.2")
 
 
-def _tls(prefix: str, verify_peer: bool, require_peer: bool) -> list[str]:
+def _tls(
+    prefix: str, verify_peer: bool, require_peer: bool, ca: str = f"{TLS_DIR}/ca.crt"
+) -> list[str]:
     lines = [
-        f"{prefix}.cacertfile = {TLS_DIR}/ca.crt",
+        f"{prefix}.cacertfile = {ca}",
         f"{prefix}.certfile = {TLS_DIR}/server.crt",
         f"{prefix}.keyfile = {TLS_DIR}/server.key",
         f"{prefix}.verify = {'verify_peer' if verify_peer else 'verify_none'}",
@@ -53,9 +57,10 @@ def rabbitmq_conf() -> str:
         "# Management API over HTTPS only (no management.tcp.* key, so no plain listener).",
         f"management.ssl.port = {MANAGEMENT_PORT}",
         *_tls("management.ssl", verify_peer=False, require_peer=False),
-        "# Prometheus metrics over TLS, and only for clients with a certificate of our CA.",
+        "# Prometheus metrics over TLS, only for a client certificate of the metrics CA, which",
+        "# issues nothing but the scrape identity: other services' certificates are refused.",
         f"prometheus.ssl.port = {PROMETHEUS_PORT}",
-        *_tls("prometheus.ssl", verify_peer=True, require_peer=True),
+        *_tls("prometheus.ssl", verify_peer=True, require_peer=True, ca=METRICS_CA),
         "# Erlang distribution (CLI tools, clustering) on loopback only: a single node needs",
         "# no peer, and off loopback any container of the network could try the cookie.",
         "distribution.listener.interface = 127.0.0.1",

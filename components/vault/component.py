@@ -65,6 +65,14 @@ class SecretStore(pulumi.ComponentResource):
                 "certificate_pem": args.pki.ca_cert_pem,
             },
         )
+        secret(
+            CA_OWNER,
+            "metrics-ca",
+            {
+                "private_key_pem": args.pki.metrics_ca_private_key_pem,
+                "certificate_pem": args.pki.metrics_ca_cert_pem,
+            },
+        )
         for issued in args.pki.certificates.values():
             secret(
                 issued.spec.owner_service,

@@ -4,8 +4,9 @@ Layout (KV v2):  <mount>/<pathPrefix>/<stack>/<service>/<name>
   e.g. secret/vos/dev/api-gateway/postgres-password   {"value": "..."}
        secret/vos/dev/postgres/tls      {"private_key_pem", "certificate_pem", "ca_pem"}
        secret/vos/dev/pki/ca                           {"private_key_pem", "certificate_pem"}
+       secret/vos/dev/pki/metrics-ca                   (the same, for the metrics CA)
 A service's policy reads `<mount>/data/<pathPrefix>/<stack>/<service>/*` and nothing else;
-`pki/` (the CA key) is readable by no service.
+`pki/` (the CA keys) is readable by no service.
 """
 
 from __future__ import annotations

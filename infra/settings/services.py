@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Literal
 
 PASSWORD = 32
 API_KEY = 48
@@ -24,6 +25,10 @@ CERTIFICATE_CLASSES = ("ca", "serverCerts", "clientCerts")
 """Rotation classes of the PKI: the CA, every server and every client certificate."""
 APPROLE_CLASS = "approle"
 """Rotation class of every service's AppRole secret id."""
+
+Issuer = Literal["platform", "metrics"]
+"""Which of the platform's CAs issues a certificate: `platform` (every server and client
+identity) or `metrics` (only the identities that may read metrics endpoints)."""
 
 AGENT_REQUIRES = ("postgres", "rabbitmq", "weaviate")
 """Agents keep history in PostgreSQL, talk over RabbitMQ and remember in Weaviate."""
@@ -61,6 +66,9 @@ class ClientCertificate:
     common_name: str
     vault_name: str
     """Name of the key bundle under the owner's Vault folder."""
+    issuer: Issuer = "platform"
+    """`metrics`: issued by the metrics CA, the only CA that metrics endpoints requiring a
+    client certificate trust, so no other platform identity can read them."""
 
 
 @dataclass(frozen=True)

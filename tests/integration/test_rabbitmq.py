@@ -194,6 +194,20 @@ def test_prometheus_endpoint_requires_a_client_certificate(broker: Broker) -> No
         broker.https(broker.server.prometheus, "/metrics")
 
 
+def test_prometheus_endpoint_refuses_every_identity_but_the_scrapers(broker: Broker) -> None:
+    # A valid client certificate of the platform CA (the PostgreSQL admin's) and a server
+    # certificate of the platform CA: real identities of the platform, not the scraper's.
+    ev = broker.evaluation
+    for name in ("postgres-admin", "api-gateway"):
+        cert = broker.write(f"{name}.crt", output(ev.named(f"pki-{name}-cert"), "certPem"))
+        key = broker.write(f"{name}.key", output(ev.named(f"pki-{name}-key"), "privateKeyPem"))
+        with pytest.raises(urllib3.exceptions.HTTPError):
+            broker.https(broker.server.prometheus, "/metrics", client_cert=(cert, key))
+    # The same broker still serves AMQPS and management with the platform CA.
+    port = broker.server.management
+    assert broker.https(port, "/api/whoami", ("vos_admin", broker.admin_password())).status == 200
+
+
 def _refused(action: Any) -> str:
     with pytest.raises(
         (pika.exceptions.ChannelClosedByBroker, pika.exceptions.ConnectionClosedByBroker)

@@ -102,6 +102,7 @@ def test_a_service_reads_only_its_own_secrets(
         f"vos/{stack}/postgres/admin-password",
         f"vos/{stack}/weather-agent/postgres-password",
         f"vos/{stack}/pki/ca",
+        f"vos/{stack}/pki/metrics-ca",
     ):
         with pytest.raises(hvac.exceptions.Forbidden):
             gateway.secrets.kv.v2.read_secret_version(
@@ -113,6 +114,20 @@ def test_a_service_reads_only_its_own_secrets(
             path=f"vos/{stack}/primary-agent/postgres-password",
             mount_point="secret",
             raise_on_deleted_version=True,
+        )
+    # Prometheus reads its scrape identity, but not the CA that issues such identities.
+    prometheus = _login(bao, outs["vault-prometheus-approle"])
+    bundle = prometheus.secrets.kv.v2.read_secret_version(
+        path=f"vos/{stack}/prometheus/scraper-client-tls",
+        mount_point="secret",
+        raise_on_deleted_version=True,
+    )
+    assert bundle["data"]["data"]["certificate_pem"] == output(
+        evaluation.named("pki-prometheus-scraper-cert"), "certPem"
+    )
+    with pytest.raises(hvac.exceptions.Forbidden):
+        prometheus.secrets.kv.v2.read_secret_version(
+            path=f"vos/{stack}/pki/metrics-ca", mount_point="secret", raise_on_deleted_version=True
         )
 
 
@@ -139,7 +154,9 @@ def test_program_registers_one_vault_secret_per_generated_secret(dev: Evaluation
     passwords = dev.of_type("random:index/randomPassword:RandomPassword")
     leaves = dev.of_type("tls:index/locallySignedCert:LocallySignedCert")
     secrets_ = dev.of_type(KV)
-    assert len(secrets_) == len(passwords) + len(leaves) + 1  # + the CA key
+    cas = dev.of_type("tls:index/selfSignedCert:SelfSignedCert")
+    assert len(cas) == 2  # the platform CA and the metrics CA
+    assert len(secrets_) == len(passwords) + len(leaves) + len(cas)  # + each CA key
     paths = [unwrap(r.inputs)["path"] for r in secrets_]
     assert len(set(paths)) == len(paths)
     assert all(p.startswith("vos/dev/") for p in paths)

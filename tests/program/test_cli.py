@@ -151,7 +151,7 @@ def test_plan_summary_is_the_default_view() -> None:
     assert "   8  docker:index/container:Container" in out
     assert "  postgres: files carrier, postgres-server" in out
     assert "published on the host:\n  nothing" in out
-    assert "an update would: create 162" in out
+    assert "an update would: create 165" in out
     assert len(out.splitlines()) < 60
 
 

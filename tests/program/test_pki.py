@@ -38,25 +38,41 @@ def _sans(cert: x509.Certificate) -> tuple[set[str], set[str]]:
     }
 
 
-def test_ca_is_a_self_signed_ca_limited_to_signing(stack_update: Evaluation) -> None:
-    (ca_reg,) = stack_update.of_type(SELF_SIGNED)
-    ca = certificate(ca_reg)
-    ca.verify_directly_issued_by(ca)
-    constraints = ca.extensions.get_extension_for_class(x509.BasicConstraints)
-    assert constraints.critical and constraints.value.ca and constraints.value.path_length == 0
-    usage = ca.extensions.get_extension_for_class(x509.KeyUsage).value
-    assert usage.key_cert_sign and usage.crl_sign
-    assert not usage.key_encipherment
+def test_both_cas_are_self_signed_cas_limited_to_signing(stack_update: Evaluation) -> None:
+    registrations = stack_update.of_type(SELF_SIGNED)
+    assert sorted(r.name for r in registrations) == ["pki-ca-cert", "pki-metrics-ca-cert"]
+    for registration in registrations:
+        ca = certificate(registration)
+        ca.verify_directly_issued_by(ca)
+        constraints = ca.extensions.get_extension_for_class(x509.BasicConstraints)
+        assert constraints.critical and constraints.value.ca
+        assert constraints.value.path_length == 0
+        usage = ca.extensions.get_extension_for_class(x509.KeyUsage).value
+        assert usage.key_cert_sign and usage.crl_sign
+        assert not usage.key_encipherment
+    platform, metrics = (certificate(r) for r in sorted(registrations, key=lambda r: r.name))
+    assert platform.subject != metrics.subject
+    assert platform.public_key() != metrics.public_key()
 
 
-def test_the_ca_really_signs_everyleaf_certificate(stack_update: Evaluation) -> None:
-    ca = ca_certificate(stack_update)
+METRICS_ISSUED = {"pki-prometheus-scraper-cert"}
+"""The only certificates of the metrics CA: the identities that may read metrics."""
+
+
+def test_each_ca_really_signs_exactly_its_leaf_certificates(stack_update: Evaluation) -> None:
+    platform = ca_certificate(stack_update)
+    metrics = certificate(stack_update.named("pki-metrics-ca-cert"))
     leaves = stack_update.of_type(SIGNED)
     assert len(leaves) >= 12
     for registration in leaves:
         leaf = certificate(registration)
-        leaf.verify_directly_issued_by(ca)  # raises InvalidSignature if it does not
-        assert leaf.issuer == ca.subject
+        issuer, other = (
+            (metrics, platform) if registration.name in METRICS_ISSUED else (platform, metrics)
+        )
+        leaf.verify_directly_issued_by(issuer)  # raises InvalidSignature if it does not
+        assert leaf.issuer == issuer.subject
+        with pytest.raises((InvalidSignature, ValueError)):
+            leaf.verify_directly_issued_by(other)
 
 
 def test_signature_check_detects_a_foreignca_certificate(dev: Evaluation) -> None:
@@ -73,6 +89,9 @@ def test_each_private_key_matches_its_certificate(stack_update: Evaluation) -> N
         assert certificate(registration).public_key() == key.public_key(), name
     ca_key = private_key(stack_update.named("pki-ca-key"))
     assert ca_certificate(stack_update).public_key() == ca_key.public_key()
+    metrics_key = private_key(stack_update.named("pki-metrics-ca-key"))
+    metrics_ca = certificate(stack_update.named("pki-metrics-ca-cert"))
+    assert metrics_ca.public_key() == metrics_key.public_key()
 
 
 def test_internal_service_sans_are_exactly_the_names_clients_dial(dev: Evaluation) -> None:

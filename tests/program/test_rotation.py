@@ -22,6 +22,7 @@ from tests.helpers import (
     SELF_SIGNED,
     SIGNED,
     ca_certificate,
+    certificate,
     config_with,
     leaf_certificate,
     output,
@@ -108,13 +109,18 @@ def test_leaf_certificate_class_rotates_keys_and_certificates(rotation_class: st
 
 
 def test_ca_rotation_reissues_leaves_but_keeps_their_keys_and_every_password() -> None:
-    leaves = [s.name for s in certificate_specs(SETTINGS)]
-    expected = {"pki-ca-key", "pki-ca-cert"} | {f"pki-{n}-cert" for n in leaves}
+    specs = certificate_specs(SETTINGS)
+    cas = {"pki-ca-key", "pki-ca-cert", "pki-metrics-ca-key", "pki-metrics-ca-cert"}
+    expected = cas | {f"pki-{s.name}-cert" for s in specs}
     before, after = _rotate("ca")
     assert _changed(before, after) == expected
-    # the new leaves are signed by the new CA
-    for name in leaves:
-        leaf_certificate(after, name).verify_directly_issued_by(ca_certificate(after))
+    # the new leaves are signed by their new CA
+    issuers = {
+        "platform": ca_certificate(after),
+        "metrics": certificate(after.named("pki-metrics-ca-cert")),
+    }
+    for spec in specs:
+        leaf_certificate(after, spec.name).verify_directly_issued_by(issuers[spec.issuer])
 
 
 def test_an_update_without_changes_replaces_nothing() -> None:
