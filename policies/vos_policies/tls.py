@@ -132,6 +132,41 @@ def _rabbitmq(c: Subject) -> Iterator[str]:
             yield "rabbitmq.conf does not say listeners.tcp = none (or cannot be read)"
 
 
+def _conf_values(conf: str) -> dict[str, str]:
+    """rabbitmq.conf's `key = value` lines (sysctl format; a later line wins)."""
+    pairs = (line.split("=", 1) for line in conf.splitlines() if "=" in line)
+    return {k.strip(): v.strip() for k, v in pairs if not k.lstrip().startswith("#")}
+
+
+def _rabbitmq_metrics(c: Subject) -> Iterator[str]:
+    configs = _carried(c, "rabbitmqServices", "/rabbitmq.conf")
+    if not configs:
+        return
+    plugins = [p for p in _file(c, "/enabled_plugins") if p is not UNKNOWN]
+    prometheus_enabled = any("rabbitmq_prometheus" in p for p in plugins)
+    for conf in configs:
+        if conf is UNKNOWN:
+            yield "rabbitmq.conf cannot be read: its metrics listener cannot be verified"
+            continue
+        values = _conf_values(conf)
+        if "prometheus.ssl.port" not in values:
+            if prometheus_enabled:
+                # The plugin's default listener is plain HTTP on 15692.
+                yield "rabbitmq_prometheus is enabled without prometheus.ssl.port"
+            continue
+        if values.get("prometheus.ssl.verify") != "verify_peer" or (
+            values.get("prometheus.ssl.fail_if_no_peer_cert") != "true"
+        ):
+            yield "the metrics listener does not require a client certificate"
+        trusted = values.get("prometheus.ssl.cacertfile")
+        platform = {values.get(f"{k}.cacertfile") for k in ("ssl_options", "management.ssl")}
+        if trusted is None or trusted in platform:
+            yield (
+                "the metrics listener trusts the CA of every service identity "
+                f"({trusted or 'no cacertfile'}), so any service can read the metrics"
+            )
+
+
 def _https_scheme(c: Subject) -> Iterator[str]:
     command = elements(c.get("command"))
     for index, word in enumerate(command):
@@ -226,6 +261,12 @@ RULES = [
     Rule("rabbitmq-tls-only", "tls", "RabbitMQ has no plain AMQP, HTTP management or metrics "
          "listener.", "Set listeners.tcp = none and use listeners.ssl, management.ssl, "
          "prometheus.ssl.", CRITICAL, _rabbitmq, (CONTAINER,),
+         {"rabbitmqServices": list_setting("services that are RabbitMQ", ["rabbitmq"])}),
+    Rule("rabbitmq-metrics-scrape-only", "tls", "RabbitMQ's metrics listener requires a "
+         "client certificate of a CA other than the one that issues service identities.",
+         "Set prometheus.ssl.verify = verify_peer, fail_if_no_peer_cert = true and "
+         "prometheus.ssl.cacertfile to the metrics CA (components/pki).", HIGH,
+         _rabbitmq_metrics, (CONTAINER,),
          {"rabbitmqServices": list_setting("services that are RabbitMQ", ["rabbitmq"])}),
     Rule("https-scheme-only", "tls", "Servers started with --scheme serve https only.",
          "Start the server with `--scheme https` and its TLS flags.", CRITICAL, _https_scheme,

@@ -176,6 +176,14 @@ RESOURCE_CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any], dict[str, A
         CARRIER, "pg_hba.conf", lambda t: t + "host all all all trust\n"), {}),
     "rabbitmq-tls-only": (CONTAINER, CARRIER, with_file(
         CARRIER, "rabbitmq.conf", lambda t: t + "management.tcp.port = 15672\n"), {}),
+    "rabbitmq-metrics-scrape-only": (CONTAINER, with_file(
+        CARRIER, "rabbitmq.conf", lambda t: t + "ssl_options.cacertfile = /t/ca.crt\n"
+        "prometheus.ssl.port = 15691\nprometheus.ssl.verify = verify_peer\n"
+        "prometheus.ssl.fail_if_no_peer_cert = true\nprometheus.ssl.cacertfile = /t/m.crt\n"),
+        with_file(CARRIER, "rabbitmq.conf", lambda t: t + "ssl_options.cacertfile = /t/ca.crt\n"
+        "prometheus.ssl.port = 15691\nprometheus.ssl.verify = verify_peer\n"
+        "prometheus.ssl.fail_if_no_peer_cert = true\nprometheus.ssl.cacertfile = /t/ca.crt\n"),
+        {}),
     "https-scheme-only": (CONTAINER, SERVICE, changed(
         SERVICE, command=["svc", "--scheme", "http"]), {}),
     "no-tls-verification-disabled": (CONTAINER, SERVICE, with_env(

@@ -155,6 +155,14 @@ VARIANTS = [
       "postgres-tls-only"),
     V("amqp-listener", RMQF, file("rabbitmq.conf", lambda t: t.replace(
       "listeners.tcp = none", "listeners.tcp.default = 5672")), "rabbitmq-tls-only"),
+    V("metrics-trust-platform-ca", RMQF, file("rabbitmq.conf", lambda t: t.replace(
+      "metrics-ca.crt", "ca.crt")), "rabbitmq-metrics-scrape-only"),
+    V("metrics-no-client-cert", RMQF, file("rabbitmq.conf", lambda t: t.replace(
+      "prometheus.ssl.fail_if_no_peer_cert = true", "prometheus.ssl.fail_if_no_peer_cert = "
+      "false")), "rabbitmq-metrics-scrape-only"),
+    V("metrics-default-listener", RMQF, file("rabbitmq.conf", lambda t: "\n".join(
+      line for line in t.splitlines() if not line.startswith("prometheus."))),
+      "rabbitmq-metrics-scrape-only"),
     V("http-management", RMQF, file("rabbitmq.conf", lambda t: t + "management.tcp.port = "
       "15672\n"), "rabbitmq-tls-only"),
     V("weaviate-http", WV, lambda p: p | {"command": ["--scheme", "http,https"]},
