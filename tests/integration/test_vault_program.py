@@ -15,18 +15,14 @@ import hvac
 import hvac.exceptions
 import pytest
 
-from components.vault.access import AppRoleProvider, PolicyProvider
-from components.vault.kv_secret import KvSecretProvider
+from components.vault.access import AppRoleProvider
 from infra.dev_vault import DevVault
 from infra.offline.mocks import unwrap
 from infra.offline.runner import Evaluation, evaluate
 from infra.offline.stack_files import read_stack_config, with_overrides
 from tests.helpers import output
+from tests.integration.vault_apply import KV, apply
 from tests.integration.vault_server import point_at
-
-KV = "pulumi-python:dynamic/vault:KvSecret"
-POLICY = "pulumi-python:dynamic/vault:Policy"
-APPROLE = "pulumi-python:dynamic/vault:AppRole"
 
 
 @pytest.fixture(scope="module")
@@ -34,20 +30,7 @@ def applied(bao: DevVault) -> tuple[Evaluation, dict[str, dict[str, Any]]]:
     """Evaluate a fresh dev-profile stack and apply its Vault resources for real."""
     stack = f"it{secrets.token_hex(3)}"
     evaluation = evaluate(stack, read_stack_config("dev"))
-    with pytest.MonkeyPatch.context() as patch:
-        point_at(bao, patch)
-        outs: dict[str, dict[str, Any]] = {}
-        for kind, provider in (
-            (KV, KvSecretProvider()),
-            (POLICY, PolicyProvider()),
-            (APPROLE, AppRoleProvider()),
-        ):
-            for registration in evaluation.of_type(kind):
-                props = {k: v for k, v in unwrap(registration.inputs).items() if k != "__provider"}
-                created = provider.create(props)
-                assert created.outs is not None
-                outs[registration.name] = created.outs
-    return evaluation, outs
+    return evaluation, apply(bao, evaluation)
 
 
 def _root(bao: DevVault) -> hvac.Client:
