@@ -1,0 +1,92 @@
+"""Prometheus's files, pure: the web config (TLS and basic auth on its own endpoint) and
+prometheus.yml (every scrape over verified TLS).
+
+Kept to what both Prometheus 2.42 (Debian, where the tests run it) and 3.x (the profiles'
+image) accept: `web.config.file` keys of the exporter-toolkit, and scrape `tls_config`,
+`basic_auth.password_file`, `params`, `scheme`, all unchanged between them (checked against
+the Prometheus 2.42 and 3.x configuration docs).
+"""
+
+from __future__ import annotations
+
+import yaml
+
+from components.docker.spec import CONFIG_DIR, TLS_DIR
+from components.prometheus.definition import DEFINITION
+from components.rabbitmq.definition import DEFINITION as RABBITMQ
+
+CONFIG = f"{CONFIG_DIR}/prometheus.yml"
+WEB_CONFIG = f"{CONFIG_DIR}/web.yml"
+PASSWORD_FILE = f"{CONFIG_DIR}/secrets/admin-password"
+SCRAPER_CERT = f"{TLS_DIR}/scraper.crt"
+SCRAPER_KEY = f"{TLS_DIR}/scraper.key"
+ADMIN = "admin"
+# Per-queue series (with `queue` labels) come only from the detailed endpoint's families.
+RABBITMQ_FAMILIES = ["queue_coarse_metrics", "queue_consumer_count"]
+
+
+def web_config(admin_hash: str) -> str:
+    return yaml.safe_dump(
+        {
+            "tls_server_config": {
+                "cert_file": f"{TLS_DIR}/server.crt",
+                "key_file": f"{TLS_DIR}/server.key",
+                "min_version": "TLS12",
+            },
+            "basic_auth_users": {ADMIN: admin_hash},
+        },
+        sort_keys=False,
+    )
+
+
+def _tls(server_name: str, client_cert: bool) -> dict[str, object]:
+    config: dict[str, object] = {
+        "ca_file": f"{TLS_DIR}/ca.crt",
+        "server_name": server_name,
+        "min_version": "TLS12",
+        "insecure_skip_verify": False,
+    }
+    if client_cert:
+        config |= {"cert_file": SCRAPER_CERT, "key_file": SCRAPER_KEY}
+    return config
+
+
+def prometheus_yml(targets: dict[str, str], interval_s: int = 15) -> str:
+    """`targets`: DNS name -> host:port to dial (on Docker, the name and the port)."""
+    jobs: list[dict[str, object]] = [
+        {
+            "job_name": "prometheus",
+            "scheme": "https",
+            "tls_config": _tls(DEFINITION.dns_name, client_cert=False),
+            "basic_auth": {"username": ADMIN, "password_file": PASSWORD_FILE},
+            "static_configs": [{"targets": [targets[DEFINITION.dns_name]]}],
+        }
+    ]
+    if RABBITMQ.dns_name in targets:
+        jobs.append(
+            {
+                "job_name": "rabbitmq",
+                "scheme": "https",
+                "metrics_path": "/metrics/detailed",
+                "params": {"family": RABBITMQ_FAMILIES},
+                # The scrape identity of the metrics CA: the only one the endpoint accepts.
+                "tls_config": _tls(RABBITMQ.dns_name, client_cert=True),
+                "static_configs": [{"targets": [targets[RABBITMQ.dns_name]]}],
+            }
+        )
+    return yaml.safe_dump(
+        {
+            "global": {"scrape_interval": f"{interval_s}s", "evaluation_interval": "15s"},
+            "scrape_configs": jobs,
+        },
+        sort_keys=False,
+    )
+
+
+def default_targets() -> dict[str, str]:
+    """On the platform's network: each service by its DNS name and port."""
+    assert RABBITMQ.metrics_port is not None
+    return {
+        DEFINITION.dns_name: f"{DEFINITION.dns_name}:{DEFINITION.tls_port}",
+        RABBITMQ.dns_name: f"{RABBITMQ.dns_name}:{RABBITMQ.metrics_port}",
+    }
