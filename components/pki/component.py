@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pulumi
 import pulumi_tls as tls
@@ -46,7 +45,9 @@ class _Ca:
     cert: tls.SelfSignedCert
 
 
-def _ca(name: str, common_name: str, settings: Settings, key: KeySpec, parent: Any) -> _Ca:
+def _ca(
+    name: str, common_name: str, settings: Settings, key: KeySpec, parent: pulumi.Resource
+) -> _Ca:
     trigger = settings.rotation.counter("ca")
     ca_key = _key(f"{name}-key", key, trigger, parent)
     cert = tls.SelfSignedCert(
