@@ -138,6 +138,11 @@ def _conf_values(conf: str) -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in pairs if not k.lstrip().startswith("#")}
 
 
+def _known_content(c: Subject, path: str | None) -> str | None:
+    found = [f.content for f in files(c) if f.path == path and isinstance(f.content, str)]
+    return found[0] if found else None
+
+
 def _rabbitmq_metrics(c: Subject) -> Iterator[str]:
     configs = _carried(c, "rabbitmqServices", "/rabbitmq.conf")
     if not configs:
@@ -160,7 +165,13 @@ def _rabbitmq_metrics(c: Subject) -> Iterator[str]:
             yield "the metrics listener does not require a client certificate"
         trusted = values.get("prometheus.ssl.cacertfile")
         platform = {values.get(f"{k}.cacertfile") for k in ("ssl_options", "management.ssl")}
-        if trusted is None or trusted in platform:
+        # Another path with the same certificate in it trusts the same CA.
+        same_content = trusted is not None and any(
+            _known_content(c, trusted) is not None
+            and _known_content(c, trusted) == _known_content(c, path)
+            for path in platform - {None}
+        )
+        if trusted is None or trusted in platform or same_content:
             yield (
                 "the metrics listener trusts the CA of every service identity "
                 f"({trusted or 'no cacertfile'}), so any service can read the metrics"

@@ -61,6 +61,20 @@ def file(suffix: str, edit: Callable[[str], str], **fields: str) -> Callable[[Pr
     return apply
 
 
+def copy_file(source: str, target: str) -> Callable[[Props], Props]:
+    """The upload ending in `target` gets the content of the one ending in `source`."""
+
+    def apply(props: Props) -> Props:
+        uploads = copy.deepcopy(props["uploads"])
+        (content,) = [u["content"] for u in uploads if u["file"].endswith(source)]
+        for upload in uploads:
+            if upload["file"].endswith(target):
+                upload["content"] = content
+        return props | {"uploads": uploads}
+
+    return apply
+
+
 def volume(host: str, target: str) -> Callable[[Props], Props]:
     return lambda p: p | {"volumes": [*p["volumes"], {"hostPath": host, "containerPath": target}]}
 
@@ -157,6 +171,8 @@ VARIANTS = [
       "listeners.tcp = none", "listeners.tcp.default = 5672")), "rabbitmq-tls-only"),
     V("metrics-trust-platform-ca", RMQF, file("rabbitmq.conf", lambda t: t.replace(
       "metrics-ca.crt", "ca.crt")), "rabbitmq-metrics-scrape-only"),
+    V("metrics-ca-is-the-platform-ca", RMQF, copy_file("tls/ca.crt", "tls/metrics-ca.crt"),
+      "rabbitmq-metrics-scrape-only"),
     V("metrics-no-client-cert", RMQF, file("rabbitmq.conf", lambda t: t.replace(
       "prometheus.ssl.fail_if_no_peer_cert = true", "prometheus.ssl.fail_if_no_peer_cert = "
       "false")), "rabbitmq-metrics-scrape-only"),
