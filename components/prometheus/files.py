@@ -17,6 +17,8 @@ from components.rabbitmq.definition import DEFINITION as RABBITMQ
 
 CONFIG = f"{CONFIG_DIR}/prometheus.yml"
 WEB_CONFIG = f"{CONFIG_DIR}/web.yml"
+RULES_DIR = f"{CONFIG_DIR}/rules"
+"""Where the container gets monitoring/prometheus/rules/*.yml."""
 PASSWORD_FILE = f"{CONFIG_DIR}/secrets/admin-password"
 SCRAPER_CERT = f"{TLS_DIR}/scraper.crt"
 SCRAPER_KEY = f"{TLS_DIR}/scraper.key"
@@ -63,20 +65,27 @@ def prometheus_yml(targets: dict[str, str], interval_s: int = 15) -> str:
         }
     ]
     if RABBITMQ.dns_name in targets:
+        # Two endpoints: /metrics (node-wide: alarms, process, ...) and /metrics/detailed,
+        # which returns only the families asked for (per-queue series). Both with the scrape
+        # identity of the metrics CA: the only one the endpoint accepts.
+        rabbitmq = {
+            "scheme": "https",
+            "tls_config": _tls(RABBITMQ.dns_name, client_cert=True),
+            "static_configs": [{"targets": [targets[RABBITMQ.dns_name]]}],
+        }
+        jobs.append({"job_name": "rabbitmq", **rabbitmq})
         jobs.append(
             {
-                "job_name": "rabbitmq",
-                "scheme": "https",
+                "job_name": "rabbitmq-queues",
                 "metrics_path": "/metrics/detailed",
                 "params": {"family": RABBITMQ_FAMILIES},
-                # The scrape identity of the metrics CA: the only one the endpoint accepts.
-                "tls_config": _tls(RABBITMQ.dns_name, client_cert=True),
-                "static_configs": [{"targets": [targets[RABBITMQ.dns_name]]}],
+                **rabbitmq,
             }
         )
     return yaml.safe_dump(
         {
             "global": {"scrape_interval": f"{interval_s}s", "evaluation_interval": "15s"},
+            "rule_files": [f"{RULES_DIR}/*.yml"],
             "scrape_configs": jobs,
         },
         sort_keys=False,

@@ -1,0 +1,75 @@
+"""The alert rules in monitoring/prometheus, checked and unit-tested by the real promtool
+(Debian prometheus 2.42); run on a live server by test_prometheus.py."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+MONITORING = Path(__file__).resolve().parents[2] / "monitoring" / "prometheus"
+RULES, TESTS = MONITORING / "rules", MONITORING / "tests"
+
+
+def _promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["promtool", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def _rules() -> dict[str, dict[str, Any]]:
+    return {
+        rule["alert"]: rule
+        for path in sorted(RULES.glob("*.yml"))
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+    }
+
+
+def _cases() -> list[dict[str, Any]]:
+    return [
+        case
+        for path in sorted(TESTS.glob("*.test.yml"))
+        for test in yaml.safe_load(path.read_text())["tests"]
+        for case in test["alert_rule_test"]
+    ]
+
+
+def test_the_rules_pass_promtools_lint() -> None:
+    result = _promtool(
+        "check", "rules", "--lint=all", "--lint-fatal", *map(str, RULES.glob("*.yml")), cwd=RULES
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_rule_unit_tests_pass() -> None:
+    result = _promtool("test", "rules", *map(str, TESTS.glob("*.test.yml")), cwd=TESTS)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_alert_has_a_firing_and_a_silent_case_with_its_annotations() -> None:
+    rules, cases = _rules(), _cases()
+    for name, rule in rules.items():
+        own = [c for c in cases if c["alertname"] == name]
+        firing = [alert for c in own for alert in c["exp_alerts"]]
+        assert firing, f"{name}: no case where it fires"
+        for alert in firing:
+            assert set(alert["exp_annotations"]) == set(rule["annotations"]), name
+            assert alert["exp_labels"]["severity"] == rule["labels"]["severity"], name
+        if name != "Watchdog":  # fires by design at every evaluation
+            assert any(c["exp_alerts"] == [] for c in own), f"{name}: no case where it is silent"
+    assert {c["alertname"] for c in cases} <= set(rules)
+
+
+def test_a_changed_threshold_fails_the_unit_tests(tmp_path: Path) -> None:
+    # Control: the unit tests notice a rule that no longer does what they say.
+    shutil.copytree(MONITORING, tmp_path / "prometheus")
+    rule_file = tmp_path / "prometheus" / "rules" / "rabbitmq.yml"
+    text = rule_file.read_text()
+    assert "> 1000" in text
+    rule_file.write_text(text.replace("> 1000", "> 2000"))
+    tests = tmp_path / "prometheus" / "tests"
+    result = _promtool("test", "rules", str(tests / "rabbitmq.test.yml"), cwd=tests)
+    assert result.returncode != 0
+    assert "RabbitMQQueueBacklog" in result.stdout + result.stderr
