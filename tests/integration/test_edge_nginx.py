@@ -30,15 +30,10 @@ from components.edge.files import TMP, EdgeLimits, nginx_conf
 from infra.offline import material
 from infra.offline.runner import Evaluation
 from tests.helpers import output, write_private
+from tests.integration.sockets import free_port
 from tests.integration.tls_probe import handshake
 
 EDGE_NAME = "edge.vos.test"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -92,7 +87,7 @@ class Edge:
     """nginx started from the rendered configuration."""
 
     def __init__(self, root: Path, upstream_port: int, limits: EdgeLimits, files: dict) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         config_dir, tmp = root / "etc", root / "tmp"
         (config_dir / "tls").mkdir(parents=True)
         tmp.mkdir()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import ssl
 import subprocess
 import time
@@ -30,20 +29,15 @@ from infra.offline.rendered import containers
 from infra.offline.runner import Evaluation
 from tests.helpers import output, write_private
 from tests.integration.rabbitmq_server import RabbitMqServer
+from tests.integration.sockets import free_port
 from tests.integration.tls_probe import handshake
 
 RULES = Path(__file__).resolve().parents[2] / "monitoring" / "prometheus" / "rules"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class Prometheus:
     def __init__(self, root: Path, dev: Evaluation, rabbitmq_port: int) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.password = str(output(dev.named("credentials-prometheus-admin-password"), "result"))
         etc = root / "etc"
         (etc / "tls").mkdir(parents=True)
