@@ -138,11 +138,6 @@ def _conf_values(conf: str) -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in pairs if not k.lstrip().startswith("#")}
 
 
-def _known_content(c: Subject, path: str | None) -> str | None:
-    found = [f.content for f in files(c) if f.path == path and isinstance(f.content, str)]
-    return found[0] if found else None
-
-
 def _rabbitmq_metrics(c: Subject) -> Iterator[str]:
     configs = _carried(c, "rabbitmqServices", "/rabbitmq.conf")
     if not configs:
@@ -164,12 +159,15 @@ def _rabbitmq_metrics(c: Subject) -> Iterator[str]:
         ):
             yield "the metrics listener does not require a client certificate"
         trusted = values.get("prometheus.ssl.cacertfile")
-        platform = {values.get(f"{k}.cacertfile") for k in ("ssl_options", "management.ssl")}
+        platform = {
+            path
+            for k in ("ssl_options", "management.ssl")
+            if (path := values.get(f"{k}.cacertfile")) is not None
+        }
         # Another path with the same certificate in it trusts the same CA.
-        same_content = trusted is not None and any(
-            _known_content(c, trusted) is not None
-            and _known_content(c, trusted) == _known_content(c, path)
-            for path in platform - {None}
+        known = {x for x in _file(c, trusted) if isinstance(x, str)} if trusted else set()
+        same_content = any(
+            known & {x for x in _file(c, path) if isinstance(x, str)} for path in platform
         )
         if trusted is None or trusted in platform or same_content:
             yield (
