@@ -90,12 +90,3 @@ def prometheus_yml(targets: dict[str, str], interval_s: int = 15) -> str:
         },
         sort_keys=False,
     )
-
-
-def default_targets() -> dict[str, str]:
-    """On the platform's network: each service by its DNS name and port."""
-    assert RABBITMQ.metrics_port is not None
-    return {
-        DEFINITION.dns_name: f"{DEFINITION.dns_name}:{DEFINITION.tls_port}",
-        RABBITMQ.dns_name: f"{RABBITMQ.dns_name}:{RABBITMQ.metrics_port}",
-    }
