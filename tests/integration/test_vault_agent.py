@@ -105,7 +105,16 @@ def _eventually(check: Callable[[], bool], seconds: float = 30) -> bool:
 
 
 def _contents(folder: Path) -> dict[str, str]:
-    return {p.name: p.read_text() for p in folder.iterdir() if not p.name.startswith(".")}
+    """The folder's files and contents. The agent writes each file atomically (a temporary
+    file renamed into place), so one can vanish between listing and reading: it is then not
+    part of this snapshot, and the caller polls again."""
+    found = {}
+    for path in folder.iterdir():
+        try:
+            found[path.name] = path.read_text()
+        except FileNotFoundError:
+            continue
+    return found
 
 
 def test_the_sidecar_renders_exactly_its_services_secrets(applied: Applied, tmp_path: Path) -> None:
