@@ -10,12 +10,14 @@ Development only: a single unseal key on the same disk as the data protects noth
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import ipaddress
 import json
 import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -33,6 +35,28 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from infra.private_files import write_private
 
 DEFAULT_HOME = Path(__file__).resolve().parents[1] / ".state" / "vault"
+HOST_GATEWAY = "host.docker.internal"
+"""The name containers give the Docker host (`--add-host host.docker.internal:host-gateway`):
+the apps' Vault Agent sidecars reach this Vault there, so its certificate carries it."""
+DOCKER_BRIDGE = "docker0"
+"""Docker's default bridge: `host-gateway` resolves to its address unless the daemon sets
+`host-gateway-ip` (moby daemon/config: "host-gateway-ip ... default: the default bridge's
+IP"), so the dev Vault listens there as well as on loopback."""
+_SIOCGIFADDR = 0x8915  # Linux ioctl: an interface's IPv4 address
+
+
+def interface_ipv4(name: str) -> str | None:
+    """The IPv4 address of a network interface, or None if it has none (or does not exist)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            packed = fcntl.ioctl(
+                probe.fileno(), _SIOCGIFADDR, struct.pack("256s", name[:15].encode())
+            )
+        except OSError:
+            return None
+    return socket.inet_ntoa(packed[20:24])
+
+
 DEFAULT_PORT = 8200
 KV_MOUNT = "secret"
 APPROLE_MOUNT = "approle"
@@ -57,6 +81,15 @@ def _bao_binary() -> str:
 class DevVault:
     home: Path = DEFAULT_HOME
     port: int = DEFAULT_PORT
+    bridge: str | None = DOCKER_BRIDGE
+    """Also listen on this interface's address (for containers); None: loopback only."""
+
+    @property
+    def container_address(self) -> str | None:
+        """Where containers reach this Vault (on the Docker host gateway), if they can."""
+        if self.bridge is None or interface_ipv4(self.bridge) is None:
+            return None
+        return f"https://{HOST_GATEWAY}:{self.port}"
 
     @property
     def address(self) -> str:
@@ -98,7 +131,9 @@ class DevVault:
         cert_file = self.home / "tls" / "server.pem"
         if cert_file.exists():
             cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
-            if cert.not_valid_after_utc - dt.datetime.now(dt.UTC) > dt.timedelta(days=30):
+            names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            fresh = cert.not_valid_after_utc - dt.datetime.now(dt.UTC) > dt.timedelta(days=30)
+            if fresh and HOST_GATEWAY in names.get_values_for_type(x509.DNSName):
                 return
         now = dt.datetime.now(dt.UTC)
         ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -129,7 +164,11 @@ class DevVault:
             .not_valid_after(now + dt.timedelta(days=365))
             .add_extension(
                 x509.SubjectAlternativeName(
-                    [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+                    [
+                        x509.DNSName("localhost"),
+                        x509.DNSName(HOST_GATEWAY),
+                        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    ]
                 ),
                 critical=False,
             )
@@ -160,7 +199,7 @@ listener "tcp" {{
   tls_key_file    = "{tls / "server-key.pem"}"
   tls_min_version = "tls12"
 }}
-telemetry {{
+{self._bridge_listener()}telemetry {{
   prometheus_retention_time = "1h"
   disable_hostname          = true
 }}
@@ -168,6 +207,21 @@ telemetry {{
         path = self.home / "config.hcl"
         write_private(path, text.encode())
         return path
+
+    def _bridge_listener(self) -> str:
+        """A second listener on the Docker bridge, for the sidecars (host.docker.internal);
+        none when there is no bridge yet (start Docker, then restart this Vault)."""
+        address = interface_ipv4(self.bridge) if self.bridge else None
+        if address is None:
+            return ""
+        tls = self.home / "tls"
+        return f"""listener "tcp" {{
+  address         = "{address}:{self.port}"
+  tls_cert_file   = "{tls / "server.pem"}"
+  tls_key_file    = "{tls / "server-key.pem"}"
+  tls_min_version = "tls12"
+}}
+"""
 
     # -- process --------------------------------------------------------------------------
 
@@ -275,7 +329,15 @@ telemetry {{
             what += ", unsealed it"
         self._wait_active()
         self._ensure_mounts()
-        return f"dev Vault at {self.address}: {what}"
+        return f"dev Vault at {self.address}: {what}; {self._containers_note()}"
+
+    def _containers_note(self) -> str:
+        if self.container_address is None:
+            return (
+                f"containers cannot reach it (no Docker bridge {self.bridge} yet): start Docker, "
+                "then scripts/vault.sh stop && scripts/vault.sh start"
+            )
+        return f"containers reach it at {self.container_address}"
 
     def _wait_active(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import stat
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import hvac
 import pytest
 import requests
 
-from infra.dev_vault import DevVault, DevVaultError
+from infra.dev_vault import HOST_GATEWAY, DevVault, DevVaultError
 from tests.integration.vault_server import free_port_pair
 
 
@@ -102,3 +104,57 @@ def test_a_port_in_use_is_said_in_one_line_before_anything_starts(tmp_path: Path
 def test_env_before_the_first_start_says_what_to_do(tmp_path: Path) -> None:
     with pytest.raises(DevVaultError, match=r"has not been started yet.*scripts/vault.sh start"):
         DevVault(tmp_path / "never", 18200).env()
+
+
+@pytest.fixture
+def bridge() -> Iterator[tuple[str, str]]:
+    """A bridge with an address of its own, standing in for Docker's docker0 (the
+    address `host-gateway` resolves to); needs root, like the Docker tier."""
+    name, address = "vostest0", "10.213.47.1"
+    subprocess.run(["ip", "link", "del", name], capture_output=True)
+    subprocess.run(["ip", "link", "add", name, "type", "bridge"], check=True)
+    try:
+        subprocess.run(["ip", "addr", "add", f"{address}/32", "dev", name], check=True)
+        subprocess.run(["ip", "link", "set", name, "up"], check=True)
+        yield name, address
+    finally:
+        subprocess.run(["ip", "link", "del", name], check=True)
+
+
+def _handshake(host: str, port: int, name: str, ca: Path) -> None:
+    context = ssl.create_default_context(cafile=str(ca))
+    with (
+        socket.create_connection((host, port), timeout=5) as raw,
+        context.wrap_socket(raw, server_hostname=name),
+    ):
+        pass
+
+
+def test_containers_reach_it_on_the_docker_bridge_as_host_docker_internal(
+    tmp_path: Path, bridge: tuple[str, str]
+) -> None:
+    name, address = bridge
+    server = DevVault(tmp_path / "vault", free_port_pair(), bridge=name)
+    message = server.start()
+    try:
+        assert f"containers reach it at https://{HOST_GATEWAY}:{server.port}" in message
+        # what a sidecar does: dial the host gateway, verify the name host.docker.internal
+        _handshake(address, server.port, HOST_GATEWAY, server.ca_file)
+        # loopback keeps answering for pulumi
+        _handshake("127.0.0.1", server.port, "localhost", server.ca_file)
+        # control: a name the certificate does not carry is refused
+        with pytest.raises(ssl.SSLCertVerificationError):
+            _handshake(address, server.port, "vault.example.org", server.ca_file)
+    finally:
+        server.stop()
+
+
+def test_without_a_docker_bridge_it_listens_on_loopback_only_and_says_so(tmp_path: Path) -> None:
+    server = DevVault(tmp_path / "vault", free_port_pair(), bridge="vosmissing0")
+    message = server.start()
+    try:
+        assert "containers cannot reach it (no Docker bridge vosmissing0 yet)" in message
+        assert server.container_address is None
+        _handshake("127.0.0.1", server.port, HOST_GATEWAY, server.ca_file)
+    finally:
+        server.stop()
