@@ -49,8 +49,9 @@ class Placement:
     published_port: int | None = None
     published_internal_port: int | None = None
 
-    def for_job(self, network: pulumi.Input[str], memory_mb: int, cpus: float) -> Placement:
-        """A one-shot job beside the service: one network, its own limits, nothing published."""
+    def for_helper(self, network: pulumi.Input[str], memory_mb: int, cpus: float) -> Placement:
+        """A helper beside the service (a one-shot job, a sidecar): one network, its own
+        limits, nothing published."""
         return replace(
             self,
             networks=[network],
@@ -201,11 +202,21 @@ def hardened_container(
         envs=[f"{k}={v}" for k, v in sorted(spec.env.items())],
         volumes=[
             # The service reads its files and cannot change them.
-            docker.ContainerVolumeArgs(
-                volume_name=volume, container_path=path, read_only=path == CONFIG_DIR
-            )
-            for path, volume in volumes.items()
+            *(
+                docker.ContainerVolumeArgs(
+                    volume_name=volume, container_path=path, read_only=path == CONFIG_DIR
+                )
+                for path, volume in volumes.items()
+            ),
+            *(
+                docker.ContainerVolumeArgs(
+                    volume_name=m.volume, container_path=m.path, read_only=m.read_only
+                )
+                for m in spec.shared_mounts
+            ),
         ],
+        hosts=[docker.ContainerHostArgs(host=h, ip=ip) for h, ip in spec.extra_hosts.items()]
+        or None,
         tmpfs=spec.tmpfs,
         read_only=True,
         capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=spec.capabilities_add),
@@ -231,7 +242,12 @@ def hardened_container(
         log_opts={"max-size": "10m", "max-file": "3"},
         # A new files carrier (a file changed) gives a new id: the service is replaced and
         # starts on the new files.
-        labels=_labels(placement, spec, **{"vos.files": files.id}),
+        labels=_labels(
+            placement,
+            spec,
+            **{"vos.files": files.id},
+            **({"vos.role": spec.role} if spec.role else {}),
+        ),
         destroy_grace_seconds=30,
         opts=pulumi.ResourceOptions.merge(
             replaced_first,

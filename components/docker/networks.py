@@ -16,6 +16,10 @@ class Networks(pulumi.ComponentResource):
     and nothing else, the host included; databases and brokers live only here."""
     edge: docker.Network
     """Services with published ports join it as well."""
+    vault: docker.Network
+    """The way out to Vault, for the apps' Vault Agent sidecars only (each alone with
+    nothing but Vault to talk to): not internal, since Vault lives outside the stack (on
+    the Docker host in dev, at vault.address in prod)."""
 
     def __init__(
         self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None
@@ -37,4 +41,7 @@ class Networks(pulumi.ComponentResource):
             opts=child,
         )
         self.edge = docker.Network(f"{name}-edge", name=f"{settings.name_prefix}-edge", opts=child)
+        self.vault = docker.Network(
+            f"{name}-vault", name=f"{settings.name_prefix}-vault", opts=child
+        )
         self.register_outputs({})

@@ -44,6 +44,17 @@ class TlsFiles:
 
 
 @dataclass(frozen=True)
+class SharedMount:
+    """A volume another container of the same service also mounts (an app and its Vault
+    Agent sidecar share a tmpfs volume of rendered secrets)."""
+
+    path: str
+    volume: Any
+    """The volume's name (a str or a pulumi Output[str])."""
+    read_only: bool
+
+
+@dataclass(frozen=True)
 class Healthcheck:
     test: list[str]
     interval: str = "10s"
@@ -72,6 +83,11 @@ class ContainerSpec:
     internal_ports: list[int] = field(default_factory=list)
     one_shot: bool = False
     """A job that runs to completion (restart no) instead of a long-running service."""
+    shared_mounts: list[SharedMount] = field(default_factory=list)
+    extra_hosts: dict[str, str] = field(default_factory=dict)
+    """Host name -> address added to /etc/hosts (`host-gateway`: the Docker host)."""
+    role: str | None = None
+    """`vos.role` label of a helper the policy pack treats apart (VAULT_AGENT_ROLE)."""
 
     def __post_init__(self) -> None:
         # Anything else would be copied into the read-only root filesystem, which Docker
@@ -83,6 +99,11 @@ class ContainerSpec:
                 f"{self.service}: uploads outside the container's volumes ({', '.join(roots)}) "
                 f"cannot reach a read-only container: {stray}"
             )
+
+
+VAULT_AGENT_ROLE = "vault-agent"
+"""`vos.role` of an app's Vault Agent sidecar: the only kind of container that may join the
+stack's vault network, and then no other network (policy backends-on-isolated-networks)."""
 
 
 def tmpfs_options(uid: int, size: str = "64m", mode: str = "0700") -> str:

@@ -59,7 +59,7 @@ class Postgres(ServiceComponent):
                 admin_tls.cert_pem,
                 admin_tls.private_key_pem,
             ),
-            self.placement.for_job(args.networks.backend.name, memory_mb=128, cpus=0.25),
+            self.placement.for_helper(args.networks.backend.name, memory_mb=128, cpus=0.25),
             after=[self.server],
         )
         # The job runs in one transaction: when it fails, no role changed.
