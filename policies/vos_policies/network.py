@@ -16,6 +16,7 @@ from vos_policies.rule import (
     Rule,
     StackSubject,
     Subject,
+    elements,
     get,
     list_setting,
 )
@@ -58,9 +59,15 @@ def _privileged_ports(c: Subject) -> Iterator[str]:
             yield f"host port {get(port, 'external')} is a privileged port"
 
 
+VAULT_AGENT_ROLE = "vault-agent"
+"""`vos.role` of an app's Vault Agent sidecar (components/docker/spec.py)."""
+
+
 def _internal_only(stack: StackSubject) -> Iterator[tuple[str, str]]:
     """A container that publishes nothing lives only on internal networks without an
-    address on the host side (docs/ARCHITECTURE.md, Networks)."""
+    address on the host side (docs/ARCHITECTURE.md, Networks). The one exception is a Vault
+    Agent sidecar: Vault is outside the stack, so it joins the way out to Vault, and then
+    nothing else (it must not bridge the backend to the outside)."""
     isolated = set()
     for network in stack.of_type(NETWORK):
         props = network.props
@@ -71,8 +78,21 @@ def _internal_only(stack: StackSubject) -> Iterator[tuple[str, str]]:
         props = container.props
         if get(props, "start", True) is False or get(props, "ports"):
             continue
-        for attachment in get(props, "networksAdvanced", []) or []:
-            name = get(attachment, "name")
+        joined = [get(a, "name") for a in get(props, "networksAdvanced", []) or []]
+        roles = [
+            get(x, "value")
+            for x in elements(get(props, "labels"))
+            if x is not UNKNOWN and get(x, "label") == "vos.role"
+        ]
+        if roles == [VAULT_AGENT_ROLE]:
+            if len(joined) != 1 or joined[0] in isolated:
+                yield (
+                    container.urn,
+                    f"{container.name} is a Vault Agent sidecar on networks {joined}: it joins "
+                    "exactly one network, the way out to Vault, and no internal one",
+                )
+            continue
+        for name in joined:
             if name not in isolated:
                 yield (
                     container.urn,
@@ -103,7 +123,9 @@ RULES = [
          (CONTAINER,), {"allowedPrivilegedPorts": list_setting("privileged ports allowed", [],
                                                                items="integer")}),
     Rule("backends-on-isolated-networks", "network", "Containers that publish nothing join "
-         "only internal networks with no host-side address.", "Attach them to the stack's "
-         "backend network only (internal, com.docker.network.bridge.inhibit_ipv4).",
+         "only internal networks with no host-side address; a Vault Agent sidecar joins only "
+         "the way out to Vault.", "Attach them to the stack's backend network only "
+         "(internal, com.docker.network.bridge.inhibit_ipv4); a sidecar to the vault network "
+         "only.",
          Severity.HIGH, _internal_only),
 ]  # fmt: skip

@@ -152,6 +152,12 @@ VARIANTS = [
       "backends-on-isolated-networks"),
     V("backend-host-address", "networks-backend", setting(options={}),
       "backends-on-isolated-networks"),
+    V("sidecar-bridges-backend", "api-gateway-vault-agent", setting(networksAdvanced=[
+        {"name": "vos-dev-vault", "aliases": ["x"]},
+        {"name": "vos-dev-backend", "aliases": ["x"]}]), "backends-on-isolated-networks"),
+    V("app-on-vault-network", "weather-agent-app", setting(networksAdvanced=[
+        {"name": "vos-dev-vault", "aliases": ["weather-agent"]}]),
+      "backends-on-isolated-networks"),
     V("rsa-2048", "pki-ca-key", setting(algorithm="RSA", rsaBits=2048.0, ecdsaCurve=None),
       "tls-key-strength"),
     V("ecdsa-p224", "pki-postgres-key", setting(ecdsaCurve="P224"), "tls-key-strength"),
