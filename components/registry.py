@@ -7,6 +7,7 @@ component), then add its DEFINITION here. docs/ARCHITECTURE.md walks through it.
 from components.alertmanager.definition import DEFINITION as ALERTMANAGER
 from components.alloy.definition import DEFINITION as ALLOY
 from components.api_gateway.definition import DEFINITION as API_GATEWAY
+from components.edge.definition import DEFINITION as EDGE
 from components.grafana.definition import DEFINITION as GRAFANA
 from components.jaeger.definition import DEFINITION as JAEGER
 from components.loki.definition import DEFINITION as LOKI
@@ -22,6 +23,7 @@ REGISTRY = Catalogue(
         RABBITMQ,
         WEAVIATE,
         API_GATEWAY,
+        EDGE,
         PROMETHEUS,
         ALERTMANAGER,
         GRAFANA,

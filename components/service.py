@@ -19,6 +19,7 @@ from components.docker.container import (
 from components.docker.networks import Networks
 from components.docker.spec import ContainerSpec, TlsFiles
 from components.pki import Pki
+from components.vault import SecretStore
 from infra.settings import Settings
 from infra.settings.models import ServiceSettings
 from infra.settings.services import ServiceDefinition
@@ -30,6 +31,9 @@ class ServiceArgs:
     pki: Pki
     credentials: Credentials
     networks: Networks
+    vault: SecretStore
+    vault_ca_pem: str
+    """The CA that signed Vault's certificate (vault.caCertFile), for the apps' sidecars."""
 
 
 class ServiceComponent(pulumi.ComponentResource):

@@ -1,8 +1,8 @@
 """The Platform: one ComponentResource that assembles the whole stack from Settings.
 
 The shared layers first (PKI, credentials, Vault, networks), then one component per enabled
-service of the registry that has one, in registry order, each created after every secret
-is in Vault.
+service of the registry that has one, in registry order, then one per agent, each created
+after every secret is in Vault.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.agents.component import Agent
 from components.credentials import Credentials, CredentialsArgs, credential_specs
 from components.docker.networks import Networks
 from components.pki import Pki, PkiArgs, certificate_specs
@@ -24,6 +25,9 @@ from infra.settings.services import ServiceDefinition
 @dataclass(frozen=True)
 class PlatformArgs:
     settings: Settings
+    vault_ca_pem: str = ""
+    """The CA that signed Vault's certificate (read from vault.caCertFile by the program);
+    the apps' sidecars verify Vault with it."""
 
 
 def component_class(definition: ServiceDefinition) -> type[ServiceComponent]:
@@ -47,6 +51,8 @@ class Platform(pulumi.ComponentResource):
     networks: Networks
     services: dict[str, ServiceComponent]
     """Service config key -> its component, for the enabled services that have one."""
+    agents: dict[str, Agent]
+    """Agent name -> its component."""
 
     def __init__(
         self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None
@@ -64,12 +70,18 @@ class Platform(pulumi.ComponentResource):
         self.networks = Networks("networks", settings, child)
         # Vault is the system of record: a service starts only after every secret is in it.
         after_vault = pulumi.ResourceOptions(parent=self, depends_on=[self.vault])
-        service_args = ServiceArgs(settings, self.pki, self.credentials, self.networks)
+        service_args = ServiceArgs(
+            settings, self.pki, self.credentials, self.networks, self.vault, args.vault_ca_pem
+        )
         self.services = {
             definition.key: component_class(definition)(
                 definition.dns_name, service_args, after_vault
             )
             for definition in settings.enabled_services()
             if definition.component
+        }
+        self.agents = {
+            agent.name: Agent(agent.dns_name, agent, service_args, after_vault)
+            for agent in settings.agents
         }
         self.register_outputs({"caCertPem": self.pki.ca_cert_pem})

@@ -12,10 +12,11 @@ from infra.assembly import Platform, PlatformArgs
 from infra.config_source import ignored_keys, stack_config
 from infra.settings import Settings, load_settings
 from infra.settings.images import placeholder_problems
+from infra.vault_ca import STAND_IN, read_vault_ca
 
 
-def build(settings: Settings) -> Platform:
-    platform = Platform(settings.name_prefix, PlatformArgs(settings))
+def build(settings: Settings, vault_ca_pem: str = "") -> Platform:
+    platform = Platform(settings.name_prefix, PlatformArgs(settings, vault_ca_pem))
     pulumi.export("environment", settings.environment)
     pulumi.export("caCertPem", platform.pki.ca_cert_pem)
     return platform
@@ -32,7 +33,19 @@ def main() -> Platform:
         )
     settings = load_settings(pulumi.get_stack(), stack_config(), REGISTRY)
     refuse_placeholder_images(settings)
-    return build(settings)
+    tolerant = pulumi.runtime.is_dry_run() or os.environ.get(OFFLINE) == "1"
+    vault_ca = read_vault_ca(settings, tolerate_missing=tolerant)
+    if vault_ca == STAND_IN:
+        pulumi.log.warn(
+            f"vault.caCertFile ({settings.vault.ca_cert_file}) does not exist yet: `pulumi up` "
+            "will refuse the stack until it does ("
+            + (
+                "scripts/vault.sh start writes it)"
+                if settings.environment == "dev"
+                else "put the PEM of the CA that signed Vault's certificate there)"
+            )
+        )
+    return build(settings, vault_ca)
 
 
 OFFLINE = "VOS_INFRA_OFFLINE"

@@ -1,2 +1,1 @@
-"""The TLS edge (nginx) in front of the API gateway: its configuration so far; its container
-lands with the gateway."""
+"""The TLS edge (nginx): the only published entry to the API gateway."""

@@ -16,6 +16,10 @@ from dataclasses import dataclass
 from components.docker.spec import CONFIG_DIR, TLS_DIR
 
 CONF = f"{CONFIG_DIR}/nginx.conf"
+HEALTH_PATH = "/.edge/health"
+DOCKER_DNS = "127.0.0.11"
+"""Docker's embedded DNS server on user-defined networks (Docker docs, "Networking
+overview: DNS services")."""
 TMP = "/tmp/nginx"  # noqa: S108 (a private tmpfs inside the container)
 # Mozilla's "intermediate" TLS 1.2 suites (TLS 1.3 suites are always the safe ones).
 CIPHERS = ":".join(
@@ -93,7 +97,9 @@ def nginx_conf(
         '    "~^[A-Za-z0-9._-]{1,128}$" $http_x_request_id;',
         "    default $request_id;",
         "  }",
-        f"  upstream gateway {{ server {upstream}; }}",
+        "  # The gateway's name is resolved per request through Docker's embedded DNS, not once",
+        "  # at start: a replaced gateway container (a new address) is found again.",
+        f"  resolver {DOCKER_DNS} valid=10s ipv6=off;",
         "  server {",
         f"    listen {port} ssl http2;",
         f"    ssl_certificate {TLS_DIR}/server.crt;",
@@ -110,9 +116,15 @@ def nginx_conf(
         "      add_header Retry-After 1 always;",
         '      return 429 \'{"error":"too many requests"}\';',
         "    }",
+        "    # The container's own liveness check (the gateway's health is the gateway's).",
+        f"    location = {HEALTH_PATH} {{",
+        "      access_log off;",
+        '      return 200 \'{"status":"ok"}\';',
+        "    }",
         "    location / {",
         f"      limit_req zone=per_client burst={limits.burst} nodelay;",
-        "      proxy_pass https://gateway;",
+        f'      set $vos_gateway "{upstream}";',
+        "      proxy_pass https://$vos_gateway;",
         "      proxy_ssl_verify on;",
         f"      proxy_ssl_trusted_certificate {TLS_DIR}/ca.crt;",
         f"      proxy_ssl_name {upstream_name};",

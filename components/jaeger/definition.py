@@ -7,4 +7,8 @@ DEFINITION = ServiceDefinition(
     dns_name="jaeger",
     tls_port=16686,
     credentials=(Credential("ui-password", "jaeger", PASSWORD, "query UI basic auth"),),
+    not_published=(
+        "Jaeger's query UI has no authentication of its own: read traces in Grafana "
+        "(its Jaeger datasource), which has"
+    ),
 )

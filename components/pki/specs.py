@@ -102,4 +102,11 @@ def certificate_specs(settings: Settings) -> list[CertSpec]:
         for d in enabled
         for c in d.client_certificates
     ]
+    # Each agent's client identity, like the gateway's (its definition declares it).
+    specs += [
+        CertSpec(
+            f"{a.dns_name}-client", a.dns_name, "client", owner=a.dns_name, vault_name="client-tls"
+        )
+        for a in settings.agents
+    ]
     return specs

@@ -22,8 +22,13 @@ class BrokerUser:
     queue: str
     routing_pattern: str
     """Binding of its queue: the routing keys it receives."""
-    publish_pattern: str
-    """Topic permission: a regular expression of the routing keys it may publish."""
+    publish_prefix: str
+    """Every routing key it publishes starts with this (the app contract hands it over)."""
+
+    @property
+    def publish_pattern(self) -> str:
+        """Topic permission: a regular expression of the routing keys it may publish."""
+        return f"^{re.escape(self.publish_prefix)}"
 
     @property
     def credential_id(self) -> str:
@@ -41,13 +46,13 @@ def users(settings: Settings) -> list[BrokerUser]:
     # answers only the gateway and only under its own name (gateway.<name>.*), so it cannot
     # write into another agent's queue or answer as another agent.
     if settings.is_enabled(GATEWAY.key):
-        found.append(BrokerUser(GATEWAY.dns_name, "vos.gateway", "gateway.#", r"^agent\."))
+        found.append(BrokerUser(GATEWAY.dns_name, "vos.gateway", "gateway.#", "agent."))
     found += [
         BrokerUser(
             a.dns_name,
             f"vos.agent.{a.name}",
             f"agent.{a.name}.#",
-            rf"^gateway\.{re.escape(a.name)}\.",
+            f"gateway.{a.name}.",
         )
         for a in settings.agents
     ]

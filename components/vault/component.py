@@ -10,7 +10,13 @@ from components.credentials import Credentials
 from components.pki import Pki
 from components.vault.access import AppRole, Policy
 from components.vault.kv_secret import KvSecret
-from components.vault.layout import CA_OWNER, policy_document, policy_name, secret_path
+from components.vault.layout import (
+    CA_OWNER,
+    cross_reads,
+    policy_document,
+    policy_name,
+    secret_path,
+)
 from infra.settings import Settings
 from infra.settings.services import APPROLE_CLASS
 
@@ -86,11 +92,12 @@ class SecretStore(pulumi.ComponentResource):
 
         services = sorted({key.split("/", 1)[0] for key in self.secrets} - {CA_OWNER})
         self.access = {}
+        also = cross_reads(settings)
         for service in services:
             policy = Policy(
                 f"{name}-{service}-policy",
                 name=policy_name(settings, service),
-                policy=policy_document(settings, service),
+                policy=policy_document(settings, service, also.get(service, ())),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             approle = AppRole(

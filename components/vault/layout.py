@@ -11,6 +11,8 @@ A service's policy reads `<mount>/data/<pathPrefix>/<stack>/<service>/*` and not
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from infra.settings import Settings
 
 CA_OWNER = "pki"
@@ -28,9 +30,29 @@ def policy_name(settings: Settings, service: str) -> str:
     return f"vos-{settings.stack}-{service}"
 
 
-def policy_document(settings: Settings, service: str) -> str:
+def policy_document(settings: Settings, service: str, also: Sequence[str] = ()) -> str:
+    """Read its own folder; `also`: single secrets elsewhere it must read (paths as
+    secret_path gives them), e.g. the gateway reads each agent's internal key to verify it."""
     root = service_root(settings, service)
-    return (
-        f"# {service}: read its own secrets, nothing else\n"
-        f'path "{settings.vault.mount}/data/{root}/*" {{\n  capabilities = ["read"]\n}}\n'
-    )
+    mount = settings.vault.mount
+    lines = [
+        f"# {service}: read its own secrets"
+        + (", and the single secrets below" if also else ", nothing else"),
+        f'path "{mount}/data/{root}/*" {{\n  capabilities = ["read"]\n}}',
+        *(f'path "{mount}/data/{path}" {{\n  capabilities = ["read"]\n}}' for path in also),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def cross_reads(settings: Settings) -> dict[str, list[str]]:
+    """Service -> secrets outside its folder it reads: a service that defines a per-agent
+    credential (the gateway's internal key) verifies it, so it reads every agent's."""
+    return {
+        definition.dns_name: [
+            secret_path(settings, agent.dns_name, credential.name)
+            for agent in settings.agents
+            for credential in definition.per_agent
+        ]
+        for definition in settings.enabled_services()
+        if definition.per_agent and settings.agents
+    }

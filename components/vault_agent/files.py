@@ -26,7 +26,10 @@ ROLE_ID = f"{CONFIG_DIR}/approle/role-id"
 SECRET_ID = f"{CONFIG_DIR}/approle/secret-id"
 SECRETS_DIR = "/run/vos/secrets"
 """The tmpfs shared with the app container."""
-PID = "/tmp/bao-agent.pid"  # noqa: S108 (a private tmpfs inside the container)
+VAULT_CA = f"{TLS_DIR}/vault-ca.crt"
+"""The CA that signed Vault's certificate (vault.caCertFile), not the platform's."""
+TMP = "/tmp"  # noqa: S108 (a private tmpfs inside the container)
+PID = f"{TMP}/bao-agent.pid"
 RENDER_INTERVAL_S = 30
 """How often KV v2 secrets (which carry no lease) are read again: a rotation reaches the
 files within this time."""
@@ -81,7 +84,7 @@ def agent_config(
         "pid_file": PID,
         "vault": {
             "address": address,
-            "ca_cert": f"{TLS_DIR}/ca.crt",
+            "ca_cert": VAULT_CA,
             "retry": {"num_retries": RETRIES},
         },
         "auto_auth": {

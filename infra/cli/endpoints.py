@@ -3,6 +3,8 @@ the administrators' credentials. From the settings alone (no evaluation, no Vaul
 
 from __future__ import annotations
 
+from components.api_gateway.definition import DEFINITION as GATEWAY
+from components.edge.definition import DEFINITION as EDGE
 from components.registry import REGISTRY
 from infra.config_source import decode
 from infra.offline.stack_files import read_stack_config
@@ -17,11 +19,15 @@ def run_endpoints(stack: str) -> str:
     settings = load_settings(stack, values, REGISTRY)
     running = [d for d in settings.enabled_services() if d.component]
     lines = [f"stack {stack}: {', '.join(d.dns_name for d in running)} run on Docker"]
+    if settings.agents:
+        names = ", ".join(a.dns_name for a in settings.agents)
+        lines.append(f"  agents: {names} (each app with its Vault Agent sidecar)")
     published = [d for d in running if settings.is_published(d.key)]
     host = "localhost" if settings.tls.localhost_sans else str(settings.network.bind_address)
+    behind = {EDGE.key: f"{EDGE.dns_name} -> {GATEWAY.dns_name}"}
     for d in published:
         port = settings.network.published_ports[d.key]
-        lines.append(f"  open  https://{host}:{port}  ({d.dns_name})")
+        lines.append(f"  open  https://{host}:{port}  ({behind.get(d.key, d.dns_name)})")
     if not published:
         lines.append(
             "  no running service is published on the host (network.publishedPorts); "
@@ -35,11 +41,20 @@ def run_endpoints(stack: str) -> str:
         "administrator credentials, kept in Vault:",
     ]
     vault = settings.vault
+
+    def read(owner: str, name: str) -> str:
+        path = f"{vault.path_prefix}/{stack}/{credential_id(owner, name)}"
+        return f"  .venv/bin/bao kv get -mount={vault.mount} -field=value {path}"
+
     for d in running:
         for credential in d.credentials:
             if "admin" in credential.name:
-                path = f"{vault.path_prefix}/{stack}/{credential_id(d.dns_name, credential.name)}"
-                lines.append(f"  .venv/bin/bao kv get -mount={vault.mount} -field=value {path}")
+                lines.append(read(d.dns_name, credential.name))
+    if any(d.key == GATEWAY.key for d in running):
+        lines += [
+            "the gateway's client API key (header X-API-Key):",
+            read(GATEWAY.dns_name, "api-key"),
+        ]
     lines.append(
         '  (with eval "$(scripts/env.sh '
         + stack

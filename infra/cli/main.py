@@ -59,6 +59,9 @@ def _parser() -> argparse.ArgumentParser:
     endpoints.add_argument(
         "--stack", required=True, help=f"one of: {', '.join(available_stacks())}"
     )
+    commands.add_parser(
+        "contract", help="the contract the VOS app images honour (docs/APP-CONTRACT.md)"
+    )
     backend = commands.add_parser(
         "backend", help="the stack's state on S3 with KMS-encrypted secrets (AWS credential chain)"
     )
@@ -134,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
             from infra.cli.endpoints import run_endpoints
 
             print(run_endpoints(args.stack))
+        elif args.command == "contract":
+            from components.app.document import contract_markdown
+
+            print(contract_markdown(), end="")
         elif args.command == "vault":
             print(_vault(args))
     except SettingsError as error:

@@ -22,6 +22,7 @@ from pulumi.runtime import rpc
 from infra.offline.docker_outputs import COMPUTED
 from infra.offline.material import GENERATORS
 from infra.offline.replacement import replaces
+from infra.offline.vault_outputs import CREATED, UPDATED
 
 Operation = Literal["create", "same", "update", "replace"]
 
@@ -112,12 +113,20 @@ class MaterialMocks(pulumi.runtime.Mocks):
             previous = self.state.entries.get(key)
         if previous is not None and previous.fingerprint == print_:
             return previous.resource_id, previous.outputs, "same"
-        generator = (GENERATORS.get(args.typ) or COMPUTED.get(args.typ)) if args.custom else None
+        generator = (
+            (GENERATORS.get(args.typ) or COMPUTED.get(args.typ) or CREATED.get(args.typ))
+            if args.custom
+            else None
+        )
         operation: Operation = "create"
         if previous is not None:
             replace = replaces(args.typ, previous.inputs, inputs, previous.trigger != trigger)
             operation = "replace" if replace else "update"
-        if generator is None:
+        updater = UPDATED.get(args.typ) if operation == "update" else None
+        if updater is not None and previous is not None and not self.preview:
+            outputs = updater(previous.inputs, previous.outputs, inputs)
+            resource_id = previous.resource_id
+        elif generator is None:
             # Component resources and types without real material echo their inputs.
             outputs = dict(args.inputs)
             resource_id = _resource_id(args, previous, operation, self.preview)

@@ -211,6 +211,15 @@ class VaultSettings(_Model):
     insecure_skip_verify: Boolean = Field(
         default=False, description="dev only: do not verify Vault's TLS certificate"
     )
+    agent_image: Image | None = Field(
+        default=None,
+        description="OpenBao (or Vault) image of the apps' Vault Agent sidecars",
+    )
+    ca_cert_file: str | None = Field(
+        default=None,
+        description="PEM file of the CA that signed Vault's certificate (the sidecars verify "
+        "vault.address with it); relative paths are from the project directory",
+    )
 
 
 class Settings(_Model):
@@ -249,7 +258,14 @@ class Settings(_Model):
         found = {f"vos-infra:services.{d.key}.image": self.service(d.key).image
                  for d in self.enabled_services()}  # fmt: skip
         found |= {f"vos-infra:agents[{i}].image": a.image for i, a in enumerate(self.agents)}
+        if self.vault.agent_image and self.apps_enabled():
+            found["vos-infra:vault.agentImage"] = self.vault.agent_image
         return found
+
+    def apps_enabled(self) -> bool:
+        """Whether any app container (an enabled consumer service, an agent) runs, and so
+        any Vault Agent sidecar."""
+        return bool(self.agents) or any(d.consumer for d in self.enabled_services())
 
     def consumers(self) -> list[str]:
         """DNS names of everything that logs in to the data services: the enabled consumer

@@ -8,8 +8,10 @@ report them.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from infra.settings.images import parse_image
 from infra.settings.problems import Problem, config_key
@@ -51,6 +53,7 @@ def check_relations(raw: Raw, catalogue: Catalogue) -> list[Problem]:
         *_agents(raw, catalogue),
         *_published_ports(raw, catalogue),
         *_vault(raw),
+        *_vault_for_apps(raw, catalogue),
         *_backend(raw),
     ]
 
@@ -72,6 +75,8 @@ def _prod_digests(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
         for i, agent in enumerate(agents):
             if isinstance(agent, Mapping):
                 images.append((("agents", i, "image"), agent.get("image")))
+    if _apps(raw, catalogue):
+        images.append((("vault", "agentImage"), _map(raw, "vault").get("agentImage")))
     for path, image in images:
         if not isinstance(image, str):
             continue
@@ -177,6 +182,14 @@ def _published_ports(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
                 f"pulumi config rm --path '{config_key(path)}'",
             )
             continue
+        refusal = catalogue.get(key).not_published
+        if refusal:
+            yield Problem(
+                path,
+                f"{key} may not be published: {refusal}",
+                f"pulumi config rm --path '{config_key(path)}'",
+            )
+            continue
         if not _enabled(services, key) and not _unreadable(services, key):
             yield Problem(
                 path,
@@ -193,6 +206,13 @@ def _published_ports(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
                 f"host port {port} is already published for {owners[port]}",
                 _set(path, "<a free port>"),
             )
+        elif port in _local_vault_ports(raw):
+            yield Problem(
+                path,
+                f"host port {port} is taken by the Vault on this host (vault.address; the "
+                "embedded dev Vault listens on its port and the next one)",
+                _set(path, "<a free port>"),
+            )
         else:
             owners[port] = key
 
@@ -205,6 +225,76 @@ def _vault(raw: Raw) -> Iterator[Problem]:
             "TLS verification of Vault cannot be turned off in prod",
             "pulumi config rm --path 'vos-infra:vault.insecureSkipVerify' and set VAULT_CACERT "
             "to Vault's CA",
+        )
+
+
+HOST_GATEWAY = "host.docker.internal"
+"""How a container names the Docker host (Docker's `host-gateway`): the dev Vault's address."""
+
+
+def _apps(raw: Raw, catalogue: Catalogue) -> bool:
+    """Whether any app container runs (an enabled consumer service or any agent): each has a
+    Vault Agent sidecar, which needs Vault's address, CA and image."""
+    agents = raw.get("agents")
+    services = _map(raw, "services")
+    consumers = [d.key for d in catalogue if d.consumer]
+    return bool(isinstance(agents, list) and agents) or any(
+        _enabled(services, key) for key in consumers
+    )
+
+
+def _vault_host_port(raw: Raw) -> tuple[str, int] | None:
+    address = _map(raw, "vault").get("address")
+    if not isinstance(address, str):
+        return None
+    try:
+        parts = urlsplit(address)
+        return (parts.hostname or "", parts.port or 443)
+    except ValueError:
+        return None  # reported by the field rule
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _local_vault_ports(raw: Raw) -> set[int]:
+    found = _vault_host_port(raw)
+    if found is None or not (found[0] == HOST_GATEWAY or _is_loopback(found[0])):
+        return set()
+    return {found[1], found[1] + 1}
+
+
+def _vault_for_apps(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
+    if not _apps(raw, catalogue):
+        return
+    vault = _map(raw, "vault")
+    why = "the app containers' Vault Agent sidecars need it"
+    if vault.get("agentImage") is None:
+        yield Problem(
+            ("vault", "agentImage"),
+            f"is required: {why}",
+            _set(("vault", "agentImage"), "openbao/openbao:<version>"),
+        )
+    if vault.get("caCertFile") is None:
+        yield Problem(
+            ("vault", "caCertFile"),
+            f"is required: {why} to verify Vault's certificate",
+            _set(("vault", "caCertFile"), "<PEM file of Vault's CA>"),
+        )
+    found = _vault_host_port(raw)
+    if found is not None and _is_loopback(found[0]):
+        yield Problem(
+            ("vault", "address"),
+            f"'{found[0]}' is the container's own loopback, so no sidecar reaches Vault there; "
+            f"a Vault on the Docker host is https://{HOST_GATEWAY}:<port> (the dev Vault "
+            "listens there too)",
+            _set(("vault", "address"), f"https://{HOST_GATEWAY}:{found[1]}"),
         )
 
 

@@ -98,6 +98,9 @@ class ServiceDefinition:
     restarts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Rotation class -> the containers of this service (resource names) that a rotation of
     that class replaces on purpose, because they read the rotated values at start."""
+    not_published: str | None = None
+    """Why `network.publishedPorts` may not name it, and what to publish instead (None: it
+    may be published: it has TLS and authentication of its own)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "restarts", MappingProxyType(dict(self.restarts)))

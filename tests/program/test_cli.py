@@ -138,8 +138,13 @@ def test_endpoints_say_what_runs_what_is_published_and_where_the_secrets_are() -
     result = _cli("endpoints", "--stack", "dev")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "stack dev: postgres, rabbitmq, weaviate run on Docker" in out
-    assert "no running service is published" in out
+    assert "stack dev: postgres, rabbitmq, weaviate, api-gateway, edge run on Docker" in out
+    assert "agents: primary-agent, weather-agent" in out
+    # the gateway only through the edge; nothing else runs published yet
+    assert [line for line in out.splitlines() if "open  https://" in line] == [
+        "  open  https://localhost:8443  (edge -> api-gateway)"
+    ]
+    assert "-field=value vos/dev/api-gateway/api-key" in out
     assert "pulumi stack output caCertPem --stack dev > .state/dev-ca.pem" in out
     assert "bao kv get -mount=secret -field=value vos/dev/postgres/admin-password" in out
 
@@ -148,10 +153,15 @@ def test_plan_summary_is_the_default_view() -> None:
     result = _cli("plan", "--stack", "dev")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "   8  docker:index/container:Container" in out
+    # the gateway, two agents, their sidecars and the edge, each with its files carrier
+    assert "  22  docker:index/container:Container" in out
     assert "  postgres: files carrier, postgres-server" in out
-    assert "published on the host:\n  nothing" in out
-    assert "an update would: create 165" in out
+    assert "  weather-agent: files carrier, weather-agent-app" in out
+    assert "  weather-agent-vault-agent: files carrier, weather-agent-vault-agent" in out
+    assert "  edge: edge-server, files carrier" in out
+    # the edge's port is the only published one
+    assert "published on the host:\n  127.0.0.1:8443 -> edge:8443\n\n" in out
+    assert "an update would: create 219" in out
     assert len(out.splitlines()) < 60
 
 

@@ -11,8 +11,12 @@ from typing import Any
 import pytest
 from pulumi.runtime.sync_await import _sync_await
 
+from components.app.component import sidecar_name
+from components.app.contract import APP_UID
+from components.app.inputs import apps
 from components.docker.container import FILES_ROLE
 from components.docker.networks import INHIBIT_IPV4
+from components.vault_agent.files import SECRETS_DIR
 from infra.cli.render import run_render
 from infra.offline.mocks import unwrap
 from infra.offline.rendered import CONTAINER, containers
@@ -34,8 +38,11 @@ def _containers(ev: Evaluation, *, carriers: bool = False) -> list[dict[str, Any
 def test_every_container_is_hardened(stack_update: Evaluation) -> None:
     found = _containers(stack_update)
     platform = stack_update.result
-    expected = {spec.service for c in platform.services.values() for spec in c.specs.values()}
-    assert {c["hostname"] for c in found} == expected and expected >= set(platform.services)
+    components = [*platform.services.values(), *platform.agents.values()]
+    expected = {spec.service for c in components for spec in c.specs.values()}
+    assert {c["hostname"] for c in found} == expected
+    assert expected >= {c.definition.dns_name for c in platform.services.values()}
+    assert expected >= {a.dns_name for a in platform.settings.agents}
     for c in found:
         name = c["hostname"]
         assert c["readOnly"] is True, name
@@ -81,18 +88,42 @@ def test_files_reach_each_service_through_a_carrier_that_never_runs(
         }, name
         config = next(v for v in service["volumes"] if v["containerPath"] == "/etc/vos")
         assert config["readOnly"] is True, name
-        assert all(not v.get("readOnly") for v in service["volumes"] if v is not config), name
+        # Its own data volume is writable; the app's view of its rendered secrets is not.
+        others = [v for v in service["volumes"] if v is not config]
+        for volume in others:
+            sidecar = service["hostname"].endswith("-vault-agent")
+            secrets_view = volume["containerPath"] == SECRETS_DIR and not sidecar
+            assert bool(volume.get("readOnly")) is secrets_view, (name, volume)
         assert _labels(service)["vos.files"] == ids[f"{name_of[name]}-files"] != "", name
 
 
-def test_backends_publish_no_host_port_and_live_on_the_internal_network(
+def test_only_the_edge_is_published_and_only_sidecars_reach_out_to_vault(
     stack_update: Evaluation,
 ) -> None:
-    backend = f"vos-{stack_update.stack}-backend"
-    for service, c in containers(stack_update).items():
+    prefix = f"vos-{stack_update.stack}"
+    settings = stack_update.result.settings
+    sidecars = {sidecar_name(app) for app in apps(settings)}
+    rendered = containers(stack_update)
+    assert sidecars and sidecars <= set(rendered)
+    for service, c in rendered.items():
+        networks = [n["name"] for n in c.networks]
+        assert all(n["aliases"] == [service] for n in c.networks), service
+        if service == "edge":
+            assert c.ports == [
+                {
+                    "internal": 8443.0,
+                    "external": float(settings.network.published_ports["edge"]),
+                    "ip": str(settings.network.bind_address),
+                    "protocol": "tcp",
+                }
+            ]
+            assert networks == [f"{prefix}-backend", f"{prefix}-edge"]
+            continue
         assert c.ports == [], service
-        assert [n["name"] for n in c.networks] == [backend], service
-        assert c.networks[0]["aliases"] == [service]
+        if service in sidecars:
+            assert networks == [f"{prefix}-vault"], service
+        else:
+            assert networks == [f"{prefix}-backend"], service
 
 
 def test_files_are_owned_by_the_image_user_and_secrets_have_strict_modes(dev: Evaluation) -> None:
@@ -101,8 +132,9 @@ def test_files_are_owned_by_the_image_user_and_secrets_have_strict_modes(dev: Ev
     rendered = containers(dev)
     # Certificates travel in Vault's secret bundles beside their keys; they are public.
     generated = {v for v in dev.secret_values() if not v.startswith("-----BEGIN CERTIFICATE")}
-    for component in dev.result.services.values():
-        uid = component.definition.image_uid
+    owners = [(c.definition.image_uid, c) for c in dev.result.services.values()]
+    owners += [(APP_UID, agent) for agent in dev.result.agents.values()]
+    for uid, component in owners:
         for spec in component.specs.values():
             assert spec.user == f"{uid}:{uid}", spec.service
             files = rendered[spec.service].files

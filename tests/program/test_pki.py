@@ -105,11 +105,14 @@ def test_internal_service_sans_are_exactly_the_names_clients_dial(dev: Evaluatio
 def test_published_dev_services_add_localhost_only_where_settings_ask(
     dev: Evaluation, prod: Evaluation
 ) -> None:
-    dns, ips = _sans(leaf_certificate(dev, "api-gateway"))
-    assert dns == {"api-gateway", "vos-dev-api-gateway", "localhost"}
+    dns, ips = _sans(leaf_certificate(dev, "edge"))
+    assert dns == {"edge", "vos-dev-edge", "localhost"}
     assert ips == {"127.0.0.1", "::1"}
-    dns, ips = _sans(leaf_certificate(prod, "api-gateway"))
-    assert dns == {"api-gateway", "vos-prod-api-gateway"} and ips == set()
+    dns, ips = _sans(leaf_certificate(prod, "edge"))
+    assert dns == {"edge", "vos-prod-edge"} and ips == set()
+    # the gateway is not published (only the edge is): its names are the internal ones
+    dns, ips = _sans(leaf_certificate(dev, "api-gateway"))
+    assert dns == {"api-gateway", "vos-dev-api-gateway"} and ips == set()
 
 
 def test_public_names_are_added_to_published_services_only() -> None:

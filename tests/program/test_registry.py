@@ -27,7 +27,8 @@ def package(definition: ServiceDefinition) -> str:
 def test_each_component_is_the_one_built_for_its_definition(definition: ServiceDefinition) -> None:
     component = component_class(definition)
     assert re.fullmatch(r"vos:[a-z]+:[A-Z][A-Za-z]+", component.resource_type)
-    assert definition.image_uid is not None and definition.restarts
+    assert definition.image_uid is not None
+    assert set(definition.restarts) <= set(REGISTRY.rotation_classes)
 
 
 @pytest.mark.parametrize("definition", WITH_CONTAINERS, ids=lambda d: d.key)

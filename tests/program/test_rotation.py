@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from components.app.inputs import apps
 from components.credentials import credential_specs
 from components.pki import certificate_specs
 from components.registry import REGISTRY
@@ -88,13 +89,31 @@ def test_credential_class_rotates_alone(rotation_class: str) -> None:
     assert updated == {name.replace("credentials-", "vault-") for name in expected}
 
 
-def test_approle_rotation_issues_new_secret_ids_only() -> None:
+def test_approle_rotation_issues_new_secret_ids_and_replaces_only_the_sidecars() -> None:
     before, after = _rotate("approle")
     assert _changed(before, after) == set()
     updated = {r.name for r in after.registrations if r.operation == "update"}
     approles = {r.name for r in after.registrations if r.type.endswith("vault:AppRole")}
     assert approles and updated == approles
     assert all(after.named(n).inputs["rotation"] == 1 for n in approles)
+    for name in approles:
+        old, new = before.named(name).outputs, after.named(name).outputs
+        assert old["role_id"] == new["role_id"] and old["secret_id"] != new["secret_id"]
+    # Each sidecar gets its new secret id as a file, so it (and its carrier) is replaced;
+    # the apps keep running on the files already rendered.
+    sidecars = {f"{a.dns_name}-vault-agent" for a in apps(SETTINGS)}
+    replaced = {r.name for r in after.registrations if r.operation == "replace"}
+    assert (
+        replaced
+        == sidecars | {f"{s}-files" for s in sidecars}
+        == _restarted("approle")
+        | {
+            f"{a.dns_name}-vault-agent{suffix}"
+            for a in apps(SETTINGS)
+            if a.kind == "agent"
+            for suffix in ("", "-files")
+        }
+    )
 
 
 @pytest.mark.parametrize("rotation_class", ["serverCerts", "clientCerts"])

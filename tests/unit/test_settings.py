@@ -24,10 +24,11 @@ def test_dev_stack_loads_with_profile_defaults() -> None:
 def test_prod_stack_pins_every_image_by_digest() -> None:
     settings = load_settings("prod", stack_overrides("prod"), REGISTRY)
     assert settings.environment == "prod"
-    images = [settings.service(d.key).image for d in settings.enabled_services()]
-    images += [a.image for a in settings.agents]
-    assert len(images) == 12
-    assert all("@sha256:" in image for image in images)
+    images = settings.images()
+    # every enabled service, every agent, and the sidecars' Vault Agent
+    assert len(images) == len(settings.enabled_services()) + len(settings.agents) + 1
+    assert "vos-infra:vault.agentImage" in images
+    assert all("@sha256:" in image for image in images.values())
     assert settings.tls.localhost_sans is False
 
 
@@ -132,7 +133,7 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     (
         "colliding published ports",
-        _dev(network={"publishedPorts": {"apiGateway": 3000, "grafana": 3000}}),
+        _dev(network={"publishedPorts": {"edge": 3000, "grafana": 3000}}),
         "vos-infra:network.publishedPorts",
         "already published",
     ),
@@ -144,9 +145,54 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     (
         "publishing a disabled service",
-        _dev(services={"jaeger": {"enabled": False}}),
-        "vos-infra:network.publishedPorts.jaeger",
+        _dev(services={"grafana": {"enabled": False}}),
+        "vos-infra:network.publishedPorts.grafana",
         "published but disabled",
+    ),
+    (
+        "publishing the gateway around the edge",
+        _dev(network={"publishedPorts": {"apiGateway": 9443}}),
+        "vos-infra:network.publishedPorts.apiGateway",
+        "may not be published: the gateway is reached only through the TLS edge",
+    ),
+    (
+        "publishing Jaeger's unauthenticated UI",
+        _dev(network={"publishedPorts": {"jaeger": 16686}}),
+        "vos-infra:network.publishedPorts.jaeger",
+        "may not be published: Jaeger's query UI has no authentication",
+    ),
+    (
+        "the edge on the dev Vault's port",
+        _dev(network={"publishedPorts": {"edge": 8200}}),
+        "vos-infra:network.publishedPorts.edge",
+        "taken by the Vault on this host",
+    ),
+    (
+        "Vault on the sidecars' own loopback",
+        _dev(vault={"address": "https://127.0.0.1:8200"}),
+        "vos-infra:vault.address",
+        "the container's own loopback",
+    ),
+    (
+        "no CA to verify Vault with",
+        _dev(vault={"caCertFile": None}),
+        "vos-infra:vault.caCertFile",
+        "is required: the app containers' Vault Agent sidecars need it",
+    ),
+    (
+        "no sidecar image",
+        _dev(vault={"agentImage": None}),
+        "vos-infra:vault.agentImage",
+        "is required",
+    ),
+    (
+        "a sidecar image by tag in prod",
+        {
+            **stack_overrides("prod"),
+            "vault": {**stack_overrides("prod")["vault"], "agentImage": "openbao/openbao:2.7.2"},
+        },
+        "vos-infra:vault.agentImage",
+        "prod accepts only images pinned by digest",
     ),
     (
         "early renewal longer than validity",

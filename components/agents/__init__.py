@@ -1,0 +1,1 @@
+"""The agents: one component per `vos-infra:agents` entry."""

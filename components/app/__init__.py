@@ -1,0 +1,1 @@
+"""The VOS applications (the API gateway, the agents): their contract and containers."""

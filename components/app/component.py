@@ -1,0 +1,118 @@
+"""An app's resources, the same for the gateway and every agent: a tmpfs volume for its
+secrets, its Vault Agent sidecar (created first and healthy once every secret is
+rendered), then the app container, which starts on those files.
+
+A rotation writes a new version to Vault; the sidecar renders it within its render interval
+and neither container is replaced (the app re-reads its `*_FILE`s, per the contract). What
+the containers receive at deploy time (TLS files, the AppRole's secret id) replaces them
+when it changes, like every other service's files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pulumi
+import pulumi_docker as docker
+
+from components.app import contract
+from components.app.containers import AppTls, app_spec, sidecar_name, sidecar_spec
+from components.app.contract import App
+from components.app.inputs import environment, readable_secrets
+from components.docker.container import Placement, hardened_container
+from components.docker.spec import ContainerSpec
+from components.service import ServiceArgs
+from components.vault.layout import secret_path
+from components.vault_agent.files import SecretFile, agent_config
+from infra.settings import Settings
+from infra.settings.relations import HOST_GATEWAY
+
+SIDECAR_MEMORY_MB = 64
+SIDECAR_CPUS = 0.25
+
+
+def secret_files(settings: Settings, app: App) -> list[SecretFile]:
+    """What the app's sidecar renders: each secret's `value` to its contract file name."""
+    return [
+        SecretFile(
+            settings.vault.mount,
+            secret_path(settings, secret.owner, secret.name),
+            "value",
+            secret.file_name(app),
+        )
+        for secret in readable_secrets(settings, app)
+    ]
+
+
+def _secrets_volume_options(uid: int) -> dict[str, str]:
+    # A tmpfs (Docker's local driver mounts it when the first container using it starts):
+    # the secrets never touch a disk, and only the app's uid can enter the folder.
+    return {
+        "type": "tmpfs",
+        "device": "tmpfs",
+        "o": f"size=1m,mode=0700,uid={uid},gid={uid},noexec,nosuid,nodev",
+    }
+
+
+@dataclass(frozen=True)
+class AppContainers:
+    app: docker.Container
+    sidecar: docker.Container
+    specs: dict[str, ContainerSpec]
+    """Container suffix (`app`, `vault-agent`) -> its spec."""
+
+
+def app_containers(
+    parent: pulumi.Resource,
+    name: str,
+    app: App,
+    image: str,
+    placement: Placement,
+    args: ServiceArgs,
+    after: Sequence[pulumi.Resource] = (),
+) -> AppContainers:
+    settings = args.settings
+    child = pulumi.ResourceOptions(parent=parent)
+    volume = docker.Volume(
+        f"{name}-secrets",
+        name=f"{placement.name_prefix}-{app.dns_name}-secrets",
+        driver="local",
+        driver_opts=_secrets_volume_options(contract.APP_UID),
+        opts=child,
+    )
+    files = secret_files(settings, app)
+    access = args.vault.access[app.dns_name]
+    vault_host = urlsplit(settings.vault.address).hostname
+    sidecar = sidecar_spec(
+        app,
+        image=str(settings.vault.agent_image),
+        config=agent_config(settings.vault.address, files),
+        file_names=[f.file_name for f in files],
+        role_id=access.approle.role_id,
+        secret_id=access.approle.secret_id,
+        vault_ca=args.vault_ca_pem,
+        secrets_volume=volume.name,
+        extra_hosts={HOST_GATEWAY: "host-gateway"} if vault_host == HOST_GATEWAY else {},
+    )
+    server = args.pki.certificates[app.dns_name]
+    client = args.pki.certificates[f"{app.dns_name}-client"]
+    tls = AppTls(
+        server.cert_pem,
+        server.private_key_pem,
+        client.cert_pem,
+        client.private_key_pem,
+        args.pki.ca_cert_pem,
+        args.pki.metrics_ca_cert_pem,
+    )
+    main = app_spec(app, image, environment(settings, app), tls, volume.name)
+    helper = placement.for_helper(
+        args.networks.vault.name, memory_mb=SIDECAR_MEMORY_MB, cpus=SIDECAR_CPUS
+    )
+    agent = hardened_container(f"{name}-vault-agent", sidecar, helper, parent, [*after, volume])
+    container = hardened_container(f"{name}-app", main, placement, parent, [*after, agent])
+    return AppContainers(container, agent, {"app": main, "vault-agent": sidecar})
+
+
+__all__ = ["AppContainers", "app_containers", "secret_files", "sidecar_name"]

@@ -1,0 +1,102 @@
+"""docs/APP-CONTRACT.md, rendered from the contract (components/app/contract.py) and the
+definitions, so the document and the containers cannot drift apart. Pure."""
+
+from __future__ import annotations
+
+from components.api_gateway.definition import DEFINITION as GATEWAY
+from components.app import contract
+from components.app.contract import variable_for
+from components.postgres.definition import DEFINITION as POSTGRES
+from components.rabbitmq.definition import DEFINITION as RABBITMQ
+from components.vault_agent.files import RENDER_INTERVAL_S, SECRETS_DIR
+from components.weaviate.definition import DEFINITION as WEAVIATE
+
+
+def _secret_rows() -> list[str]:
+    rows = [
+        f"| `{variable_for(c.name)}` | `<app>/{c.name}` | {c.purpose} | all (when {d.key} "
+        "is enabled) |"
+        for d in (POSTGRES, RABBITMQ, WEAVIATE)
+        for c in d.per_consumer
+    ]
+    rows += [
+        f"| `{variable_for(c.name)}` | `{GATEWAY.dns_name}/{c.name}` | {c.purpose} | gateway |"
+        for c in GATEWAY.credentials
+    ]
+    rows += [
+        f"| `{variable_for(c.name)}` | `<agent>/{c.name}` | {c.purpose} | agent |"
+        for c in GATEWAY.per_agent
+    ]
+    return rows
+
+
+def contract_markdown() -> str:
+    lines = [
+        "# The VOS application contract",
+        "",
+        "<!-- Rendered from components/app/contract.py by `scripts/vos-infra contract`;",
+        "     tests/program/test_api_gateway.py fails when this file is not current. -->",
+        "",
+        "What every VOS application image (the API gateway and each agent) receives from",
+        "vos-infra, and what it must do. `vos-infra render --stack <stack>` writes exactly",
+        "what each app container and its sidecar receive.",
+        "",
+        "## The image",
+        "",
+        f"- Runs as uid:gid `{contract.APP_UID}:{contract.APP_UID}` on a read-only root "
+        f"filesystem; `{contract.TMP_DIR}` is a private tmpfs (noexec).",
+        "- No capability, no new privileges, no published port: the gateway is reached",
+        "  through the TLS edge, agents only on the internal network.",
+        "- Has `python3` on PATH: the container's healthcheck calls the readiness endpoint",
+        "  with it.",
+        f"- Serves its API over HTTPS on `VOS_HTTPS_PORT` ({contract.HTTPS_PORT}) with "
+        "`VOS_TLS_CERT_FILE`/`VOS_TLS_KEY_FILE`,",
+        f"  liveness `GET {contract.HEALTH_PATH}` and readiness `GET {contract.READY_PATH}` "
+        "(ready = its secrets read and its",
+        "  dependencies reachable), unauthenticated.",
+        f"- Serves `GET {contract.METRICS_PATH}` over HTTPS on `VOS_METRICS_PORT` "
+        f"({contract.METRICS_PORT}), requiring a client",
+        "  certificate issued by `VOS_METRICS_CA_FILE` (only Prometheus holds one).",
+        "- Verifies every peer with `VOS_TLS_CA_FILE` (PostgreSQL `sslmode=verify-full`, AMQPS,",
+        "  HTTPS); presents `VOS_TLS_CLIENT_CERT_FILE` where a peer asks for a client",
+        "  certificate.",
+        "",
+        "## Secrets: files, rendered at run time",
+        "",
+        f"Every secret is a file in `{SECRETS_DIR}` (a tmpfs volume shared with the app's "
+        "Vault Agent sidecar,",
+        "mounted read-only in the app), named by a `*_FILE` variable, mode 0400, owned by the "
+        "app's uid.",
+        "The sidecar logs in with the app's own AppRole and can read nothing else. A rotation",
+        f"writes a new version to Vault; the sidecar renders it within {RENDER_INTERVAL_S} s, "
+        "replacing the file",
+        "atomically (rename). **Reload:** the app re-reads a `*_FILE` value when its file changes",
+        f"(watch `{SECRETS_DIR}`, or re-read at least every {contract.RELOAD_POLL_S} s) and "
+        "uses the new value for new",
+        "connections; the old password keeps working only until the data service has the new",
+        "one, so reconnect on an authentication failure after re-reading.",
+        "",
+        "| variable | Vault secret (under `<pathPrefix>/<stack>/`) | what | who |",
+        "| --- | --- | --- | --- |",
+        *_secret_rows(),
+        "| `VOS_AGENT_KEY_FILES` | `<agent>/internal-api-key`, every agent | verify agents "
+        "| gateway |",
+        "",
+        "## Environment",
+        "",
+        "| variable | example | meaning | who |",
+        "| --- | --- | --- | --- |",
+        *(f"| `{v.name}` | `{v.example}` | {v.meaning} | {v.who} |" for v in contract.VARIABLES),
+        "",
+        "## Messaging",
+        "",
+        "- Publish only to `VOS_RABBITMQ_EXCHANGE`, with routing keys that start with",
+        "  `VOS_RABBITMQ_PUBLISH_PREFIX` (the gateway: `agent.<agent>.<topic>`; an agent:",
+        "  `gateway.<its name>.<topic>`), and set the AMQP `user_id` property to",
+        "  `VOS_RABBITMQ_USER`: the broker refuses anything else.",
+        "- Consume only `VOS_RABBITMQ_QUEUE`.",
+        "- Trace context travels in the message headers `traceparent` and `tracestate`",
+        "  (W3C, `OTEL_PROPAGATORS`); a consumer continues the producer's trace.",
+        "",
+    ]
+    return "\n".join(lines)

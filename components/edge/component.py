@@ -1,0 +1,24 @@
+"""The TLS edge: nginx, the only published entry to the API gateway."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi_docker as docker
+
+from components.api_gateway.definition import DEFINITION as GATEWAY
+from components.edge.containers import conf_for, edge_spec
+from components.edge.definition import DEFINITION
+from components.service import ServiceArgs, ServiceComponent
+
+
+class Edge(ServiceComponent):
+    definition = DEFINITION
+    resource_type = "vos:edge:Edge"
+
+    server: docker.Container
+
+    def build(self, args: ServiceArgs) -> dict[str, Any]:
+        conf = conf_for(GATEWAY.dns_name, GATEWAY.tls_port)
+        self.server = self.container("server", edge_spec(self.service.image, conf, self.tls))
+        return {}

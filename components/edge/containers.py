@@ -1,0 +1,42 @@
+"""The TLS edge as a ContainerSpec (no resources created here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.docker.spec import ContainerSpec, Healthcheck, TlsFiles, Upload, tmpfs_options
+from components.edge import files
+from components.edge.definition import DEFINITION
+
+assert DEFINITION.image_uid is not None
+UID = DEFINITION.image_uid
+
+
+def edge_spec(image: str, conf: str, tls: TlsFiles) -> ContainerSpec:
+    return ContainerSpec(
+        service=DEFINITION.dns_name,
+        image=image,
+        # nginx itself, not the image's entrypoint (its scripts rewrite files under
+        # /etc/nginx, which is read-only here); errors to stderr before the config is read.
+        entrypoint=["nginx"],
+        command=["-e", "stderr", "-c", files.CONF, "-g", "daemon off;"],
+        user=f"{UID}:{UID}",
+        uploads=[Upload(files.CONF, conf, UID), *tls.uploads(UID)],
+        tmpfs={files.TMP: tmpfs_options(UID)},
+        # Inside its own container, against itself: the name check adds nothing here.
+        healthcheck=Healthcheck(
+            [
+                "curl",
+                "-fsS",
+                "-o",
+                "/dev/null",
+                "--insecure",
+                f"https://127.0.0.1:{DEFINITION.tls_port}{files.HEALTH_PATH}",
+            ]
+        ),
+        internal_ports=[DEFINITION.tls_port],
+    )
+
+
+def conf_for(upstream_host: str, upstream_port: int) -> Any:
+    return files.nginx_conf(f"{upstream_host}:{upstream_port}", upstream_host, DEFINITION.tls_port)

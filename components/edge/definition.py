@@ -1,0 +1,12 @@
+"""The TLS edge's identity (pure data): see infra/settings/services.py."""
+
+from infra.settings.services import ServiceDefinition
+
+DEFINITION = ServiceDefinition(
+    key="edge",
+    dns_name="edge",
+    tls_port=8443,
+    requires=("apiGateway",),
+    image_uid=101,  # the nginx user of the official image
+    component="components.edge.component:Edge",
+)
