@@ -16,13 +16,26 @@ import threading
 from typing import Any
 
 import pulumi
+from pulumi.dynamic import ResourceProvider
 
+from components.vault.access import AppRoleProvider, PolicyProvider
+from components.vault.kv_secret import KvSecretProvider
 from infra.offline.mocks import MaterialMocks, MockState, Operation, StateEntry, fingerprint, unwrap
 from infra.offline.replacement import replaces
 from tests.docker.engine import Engine
 from tests.docker.provider import CONTAINER, DockerProvider, ProviderError
 
 DOCKER = "docker:index/"
+
+
+VAULT_PROVIDERS: dict[str, type[ResourceProvider]] = {
+    "pulumi-python:dynamic/vault:KvSecret": KvSecretProvider,
+    "pulumi-python:dynamic/vault:Policy": PolicyProvider,
+    "pulumi-python:dynamic/vault:AppRole": AppRoleProvider,
+}
+"""The program's own Vault providers, called as the engine calls a dynamic provider (create;
+diff, then update or delete + create) against the real OpenBao the environment names
+(VAULT_ADDR, VAULT_CACERT, VAULT_TOKEN_FILE), so the sidecars log in with real AppRoles."""
 
 
 class EngineMocks(MaterialMocks):
@@ -37,6 +50,8 @@ class EngineMocks(MaterialMocks):
     def register(
         self, args: pulumi.runtime.MockResourceArgs, trigger: Any
     ) -> tuple[str, dict[str, Any], Operation]:
+        if args.typ in VAULT_PROVIDERS:
+            return self._vault(args, trigger)
         if not args.typ.startswith(DOCKER):
             return super().register(args, trigger)
         inputs = unwrap(args.inputs)
@@ -61,6 +76,36 @@ class EngineMocks(MaterialMocks):
         with self.state.lock:
             self.state.entries[key] = StateEntry(print_, resource_id, outputs, inputs, trigger)
         return resource_id, outputs, operation
+
+    def _vault(
+        self, args: pulumi.runtime.MockResourceArgs, trigger: Any
+    ) -> tuple[str, dict[str, Any], Operation]:
+        provider = VAULT_PROVIDERS[args.typ]()
+        props = {k: v for k, v in unwrap(args.inputs).items() if k != "__provider"}
+        key = (args.typ, args.name)
+        print_ = fingerprint(props, trigger)
+        with self.state.lock:
+            previous = self.state.entries.get(key)
+        if previous is not None and previous.fingerprint == print_:
+            return previous.resource_id, previous.outputs, "same"
+        operation: Operation = "create"
+        if previous is None:
+            created = provider.create(props)
+            resource_id, outs = str(created.id), dict(created.outs or {})
+        else:
+            diff = provider.diff(previous.resource_id, previous.outputs, props)
+            if diff.replaces:
+                provider.delete(previous.resource_id, previous.outputs)
+                created = provider.create(props)
+                resource_id, outs = str(created.id), dict(created.outs or {})
+                operation = "replace"
+            else:
+                updated = provider.update(previous.resource_id, previous.outputs, props)
+                resource_id, outs = previous.resource_id, dict(updated.outs or {})
+                operation = "update"
+        with self.state.lock:
+            self.state.entries[key] = StateEntry(print_, resource_id, outs, props, trigger)
+        return resource_id, outs, operation
 
     def _delete_with_dependents(self, previous: StateEntry) -> None:
         """Delete-before-replace (every container of the program has it): first the

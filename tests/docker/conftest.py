@@ -12,11 +12,13 @@ from collections.abc import Iterator
 import pytest
 
 from components.registry import REGISTRY
+from infra.dev_vault import DOCKER_BRIDGE, DevVault
 from infra.settings import load_settings
 from tests.docker import engine as docker_engine
 from tests.docker.engine import Engine
 from tests.docker.images import Built, build_all
 from tests.helpers import stack_overrides
+from tests.integration.vault_server import free_port_pair
 
 TIMES: dict[str, float] = {}
 """Seconds per phase of the tier, for the summary line."""
@@ -25,6 +27,9 @@ BUILT: list[Built] = []
 SERVICES = [d for d in REGISTRY if d.component]
 """Every service of the registry that has containers; each has a stand-in in images/<name>
 named like its DNS name (tests/program/test_registry.py checks the folder exists)."""
+APP_STAND_IN = "api-gateway"
+"""The agents' images are stood in for by the gateway's stand-in (the same app contract)."""
+SIDECAR_STAND_IN = "vault-agent"
 
 
 # Package scope: the engine stops when the tier is done, so "total" is the tier's time.
@@ -44,11 +49,27 @@ def engine() -> Iterator[Engine]:
 def stand_ins(engine: Engine) -> Built:
     started = time.monotonic()
     settings = load_settings("dev", stack_overrides("dev"), REGISTRY)
-    references = {d.dns_name: settings.service(d.key).image for d in SERVICES}
+    references = [(d.dns_name, settings.service(d.key).image) for d in SERVICES]
+    references += [(APP_STAND_IN, agent.image) for agent in settings.agents]
+    references.append((SIDECAR_STAND_IN, str(settings.vault.agent_image)))
     built = build_all(engine, references)
     TIMES["images"] = time.monotonic() - started
     BUILT.append(built)
     return built
+
+
+@pytest.fixture(scope="package")
+def vault(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevVault]:
+    """The dev Vault as `scripts/vault.sh start` runs it, after dockerd made its bridge:
+    on loopback for the program's providers and on docker0 for the sidecars, which dial
+    https://host.docker.internal:<port> through Docker's host-gateway."""
+    server = DevVault(tmp_path_factory.mktemp("tier-vault"), free_port_pair(), DOCKER_BRIDGE)
+    server.start()
+    assert server.container_address is not None, "dockerd made no docker0 bridge"
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

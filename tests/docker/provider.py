@@ -96,7 +96,7 @@ class DockerProvider:
             "volumes", "labels", "healthcheck", "tmpfs", "readOnly", "logDriver", "logOpts",
             "capabilities", "securityOpts", "memory", "memorySwap", "cpus", "restart",
             "mustRun", "attach", "logs", "wait", "waitTimeout", "start", "networkMode",
-            "networksAdvanced", "destroyGraceSeconds", "uploads",
+            "networksAdvanced", "destroyGraceSeconds", "uploads", "hosts",
         }
     )  # fmt: skip
 
@@ -147,6 +147,9 @@ class DockerProvider:
             nano_cpus=int(float(inputs["cpus"]) * 1e9) if inputs.get("cpus") else None,
             network_mode=inputs.get("networkMode") or "bridge",
             init=False,
+            # ExtraHosts "host:ip" per `hosts` block (resource_docker_container_structures.go,
+            # extraHostsSetToContainerExtraHosts); the daemon resolves `host-gateway`.
+            extra_hosts=[f"{h['host']}:{h['ip']}" for h in inputs.get("hosts") or []] or None,
         )
         created = api.create_container(
             image=inputs["image"],

@@ -12,19 +12,24 @@ The tests run in file order on one applied stack; the last two update it.
 
 from __future__ import annotations
 
+import http.client
 import io
+import json
 import socket
 import ssl
 import tarfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import hvac
 import pytest
 from docker.models.containers import Container
 
 from components.docker.container import FILES_ROLE, JobFailed
+from components.vault_agent.files import CONF, SECRETS_DIR
+from infra.dev_vault import HOST_GATEWAY, DevVault
 from infra.offline.mocks import MockState
 from infra.offline.rendered import File, containers
 from infra.offline.runner import Evaluation, evaluate
@@ -38,6 +43,7 @@ from tests.docker.images import Built
 from tests.docker.provider import CONTAINER
 from tests.helpers import output
 from tests.integration.sockets import machine_addresses, reachable
+from tests.integration.vault_server import point_at
 
 SERVICES = tuple(d.dns_name for d in TIER_SERVICES)
 PREFIX = "vos-dev"
@@ -57,7 +63,9 @@ class Stack:
     config: StackConfig
     evaluation: Evaluation
     weaviate_port: int
+    edge_port: int
     client: Container
+    vault: DevVault
 
     def container(self, service: str) -> Container:
         return self.engine.client().containers.get(f"{PREFIX}-{service}")
@@ -87,22 +95,30 @@ def _put(container: Container, path: str, content: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def stack(engine: Engine, stand_ins: Built) -> Iterator[Stack]:
+def stack(engine: Engine, stand_ins: Built, vault: DevVault) -> Iterator[Stack]:
     started = time.monotonic()
-    port = _free_port()
+    port, edge_port = _free_port(), _free_port()
     config = with_overrides(
-        read_stack_config("dev"), network={"publishedPorts": {"weaviate": port}}
+        read_stack_config("dev"),
+        network={"publishedPorts": {"weaviate": port, "edge": edge_port}},
+        # the tier's own dev Vault, reached by the sidecars as scripts/vault.sh's is
+        vault={
+            "address": f"https://{HOST_GATEWAY}:{vault.port}",
+            "caCertFile": str(vault.ca_file),
+        },
     )
     state = MockState()
-    evaluation = evaluate("dev", config, mocks=EngineMocks(engine, state))
-    TIMES["apply"] = time.monotonic() - started
-    client = engine.client().containers.run(
-        stand_ins.tags["client"], name="vos-test-client", network=BACKEND, detach=True
-    )
-    applied = Stack(engine, state, config, evaluation, port, client)
-    _put(client, "/ca.crt", str(output(evaluation.named("pki-ca-cert"), "certPem")))
-    yield applied
-    client.remove(force=True)
+    with pytest.MonkeyPatch.context() as patch:
+        point_at(vault, patch)  # the program's Vault providers, as `pulumi up` gives them
+        evaluation = evaluate("dev", config, mocks=EngineMocks(engine, state))
+        TIMES["apply"] = time.monotonic() - started
+        client = engine.client().containers.run(
+            stand_ins.tags["client"], name="vos-test-client", network=BACKEND, detach=True
+        )
+        applied = Stack(engine, state, config, evaluation, port, edge_port, client, vault)
+        _put(client, "/ca.crt", str(output(evaluation.named("pki-ca-cert"), "certPem")))
+        yield applied
+        client.remove(force=True)
 
 
 def _inspect(stack: Stack, name: str) -> dict[str, Any]:
@@ -110,9 +126,16 @@ def _inspect(stack: Stack, name: str) -> dict[str, Any]:
     return found
 
 
+def _running(stack: Stack) -> list[str]:
+    """Every long-running container of the stack: the services, the agents, the sidecars."""
+    return [name for name, c in containers(stack.evaluation).items() if not c.one_shot]
+
+
 def test_every_service_runs_read_only_without_capabilities_and_healthy(stack: Stack) -> None:
     client = stack.engine.client()
-    problems = [p for s in SERVICES for p in hardening_problems(client, f"{PREFIX}-{s}")]
+    running = _running(stack)
+    assert set(SERVICES) | {"primary-agent", "weather-agent-vault-agent"} <= set(running)
+    problems = [p for s in running for p in hardening_problems(client, f"{PREFIX}-{s}")]
     assert problems == []
 
 
@@ -121,7 +144,9 @@ def test_each_file_arrives_with_its_owner_and_mode_and_the_service_cannot_change
 ) -> None:
     rendered, client = containers(stack.evaluation), stack.engine.client()
     problems = [
-        p for s in SERVICES for p in file_problems(client, f"{PREFIX}-{s}", rendered[s].files)
+        p
+        for s in _running(stack)
+        for p in file_problems(client, f"{PREFIX}-{s}", rendered[s].files)
     ]
     assert problems == []
 
@@ -144,7 +169,7 @@ def test_the_role_job_exited_0_and_no_files_carrier_ever_ran(stack: Stack) -> No
     assert job["State"]["Status"] == "exited" and job["State"]["ExitCode"] == 0
     assert output(stack.evaluation.named("postgres-roles"), "exitCode") == 0
     carriers = stack.engine.api().containers(all=True, filters={"label": f"vos.role={FILES_ROLE}"})
-    assert len(carriers) == len(SERVICES) + 1  # and the role job's
+    assert len(carriers) == len(_running(stack)) + 1  # and the role job's
     for carrier in carriers:
         state = _inspect(stack, carrier["Id"])["State"]
         assert state["Status"] == "created" and state["StartedAt"].startswith("0001"), carrier
@@ -225,10 +250,11 @@ def test_a_service_reaches_rabbitmq_over_amqps_and_plain_amqp_is_refused(stack: 
 def test_only_the_published_port_is_published_and_only_on_the_bind_address(
     stack: Stack,
 ) -> None:
-    for service in SERVICES:
+    published = {"weaviate": stack.weaviate_port, "edge": stack.edge_port}
+    for service in _running(stack):
         bindings = _inspect(stack, f"{PREFIX}-{service}")["HostConfig"]["PortBindings"] or {}
-        if service == "weaviate":
-            expected = [{"HostIp": "127.0.0.1", "HostPort": str(stack.weaviate_port)}]
+        if service in published:
+            expected = [{"HostIp": "127.0.0.1", "HostPort": str(published[service])}]
             assert bindings == {"8443/tcp": expected}
         else:
             assert bindings == {}, service
@@ -283,6 +309,116 @@ def test_erlang_distribution_is_not_reachable_from_the_network(stack: Stack) -> 
     assert stack.run("python3", "-c", probe, "5671")[0] == 0  # control: AMQPS is there
 
 
+APPS = ("api-gateway", "primary-agent", "weather-agent")
+
+
+def _secret_paths(stack: Stack, app: str) -> list[str]:
+    env = containers(stack.evaluation)[app].env
+    paths = [v for k, v in env.items() if k.endswith("_FILE") and v.startswith(SECRETS_DIR)]
+    keys = env.get("VOS_AGENT_KEY_FILES", "")
+    return paths + [pair.split("=", 1)[1] for pair in keys.split(",") if pair]
+
+
+def _vault_values(stack: Stack, app: str) -> dict[str, str]:
+    """Secret file path -> the current value in Vault, read with the root token."""
+    root = hvac.Client(
+        url=stack.vault.address,
+        token=stack.vault.token_file.read_text(),
+        verify=str(stack.vault.ca_file),
+    )
+    config = json.loads(containers(stack.evaluation)[f"{app}-vault-agent"].file(CONF))
+    found = {}
+    for template in config["template"]:
+        path = template["contents"].split('"')[1].split("/data/", 1)[1]
+        secret = root.secrets.kv.v2.read_secret_version(
+            path=path, mount_point="secret", raise_on_deleted_version=True
+        )
+        found[template["destination"]] = secret["data"]["data"]["value"]
+    return found
+
+
+def _read_as_app(stack: Stack, app: str, path: str) -> tuple[int, str]:
+    code, out = stack.container(app).exec_run(["cat", path], user="10001:10001")
+    return int(code), out.decode()
+
+
+def test_each_app_reads_the_secrets_its_sidecar_rendered_from_vault_and_cannot_change_them(
+    stack: Stack,
+) -> None:
+    for app in APPS:
+        want = _vault_values(stack, app)
+        assert sorted(want) == sorted(_secret_paths(stack, app)), app
+        container = stack.container(app)
+        for path, value in want.items():
+            stat = container.exec_run(["stat", "-c", "%u %g %a", path]).output.decode()
+            assert stat.split() == ["10001", "10001", "400"], (app, path, stat)
+            assert _read_as_app(stack, app, path) == (0, value), (app, path)
+        for command in (["touch", f"{SECRETS_DIR}/x"], ["rm", "-f", next(iter(want))]):
+            done = container.exec_run(command, user="10001:10001")
+            assert done.exit_code != 0 and b"Read-only file system" in done.output, command
+        # the values never entered the app's container definition
+        inspected = json.dumps(_inspect(stack, f"{PREFIX}-{app}")["Config"])
+        assert not [v for v in want.values() if v in inspected], app
+
+
+def _https_get(stack: Stack, path: str) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """GET through the published edge, trusting only the platform CA, by the name localhost."""
+    context = ssl.create_default_context()
+    context.load_verify_locations(
+        cadata=str(output(stack.evaluation.named("pki-ca-cert"), "certPem"))
+    )
+    connection = http.client.HTTPSConnection(
+        "localhost", stack.edge_port, context=context, timeout=30
+    )
+    try:
+        connection.request("GET", path)
+        answer = connection.getresponse()
+        return answer.status, json.loads(answer.read()), dict(answer.getheaders())
+    finally:
+        connection.close()
+
+
+def test_through_the_edge_the_gateway_logs_in_to_postgres_with_its_run_time_password(
+    stack: Stack,
+) -> None:
+    """The whole path: the published edge (TLS, name localhost) -> the gateway over TLS
+    verified by name -> PostgreSQL verify-full with the password its sidecar rendered."""
+    status, body, headers = _https_get(stack, "/probe/postgres")
+    assert (status, body) == (200, {"user": "api_gateway"}), body
+    assert headers.get("Strict-Transport-Security") and headers.get("X-Request-ID")
+    status, body, _ = _https_get(stack, "/v1/hello")
+    assert status == 200 and body["service"] == "api-gateway" and body["request_id"]
+    # each agent logs in as its own role with its own rendered password
+    probe = (
+        "import json, ssl, sys, urllib.request\n"
+        "c = ssl.create_default_context(cafile='/etc/vos/tls/ca.crt')\n"
+        "u = f'https://{sys.argv[1]}:8443/probe/postgres'\n"
+        "print(json.load(urllib.request.urlopen(u, context=c, timeout=30))['user'])\n"
+    )
+    for agent, role in (("primary-agent", "agent_primary"), ("weather-agent", "agent_weather")):
+        done = stack.container(agent).exec_run(["python3", "-c", probe, agent])
+        assert done.exit_code == 0 and done.output.decode().strip() == role, done.output
+
+
+def test_only_the_sidecar_reaches_vault_and_it_reaches_nothing_else(stack: Stack) -> None:
+    probe = (
+        "import socket, sys\n"
+        "s = socket.socket(); s.settimeout(3)\n"
+        "sys.exit(s.connect_ex((sys.argv[1], int(sys.argv[2]))) != 0)\n"
+    )
+    gateway_ip = stack.engine.api().inspect_network("bridge")["IPAM"]["Config"][0]["Gateway"]
+    port = str(stack.vault.port)
+    # the app: no name for Vault, and no route to it
+    app = stack.container("api-gateway")
+    assert app.exec_run(["getent", "hosts", HOST_GATEWAY]).exit_code != 0
+    assert app.exec_run(["python3", "-c", probe, gateway_ip, port]).exit_code == 1
+    # the sidecar: Vault at the Docker host gateway, and no peer of the backend network
+    sidecar = stack.container("api-gateway-vault-agent")
+    found = sidecar.exec_run(["getent", "hosts", HOST_GATEWAY]).output.decode().split()
+    assert found[:1] == [gateway_ip], found
+    assert sidecar.exec_run(["getent", "hosts", "postgres"]).exit_code != 0
+
+
 def _container_ids(stack: Stack) -> dict[str, str]:
     return {c["Names"][0].lstrip("/"): c["Id"] for c in stack.engine.api().containers(all=True)}
 
@@ -314,6 +450,18 @@ def test_a_rotation_replaces_what_the_provider_replaces_and_keeps_the_data(
     code, out = _psql(stack, _gateway_url(stack), "select body from notes")
     assert code == 0 and out.strip() == "kept", out
 
+    # No app or sidecar was replaced: the sidecar renders the new version (render interval
+    # 30 s) and the app, reading the file again, logs in with it.
+    for app in APPS:
+        assert after[f"{PREFIX}-{app}"] == before[f"{PREFIX}-{app}"], app
+        assert after[f"{PREFIX}-{app}-vault-agent"] == before[f"{PREFIX}-{app}-vault-agent"]
+    password_file = containers(rotated)["api-gateway"].env["VOS_POSTGRES_PASSWORD_FILE"]
+    assert _eventually(
+        lambda: _read_as_app(stack, "api-gateway", password_file) == (0, new_pg), seconds=60
+    )
+    status, body, _ = _https_get(stack, "/probe/postgres")
+    assert (status, body) == (200, {"user": "api_gateway"}), body
+
     new_mq = stack.secret("credentials-api-gateway-rabbitmq-password")
     assert _amqp(stack, "api-gateway", old_mq)[0] == 3
     weather = stack.secret("credentials-weather-agent-rabbitmq-password")
@@ -340,6 +488,15 @@ def test_a_failing_role_job_fails_the_update_and_replacing_it_runs_it_again(
     assert output(updated.named("postgres-roles"), "exitCode") == 0
     code, out = _psql(stack, _gateway_url(stack), "select body from notes")
     assert code == 0 and out.strip() == "kept", out
+
+
+def _eventually(check: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(1)
+    return False
 
 
 def _wait_healthy(stack: Stack, name: str, timeout: float = 120) -> None:
