@@ -6,6 +6,7 @@ environment at call time, every failure a VaultError that names what to fix.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import hvac.exceptions
@@ -101,6 +102,38 @@ def _ensure_approle_mount(vault: Any, mount: str) -> None:
         )
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _issued(secret: dict[str, Any]) -> dict[str, Any]:
+    """The outputs of a newly generated secret id; its expiry as Vault states it (its TTL
+    in seconds at issue; 0 means it never expires)."""
+    ttl = int(secret.get("secret_id_ttl") or 0)
+    expires = (_now() + dt.timedelta(seconds=ttl)).isoformat() if ttl else None
+    return {
+        "secret_id": secret["secret_id"],
+        "secret_id_accessor": secret["secret_id_accessor"],
+        "secret_id_expires_at": expires,
+    }
+
+
+def renewal_due(olds: dict[str, Any], news: dict[str, Any]) -> bool:
+    """The secret id expires within `renew_before_s`: any `up` now issues a new one, as a
+    certificate is re-issued in its early-renewal window."""
+    expires = olds.get("secret_id_expires_at")
+    if not expires:
+        return False
+    window = dt.timedelta(seconds=int(news.get("renew_before_s") or 0))
+    return _now() >= dt.datetime.fromisoformat(str(expires)) - window
+
+
+def _new_secret_id(olds: dict[str, Any], news: dict[str, Any]) -> bool:
+    """Rotation asked for, a different lifetime (the old id keeps its own), or expiry near."""
+    changed = any(olds.get(k) != news.get(k) for k in ("rotation", "secret_id_ttl"))
+    return changed or renewal_due(olds, news)
+
+
 def _role_params(props: dict[str, Any]) -> dict[str, Any]:
     return {
         "role_name": props["role_name"],
@@ -116,7 +149,10 @@ class AppRoleProvider(ResourceProvider):
     """Creates the role, reads its role id and generates one secret id (a secret output)."""
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        return APPROLE.diff(olds, news)
+        result = APPROLE.diff(olds, news)
+        if not result.changes and renewal_due(olds, news):
+            return DiffResult(changes=True, replaces=[])
+        return result
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         role, mount = props["role_name"], props["mount"]
@@ -138,15 +174,7 @@ class AppRoleProvider(ResourceProvider):
             secret = vault.auth.approle.generate_secret_id(role_name=role, mount_point=mount)[
                 "data"
             ]
-        return CreateResult(
-            f"{mount}/{role}",
-            {
-                **props,
-                "role_id": role_id,
-                "secret_id": secret["secret_id"],
-                "secret_id_accessor": secret["secret_id_accessor"],
-            },
-        )
+        return CreateResult(f"{mount}/{role}", {**props, "role_id": role_id, **_issued(secret)})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         role, mount = props["role_name"], props["mount"]
@@ -159,10 +187,11 @@ class AppRoleProvider(ResourceProvider):
 
     def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         role, mount = news["role_name"], news["mount"]
-        outs = {**news, **{k: olds.get(k) for k in ("role_id", "secret_id", "secret_id_accessor")}}
+        kept = ("role_id", "secret_id", "secret_id_accessor", "secret_id_expires_at")
+        outs = {**news, **{k: olds.get(k) for k in kept}}
         with translated(connection_from_env(), f"updating AppRole {role}") as vault:
             vault.auth.approle.create_or_update_approle(**_role_params(news))
-            if olds.get("rotation") != news.get("rotation"):
+            if _new_secret_id(olds, news):
                 secret = vault.auth.approle.generate_secret_id(role_name=role, mount_point=mount)[
                     "data"
                 ]
@@ -172,8 +201,7 @@ class AppRoleProvider(ResourceProvider):
                         secret_id_accessor=olds["secret_id_accessor"],
                         mount_point=mount,
                     )
-                outs["secret_id"] = secret["secret_id"]
-                outs["secret_id_accessor"] = secret["secret_id_accessor"]
+                outs |= _issued(secret)
         return UpdateResult(outs)
 
     def delete(self, _id: str, props: dict[str, Any]) -> None:
@@ -182,9 +210,13 @@ class AppRoleProvider(ResourceProvider):
 
 
 class AppRole(pulumi.dynamic.Resource, module="vault", name="AppRole"):
+    """A service's AppRole and one secret id of `secret_id_ttl`; an `up` within
+    `renew_before_s` of its expiry issues the next one (and destroys this one)."""
+
     role_id: pulumi.Output[str]
     secret_id: pulumi.Output[str]
     secret_id_accessor: pulumi.Output[str]
+    secret_id_expires_at: pulumi.Output[str]
 
     def __init__(
         self,
@@ -196,7 +228,8 @@ class AppRole(pulumi.dynamic.Resource, module="vault", name="AppRole"):
         mount: str = "approle",
         token_ttl: str = "1h",
         token_max_ttl: str = "4h",
-        secret_id_ttl: str = "0",
+        secret_id_ttl: str = "2160h",
+        renew_before_s: int = 720 * 3600,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         props = {
@@ -207,9 +240,11 @@ class AppRole(pulumi.dynamic.Resource, module="vault", name="AppRole"):
             "token_ttl": token_ttl,
             "token_max_ttl": token_max_ttl,
             "secret_id_ttl": secret_id_ttl,
+            "renew_before_s": renew_before_s,
             "role_id": None,
             "secret_id": None,
             "secret_id_accessor": None,
+            "secret_id_expires_at": None,
         }
         secret_opts = pulumi.ResourceOptions(additional_secret_outputs=["secret_id"])
         super().__init__(

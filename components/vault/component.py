@@ -106,6 +106,8 @@ class SecretStore(pulumi.ComponentResource):
                 policies=[policy.name],
                 rotation=settings.rotation.counter(APPROLE_CLASS),
                 mount=vault.approle_mount,
+                secret_id_ttl=f"{vault.secret_id_ttl_hours}h",
+                renew_before_s=vault.secret_id_renewal_hours * 3600,
                 opts=pulumi.ResourceOptions(parent=self),
             )
             self.access[service] = ServiceAccess(policy, approle)

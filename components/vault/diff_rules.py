@@ -37,6 +37,13 @@ POLICY = DiffRules(replace_on=("name",), update_in_place=("policy",))
 APPROLE = DiffRules(
     replace_on=("mount", "role_name"),
     # A new rotation value generates a new secret id; the role and its id stay.
-    update_in_place=("policies", "token_ttl", "token_max_ttl", "secret_id_ttl", "rotation"),
-    computed=("role_id", "secret_id", "secret_id_accessor"),
+    update_in_place=(
+        "policies",
+        "token_ttl",
+        "token_max_ttl",
+        "secret_id_ttl",
+        "renew_before_s",
+        "rotation",
+    ),
+    computed=("role_id", "secret_id", "secret_id_accessor", "secret_id_expires_at"),
 )

@@ -211,6 +211,18 @@ class VaultSettings(_Model):
     insecure_skip_verify: Boolean = Field(
         default=False, description="dev only: do not verify Vault's TLS certificate"
     )
+    secret_id_ttl_hours: int = Field(
+        default=2160,
+        ge=24,
+        le=8760,
+        description="lifetime of each AppRole secret id (a sidecar logs in with it again "
+        "after a restart)",
+    )
+    secret_id_renewal_hours: int = Field(
+        default=720,
+        ge=1,
+        description="an update this many hours before a secret id expires issues the next",
+    )
     agent_image: Image | None = Field(
         default=None,
         description="OpenBao (or Vault) image of the apps' Vault Agent sidecars",

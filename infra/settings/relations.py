@@ -218,6 +218,14 @@ def _published_ports(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
 
 
 def _vault(raw: Raw) -> Iterator[Problem]:
+    ttl = _int(_map(raw, "vault").get("secretIdTtlHours", 2160))
+    renewal = _int(_map(raw, "vault").get("secretIdRenewalHours", 720))
+    if ttl is not None and renewal is not None and renewal >= ttl:
+        yield Problem(
+            ("vault", "secretIdRenewalHours"),
+            f"renewal ({renewal} h) must be shorter than vault.secretIdTtlHours ({ttl} h)",
+            _set(("vault", "secretIdRenewalHours"), f"<hours below {ttl}>"),
+        )
     skip = boolean(_map(raw, "vault").get("insecureSkipVerify"))
     if raw.get("environment") == "prod" and skip is True:
         yield Problem(

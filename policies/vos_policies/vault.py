@@ -1,5 +1,5 @@
-"""Vault: verified TLS to Vault, history kept, least-privilege policies, bounded AppRole
-secret ids."""
+"""Vault: verified TLS to Vault, history kept, least-privilege policies, AppRole secret ids
+that expire and are renewed."""
 
 from __future__ import annotations
 
@@ -34,10 +34,29 @@ def _least_privilege(p: Subject) -> Iterator[str]:
             yield f"path {path} reaches beyond one service's folder"
 
 
+def _hours(value: object) -> float | None:
+    """A Vault duration ("2160h", "90m", "3600s" or seconds) in hours; None if unreadable."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value) / 3600
+    found = re.fullmatch(r"(\d+)([hms]?)", str(value))
+    if not found:
+        return None
+    return int(found.group(1)) / {"h": 1, "m": 60, "s": 3600, "": 3600}[found.group(2)]
+
+
 def _secret_id_ttl(r: Subject) -> Iterator[str]:
-    ttl = r.get("secret_id_ttl", "0")
-    if ttl in ("0", 0, "", None, UNKNOWN):
-        yield "secret_id_ttl is 0: the AppRole's secret id never expires"
+    ttl = _hours(r.get("secret_id_ttl", "0"))
+    if not ttl:
+        yield "secret_id_ttl is 0 or unknown: the AppRole's secret id never expires"
+        return
+    if ttl > float(r.config["maxHours"]):
+        yield f"secret_id_ttl is {ttl:.0f} h, above {r.config['maxHours']} h"
+    renew = r.get("renew_before_s")
+    if renew is not UNKNOWN and (not isinstance(renew, (int, float)) or not 0 < renew / 3600 < ttl):
+        yield (
+            f"renew_before_s {renew!r} is not a window inside the secret id's lifetime: "
+            "it would never be renewed before it expires"
+        )
 
 
 RULES = [
@@ -49,7 +68,10 @@ RULES = [
     Rule("vault-policy-least-privilege", "vault", "A service's Vault policy reads its own "
          "folder and nothing more.", "Grant read (and list) on <mount>/data/<prefix>/<stack>/"
          "<service>/* only.", Severity.HIGH, _least_privilege, (VAULT_POLICY,)),
-    Rule("approle-secret-id-expires", "vault", "AppRole secret ids expire.", "Give AppRoles a "
-         "secret_id_ttl and renew them (the sidecar design decides the lifetime).",
-         Severity.MEDIUM, _secret_id_ttl, (APPROLE,)),
+    Rule("approle-secret-id-expires", "vault", "AppRole secret ids expire, and are renewed "
+         "before they do.", "Set vault.secretIdTtlHours (at most maxHours) and "
+         "vault.secretIdRenewalHours below it; run `pulumi up` within the renewal window.",
+         Severity.MEDIUM, _secret_id_ttl, (APPROLE,),
+         {"maxHours": {"type": "integer", "default": 8760,
+                       "description": "longest secret id lifetime allowed"}}),
 ]  # fmt: skip

@@ -8,6 +8,7 @@ own secrets and is refused (403) on every other service's.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from typing import Any
 
@@ -131,6 +132,41 @@ def test_approle_rotation_replaces_the_secret_id(
     _login(bao, new)
     with pytest.raises(hvac.exceptions.InvalidRequest):
         _login(bao, old)
+
+
+def _root(bao: DevVault) -> hvac.Client:
+    return hvac.Client(url=bao.address, token=bao.token_file.read_text(), verify=str(bao.ca_file))
+
+
+def test_secret_ids_expire_as_configured_and_an_update_in_the_window_renews_them(
+    applied: tuple[Evaluation, dict[str, Any]], bao: DevVault, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    evaluation, outs = applied
+    old = outs["vault-loki-approle"]
+    settings = evaluation.result.settings
+    assert old["secret_id_ttl"] == f"{settings.vault.secret_id_ttl_hours}h"
+    # Vault's own view of the secret id: it expires when the provider says it does
+    looked = _root(bao).auth.approle.read_secret_id(
+        role_name=old["role_name"], secret_id=old["secret_id"], mount_point=old["mount"]
+    )["data"]
+    vault_expiry = dt.datetime.fromisoformat(looked["expiration_time"].replace("Z", "+00:00"))
+    ours = dt.datetime.fromisoformat(old["secret_id_expires_at"])
+    assert abs((vault_expiry - ours).total_seconds()) < 120
+    point_at(bao, monkeypatch)
+    provider = AppRoleProvider()
+    # far from expiry: nothing to do
+    assert provider.diff("x", old, dict(old)).changes is False
+    # inside the renewal window (here: a window longer than what is left)
+    due = old | {"renew_before_s": settings.vault.secret_id_ttl_hours * 3600}
+    assert provider.diff("x", old, due).changes is True
+    assert provider.diff("x", old, due).replaces == []
+    new = provider.update("x", old, due).outs
+    assert new is not None and new["secret_id"] != old["secret_id"]
+    assert new["role_id"] == old["role_id"]
+    assert dt.datetime.fromisoformat(new["secret_id_expires_at"]) > ours
+    _login(bao, new)
+    with pytest.raises(hvac.exceptions.InvalidRequest):
+        _login(bao, old)  # the old one is destroyed, not left to expire
 
 
 def test_program_registers_one_vault_secret_per_generated_secret(dev: Evaluation) -> None:

@@ -90,7 +90,7 @@ GOOD: dict[str, tuple[str, dict[str, Any]]] = {
     "kv": (KV, {"insecure_skip_verify": False, "purge_on_delete": False}),
     "vault-policy": (POLICY, {"policy": 'path "secret/data/vos/dev/svc/*" {\n'
                                         '  capabilities = ["read"]\n}\n'}),
-    "approle": (APPROLE, {"secret_id_ttl": "24h"}),
+    "approle": (APPROLE, {"secret_id_ttl": "24h", "renew_before_s": 3600}),
 }  # fmt: skip
 
 

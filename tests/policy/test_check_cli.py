@@ -42,8 +42,7 @@ def test_json_output_and_a_stricter_config_fail_the_check(tmp_path: Path) -> Non
     report = json.loads(result.stdout)
     assert report["passed"] is False and report["environment"] == "dev"
     failed = {v["policy"] for v in report["violations"] if v["level"] == "mandatory"}
-    assert failed == {"approle-secret-id-expires", "every-service-scraped", "image-digest-pinned",
-                      "non-root-user"}  # fmt: skip
+    assert failed == {"every-service-scraped", "image-digest-pinned", "non-root-user"}
     assert all(v["remediation"] for v in report["violations"])
 
 

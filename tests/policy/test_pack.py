@@ -43,7 +43,7 @@ def test_dev_and_prod_have_no_mandatory_violation(stack: str, preview: bool) -> 
     report = check(from_evaluation(evaluation), environment, config_file(environment))
     assert report.mandatory == [], report.text()
     # The waived policies do report, as advisories (policies/per-environment/README.md).
-    waived = {"approle-secret-id-expires", "every-service-scraped"}
+    waived = {"every-service-scraped"}
     assert {d.policy for d in report.diagnostics} == waived
 
 

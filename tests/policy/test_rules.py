@@ -110,3 +110,26 @@ def test_metadata_is_complete() -> None:
         assert len(rule.remediation) > 15, rule.name
         for key, schema in rule.config.items():
             assert "default" in schema and schema.get("description"), (rule.name, key)
+
+
+@pytest.mark.parametrize(
+    ("props", "config", "found"),
+    [
+        ({"secret_id_ttl": "2160h", "renew_before_s": 720 * 3600}, {}, None),
+        ({"secret_id_ttl": "0", "renew_before_s": 3600}, {}, "never expires"),
+        ({"secret_id_ttl": "9000h", "renew_before_s": 3600}, {}, "above 8760 h"),
+        ({"secret_id_ttl": "100h", "renew_before_s": 3600}, {"maxHours": 48}, "above 48 h"),
+        ({"secret_id_ttl": "24h", "renew_before_s": 24 * 3600}, {}, "never be renewed"),
+        ({"secret_id_ttl": "24h", "renew_before_s": 0}, {}, "never be renewed"),
+        ({"secret_id_ttl": "24h"}, {}, "never be renewed"),
+    ],
+)
+def test_secret_ids_expire_within_the_limit_and_renew_inside_their_lifetime(
+    props: dict[str, Any], config: dict[str, Any], found: str | None
+) -> None:
+    rule = BY_NAME["approle-secret-id-expires"]
+    reported = violations(rule, rule.types[0], props, config)
+    if found is None:
+        assert reported == []
+    else:
+        assert any(found in message for message in reported), reported
