@@ -291,8 +291,14 @@ listener "tcp" {{
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.home.chmod(0o700)
         self._ensure_tls()
+        config_file = self.home / "config.hcl"
+        before = config_file.read_text() if config_file.exists() else None
         config = self._config()
         what = "reused the running server"
+        if self._pid() is not None and before is not None and before != config.read_text():
+            # e.g. Docker's bridge appeared since it started: listen there too
+            self.stop()
+            what = "restarted the server on its new configuration"
         if self._pid() is None or self._health() is None:
             if self._pid() is not None:
                 raise DevVaultError(
@@ -310,7 +316,7 @@ listener "tcp" {{
             )
             log.close()
             self._pid_file.write_text(f"{process.pid}\n")
-            what = "started a new server"
+            what = what if what.startswith("restarted") else "started a new server"
         health = self._wait_listening()
         vault = self._client()
         if not health.get("initialized"):

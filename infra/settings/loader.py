@@ -29,9 +29,14 @@ def available_profiles(profiles_dir: Path = PROFILES_DIR) -> list[str]:
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    """Maps merge key by key; anything else replaces. A null in the override removes the
+    profile's key inside a map (e.g. a published port the stack does not want), so a stack
+    can take away what its profile sets."""
     merged = dict(base)
     for key, value in override.items():
-        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+        if value is None and key in merged:
+            del merged[key]
+        elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
             merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = value

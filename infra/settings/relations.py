@@ -194,7 +194,8 @@ def _published_ports(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
             yield Problem(
                 path,
                 f"{key} is published but disabled",
-                f"pulumi config rm --path '{config_key(path)}'"
+                f"pulumi config rm --path '{config_key(path)}' (a null there in "
+                "Pulumi.<stack>.yaml removes the profile's entry)"
                 f" or {_set(('services', key, 'enabled'), 'true')}",
             )
         port = _int(port_value)

@@ -158,3 +158,24 @@ def test_without_a_docker_bridge_it_listens_on_loopback_only_and_says_so(tmp_pat
         _handshake("127.0.0.1", server.port, HOST_GATEWAY, server.ca_file)
     finally:
         server.stop()
+
+
+def test_a_server_started_before_docker_is_restarted_on_the_bridge_when_it_appears(
+    tmp_path: Path,
+) -> None:
+    name, address = "vostest1", "10.213.48.1"
+    subprocess.run(["ip", "link", "del", name], capture_output=True)
+    server = DevVault(tmp_path / "vault", free_port_pair(), bridge=name)
+    assert "containers cannot reach it" in server.start()  # no bridge yet
+    try:
+        subprocess.run(["ip", "link", "add", name, "type", "bridge"], check=True)
+        subprocess.run(["ip", "addr", "add", f"{address}/32", "dev", name], check=True)
+        subprocess.run(["ip", "link", "set", name, "up"], check=True)
+        again = server.start()
+        assert "restarted the server on its new configuration" in again, again
+        assert "unsealed it" in again and "containers reach it" in again
+        _handshake(address, server.port, HOST_GATEWAY, server.ca_file)
+        assert "reused the running server" in server.start()  # nothing changed since
+    finally:
+        server.stop()
+        subprocess.run(["ip", "link", "del", name], capture_output=True)

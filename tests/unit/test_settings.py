@@ -304,3 +304,18 @@ def test_problem_says_where_the_value_came_from() -> None:
 
 def test_enough_distinct_bad_inputs_are_covered() -> None:
     assert len({case[2] for case in BAD_INPUTS}) >= 15
+
+
+def test_a_null_in_the_stack_takes_away_what_the_profile_sets() -> None:
+    overrides = stack_overrides("dev") | {
+        "services": {"edge": {"enabled": False}},
+        "network": {"publishedPorts": {"edge": None}},
+    }
+    settings = load_settings("dev", overrides, REGISTRY)
+    assert "edge" not in settings.network.published_ports
+    assert settings.network.published_ports["grafana"] == 3000  # the rest of the map stays
+    # without the null, the profile's publication of the disabled edge is refused
+    with pytest.raises(SettingsError) as caught:
+        load_settings("dev", stack_overrides("dev") | {"services": {"edge": {"enabled": False}}},
+                      REGISTRY)  # fmt: skip
+    assert "vos-infra:network.publishedPorts.edge" in caught.value.keys
