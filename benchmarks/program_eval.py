@@ -37,7 +37,27 @@ def _config(agents: int) -> Any:
 
     listed = [{"name": f"a{i}", "image": "vos/agent:1.0.0", "memoryMb": 256, "cpus": 0.25}
               for i in range(agents)]  # fmt: skip
-    return with_overrides(read_stack_config("dev"), agents=listed)
+    # Vault's CA as the dev Vault would have written it, so the run is what `up` evaluates.
+    return with_overrides(read_stack_config("dev"), agents=listed, vault={"caCertFile": _ca()})
+
+
+def _ca() -> str:
+    path = Path(tempfile.gettempdir()) / "vos-bench-vault-ca.pem"
+    if not path.exists():
+        from infra.offline import material
+
+        key = material.private_key({"algorithm": "ECDSA", "ecdsaCurve": "P256"})
+        cert = material.self_signed_cert(
+            {
+                "privateKeyPem": key["privateKeyPem"],
+                "subject": {"commonName": "bench Vault CA"},
+                "validityPeriodHours": 24,
+                "isCaCertificate": True,
+                "allowedUses": ["cert_signing"],
+            }
+        )
+        path.write_text(str(cert["certPem"]))
+    return str(path)
 
 
 def _program(agents: int) -> tuple[float, int]:

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import pulumi
 
 from components.agents.component import Agent
+from components.app.component import vault_dependencies
+from components.app.contract import App
 from components.credentials import Credentials, CredentialsArgs, credential_specs
 from components.docker.networks import Networks
 from components.pki import Pki, PkiArgs, certificate_specs
@@ -80,8 +82,19 @@ class Platform(pulumi.ComponentResource):
             for definition in settings.enabled_services()
             if definition.component
         }
+        # An agent waits for its own secrets in Vault only (components/app/component.py).
         self.agents = {
-            agent.name: Agent(agent.dns_name, agent, service_args, after_vault)
+            agent.name: Agent(
+                agent.dns_name,
+                agent,
+                service_args,
+                pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=vault_dependencies(
+                        self.vault, settings, App(agent.dns_name, "agent", agent.name)
+                    ),
+                ),
+            )
             for agent in settings.agents
         }
         self.register_outputs({"caCertPem": self.pki.ca_cert_pem})

@@ -41,7 +41,7 @@ class Agent(pulumi.ComponentResource):
             self,
             name,
             App(agent.dns_name, "agent", agent.name),
-            agent.image,
+            agent,
             placement,
             args,
             dependencies_of(opts),

@@ -24,7 +24,7 @@ class ApiGateway(ServiceComponent):
             self,
             self._resource_name,
             App(DEFINITION.dns_name, "gateway"),
-            self.service.image,
+            self.service,
             self.placement,
             args,
             self._after,

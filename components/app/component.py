@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import pulumi
@@ -22,11 +23,14 @@ from components.app.containers import AppTls, app_spec, sidecar_name, sidecar_sp
 from components.app.contract import App
 from components.app.inputs import environment, readable_secrets
 from components.docker.container import Placement, hardened_container
-from components.docker.spec import ContainerSpec
+from components.docker.spec import BuildSource, ContainerSpec
 from components.service import ServiceArgs
+from components.vault import SecretStore
 from components.vault.layout import secret_path
 from components.vault_agent.files import SecretFile, agent_config
 from infra.settings import Settings
+from infra.settings.images import context_path
+from infra.settings.models import BuildSettings
 from infra.settings.relations import HOST_GATEWAY
 
 SIDECAR_MEMORY_MB = 64
@@ -44,6 +48,15 @@ def secret_files(settings: Settings, app: App) -> list[SecretFile]:
         )
         for secret in readable_secrets(settings, app)
     ]
+
+
+def vault_dependencies(store: SecretStore, settings: Settings, app: App) -> list[pulumi.Resource]:
+    """What an app's containers wait for in Vault: its policy, its AppRole and the secrets
+    its sidecar reads; not every secret of the stack, which would make each of N agents
+    depend on O(N) resources (O(N^2) in all)."""
+    access = store.access[app.dns_name]
+    read = [store.secrets[f"{s.owner}/{s.name}"] for s in readable_secrets(settings, app)]
+    return [access.policy, access.approle, *read]
 
 
 def _secrets_volume_options(uid: int) -> dict[str, str]:
@@ -64,11 +77,28 @@ class AppContainers:
     """Container suffix (`app`, `vault-agent`) -> its spec."""
 
 
+class Runs(Protocol):
+    """What an app's settings say it runs (ServiceSettings, AgentSettings)."""
+
+    @property
+    def image_reference(self) -> str: ...
+
+    @property
+    def build(self) -> BuildSettings | None: ...
+
+
+def build_source(runs: Runs) -> BuildSource | None:
+    if runs.build is None:
+        return None
+    context = context_path(runs.build.context)
+    return BuildSource(str(context), str(context / runs.build.dockerfile))
+
+
 def app_containers(
     parent: pulumi.Resource,
     name: str,
     app: App,
-    image: str,
+    runs: Runs,
     placement: Placement,
     args: ServiceArgs,
     after: Sequence[pulumi.Resource] = (),
@@ -106,7 +136,9 @@ def app_containers(
         args.pki.ca_cert_pem,
         args.pki.metrics_ca_cert_pem,
     )
-    main = app_spec(app, image, environment(settings, app), tls, volume.name)
+    main = app_spec(
+        app, runs.image_reference, environment(settings, app), tls, volume.name, build_source(runs)
+    )
     helper = placement.for_helper(
         args.networks.vault.name, memory_mb=SIDECAR_MEMORY_MB, cpus=SIDECAR_CPUS
     )
@@ -115,4 +147,10 @@ def app_containers(
     return AppContainers(container, agent, {"app": main, "vault-agent": sidecar})
 
 
-__all__ = ["AppContainers", "app_containers", "secret_files", "sidecar_name"]
+__all__ = [
+    "AppContainers",
+    "app_containers",
+    "secret_files",
+    "sidecar_name",
+    "vault_dependencies",
+]

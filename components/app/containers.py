@@ -18,6 +18,7 @@ from components.app import contract
 from components.app.contract import App
 from components.docker.spec import (
     VAULT_AGENT_ROLE,
+    BuildSource,
     ContainerSpec,
     Healthcheck,
     SharedMount,
@@ -65,11 +66,17 @@ def _ready_check(app: App) -> Healthcheck:
 
 
 def app_spec(
-    app: App, image: str, env: dict[str, str], tls: AppTls, secrets_volume: Any
+    app: App,
+    image: str,
+    env: dict[str, str],
+    tls: AppTls,
+    secrets_volume: Any,
+    build: BuildSource | None = None,
 ) -> ContainerSpec:
     return ContainerSpec(
         service=app.dns_name,
         image=image,
+        build=build,
         # The image's own entrypoint and command start the app.
         command=[],
         user=f"{UID}:{UID}",

@@ -146,6 +146,30 @@ def _files_carrier(
     )
 
 
+def _image(name: str, spec: ContainerSpec, opts: pulumi.ResourceOptions) -> docker.RemoteImage:
+    """The image by its reference (pulled if it is not on the host). A build from source
+    is built on the host first, under a tag that changes with the source (images.local_tag);
+    the RemoteImage then finds it locally and gives its id, so a new build replaces the
+    container (pulumi-docker: `imageName` alone triggers no update)."""
+    if spec.build is None:
+        return docker.RemoteImage(f"{name}-image", name=spec.image, keep_locally=True, opts=opts)
+    built = docker.Image(
+        f"{name}-build",
+        build=docker.DockerBuildArgs(
+            context=spec.build.context, dockerfile=spec.build.dockerfile, platform=None
+        ),
+        image_name=spec.image,
+        skip_push=True,
+        opts=opts,
+    )
+    return docker.RemoteImage(
+        f"{name}-image",
+        name=built.image_name,
+        keep_locally=True,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[built])),
+    )
+
+
 def hardened_container(
     name: str,
     spec: ContainerSpec,
@@ -155,7 +179,7 @@ def hardened_container(
 ) -> docker.Container:
     prefix = f"{placement.name_prefix}-{spec.service}"
     child = pulumi.ResourceOptions(parent=parent)
-    image = docker.RemoteImage(f"{name}-image", name=spec.image, keep_locally=True, opts=child)
+    image = _image(name, spec, child)
     config = docker.Volume(f"{name}-config", name=f"{prefix}-config", opts=child)
     volumes: dict[str, pulumi.Output[str]] = {CONFIG_DIR: config.name}
     if spec.data_volume:

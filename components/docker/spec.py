@@ -55,6 +55,14 @@ class SharedMount:
 
 
 @dataclass(frozen=True)
+class BuildSource:
+    """Build the image on the Docker host (the VOS apps in dev): absolute paths."""
+
+    context: str
+    dockerfile: str
+
+
+@dataclass(frozen=True)
 class Healthcheck:
     test: list[str]
     interval: str = "10s"
@@ -88,6 +96,8 @@ class ContainerSpec:
     """Host name -> address added to /etc/hosts (`host-gateway`: the Docker host)."""
     role: str | None = None
     """`vos.role` label of a helper the policy pack treats apart (VAULT_AGENT_ROLE)."""
+    build: BuildSource | None = None
+    """Build `image` (then a local tag) from source on the Docker host instead of pulling."""
 
     def __post_init__(self) -> None:
         # Anything else would be copied into the read-only root filesystem, which Docker

@@ -20,5 +20,7 @@ class Edge(ServiceComponent):
 
     def build(self, args: ServiceArgs) -> dict[str, Any]:
         conf = conf_for(GATEWAY.dns_name, GATEWAY.tls_port)
-        self.server = self.container("server", edge_spec(self.service.image, conf, self.tls))
+        self.server = self.container(
+            "server", edge_spec(self.service.image_reference, conf, self.tls)
+        )
         return {}

@@ -44,7 +44,7 @@ class Postgres(ServiceComponent):
         self.server = self.container(
             "server",
             server_spec(
-                self.service.image,
+                self.service.image_reference,
                 files.pg_hba_conf(managed),
                 self.tls,
                 values[DEFINITION.own("bootstrap-password")],
@@ -53,7 +53,7 @@ class Postgres(ServiceComponent):
         self.role_job = self.container(
             "roles",
             role_job_spec(
-                self.service.image,
+                self.service.image_reference,
                 pulumi.Output.all(values[DEFINITION.own("admin-password")], *passwords).apply(sql),
                 pki.ca_cert_pem,
                 admin_tls.cert_pem,

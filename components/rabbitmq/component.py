@@ -37,7 +37,7 @@ class RabbitMq(ServiceComponent):
         self.broker = self.container(
             "server",
             broker_spec(
-                self.service.image,
+                self.service.image_reference,
                 pulumi.Output.all(*passwords).apply(definitions),
                 self.tls,
                 args.pki.metrics_ca_cert_pem,

@@ -25,6 +25,8 @@ class Weaviate(ServiceComponent):
         keys = pulumi.Output.all(*(args.credentials.values[u.credential_id] for u in managed))
         self.server = self.container(
             "server",
-            server_spec(self.service.image, managed, keys.apply(files.keys_file), self.tls),
+            server_spec(
+                self.service.image_reference, managed, keys.apply(files.keys_file), self.tls
+            ),
         )
         return {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 # A reference as Docker parses it: optional registry host[:port], path components,
 # then an optional tag and an optional digest.
@@ -67,3 +68,26 @@ def placeholder_problems(images: dict[str, str]) -> list[str]:
                 f"then pulumi config set --path '{key}' '{tagged}@<that digest>'"
             )
     return found
+
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+LOCAL_REPOSITORY = "vos-local"
+
+
+def context_path(context: str) -> Path:
+    """A build context as configured: relative to the project directory, or absolute."""
+    path = Path(context).expanduser()
+    return path if path.is_absolute() else PROJECT_DIR / path
+
+
+def local_tag(context: str, dockerfile: str) -> str:
+    """The tag a local build gets: `vos-local/<folder>:<hash of the context's files>`, so a
+    changed source gives a new tag (and a new container), an unchanged one the same."""
+    root = context_path(context)
+    digest = hashlib.sha256(dockerfile.encode())
+    if root.is_dir():
+        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(root)).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    name = re.sub(r"[^a-z0-9]+", "-", root.name.lower()).strip("-") or "app"
+    return f"{LOCAL_REPOSITORY}/{name}:{digest.hexdigest()[:12]}"

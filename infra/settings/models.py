@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel, to_snake
 
-from infra.settings.images import ImageRef, parse_image
+from infra.settings.images import local_tag, parse_image
 from infra.settings.services import Catalogue, ServiceDefinition, agent_dns_name
 from infra.settings.values import strict_boolean
 
@@ -99,15 +99,33 @@ class _Model(BaseModel):
     )
 
 
-class ServiceSettings(_Model):
-    enabled: Boolean
-    image: Image
-    memory_mb: MemoryMb
-    cpus: Cpus
+class BuildSettings(_Model):
+    """Build the image on the Docker host from source (dev only; relations.py checks it)."""
+
+    context: str = Field(description="folder to build from, relative to the project directory")
+    dockerfile: str = Field(default="Dockerfile", description="Dockerfile inside the context")
+
+
+class _Runs(_Model):
+    """What a container runs: a published image, or (the VOS apps) one built from source.
+    Exactly one of the two; relations.py reports a missing or doubled one with its key."""
+
+    image: Image | None = None
+    build: BuildSettings | None = None
 
     @property
-    def image_ref(self) -> ImageRef:
-        return parse_image(self.image)
+    def image_reference(self) -> str:
+        """The image to run: its reference, or the tag its build gets (images.local_tag)."""
+        if self.image is not None:
+            return self.image
+        assert self.build is not None, "validated by relations.py"
+        return local_tag(self.build.context, self.build.dockerfile)
+
+
+class ServiceSettings(_Runs):
+    enabled: Boolean
+    memory_mb: MemoryMb
+    cpus: Cpus
 
 
 class ServicesSettings(_Model):
@@ -122,9 +140,8 @@ class ServicesSettings(_Model):
         raise KeyError(key)
 
 
-class AgentSettings(_Model):
+class AgentSettings(_Runs):
     name: Annotated[str, AfterValidator(_agent_name)]
-    image: Image
     memory_mb: MemoryMb
     cpus: Cpus
 
@@ -266,10 +283,13 @@ class Settings(_Model):
         return key in self.network.published_ports
 
     def images(self) -> dict[str, str]:
-        """Config key -> image reference, for every enabled service and every agent."""
-        found = {f"vos-infra:services.{d.key}.image": self.service(d.key).image
-                 for d in self.enabled_services()}  # fmt: skip
-        found |= {f"vos-infra:agents[{i}].image": a.image for i, a in enumerate(self.agents)}
+        """Config key -> image reference, for every enabled service and every agent that
+        runs a published image (not one built from source), and the sidecars'."""
+        runners: list[tuple[str, _Runs]] = [
+            (f"services.{d.key}", self.service(d.key)) for d in self.enabled_services()
+        ]
+        runners += [(f"agents[{i}]", a) for i, a in enumerate(self.agents)]
+        found = {f"vos-infra:{path}.image": r.image for path, r in runners if r.image}
         if self.vault.agent_image and self.apps_enabled():
             found["vos-infra:vault.agentImage"] = self.vault.agent_image
         return found

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from infra.settings.images import parse_image
+from infra.settings.images import context_path, parse_image
 from infra.settings.problems import Problem, config_key
 from infra.settings.services import AGENT_REQUIRES, Catalogue, agent_dns_name
 from infra.settings.values import boolean
@@ -48,6 +49,7 @@ def _unreadable(services: Raw, key: str) -> bool:
 def check_relations(raw: Raw, catalogue: Catalogue) -> list[Problem]:
     return [
         *_prod_digests(raw, catalogue),
+        *_image_sources(raw, catalogue),
         *_tls_windows(raw),
         *_service_dependencies(raw, catalogue),
         *_agents(raw, catalogue),
@@ -91,6 +93,78 @@ def _prod_digests(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
                 _set(path, "'<repository>:<tag>@sha256:<digest>'")
                 + " (docker buildx imagetools inspect <repository>:<tag> prints the digest)",
             )
+
+
+def _runners(raw: Raw, catalogue: Catalogue) -> Iterator[tuple[tuple[str | int, ...], Raw, bool]]:
+    """(config path, raw settings, is a VOS app) of every enabled service and every agent."""
+    services = _map(raw, "services")
+    for definition in catalogue:
+        if _enabled(services, definition.key):
+            yield ("services", definition.key), _map(services, definition.key), definition.consumer
+    agents = raw.get("agents")
+    for i, agent in enumerate(agents if isinstance(agents, list) else []):
+        if isinstance(agent, Mapping):
+            yield ("agents", i), agent, True
+
+
+def _image_sources(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
+    """Each container runs exactly one of: a published image, or (a VOS app, dev only) an
+    image built from a source folder on the Docker host."""
+    for path, values, app in _runners(raw, catalogue):
+        image, build = values.get("image"), values.get("build")
+        if image is None and build is None:
+            yield Problem(
+                (*path, "image"),
+                "is required but not set" + (" (or build, to build it from source)" if app else ""),
+                _set((*path, "image"), "<repository>:<tag>"),
+            )
+            continue
+        if build is None:
+            continue
+        if image is not None:
+            yield Problem(
+                (*path, "build"),
+                "is set together with image: set one of them",
+                f"pulumi config rm --path '{config_key((*path, 'build'))}' or "
+                f"pulumi config rm --path '{config_key((*path, 'image'))}'",
+            )
+        if not app:
+            yield Problem(
+                (*path, "build"),
+                f"{path[-1]} runs its published image; only the VOS apps (the gateway, the "
+                "agents) are built from source",
+                f"pulumi config rm --path '{config_key((*path, 'build'))}'",
+            )
+        elif raw.get("environment") == "prod":
+            yield Problem(
+                (*path, "build"),
+                "prod runs only images pinned by digest, never a local build: build and push "
+                "the image in the release pipeline, then pin it",
+                _set((*path, "image"), "'<repository>:<tag>@sha256:<digest>'")
+                + f" and pulumi config rm --path '{config_key((*path, 'build'))}'",
+            )
+        if isinstance(build, Mapping):
+            yield from _build_context(path, build)
+
+
+def _build_context(path: tuple[str | int, ...], build: Raw) -> Iterator[Problem]:
+    context, dockerfile = build.get("context"), build.get("dockerfile", "Dockerfile")
+    if not isinstance(context, str) or not isinstance(dockerfile, str):
+        return  # the field rules report it
+    folder = context_path(context)
+    if not folder.is_dir():
+        yield Problem(
+            (*path, "build", "context"),
+            f"'{context}' is not a folder ({folder}); relative paths are from the project "
+            "directory",
+            _set((*path, "build", "context"), "<folder with the Dockerfile>"),
+        )
+    elif not (folder / dockerfile).is_file() or ".." in Path(dockerfile).parts:
+        yield Problem(
+            (*path, "build", "dockerfile"),
+            f"'{dockerfile}' is not a file inside the build context {folder}",
+            _set((*path, "build", "dockerfile"), "<path of the Dockerfile inside the context>"),
+        )
 
 
 def _tls_windows(raw: Raw) -> Iterator[Problem]:

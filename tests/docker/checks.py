@@ -62,5 +62,8 @@ def file_problems(
             write = container.exec_run(["sh", "-c", f"echo x >> {path}"], user=user)
             remove = container.exec_run(["rm", "-f", path], user=user)
             if write.exit_code == 0 or b"Read-only file system" not in remove.output:
-                problems.append(f"{name}:{path}: the service can change it")
+                problems.append(
+                    f"{name}:{path}: the service can change it (write: {write.exit_code} "
+                    f"{write.output[-200:]!r}, remove: {remove.exit_code} {remove.output[-200:]!r})"
+                )
     return problems

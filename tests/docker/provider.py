@@ -17,6 +17,7 @@ import re
 import tarfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import docker.errors
@@ -26,6 +27,7 @@ from tests.docker.engine import Engine
 NETWORK = "docker:index/network:Network"
 VOLUME = "docker:index/volume:Volume"
 IMAGE = "docker:index/remoteImage:RemoteImage"
+BUILD = "docker:index/image:Image"
 CONTAINER = "docker:index/container:Container"
 
 MiB = 1024 * 1024
@@ -88,6 +90,32 @@ class DockerProvider:
             # findImage would pull it now; no registry is reachable here.
             raise ProviderError(f"unable to pull image {inputs['name']}: no registry") from None
         return {**inputs, "id": found["Id"], "imageId": found["Id"]}
+
+    # -- pulumi-docker provider/image.go: the native Image resource, skipPush -----------
+    def create_build(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        """Build the context and tag it `imageName`, without pushing (skipPush). The dockerfile
+        is a path of its own (marshalBuildAndApplyDefaults); here it lies in the context.
+        The classic builder stands in for BuildKit."""
+        _unknown(inputs, {"build", "imageName", "skipPush", "buildOnPreview"}, "image build")
+        if inputs.get("skipPush") is not True:
+            raise ProviderError("only skipPush builds are emulated: no registry here")
+        build = inputs["build"]
+        _unknown(build, {"context", "dockerfile"}, "image build args")
+        context = Path(build["context"])
+        dockerfile = Path(build.get("dockerfile") or context / "Dockerfile")
+        image, _ = self.engine.client().images.build(
+            path=str(context),
+            dockerfile=str(dockerfile.relative_to(context)),
+            tag=inputs["imageName"],
+            rm=True,
+            forcerm=True,
+        )
+        return {
+            **inputs,
+            "id": image.id,
+            "repoDigest": image.id,
+            "baseImageName": inputs["imageName"],
+        }
 
     # -- resource_docker_container_funcs.go: resourceDockerContainerCreate ---------------
     CONTAINER_INPUTS = frozenset(
@@ -227,6 +255,7 @@ class DockerProvider:
             NETWORK: self.create_network,
             VOLUME: self.create_volume,
             IMAGE: self.create_image,
+            BUILD: self.create_build,
             CONTAINER: self.create_container,
         }
         if type_ not in creators:

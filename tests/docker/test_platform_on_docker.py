@@ -30,22 +30,24 @@ from docker.models.containers import Container
 from components.docker.container import FILES_ROLE, JobFailed
 from components.vault_agent.files import CONF, SECRETS_DIR
 from infra.dev_vault import HOST_GATEWAY, DevVault
-from infra.offline.mocks import MockState
+from infra.offline.mocks import MockState, unwrap
 from infra.offline.rendered import File, containers
 from infra.offline.runner import Evaluation, evaluate
 from infra.offline.stack_files import StackConfig, read_stack_config, with_overrides
+from infra.settings.images import local_tag
 from tests.docker.apply import EngineMocks
 from tests.docker.checks import file_problems, hardening_problems
 from tests.docker.conftest import SERVICES as TIER_SERVICES
 from tests.docker.conftest import TIMES
 from tests.docker.engine import Engine
 from tests.docker.images import Built
-from tests.docker.provider import CONTAINER
+from tests.docker.provider import BUILD, CONTAINER
 from tests.helpers import output
 from tests.integration.sockets import machine_addresses, reachable
 from tests.integration.vault_server import point_at
 
 SERVICES = tuple(d.dns_name for d in TIER_SERVICES)
+BUILD_CONTEXT = "tests/docker/images/api-gateway"
 PREFIX = "vos-dev"
 BACKEND = f"{PREFIX}-backend"
 
@@ -101,6 +103,12 @@ def stack(engine: Engine, stand_ins: Built, vault: DevVault) -> Iterator[Stack]:
     config = with_overrides(
         read_stack_config("dev"),
         network={"publishedPorts": {"weaviate": port, "edge": edge_port}},
+        # one agent from its image, one built from source on the engine (the app stand-in's
+        # folder as the build context)
+        agents=[
+            {"name": "primary", "image": "vos/primary-agent:1.0.0", "memoryMb": 512, "cpus": 0.5},
+            {"name": "weather", "build": {"context": BUILD_CONTEXT}, "memoryMb": 512, "cpus": 0.5},
+        ],
         # the tier's own dev Vault, reached by the sidecars as scripts/vault.sh's is
         vault={
             "address": f"https://{HOST_GATEWAY}:{vault.port}",
@@ -398,6 +406,17 @@ def test_through_the_edge_the_gateway_logs_in_to_postgres_with_its_run_time_pass
     for agent, role in (("primary-agent", "agent_primary"), ("weather-agent", "agent_weather")):
         done = stack.container(agent).exec_run(["python3", "-c", probe, agent])
         assert done.exit_code == 0 and done.output.decode().strip() == role, done.output
+
+
+def test_an_agent_built_from_source_runs_the_image_built_on_the_engine(stack: Stack) -> None:
+    build = next(r for r in stack.evaluation.of_type(BUILD) if r.name.startswith("weather"))
+    tag = unwrap(build.inputs)["imageName"]
+    assert tag == local_tag(BUILD_CONTEXT, "Dockerfile") and tag.startswith("vos-local/")
+    running = _inspect(stack, f"{PREFIX}-weather-agent")["Image"]
+    assert tag in stack.engine.api().inspect_image(running)["RepoTags"]
+    # the other agent runs the image it names
+    other = _inspect(stack, f"{PREFIX}-primary-agent")["Image"]
+    assert "vos/primary-agent:1.0.0" in stack.engine.api().inspect_image(other)["RepoTags"]
 
 
 def test_only_the_sidecar_reaches_vault_and_it_reaches_nothing_else(stack: Stack) -> None:

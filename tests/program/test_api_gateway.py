@@ -198,3 +198,28 @@ def test_a_bad_agent_entry_names_its_key(agents: list[dict[str, Any]], key: str)
     with pytest.raises(SettingsError) as caught:
         evaluate("dev", _with_agents(agents))
     assert key in caught.value.keys
+
+
+def test_an_agent_built_from_source_is_built_on_the_host_under_a_tag_of_its_source(
+    tmp_path: Path,
+) -> None:
+    context = tmp_path / "planner"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM vos/agent-base:1\n")
+    built = {**PLANNER, "build": {"context": str(context)}}
+    del built["image"]
+    state = MockState()
+
+    def build_and_image(ev: Evaluation) -> tuple[dict[str, Any], dict[str, Any]]:
+        return _inputs(ev, "planner-agent-app-build"), _inputs(ev, "planner-agent-app-image")
+
+    first, image = build_and_image(evaluate("dev", _with_agents([built]), state=state))
+    assert first["build"] == {"context": str(context), "dockerfile": str(context / "Dockerfile")}
+    assert first["skipPush"] is True and first["imageName"].startswith("vos-local/planner:")
+    assert image["name"] == first["imageName"]  # run what was built, found locally
+    # the same source: the same tag; a changed source: a new tag, so a new container
+    again, _ = build_and_image(evaluate("dev", _with_agents([built]), state=state))
+    assert again["imageName"] == first["imageName"]
+    (context / "app.py").write_text("print('v2')\n")
+    changed, _ = build_and_image(evaluate("dev", _with_agents([built]), state=state))
+    assert changed["imageName"] != first["imageName"]

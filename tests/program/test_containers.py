@@ -12,8 +12,8 @@ import pytest
 from pulumi.runtime.sync_await import _sync_await
 
 from components.app.component import sidecar_name
-from components.app.contract import APP_UID
-from components.app.inputs import apps
+from components.app.contract import APP_UID, App
+from components.app.inputs import apps, readable_secrets
 from components.docker.container import FILES_ROLE
 from components.docker.networks import INHIBIT_IPV4
 from components.vault_agent.files import SECRETS_DIR
@@ -213,10 +213,23 @@ def test_a_failed_role_job_fails_the_update(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_services_start_only_after_their_secrets_are_in_vault(dev: Evaluation) -> None:
+    """The platform's services after every secret; an agent after its own (its policy, its
+    AppRole and what its sidecar reads), so N agents do not make O(N^2) dependencies."""
     secrets = {r.urn for r in dev.of_type("pulumi-python:dynamic/vault:KvSecret")}
     assert secrets
+    settings = dev.result.settings
+    agents = {a.dns_name: App(a.dns_name, "agent", a.name) for a in settings.agents}
     for registration in dev.of_type(CONTAINER):
-        assert secrets <= set(registration.options["dependencies"]), registration.name
+        depends = set(registration.options["dependencies"])
+        owner = next((a for a in agents if registration.name.startswith(f"{a}-")), None)
+        if owner is None:
+            assert secrets <= depends, registration.name
+            continue
+        read = {dev.named(f"vault-{s.owner}-{s.name}").urn
+                for s in readable_secrets(settings, agents[owner])}  # fmt: skip
+        access = {dev.named(f"vault-{owner}-{kind}").urn for kind in ("policy", "approle")}
+        assert read | access <= depends, registration.name
+        assert depends & secrets == read, registration.name
 
 
 @pytest.mark.parametrize(

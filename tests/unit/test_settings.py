@@ -90,6 +90,70 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str, str]] = [
         "is required",
     ),
     (
+        "a data service built from source",
+        _dev(services={"postgres": {"build": {"context": "tests/docker/images/postgres"}}}),
+        "vos-infra:services.postgres.build",
+        "postgres runs its published image",
+    ),
+    (
+        "an agent with an image and a build",
+        _dev(
+            agents=_agents({"name": "a", "build": {"context": "tests/docker/images/api-gateway"}})
+        ),
+        "vos-infra:agents[0].build",
+        "set together with image",
+    ),
+    (
+        "an agent with neither image nor build",
+        _dev(agents=[{"name": "a", "memoryMb": 256, "cpus": 0.5}]),
+        "vos-infra:agents[0].image",
+        "is required but not set (or build",
+    ),
+    (
+        "a build context that is not there",
+        _dev(
+            agents=[
+                {"name": "a", "build": {"context": "no/such/folder"}, "memoryMb": 256, "cpus": 0.5}
+            ]
+        ),  # fmt: skip
+        "vos-infra:agents[0].build.context",
+        "is not a folder",
+    ),
+    (
+        "a Dockerfile outside the build context",
+        _dev(
+            agents=[
+                {
+                    "name": "a",
+                    "memoryMb": 256,
+                    "cpus": 0.5,
+                    "build": {
+                        "context": "tests/docker/images/api-gateway",
+                        "dockerfile": "../edge/Dockerfile",
+                    },
+                }
+            ]
+        ),  # fmt: skip
+        "vos-infra:agents[0].build.dockerfile",
+        "is not a file inside the build context",
+    ),
+    (
+        "a local build in prod",
+        {
+            **stack_overrides("prod"),
+            "agents": [
+                {
+                    "name": "a",
+                    "memoryMb": 256,
+                    "cpus": 0.5,
+                    "build": {"context": "tests/docker/images/api-gateway"},
+                }
+            ],
+        },  # fmt: skip
+        "vos-infra:agents[0].build",
+        "never a local build",
+    ),
+    (
         "invalid agent name",
         _dev(agents=_agents({"name": "Weather_Agent"})),
         "vos-infra:agents[0].name",
