@@ -119,7 +119,7 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str, str]] = [
             agents=[
                 {"name": "a", "build": {"context": "no/such/folder"}, "memoryMb": 256, "cpus": 0.5}
             ]
-        ),  # fmt: skip
+        ),
         "vos-infra:agents[0].build.context",
         "is not a folder",
     ),
@@ -137,7 +137,7 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str, str]] = [
                     },
                 }
             ]
-        ),  # fmt: skip
+        ),
         "vos-infra:agents[0].build.dockerfile",
         "is not a file inside the build context",
     ),
@@ -153,7 +153,7 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str, str]] = [
                     "build": {"context": "tests/docker/images/api-gateway"},
                 }
             ],
-        },  # fmt: skip
+        },
         "vos-infra:agents[0].build",
         "never a local build",
     ),
