@@ -43,10 +43,6 @@ def _dev(**changes: Any) -> dict[str, Any]:
     return {"environment": "dev", **copy.deepcopy(changes)}
 
 
-APP_SOURCE = {"context": "tests/docker/images/api-gateway"}
-OUTSIDE = {"context": "tests/docker/images/api-gateway", "dockerfile": "../edge/Dockerfile"}
-
-
 def _agents(*agents: dict[str, Any]) -> list[dict[str, Any]]:
     base = {"image": "vos/agent:1.0.0", "memoryMb": 256, "cpus": 0.5}
     return [base | a for a in agents]
