@@ -42,6 +42,7 @@ class RabbitMq(ServiceComponent):
                 self.tls,
                 args.pki.metrics_ca_cert_pem,
                 values[DEFINITION.own("erlang-cookie")],
+                ([ADMIN, *(u.name for u in managed)], [u.queue for u in managed]),
             ),
         )
         return {}

@@ -15,12 +15,20 @@ TMP = "/tmp"  # noqa: S108 (a private tmpfs inside the container)
 
 
 def broker_spec(
-    image: str, definitions: Any, tls: TlsFiles, metrics_ca: Any, cookie: Any
+    image: str,
+    definitions: Any,
+    tls: TlsFiles,
+    metrics_ca: Any,
+    cookie: Any,
+    declared: tuple[list[str], list[str]] = ([], []),
 ) -> ContainerSpec:
+    """`declared`: the user names and queue names the definitions hold; the start script
+    deletes any other the broker still has (files.start_script)."""
+    users, queues = declared
     return ContainerSpec(
         service="rabbitmq",
         image=image,
-        command=["rabbitmq-server"],
+        command=["sh", files.START],
         user=f"{UID}:{UID}",
         env={
             "RABBITMQ_CONFIG_FILE": files.CONF,
@@ -31,12 +39,17 @@ def broker_spec(
             # distribution port follows rabbitmq.conf's distribution.listener.interface.
             "ERL_EPMD_ADDRESS": "127.0.0.1",
             "RABBITMQ_NODENAME": files.NODE_NAME,
+            "VOS_BROKER_USERS": files.USERS,
+            "VOS_BROKER_QUEUES": files.QUEUES,
         },
         uploads=[
             Upload(files.CONF, files.rabbitmq_conf(), UID),
             Upload(f"{files.CONF_D}/10-defaults.conf", files.conf_d_override(), UID),
             Upload(files.PLUGINS, files.enabled_plugins(), UID),
             Upload(files.DEFINITIONS, definitions, UID, "0400", secret=True),
+            Upload(files.START, files.start_script(), UID),
+            Upload(files.USERS, files.names(users), UID),
+            Upload(files.QUEUES, files.names(queues), UID),
             *tls.uploads(UID),
             Upload(files.METRICS_CA, metrics_ca, UID),
             Upload(files.COOKIE, cookie, UID, "0400", secret=True),

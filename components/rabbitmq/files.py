@@ -19,6 +19,9 @@ CONF_D = f"{CONFIG_DIR}/conf.d"
 PLUGINS = f"{CONFIG_DIR}/enabled_plugins"
 DEFINITIONS = f"{CONFIG_DIR}/definitions.json"
 COOKIE = "/var/lib/rabbitmq/.erlang.cookie"
+START = f"{CONFIG_DIR}/start.sh"
+USERS = f"{CONFIG_DIR}/users.txt"
+QUEUES = f"{CONFIG_DIR}/queues.txt"
 METRICS_CA = f"{TLS_DIR}/metrics-ca.crt"
 """The only CA the metrics listener trusts (see components/pki/component.py)."""
 NODE_NAME = "rabbit@localhost"
@@ -164,3 +167,40 @@ def definitions(admin_hash: str, users: Sequence[tuple[BrokerUser, str]]) -> str
         ],
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+def names(values: Sequence[str]) -> str:
+    """One name per line: the users (or queues) the definitions declare."""
+    return "".join(f"{value}\n" for value in values)
+
+
+def start_script() -> str:
+    """The broker's command. RabbitMQ imports definitions at boot but never deletes what
+    they no longer name, so a removed agent's user (with its password hash and its
+    permissions) and its queue would stay on the data volume. After the node has booted,
+    this deletes every user not in USERS and every queue of the vhost not in QUEUES, then
+    waits on the server, passing on the signal `docker stop` sends."""
+    return f"""#!/bin/sh
+# Rendered by vos-infra: start RabbitMQ, then remove what the definitions no longer name.
+set -u
+rabbitmq-server &
+server=$!
+trap 'kill -TERM "$server" 2>/dev/null' TERM INT
+until rabbitmqctl -q await_startup >/dev/null 2>&1; do
+  kill -0 "$server" 2>/dev/null || break
+  sleep 2
+done
+if kill -0 "$server" 2>/dev/null; then
+  rabbitmqctl -q list_users --no-table-headers | while read -r name _tags; do
+    grep -qxF "$name" "$VOS_BROKER_USERS" || rabbitmqctl -q delete_user "$name"
+  done
+  rabbitmqctl -q list_queues -p {VHOST} --no-table-headers name | while read -r queue; do
+    grep -qxF "$queue" "$VOS_BROKER_QUEUES" || rabbitmqctl -q delete_queue -p {VHOST} "$queue"
+  done
+fi
+wait "$server"
+status=$?
+# A signal interrupted the first wait: wait for the server to finish stopping.
+kill -0 "$server" 2>/dev/null && wait "$server" && status=$?
+exit "$status"
+"""

@@ -77,6 +77,11 @@ class RabbitMqServer:
             # As the container has them: the node name and epmd's address.
             "RABBITMQ_NODENAME": container_env["RABBITMQ_NODENAME"],
             "ERL_EPMD_ADDRESS": container_env["ERL_EPMD_ADDRESS"],
+            "VOS_BROKER_USERS": remap(container_env["VOS_BROKER_USERS"], self.config),
+            "VOS_BROKER_QUEUES": remap(container_env["VOS_BROKER_QUEUES"], self.config),
+            # The container's command calls rabbitmq-server and rabbitmqctl from PATH: here
+            # the real scripts, not /usr/sbin's wrappers that switch users.
+            "PATH": f"{Path(SERVER).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
             # Test remapping only: private port numbers, so this node and its epmd stand
             # beside any other on the machine. Which interfaces they listen on is left to
             # the rendered files (no inet_dist_use_interface here).
@@ -90,8 +95,10 @@ class RabbitMqServer:
         env_file.write_text("")
         os.chown(env_file, uid, gid)
         with open(self.root / "server.log", "ab") as log:
+            # The container's own command (its start script), its paths remapped.
+            command = [remap(part, self.config) for part in self.container.command]
             self.process = subprocess.Popen(
-                [*run_as(ACCOUNT), SERVER],
+                [*run_as(ACCOUNT), *command],
                 env=self.env(),
                 start_new_session=True,
                 stdout=log,

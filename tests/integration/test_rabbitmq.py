@@ -9,8 +9,11 @@ ports -> free loopback ports, a private node name and Erlang distribution ports.
 from __future__ import annotations
 
 import base64
+import os
+import signal
 import socket
 import ssl
+import time
 from collections.abc import Iterator
 from ipaddress import ip_address
 from pathlib import Path
@@ -25,7 +28,7 @@ from infra.offline.mocks import MockState
 from infra.offline.rendered import containers
 from infra.offline.runner import evaluate
 from infra.offline.stack_files import read_stack_config, with_overrides
-from tests.helpers import output, write_private
+from tests.helpers import output, profile, write_private
 from tests.integration.rabbitmq_server import RabbitMqServer
 from tests.integration.sockets import listening_addresses, machine_addresses, reachable
 from tests.integration.tls_probe import handshake
@@ -320,3 +323,60 @@ def test_a_sender_cannot_claim_another_users_identity(broker: Broker) -> None:
     assert _publish(broker, "weather-agent", "gateway.weather.x", "weather-agent") == "ok"
     spoofed = _publish(broker, "weather-agent", "gateway.weather.x", user_id="api-gateway")
     assert spoofed.startswith("406") and "user_id property" in spoofed
+
+
+def test_an_agent_removed_from_the_settings_loses_its_user_and_queue_at_the_next_boot(
+    broker: Broker,
+) -> None:
+    """RabbitMQ's import never deletes; the start script does, after boot. A removed agent
+    (or any user or queue the definitions do not declare) is gone, the declared ones stay."""
+    planner = {"name": "planner", "image": "vos/planner-agent:1.0.0", "memoryMb": 256, "cpus": 1}
+    base = profile("dev")["agents"]
+    grown = evaluate("dev", with_overrides(PROFILE, agents=[*base, planner]), state=broker.state)
+    broker.server.stop()
+    broker.server.install(containers(grown)["rabbitmq"])
+    broker.server.start()
+    broker.evaluation = grown
+    password = broker.password("planner-agent")
+    with broker.connect("planner-agent", password):
+        pass
+    stray = broker.server.ctl("add_user", "by-hand", "by-hand-password")
+    assert stray.returncode == 0, stray.stderr
+
+    shrunk = evaluate("dev", with_overrides(PROFILE, agents=base), state=broker.state)
+    broker.server.stop()
+    broker.server.install(containers(shrunk)["rabbitmq"])
+    broker.server.start()
+    broker.evaluation = shrunk
+
+    def gone() -> bool:
+        users = broker.server.ctl("-q", "list_users", "--no-table-headers").stdout
+        queues = broker.server.ctl("-q", "list_queues", "-p", "vos", "--no-table-headers", "name")
+        names = {line.split()[0] for line in users.splitlines() if line.strip()}
+        return (
+            "planner-agent" not in names
+            and "by-hand" not in names
+            and "vos.agent.planner" not in queues.stdout.split()
+            and {"vos_admin", "api-gateway", "weather-agent"} <= names
+        )
+
+    deadline = time.monotonic() + 60
+    while not gone() and time.monotonic() < deadline:
+        time.sleep(1)
+    assert gone(), broker.server.log()[-3000:]
+    with pytest.raises(pika.exceptions.ProbableAuthenticationError):
+        broker.connect("planner-agent", password)
+    with broker.connect("weather-agent", broker.password("weather-agent")):
+        pass  # control: a declared user still logs in
+
+
+def test_docker_stop_stops_the_broker_through_the_start_script(broker: Broker) -> None:
+    """`docker stop` signals the script (PID 1 in the container): it passes SIGTERM on and
+    exits when the broker has stopped."""
+    process = broker.server.process
+    assert process is not None
+    os.kill(process.pid, signal.SIGTERM)  # the script only, as `docker stop` signals PID 1
+    assert process.wait(timeout=90) == 0  # a clean stop, not a kill
+    assert broker.server.ctl("status").returncode != 0  # the node is down
+    broker.server.process = None
+    broker.server.start()  # leave it running for any later test
