@@ -76,6 +76,13 @@ class SecretInput:
         return f"{SECRETS_DIR}/{self.file_name(app)}"
 
 
+def collection_prefix(dns_name: str) -> str:
+    """`weather-agent` -> `WeatherAgent`: the app's Weaviate collections are named
+    `WeatherAgent...`; its Weaviate role reaches those and no other (Weaviate capitalises
+    the first letter of every collection name)."""
+    return "".join(part.capitalize() for part in dns_name.split("-"))
+
+
 def variable_for(name: str) -> str:
     """`postgres-password` -> `VOS_POSTGRES_PASSWORD_FILE`."""
     return f"VOS_{name.upper().replace('-', '_')}_FILE"
@@ -128,6 +135,11 @@ VARIABLES: tuple[Variable, ...] = (
         "routing keys it may publish start with this; set `user_id` to VOS_RABBITMQ_USER",
     ),
     Variable("VOS_WEAVIATE_URL", "https://weaviate:8443", "Weaviate REST endpoint"),
+    Variable(
+        "VOS_WEAVIATE_COLLECTION_PREFIX",
+        "ApiGateway",
+        "name every collection the app creates with this prefix: its role reaches no other",
+    ),
     Variable("VOS_AGENT_NAME", "weather", "the agent's name", "agent"),
     Variable("VOS_GATEWAY_URL", "https://api-gateway:8443", "the gateway's internal URL", "agent"),
     Variable(

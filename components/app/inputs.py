@@ -97,6 +97,7 @@ def environment(settings: Settings, app: App) -> dict[str, str]:
         }
     if settings.is_enabled(WEAVIATE.key):
         env["VOS_WEAVIATE_URL"] = f"https://{WEAVIATE.dns_name}:{WEAVIATE.tls_port}"
+        env["VOS_WEAVIATE_COLLECTION_PREFIX"] = contract.collection_prefix(app.dns_name)
     if app.kind == "agent":
         assert app.agent_name is not None
         env["VOS_AGENT_NAME"] = app.agent_name

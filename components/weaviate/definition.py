@@ -14,6 +14,7 @@ DEFINITION = ServiceDefinition(
     ),
     per_consumer=(Credential("weaviate-api-key", "weaviate", API_KEY, "own Weaviate user"),),
     component="components.weaviate.component:Weaviate",
-    # Weaviate reads API keys at start only: it restarts on its data volume with new keys.
-    restarts={"weaviate": ("weaviate-server",)},
+    # Weaviate reads API keys at start only: it restarts on its data volume with new keys,
+    # and the roles job (which logs in with the admin key) runs again.
+    restarts={"weaviate": ("weaviate-server", "weaviate-roles")},
 )

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from components.docker.spec import CONFIG_DIR, TLS_DIR
 from components.weaviate.definition import DEFINITION
-from components.weaviate.users import WeaviateUser
+from components.weaviate.users import ADMIN_USER, WeaviateUser
 
 HTTPS_PORT = DEFINITION.tls_port
 GRPC_PORT = 50051
@@ -53,15 +53,15 @@ def entrypoint(binary: str = BINARY) -> list[str]:
 
 
 def environment(users: Sequence[WeaviateUser]) -> dict[str, str]:
-    admins = [u.name for u in users if not u.read_only]
-    readers = [u.name for u in users if u.read_only]
+    """RBAC, not the admin list: under the admin list every user that may write is an admin
+    of everything. Only the platform's admin is root; every other user gets exactly the
+    roles the roles job assigns (roles.py), and none until then."""
     return {
         "AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "false",
         "AUTHENTICATION_APIKEY_ENABLED": "true",
         "AUTHENTICATION_APIKEY_USERS": ",".join(u.name for u in users),
-        "AUTHORIZATION_ADMINLIST_ENABLED": "true",
-        "AUTHORIZATION_ADMINLIST_USERS": ",".join(admins),
-        "AUTHORIZATION_ADMINLIST_READONLY_USERS": ",".join(readers),
+        "AUTHORIZATION_RBAC_ENABLED": "true",
+        "AUTHORIZATION_RBAC_ROOT_USERS": ADMIN_USER,
         "GRPC_PORT": str(GRPC_PORT),
         "GRPC_CERT_FILE": f"{TLS_DIR}/server.crt",
         "GRPC_KEY_FILE": f"{TLS_DIR}/server.key",

@@ -16,10 +16,15 @@ class WeaviateUser:
     read_only: bool = False
 
 
+ADMIN_USER = "vos-admin"
+"""The only root user (AUTHORIZATION_RBAC_ROOT_USERS)."""
+READER_USER = "vos-reader"
+
+
 def users(settings: Settings) -> list[WeaviateUser]:
     found = [
-        WeaviateUser("vos-admin", DEFINITION.own("admin-api-key")),
-        WeaviateUser("vos-reader", DEFINITION.own("reader-api-key"), read_only=True),
+        WeaviateUser(ADMIN_USER, DEFINITION.own("admin-api-key")),
+        WeaviateUser(READER_USER, DEFINITION.own("reader-api-key"), read_only=True),
     ]
     if settings.is_enabled(GATEWAY.key):
         found.append(WeaviateUser(GATEWAY.dns_name, DEFINITION.of_consumer(GATEWAY.dns_name)))

@@ -177,7 +177,9 @@ def test_the_role_job_exited_0_and_no_files_carrier_ever_ran(stack: Stack) -> No
     assert job["State"]["Status"] == "exited" and job["State"]["ExitCode"] == 0
     assert output(stack.evaluation.named("postgres-roles"), "exitCode") == 0
     carriers = stack.engine.api().containers(all=True, filters={"label": f"vos.role={FILES_ROLE}"})
-    assert len(carriers) == len(_running(stack)) + 1  # and the role job's
+    jobs = [name for name, c in containers(stack.evaluation).items() if c.one_shot]
+    assert sorted(jobs) == ["postgres-roles", "weaviate-roles"]
+    assert len(carriers) == len(_running(stack)) + len(jobs)  # and each job's
     for carrier in carriers:
         state = _inspect(stack, carrier["Id"])["State"]
         assert state["Status"] == "created" and state["StartedAt"].startswith("0001"), carrier
@@ -417,6 +419,49 @@ def test_an_agent_built_from_source_runs_the_image_built_on_the_engine(stack: St
     # the other agent runs the image it names
     other = _inspect(stack, f"{PREFIX}-primary-agent")["Image"]
     assert "vos/primary-agent:1.0.0" in stack.engine.api().inspect_image(other)["RepoTags"]
+
+
+WEAVIATE_CALL = """
+import json, os, ssl, sys, urllib.error, urllib.request
+context = ssl.create_default_context(cafile="/ca.crt")
+method, path = sys.argv[1], sys.argv[2]
+body = json.dumps({"class": sys.argv[3]}).encode() if len(sys.argv) > 3 else None
+request = urllib.request.Request("https://weaviate:8443/v1" + path, data=body, method=method,
+    headers={"Authorization": "Bearer " + os.environ["KEY"], "Content-Type": "application/json"})
+try:
+    print(urllib.request.urlopen(request, context=context, timeout=20).status)
+except urllib.error.HTTPError as error:
+    print(error.code)
+"""
+
+
+def _weaviate(stack: Stack, user: str, method: str, path: str, *args: str) -> int:
+    key = {
+        "vos-admin": "credentials-weaviate-admin-api-key",
+        "vos-reader": "credentials-weaviate-reader-api-key",
+    }.get(user, f"credentials-{user}-weaviate-api-key")
+    code, out = stack.run(
+        "python3", "-c", WEAVIATE_CALL, method, path, *args, env={"KEY": stack.secret(key)}
+    )
+    assert code == 0, out
+    return int(out.strip())
+
+
+def test_the_weaviate_roles_job_ran_and_each_app_reaches_only_its_own_collections(
+    stack: Stack,
+) -> None:
+    job = _inspect(stack, f"{PREFIX}-weaviate-roles")
+    assert job["State"]["Status"] == "exited" and job["State"]["ExitCode"] == 0
+    assert output(stack.evaluation.named("weaviate-roles"), "exitCode") == 0
+    assert _weaviate(stack, "api-gateway", "POST", "/schema", "ApiGatewayNotes") == 200
+    assert _weaviate(stack, "api-gateway", "POST", "/schema", "WeatherAgentNotes") == 403
+    assert _weaviate(stack, "weather-agent", "POST", "/schema", "WeatherAgentMemory") == 200
+    assert _weaviate(stack, "weather-agent", "GET", "/schema/ApiGatewayNotes") == 403
+    assert _weaviate(stack, "primary-agent", "POST", "/objects", "WeatherAgentMemory") == 403
+    assert _weaviate(stack, "vos-reader", "GET", "/schema/ApiGatewayNotes") == 200
+    assert _weaviate(stack, "vos-reader", "POST", "/schema", "ReaderNotes") == 403
+    # control: the platform's admin (root) reaches everything
+    assert _weaviate(stack, "vos-admin", "GET", "/schema/WeatherAgentMemory") == 200
 
 
 def test_only_the_sidecar_reaches_vault_and_it_reaches_nothing_else(stack: Stack) -> None:

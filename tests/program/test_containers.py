@@ -134,9 +134,14 @@ def test_files_are_owned_by_the_image_user_and_secrets_have_strict_modes(dev: Ev
     generated = {v for v in dev.secret_values() if not v.startswith("-----BEGIN CERTIFICATE")}
     owners = [(c.definition.image_uid, c) for c in dev.result.services.values()]
     owners += [(APP_UID, agent) for agent in dev.result.agents.values()]
-    for uid, component in owners:
+    for image_uid, component in owners:
         for spec in component.specs.values():
+            # what runs long runs as its image's user; a job may run in another image (the
+            # Weaviate roles job in an app image) as that image's user, owning its files
+            uid = int(spec.user.split(":")[0])
             assert spec.user == f"{uid}:{uid}", spec.service
+            if not spec.one_shot:
+                assert uid == image_uid, spec.service
             files = rendered[spec.service].files
             assert set(files) == {u.path for u in spec.uploads}, spec.service
             for upload in spec.uploads:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from components.weaviate import files
+from components.weaviate import files, roles_job
 from infra.offline.rendered import RenderedContainer, containers
 from infra.offline.runner import Evaluation, evaluate
 from infra.offline.stack_files import read_stack_config, with_overrides
@@ -49,6 +49,12 @@ def check_weaviate_rules(env: dict[str, str]) -> list[str]:
             problems.append("admin list names users without a key")
         if set(admins) & set(readers):
             problems.append("a user is both admin and read-only")
+    if rbac:
+        roots = [r for r in env.get("AUTHORIZATION_RBAC_ROOT_USERS", "").split(",") if r]
+        if not roots:
+            problems.append("RBAC needs at least one root user")
+        if not set(roots) <= set(users):
+            problems.append("root users without a key")
     return problems
 
 
@@ -111,8 +117,9 @@ def test_what_weaviate_starts_with_obeys_its_rules(
     # each service's key is the one generated for it, at its user's position
     weather = output(dev.named("credentials-weather-agent-weaviate-api-key"), "result")
     assert keys[users.index("weather-agent")] == weather
-    assert env["AUTHORIZATION_ADMINLIST_READONLY_USERS"] == "vos-reader"
-    assert "vos-reader" not in env["AUTHORIZATION_ADMINLIST_USERS"].split(",")
+    # RBAC: only the platform's admin is root; no app is an administrator
+    assert env["AUTHORIZATION_RBAC_ROOT_USERS"] == "vos-admin"
+    assert not [k for k in env if k.startswith("AUTHORIZATION_ADMINLIST")]
 
 
 def test_keys_never_appear_in_the_container_definition(
@@ -161,3 +168,32 @@ def test_an_agent_without_a_key_cannot_exist() -> None:
         files.keys_file(["abc", ""])
     with pytest.raises(ValueError, match="without commas or spaces"):
         files.keys_file(["a b"])
+
+
+def test_each_app_role_reaches_only_its_own_collections_and_no_app_is_root(
+    dev: Evaluation,
+) -> None:
+    plan = json.loads(containers(dev)["weaviate-roles"].file(roles_job.PLAN))
+    assert plan["root"] == ["vos-admin"]
+    assigned = {a["user"]: a["roles"] for a in plan["assignments"]}
+    assert assigned.pop("vos-reader") == ["viewer"]
+    assert set(assigned) == {"api-gateway", "primary-agent", "weather-agent"}
+    roles = {r["name"]: r["permissions"] for r in plan["roles"]}
+    for user, names in assigned.items():
+        assert names == [f"vos-app-{user}"]
+        prefix = "".join(part.capitalize() for part in user.split("-")) + "*"
+        scopes = {(p["action"], json.dumps(p.get("collections") or p.get("data"), sort_keys=True))
+                  for p in roles[names[0]]}  # fmt: skip
+        actions = {action for action, _ in scopes}
+        assert actions == {f"{v}_{k}" for v in ("create", "read", "update", "delete")
+                           for k in ("collections", "data")}  # fmt: skip
+        for permission in roles[names[0]]:
+            scope = permission.get("collections") or permission.get("data")
+            assert scope["collection"] == prefix, (user, permission)
+    # the job talks to Weaviate over TLS verified by the platform CA and its name
+    job = containers(dev)["weaviate-roles"]
+    assert job.one_shot and job.entrypoint == ["python3", roles_job.SCRIPT]
+    assert "cafile=" in job.file(roles_job.SCRIPT) and "https://weaviate:8443/v1" in job.file(
+        roles_job.SCRIPT
+    )
+    assert job.files[roles_job.ADMIN_KEY].mode == "0400"

@@ -1,14 +1,19 @@
 #!/usr/bin/python3
 """Stand-in for the Weaviate server binary (see the Dockerfile): its flags, its API-key
-rules and its TLS endpoints, nothing of its database."""
+rules, its TLS endpoints, and RBAC as its documentation describes it (root users from
+AUTHORIZATION_RBAC_ROOT_USERS, the predefined `viewer` role, roles and assignments through
+/v1/authz, kept in the data folder); nothing of its database but collection names."""
 
 import argparse
+import fnmatch
 import http.server
+import json
 import os
 import socket
 import ssl
 import sys
 import threading
+from pathlib import Path
 
 
 def fail(message):
@@ -32,11 +37,60 @@ def api_keys():
     return dict(zip(keys, users * len(keys) if len(users) == 1 else users, strict=True))
 
 
+def root_users():
+    if os.environ.get("AUTHORIZATION_RBAC_ENABLED") != "true":
+        fail("RBAC is not enabled")
+    if os.environ.get("AUTHORIZATION_ADMINLIST_ENABLED") == "true":
+        fail("the admin list and RBAC cannot both be enabled")
+    roots = [u for u in os.environ.get("AUTHORIZATION_RBAC_ROOT_USERS", "").split(",") if u]
+    if not roots:
+        fail("RBAC needs at least one root user")
+    return set(roots)
+
+
 def tls_context(cert, key):
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_cert_chain(cert, key)
     return context
+
+
+class Store:
+    """Roles, assignments and collection names, kept in the data folder across restarts."""
+
+    def __init__(self, folder):
+        self.path = Path(folder) / "stand-in-rbac.json"
+        self.lock = threading.Lock()
+        data = json.loads(self.path.read_text()) if self.path.exists() else {}
+        self.roles = data.get("roles", {})
+        self.assigned = {u: set(r) for u, r in data.get("assigned", {}).items()}
+        self.collections = set(data.get("collections", []))
+
+    def save(self):
+        self.path.write_text(
+            json.dumps(
+                {
+                    "roles": self.roles,
+                    "assigned": {u: sorted(r) for u, r in self.assigned.items()},
+                    "collections": sorted(self.collections),
+                }
+            )
+        )
+
+    def allowed(self, user, roots, action, collection):
+        if user in roots:
+            return True
+        roles = self.assigned.get(user, set())
+        if "viewer" in roles and action.startswith("read_"):
+            return True
+        for role in roles:
+            for permission in self.roles.get(role, []):
+                scope = permission.get("collections") or permission.get("data") or {}
+                if permission.get("action") == action and fnmatch.fnmatchcase(
+                    collection, scope.get("collection", "")
+                ):
+                    return True
+        return False
 
 
 def main():
@@ -47,21 +101,93 @@ def main():
     if args.scheme != "https":
         fail("only https is served")
     keys = api_keys()
+    roots = root_users()
+    store = Store(os.environ.get("PERSISTENCE_DATA_PATH", "/var/lib/weaviate"))
 
     class Handler(http.server.BaseHTTPRequestHandler):
+        def user(self):
+            token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+            return keys.get(token)
+
+        def body(self):
+            length = int(self.headers.get("Content-Length") or 0)
+            return json.loads(self.rfile.read(length) or b"{}")
+
         def do_GET(self):
             if self.path == "/v1/.well-known/ready":
-                return self.reply(200, b"")
-            token = self.headers.get("Authorization", "").removeprefix("Bearer ")
-            if token not in keys:
-                return self.reply(401, b'{"error":"unauthorized"}')
-            return self.reply(200, b'{"user":"%s"}' % keys[token].encode())
+                return self.reply(200, {})
+            user = self.user()
+            if user is None:
+                return self.reply(401, {"error": "unauthorized"})
+            if self.path.startswith("/v1/schema/"):
+                name = self.path.removeprefix("/v1/schema/")
+                if not store.allowed(user, roots, "read_collections", name):
+                    return self.reply(403, {"error": "forbidden"})
+                return self.reply(200 if name in store.collections else 404, {"class": name})
+            if self.path.startswith("/v1/authz/users/") and self.path.endswith("/roles/db"):
+                if user not in roots:
+                    return self.reply(403, {"error": "forbidden"})
+                who = self.path.split("/")[4]
+                return self.reply(200, sorted(store.assigned.get(who, set())))
+            return self.reply(200, {"user": user})
+
+        def do_POST(self):
+            user = self.user()
+            if user is None:
+                return self.reply(401, {"error": "unauthorized"})
+            body = self.body()
+            with store.lock:
+                if self.path.startswith("/v1/authz/"):
+                    return self.authz(user, body)
+                if self.path == "/v1/schema":
+                    name = body.get("class", "")
+                    if not store.allowed(user, roots, "create_collections", name):
+                        return self.reply(403, {"error": "forbidden"})
+                    store.collections.add(name)
+                    store.save()
+                    return self.reply(200, {"class": name})
+                if self.path == "/v1/objects":
+                    name = body.get("class", "")
+                    if not store.allowed(user, roots, "create_data", name):
+                        return self.reply(403, {"error": "forbidden"})
+                    return self.reply(200 if name in store.collections else 422, {"class": name})
+            return self.reply(404, {"error": "not found"})
+
+        def authz(self, user, body):
+            if user not in roots:  # role management: root only in this platform
+                return self.reply(403, {"error": "forbidden"})
+            parts = self.path.split("/")
+            if self.path == "/v1/authz/roles":
+                if body["name"] in store.roles or body["name"] in ("root", "viewer"):
+                    return self.reply(409, {"error": "role exists"})
+                store.roles[body["name"]] = body["permissions"]
+            elif self.path.startswith("/v1/authz/roles/") and parts[-1] == "add-permissions":
+                name = parts[4]
+                if name not in store.roles:
+                    return self.reply(404, {"error": "no such role"})
+                store.roles[name] += [p for p in body["permissions"] if p not in store.roles[name]]
+            elif self.path.startswith("/v1/authz/users/") and parts[-1] == "assign":
+                who = parts[4]
+                if who not in keys.values() or body.get("userType") != "db":
+                    return self.reply(404, {"error": "no such db user"})
+                unknown = [r for r in body["roles"] if r not in store.roles and r != "viewer"]
+                if unknown:
+                    return self.reply(400, {"error": f"unknown roles {unknown}"})
+                store.assigned.setdefault(who, set()).update(body["roles"])
+            else:
+                return self.reply(404, {"error": "not found"})
+            store.save()
+            return self.reply(201 if self.path == "/v1/authz/roles" else 200, {})
 
         def reply(self, code, body):
+            data = json.dumps(body).encode()
             self.send_response(code)
-            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
 
     # Inside the container, like Weaviate's own gRPC listener.
     grpc = socket.create_server(("0.0.0.0", int(os.environ["GRPC_PORT"])))  # noqa: S104
