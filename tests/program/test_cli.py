@@ -153,15 +153,16 @@ def test_plan_summary_is_the_default_view() -> None:
     result = _cli("plan", "--stack", "dev")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    # the gateway, two agents, their sidecars and the edge, each with its files carrier
-    assert "  22  docker:index/container:Container" in out
+    # the data services and their two jobs, the gateway, two agents, their sidecars and the
+    # edge, each with its files carrier
+    assert "  24  docker:index/container:Container" in out
     assert "  postgres: files carrier, postgres-server" in out
     assert "  weather-agent: files carrier, weather-agent-app" in out
     assert "  weather-agent-vault-agent: files carrier, weather-agent-vault-agent" in out
     assert "  edge: edge-server, files carrier" in out
     # the edge's port is the only published one
     assert "published on the host:\n  127.0.0.1:8443 -> edge:8443\n\n" in out
-    assert "an update would: create 219" in out
+    assert "an update would: create 223" in out
     assert len(out.splitlines()) < 60
 
 

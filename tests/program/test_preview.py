@@ -42,8 +42,10 @@ def test_preview_after_update_shows_exactly_the_rotation() -> None:
         for s in credential_specs(settings)
         if s.rotation_class == "weaviate"
     }
-    # Weaviate restarts with the new keys, which its files carrier receives
-    assert replaced == weaviate | {"weaviate-server", "weaviate-server-files"}
+    # Weaviate restarts with the new keys, which its files carrier receives, and its roles
+    # job (which logs in with the admin key) runs again
+    restarted = {"weaviate-server", "weaviate-roles"}
+    assert replaced == weaviate | restarted | {f"{name}-files" for name in restarted}
     updated = {r.name for r in preview.registrations if r.operation == "update"}
     assert updated == {name.replace("credentials-", "vault-") for name in weaviate}
     assert {r.operation for r in preview.registrations} == {"same", "replace", "update"}
