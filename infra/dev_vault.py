@@ -33,11 +33,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from infra.private_files import write_private
+from infra.settings.relations import HOST_GATEWAY  # its certificate names it: the sidecars dial it
 
 DEFAULT_HOME = Path(__file__).resolve().parents[1] / ".state" / "vault"
-HOST_GATEWAY = "host.docker.internal"
-"""The name containers give the Docker host (`--add-host host.docker.internal:host-gateway`):
-the apps' Vault Agent sidecars reach this Vault there, so its certificate carries it."""
 DOCKER_BRIDGE = "docker0"
 """Docker's default bridge: `host-gateway` resolves to its address unless the daemon sets
 `host-gateway-ip` (moby daemon/config: "host-gateway-ip ... default: the default bridge's

@@ -13,8 +13,8 @@ from pathlib import Path
 from cryptography import x509
 
 from infra.settings import Settings
+from infra.settings.images import project_path
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
 STAND_IN = "# vault.caCertFile was not found at evaluation; `pulumi up` refuses this\n"
 
 
@@ -22,19 +22,14 @@ class VaultCaMissing(RuntimeError):
     """vault.caCertFile names no readable file at `pulumi up`."""
 
 
-def ca_path(settings: Settings, project_dir: Path = PROJECT_DIR) -> Path | None:
+def ca_path(settings: Settings) -> Path | None:
     name = settings.vault.ca_cert_file
-    if name is None:
-        return None
-    path = Path(name).expanduser()
-    return path if path.is_absolute() else project_dir / path
+    return None if name is None else project_path(name)
 
 
-def read_vault_ca(
-    settings: Settings, tolerate_missing: bool, project_dir: Path = PROJECT_DIR
-) -> str:
+def read_vault_ca(settings: Settings, tolerate_missing: bool) -> str:
     """The PEM text, or "" when no app needs it. `tolerate_missing`: preview or offline."""
-    path = ca_path(settings, project_dir)
+    path = ca_path(settings)
     if path is None or not settings.apps_enabled():
         return ""
     fix = (

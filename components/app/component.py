@@ -29,7 +29,7 @@ from components.vault import SecretStore
 from components.vault.layout import secret_path
 from components.vault_agent.files import SecretFile, agent_config
 from infra.settings import Settings
-from infra.settings.images import context_path
+from infra.settings.images import project_path
 from infra.settings.models import BuildSettings
 from infra.settings.relations import HOST_GATEWAY
 
@@ -90,7 +90,7 @@ class Runs(Protocol):
 def build_source(runs: Runs) -> BuildSource | None:
     if runs.build is None:
         return None
-    context = context_path(runs.build.context)
+    context = project_path(runs.build.context)
     return BuildSource(str(context), str(context / runs.build.dockerfile))
 
 

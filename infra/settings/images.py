@@ -74,16 +74,17 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 LOCAL_REPOSITORY = "vos-local"
 
 
-def context_path(context: str) -> Path:
-    """A build context as configured: relative to the project directory, or absolute."""
-    path = Path(context).expanduser()
+def project_path(name: str) -> Path:
+    """A path as a setting gives it (a build context, vault.caCertFile): relative to the
+    project directory, or absolute (`~` expanded)."""
+    path = Path(name).expanduser()
     return path if path.is_absolute() else PROJECT_DIR / path
 
 
 def local_tag(context: str, dockerfile: str) -> str:
     """The tag a local build gets: `vos-local/<folder>:<hash of the context's files>`, so a
     changed source gives a new tag (and a new container), an unchanged one the same."""
-    root = context_path(context)
+    root = project_path(context)
     digest = hashlib.sha256(dockerfile.encode())
     if root.is_dir():
         for path in sorted(p for p in root.rglob("*") if p.is_file()):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from infra.settings.images import context_path, parse_image
+from infra.settings.images import parse_image, project_path
 from infra.settings.problems import Problem, config_key
 from infra.settings.services import AGENT_REQUIRES, Catalogue, agent_dns_name
 from infra.settings.values import boolean
@@ -151,7 +151,7 @@ def _build_context(path: tuple[str | int, ...], build: Raw) -> Iterator[Problem]
     context, dockerfile = build.get("context"), build.get("dockerfile", "Dockerfile")
     if not isinstance(context, str) or not isinstance(dockerfile, str):
         return  # the field rules report it
-    folder = context_path(context)
+    folder = project_path(context)
     if not folder.is_dir():
         yield Problem(
             (*path, "build", "context"),
@@ -312,7 +312,8 @@ def _vault(raw: Raw) -> Iterator[Problem]:
 
 
 HOST_GATEWAY = "host.docker.internal"
-"""How a container names the Docker host (Docker's `host-gateway`): the dev Vault's address."""
+"""How a container names the Docker host (`--add-host host.docker.internal:host-gateway`):
+the dev Vault's address for the apps' sidecars (infra/dev_vault.py listens there)."""
 
 
 def _apps(raw: Raw, catalogue: Catalogue) -> bool:

@@ -223,3 +223,38 @@ def test_an_agent_built_from_source_is_built_on_the_host_under_a_tag_of_its_sour
     (context / "app.py").write_text("print('v2')\n")
     changed, _ = build_and_image(evaluate("dev", _with_agents([built]), state=state))
     assert changed["imageName"] != first["imageName"]
+
+
+def _settings_with_ca(path: str, **changes: Any) -> Any:
+    from components.registry import REGISTRY
+    from infra.settings import load_settings
+    from tests.helpers import stack_overrides
+
+    overrides = stack_overrides("dev") | {"vault": {"caCertFile": path}} | changes
+    return load_settings("dev", overrides, REGISTRY)
+
+
+def test_the_vault_ca_file_is_read_and_a_missing_one_stops_a_real_update(tmp_path: Path) -> None:
+    from infra.vault_ca import STAND_IN, VaultCaMissing, read_vault_ca
+    from tests.helpers import throwaway_ca
+
+    missing = _settings_with_ca(str(tmp_path / "nowhere.pem"))
+    assert read_vault_ca(missing, tolerate_missing=True) == STAND_IN  # preview: a warning
+    with pytest.raises(VaultCaMissing, match=r"nothing was created.*vos-infra:vault.caCertFile"):
+        read_vault_ca(missing, tolerate_missing=False)  # `up`: stops before anything
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a certificate\n")
+    for tolerant in (True, False):
+        with pytest.raises(VaultCaMissing, match="holds no PEM certificate"):
+            read_vault_ca(_settings_with_ca(str(garbage)), tolerate_missing=tolerant)
+    good = tmp_path / "ca.pem"
+    good.write_text(throwaway_ca())
+    assert read_vault_ca(_settings_with_ca(str(good)), tolerate_missing=False) == good.read_text()
+    # without any app there is no sidecar, so no CA is read at all
+    no_apps = _settings_with_ca(
+        str(tmp_path / "nowhere.pem"),
+        services={"apiGateway": {"enabled": False}, "edge": {"enabled": False}},
+        agents=[],
+        network={"publishedPorts": {"edge": None}},
+    )
+    assert read_vault_ca(no_apps, tolerate_missing=False) == ""
