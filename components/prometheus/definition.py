@@ -12,4 +12,8 @@ DEFINITION = ServiceDefinition(
     client_certificates=(
         ClientCertificate("prometheus-scraper", "prometheus", "scraper-client-tls", "metrics"),
     ),
+    image_uid=65534,  # nobody, the official image's user
+    component="components.prometheus.component:Prometheus",
+    # The web config carries the password's hash: the server restarts on its data volume.
+    restarts={"prometheus": ("prometheus-server",)},
 )

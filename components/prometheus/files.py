@@ -9,6 +9,8 @@ the Prometheus 2.42 and 3.x configuration docs).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 
 from components.docker.spec import CONFIG_DIR, TLS_DIR
@@ -19,6 +21,10 @@ CONFIG = f"{CONFIG_DIR}/prometheus.yml"
 WEB_CONFIG = f"{CONFIG_DIR}/web.yml"
 RULES_DIR = f"{CONFIG_DIR}/rules"
 """Where the container gets monitoring/prometheus/rules/*.yml."""
+RULES_SOURCE = Path(__file__).resolve().parents[2] / "monitoring" / "prometheus" / "rules"
+HEALTH_CONFIG = f"{CONFIG_DIR}/health.yml"
+DATA = "/prometheus"
+"""The official image's data folder (its VOLUME)."""
 PASSWORD_FILE = f"{CONFIG_DIR}/secrets/admin-password"
 SCRAPER_CERT = f"{TLS_DIR}/scraper.crt"
 SCRAPER_KEY = f"{TLS_DIR}/scraper.key"
@@ -53,8 +59,30 @@ def _tls(server_name: str, client_cert: bool) -> dict[str, object]:
     return config
 
 
-def prometheus_yml(targets: dict[str, str], interval_s: int = 15) -> str:
-    """`targets`: DNS name -> host:port to dial (on Docker, the name and the port)."""
+def health_client_config() -> str:
+    """How the container's healthcheck (`promtool check healthy`) reaches Prometheus's own
+    endpoint: the admin's password file, TLS verified against the platform CA by name."""
+    return yaml.safe_dump(
+        {
+            "basic_auth": {"username": ADMIN, "password_file": PASSWORD_FILE},
+            "tls_config": _tls(DEFINITION.dns_name, client_cert=False),
+        },
+        sort_keys=False,
+    )
+
+
+def rule_files(folder: Path = RULES_SOURCE) -> dict[str, str]:
+    """File name -> content of the alert rules the container gets (monitoring/)."""
+    return {path.name: path.read_text() for path in sorted(folder.glob("*.yml"))}
+
+
+def prometheus_yml(
+    targets: dict[str, str], interval_s: int = 15, apps: tuple[str, ...] = ()
+) -> str:
+    """`targets`: DNS name -> host:port to dial (on Docker, the name and the port).
+    `apps`: the VOS apps' DNS names, each scraped on its metrics endpoint (the app
+    contract) as a job of its own: `server_name` is per job, and each app's certificate
+    carries its own name."""
     jobs: list[dict[str, object]] = [
         {
             "job_name": "prometheus",
@@ -82,6 +110,15 @@ def prometheus_yml(targets: dict[str, str], interval_s: int = 15) -> str:
                 **rabbitmq,
             }
         )
+    jobs += [
+        {
+            "job_name": app,
+            "scheme": "https",
+            "tls_config": _tls(app, client_cert=True),
+            "static_configs": [{"targets": [targets[app]]}],
+        }
+        for app in apps
+    ]
     return yaml.safe_dump(
         {
             "global": {"scrape_interval": f"{interval_s}s", "evaluation_interval": "15s"},

@@ -12,6 +12,7 @@ The tests run in file order on one applied stack; the last two update it.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import io
 import json
@@ -64,8 +65,8 @@ class Stack:
     state: MockState
     config: StackConfig
     evaluation: Evaluation
-    weaviate_port: int
-    edge_port: int
+    published: dict[str, int]
+    """Service -> its host port (on 127.0.0.1)."""
     client: Container
     vault: DevVault
 
@@ -99,10 +100,11 @@ def _put(container: Container, path: str, content: str) -> None:
 @pytest.fixture(scope="module")
 def stack(engine: Engine, stand_ins: Built, vault: DevVault) -> Iterator[Stack]:
     started = time.monotonic()
-    port, edge_port = _free_port(), _free_port()
+    port, edge_port, prometheus_port = _free_port(), _free_port(), _free_port()
+    published = {"weaviate": port, "edge": edge_port, "prometheus": prometheus_port}
     config = with_overrides(
         read_stack_config("dev"),
-        network={"publishedPorts": {"weaviate": port, "edge": edge_port}},
+        network={"publishedPorts": published},
         # one agent from its image, one built from source on the engine (the app stand-in's
         # folder as the build context)
         agents=[
@@ -123,7 +125,7 @@ def stack(engine: Engine, stand_ins: Built, vault: DevVault) -> Iterator[Stack]:
         client = engine.client().containers.run(
             stand_ins.tags["client"], name="vos-test-client", network=BACKEND, detach=True
         )
-        applied = Stack(engine, state, config, evaluation, port, edge_port, client, vault)
+        applied = Stack(engine, state, config, evaluation, published, client, vault)
         _put(client, "/ca.crt", str(output(evaluation.named("pki-ca-cert"), "certPem")))
         yield applied
         client.remove(force=True)
@@ -260,12 +262,13 @@ def test_a_service_reaches_rabbitmq_over_amqps_and_plain_amqp_is_refused(stack: 
 def test_only_the_published_port_is_published_and_only_on_the_bind_address(
     stack: Stack,
 ) -> None:
-    published = {"weaviate": stack.weaviate_port, "edge": stack.edge_port}
+    published = stack.published
     for service in _running(stack):
         bindings = _inspect(stack, f"{PREFIX}-{service}")["HostConfig"]["PortBindings"] or {}
         if service in published:
             expected = [{"HostIp": "127.0.0.1", "HostPort": str(published[service])}]
-            assert bindings == {"8443/tcp": expected}
+            internal = containers(stack.evaluation)[service].ports[0]["internal"]
+            assert bindings == {f"{int(internal)}/tcp": expected}, service
         else:
             assert bindings == {}, service
     context = ssl.create_default_context(cafile=None)
@@ -275,14 +278,14 @@ def test_only_the_published_port_is_published_and_only_on_the_bind_address(
     key = stack.secret("credentials-api-gateway-weaviate-api-key")
     for token, status in ((None, "401"), (key, "200")):
         with (
-            socket.create_connection(("127.0.0.1", stack.weaviate_port), timeout=10) as raw,
+            socket.create_connection(("127.0.0.1", stack.published["weaviate"]), timeout=10) as raw,
             context.wrap_socket(raw, server_hostname="localhost") as tls,
         ):
             auth = f"Authorization: Bearer {token}\r\n" if token else ""
             tls.sendall(f"GET /v1/meta HTTP/1.0\r\n{auth}\r\n".encode())
             assert tls.recv(64).decode().split()[1] == status
     for address in machine_addresses():
-        assert not reachable(address, stack.weaviate_port), address
+        assert not reachable(address, stack.published["weaviate"]), address
 
 
 def test_the_internal_network_reaches_nothing_outside_it(stack: Stack) -> None:
@@ -378,7 +381,7 @@ def _https_get(stack: Stack, path: str) -> tuple[int, dict[str, Any], dict[str, 
         cadata=str(output(stack.evaluation.named("pki-ca-cert"), "certPem"))
     )
     connection = http.client.HTTPSConnection(
-        "localhost", stack.edge_port, context=context, timeout=30
+        "localhost", stack.published["edge"], context=context, timeout=30
     )
     try:
         connection.request("GET", path)
@@ -462,6 +465,55 @@ def test_the_weaviate_roles_job_ran_and_each_app_reaches_only_its_own_collection
     assert _weaviate(stack, "vos-reader", "POST", "/schema", "ReaderNotes") == 403
     # control: the platform's admin (root) reaches everything
     assert _weaviate(stack, "vos-admin", "GET", "/schema/WeatherAgentMemory") == 200
+
+
+def _prometheus(stack: Stack, path: str, auth: bool = True) -> tuple[int, Any]:
+    context = ssl.create_default_context()
+    context.load_verify_locations(
+        cadata=str(output(stack.evaluation.named("pki-ca-cert"), "certPem"))
+    )
+    connection = http.client.HTTPSConnection(
+        "localhost", stack.published["prometheus"], context=context, timeout=30
+    )
+    password = stack.secret("credentials-prometheus-admin-password")
+    token = base64.b64encode(f"admin:{password}".encode()).decode()
+    try:
+        connection.request("GET", path, headers={"Authorization": f"Basic {token}"} if auth else {})
+        answer = connection.getresponse()
+        body = answer.read()
+        return answer.status, json.loads(body) if answer.status == 200 else body
+    finally:
+        connection.close()
+
+
+def test_prometheus_scrapes_every_target_over_verified_tls_and_demands_its_password(
+    stack: Stack,
+) -> None:
+    """Its published endpoint (TLS, name localhost, basic auth), and every target the
+    program gave it up: itself, RabbitMQ's two jobs, the gateway and each agent on their
+    metrics endpoints, which take only the metrics CA's scrape identity."""
+    assert _prometheus(stack, "/api/v1/query?query=up", auth=False)[0] == 401
+    wanted = {"prometheus", "rabbitmq", "rabbitmq-queues", *APPS}
+
+    def up() -> dict[str, str]:
+        status, body = _prometheus(stack, "/api/v1/query?query=up")
+        assert status == 200, body
+        return {r["metric"]["job"]: r["value"][1] for r in body["data"]["result"]}
+
+    assert _eventually(lambda: up() == dict.fromkeys(wanted, "1"), seconds=90), up()
+    _, targets = _prometheus(stack, "/api/v1/targets")
+    urls = {t["scrapeUrl"] for t in targets["data"]["activeTargets"]}
+    assert urls and all(u.startswith("https://") for u in urls)
+    # control: without the scrape identity an app's metrics endpoint refuses the handshake
+    probe = (
+        "import socket, ssl, sys\n"
+        "c = ssl.create_default_context(cafile='/ca.crt')\n"
+        "s = c.wrap_socket(socket.create_connection((sys.argv[1], 9464), timeout=5),"
+        " server_hostname=sys.argv[1])\n"
+        "s.sendall(b'GET /metrics HTTP/1.0\\r\\n\\r\\n'); print(s.recv(12))\n"
+    )
+    code, out = stack.run("python3", "-c", probe, "weather-agent")
+    assert code != 0 and "200" not in out, out
 
 
 def test_only_the_sidecar_reaches_vault_and_it_reaches_nothing_else(stack: Stack) -> None:

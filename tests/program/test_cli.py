@@ -138,11 +138,12 @@ def test_endpoints_say_what_runs_what_is_published_and_where_the_secrets_are() -
     result = _cli("endpoints", "--stack", "dev")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "stack dev: postgres, rabbitmq, weaviate, api-gateway, edge run on Docker" in out
+    assert "stack dev: postgres, rabbitmq, weaviate, api-gateway, edge, prometheus run" in out
     assert "agents: primary-agent, weather-agent" in out
-    # the gateway only through the edge; nothing else runs published yet
+    # the gateway only through the edge; Prometheus with its own TLS and password
     assert [line for line in out.splitlines() if "open  https://" in line] == [
-        "  open  https://localhost:8443  (edge -> api-gateway)"
+        "  open  https://localhost:8443  (edge -> api-gateway)",
+        "  open  https://localhost:9090  (prometheus)",
     ]
     assert "-field=value vos/dev/api-gateway/api-key" in out
     assert "pulumi stack output caCertPem --stack dev > .state/dev-ca.pem" in out
@@ -153,16 +154,19 @@ def test_plan_summary_is_the_default_view() -> None:
     result = _cli("plan", "--stack", "dev")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    # the data services and their two jobs, the gateway, two agents, their sidecars and the
-    # edge, each with its files carrier
-    assert "  24  docker:index/container:Container" in out
+    # the data services and their two jobs, the gateway, two agents, their sidecars, the
+    # edge and Prometheus, each with its files carrier
+    assert "  26  docker:index/container:Container" in out
     assert "  postgres: files carrier, postgres-server" in out
     assert "  weather-agent: files carrier, weather-agent-app" in out
     assert "  weather-agent-vault-agent: files carrier, weather-agent-vault-agent" in out
     assert "  edge: edge-server, files carrier" in out
-    # the edge's port is the only published one
-    assert "published on the host:\n  127.0.0.1:8443 -> edge:8443\n\n" in out
-    assert "an update would: create 223" in out
+    # the edge is the apps' only published entry; Prometheus has TLS and auth of its own
+    assert (
+        "published on the host:\n  127.0.0.1:8443 -> edge:8443\n"
+        "  127.0.0.1:9090 -> prometheus:9090\n\n"
+    ) in out
+    assert "an update would: create 229" in out
     assert len(out.splitlines()) < 60
 
 

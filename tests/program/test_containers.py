@@ -97,7 +97,7 @@ def test_files_reach_each_service_through_a_carrier_that_never_runs(
         assert _labels(service)["vos.files"] == ids[f"{name_of[name]}-files"] != "", name
 
 
-def test_only_the_edge_is_published_and_only_sidecars_reach_out_to_vault(
+def test_only_what_the_settings_publish_is_published_never_an_app_and_only_sidecars_reach_vault(
     stack_update: Evaluation,
 ) -> None:
     prefix = f"vos-{stack_update.stack}"
@@ -105,19 +105,26 @@ def test_only_the_edge_is_published_and_only_sidecars_reach_out_to_vault(
     sidecars = {sidecar_name(app) for app in apps(settings)}
     rendered = containers(stack_update)
     assert sidecars and sidecars <= set(rendered)
+    by_name = {d.dns_name: d for d in settings.catalogue}
+    published = {
+        settings.catalogue.get(key).dns_name: port
+        for key, port in settings.network.published_ports.items()
+        if settings.catalogue.get(key).dns_name in rendered
+    }
+    assert "edge" in published and not {a.dns_name for a in apps(settings)} & set(published)
     for service, c in rendered.items():
         networks = [n["name"] for n in c.networks]
         assert all(n["aliases"] == [service] for n in c.networks), service
-        if service == "edge":
+        if service in published:
             assert c.ports == [
                 {
-                    "internal": 8443.0,
-                    "external": float(settings.network.published_ports["edge"]),
+                    "internal": float(by_name[service].tls_port),
+                    "external": float(published[service]),
                     "ip": str(settings.network.bind_address),
                     "protocol": "tcp",
                 }
-            ]
-            assert networks == [f"{prefix}-backend", f"{prefix}-edge"]
+            ], service
+            assert networks == [f"{prefix}-backend", f"{prefix}-edge"], service
             continue
         assert c.ports == [], service
         if service in sidecars:

@@ -4,6 +4,7 @@ import json
 import os
 import ssl
 import subprocess
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ENV = os.environ
@@ -80,8 +81,32 @@ class Handler(BaseHTTPRequestHandler):
         pass
 
 
-context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-context.load_cert_chain(ENV["VOS_TLS_CERT_FILE"], ENV["VOS_TLS_KEY_FILE"])
-server = ThreadingHTTPServer(("0.0.0.0", int(ENV["VOS_HTTPS_PORT"])), Handler)  # noqa: S104
-server.socket = context.wrap_socket(server.socket, server_side=True)
-server.serve_forever()
+class Metrics(BaseHTTPRequestHandler):
+    """The contract's metrics endpoint: only a client of the metrics CA gets this far."""
+
+    def do_GET(self):
+        body = b"# TYPE vos_app_up gauge\nvos_app_up 1\n"
+        self.send_response(200 if self.path == "/metrics" else 404)
+        self.send_header("Content-Type", "text/plain; version=0.0.4")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def serve(port, handler, client_ca=None):
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(ENV["VOS_TLS_CERT_FILE"], ENV["VOS_TLS_KEY_FILE"])
+    if client_ca:
+        context.verify_mode = ssl.CERT_REQUIRED
+        context.load_verify_locations(client_ca)
+    server = ThreadingHTTPServer(("0.0.0.0", int(port)), handler)  # noqa: S104
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    return server
+
+
+metrics = serve(ENV["VOS_METRICS_PORT"], Metrics, ENV["VOS_METRICS_CA_FILE"])
+threading.Thread(target=metrics.serve_forever, daemon=True).start()
+serve(ENV["VOS_HTTPS_PORT"], Handler).serve_forever()

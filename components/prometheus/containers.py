@@ -1,0 +1,64 @@
+"""The Prometheus server as a ContainerSpec (no resources created here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.docker.spec import ContainerSpec, Healthcheck, TlsFiles, Upload, tmpfs_options
+from components.prometheus import files
+from components.prometheus.definition import DEFINITION
+
+assert DEFINITION.image_uid is not None
+UID = DEFINITION.image_uid
+PORT = DEFINITION.tls_port
+
+
+def server_spec(
+    image: str,
+    config: Any,
+    web_config: Any,
+    password: Any,
+    tls: TlsFiles,
+    scraper_cert: Any,
+    scraper_key: Any,
+) -> ContainerSpec:
+    return ContainerSpec(
+        service=DEFINITION.dns_name,
+        image=image,
+        # The image's entrypoint is the server; these replace its default arguments.
+        command=[
+            f"--config.file={files.CONFIG}",
+            f"--web.config.file={files.WEB_CONFIG}",
+            f"--storage.tsdb.path={files.DATA}",
+            "--storage.tsdb.retention.time=15d",
+            f"--web.listen-address=:{PORT}",
+        ],
+        user=f"{UID}:{UID}",
+        uploads=[
+            Upload(files.CONFIG, config, UID),
+            Upload(files.WEB_CONFIG, web_config, UID),
+            Upload(files.HEALTH_CONFIG, files.health_client_config(), UID),
+            Upload(files.PASSWORD_FILE, password, UID, "0400", secret=True),
+            *(
+                Upload(f"{files.RULES_DIR}/{name}", text, UID)
+                for name, text in files.rule_files().items()
+            ),
+            *tls.uploads(UID),
+            Upload(files.SCRAPER_CERT, scraper_cert, UID),
+            Upload(files.SCRAPER_KEY, scraper_key, UID, "0400", secret=True),
+        ],
+        data_volume=files.DATA,
+        tmpfs={"/tmp": tmpfs_options(UID)},  # noqa: S108 (a private tmpfs)
+        # Its own endpoint demands TLS and the admin's password: promtool (in the image)
+        # checks it with both (`check healthy --http.config.file`, Prometheus 2.45 and up).
+        healthcheck=Healthcheck(
+            [
+                "promtool",
+                "check",
+                "healthy",
+                f"--url=https://{DEFINITION.dns_name}:{PORT}",
+                f"--http.config.file={files.HEALTH_CONFIG}",
+            ]
+        ),
+        internal_ports=[PORT],
+    )
