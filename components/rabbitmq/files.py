@@ -191,12 +191,17 @@ until rabbitmqctl -q await_startup >/dev/null 2>&1; do
   sleep 2
 done
 if kill -0 "$server" 2>/dev/null; then
-  rabbitmqctl -q list_users --no-table-headers | while read -r name _tags; do
-    grep -qxF "$name" "$VOS_BROKER_USERS" || rabbitmqctl -q delete_user "$name"
+  # rabbitmqctl reads its standard input: inside a `while read` loop it would swallow the
+  # rest of the list, hence </dev/null.
+  rabbitmqctl -q list_users --no-table-headers </dev/null | while read -r name _tags; do
+    grep -qxF "$name" "$VOS_BROKER_USERS" ||
+      rabbitmqctl -q delete_user "$name" </dev/null
   done
-  rabbitmqctl -q list_queues -p {VHOST} --no-table-headers name | while read -r queue; do
-    grep -qxF "$queue" "$VOS_BROKER_QUEUES" || rabbitmqctl -q delete_queue -p {VHOST} "$queue"
-  done
+  rabbitmqctl -q list_queues -p {VHOST} --no-table-headers name </dev/null |
+    while read -r queue; do
+      grep -qxF "$queue" "$VOS_BROKER_QUEUES" ||
+        rabbitmqctl -q delete_queue -p {VHOST} "$queue" </dev/null
+    done
 fi
 wait "$server"
 status=$?

@@ -340,8 +340,15 @@ def test_an_agent_removed_from_the_settings_loses_its_user_and_queue_at_the_next
     password = broker.password("planner-agent")
     with broker.connect("planner-agent", password):
         pass
-    stray = broker.server.ctl("add_user", "by-hand", "by-hand-password")
-    assert stray.returncode == 0, stray.stderr
+    # Several of each, so that deleting one cannot hide a failure to delete the next.
+    strays = ["by-hand-1", "by-hand-2", "by-hand-3"]
+    for name in strays:
+        added = broker.server.ctl("add_user", name, f"{name}-password")
+        assert added.returncode == 0, added.stderr
+    admin = str(output(broker.evaluation.named("credentials-rabbitmq-admin-password"), "result"))
+    with broker.connect("vos_admin", admin) as connection:
+        for queue in ("stray.one", "stray.two"):
+            connection.channel().queue_declare(queue, durable=True)
 
     shrunk = evaluate("dev", with_overrides(PROFILE, agents=base), state=broker.state)
     broker.server.stop()
@@ -353,11 +360,12 @@ def test_an_agent_removed_from_the_settings_loses_its_user_and_queue_at_the_next
         users = broker.server.ctl("-q", "list_users", "--no-table-headers").stdout
         queues = broker.server.ctl("-q", "list_queues", "-p", "vos", "--no-table-headers", "name")
         names = {line.split()[0] for line in users.splitlines() if line.strip()}
+        listed = set(queues.stdout.split())
         return (
-            "planner-agent" not in names
-            and "by-hand" not in names
-            and "vos.agent.planner" not in queues.stdout.split()
+            not names & {"planner-agent", *strays}
+            and not listed & {"vos.agent.planner", "stray.one", "stray.two"}
             and {"vos_admin", "api-gateway", "weather-agent"} <= names
+            and {"vos.gateway", "vos.agent.weather"} <= listed
         )
 
     deadline = time.monotonic() + 60
