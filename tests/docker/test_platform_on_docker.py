@@ -24,7 +24,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import hvac
 import pytest
 from docker.models.containers import Container
 
@@ -45,7 +44,7 @@ from tests.docker.images import Built
 from tests.docker.provider import BUILD, CONTAINER
 from tests.helpers import output
 from tests.integration.sockets import machine_addresses, reachable
-from tests.integration.vault_server import point_at
+from tests.integration.vault_server import point_at, root_client
 
 SERVICES = tuple(d.dns_name for d in TIER_SERVICES)
 BUILD_CONTEXT = "tests/docker/images/api-gateway"
@@ -288,38 +287,36 @@ def test_only_the_published_port_is_published_and_only_on_the_bind_address(
         assert not reachable(address, stack.published["weaviate"]), address
 
 
+CONNECT = (
+    "import socket, sys\n"
+    "s = socket.socket(); s.settimeout(3)\n"
+    "sys.exit(s.connect_ex((sys.argv[1], int(sys.argv[2]))) != 0)\n"
+)
+"""Exit 0 when host argv[1] accepts a TCP connection on port argv[2] within 3 s."""
+
+
 def test_the_internal_network_reaches_nothing_outside_it(stack: Stack) -> None:
     """Probes go only to this machine's own addresses, to a listener the test opens."""
     gateway = stack.engine.api().inspect_network(BACKEND)["IPAM"]["Config"][0]["Gateway"]
     targets = [*machine_addresses(), gateway]
-    probe = (
-        "import socket, sys\n"
-        "s = socket.socket(); s.settimeout(3)\n"
-        "sys.exit(s.connect_ex((sys.argv[1], int(sys.argv[2]))) != 0)\n"
-    )
     with socket.create_server(("0.0.0.0", 0)) as listener:  # noqa: S104
         port = str(listener.getsockname()[1])
         for address in targets:
-            code, _ = stack.run("python3", "-c", probe, address, port)
+            code, _ = stack.run("python3", "-c", CONNECT, address, port)
             assert code == 1, f"{address}:{port} reachable from {BACKEND}"
         # Control: the same probe from a container on Docker's default bridge gets through.
         control = stack.engine.client().containers.run(
-            stack.client.image.id, ["python3", "-c", probe, "172.17.0.1", port], remove=True
+            stack.client.image.id, ["python3", "-c", CONNECT, "172.17.0.1", port], remove=True
         )
         assert control == b""
-    code, _ = stack.run("python3", "-c", probe, "postgres", "5432")
+    code, _ = stack.run("python3", "-c", CONNECT, "postgres", "5432")
     assert code == 0  # peers on the network: reachable
 
 
 def test_erlang_distribution_is_not_reachable_from_the_network(stack: Stack) -> None:
-    probe = (
-        "import socket, sys\n"
-        "s = socket.socket(); s.settimeout(3)\n"
-        "sys.exit(s.connect_ex(('rabbitmq', int(sys.argv[1]))) != 0)\n"
-    )
     for port in ("4369", "25672"):  # epmd, distribution
-        assert stack.run("python3", "-c", probe, port)[0] == 1, port
-    assert stack.run("python3", "-c", probe, "5671")[0] == 0  # control: AMQPS is there
+        assert stack.run("python3", "-c", CONNECT, "rabbitmq", port)[0] == 1, port
+    assert stack.run("python3", "-c", CONNECT, "rabbitmq", "5671")[0] == 0  # control: AMQPS
 
 
 APPS = ("api-gateway", "primary-agent", "weather-agent")
@@ -334,11 +331,7 @@ def _secret_paths(stack: Stack, app: str) -> list[str]:
 
 def _vault_values(stack: Stack, app: str) -> dict[str, str]:
     """Secret file path -> the current value in Vault, read with the root token."""
-    root = hvac.Client(
-        url=stack.vault.address,
-        token=stack.vault.token_file.read_text(),
-        verify=str(stack.vault.ca_file),
-    )
+    root = root_client(stack.vault)
     config = json.loads(containers(stack.evaluation)[f"{app}-vault-agent"].file(CONF))
     found = {}
     for template in config["template"]:
@@ -517,17 +510,12 @@ def test_prometheus_scrapes_every_target_over_verified_tls_and_demands_its_passw
 
 
 def test_only_the_sidecar_reaches_vault_and_it_reaches_nothing_else(stack: Stack) -> None:
-    probe = (
-        "import socket, sys\n"
-        "s = socket.socket(); s.settimeout(3)\n"
-        "sys.exit(s.connect_ex((sys.argv[1], int(sys.argv[2]))) != 0)\n"
-    )
     gateway_ip = stack.engine.api().inspect_network("bridge")["IPAM"]["Config"][0]["Gateway"]
     port = str(stack.vault.port)
     # the app: no name for Vault, and no route to it
     app = stack.container("api-gateway")
     assert app.exec_run(["getent", "hosts", HOST_GATEWAY]).exit_code != 0
-    assert app.exec_run(["python3", "-c", probe, gateway_ip, port]).exit_code == 1
+    assert app.exec_run(["python3", "-c", CONNECT, gateway_ip, port]).exit_code == 1
     # the sidecar: Vault at the Docker host gateway, and no peer of the backend network
     sidecar = stack.container("api-gateway-vault-agent")
     found = sidecar.exec_run(["getent", "hosts", HOST_GATEWAY]).output.decode().split()

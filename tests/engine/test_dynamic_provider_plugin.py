@@ -30,6 +30,7 @@ from tests.engine.plugin_launch import (
     program_directory,
     stdlib_shadows,
 )
+from tests.integration.vault_server import root_client
 
 ROOT = Path(__file__).resolve().parents[2]
 KV = "pulumi-python:dynamic/vault:KvSecret"
@@ -63,7 +64,7 @@ def plugin(bao: DevVault) -> Iterator[Plugin]:
 
 @pytest.fixture
 def vault(bao: DevVault) -> hvac.Client:
-    return hvac.Client(url=bao.address, token=bao.token_file.read_text(), verify=str(bao.ca_file))
+    return root_client(bao)
 
 
 def _fresh(registration: Registration, **renamed: str) -> dict[str, Any]:

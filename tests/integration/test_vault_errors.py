@@ -13,7 +13,13 @@ from components.vault.connection import VaultError
 from components.vault.kv_secret import KvSecretProvider
 from infra.dev_vault import DevVault
 from tests.helpers import throwaway_ca, write_private
-from tests.integration.vault_server import free_port_pair, point_at, secret_props, start_server
+from tests.integration.vault_server import (
+    free_port_pair,
+    point_at,
+    root_client,
+    secret_props,
+    start_server,
+)
 
 
 def _absent(root: hvac.Client, path: str) -> bool:
@@ -84,9 +90,7 @@ def test_sealed_vault_is_reported_and_recovers(
     server = start_server(tmp_path / "sealed")
     try:
         point_at(server, monkeypatch)
-        root = hvac.Client(
-            url=server.address, token=server.token_file.read_text(), verify=str(server.ca_file)
-        )
+        root = root_client(server)
         root.sys.seal()
         provider = KvSecretProvider()
         with pytest.raises(VaultError, match=r"is sealed. Unseal it"):

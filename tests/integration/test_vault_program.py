@@ -23,7 +23,7 @@ from infra.offline.runner import Evaluation, evaluate
 from infra.offline.stack_files import read_stack_config, with_overrides
 from tests.helpers import output
 from tests.integration.vault_apply import KV, apply
-from tests.integration.vault_server import point_at
+from tests.integration.vault_server import point_at, root_client
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +34,11 @@ def applied(bao: DevVault) -> tuple[Evaluation, dict[str, dict[str, Any]]]:
     return evaluation, apply(bao, evaluation)
 
 
-def _root(bao: DevVault) -> hvac.Client:
-    return hvac.Client(url=bao.address, token=bao.token_file.read_text(), verify=str(bao.ca_file))
-
-
 def test_every_generated_secret_is_in_vault_at_its_path(
     applied: tuple[Evaluation, dict[str, Any]], bao: DevVault
 ) -> None:
     evaluation, _ = applied
-    root = _root(bao)
+    root = root_client(bao)
     stack = evaluation.stack
     password = root.secrets.kv.v2.read_secret_version(
         path=f"vos/{stack}/api-gateway/postgres-password",
@@ -134,10 +130,6 @@ def test_approle_rotation_replaces_the_secret_id(
         _login(bao, old)
 
 
-def _root(bao: DevVault) -> hvac.Client:
-    return hvac.Client(url=bao.address, token=bao.token_file.read_text(), verify=str(bao.ca_file))
-
-
 def test_secret_ids_expire_as_configured_and_an_update_in_the_window_renews_them(
     applied: tuple[Evaluation, dict[str, Any]], bao: DevVault, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -146,7 +138,7 @@ def test_secret_ids_expire_as_configured_and_an_update_in_the_window_renews_them
     settings = evaluation.result.settings
     assert old["secret_id_ttl"] == f"{settings.vault.secret_id_ttl_hours}h"
     # Vault's own view of the secret id: it expires when the provider says it does
-    looked = _root(bao).auth.approle.read_secret_id(
+    looked = root_client(bao).auth.approle.read_secret_id(
         role_name=old["role_name"], secret_id=old["secret_id"], mount_point=old["mount"]
     )["data"]
     vault_expiry = dt.datetime.fromisoformat(looked["expiration_time"].replace("Z", "+00:00"))

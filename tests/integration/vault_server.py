@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import hvac
 import pytest
 
 from infra.dev_vault import DevVault
@@ -31,6 +32,13 @@ def start_server(home: Path) -> DevVault:
     server = DevVault(home, free_port_pair())
     server.start()
     return server
+
+
+def root_client(server: DevVault) -> hvac.Client:
+    """A client of `server` with its root token (the tests' administrator)."""
+    return hvac.Client(
+        url=server.address, token=server.token_file.read_text(), verify=str(server.ca_file)
+    )
 
 
 def point_at(server: DevVault, monkeypatch: pytest.MonkeyPatch) -> None:
