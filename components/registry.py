@@ -7,11 +7,13 @@ component), then add its DEFINITION here. docs/ARCHITECTURE.md walks through it.
 from components.alertmanager.definition import DEFINITION as ALERTMANAGER
 from components.alloy.definition import DEFINITION as ALLOY
 from components.api_gateway.definition import DEFINITION as API_GATEWAY
+from components.blackbox_exporter.definition import DEFINITION as BLACKBOX_EXPORTER
 from components.edge.definition import DEFINITION as EDGE
 from components.grafana.definition import DEFINITION as GRAFANA
 from components.jaeger.definition import DEFINITION as JAEGER
 from components.loki.definition import DEFINITION as LOKI
 from components.postgres.definition import DEFINITION as POSTGRES
+from components.postgres_exporter.definition import DEFINITION as POSTGRES_EXPORTER
 from components.prometheus.definition import DEFINITION as PROMETHEUS
 from components.rabbitmq.definition import DEFINITION as RABBITMQ
 from components.weaviate.definition import DEFINITION as WEAVIATE
@@ -26,6 +28,8 @@ REGISTRY = Catalogue(
         EDGE,
         PROMETHEUS,
         ALERTMANAGER,
+        POSTGRES_EXPORTER,
+        BLACKBOX_EXPORTER,
         GRAFANA,
         LOKI,
         ALLOY,

@@ -90,3 +90,22 @@ def write_private(folder: Path, name: str, text: str) -> str:
     path.write_text(text)
     path.chmod(0o600)
     return str(path)
+
+
+def throwaway_server(folder: Path, name: str) -> tuple[str, str]:
+    """A self-signed server certificate for `name` (no CA of ours signed it) and its key, as
+    files: what an impostor presents."""
+    key = material.private_key({"algorithm": "ECDSA", "ecdsaCurve": "P256"})
+    cert = material.self_signed_cert(
+        {
+            "privateKeyPem": key["privateKeyPem"],
+            "subject": {"commonName": name},
+            "dnsNames": [name],
+            "validityPeriodHours": 24,
+            "allowedUses": ["digital_signature", "server_auth"],
+        }
+    )
+    return (
+        write_private(folder, f"{name}-impostor.crt", str(cert["certPem"])),
+        write_private(folder, f"{name}-impostor.key", str(key["privateKeyPem"])),
+    )

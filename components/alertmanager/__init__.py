@@ -1,1 +1,1 @@
-"""Alertmanager (its container lands with the observability issue)."""
+"""Alertmanager: routes Prometheus's alerts, behind TLS and basic auth."""

@@ -9,4 +9,8 @@ DEFINITION = ServiceDefinition(
     requires=("prometheus",),
     # Rotates with Prometheus's: Prometheus is its only client.
     credentials=(Credential("admin-password", "prometheus", PASSWORD, "web basic auth"),),
+    image_uid=65534,  # nobody, the official image's user
+    component="components.alertmanager.component:Alertmanager",
+    # Its web config carries the password's hash: it restarts (on its data volume).
+    restarts={"prometheus": ("alertmanager-server",)},
 )

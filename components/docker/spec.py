@@ -71,6 +71,14 @@ class Healthcheck:
     start_period: str = "30s"
 
 
+def listening_check(port: int) -> Healthcheck:
+    """For a service whose endpoint demands a client certificate that no tool in its image
+    can present (the exporters' busybox images): the check is that the process listens on
+    its port (the exporter-toolkit binds only after its web config loaded). Whether it
+    answers, and what, is Prometheus's `up` (alert TargetDown)."""
+    return Healthcheck(["nc", "-z", "-w", "3", "127.0.0.1", str(port)])
+
+
 @dataclass(frozen=True)
 class ContainerSpec:
     service: str

@@ -12,7 +12,7 @@ from components.docker.container import job_result
 from components.postgres import files
 from components.postgres.containers import role_job_spec, server_spec
 from components.postgres.definition import DEFINITION
-from components.postgres.roles import ADMIN_CERTIFICATE, ADMIN_ROLE, roles
+from components.postgres.roles import ADMIN_CERTIFICATE, ADMIN_ROLE, monitor_role, roles
 from components.postgres.scram import verifier
 from components.service import ServiceArgs, ServiceComponent
 
@@ -31,6 +31,7 @@ class Postgres(ServiceComponent):
     def build(self, args: ServiceArgs) -> dict[str, Any]:
         settings, pki, values = args.settings, args.pki, args.credentials.values
         managed = roles(settings)
+        monitor = monitor_role(settings)
         passwords = [values[role.credential_id] for role in managed]
 
         def sql(secrets: list[str]) -> str:
@@ -38,14 +39,14 @@ class Postgres(ServiceComponent):
             pairs = [
                 (role, verifier(pw, role.name)) for role, pw in zip(managed, others, strict=True)
             ]
-            return files.roles_sql(verifier(admin, ADMIN_ROLE), pairs)
+            return files.roles_sql(verifier(admin, ADMIN_ROLE), pairs, monitor)
 
         admin_tls = pki.certificates[ADMIN_CERTIFICATE]
         self.server = self.container(
             "server",
             server_spec(
                 self.service.image_reference,
-                files.pg_hba_conf(managed),
+                files.pg_hba_conf(managed, monitor),
                 self.tls,
                 values[DEFINITION.own("bootstrap-password")],
             ),

@@ -11,6 +11,7 @@ DEFINITION = ServiceDefinition(
     key="postgres",
     dns_name="postgres",
     tls_port=5432,
+    tls_probe=False,  # TLS starts inside the PostgreSQL protocol (SSLRequest)
     image_uid=999,  # the postgres user of the official Debian-based image
     credentials=(
         # The image reads its superuser password only when it initialises an empty data

@@ -35,9 +35,10 @@ log_line_prefix = '%m [%p] %q%u@%d '
 """
 
 
-def pg_hba_conf(roles: Sequence[Role]) -> str:
+def pg_hba_conf(roles: Sequence[Role], monitor: str | None = None) -> str:
     """First match wins: every network connection must be TLS; each service role may reach
-    only the platform database with SCRAM; the admin only with a client certificate."""
+    only the platform database with SCRAM; the admin and the monitor role (postgres_exporter)
+    only with a client certificate."""
     lines = [
         "# Rendered by vos-infra. First matching line wins.",
         "# TYPE     DATABASE  USER  ADDRESS  METHOD",
@@ -46,6 +47,8 @@ def pg_hba_conf(roles: Sequence[Role]) -> str:
         "hostnossl  all       all   all      reject",
         f"hostssl    all       {ADMIN_ROLE}  all  cert",
     ]
+    if monitor:
+        lines.append(f"hostssl    {DATABASE}  {monitor}  all  cert")
     lines += [f"hostssl    {DATABASE}  {role.name}  all  scram-sha-256" for role in roles]
     lines.append("host       all       all   all      reject")
     return "\n".join(lines) + "\n"
@@ -55,10 +58,33 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def roles_sql(admin_verifier: str, roles: Sequence[tuple[Role, str]]) -> str:
+def _create_role(name: str) -> str:
+    return (
+        f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {_literal(name)}) "
+        f"THEN CREATE ROLE {name}; END IF; END $$;"
+    )
+
+
+def monitor_sql(name: str) -> list[str]:
+    """postgres_exporter's role: reads statistics and settings (pg_monitor, which it must
+    inherit to use), owns nothing, has no password (certificate login only)."""
+    return [
+        _create_role(name),
+        f"ALTER ROLE {name} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
+        "NOBYPASSRLS INHERIT CONNECTION LIMIT 5 PASSWORD NULL;",
+        f"COMMENT ON ROLE {name} IS 'managed by vos-infra for postgres-exporter';",
+        f"GRANT pg_monitor TO {name};",
+        f"GRANT CONNECT ON DATABASE {DATABASE} TO {name};",
+    ]
+
+
+def roles_sql(
+    admin_verifier: str, roles: Sequence[tuple[Role, str]], monitor: str | None = None
+) -> str:
     """Idempotent SQL the role job runs as the admin over TLS: create or update every role
-    with its pre-hashed verifier, give each its own schema and nothing else, and disable the
-    login of managed roles that are no longer configured."""
+    with its pre-hashed verifier, give each its own schema and nothing else, the monitor
+    role (when the exporter runs), and disable the login of managed roles that are no longer
+    configured."""
     out = [
         "-- Rendered by vos-infra; run by the postgres-roles job in one transaction.",
         f"ALTER ROLE {ADMIN_ROLE} WITH PASSWORD {_literal(admin_verifier)};",
@@ -69,8 +95,7 @@ def roles_sql(admin_verifier: str, roles: Sequence[tuple[Role, str]]) -> str:
     for role, verifier in roles:
         name = role.name
         out += [
-            f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = {_literal(name)}) "
-            f"THEN CREATE ROLE {name}; END IF; END $$;",
+            _create_role(name),
             f"ALTER ROLE {name} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION "
             f"NOBYPASSRLS NOINHERIT CONNECTION LIMIT 50 PASSWORD {_literal(verifier)};",
             f"COMMENT ON ROLE {name} IS 'managed by vos-infra for {role.service}';",
@@ -79,7 +104,10 @@ def roles_sql(admin_verifier: str, roles: Sequence[tuple[Role, str]]) -> str:
             f"REVOKE ALL ON SCHEMA {name} FROM PUBLIC;",
             f"ALTER ROLE {name} SET search_path = {name};",
         ]
-    keep = ", ".join(_literal(role.name) for role, _ in roles) or "''"
+    if monitor:
+        out += monitor_sql(monitor)
+    kept = [role.name for role, _ in roles] + ([monitor] if monitor else [])
+    keep = ", ".join(_literal(name) for name in kept) or "''"
     # Identifiers come from Role names, which roles.roles() checks are plain SQL
     # identifiers; every value is a quoted literal.
     out.append(

@@ -7,12 +7,15 @@ from dataclasses import dataclass
 
 from components.api_gateway.definition import DEFINITION as GATEWAY
 from components.postgres.definition import DEFINITION
+from components.postgres_exporter.definition import DEFINITION as EXPORTER
 from infra.settings import Settings
 
 DATABASE = "vos"
 ADMIN_CERTIFICATE = DEFINITION.client_certificate("postgres-admin").name
 ADMIN_ROLE = DEFINITION.client_certificate("postgres-admin").common_name
 """The bootstrap superuser. Over the network it authenticates only with a client certificate."""
+MONITOR_ROLE = EXPORTER.client_certificate("postgres-monitor").common_name
+"""postgres_exporter's role: pg_monitor only, logs in only with its client certificate."""
 
 
 @dataclass(frozen=True)
@@ -40,3 +43,9 @@ def roles(settings: Settings) -> list[Role]:
     if bad:
         raise ValueError(f"not a plain SQL identifier: {bad}")
     return found
+
+
+def monitor_role(settings: Settings) -> str | None:
+    """The exporter's role when the exporter runs (else its login is disabled like any
+    managed role that is no longer configured)."""
+    return MONITOR_ROLE if settings.is_enabled(EXPORTER.key) else None

@@ -7,8 +7,12 @@ from typing import Any
 
 import pulumi_docker as docker
 
+from components.alertmanager.definition import DEFINITION as ALERTMANAGER
 from components.app.contract import METRICS_PORT
 from components.app.inputs import apps
+from components.blackbox_exporter.definition import DEFINITION as BLACKBOX
+from components.blackbox_exporter.files import tls_endpoints
+from components.postgres_exporter.definition import DEFINITION as POSTGRES_EXPORTER
 from components.prometheus import files
 from components.prometheus.containers import server_spec
 from components.prometheus.definition import DEFINITION
@@ -17,16 +21,31 @@ from components.rabbitmq.definition import DEFINITION as RABBITMQ
 from components.service import ServiceArgs, ServiceComponent
 from infra.settings import Settings
 
+EXPORTERS = (POSTGRES_EXPORTER, BLACKBOX)
+"""Exporters Prometheus scrapes with its scrape identity, when they run."""
 
-def scrape_targets(settings: Settings) -> tuple[dict[str, str], tuple[str, ...]]:
-    """Who is scraped, from the registry and the apps: itself, RabbitMQ's metrics endpoint
-    when it runs, and every app's metrics endpoint (the app contract)."""
+
+def scrape_plan(settings: Settings) -> files.ScrapePlan:
+    """Who is scraped, from the registry and the apps: itself, RabbitMQ's metrics endpoint,
+    the exporters and Alertmanager when they run, every app's metrics endpoint (the app
+    contract), and through the blackbox exporter every TLS endpoint it can probe."""
     targets = {DEFINITION.dns_name: f"{DEFINITION.dns_name}:{DEFINITION.tls_port}"}
     if settings.is_enabled(RABBITMQ.key):
         targets[RABBITMQ.dns_name] = f"{RABBITMQ.dns_name}:{RABBITMQ.metrics_port}"
+    exporters = tuple(d for d in EXPORTERS if settings.is_enabled(d.key))
+    alertmanager = settings.is_enabled(ALERTMANAGER.key)
+    for d in (*exporters, *([ALERTMANAGER] if alertmanager else [])):
+        targets[d.dns_name] = f"{d.dns_name}:{d.tls_port}"
     found = tuple(app.dns_name for app in apps(settings))
     targets |= {name: f"{name}:{METRICS_PORT}" for name in found}
-    return targets, found
+    probing = settings.is_enabled(BLACKBOX.key)
+    return files.ScrapePlan(
+        targets=targets,
+        exporters=tuple(d.dns_name for d in exporters),
+        apps=found,
+        probes=tls_endpoints(settings) if probing else (),
+        alertmanager=alertmanager,
+    )
 
 
 class Prometheus(ServiceComponent):
@@ -38,17 +57,23 @@ class Prometheus(ServiceComponent):
     def build(self, args: ServiceArgs) -> dict[str, Any]:
         password = args.credentials.values[DEFINITION.own("admin-password")]
         scraper = args.pki.certificates[DEFINITION.client_certificate("prometheus-scraper").name]
-        targets, scraped_apps = scrape_targets(args.settings)
+        plan = scrape_plan(args.settings)
+        to_alertmanager = (
+            args.credentials.values[ALERTMANAGER.own("admin-password")]
+            if plan.alertmanager
+            else None
+        )
         self.server = self.container(
             "server",
             server_spec(
                 self.service.image_reference,
-                files.prometheus_yml(targets, apps=scraped_apps),
+                files.prometheus_yml(plan),
                 password.apply(lambda p: files.web_config(web_password_hash(p, files.ADMIN))),
                 password,
                 self.tls,
                 scraper.cert_pem,
                 scraper.private_key_pem,
+                to_alertmanager,
             ),
         )
         return {}

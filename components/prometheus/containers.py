@@ -21,6 +21,7 @@ def server_spec(
     tls: TlsFiles,
     scraper_cert: Any,
     scraper_key: Any,
+    alertmanager_password: Any = None,
 ) -> ContainerSpec:
     return ContainerSpec(
         service=DEFINITION.dns_name,
@@ -46,6 +47,11 @@ def server_spec(
             *tls.uploads(UID),
             Upload(files.SCRAPER_CERT, scraper_cert, UID),
             Upload(files.SCRAPER_KEY, scraper_key, UID, "0400", secret=True),
+            *(
+                [Upload(files.ALERTMANAGER_PASSWORD_FILE, alertmanager_password, UID, "0400", True)]
+                if alertmanager_password is not None
+                else []
+            ),
         ],
         data_volume=files.DATA,
         tmpfs={"/tmp": tmpfs_options(UID)},  # noqa: S108 (a private tmpfs)

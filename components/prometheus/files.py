@@ -9,12 +9,17 @@ the Prometheus 2.42 and 3.x configuration docs).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
+from components.alertmanager.definition import DEFINITION as ALERTMANAGER
+from components.blackbox_exporter.definition import DEFINITION as BLACKBOX
+from components.blackbox_exporter.files import MODULE as BLACKBOX_MODULE
 from components.docker.spec import CONFIG_DIR, TLS_DIR
 from components.prometheus.definition import DEFINITION
+from components.prometheus.web_config import web_config as toolkit_web_config
 from components.rabbitmq.definition import DEFINITION as RABBITMQ
 
 CONFIG = f"{CONFIG_DIR}/prometheus.yml"
@@ -26,6 +31,7 @@ HEALTH_CONFIG = f"{CONFIG_DIR}/health.yml"
 DATA = "/prometheus"
 """The official image's data folder (its VOLUME)."""
 PASSWORD_FILE = f"{CONFIG_DIR}/secrets/admin-password"
+ALERTMANAGER_PASSWORD_FILE = f"{CONFIG_DIR}/secrets/alertmanager-password"
 SCRAPER_CERT = f"{TLS_DIR}/scraper.crt"
 SCRAPER_KEY = f"{TLS_DIR}/scraper.key"
 ADMIN = "admin"
@@ -34,17 +40,7 @@ RABBITMQ_FAMILIES = ["queue_coarse_metrics", "queue_consumer_count"]
 
 
 def web_config(admin_hash: str) -> str:
-    return yaml.safe_dump(
-        {
-            "tls_server_config": {
-                "cert_file": f"{TLS_DIR}/server.crt",
-                "key_file": f"{TLS_DIR}/server.key",
-                "min_version": "TLS12",
-            },
-            "basic_auth_users": {ADMIN: admin_hash},
-        },
-        sort_keys=False,
-    )
+    return toolkit_web_config({ADMIN: admin_hash})
 
 
 def _tls(server_name: str, client_cert: bool) -> dict[str, object]:
@@ -76,53 +72,104 @@ def rule_files(folder: Path = RULES_SOURCE) -> dict[str, str]:
     return {path.name: path.read_text() for path in sorted(folder.glob("*.yml"))}
 
 
-def prometheus_yml(
-    targets: dict[str, str], interval_s: int = 15, apps: tuple[str, ...] = ()
-) -> str:
-    """`targets`: DNS name -> host:port to dial (on Docker, the name and the port).
-    `apps`: the VOS apps' DNS names, each scraped on its metrics endpoint (the app
-    contract) as a job of its own: `server_name` is per job, and each app's certificate
-    carries its own name."""
-    jobs: list[dict[str, object]] = [
-        {
-            "job_name": "prometheus",
-            "scheme": "https",
-            "tls_config": _tls(DEFINITION.dns_name, client_cert=False),
-            "basic_auth": {"username": ADMIN, "password_file": PASSWORD_FILE},
-            "static_configs": [{"targets": [targets[DEFINITION.dns_name]]}],
-        }
+@dataclass(frozen=True)
+class ScrapePlan:
+    """Who Prometheus scrapes and where it sends alerts (from the registry and the apps)."""
+
+    targets: dict[str, str]
+    """DNS name -> host:port to dial (on Docker, the name and the port)."""
+    exporters: tuple[str, ...] = ()
+    """Exporters' DNS names, scraped with the scrape identity (their only accepted client)."""
+    apps: tuple[str, ...] = ()
+    """The VOS apps' DNS names, each scraped on its metrics endpoint (the app contract) as a
+    job of its own: `server_name` is per job, and each app's certificate has its own name."""
+    probes: tuple[str, ...] = ()
+    """`name:port` TLS endpoints the blackbox exporter probes (its `target` parameter)."""
+    alertmanager: bool = False
+    """Send alerts to Alertmanager (and scrape it), with its password."""
+
+
+def _job(
+    name: str, server: str, client_cert: bool, target: str, **more: object
+) -> dict[str, object]:
+    return {
+        "job_name": name,
+        "scheme": "https",
+        "tls_config": _tls(server, client_cert=client_cert),
+        **more,
+        "static_configs": [{"targets": [target]}],
+    }
+
+
+def _blackbox_job(plan: ScrapePlan) -> dict[str, object]:
+    """Each probed endpoint becomes the exporter's `target` parameter and the series'
+    `instance`; the scrape itself goes to the exporter (the usual blackbox relabelling)."""
+    return {
+        "job_name": "blackbox",
+        "scheme": "https",
+        "metrics_path": "/probe",
+        "params": {"module": [BLACKBOX_MODULE]},
+        "tls_config": _tls(BLACKBOX.dns_name, client_cert=True),
+        "static_configs": [{"targets": list(plan.probes)}],
+        "relabel_configs": [
+            {"source_labels": ["__address__"], "target_label": "__param_target"},
+            {"source_labels": ["__param_target"], "target_label": "instance"},
+            {"target_label": "__address__", "replacement": plan.targets[BLACKBOX.dns_name]},
+        ],
+    }
+
+
+def _alertmanager(job: str | None, address: str) -> dict[str, object]:
+    """Alertmanager's endpoint as a scrape job (`job`) or as where alerts go (None): TLS
+    verified for its name, basic auth with its password. A fresh dict each time (a shared
+    one would come out as YAML anchors)."""
+    return {
+        **({"job_name": job} if job else {}),
+        "scheme": "https",
+        "tls_config": _tls(ALERTMANAGER.dns_name, client_cert=False),
+        "basic_auth": {"username": ADMIN, "password_file": ALERTMANAGER_PASSWORD_FILE},
+        "static_configs": [{"targets": [address]}],
+    }
+
+
+def prometheus_yml(plan: ScrapePlan, interval_s: int = 15) -> str:
+    targets = plan.targets
+    admin = {"username": ADMIN, "password_file": PASSWORD_FILE}
+    jobs = [
+        _job(
+            "prometheus", DEFINITION.dns_name, False, targets[DEFINITION.dns_name], basic_auth=admin
+        )
     ]
     if RABBITMQ.dns_name in targets:
         # Two endpoints: /metrics (node-wide: alarms, process, ...) and /metrics/detailed,
         # which returns only the families asked for (per-queue series). Both with the scrape
         # identity of the metrics CA: the only one the endpoint accepts.
-        rabbitmq = {
-            "scheme": "https",
-            "tls_config": _tls(RABBITMQ.dns_name, client_cert=True),
-            "static_configs": [{"targets": [targets[RABBITMQ.dns_name]]}],
-        }
-        jobs.append({"job_name": "rabbitmq", **rabbitmq})
+        address = targets[RABBITMQ.dns_name]
+        jobs.append(_job("rabbitmq", RABBITMQ.dns_name, True, address))
         jobs.append(
-            {
-                "job_name": "rabbitmq-queues",
-                "metrics_path": "/metrics/detailed",
-                "params": {"family": RABBITMQ_FAMILIES},
-                **rabbitmq,
-            }
+            _job(
+                "rabbitmq-queues",
+                RABBITMQ.dns_name,
+                True,
+                address,
+                metrics_path="/metrics/detailed",
+                params={"family": RABBITMQ_FAMILIES},
+            )
         )
-    jobs += [
-        {
-            "job_name": app,
-            "scheme": "https",
-            "tls_config": _tls(app, client_cert=True),
-            "static_configs": [{"targets": [targets[app]]}],
-        }
-        for app in apps
-    ]
+    jobs += [_job(name, name, True, targets[name]) for name in plan.exporters]
+    if plan.probes and BLACKBOX.dns_name in plan.exporters:
+        jobs.append(_blackbox_job(plan))
+    alerting: dict[str, object] = {}
+    if plan.alertmanager:
+        address = targets[ALERTMANAGER.dns_name]
+        jobs.append(_alertmanager("alertmanager", address))
+        alerting = {"alerting": {"alertmanagers": [_alertmanager(None, address)]}}
+    jobs += [_job(app, app, True, targets[app]) for app in plan.apps]
     return yaml.safe_dump(
         {
             "global": {"scrape_interval": f"{interval_s}s", "evaluation_interval": "15s"},
             "rule_files": [f"{RULES_DIR}/*.yml"],
+            **alerting,
             "scrape_configs": jobs,
         },
         sort_keys=False,

@@ -42,6 +42,8 @@ class RenderedContainer:
     ports: list[dict[str, Any]]
     networks: list[dict[str, Any]]
     one_shot: bool
+    healthcheck: list[str]
+    """The healthcheck's command as Docker runs it (after its CMD), or empty."""
 
     def file(self, path: str) -> str:
         return self.files[path].content
@@ -111,5 +113,6 @@ def containers(evaluation: Evaluation) -> dict[str, RenderedContainer]:
             ports=list(inputs.get("ports") or []),
             networks=list(inputs.get("networksAdvanced") or []),
             one_shot=not inputs.get("mustRun", True),
+            healthcheck=[str(t) for t in (inputs.get("healthcheck") or {}).get("tests", [])[1:]],
         )
     return found

@@ -98,6 +98,10 @@ class ServiceDefinition:
     restarts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Rotation class -> the containers of this service (resource names) that a rotation of
     that class replaces on purpose, because they read the rotated values at start."""
+    tls_probe: bool = True
+    """Its main TLS endpoint answers a bare TLS handshake, which the blackbox exporter probes
+    (certificate expiry, protocol). False where it cannot: PostgreSQL starts TLS inside its
+    own protocol; an endpoint that demands a client certificate fails it by design."""
     not_published: str | None = None
     """Why `network.publishedPorts` may not name it, and what to publish instead (None: it
     may be published: it has TLS and authentication of its own)."""

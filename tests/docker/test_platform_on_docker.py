@@ -487,6 +487,7 @@ def test_prometheus_scrapes_every_target_over_verified_tls_and_demands_its_passw
     metrics endpoints, which take only the metrics CA's scrape identity."""
     assert _prometheus(stack, "/api/v1/query?query=up", auth=False)[0] == 401
     wanted = {"prometheus", "rabbitmq", "rabbitmq-queues", *APPS}
+    wanted |= {"postgres-exporter", "blackbox-exporter", "blackbox", "alertmanager"}
 
     def up() -> dict[str, str]:
         status, body = _prometheus(stack, "/api/v1/query?query=up")
@@ -497,6 +498,18 @@ def test_prometheus_scrapes_every_target_over_verified_tls_and_demands_its_passw
     _, targets = _prometheus(stack, "/api/v1/targets")
     urls = {t["scrapeUrl"] for t in targets["data"]["activeTargets"]}
     assert urls and all(u.startswith("https://") for u in urls)
+
+    def probes() -> dict[str, str]:
+        _, body = _prometheus(stack, "/api/v1/query?query=probe_success")
+        return {r["metric"]["instance"]: r["value"][1] for r in body["data"]["result"]}
+
+    # The blackbox exporter completes a verified TLS handshake with every endpoint by name.
+    endpoints = {"rabbitmq:5671", "weaviate:8443", "edge:8443", "prometheus:9090"}
+    endpoints |= {"alertmanager:9093", *(f"{app}:8443" for app in APPS)}
+    assert _eventually(lambda: probes() == dict.fromkeys(endpoints, "1"), seconds=60), probes()
+    # PostgreSQL through its exporter, which logs in as the monitor role.
+    _, pg_up = _prometheus(stack, "/api/v1/query?query=pg_up")
+    assert [r["value"][1] for r in pg_up["data"]["result"]] == ["1"]
     # control: without the scrape identity an app's metrics endpoint refuses the handshake
     probe = (
         "import socket, ssl, sys\n"

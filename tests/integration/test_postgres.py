@@ -161,6 +161,64 @@ def test_admin_authenticates_only_with_its_client_certificate(
         cluster.connect("vos_admin", None, sslcert=str(server_cert), sslkey=str(server_key))
 
 
+def _pair(cluster: Cluster, folder: Path, name: str) -> dict[str, str]:
+    evaluation = cluster.evaluation
+    return {
+        "sslcert": write_private(
+            folder, f"{name}.crt", output(evaluation.named(f"pki-{name}-cert"), "certPem")
+        ),
+        "sslkey": write_private(
+            folder, f"{name}.key", output(evaluation.named(f"pki-{name}-key"), "privateKeyPem")
+        ),
+    }
+
+
+def test_the_monitor_role_reads_statistics_and_nothing_else(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """postgres_exporter's role: certificate login, pg_monitor (inherited), no data."""
+    monitor = _pair(cluster, tmp_path, "postgres-monitor")
+    agent = cluster.connect("agent_primary", cluster.password("primary-agent"), autocommit=True)
+    with agent, cluster.connect("vos_monitor", None, **monitor) as conn:
+        agent.execute("SELECT 'the agent was here'")
+        flags = conn.execute(
+            "SELECT rolsuper, rolcreatedb, rolcreaterole, rolinherit FROM pg_roles "
+            "WHERE rolname = current_user"
+        ).fetchone()
+        assert flags == (False, False, False, True)
+        granted = conn.execute(
+            "SELECT array_agg(b.rolname ORDER BY b.rolname) FROM pg_auth_members m "
+            "JOIN pg_roles b ON b.oid = m.roleid JOIN pg_roles r ON r.oid = m.member "
+            "WHERE r.rolname = current_user"
+        ).fetchone()
+        assert granted == (["pg_monitor"],)
+        # What pg_monitor is for: another role's session and query, which a plain role
+        # sees as '<insufficient privilege>'.
+        seen = conn.execute(
+            "SELECT query FROM pg_stat_activity WHERE usename = 'agent_primary'"
+        ).fetchall()
+        assert ("SELECT 'the agent was here'",) in seen
+        assert conn.execute("SELECT has_schema_privilege('agent_primary', 'USAGE')").fetchone() == (
+            False,
+        )
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("CREATE TABLE public.mine (x int)")
+
+
+def test_the_monitor_role_logs_in_only_with_its_own_certificate(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    # The admin's certificate (same CA, another name) is no identity for vos_monitor, and
+    # no password is accepted (the role has none; pg_hba demands a certificate).
+    with pytest.raises(psycopg.OperationalError, match="certificate authentication failed"):
+        cluster.connect("vos_monitor", None, **_pair(cluster, tmp_path, "postgres-admin"))
+    with pytest.raises(psycopg.OperationalError):
+        cluster.connect("vos_monitor", cluster.password("primary-agent"))
+    # Control: its own pair logs in.
+    with cluster.connect("vos_monitor", None, **_pair(cluster, tmp_path, "postgres-monitor")):
+        pass
+
+
 def test_each_role_is_least_privileged(cluster: Cluster) -> None:
     with cluster.connect("agent_weather", cluster.password("weather-agent")) as agent:
         agent.execute("CREATE TABLE memories (id serial PRIMARY KEY, body text)")

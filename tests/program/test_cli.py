@@ -138,7 +138,10 @@ def test_endpoints_say_what_runs_what_is_published_and_where_the_secrets_are() -
     result = _cli("endpoints", "--stack", "dev")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "stack dev: postgres, rabbitmq, weaviate, api-gateway, edge, prometheus run" in out
+    assert (
+        "stack dev: postgres, rabbitmq, weaviate, api-gateway, edge, prometheus, alertmanager, "
+        "postgres-exporter, blackbox-exporter run" in out
+    )
     assert "agents: primary-agent, weather-agent" in out
     # the gateway only through the edge; Prometheus with its own TLS and password
     assert [line for line in out.splitlines() if "open  https://" in line] == [
@@ -155,8 +158,9 @@ def test_plan_summary_is_the_default_view() -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     # the data services and their two jobs, the gateway, two agents, their sidecars, the
-    # edge and Prometheus, each with its files carrier
-    assert "  26  docker:index/container:Container" in out
+    # edge, Prometheus, Alertmanager and the two exporters, each with its files carrier
+    assert "  32  docker:index/container:Container" in out
+    assert "  alertmanager: alertmanager-server, files carrier" in out
     assert "  postgres: files carrier, postgres-server" in out
     assert "  weather-agent: files carrier, weather-agent-app" in out
     assert "  weather-agent-vault-agent: files carrier, weather-agent-vault-agent" in out
@@ -166,7 +170,7 @@ def test_plan_summary_is_the_default_view() -> None:
         "published on the host:\n  127.0.0.1:8443 -> edge:8443\n"
         "  127.0.0.1:9090 -> prometheus:9090\n\n"
     ) in out
-    assert "an update would: create 229" in out
+    assert "an update would: create 261" in out
     assert len(out.splitlines()) < 60
 
 

@@ -1,0 +1,35 @@
+"""Alertmanager: routes and inhibitions, behind TLS and basic auth (Prometheus's password)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi_docker as docker
+
+from components.alertmanager import files
+from components.alertmanager.containers import server_spec
+from components.alertmanager.definition import DEFINITION
+from components.prometheus.web_password import web_password_hash
+from components.service import ServiceArgs, ServiceComponent
+
+
+class Alertmanager(ServiceComponent):
+    definition = DEFINITION
+    resource_type = "vos:observability:Alertmanager"
+
+    server: docker.Container
+
+    def build(self, args: ServiceArgs) -> dict[str, Any]:
+        password = args.credentials.values[DEFINITION.own("admin-password")]
+        self.server = self.container(
+            "server",
+            server_spec(
+                self.service.image_reference,
+                password.apply(
+                    lambda p: files.alertmanager_web_config(web_password_hash(p, files.ADMIN))
+                ),
+                password,
+                self.tls,
+            ),
+        )
+        return {}

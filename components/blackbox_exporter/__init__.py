@@ -1,0 +1,1 @@
+"""The blackbox exporter: probes every TLS endpoint (handshake, verification, expiry)."""

@@ -1,0 +1,34 @@
+"""The web config of the Prometheus exporter-toolkit (`--web.config.file`), which Prometheus,
+Alertmanager and the exporters share: TLS 1.2 and up with the service's own certificate, and
+either basic auth (bcrypt hashes) or a client certificate of one CA.
+
+Only keys that exporter-toolkit has had since before the oldest release the tests run
+(Debian: Prometheus 2.42, Alertmanager 0.25, postgres_exporter 0.11, blackbox 0.23) and
+still has in the profiles' images (toolkit docs/web-configuration.md)."""
+
+from __future__ import annotations
+
+import yaml
+
+from components.docker.spec import TLS_DIR
+
+METRICS_CA = f"{TLS_DIR}/metrics-ca.crt"
+"""Where a service that demands the scrape identity gets the metrics CA."""
+
+
+def web_config(users: dict[str, str] | None = None, client_ca: str | None = None) -> str:
+    """`users`: name -> bcrypt hash (basic auth). `client_ca`: a CA file; then every client
+    must present a certificate it issued (RequireAndVerifyClientCert)."""
+    if not users and not client_ca:
+        raise ValueError("a web config without users or client CA would serve anyone")
+    server: dict[str, object] = {
+        "cert_file": f"{TLS_DIR}/server.crt",
+        "key_file": f"{TLS_DIR}/server.key",
+        "min_version": "TLS12",
+    }
+    if client_ca:
+        server |= {"client_auth_type": "RequireAndVerifyClientCert", "client_ca_file": client_ca}
+    config: dict[str, object] = {"tls_server_config": server}
+    if users:
+        config["basic_auth_users"] = dict(users)
+    return yaml.safe_dump(config, sort_keys=False)

@@ -1,0 +1,371 @@
+"""The monitoring half on real servers, each started from what its container receives
+(tests/integration/rendered_server.py says what is remapped: paths, ports, never names):
+Debian's Prometheus 2.42, Alertmanager 0.25, postgres_exporter 0.11 and blackbox exporter
+0.23, with a real RabbitMQ 3.10 and PostgreSQL 15 (its role job run, so the monitor role
+exists). The gateway and agents do not run here (their scrape jobs are proven on the
+Docker tier): their jobs must be down here, and every other target up.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import urllib3
+import yaml
+from cryptography import x509
+
+from components.app.inputs import apps
+from components.registry import REGISTRY
+from infra.offline.rendered import RenderedContainer, containers
+from infra.offline.runner import Evaluation
+from infra.settings import load_settings
+from tests.helpers import output, stack_overrides, throwaway_server, write_private
+from tests.integration.postgres_server import PostgresServer
+from tests.integration.rabbitmq_server import RabbitMqServer
+from tests.integration.rendered_server import RenderedServer, free_ports, hosts_file
+from tests.integration.tls_probe import handshake
+from tests.promql import metric_names
+
+PROVES = ("prometheus", "alertmanager", "postgres_exporter", "blackbox_exporter")
+"""Packages whose containers this module runs on real servers (tests/program/test_registry.py)."""
+RULES = Path(__file__).resolve().parents[2] / "monitoring" / "prometheus" / "rules"
+BINARIES = {
+    "postgres-exporter": "prometheus-postgres-exporter",
+    "blackbox-exporter": "prometheus-blackbox-exporter",
+    "alertmanager": "prometheus-alertmanager",
+    "prometheus": "prometheus",
+}
+"""Started in this order (Prometheus last: it dials the others)."""
+RUNNING_JOBS = {
+    "prometheus",
+    "rabbitmq",
+    "rabbitmq-queues",
+    "postgres-exporter",
+    "blackbox-exporter",
+    "blackbox",
+    "alertmanager",
+}
+
+
+@dataclass
+class Stack:
+    evaluation: Evaluation
+    rendered: dict[str, RenderedContainer]
+    servers: dict[str, RenderedServer]
+    ports: dict[str, int]
+    """`name:port` as rendered -> where its test server listens."""
+    folder: Path
+
+    def pem(self, name: str, field: str) -> str:
+        return str(output(self.evaluation.named(name), field))
+
+    def file(self, name: str, text: str) -> str:
+        return write_private(self.folder, name, text)
+
+    def password(self, service: str) -> str:
+        return str(output(self.evaluation.named(f"credentials-{service}-admin-password"), "result"))
+
+    def get(
+        self,
+        service: str,
+        path: str,
+        auth: tuple[str, str] | None = None,
+        cert: str | None = None,
+        **fields: Any,
+    ) -> Any:
+        """An HTTPS request to a server of the stack, verified for its service name."""
+        ca = self.file("ca.crt", self.pem("pki-ca-cert", "certPem"))
+        client = {}
+        if cert:
+            client = {
+                "cert_file": self.file(f"{cert}.crt", self.pem(f"pki-{cert}-cert", "certPem")),
+                "key_file": self.file(f"{cert}.key", self.pem(f"pki-{cert}-key", "privateKeyPem")),
+            }
+        pool = urllib3.PoolManager(
+            cert_reqs="CERT_REQUIRED", ca_certs=ca, assert_hostname=service, retries=False, **client
+        )
+        headers = urllib3.make_headers(basic_auth=":".join(auth)) if auth else {}
+        port = self.servers[service].port
+        return pool.request(
+            "GET", f"https://127.0.0.1:{port}{path}", headers=headers, fields=fields, timeout=10
+        )
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        auth = ("admin", self.password("prometheus"))
+        response = self.get("prometheus", "/api/v1/query", auth=auth, query=promql)
+        return list(response.json()["data"]["result"])
+
+
+class ImpostorTls:
+    """A TLS listener with a certificate the probe must refuse (wrong name or wrong CA)."""
+
+    def __init__(self, cert: str, key: str, port: int) -> None:
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(cert, key)
+        self.listener = socket.create_server(("127.0.0.1", port))
+        self.listener.settimeout(0.5)
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while self.running:
+            try:
+                raw, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            try:
+                with self.context.wrap_socket(raw, server_side=True):
+                    pass
+            except (ssl.SSLError, OSError):
+                raw.close()
+
+    def stop(self) -> None:
+        self.running = False
+        self.thread.join(timeout=5)
+        self.listener.close()
+
+
+@pytest.fixture(scope="module")
+def stack(dev: Evaluation, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    rendered = containers(dev)
+    settings = load_settings("dev", stack_overrides("dev"), REGISTRY)
+    names = [d.dns_name for d in REGISTRY] + [app.dns_name for app in apps(settings)]
+    hosts = hosts_file(names)
+    broker = RabbitMqServer()
+    broker.install(rendered["rabbitmq"])
+    database = PostgresServer(rendered["postgres"])
+    servers: dict[str, RenderedServer] = {}
+    impostors: list[ImpostorTls] = []
+    try:
+        broker.start()
+        database.start()
+        job = database.run_job(rendered["postgres-roles"])
+        assert job.returncode == 0, job.stderr
+        ports = {
+            "rabbitmq:15691": broker.prometheus,
+            "rabbitmq:5671": broker.amqps,
+            "postgres:5432": database.port,
+        }
+        ports |= free_ports(
+            [f"{s}:{_port(rendered[s])}" for s in BINARIES] + ["weaviate:8443", "edge:8443"]
+        )
+        folder = tmp_path_factory.mktemp("monitoring-clients")
+        stack = Stack(dev, rendered, servers, ports, folder)
+        # Controls for the probes: weaviate's address answers with RabbitMQ's certificate
+        # (our CA, another name); edge's with a certificate named edge from another CA.
+        wrong_name = (
+            stack.file("rmq.crt", stack.pem("pki-rabbitmq-cert", "certPem")),
+            stack.file("rmq.key", stack.pem("pki-rabbitmq-key", "privateKeyPem")),
+        )
+        impostors.append(ImpostorTls(*wrong_name, ports["weaviate:8443"]))
+        impostors.append(ImpostorTls(*throwaway_server(folder, "edge"), ports["edge:8443"]))
+        for service, binary in BINARIES.items():
+            listen = ports[f"{service}:{_port(rendered[service])}"]
+            servers[service] = RenderedServer(rendered[service], binary, hosts, ports, listen)
+        yield stack
+    finally:
+        for server in reversed(servers.values()):
+            server.stop()
+        for impostor in impostors:
+            impostor.stop()
+        database.stop()
+        broker.stop()
+        hosts.unlink()
+
+
+def _port(container: RenderedContainer) -> int:
+    listen = next(a for a in container.command if a.startswith("--web.listen-address="))
+    return int(listen.rpartition(":")[2])
+
+
+def _wait(check: Any, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result or time.monotonic() > deadline:
+            return result
+        time.sleep(1)
+
+
+def _up(stack: Stack) -> dict[str, str]:
+    return {r["metric"]["job"]: r["value"][1] for r in stack.query("up")}
+
+
+def test_every_running_target_is_up_over_verified_tls(stack: Stack) -> None:
+    def settled() -> bool:
+        up = _up(stack)
+        return all(up.get(job) == "1" for job in RUNNING_JOBS)
+
+    assert _wait(settled), _up(stack)
+    up = _up(stack)
+    # Targets come from the registry and the apps: the apps' jobs exist and are down here.
+    assert {job for job, value in up.items() if value == "0"} == {
+        "api-gateway",
+        "primary-agent",
+        "weather-agent",
+    }
+    auth = ("admin", stack.password("prometheus"))
+    targets = stack.get("prometheus", "/api/v1/targets", auth=auth).json()["data"]["activeTargets"]
+    assert {t["scrapeUrl"].split(":")[0] for t in targets} == {"https"}
+    # The detailed endpoint's per-queue series carry the queue's name.
+    series = stack.query("rabbitmq_detailed_queue_consumers")
+    assert series and all("queue" in s["metric"] for s in series)
+
+
+def _probe(stack: Stack, metric: str) -> dict[str, str]:
+    back = {f"{a.rpartition(':')[0]}:{p}": a for a, p in stack.ports.items()}
+    return {
+        back.get(r["metric"]["instance"], r["metric"]["instance"]): r["value"][1]
+        for r in stack.query(metric)
+    }
+
+
+def test_the_blackbox_probes_every_tls_endpoint_by_its_name(stack: Stack) -> None:
+    expected_up = {"rabbitmq:5671", "prometheus:9090", "alertmanager:9093"}
+    assert _wait(
+        lambda: expected_up <= {k for k, v in _probe(stack, "probe_success").items() if v == "1"}
+    )
+    success = _probe(stack, "probe_success")
+    # Rendered from the registry and the apps (PostgreSQL and the exporters excluded).
+    assert set(success) == {
+        "rabbitmq:5671",
+        "weaviate:8443",
+        "api-gateway:8443",
+        "edge:8443",
+        "prometheus:9090",
+        "alertmanager:9093",
+        "primary-agent:8443",
+        "weather-agent:8443",
+    }
+    # Controls: our CA's certificate for another name, and a certificate of another CA.
+    assert success["weaviate:8443"] == "0" and success["edge:8443"] == "0"
+    expiry = _probe(stack, "probe_ssl_earliest_cert_expiry")
+    rabbitmq_cert = stack.pem("pki-rabbitmq-cert", "certPem")
+    not_after = x509.load_pem_x509_certificate(rabbitmq_cert.encode()).not_valid_after_utc
+    assert float(expiry["rabbitmq:5671"]) == not_after.timestamp()
+    versions = {
+        r["metric"]["version"]
+        for r in stack.query('probe_tls_version_info{instance=~"prometheus:.*"}')
+    }
+    assert versions == {"TLS 1.3"}
+
+
+def test_postgres_is_read_through_the_exporter_as_the_monitor_role(stack: Stack) -> None:
+    assert _wait(lambda: [r for r in stack.query("pg_up") if r["value"][1] == "1"])
+    # The exporter's own session, read as pg_monitor (database vos, the DSN's).
+    assert _wait(lambda: stack.query('pg_stat_activity_count{datname="vos",state="active"} >= 1'))
+    assert stack.query("pg_settings_max_connections")[0]["value"][1] == "200"
+
+
+@pytest.mark.parametrize("service", ["postgres-exporter", "blackbox-exporter"])
+def test_exporters_answer_only_the_scrape_identity(stack: Stack, service: str) -> None:
+    assert stack.get(service, "/metrics", cert="prometheus-scraper").status == 200
+    # Another identity of the platform CA (the role job's admin certificate), and none.
+    for cert in ("postgres-admin", None):
+        with pytest.raises(urllib3.exceptions.HTTPError):
+            stack.get(service, "/metrics", cert=cert)
+
+
+@pytest.mark.parametrize("service", ["prometheus", "alertmanager"])
+def test_web_endpoints_demand_the_password_and_tls_1_2(stack: Stack, service: str) -> None:
+    path = "/api/v2/status" if service == "alertmanager" else "/api/v1/status/buildinfo"
+    password = stack.password(service)
+    assert stack.get(service, path, auth=("admin", password)).status == 200
+    assert stack.get(service, path).status == 401
+    assert stack.get(service, path, auth=("admin", password + "x")).status == 401
+    assert stack.get(service, path, auth=("root", password)).status == 401
+    port = stack.servers[service].port
+    assert handshake(port, ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
+    with pytest.raises((ssl.SSLError, OSError)):
+        handshake(port, ssl.TLSVersion.TLSv1_1)
+    plain = urllib3.PoolManager(retries=False).request("GET", f"http://127.0.0.1:{port}{path}")
+    assert plain.status == 400  # Go's answer to plaintext on a TLS port; nothing served
+
+
+def test_the_watchdog_reaches_alertmanager_over_tls_and_auth(stack: Stack) -> None:
+    auth = ("admin", stack.password("alertmanager"))
+
+    def watchdog() -> list[dict[str, Any]]:
+        alerts = stack.get("alertmanager", "/api/v2/alerts", auth=auth).json()
+        return [a for a in alerts if a["labels"]["alertname"] == "Watchdog"]
+
+    found = _wait(watchdog, timeout=90)
+    assert found, stack.servers["prometheus"].output()
+    assert [r["name"] for r in found[0]["receivers"]] == ["watchdog"]
+    assert stack.query("prometheus_notifications_alertmanagers_discovered")[0]["value"][1] == "1"
+
+
+def test_the_alertmanager_healthcheck_runs_as_rendered(stack: Stack) -> None:
+    """The container's healthcheck (amtool with the rendered client config) against the
+    real server; with a wrong password file it fails (the control)."""
+    server = stack.servers["alertmanager"]
+    check = stack.rendered["alertmanager"]
+    command = [
+        re.sub(
+            r"https://127\.0\.0\.1:\d+",
+            f"https://127.0.0.1:{server.port}",
+            part.replace("/etc/vos", str(server.config)),
+        )
+        for part in check.healthcheck
+    ]
+    assert subprocess.run(command, capture_output=True, timeout=30).returncode == 0
+    secret = server.config / "secrets" / "admin-password"
+    saved = secret.read_text()
+    secret.write_text(saved + "x")
+    try:
+        assert subprocess.run(command, capture_output=True, timeout=30).returncode != 0
+    finally:
+        secret.write_text(saved)
+
+
+@pytest.mark.parametrize(
+    "rule_file",
+    ["platform.yml", "rabbitmq.yml", "postgres.yml", "prometheus.yml", "alertmanager.yml"],
+)
+def test_every_metric_the_alerts_read_is_scraped(stack: Stack, rule_file: str) -> None:
+    """Names checked against what the real servers and exporters expose through the
+    rendered scrape jobs, not against a list. (The apps' rules read the app contract's
+    names: test_alert_rules.py.)"""
+    document = yaml.safe_load((RULES / rule_file).read_text())
+    names = {n for g in document["groups"] for r in g["rules"] for n in metric_names(r["expr"])}
+    assert names
+    auth = ("admin", stack.password("prometheus"))
+
+    def missing() -> set[str]:
+        return {
+            name
+            for name in names
+            if not stack.get("prometheus", "/api/v1/series", auth=auth, **{"match[]": name}).json()[
+                "data"
+            ]
+        }
+
+    assert _wait(lambda: not missing()), missing()
+
+
+def test_the_alert_rules_load_and_evaluate_on_the_real_server(stack: Stack) -> None:
+    auth = ("admin", stack.password("prometheus"))
+
+    def health() -> dict[str, str]:
+        groups = stack.get("prometheus", "/api/v1/rules", auth=auth).json()["data"]["groups"]
+        return {rule["name"]: rule["health"] for group in groups for rule in group["rules"]}
+
+    expected = {
+        rule["alert"]
+        for path in RULES.glob("*.yml")
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+    }
+    assert set(health()) == expected
+    assert _wait(lambda: set(health().values()) == {"ok"}), health()
