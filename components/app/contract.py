@@ -166,3 +166,58 @@ VARIABLES: tuple[Variable, ...] = (
         "when jaeger is enabled",
     ),
 )
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A series family every app of `who` exposes on its metrics endpoint. The alert rules
+    and dashboards read app metrics only from this list (tests/integration/
+    test_alert_rules.py and the dashboard checks hold them to it)."""
+
+    name: str
+    """As Prometheus stores it: a histogram's series are `<name>_bucket/_sum/_count`."""
+    kind: Literal["counter", "gauge", "histogram"]
+    labels: tuple[str, ...]
+    meaning: str
+    who: str = "all"
+
+
+# The HTTP histogram is OpenTelemetry's `http.server.request.duration` (stable HTTP semantic
+# conventions) as its Prometheus exporter names it; 9464 is that exporter's default port.
+METRICS: tuple[Metric, ...] = (
+    Metric(
+        "http_server_request_duration_seconds",
+        "histogram",
+        ("http_request_method", "http_route", "http_response_status_code"),
+        "every HTTPS request served, by route and status code",
+    ),
+    Metric(
+        "vos_agent_tasks_total",
+        "counter",
+        ("outcome",),
+        "tasks finished; `outcome` is `success` or `error`",
+        "agent",
+    ),
+    Metric("vos_agent_busy", "gauge", (), "1 while a task is in progress, else 0", "agent"),
+    Metric(
+        "vos_agent_llm_call_duration_seconds",
+        "histogram",
+        ("model",),
+        "each call to a language model, by model",
+        "agent",
+    ),
+    Metric(
+        "vos_agent_tool_executions_total",
+        "counter",
+        ("tool", "outcome"),
+        "tool calls; `outcome` is `success` or `error`",
+        "agent",
+    ),
+)
+
+
+def metric_series(metric: Metric) -> tuple[str, ...]:
+    """The series names a metric family stores in Prometheus."""
+    if metric.kind == "histogram":
+        return tuple(f"{metric.name}_{suffix}" for suffix in ("bucket", "sum", "count"))
+    return (metric.name,)

@@ -88,6 +88,21 @@ def contract_markdown() -> str:
         "| --- | --- | --- | --- |",
         *(f"| `{v.name}` | `{v.example}` | {v.meaning} | {v.who} |" for v in contract.VARIABLES),
         "",
+        "## Metrics",
+        "",
+        f"On `{contract.METRICS_PATH}` (port {contract.METRICS_PORT}), in the Prometheus text "
+        "format, at least these families (the",
+        "alert rules and dashboards read no other app metric). Process metrics",
+        "(`process_start_time_seconds`) are welcome: the restart-loop alert uses them.",
+        "",
+        "| metric | type | labels | meaning | who |",
+        "| --- | --- | --- | --- | --- |",
+        *(
+            f"| `{m.name}` | {m.kind} | {', '.join(f'`{x}`' for x in m.labels) or '-'} "
+            f"| {m.meaning} | {m.who} |"
+            for m in contract.METRICS
+        ),
+        "",
         "## Messaging",
         "",
         "- Publish only to `VOS_RABBITMQ_EXCHANGE`, with routing keys that start with",

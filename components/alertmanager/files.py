@@ -1,0 +1,93 @@
+"""Alertmanager's files, pure: routing (alertmanager.yml), its web config, and the HTTP
+client config its healthcheck (amtool) uses.
+
+Kept to what Alertmanager 0.25 (Debian, where the tests run it) and the profiles' 0.28
+accept: `matchers` in routes and inhibitions (0.22+), exporter-toolkit web config keys."""
+
+from __future__ import annotations
+
+import yaml
+
+from components.alertmanager.definition import DEFINITION
+from components.docker.spec import CONFIG_DIR, TLS_DIR
+from components.prometheus.web_config import web_config
+
+CONFIG = f"{CONFIG_DIR}/alertmanager.yml"
+WEB_CONFIG = f"{CONFIG_DIR}/web.yml"
+CLIENT_CONFIG = f"{CONFIG_DIR}/amtool.yml"
+PASSWORD_FILE = f"{CONFIG_DIR}/secrets/admin-password"
+DATA = "/alertmanager"
+"""The official image's data folder (its VOLUME): silences and the notification log."""
+ADMIN = "admin"
+DEFAULT_RECEIVER = "platform"
+WATCHDOG_RECEIVER = "watchdog"
+
+
+def alertmanager_yml() -> str:
+    """Routes: the Watchdog on a route of its own (it always fires: a dead man's switch
+    belongs there), everything else grouped per alert and target to the default receiver.
+    Inhibitions: a critical alert silences the warning of the same alert and target, the
+    critical certificate alert its early warning, and a target that is down every other
+    alert of that target (they follow from it).
+    The receivers have no integration yet: alerts are held and shown by Alertmanager's API
+    and UI (amtool, Grafana)."""
+    return yaml.safe_dump(
+        {
+            "global": {"resolve_timeout": "5m"},
+            "route": {
+                "receiver": DEFAULT_RECEIVER,
+                "group_by": ["alertname", "job", "instance"],
+                "group_wait": "30s",
+                "group_interval": "5m",
+                "repeat_interval": "4h",
+                "routes": [
+                    {
+                        "matchers": ['alertname="Watchdog"'],
+                        "receiver": WATCHDOG_RECEIVER,
+                        "group_wait": "0s",
+                        "group_interval": "1m",
+                        "repeat_interval": "1m",
+                    }
+                ],
+            },
+            "inhibit_rules": [
+                {
+                    "source_matchers": ['severity="critical"'],
+                    "target_matchers": ['severity="warning"'],
+                    "equal": ["alertname", "job", "instance"],
+                },
+                {
+                    "source_matchers": ['alertname="TLSCertificateExpiryCritical"'],
+                    "target_matchers": ['alertname="TLSCertificateExpiringSoon"'],
+                    "equal": ["instance"],
+                },
+                {
+                    "source_matchers": ['alertname="TargetDown"'],
+                    "target_matchers": ['alertname!="TargetDown"', 'alertname!="Watchdog"'],
+                    "equal": ["job", "instance"],
+                },
+            ],
+            "receivers": [{"name": DEFAULT_RECEIVER}, {"name": WATCHDOG_RECEIVER}],
+        },
+        sort_keys=False,
+    )
+
+
+def alertmanager_web_config(admin_hash: str) -> str:
+    return web_config({ADMIN: admin_hash})
+
+
+def client_config() -> str:
+    """amtool's (the healthcheck's) way in: TLS verified for Alertmanager's name, the
+    admin's password from its file."""
+    return yaml.safe_dump(
+        {
+            "basic_auth": {"username": ADMIN, "password_file": PASSWORD_FILE},
+            "tls_config": {
+                "ca_file": f"{TLS_DIR}/ca.crt",
+                "server_name": DEFINITION.dns_name,
+                "min_version": "TLS12",
+            },
+        },
+        sort_keys=False,
+    )
