@@ -1,1 +1,1 @@
-"""Grafana (its container lands with the observability issue)."""
+"""Grafana: HTTPS, no anonymous access, datasources and dashboards provisioned from code."""

@@ -9,6 +9,17 @@ DEFINITION = ServiceDefinition(
     requires=("prometheus",),
     credentials=(
         Credential("admin-password", "grafana", PASSWORD, "Grafana admin login"),
-        Credential("secret-key", "grafana", SIGNING_KEY, "encrypts datasource secrets"),
+        # Never rotated: it encrypts the data keys of every secret Grafana stores; a new
+        # one leaves them unreadable (Grafana docs, security.secret_key).
+        Credential("secret-key", None, SIGNING_KEY, "encrypts Grafana's stored secrets"),
+        Credential("metrics-password", "grafana", PASSWORD, "Prometheus reads /metrics"),
     ),
+    image_uid=472,  # grafana, the official image's user
+    component="components.grafana.component:Grafana",
+    # Its provisioned datasources carry Prometheus's and Alertmanager's passwords, its
+    # settings the metrics password; Prometheus reads the metrics password as a file.
+    restarts={
+        "grafana": ("grafana-server", "prometheus-server"),
+        "prometheus": ("grafana-server",),
+    },
 )

@@ -12,6 +12,7 @@ from components.app.contract import METRICS_PORT
 from components.app.inputs import apps
 from components.blackbox_exporter.definition import DEFINITION as BLACKBOX
 from components.blackbox_exporter.files import tls_endpoints
+from components.grafana.definition import DEFINITION as GRAFANA
 from components.postgres_exporter.definition import DEFINITION as POSTGRES_EXPORTER
 from components.prometheus import files
 from components.prometheus.containers import server_spec
@@ -34,7 +35,9 @@ def scrape_plan(settings: Settings) -> files.ScrapePlan:
         targets[RABBITMQ.dns_name] = f"{RABBITMQ.dns_name}:{RABBITMQ.metrics_port}"
     exporters = tuple(d for d in EXPORTERS if settings.is_enabled(d.key))
     alertmanager = settings.is_enabled(ALERTMANAGER.key)
-    for d in (*exporters, *([ALERTMANAGER] if alertmanager else [])):
+    grafana = settings.is_enabled(GRAFANA.key)
+    web = [d for d, on in ((ALERTMANAGER, alertmanager), (GRAFANA, grafana)) if on]
+    for d in (*exporters, *web):
         targets[d.dns_name] = f"{d.dns_name}:{d.tls_port}"
     found = tuple(app.dns_name for app in apps(settings))
     targets |= {name: f"{name}:{METRICS_PORT}" for name in found}
@@ -45,6 +48,7 @@ def scrape_plan(settings: Settings) -> files.ScrapePlan:
         apps=found,
         probes=tls_endpoints(settings) if probing else (),
         alertmanager=alertmanager,
+        grafana=grafana,
     )
 
 
@@ -58,11 +62,12 @@ class Prometheus(ServiceComponent):
         password = args.credentials.values[DEFINITION.own("admin-password")]
         scraper = args.pki.certificates[DEFINITION.client_certificate("prometheus-scraper").name]
         plan = scrape_plan(args.settings)
-        to_alertmanager = (
-            args.credentials.values[ALERTMANAGER.own("admin-password")]
-            if plan.alertmanager
-            else None
-        )
+        values = args.credentials.values
+        secrets = {}
+        if plan.alertmanager:
+            secrets[files.ALERTMANAGER_PASSWORD_FILE] = values[ALERTMANAGER.own("admin-password")]
+        if plan.grafana:
+            secrets[files.GRAFANA_PASSWORD_FILE] = values[GRAFANA.own("metrics-password")]
         self.server = self.container(
             "server",
             server_spec(
@@ -73,7 +78,7 @@ class Prometheus(ServiceComponent):
                 self.tls,
                 scraper.cert_pem,
                 scraper.private_key_pem,
-                to_alertmanager,
+                secrets,
             ),
         )
         return {}

@@ -21,8 +21,10 @@ def server_spec(
     tls: TlsFiles,
     scraper_cert: Any,
     scraper_key: Any,
-    alertmanager_password: Any = None,
+    secrets: dict[str, Any] | None = None,
 ) -> ContainerSpec:
+    """`secrets`: path -> value of the other services' passwords it presents (Alertmanager's,
+    Grafana's metrics password)."""
     return ContainerSpec(
         service=DEFINITION.dns_name,
         image=image,
@@ -47,11 +49,7 @@ def server_spec(
             *tls.uploads(UID),
             Upload(files.SCRAPER_CERT, scraper_cert, UID),
             Upload(files.SCRAPER_KEY, scraper_key, UID, "0400", secret=True),
-            *(
-                [Upload(files.ALERTMANAGER_PASSWORD_FILE, alertmanager_password, UID, "0400", True)]
-                if alertmanager_password is not None
-                else []
-            ),
+            *(Upload(path, value, UID, "0400", True) for path, value in (secrets or {}).items()),
         ],
         data_volume=files.DATA,
         tmpfs={"/tmp": tmpfs_options(UID)},  # noqa: S108 (a private tmpfs)

@@ -18,6 +18,8 @@ from components.alertmanager.definition import DEFINITION as ALERTMANAGER
 from components.blackbox_exporter.definition import DEFINITION as BLACKBOX
 from components.blackbox_exporter.files import MODULE as BLACKBOX_MODULE
 from components.docker.spec import CONFIG_DIR, TLS_DIR
+from components.grafana.definition import DEFINITION as GRAFANA
+from components.grafana.settings_ini import METRICS_USER as GRAFANA_METRICS_USER
 from components.prometheus.definition import DEFINITION
 from components.prometheus.web_config import web_config as toolkit_web_config
 from components.rabbitmq.definition import DEFINITION as RABBITMQ
@@ -32,6 +34,7 @@ DATA = "/prometheus"
 """The official image's data folder (its VOLUME)."""
 PASSWORD_FILE = f"{CONFIG_DIR}/secrets/admin-password"
 ALERTMANAGER_PASSWORD_FILE = f"{CONFIG_DIR}/secrets/alertmanager-password"
+GRAFANA_PASSWORD_FILE = f"{CONFIG_DIR}/secrets/grafana-metrics-password"
 SCRAPER_CERT = f"{TLS_DIR}/scraper.crt"
 SCRAPER_KEY = f"{TLS_DIR}/scraper.key"
 ADMIN = "admin"
@@ -87,6 +90,8 @@ class ScrapePlan:
     """`name:port` TLS endpoints the blackbox exporter probes (its `target` parameter)."""
     alertmanager: bool = False
     """Send alerts to Alertmanager (and scrape it), with its password."""
+    grafana: bool = False
+    """Scrape Grafana's /metrics, with the password Grafana gives Prometheus."""
 
 
 def _job(
@@ -164,6 +169,19 @@ def prometheus_yml(plan: ScrapePlan, interval_s: int = 15) -> str:
         address = targets[ALERTMANAGER.dns_name]
         jobs.append(_alertmanager("alertmanager", address))
         alerting = {"alerting": {"alertmanagers": [_alertmanager(None, address)]}}
+    if plan.grafana:
+        jobs.append(
+            _job(
+                "grafana",
+                GRAFANA.dns_name,
+                False,
+                targets[GRAFANA.dns_name],
+                basic_auth={
+                    "username": GRAFANA_METRICS_USER,
+                    "password_file": GRAFANA_PASSWORD_FILE,
+                },
+            )
+        )
     jobs += [_job(app, app, True, targets[app]) for app in plan.apps]
     return yaml.safe_dump(
         {

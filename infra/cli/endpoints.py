@@ -5,6 +5,10 @@ from __future__ import annotations
 
 from components.api_gateway.definition import DEFINITION as GATEWAY
 from components.edge.definition import DEFINITION as EDGE
+from components.grafana.definition import DEFINITION as GRAFANA
+from components.grafana.settings_ini import ADMIN as GRAFANA_ADMIN
+from components.prometheus.definition import DEFINITION as PROMETHEUS
+from components.prometheus.files import ADMIN as PROMETHEUS_ADMIN
 from components.registry import REGISTRY
 from infra.config_source import decode
 from infra.offline.stack_files import read_stack_config
@@ -25,9 +29,12 @@ def run_endpoints(stack: str) -> str:
     published = [d for d in running if settings.is_published(d.key)]
     host = "localhost" if settings.tls.localhost_sans else str(settings.network.bind_address)
     behind = {EDGE.key: f"{EDGE.dns_name} -> {GATEWAY.dns_name}"}
+    # Who logs in where: the user whose password is the service's admin-password below.
+    logins = {PROMETHEUS.key: PROMETHEUS_ADMIN, GRAFANA.key: GRAFANA_ADMIN}
     for d in published:
         port = settings.network.published_ports[d.key]
-        lines.append(f"  open  https://{host}:{port}  ({behind.get(d.key, d.dns_name)})")
+        login = f", user {logins[d.key]}" if d.key in logins else ""
+        lines.append(f"  open  https://{host}:{port}  ({behind.get(d.key, d.dns_name)}{login})")
     if not published:
         lines.append(
             "  no running service is published on the host (network.publishedPorts); "

@@ -61,7 +61,8 @@ def _literal_secrets(c: Subject) -> Iterator[str]:
     for key, value in env(c).items():
         if value is UNKNOWN or not SECRET_NAME.search(key) or key.upper().endswith(NOT_A_SECRET):
             continue
-        if value not in ("", None):
+        # A flag (GF_SECURITY_COOKIE_SECURE=true) names a credential but holds none.
+        if value not in ("", None) and str(value).lower() not in ("true", "false"):
             yield f"environment {key} holds a credential; deliver it as a file (`{key}_FILE`)"
 
 

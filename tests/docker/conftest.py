@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -16,7 +17,7 @@ from infra.dev_vault import DOCKER_BRIDGE, DevVault
 from infra.settings import load_settings
 from tests.docker import engine as docker_engine
 from tests.docker.engine import Engine
-from tests.docker.images import Built, build_all
+from tests.docker.images import NO_STAND_IN, Built, build_all
 from tests.helpers import stack_overrides
 from tests.integration.vault_server import free_port_pair
 
@@ -24,9 +25,10 @@ TIMES: dict[str, float] = {}
 """Seconds per phase of the tier, for the summary line."""
 BUILT: list[Built] = []
 
-SERVICES = [d for d in REGISTRY if d.component]
-"""Every service of the registry that has containers; each has a stand-in in images/<name>
-named like its DNS name (tests/program/test_registry.py checks the folder exists)."""
+SERVICES = [d for d in REGISTRY if d.component and d.key not in NO_STAND_IN]
+"""Every other service of the registry that has containers; each has a stand-in in
+images/<name> named like its DNS name (tests/program/test_registry.py checks the folder
+exists)."""
 APP_STAND_IN = "api-gateway"
 """The agents' images are stood in for by the gateway's stand-in (the same app contract)."""
 SIDECAR_STAND_IN = "vault-agent"
@@ -45,10 +47,18 @@ def engine() -> Iterator[Engine]:
         TIMES["total"] = time.monotonic() - started
 
 
+def without_stand_ins(config: dict[str, Any]) -> dict[str, Any]:
+    """The tier's stack: the services it cannot run disabled."""
+    services = dict(config.get("services") or {})
+    for key in NO_STAND_IN:
+        services[key] = {**services.get(key, {}), "enabled": False}
+    return {**config, "services": services}
+
+
 @pytest.fixture(scope="package")
 def stand_ins(engine: Engine) -> Built:
     started = time.monotonic()
-    settings = load_settings("dev", stack_overrides("dev"), REGISTRY)
+    settings = load_settings("dev", without_stand_ins(stack_overrides("dev")), REGISTRY)
     references = [(d.dns_name, settings.service(d.key).image) for d in SERVICES]
     references += [(APP_STAND_IN, agent.image) for agent in settings.agents]
     references.append((SIDECAR_STAND_IN, str(settings.vault.agent_image)))

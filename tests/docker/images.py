@@ -25,6 +25,14 @@ import docker.errors
 from tests.docker.engine import DATA, Engine
 
 IMAGES = Path(__file__).parent / "images"
+NO_STAND_IN = {
+    "grafana": "no Grafana build exists for Debian, PyPI or npm; its rendered files are "
+    "checked against the documented formats (tests/program/test_grafana.py) and its "
+    "datasources against the real servers (tests/integration/test_monitoring.py)",
+}
+"""Services the tier cannot run (no binary to build a stand-in from): disabled in its stack,
+each with the reason and where its files are checked instead."""
+
 BASE = "vos-test/debian:bookworm"
 SUITE = "bookworm"
 

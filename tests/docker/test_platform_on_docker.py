@@ -40,7 +40,7 @@ from tests.docker.checks import file_problems, hardening_problems
 from tests.docker.conftest import SERVICES as TIER_SERVICES
 from tests.docker.conftest import TIMES
 from tests.docker.engine import Engine
-from tests.docker.images import Built
+from tests.docker.images import NO_STAND_IN, Built
 from tests.docker.provider import BUILD, CONTAINER
 from tests.helpers import output
 from tests.integration.sockets import machine_addresses, reachable
@@ -104,6 +104,7 @@ def stack(engine: Engine, stand_ins: Built, vault: DevVault) -> Iterator[Stack]:
     config = with_overrides(
         read_stack_config("dev"),
         network={"publishedPorts": published},
+        services={key: {"enabled": False} for key in NO_STAND_IN},
         # one agent from its image, one built from source on the engine (the app stand-in's
         # folder as the build context)
         agents=[

@@ -8,6 +8,7 @@ Docker tier): their jobs must be down here, and every other target up.
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import ssl
@@ -25,6 +26,7 @@ import yaml
 from cryptography import x509
 
 from components.app.inputs import apps
+from components.grafana.settings_ini import PROVISIONING as GRAFANA_PROVISIONING
 from components.registry import REGISTRY
 from infra.offline.rendered import RenderedContainer, containers
 from infra.offline.runner import Evaluation
@@ -209,12 +211,10 @@ def test_every_running_target_is_up_over_verified_tls(stack: Stack) -> None:
 
     assert _wait(settled), _up(stack)
     up = _up(stack)
-    # Targets come from the registry and the apps: the apps' jobs exist and are down here.
-    assert {job for job, value in up.items() if value == "0"} == {
-        "api-gateway",
-        "primary-agent",
-        "weather-agent",
-    }
+    # Targets come from the registry and the apps: the apps' jobs exist and are down here,
+    # and Grafana's (no binary here: tests/docker/images.py NO_STAND_IN).
+    down = {"api-gateway", "primary-agent", "weather-agent", "grafana"}
+    assert {job for job, value in up.items() if value == "0"} == down
     auth = ("admin", stack.password("prometheus"))
     targets = stack.get("prometheus", "/api/v1/targets", auth=auth).json()["data"]["activeTargets"]
     assert {t["scrapeUrl"].split(":")[0] for t in targets} == {"https"}
@@ -233,21 +233,25 @@ def _probe(stack: Stack, metric: str) -> dict[str, str]:
 
 def test_the_blackbox_probes_every_tls_endpoint_by_its_name(stack: Stack) -> None:
     expected_up = {"rabbitmq:5671", "prometheus:9090", "alertmanager:9093"}
-    assert _wait(
-        lambda: expected_up <= {k for k, v in _probe(stack, "probe_success").items() if v == "1"}
-    )
-    success = _probe(stack, "probe_success")
     # Rendered from the registry and the apps (PostgreSQL and the exporters excluded).
-    assert set(success) == {
+    endpoints = {
         "rabbitmq:5671",
         "weaviate:8443",
         "api-gateway:8443",
         "edge:8443",
         "prometheus:9090",
         "alertmanager:9093",
+        "grafana:3000",
         "primary-agent:8443",
         "weather-agent:8443",
     }
+
+    def settled() -> bool:
+        found = _probe(stack, "probe_success")
+        return set(found) == endpoints and all(found[e] == "1" for e in expected_up)
+
+    assert _wait(settled), _probe(stack, "probe_success")
+    success = _probe(stack, "probe_success")
     # Controls: our CA's certificate for another name, and a certificate of another CA.
     assert success["weaviate:8443"] == "0" and success["edge:8443"] == "0"
     expiry = _probe(stack, "probe_ssl_earliest_cert_expiry")
@@ -369,3 +373,58 @@ def test_the_alert_rules_load_and_evaluate_on_the_real_server(stack: Stack) -> N
     }
     assert set(health()) == expected
     assert _wait(lambda: set(health().values()) == {"ok"}), health()
+
+
+def _grafana_file(stack: Stack, path: str) -> str:
+    return stack.rendered["grafana"].file(path)
+
+
+def test_grafanas_datasources_reach_the_real_backends_as_provisioned(stack: Stack) -> None:
+    """Each datasource as Grafana would use it: its URL's name, its CA (tlsCACert), its
+    serverName and its basic auth, against the real server behind that name."""
+    document = yaml.safe_load(_grafana_file(stack, f"{GRAFANA_PROVISIONING}/datasources/vos.yml"))
+    paths = {"prometheus": "/api/v1/status/buildinfo", "alertmanager": "/api/v2/status"}
+    checked = set()
+    for source in document["datasources"]:
+        name = source["url"].removeprefix("https://").split(":")[0]
+        secure = {k: v.replace("$$", "$") for k, v in source["secureJsonData"].items()}
+        ca = stack.file(f"{name}-ds-ca.crt", secure["tlsCACert"])
+        pool = urllib3.PoolManager(
+            cert_reqs="CERT_REQUIRED",
+            ca_certs=ca,
+            assert_hostname=source["jsonData"]["serverName"],
+            retries=False,
+        )
+        auth = f"{source['basicAuthUser']}:{secure['basicAuthPassword']}"
+        url = f"https://127.0.0.1:{stack.servers[name].port}{paths[source['type']]}"
+        response = pool.request("GET", url, headers=urllib3.make_headers(basic_auth=auth))
+        assert response.status == 200, (name, response.status)
+        checked.add(source["type"])
+    assert checked == {"prometheus", "alertmanager"}
+
+
+def test_every_metric_the_dashboards_read_is_scraped(stack: Stack) -> None:
+    """Names the exporters and servers here provide (the apps' come from the contract:
+    tests/program/test_grafana.py)."""
+    names = set()
+    for path, file in stack.rendered["grafana"].files.items():
+        if path.endswith(".json"):
+            for panel in json.loads(file.content)["panels"]:
+                for target in panel["targets"]:
+                    if target["datasource"]["type"] == "prometheus":
+                        expr = re.sub(r"\$\w+", "1m", target["expr"])
+                        names |= metric_names(expr)
+    names = {n for n in names if not n.startswith(("http_server_", "vos_"))}
+    assert {"pg_up", "rabbitmq_connections", "probe_success", "ALERTS"} <= names
+    auth = ("admin", stack.password("prometheus"))
+
+    def missing() -> set[str]:
+        return {
+            name
+            for name in names
+            if not stack.get("prometheus", "/api/v1/series", auth=auth, **{"match[]": name}).json()[
+                "data"
+            ]
+        }
+
+    assert _wait(lambda: not missing()), missing()

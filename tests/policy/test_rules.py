@@ -133,3 +133,15 @@ def test_secret_ids_expire_within_the_limit_and_renew_inside_their_lifetime(
         assert reported == []
     else:
         assert any(found in message for message in reported), reported
+
+
+def test_a_flag_named_like_a_credential_is_no_literal_secret() -> None:
+    rule = BY_NAME["no-literal-secrets-in-env"]
+
+    def container(*variables: str) -> dict[str, Any]:
+        return {**SERVICE, "envs": list(variables)}
+
+    assert violations(rule, CONTAINER, container("GF_SECURITY_COOKIE_SECURE=true"), {}) == []
+    # Controls: a cookie's value, and a password that happens to start like a flag.
+    assert violations(rule, CONTAINER, container("RABBITMQ_ERLANG_COOKIE=Xk2m9"), {})
+    assert violations(rule, CONTAINER, container("DB_PASSWORD=true-ish9"), {})

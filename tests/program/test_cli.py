@@ -140,13 +140,14 @@ def test_endpoints_say_what_runs_what_is_published_and_where_the_secrets_are() -
     out = result.stdout
     assert (
         "stack dev: postgres, rabbitmq, weaviate, api-gateway, edge, prometheus, alertmanager, "
-        "postgres-exporter, blackbox-exporter run" in out
+        "postgres-exporter, blackbox-exporter, grafana run" in out
     )
     assert "agents: primary-agent, weather-agent" in out
     # the gateway only through the edge; Prometheus with its own TLS and password
     assert [line for line in out.splitlines() if "open  https://" in line] == [
         "  open  https://localhost:8443  (edge -> api-gateway)",
-        "  open  https://localhost:9090  (prometheus)",
+        "  open  https://localhost:9090  (prometheus, user admin)",
+        "  open  https://localhost:3000  (grafana, user admin)",
     ]
     assert "-field=value vos/dev/api-gateway/api-key" in out
     assert "pulumi stack output caCertPem --stack dev > .state/dev-ca.pem" in out
@@ -159,7 +160,7 @@ def test_plan_summary_is_the_default_view() -> None:
     out = result.stdout
     # the data services and their two jobs, the gateway, two agents, their sidecars, the
     # edge, Prometheus, Alertmanager and the two exporters, each with its files carrier
-    assert "  32  docker:index/container:Container" in out
+    assert "  34  docker:index/container:Container" in out
     assert "  alertmanager: alertmanager-server, files carrier" in out
     assert "  postgres: files carrier, postgres-server" in out
     assert "  weather-agent: files carrier, weather-agent-app" in out
@@ -168,9 +169,9 @@ def test_plan_summary_is_the_default_view() -> None:
     # the edge is the apps' only published entry; Prometheus has TLS and auth of its own
     assert (
         "published on the host:\n  127.0.0.1:8443 -> edge:8443\n"
-        "  127.0.0.1:9090 -> prometheus:9090\n\n"
+        "  127.0.0.1:3000 -> grafana:3000\n  127.0.0.1:9090 -> prometheus:9090\n\n"
     ) in out
-    assert "an update would: create 261" in out
+    assert "an update would: create 269" in out
     assert len(out.splitlines()) < 60
 
 

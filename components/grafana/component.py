@@ -1,0 +1,101 @@
+"""Grafana: HTTPS, logins only, datasources with fixed uids over verified TLS, and the
+dashboards generated from code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_docker as docker
+
+from components.alertmanager.definition import DEFINITION as ALERTMANAGER
+from components.grafana import settings_ini as ini
+from components.grafana.containers import server_spec
+from components.grafana.dashboards import all_dashboards
+from components.grafana.datasources import (
+    ALERTMANAGER_UID,
+    PROMETHEUS_UID,
+    Datasource,
+    datasources_yml,
+)
+from components.grafana.definition import DEFINITION
+from components.prometheus.definition import DEFINITION as PROMETHEUS
+from components.prometheus.files import ADMIN as PROMETHEUS_ADMIN
+from components.service import ServiceArgs, ServiceComponent
+from infra.settings import Settings
+
+
+def domain(settings: Settings) -> str:
+    """The name users reach Grafana by: its public name, localhost where it is published
+    with localhost names (dev), else its network name."""
+    if settings.is_published(DEFINITION.key):
+        if settings.network.public_names:
+            return settings.network.public_names[0]
+        if settings.tls.localhost_sans:
+            return "localhost"
+    return DEFINITION.dns_name
+
+
+def _url(service: str, port: int) -> str:
+    return f"https://{service}:{port}"
+
+
+class Grafana(ServiceComponent):
+    definition = DEFINITION
+    resource_type = "vos:observability:Grafana"
+
+    server: docker.Container
+
+    def build(self, args: ServiceArgs) -> dict[str, Any]:
+        values = args.credentials.values
+        alerting = args.settings.is_enabled(ALERTMANAGER.key)
+        passwords = [values[PROMETHEUS.own("admin-password")]]
+        if alerting:
+            passwords.append(values[ALERTMANAGER.own("admin-password")])
+
+        def render(resolved: list[str]) -> str:
+            ca, prometheus, *rest = resolved
+            sources = [
+                Datasource(
+                    PROMETHEUS_UID,
+                    "Prometheus",
+                    "prometheus",
+                    _url(PROMETHEUS.dns_name, PROMETHEUS.tls_port),
+                    PROMETHEUS.dns_name,
+                    basic_auth=(PROMETHEUS_ADMIN, prometheus),
+                    json_data={"httpMethod": "POST", "timeInterval": "15s"},
+                    default=True,
+                )
+            ]
+            if alerting:
+                sources.append(
+                    Datasource(
+                        ALERTMANAGER_UID,
+                        "Alertmanager",
+                        "alertmanager",
+                        _url(ALERTMANAGER.dns_name, ALERTMANAGER.tls_port),
+                        ALERTMANAGER.dns_name,
+                        basic_auth=("admin", rest[0]),
+                        json_data={"implementation": "prometheus"},
+                    )
+                )
+            return datasources_yml(sources, ca)
+
+        # A secret upload: the carrier keeps it secret in the state.
+        datasources = pulumi.Output.all(args.pki.ca_cert_pem, *passwords).apply(render)
+        self.server = self.container(
+            "server",
+            server_spec(
+                self.service.image_reference,
+                domain(args.settings),
+                datasources,
+                all_dashboards(logs_from=None, traced=None),
+                {
+                    ini.ADMIN_PASSWORD: values[DEFINITION.own("admin-password")],
+                    ini.SECRET_KEY: values[DEFINITION.own("secret-key")],
+                    ini.METRICS_PASSWORD: values[DEFINITION.own("metrics-password")],
+                },
+                self.tls,
+            ),
+        )
+        return {}
