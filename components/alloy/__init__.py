@@ -1,1 +1,1 @@
-"""Grafana Alloy (its container lands with the observability issue)."""
+"""Alloy: every container's logs to Loki, read from the engine's log files, not its socket."""

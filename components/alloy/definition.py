@@ -1,5 +1,16 @@
 """Alloy's identity (pure data): see infra/settings/services.py."""
 
-from infra.settings.services import ServiceDefinition
+from infra.settings.services import ClientCertificate, ServiceDefinition
 
-DEFINITION = ServiceDefinition(key="alloy", dns_name="alloy", tls_port=12345, requires=("loki",))
+DEFINITION = ServiceDefinition(
+    key="alloy",
+    dns_name="alloy",
+    tls_port=12345,  # its own HTTP server (UI, /metrics), on loopback only
+    requires=("loki",),
+    # The only identity Loki's gate lets push logs.
+    client_certificates=(ClientCertificate("alloy-writer", "alloy", "writer-client-tls"),),
+    tls_probe=False,  # loopback only
+    # root without any capability: the engine's log files are root's, mode 0640.
+    image_uid=0,
+    component="components.alloy.component:Alloy",
+)

@@ -100,6 +100,9 @@ def _labels(placement: Placement, spec: ContainerSpec, **extra: pulumi.Input[str
     return [docker.ContainerLabelArgs(label=k, value=v) for k, v in labels.items()]
 
 
+LOG_LABELS = "vos.service,vos.stack"
+"""Labels the json-file log driver copies into every line's `attrs` (Docker docs, json-file
+options `labels`)."""
 FILES_ROLE = "files"
 """`vos.role` label of a files carrier (see the module docstring)."""
 
@@ -239,6 +242,11 @@ def hardened_container(
                 for m in spec.shared_mounts
             ),
         ],
+        mounts=[
+            docker.ContainerMountArgs(type="bind", source=f.source, target=f.target, read_only=True)
+            for f in spec.host_folders
+        ]
+        or None,
         hosts=[docker.ContainerHostArgs(host=h, ip=ip) for h, ip in spec.extra_hosts.items()]
         or None,
         tmpfs=spec.tmpfs,
@@ -263,7 +271,9 @@ def hardened_container(
         ],
         ports=ports,
         log_driver="json-file",
-        log_opts={"max-size": "10m", "max-file": "3"},
+        # `labels`: each log line carries the container's vos.service label (json-file's
+        # "attrs"), which is how Alloy names the stream without the engine's socket.
+        log_opts={"max-size": "10m", "max-file": "3", "labels": LOG_LABELS},
         # A new files carrier (a file changed) gives a new id: the service is replaced and
         # starts on the new files.
         labels=_labels(

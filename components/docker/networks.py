@@ -16,6 +16,9 @@ class Networks(pulumi.ComponentResource):
     and nothing else, the host included; databases and brokers live only here."""
     edge: docker.Network
     """Services with published ports join it as well."""
+    logs: docker.Network
+    """Loki's store and its gate only: internal, no host address, like the backend. Nothing
+    else reaches the store; everyone else talks to the gate."""
     vault: docker.Network
     """The way out to Vault, for the apps' Vault Agent sidecars only (each alone with
     nothing but Vault to talk to): not internal, since Vault lives outside the stack (on
@@ -41,6 +44,13 @@ class Networks(pulumi.ComponentResource):
             opts=child,
         )
         self.edge = docker.Network(f"{name}-edge", name=f"{settings.name_prefix}-edge", opts=child)
+        self.logs = docker.Network(
+            f"{name}-logs",
+            name=f"{settings.name_prefix}-logs",
+            internal=True,
+            options={INHIBIT_IPV4: "true"},
+            opts=child,
+        )
         self.vault = docker.Network(
             f"{name}-vault", name=f"{settings.name_prefix}-vault", opts=child
         )

@@ -55,6 +55,15 @@ class SharedMount:
 
 
 @dataclass(frozen=True)
+class HostFolder:
+    """A folder of the Docker host, bind-mounted read-only (Alloy reads the engine's log
+    files). The policy pack allows only the paths a stack's configuration lists."""
+
+    source: str
+    target: str
+
+
+@dataclass(frozen=True)
 class BuildSource:
     """Build the image on the Docker host (the VOS apps in dev): absolute paths."""
 
@@ -100,6 +109,7 @@ class ContainerSpec:
     one_shot: bool = False
     """A job that runs to completion (restart no) instead of a long-running service."""
     shared_mounts: list[SharedMount] = field(default_factory=list)
+    host_folders: list[HostFolder] = field(default_factory=list)
     extra_hosts: dict[str, str] = field(default_factory=dict)
     """Host name -> address added to /etc/hosts (`host-gateway`: the Docker host)."""
     role: str | None = None

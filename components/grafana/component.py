@@ -9,16 +9,23 @@ import pulumi
 import pulumi_docker as docker
 
 from components.alertmanager.definition import DEFINITION as ALERTMANAGER
+from components.app.containers import sidecar_name
+from components.app.inputs import apps
 from components.grafana import settings_ini as ini
 from components.grafana.containers import server_spec
 from components.grafana.dashboards import all_dashboards
 from components.grafana.datasources import (
     ALERTMANAGER_UID,
+    JAEGER_UID,
+    LOKI_UID,
     PROMETHEUS_UID,
     Datasource,
     datasources_yml,
 )
 from components.grafana.definition import DEFINITION
+from components.jaeger.definition import DEFINITION as JAEGER
+from components.loki.definition import DEFINITION as LOKI
+from components.loki.files import STORE_NAME as LOKI_STORE
 from components.prometheus.definition import DEFINITION as PROMETHEUS
 from components.prometheus.files import ADMIN as PROMETHEUS_ADMIN
 from components.service import ServiceArgs, ServiceComponent
@@ -36,6 +43,14 @@ def domain(settings: Settings) -> str:
     return DEFINITION.dns_name
 
 
+def logged_services(settings: Settings) -> list[str]:
+    """The `service` label values Alloy gives the stack's containers (their vos.service)."""
+    names = [d.dns_name for d in settings.enabled_services() if d.component]
+    names += [app.dns_name for app in apps(settings)]
+    names += [sidecar_name(app) for app in apps(settings)]
+    return sorted({*names, LOKI_STORE})
+
+
 def _url(service: str, port: int) -> str:
     return f"https://{service}:{port}"
 
@@ -47,14 +62,17 @@ class Grafana(ServiceComponent):
     server: docker.Container
 
     def build(self, args: ServiceArgs) -> dict[str, Any]:
-        values = args.credentials.values
-        alerting = args.settings.is_enabled(ALERTMANAGER.key)
+        settings, values = args.settings, args.credentials.values
+        alerting = settings.is_enabled(ALERTMANAGER.key)
+        tracing = settings.is_enabled(JAEGER.key)
+        logging = settings.is_enabled(LOKI.key)
+        reader = args.pki.certificates[DEFINITION.client_certificate("grafana-reader").name]
         passwords = [values[PROMETHEUS.own("admin-password")]]
         if alerting:
             passwords.append(values[ALERTMANAGER.own("admin-password")])
 
         def render(resolved: list[str]) -> str:
-            ca, prometheus, *rest = resolved
+            ca, reader_cert, reader_key, prometheus, *rest = resolved
             sources = [
                 Datasource(
                     PROMETHEUS_UID,
@@ -79,17 +97,44 @@ class Grafana(ServiceComponent):
                         json_data={"implementation": "prometheus"},
                     )
                 )
+            if logging:
+                sources.append(
+                    Datasource(
+                        LOKI_UID,
+                        "Loki",
+                        "loki",
+                        _url(LOKI.dns_name, LOKI.tls_port),
+                        LOKI.dns_name,
+                        client_certificate=(reader_cert, reader_key),
+                        json_data={"maxLines": 1000},
+                    )
+                )
+            if tracing:
+                sources.append(
+                    Datasource(
+                        JAEGER_UID,
+                        "Jaeger",
+                        "jaeger",
+                        _url(JAEGER.dns_name, JAEGER.tls_port),
+                        JAEGER.dns_name,
+                        client_certificate=(reader_cert, reader_key),
+                    )
+                )
             return datasources_yml(sources, ca)
 
         # A secret upload: the carrier keeps it secret in the state.
-        datasources = pulumi.Output.all(args.pki.ca_cert_pem, *passwords).apply(render)
+        datasources = pulumi.Output.all(
+            args.pki.ca_cert_pem, reader.cert_pem, reader.private_key_pem, *passwords
+        ).apply(render)
+        traced = [app.dns_name for app in apps(settings)] if tracing else None
+        logs_from = logged_services(settings) if logging else None
         self.server = self.container(
             "server",
             server_spec(
                 self.service.image_reference,
-                domain(args.settings),
+                domain(settings),
                 datasources,
-                all_dashboards(logs_from=None, traced=None),
+                all_dashboards(logs_from=logs_from, traced=traced),
                 {
                     ini.ADMIN_PASSWORD: values[DEFINITION.own("admin-password")],
                     ini.SECRET_KEY: values[DEFINITION.own("secret-key")],

@@ -1,6 +1,12 @@
 """Grafana's identity (pure data): see infra/settings/services.py."""
 
-from infra.settings.services import PASSWORD, SIGNING_KEY, Credential, ServiceDefinition
+from infra.settings.services import (
+    PASSWORD,
+    SIGNING_KEY,
+    ClientCertificate,
+    Credential,
+    ServiceDefinition,
+)
 
 DEFINITION = ServiceDefinition(
     key="grafana",
@@ -13,6 +19,10 @@ DEFINITION = ServiceDefinition(
         # one leaves them unreadable (Grafana docs, security.secret_key).
         Credential("secret-key", None, SIGNING_KEY, "encrypts Grafana's stored secrets"),
         Credential("metrics-password", "grafana", PASSWORD, "Prometheus reads /metrics"),
+    ),
+    # A telemetry reader (metrics CA): what Jaeger's query API and Loki's read paths accept.
+    client_certificates=(
+        ClientCertificate("grafana-reader", "grafana", "reader-client-tls", "metrics"),
     ),
     image_uid=472,  # grafana, the official image's user
     component="components.grafana.component:Grafana",

@@ -1,1 +1,1 @@
-"""Jaeger (its container lands with the observability issue)."""
+"""Jaeger v2: traces over OTLP with TLS and client certificates, read through Grafana."""

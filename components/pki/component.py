@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_tls as tls
 
-from components.pki.specs import CertSpec, KeySpec, allowed_uses, key_spec
+from components.pki.specs import CertSpec, KeySpec, allowed_uses, ca_common_name, key_spec
 from infra.settings import Settings
 from infra.settings.services import Issuer
 
@@ -93,9 +93,15 @@ class Pki(pulumi.ComponentResource):
         rotation = settings.rotation
 
         issuers: dict[Issuer, _Ca] = {
-            "platform": _ca(f"{name}-ca", f"VOS {settings.stack} CA", settings, key, self),
+            "platform": _ca(
+                f"{name}-ca", ca_common_name(settings.stack, "platform"), settings, key, self
+            ),
             "metrics": _ca(
-                f"{name}-metrics-ca", f"VOS {settings.stack} metrics CA", settings, key, self
+                f"{name}-metrics-ca",
+                ca_common_name(settings.stack, "metrics"),
+                settings,
+                key,
+                self,
             ),
         }
         self.ca_cert_pem = issuers["platform"].cert.cert_pem

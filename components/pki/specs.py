@@ -46,6 +46,11 @@ class KeySpec:
     rsa_bits: int | None
 
 
+def ca_common_name(stack: str, issuer: Issuer) -> str:
+    """The common name of a stack's CA (what a TLS peer sees as the issuer's CN)."""
+    return f"VOS {stack} CA" if issuer == "platform" else f"VOS {stack} {issuer} CA"
+
+
 def key_spec(key_algorithm: str) -> KeySpec:
     if key_algorithm == "ECDSA-P256":
         return KeySpec("ECDSA", "P256", None)

@@ -13,6 +13,7 @@ from components.app.inputs import apps
 from components.blackbox_exporter.definition import DEFINITION as BLACKBOX
 from components.blackbox_exporter.files import tls_endpoints
 from components.grafana.definition import DEFINITION as GRAFANA
+from components.loki.definition import DEFINITION as LOKI
 from components.postgres_exporter.definition import DEFINITION as POSTGRES_EXPORTER
 from components.prometheus import files
 from components.prometheus.containers import server_spec
@@ -22,8 +23,9 @@ from components.rabbitmq.definition import DEFINITION as RABBITMQ
 from components.service import ServiceArgs, ServiceComponent
 from infra.settings import Settings
 
-EXPORTERS = (POSTGRES_EXPORTER, BLACKBOX)
-"""Exporters Prometheus scrapes with its scrape identity, when they run."""
+EXPORTERS = (POSTGRES_EXPORTER, BLACKBOX, LOKI)
+"""Scraped with the scrape identity when they run: the exporters, and Loki (its gate
+serves /metrics to that identity only)."""
 
 
 def scrape_plan(settings: Settings) -> files.ScrapePlan:

@@ -96,10 +96,12 @@ def _prod_digests(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
 
 
 def _runners(raw: Raw, catalogue: Catalogue) -> Iterator[tuple[tuple[str | int, ...], Raw, bool]]:
-    """(config path, raw settings, is a VOS app) of every enabled service and every agent."""
+    """(config path, raw settings, is a VOS app) of every enabled service, of every service
+    whose image an enabled one borrows, and of every agent."""
     services = _map(raw, "services")
+    borrowed = {d.borrows_image for d in catalogue if d.borrows_image and _enabled(services, d.key)}
     for definition in catalogue:
-        if _enabled(services, definition.key):
+        if _enabled(services, definition.key) or definition.key in borrowed:
             yield ("services", definition.key), _map(services, definition.key), definition.consumer
     agents = raw.get("agents")
     for i, agent in enumerate(agents if isinstance(agents, list) else []):

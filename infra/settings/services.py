@@ -28,7 +28,8 @@ APPROLE_CLASS = "approle"
 
 Issuer = Literal["platform", "metrics"]
 """Which of the platform's CAs issues a certificate: `platform` (every server and client
-identity) or `metrics` (only the identities that may read metrics endpoints)."""
+identity) or `metrics` (only the identities that read telemetry: Prometheus's scrape
+identity and Grafana's reader)."""
 
 AGENT_REQUIRES = ("postgres", "rabbitmq", "weaviate")
 """Agents keep history in PostgreSQL, talk over RabbitMQ and remember in Weaviate."""
@@ -67,8 +68,9 @@ class ClientCertificate:
     vault_name: str
     """Name of the key bundle under the owner's Vault folder."""
     issuer: Issuer = "platform"
-    """`metrics`: issued by the metrics CA, the only CA that metrics endpoints requiring a
-    client certificate trust, so no other platform identity can read them."""
+    """`metrics`: issued by the metrics CA, the only CA that telemetry endpoints requiring a
+    client certificate trust (metrics, trace queries, log reads), so no other platform
+    identity can read them."""
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,10 @@ class ServiceDefinition:
     restarts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Rotation class -> the containers of this service (resource names) that a rotation of
     that class replaces on purpose, because they read the rotated values at start."""
+    borrows_image: str | None = None
+    """Key of the service whose image a helper of this one runs (Loki's gate runs the
+    edge's nginx): that image must be set whenever this service is enabled, even if that
+    service is not."""
     tls_probe: bool = True
     """Its main TLS endpoint answers a bare TLS handshake, which the blackbox exporter probes
     (certificate expiry, protocol). False where it cannot: PostgreSQL starts TLS inside its
@@ -142,7 +148,7 @@ class Catalogue:
             if twice:
                 problems.append(f"{attribute} used twice: {twice}")
         for d in self.definitions:
-            unknown = [r for r in d.requires if r not in self._by_key]
+            unknown = [r for r in (*d.requires, d.borrows_image or d.key) if r not in self._by_key]
             if unknown:
                 problems.append(f"{d.key} requires unknown services {unknown}")
         overlap = set(self.credential_classes) & set(CERTIFICATE_CLASSES)

@@ -48,11 +48,17 @@ def engine() -> Iterator[Engine]:
 
 
 def without_stand_ins(config: dict[str, Any]) -> dict[str, Any]:
-    """The tier's stack: the services it cannot run disabled."""
+    """The tier's stack: the services it cannot run disabled and not published (a null
+    removes the profile's entry)."""
     services = dict(config.get("services") or {})
     for key in NO_STAND_IN:
         services[key] = {**services.get(key, {}), "enabled": False}
-    return {**config, "services": services}
+    network = dict(config.get("network") or {})
+    network["publishedPorts"] = {
+        **(network.get("publishedPorts") or {}),
+        **dict.fromkeys(NO_STAND_IN),
+    }
+    return {**config, "services": services, "network": network}
 
 
 @pytest.fixture(scope="package")

@@ -29,6 +29,15 @@ NO_STAND_IN = {
     "grafana": "no Grafana build exists for Debian, PyPI or npm; its rendered files are "
     "checked against the documented formats (tests/program/test_grafana.py) and its "
     "datasources against the real servers (tests/integration/test_monitoring.py)",
+    "jaeger": "no Jaeger v2 build exists for Debian, PyPI or npm; its configuration is "
+    "checked against Jaeger's documented format and its TLS material with a real TLS stack "
+    "(tests/program/test_jaeger.py)",
+    "loki": "no Loki build exists for Debian, PyPI or npm; its gate is real nginx "
+    "(tests/integration/test_loki_gate.py), its configuration checked against the format "
+    "(tests/program/test_loki.py)",
+    "alloy": "no Alloy build exists for Debian, PyPI or npm; its configuration is checked "
+    "against the format and its JSON expressions against a real engine's log records "
+    "(tests/program/test_loki.py, the Docker tier)",
 }
 """Services the tier cannot run (no binary to build a stand-in from): disabled in its stack,
 each with the reason and where its files are checked instead."""

@@ -22,11 +22,14 @@ import tarfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import jmespath
 import pytest
 from docker.models.containers import Container
 
+from components.alloy import files as alloy
 from components.docker.container import FILES_ROLE, JobFailed
 from components.vault_agent.files import CONF, SECRETS_DIR
 from infra.dev_vault import HOST_GATEWAY, DevVault
@@ -103,7 +106,8 @@ def stack(engine: Engine, stand_ins: Built, vault: DevVault) -> Iterator[Stack]:
     published = {"weaviate": port, "edge": edge_port, "prometheus": prometheus_port}
     config = with_overrides(
         read_stack_config("dev"),
-        network={"publishedPorts": published},
+        # the services the tier cannot run: disabled, and their profile publication removed
+        network={"publishedPorts": {**published, **dict.fromkeys(NO_STAND_IN)}},
         services={key: {"enabled": False} for key in NO_STAND_IN},
         # one agent from its image, one built from source on the engine (the app stand-in's
         # folder as the build context)
@@ -625,3 +629,18 @@ def _wait_healthy(stack: Stack, name: str, timeout: float = 120) -> None:
             return
         time.sleep(1)
     raise AssertionError(f"{name} did not become healthy again")
+
+
+def test_the_engine_writes_the_log_records_alloy_reads(stack: Stack) -> None:
+    """Alloy (no binary here) reads the json-file driver's files, not the engine's socket:
+    the records a real engine writes for the program's log options carry each container's
+    service, and Alloy's own expressions (components/alloy/files.py) pick them apart."""
+    found = {}
+    for service in ("postgres", "prometheus"):
+        path = Path(_inspect(stack, f"{PREFIX}-{service}")["LogPath"])
+        assert path.name.endswith("-json.log") and path.parent.parent.name == "containers"
+        record = json.loads(path.read_text().splitlines()[-1])
+        found[service] = {n: jmespath.search(e, record) for n, e in alloy.EXPRESSIONS.items()}
+    for service, picked in found.items():
+        assert picked["service"] == service and picked["stack"] == "dev", picked
+        assert picked["stream"] in ("stdout", "stderr") and picked["output"] and picked["time"]

@@ -140,7 +140,7 @@ def test_endpoints_say_what_runs_what_is_published_and_where_the_secrets_are() -
     out = result.stdout
     assert (
         "stack dev: postgres, rabbitmq, weaviate, api-gateway, edge, prometheus, alertmanager, "
-        "postgres-exporter, blackbox-exporter, grafana run" in out
+        "postgres-exporter, blackbox-exporter, grafana, loki, alloy, jaeger run" in out
     )
     assert "agents: primary-agent, weather-agent" in out
     # the gateway only through the edge; Prometheus with its own TLS and password
@@ -159,8 +159,8 @@ def test_plan_summary_is_the_default_view() -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     # the data services and their two jobs, the gateway, two agents, their sidecars, the
-    # edge, Prometheus, Alertmanager and the two exporters, each with its files carrier
-    assert "  34  docker:index/container:Container" in out
+    # edge and the observability stack (Loki as store and gate), each with its files carrier
+    assert "  42  docker:index/container:Container" in out
     assert "  alertmanager: alertmanager-server, files carrier" in out
     assert "  postgres: files carrier, postgres-server" in out
     assert "  weather-agent: files carrier, weather-agent-app" in out
@@ -171,8 +171,9 @@ def test_plan_summary_is_the_default_view() -> None:
         "published on the host:\n  127.0.0.1:8443 -> edge:8443\n"
         "  127.0.0.1:3000 -> grafana:3000\n  127.0.0.1:9090 -> prometheus:9090\n\n"
     ) in out
-    assert "an update would: create 269" in out
-    assert len(out.splitlines()) < 60
+    assert "an update would: create 303" in out
+    # a summary: about one line per kind of resource and per service, not per resource
+    assert len(out.splitlines()) < 80
 
 
 def test_plan_shows_a_digest_for_files_declared_non_secret(dev: Evaluation) -> None:

@@ -14,8 +14,11 @@ from pulumi.runtime.sync_await import _sync_await
 from components.app.component import sidecar_name
 from components.app.contract import APP_UID, App
 from components.app.inputs import apps, readable_secrets
-from components.docker.container import FILES_ROLE
+from components.docker.container import FILES_ROLE, LOG_LABELS
 from components.docker.networks import INHIBIT_IPV4
+from components.loki.definition import DEFINITION as LOKI
+from components.loki.files import STORE_NAME as LOKI_STORE
+from components.registry import REGISTRY
 from components.vault_agent.files import SECRETS_DIR
 from infra.cli.render import run_render
 from infra.offline.mocks import unwrap
@@ -53,7 +56,7 @@ def test_every_container_is_hardened(stack_update: Evaluation) -> None:
             isinstance(c["memory"], float) and c["memory"] > 0 and c["memorySwap"] == c["memory"]
         ), name
         assert float(str(c["cpus"])) > 0, name
-        assert c["logOpts"] == {"max-file": "3", "max-size": "10m"}, name
+        assert c["logOpts"] == {"max-file": "3", "max-size": "10m", "labels": LOG_LABELS}, name
         assert all(path.startswith(("/tmp", "/var/")) for path in c["tmpfs"]), name
         assert all("noexec" in opts and "nosuid" in opts for opts in c["tmpfs"].values()), name
         if c["mustRun"]:
@@ -129,6 +132,10 @@ def test_only_what_the_settings_publish_is_published_never_an_app_and_only_sidec
         assert c.ports == [], service
         if service in sidecars:
             assert networks == [f"{prefix}-vault"], service
+        elif service == LOKI_STORE:
+            assert networks == [f"{prefix}-logs"], service  # only its gate reaches it
+        elif service == LOKI.dns_name:
+            assert networks == [f"{prefix}-backend", f"{prefix}-logs"], service
         else:
             assert networks == [f"{prefix}-backend"], service
 
@@ -148,7 +155,11 @@ def test_files_are_owned_by_the_image_user_and_secrets_have_strict_modes(dev: Ev
             uid = int(spec.user.split(":")[0])
             assert spec.user == f"{uid}:{uid}", spec.service
             if not spec.one_shot:
-                assert uid == image_uid, spec.service
+                # or the user of an image it borrows (Loki's gate: the edge's nginx)
+                definition = getattr(component, "definition", None)
+                borrowed = definition.borrows_image if definition else None
+                allowed = {image_uid, *([REGISTRY.get(borrowed).image_uid] if borrowed else [])}
+                assert uid in allowed, spec.service
             files = rendered[spec.service].files
             assert set(files) == {u.path for u in spec.uploads}, spec.service
             for upload in spec.uploads:

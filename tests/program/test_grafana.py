@@ -19,6 +19,7 @@ from typing import Any
 import jsonschema
 import pytest
 import yaml
+from cryptography import x509
 
 from components.app.contract import METRICS, metric_series
 from components.grafana import settings_ini as ini
@@ -123,16 +124,31 @@ def test_datasources_have_fixed_uids_tls_by_name_and_the_real_credentials(
     grafana: RenderedContainer, dev: Evaluation
 ) -> None:
     sources = {s["uid"]: s for s in _datasources(grafana)}
-    assert set(sources) == {"prometheus", "alertmanager"}  # Loki and Jaeger do not run yet
+    assert set(sources) == {"prometheus", "alertmanager", "jaeger", "loki"}
     ca = str(output(dev.named("pki-ca-cert"), "certPem"))
     for uid, source in sources.items():
         host = re.match(r"https://([^:/]+)", source["url"])
         assert host and source["jsonData"]["serverName"] == host.group(1) == uid
         assert source["jsonData"]["tlsAuthWithCACert"] is True
         assert _unescape(source["secureJsonData"]["tlsCACert"]) == ca
+        if uid in ("jaeger", "loki"):
+            assert source["jsonData"]["tlsAuth"] is True
+            continue
         password = str(output(dev.named(f"credentials-{uid}-admin-password"), "result"))
         assert source["basicAuth"] is True
         assert _unescape(source["secureJsonData"]["basicAuthPassword"]) == password
+    # Jaeger and Loki by certificate: Grafana's reader identity, issued by the metrics CA
+    # (what Jaeger's query API trusts, tests/program/test_jaeger.py; and what Loki's gate
+    # lets read, tests/integration/test_loki_gate.py).
+    assert sources["jaeger"]["secureJsonData"] == sources["loki"]["secureJsonData"]
+    reader = x509.load_pem_x509_certificate(
+        _unescape(sources["jaeger"]["secureJsonData"]["tlsClientCert"]).encode()
+    )
+    metrics_ca = x509.load_pem_x509_certificate(
+        str(output(dev.named("pki-metrics-ca-cert"), "certPem")).encode()
+    )
+    reader.verify_directly_issued_by(metrics_ca)
+    assert reader.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == "grafana"
     assert grafana.files[DATASOURCES].mode == "0400"
 
 

@@ -55,8 +55,9 @@ def test_both_cas_are_self_signed_cas_limited_to_signing(stack_update: Evaluatio
     assert platform.public_key() != metrics.public_key()
 
 
-METRICS_ISSUED = {"pki-prometheus-scraper-cert"}
-"""The only certificates of the metrics CA: the identities that may read metrics."""
+METRICS_ISSUED = {"pki-prometheus-scraper-cert", "pki-grafana-reader-cert"}
+"""The only certificates of the metrics CA: the identities that read telemetry (Prometheus
+scrapes, Grafana reads traces and logs)."""
 
 
 def test_each_ca_really_signs_exactly_its_leaf_certificates(stack_update: Evaluation) -> None:

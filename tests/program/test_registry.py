@@ -50,7 +50,8 @@ def test_each_service_with_containers_is_proven_on_a_real_server_or_by_rules(
 ) -> None:
     name = package(definition)
     proofs = [TESTS / "integration" / f"test_{name}.py", TESTS / "program" / f"test_{name}.py"]
-    shared = [p for p in (TESTS / "integration").glob("test_*.py") if name in proves(p)]
+    modules = [*(TESTS / "integration").glob("test_*.py"), *(TESTS / "program").glob("test_*.py")]
+    shared = [p for p in modules if name in proves(p)]
     assert any(p.is_file() for p in proofs) or shared, (
         f"no test module for {definition.key}: {proofs}, and no module's PROVES names {name}"
     )

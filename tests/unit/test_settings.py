@@ -226,6 +226,15 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str, str]] = [
         "may not be published: Jaeger's query UI has no authentication",
     ),
     (
+        "Loki's gate without the edge's image (the edge itself off)",
+        _dev(
+            services={"edge": {"enabled": False, "image": None}},
+            network={"publishedPorts": {"edge": None}},
+        ),
+        "vos-infra:services.edge.image",
+        "is required but not set",
+    ),
+    (
         "the edge on the dev Vault's port",
         _dev(network={"publishedPorts": {"edge": 8200}}),
         "vos-infra:network.publishedPorts.edge",

@@ -1,0 +1,28 @@
+"""Alloy: ships every container's logs to Loki's gate, with no access to the engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi_docker as docker
+
+from components.alloy.containers import server_spec
+from components.alloy.definition import DEFINITION
+from components.service import ServiceArgs, ServiceComponent
+
+
+class Alloy(ServiceComponent):
+    definition = DEFINITION
+    resource_type = "vos:observability:Alloy"
+
+    server: docker.Container
+
+    def build(self, args: ServiceArgs) -> dict[str, Any]:
+        identity = args.pki.certificates[DEFINITION.client_certificate("alloy-writer").name]
+        self.server = self.container(
+            "server",
+            server_spec(
+                self.service.image_reference, self.tls, identity.cert_pem, identity.private_key_pem
+            ),
+        )
+        return {}

@@ -1,0 +1,110 @@
+"""Alloy's configuration (its own language), pure.
+
+How logs leave the containers without the Docker socket (a socket mount is root on the
+host: whoever holds it starts privileged containers). Every container of the stack logs
+through the json-file driver with `labels=vos.service,vos.stack`, so each line the engine
+writes to /var/lib/docker/containers/<id>/<id>-json.log carries
+`"attrs":{"vos.service":...,"vos.stack":...}` (Docker docs, json-file options). Alloy tails
+those files through a read-only bind mount (local.file_match + loki.source.file), takes
+the line, stream, time and the two attributes out of each JSON record (stage.json), makes
+service, stack and stream labels, and pushes to Loki's gate with its writer certificate.
+
+The trade-off, in docs/ARCHITECTURE.md: Alloy reads the log files of every container on
+the host (root, no capabilities, read-only), and depends on the engine's data root and
+json-file driver; it cannot start, stop or inspect containers, which the socket would
+allow. Component and stage names from Alloy's reference (local.file_match,
+loki.source.file, loki.process with stage.json/labels/timestamp/output/label_drop,
+loki.write with endpoint.tls_config)."""
+
+from __future__ import annotations
+
+from components.docker.spec import CONFIG_DIR, TLS_DIR
+from components.loki.definition import DEFINITION as LOKI
+from components.loki.gate import PUSH_PATHS
+
+CONFIG = f"{CONFIG_DIR}/config.alloy"
+ENGINE_LOGS = "/var/lib/docker/containers"
+"""The engine's per-container folders (the default data root, /var/lib/docker)."""
+DATA = "/var/lib/alloy/data"
+"""Positions in each file, so a restart neither loses nor repeats lines."""
+CLIENT_CERT = f"{TLS_DIR}/client.crt"
+CLIENT_KEY = f"{TLS_DIR}/client.key"
+EXPRESSIONS = {
+    "output": "log",
+    "stream": "stream",
+    "time": "time",
+    "service": 'attrs."vos.service"',
+    "stack": 'attrs."vos.stack"',
+}
+"""JMESPath into one json-file record (checked against a real engine's records by the
+Docker tier)."""
+LABELS = ("service", "stack", "stream")
+
+
+def _string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def config_alloy() -> str:
+    expressions = ",\n".join(f"      {k} = {_string(v)}" for k, v in EXPRESSIONS.items())
+    labels = ",\n".join(f'      {k} = ""' for k in LABELS)
+    return f"""// Rendered by vos-infra: container logs from the engine's files to Loki's gate.
+logging {{
+  level  = "info"
+  format = "logfmt"
+}}
+
+local.file_match "containers" {{
+  path_targets = [{{"__path__" = "{ENGINE_LOGS}/*/*-json.log"}}]
+}}
+
+loki.source.file "containers" {{
+  targets    = local.file_match.containers.targets
+  forward_to = [loki.process.containers.receiver]
+}}
+
+loki.process "containers" {{
+  forward_to = [loki.write.loki.receiver]
+
+  stage.json {{
+    expressions = {{
+{expressions},
+    }}
+  }}
+
+  stage.labels {{
+    values = {{
+{labels},
+    }}
+  }}
+
+  stage.timestamp {{
+    source = "time"
+    format = "RFC3339Nano"
+  }}
+
+  stage.output {{
+    source = "output"
+  }}
+
+  // The file name holds only the container id: the service label says more, and ids
+  // would make a new stream for every replaced container.
+  stage.label_drop {{
+    values = ["filename"]
+  }}
+}}
+
+loki.write "loki" {{
+  endpoint {{
+    url = "https://{LOKI.dns_name}:{LOKI.tls_port}{PUSH_PATHS[0]}"
+
+    tls_config {{
+      ca_file     = "{TLS_DIR}/ca.crt"
+      cert_file   = "{CLIENT_CERT}"
+      key_file    = "{CLIENT_KEY}"
+      server_name = "{LOKI.dns_name}"
+      min_version = "TLS12"
+    }}
+  }}
+}}
+"""

@@ -1,0 +1,25 @@
+"""Jaeger v2: OTLP in from the apps (their own certificates), traces read by Grafana."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi_docker as docker
+
+from components.jaeger.containers import server_spec
+from components.jaeger.definition import DEFINITION
+from components.service import ServiceArgs, ServiceComponent
+
+
+class Jaeger(ServiceComponent):
+    definition = DEFINITION
+    resource_type = "vos:observability:Jaeger"
+
+    server: docker.Container
+
+    def build(self, args: ServiceArgs) -> dict[str, Any]:
+        self.server = self.container(
+            "server",
+            server_spec(self.service.image_reference, self.tls, args.pki.metrics_ca_cert_pem),
+        )
+        return {}

@@ -1,0 +1,79 @@
+"""Loki's store and its gate as ContainerSpecs (no resources created here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.docker.spec import (
+    TLS_DIR,
+    ContainerSpec,
+    Healthcheck,
+    TlsFiles,
+    Upload,
+    listening_check,
+    tmpfs_options,
+)
+from components.edge.definition import DEFINITION as EDGE
+from components.edge.files import TMP
+from components.loki import files, gate
+from components.loki.definition import DEFINITION
+
+assert DEFINITION.image_uid is not None and EDGE.image_uid is not None
+UID = DEFINITION.image_uid
+GATE_UID = EDGE.image_uid
+PORT = DEFINITION.tls_port
+
+
+def store_spec(image: str, tls: TlsFiles) -> ContainerSpec:
+    return ContainerSpec(
+        service=files.STORE_NAME,
+        image=image,
+        # The image's entrypoint is loki; this replaces its default config.
+        command=[f"-config.file={files.CONFIG}"],
+        user=f"{UID}:{UID}",
+        uploads=[Upload(files.CONFIG, files.loki_yaml(), UID), *tls.uploads(UID)],
+        data_volume=files.DATA,
+        tmpfs={"/tmp": tmpfs_options(UID)},  # noqa: S108 (a private tmpfs)
+        healthcheck=listening_check(PORT),
+        internal_ports=[PORT],
+    )
+
+
+def gate_spec(
+    image: str, conf: str, tls: TlsFiles, client_cas: Any, cert: Any, key: Any
+) -> ContainerSpec:
+    """nginx from the edge's image, as the edge runs it (its own config, its own user)."""
+    return ContainerSpec(
+        service=DEFINITION.dns_name,
+        image=image,
+        entrypoint=["nginx"],
+        command=["-e", "stderr", "-c", gate.CONF, "-g", "daemon off;"],
+        user=f"{GATE_UID}:{GATE_UID}",
+        uploads=[
+            Upload(gate.CONF, conf, GATE_UID),
+            *tls.uploads(GATE_UID),
+            Upload(gate.CLIENT_CAS, client_cas, GATE_UID),
+            Upload(gate.GATE_CERT, cert, GATE_UID),
+            Upload(gate.GATE_KEY, key, GATE_UID, "0400", secret=True),
+        ],
+        tmpfs={TMP: tmpfs_options(GATE_UID)},
+        # Any verified certificate may ask the gate's own health path; its own will do.
+        healthcheck=Healthcheck(
+            [
+                "curl",
+                "-fsS",
+                "-o",
+                "/dev/null",
+                "--cacert",
+                f"{TLS_DIR}/ca.crt",
+                "--cert",
+                gate.GATE_CERT,
+                "--key",
+                gate.GATE_KEY,
+                "--resolve",
+                f"{DEFINITION.dns_name}:{PORT}:127.0.0.1",
+                f"https://{DEFINITION.dns_name}:{PORT}{gate.HEALTH_PATH}",
+            ]
+        ),
+        internal_ports=[PORT],
+    )

@@ -1,0 +1,74 @@
+"""Loki's configuration, pure: single binary, filesystem storage on its volume, retention,
+TLS with client certificates on its HTTP port, gRPC on loopback only.
+
+Keys after Loki 3's configuration reference (server.http_tls_config, tls_min_version,
+common, schema_config v13 with tsdb, compactor retention, limits_config.retention_period).
+"""
+
+from __future__ import annotations
+
+import yaml
+
+from components.docker.spec import CONFIG_DIR, TLS_DIR
+from components.loki.definition import DEFINITION
+
+CONFIG = f"{CONFIG_DIR}/loki.yaml"
+DATA = "/loki"
+"""The official image's data folder (owned by its user)."""
+STORE_NAME = "loki-store"
+"""The store's name on the logs network; clients dial `loki`, the gate."""
+RETENTION_HOURS = 168
+GRPC_PORT = 9095
+
+
+def loki_yaml(retention_hours: int = RETENTION_HOURS) -> str:
+    return yaml.safe_dump(
+        {
+            # One tenant; who may do what is the gate's business (components/loki/gate.py).
+            "auth_enabled": False,
+            "server": {
+                "http_listen_port": DEFINITION.tls_port,
+                "grpc_listen_address": "127.0.0.1",
+                "grpc_listen_port": GRPC_PORT,
+                "http_tls_config": {
+                    "cert_file": f"{TLS_DIR}/server.crt",
+                    "key_file": f"{TLS_DIR}/server.key",
+                    "client_auth_type": "RequireAndVerifyClientCert",
+                    "client_ca_file": f"{TLS_DIR}/ca.crt",
+                },
+                "tls_min_version": "VersionTLS12",
+                "log_level": "info",
+            },
+            "common": {
+                "instance_addr": "127.0.0.1",
+                "path_prefix": DATA,
+                "replication_factor": 1,
+                "ring": {"kvstore": {"store": "inmemory"}},
+                "storage": {
+                    "filesystem": {
+                        "chunks_directory": f"{DATA}/chunks",
+                        "rules_directory": f"{DATA}/rules",
+                    }
+                },
+            },
+            "schema_config": {
+                "configs": [
+                    {
+                        "from": "2024-01-01",
+                        "store": "tsdb",
+                        "object_store": "filesystem",
+                        "schema": "v13",
+                        "index": {"prefix": "index_", "period": "24h"},
+                    }
+                ]
+            },
+            "limits_config": {"retention_period": f"{retention_hours}h"},
+            "compactor": {
+                "working_directory": f"{DATA}/compactor",
+                "retention_enabled": True,
+                "delete_request_store": "filesystem",
+            },
+            "analytics": {"reporting_enabled": False},
+        },
+        sort_keys=False,
+    )
