@@ -29,28 +29,26 @@ class Networks(pulumi.ComponentResource):
     ) -> None:
         super().__init__("vos:docker:Networks", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.backend = docker.Network(
-            f"{name}-backend",
-            name=f"{settings.name_prefix}-backend",
-            internal=True,
-            # `internal` alone stops forwarding, not traffic to the host: containers keep a
-            # default route to the bridge's host-side address and reach every host service
-            # listening on a wildcard address (seen on dockerd 20.10; tests/docker). With no
-            # IPv4 address on the host side of the bridge there is no such path; peers on
-            # the network still reach each other. (Docker's bridge driver option
-            # com.docker.network.bridge.inhibit_ipv4: "prevent Docker from assigning an IP
-            # address to the bridge".)
-            options={INHIBIT_IPV4: "true"},
-            opts=child,
-        )
+
+        # `internal` alone stops forwarding, not traffic to the host: containers keep a
+        # default route to the bridge's host-side address and reach every host service
+        # listening on a wildcard address (seen on dockerd 20.10; tests/docker). With no
+        # IPv4 address on the host side of the bridge there is no such path; peers on
+        # the network still reach each other. (Docker's bridge driver option
+        # com.docker.network.bridge.inhibit_ipv4: "prevent Docker from assigning an IP
+        # address to the bridge".)
+        def isolated(role: str) -> docker.Network:
+            return docker.Network(
+                f"{name}-{role}",
+                name=f"{settings.name_prefix}-{role}",
+                internal=True,
+                options={INHIBIT_IPV4: "true"},
+                opts=child,
+            )
+
+        self.backend = isolated("backend")
         self.edge = docker.Network(f"{name}-edge", name=f"{settings.name_prefix}-edge", opts=child)
-        self.logs = docker.Network(
-            f"{name}-logs",
-            name=f"{settings.name_prefix}-logs",
-            internal=True,
-            options={INHIBIT_IPV4: "true"},
-            opts=child,
-        )
+        self.logs = isolated("logs")
         self.vault = docker.Network(
             f"{name}-vault", name=f"{settings.name_prefix}-vault", opts=child
         )

@@ -80,6 +80,30 @@ class Healthcheck:
     start_period: str = "30s"
 
 
+def https_check(
+    name: str, port: int, path: str, client: tuple[str, str] | None = None
+) -> Healthcheck:
+    """curl (in the image) to the service's own HTTPS endpoint, verified against the
+    platform CA for the service's name (resolved to loopback), with a client certificate
+    (certificate file, key file) where the endpoint demands one."""
+    identity = ["--cert", client[0], "--key", client[1]] if client else []
+    return Healthcheck(
+        [
+            "curl",
+            "-fsS",
+            "-o",
+            "/dev/null",
+            "--cacert",
+            f"{TLS_DIR}/ca.crt",
+            *identity,
+            "--resolve",
+            f"{name}:{port}:127.0.0.1",
+            f"https://{name}:{port}{path}",
+        ],
+        start_period="60s",
+    )
+
+
 def listening_check(port: int) -> Healthcheck:
     """For a service whose endpoint demands a client certificate that no tool in its image
     can present (the exporters' busybox images): the check is that the process listens on

@@ -7,11 +7,10 @@ from typing import Any
 
 from components.docker.spec import (
     CONFIG_DIR,
-    TLS_DIR,
     ContainerSpec,
-    Healthcheck,
     TlsFiles,
     Upload,
+    https_check,
     tmpfs_options,
 )
 from components.grafana import settings_ini as ini
@@ -91,20 +90,7 @@ def server_spec(
             "/var/log/grafana": tmpfs_options(UID, "16m"),
         },
         # curl is in the official image (its Dockerfile installs it); /api/health needs no
-        # login. Verified for the name Grafana's certificate carries.
-        healthcheck=Healthcheck(
-            [
-                "curl",
-                "-fsS",
-                "-o",
-                "/dev/null",
-                "--cacert",
-                f"{TLS_DIR}/ca.crt",
-                "--resolve",
-                f"{DEFINITION.dns_name}:{PORT}:127.0.0.1",
-                f"https://{DEFINITION.dns_name}:{PORT}/api/health",
-            ],
-            start_period="60s",
-        ),
+        # login.
+        healthcheck=https_check(DEFINITION.dns_name, PORT, "/api/health"),
         internal_ports=[PORT],
     )

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from components.docker.spec import (
-    TLS_DIR,
     ContainerSpec,
-    Healthcheck,
     TlsFiles,
     Upload,
+    https_check,
     listening_check,
     tmpfs_options,
 )
@@ -58,22 +57,8 @@ def gate_spec(
         ],
         tmpfs={TMP: tmpfs_options(GATE_UID)},
         # Any verified certificate may ask the gate's own health path; its own will do.
-        healthcheck=Healthcheck(
-            [
-                "curl",
-                "-fsS",
-                "-o",
-                "/dev/null",
-                "--cacert",
-                f"{TLS_DIR}/ca.crt",
-                "--cert",
-                gate.GATE_CERT,
-                "--key",
-                gate.GATE_KEY,
-                "--resolve",
-                f"{DEFINITION.dns_name}:{PORT}:127.0.0.1",
-                f"https://{DEFINITION.dns_name}:{PORT}{gate.HEALTH_PATH}",
-            ]
+        healthcheck=https_check(
+            DEFINITION.dns_name, PORT, gate.HEALTH_PATH, (gate.GATE_CERT, gate.GATE_KEY)
         ),
         internal_ports=[PORT],
     )

@@ -17,8 +17,8 @@ from infra.dev_vault import DOCKER_BRIDGE, DevVault
 from infra.settings import load_settings
 from tests.docker import engine as docker_engine
 from tests.docker.engine import Engine
-from tests.docker.images import NO_STAND_IN, Built, build_all
-from tests.helpers import stack_overrides
+from tests.docker.images import NO_STAND_IN, Built, build_all, not_published
+from tests.helpers import profile, stack_overrides
 from tests.integration.vault_server import free_port_pair
 
 TIMES: dict[str, float] = {}
@@ -54,10 +54,8 @@ def without_stand_ins(config: dict[str, Any]) -> dict[str, Any]:
     for key in NO_STAND_IN:
         services[key] = {**services.get(key, {}), "enabled": False}
     network = dict(config.get("network") or {})
-    network["publishedPorts"] = {
-        **(network.get("publishedPorts") or {}),
-        **dict.fromkeys(NO_STAND_IN),
-    }
+    ports = profile("dev")["network"]["publishedPorts"]
+    network["publishedPorts"] = {**(network.get("publishedPorts") or {}), **not_published(ports)}
     return {**config, "services": services, "network": network}
 
 

@@ -42,6 +42,13 @@ NO_STAND_IN = {
 """Services the tier cannot run (no binary to build a stand-in from): disabled in its stack,
 each with the reason and where its files are checked instead."""
 
+
+def not_published(profile_ports: dict[str, int]) -> dict[str, None]:
+    """The nulls that take the services the tier cannot run out of the profile's published
+    ports (a null removes a profile's entry; one for a key it lacks would be a bad port)."""
+    return dict.fromkeys(key for key in NO_STAND_IN if key in profile_ports)
+
+
 BASE = "vos-test/debian:bookworm"
 SUITE = "bookworm"
 

@@ -43,9 +43,9 @@ from tests.docker.checks import file_problems, hardening_problems
 from tests.docker.conftest import SERVICES as TIER_SERVICES
 from tests.docker.conftest import TIMES
 from tests.docker.engine import Engine
-from tests.docker.images import NO_STAND_IN, Built
+from tests.docker.images import NO_STAND_IN, Built, not_published
 from tests.docker.provider import BUILD, CONTAINER
-from tests.helpers import output
+from tests.helpers import output, profile
 from tests.integration.sockets import machine_addresses, reachable
 from tests.integration.vault_server import point_at, root_client
 
@@ -107,7 +107,12 @@ def stack(engine: Engine, stand_ins: Built, vault: DevVault) -> Iterator[Stack]:
     config = with_overrides(
         read_stack_config("dev"),
         # the services the tier cannot run: disabled, and their profile publication removed
-        network={"publishedPorts": {**published, **dict.fromkeys(NO_STAND_IN)}},
+        network={
+            "publishedPorts": {
+                **published,
+                **not_published(profile("dev")["network"]["publishedPorts"]),
+            }
+        },
         services={key: {"enabled": False} for key in NO_STAND_IN},
         # one agent from its image, one built from source on the engine (the app stand-in's
         # folder as the build context)

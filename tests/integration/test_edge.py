@@ -14,12 +14,10 @@ import pwd
 import socket
 import ssl
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,51 +30,11 @@ from infra.offline import material
 from infra.offline.rendered import containers
 from infra.offline.runner import Evaluation
 from tests.helpers import output, write_private
+from tests.integration.https_stub import HttpsStub
 from tests.integration.sockets import free_port
 from tests.integration.tls_probe import handshake
 
 EDGE_NAME = "edge.vos.test"
-
-
-@dataclass
-class Upstream:
-    """An HTTPS server standing in for the gateway: records what reached it."""
-
-    cert: str
-    key: str
-    seen: list[dict[str, Any]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        seen = self.seen
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                seen.append({"path": self.path, "headers": dict(self.headers.items())})
-                body = json.dumps({"ok": True}).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = _answer
-            do_POST = _answer
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.cert, self.key)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.port = int(self.server.server_address[1])
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 # In the container nginx runs as one unprivileged account that owns its tmpfs. Here the
@@ -191,15 +149,15 @@ def pki(dev: Evaluation, tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 
 @pytest.fixture(scope="module")
-def gateway(pki: Pki) -> Iterator[Upstream]:
-    upstream = Upstream(pki.gateway_cert, pki.gateway_key)
+def gateway(pki: Pki) -> Iterator[HttpsStub]:
+    upstream = HttpsStub(pki.gateway_cert, pki.gateway_key)
     yield upstream
     upstream.stop()
 
 
 @contextmanager
 def _edge(
-    tmp_path_factory: pytest.TempPathFactory, pki: Pki, upstream: Upstream, limits: EdgeLimits
+    tmp_path_factory: pytest.TempPathFactory, pki: Pki, upstream: HttpsStub, limits: EdgeLimits
 ) -> Iterator[Edge]:
     edge = Edge(tmp_path_factory.mktemp("edge"), upstream.port, limits, pki.edge_files)
     try:
@@ -209,7 +167,7 @@ def _edge(
 
 
 @pytest.fixture(scope="module")
-def edge(tmp_path_factory: pytest.TempPathFactory, pki: Pki, gateway: Upstream) -> Iterator[Edge]:
+def edge(tmp_path_factory: pytest.TempPathFactory, pki: Pki, gateway: HttpsStub) -> Iterator[Edge]:
     # A body limit of 1 MB keeps the oversized-body probe small.
     with _edge(tmp_path_factory, pki, gateway, EdgeLimits(body_mb=1)) as running:
         yield running
@@ -247,7 +205,7 @@ def _assert_security_headers(response: http.client.HTTPResponse) -> None:
 
 
 def test_proxies_to_the_verified_gateway_with_security_headers(
-    pki: Pki, edge: Edge, gateway: Upstream
+    pki: Pki, edge: Edge, gateway: HttpsStub
 ) -> None:
     before = len(gateway.seen)
     response, body = _request(pki, edge, path="/v1/health")
@@ -265,7 +223,7 @@ def test_proxies_to_the_verified_gateway_with_security_headers(
 
 
 def test_a_well_formed_request_id_is_kept_and_a_hostile_one_replaced(
-    pki: Pki, edge: Edge, gateway: Upstream
+    pki: Pki, edge: Edge, gateway: HttpsStub
 ) -> None:
     response, _ = _request(pki, edge, headers={"X-Request-ID": "trace-42.a_b"})
     assert response.getheader("X-Request-ID") == "trace-42.a_b"
@@ -300,7 +258,7 @@ def test_only_tls_1_2_and_1_3_are_spoken(
             handshake(edge.port, version)
 
 
-def test_plain_http_never_reaches_the_gateway(edge: Edge, gateway: Upstream) -> None:
+def test_plain_http_never_reaches_the_gateway(edge: Edge, gateway: HttpsStub) -> None:
     before = len(gateway.seen)
     connection = http.client.HTTPConnection("127.0.0.1", edge.port, timeout=10)
     try:
@@ -315,7 +273,7 @@ def test_plain_http_never_reaches_the_gateway(edge: Edge, gateway: Upstream) -> 
 
 
 def test_an_oversized_body_is_refused_before_the_gateway(
-    pki: Pki, edge: Edge, gateway: Upstream
+    pki: Pki, edge: Edge, gateway: HttpsStub
 ) -> None:
     before = len(gateway.seen)
     response, _ = _request(pki, edge, "POST", "/v1/chat", body=b"x" * (1024 * 1024 + 1))
@@ -329,7 +287,7 @@ def test_an_oversized_body_is_refused_before_the_gateway(
 
 
 def test_a_burst_above_the_rate_gets_429_with_retry_after(
-    tmp_path_factory: pytest.TempPathFactory, pki: Pki, gateway: Upstream
+    tmp_path_factory: pytest.TempPathFactory, pki: Pki, gateway: HttpsStub
 ) -> None:
     with _edge(tmp_path_factory, pki, gateway, EdgeLimits(rate_per_second=1, burst=2)) as edge:
         statuses = []
@@ -374,7 +332,7 @@ def test_a_gateway_without_the_platform_ca_or_name_gets_no_traffic(
         "forged": (str(forged["certPem"]), str(key["privateKeyPem"])),
         "postgres": other,
     }.items():
-        impostor = Upstream(
+        impostor = HttpsStub(
             write_private(folder, f"{name}.crt", cert),
             write_private(folder, f"{name}.key", private),
         )
@@ -390,7 +348,7 @@ def test_a_gateway_without_the_platform_ca_or_name_gets_no_traffic(
 
 
 def test_the_programs_own_edge_proxies_to_the_gateway_by_name_and_answers_its_health(
-    dev: Evaluation, tmp_path: Path, pki: Pki, gateway: Upstream
+    dev: Evaluation, tmp_path: Path, pki: Pki, gateway: HttpsStub
 ) -> None:
     """The edge container as `pulumi up` would create it: its rendered nginx.conf and its
     own certificate (the edge's, with localhost as published in dev), nothing re-rendered."""

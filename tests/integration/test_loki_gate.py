@@ -16,13 +16,10 @@ import pwd
 import socket
 import ssl
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -37,62 +34,17 @@ from components.loki import gate
 from infra.offline.rendered import RenderedContainer, containers
 from infra.offline.runner import Evaluation
 from tests.helpers import output, write_private
+from tests.integration.https_stub import HttpsStub
 from tests.integration.sockets import free_port
 
 _GLOBALS = f"daemon off; user {pwd.getpwuid(os.getuid()).pw_name};"
 
 
 @dataclass
-class Store:
-    """Stands in for the Loki store: TLS with Loki's certificate, client certificates of the
-    platform CA required (as loki.yaml's http_tls_config); records who came."""
-
-    cert: str
-    key: str
-    client_ca: str
-    seen: list[dict[str, Any]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        seen = self.seen
-
-        class Handler(BaseHTTPRequestHandler):
-            def _answer(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                self.rfile.read(length)
-                peer = self.connection.getpeercert()  # type: ignore[attr-defined]
-                subject = dict(item for rdn in peer["subject"] for item in rdn)
-                seen.append({"path": self.path, "client": subject["commonName"]})
-                body = b'{"status":"success"}'
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_GET = _answer
-            do_POST = _answer
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(self.cert, self.key)
-        context.verify_mode = ssl.CERT_REQUIRED
-        context.load_verify_locations(self.client_ca)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.port = int(self.server.server_address[1])
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@dataclass
 class Gate:
     port: int
     ca: str
-    store: Store
+    store: HttpsStub
     folder: Path
     identities: dict[str, tuple[str, str]]
     """caller -> (certificate file, key file)"""
@@ -165,7 +117,9 @@ def the_gate(dev: Evaluation, tmp_path_factory: pytest.TempPathFactory) -> Itera
         return str(output(dev.named(name), field_name))
 
     store_files = containers(dev)["loki-store"].files
-    store = Store(
+    # The store stand-in: Loki's certificate, client certificates of the platform CA
+    # required, as loki.yaml's http_tls_config.
+    store = HttpsStub(
         write_private(folder, "store.crt", store_files[f"{TLS_DIR}/server.crt"].content),
         write_private(folder, "store.key", store_files[f"{TLS_DIR}/server.key"].content),
         write_private(folder, "platform-ca.crt", pem("pki-ca-cert", "certPem")),

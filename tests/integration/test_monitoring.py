@@ -225,6 +225,18 @@ def test_every_running_target_is_up_over_verified_tls(stack: Stack) -> None:
     assert series and all("queue" in s["metric"] for s in series)
 
 
+def _unscraped(stack: Stack, names: set[str]) -> set[str]:
+    """The metric names of which the real Prometheus holds no series."""
+    auth = ("admin", stack.password("prometheus"))
+    return {
+        name
+        for name in names
+        if not stack.get("prometheus", "/api/v1/series", auth=auth, **{"match[]": name}).json()[
+            "data"
+        ]
+    }
+
+
 def _probe(stack: Stack, metric: str) -> dict[str, str]:
     back = {f"{a.rpartition(':')[0]}:{p}": a for a, p in stack.ports.items()}
     return {
@@ -346,18 +358,7 @@ def test_every_metric_the_alerts_read_is_scraped(stack: Stack, rule_file: str) -
     document = yaml.safe_load((RULES / rule_file).read_text())
     names = {n for g in document["groups"] for r in g["rules"] for n in metric_names(r["expr"])}
     assert names
-    auth = ("admin", stack.password("prometheus"))
-
-    def missing() -> set[str]:
-        return {
-            name
-            for name in names
-            if not stack.get("prometheus", "/api/v1/series", auth=auth, **{"match[]": name}).json()[
-                "data"
-            ]
-        }
-
-    assert _wait(lambda: not missing()), missing()
+    assert _wait(lambda: not _unscraped(stack, names)), _unscraped(stack, names)
 
 
 def test_the_alert_rules_load_and_evaluate_on_the_real_server(stack: Stack) -> None:
@@ -420,15 +421,4 @@ def test_every_metric_the_dashboards_read_is_scraped(stack: Stack) -> None:
                         names |= metric_names(expr)
     names = {n for n in names if not n.startswith(("http_server_", "vos_"))}
     assert {"pg_up", "rabbitmq_connections", "probe_success", "ALERTS"} <= names
-    auth = ("admin", stack.password("prometheus"))
-
-    def missing() -> set[str]:
-        return {
-            name
-            for name in names
-            if not stack.get("prometheus", "/api/v1/series", auth=auth, **{"match[]": name}).json()[
-                "data"
-            ]
-        }
-
-    assert _wait(lambda: not missing()), missing()
+    assert _wait(lambda: not _unscraped(stack, names)), _unscraped(stack, names)
