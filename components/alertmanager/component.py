@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
 import pulumi_docker as docker
 
 from components.alertmanager import files
@@ -21,6 +22,7 @@ class Alertmanager(ServiceComponent):
 
     def build(self, args: ServiceArgs) -> dict[str, Any]:
         password = args.credentials.values[DEFINITION.own("admin-password")]
+        receivers = args.settings.alerting.receivers
         self.server = self.container(
             "server",
             server_spec(
@@ -30,6 +32,8 @@ class Alertmanager(ServiceComponent):
                 ),
                 password,
                 self.tls,
+                receivers,
+                {r.name: pulumi.Output.secret(r.secret) for r in receivers},
             ),
         )
         return {}

@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from components.alertmanager import files
 from components.alertmanager.definition import DEFINITION
 from components.docker.spec import ContainerSpec, Healthcheck, TlsFiles, Upload, tmpfs_options
+from infra.settings.models import ReceiverSettings
 
 assert DEFINITION.image_uid is not None
 UID = DEFINITION.image_uid
 PORT = DEFINITION.tls_port
 
 
-def server_spec(image: str, web_config: Any, password: Any, tls: TlsFiles) -> ContainerSpec:
+def server_spec(
+    image: str,
+    web_config: Any,
+    password: Any,
+    tls: TlsFiles,
+    receivers: Sequence[ReceiverSettings] = (),
+    receiver_secrets: dict[str, Any] | None = None,
+) -> ContainerSpec:
+    """`receiver_secrets`: receiver name -> its secret (a secret Output)."""
     return ContainerSpec(
         service=DEFINITION.dns_name,
         image=image,
@@ -28,11 +38,15 @@ def server_spec(image: str, web_config: Any, password: Any, tls: TlsFiles) -> Co
         ],
         user=f"{UID}:{UID}",
         uploads=[
-            Upload(files.CONFIG, files.alertmanager_yml(), UID),
+            Upload(files.CONFIG, files.alertmanager_yml(receivers), UID),
             Upload(files.WEB_CONFIG, web_config, UID),
             Upload(files.CLIENT_CONFIG, files.client_config(), UID),
             Upload(files.PASSWORD_FILE, password, UID, "0400", secret=True),
             *tls.uploads(UID),
+            *(
+                Upload(files.receiver_secret_file(name), value, UID, "0400", secret=True)
+                for name, value in (receiver_secrets or {}).items()
+            ),
         ],
         data_volume=files.DATA,
         tmpfs={"/tmp": tmpfs_options(UID)},  # noqa: S108 (a private tmpfs)

@@ -14,3 +14,9 @@ DEFINITION = ServiceDefinition(
     # Its web config carries the password's hash: it restarts (on its data volume).
     restarts={"prometheus": ("alertmanager-server",)},
 )
+
+
+def receiver_secret_name(receiver: str) -> str:
+    """Name, under Alertmanager's Vault folder and its secrets folder, of a receiver's
+    secret (alerting.receivers)."""
+    return f"receiver-{receiver}"

@@ -6,11 +6,14 @@ accept: `matchers` in routes and inhibitions (0.22+), exporter-toolkit web confi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import yaml
 
-from components.alertmanager.definition import DEFINITION
+from components.alertmanager.definition import DEFINITION, receiver_secret_name
 from components.docker.spec import CONFIG_DIR, TLS_DIR
 from components.prometheus.web_config import web_config
+from infra.settings.models import ReceiverSettings
 
 CONFIG = f"{CONFIG_DIR}/alertmanager.yml"
 WEB_CONFIG = f"{CONFIG_DIR}/web.yml"
@@ -23,14 +26,40 @@ DEFAULT_RECEIVER = "platform"
 WATCHDOG_RECEIVER = "watchdog"
 
 
-def alertmanager_yml() -> str:
+def receiver_secret_file(name: str) -> str:
+    return f"{CONFIG_DIR}/secrets/{receiver_secret_name(name)}"
+
+
+def _integration(receiver: ReceiverSettings) -> dict[str, object]:
+    """The receiver's integration, its secret read from a file (keys both Alertmanager 0.25
+    and 0.28 accept: auth_password_file, api_url_file, routing_key_file; checked by amtool)."""
+    secret = receiver_secret_file(receiver.name)
+    if receiver.type == "email":
+        config: dict[str, object] = {
+            "to": receiver.to,
+            "from": receiver.sender,
+            "smarthost": receiver.smarthost,
+            "auth_username": receiver.username,
+            "auth_password_file": secret,
+            "require_tls": True,
+        }
+        key = "email_configs"
+    elif receiver.type == "slack":
+        config, key = {"api_url_file": secret, "channel": receiver.channel}, "slack_configs"
+    else:
+        config, key = {"routing_key_file": secret}, "pagerduty_configs"
+    return {"name": receiver.name, key: [{**config, "send_resolved": True}]}
+
+
+def alertmanager_yml(receivers: Sequence[ReceiverSettings] = ()) -> str:
     """Routes: the Watchdog on a route of its own (it always fires: a dead man's switch
     belongs there), everything else grouped per alert and target to the default receiver.
     Inhibitions: a critical alert silences the warning of the same alert and target, the
     critical certificate alert its early warning, and a target that is down every other
     alert of that target (they follow from it).
-    The receivers have no integration yet: alerts are held and shown by Alertmanager's API
-    and UI (amtool, Grafana)."""
+    Every alert is held and shown by Alertmanager's API and UI (amtool, Grafana); the
+    configured receivers (alerting.receivers) get the severities they ask for, each on a
+    route that lets the alert go on to the next."""
     return yaml.safe_dump(
         {
             "global": {"resolve_timeout": "5m"},
@@ -47,7 +76,15 @@ def alertmanager_yml() -> str:
                         "group_wait": "0s",
                         "group_interval": "1m",
                         "repeat_interval": "1m",
-                    }
+                    },
+                    *(
+                        {
+                            "matchers": [f'severity=~"{"|".join(r.severities)}"'],
+                            "receiver": r.name,
+                            "continue": True,
+                        }
+                        for r in receivers
+                    ),
                 ],
             },
             "inhibit_rules": [
@@ -67,7 +104,11 @@ def alertmanager_yml() -> str:
                     "equal": ["job", "instance"],
                 },
             ],
-            "receivers": [{"name": DEFAULT_RECEIVER}, {"name": WATCHDOG_RECEIVER}],
+            "receivers": [
+                {"name": DEFAULT_RECEIVER},
+                {"name": WATCHDOG_RECEIVER},
+                *(_integration(r) for r in receivers),
+            ],
         },
         sort_keys=False,
     )

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import pulumi
 
+from components.alertmanager.definition import DEFINITION as ALERTMANAGER
+from components.alertmanager.definition import receiver_secret_name
 from components.credentials import Credentials
 from components.pki import Pki
 from components.vault.access import AppRole, Policy
@@ -79,6 +81,15 @@ class SecretStore(pulumi.ComponentResource):
                 "certificate_pem": args.pki.metrics_ca_cert_pem,
             },
         )
+        # Alertmanager's receivers' secrets (Pulumi secrets of the stack): Vault holds them
+        # like every other credential; Alertmanager gets them as files.
+        if settings.is_enabled(ALERTMANAGER.key):
+            for receiver in settings.alerting.receivers:
+                secret(
+                    ALERTMANAGER.dns_name,
+                    receiver_secret_name(receiver.name),
+                    {"value": pulumi.Output.secret(receiver.secret)},
+                )
         for issued in args.pki.certificates.values():
             secret(
                 issued.spec.owner_service,

@@ -251,6 +251,32 @@ class VaultSettings(_Model):
     )
 
 
+class ReceiverSettings(_Model):
+    """Where Alertmanager sends alerts besides holding them (its API, Grafana). The one
+    secret of each (an SMTP password, a Slack webhook URL, a PagerDuty routing key) is a
+    Pulumi secret: the program keeps it in Vault and hands it to Alertmanager as a file."""
+
+    name: Annotated[str, _matching(re.compile(r"^[a-z][a-z0-9-]{0,30}$"), "receiver name")]
+    type: Literal["email", "slack", "pagerduty"]
+    severities: list[Literal["critical", "warning"]] = Field(
+        default=["critical"], min_length=1, description="which alerts it gets"
+    )
+    secret: str = Field(
+        min_length=1,
+        description="set with `pulumi config set --secret`: SMTP password, Slack webhook "
+        "URL or PagerDuty routing key",
+    )
+    to: str | None = Field(default=None, description="email: recipient address")
+    sender: str | None = Field(default=None, description="email: From address")
+    smarthost: str | None = Field(default=None, description="email: SMTP host:port (STARTTLS)")
+    username: str | None = Field(default=None, description="email: SMTP login")
+    channel: str | None = Field(default=None, description="slack: #channel")
+
+
+class AlertingSettings(_Model):
+    receivers: list[ReceiverSettings] = Field(default=[], max_length=20)
+
+
 class Settings(_Model):
     catalogue: ClassVar[Catalogue]
     """The services these settings were validated against (see settings_model)."""
@@ -264,6 +290,7 @@ class Settings(_Model):
     rotation: RotationSettings
     vault: VaultSettings
     backend: BackendSettings | None = None
+    alerting: AlertingSettings = AlertingSettings()
 
     @property
     def name_prefix(self) -> str:

@@ -57,7 +57,41 @@ def check_relations(raw: Raw, catalogue: Catalogue) -> list[Problem]:
         *_vault(raw),
         *_vault_for_apps(raw, catalogue),
         *_backend(raw),
+        *_receivers(raw),
     ]
+
+
+RECEIVER_FIELDS = {"email": ("to", "sender", "smarthost", "username"), "slack": ("channel",)}
+"""What each receiver type needs besides its secret (the field rule knows the types)."""
+
+
+def _receivers(raw: Raw) -> Iterator[Problem]:
+    receivers = _map(raw, "alerting").get("receivers")
+    if not isinstance(receivers, list) or not receivers:
+        return
+    if not _enabled(_map(raw, "services"), "alertmanager"):
+        yield Problem(
+            ("alerting", "receivers"),
+            "are set but alertmanager, which sends to them, is disabled",
+            _set(("services", "alertmanager", "enabled"), "true"),
+        )
+    names = [r.get("name") for r in receivers if isinstance(r, Mapping)]
+    for i, receiver in enumerate(receivers):
+        if not isinstance(receiver, Mapping):
+            continue
+        if names.count(receiver.get("name")) > 1:
+            yield Problem(
+                ("alerting", "receivers", i, "name"),
+                f"{receiver.get('name')!r} names two receivers",
+                _set(("alerting", "receivers", i, "name"), "<another name>"),
+            )
+        for field in RECEIVER_FIELDS.get(str(receiver.get("type")), ()):
+            if not receiver.get(field):
+                yield Problem(
+                    ("alerting", "receivers", i, field),
+                    f"is required for a {receiver.get('type')} receiver",
+                    _set(("alerting", "receivers", i, field), "<value>"),
+                )
 
 
 def _set(path: tuple[str | int, ...], hint: str) -> str:
