@@ -20,9 +20,10 @@ DEFINITION = ServiceDefinition(
         Credential("secret-key", None, SIGNING_KEY, "encrypts Grafana's stored secrets"),
         Credential("metrics-password", "grafana", PASSWORD, "Prometheus reads /metrics"),
     ),
-    # A telemetry reader (metrics CA): what Jaeger's query API and Loki's read paths accept.
+    # The readers CA's only identity: what Jaeger's query API and Loki's read paths accept
+    # (and no metrics endpoint, which trusts the metrics CA alone).
     client_certificates=(
-        ClientCertificate("grafana-reader", "grafana", "reader-client-tls", "metrics"),
+        ClientCertificate("grafana-reader", "grafana", "reader-client-tls", "readers"),
     ),
     image_uid=472,  # grafana, the official image's user
     component="components.grafana.component:Grafana",

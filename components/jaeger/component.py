@@ -20,6 +20,6 @@ class Jaeger(ServiceComponent):
     def build(self, args: ServiceArgs) -> dict[str, Any]:
         self.server = self.container(
             "server",
-            server_spec(self.service.image_reference, self.tls, args.pki.metrics_ca_cert_pem),
+            server_spec(self.service.image_reference, self.tls, args.pki.readers_ca_cert_pem),
         )
         return {}

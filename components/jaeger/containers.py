@@ -8,13 +8,12 @@ from components.app.contract import JAEGER_OTLP_GRPC_PORT
 from components.docker.spec import ContainerSpec, Healthcheck, TlsFiles, Upload, tmpfs_options
 from components.jaeger import files
 from components.jaeger.definition import DEFINITION
-from components.prometheus.web_config import METRICS_CA
 
 assert DEFINITION.image_uid is not None
 UID = DEFINITION.image_uid
 
 
-def server_spec(image: str, tls: TlsFiles, metrics_ca: Any) -> ContainerSpec:
+def server_spec(image: str, tls: TlsFiles, readers_ca: Any) -> ContainerSpec:
     return ContainerSpec(
         service=DEFINITION.dns_name,
         image=image,
@@ -24,7 +23,7 @@ def server_spec(image: str, tls: TlsFiles, metrics_ca: Any) -> ContainerSpec:
         uploads=[
             Upload(files.CONFIG, files.jaeger_yaml(), UID),
             *tls.uploads(UID),
-            Upload(METRICS_CA, metrics_ca, UID),
+            Upload(files.READERS_CA, readers_ca, UID),
         ],
         # The image declares /tmp a volume; here it is a private tmpfs. Traces live in
         # memory (bounded: files.MAX_TRACES).

@@ -14,12 +14,13 @@ import yaml
 from components.app.contract import JAEGER_OTLP_GRPC_PORT
 from components.docker.spec import CONFIG_DIR, TLS_DIR
 from components.jaeger.definition import DEFINITION
-from components.prometheus.web_config import METRICS_CA
 
 CONFIG = f"{CONFIG_DIR}/jaeger.yaml"
 OTLP_HTTP_PORT = 4318
 HEALTH_PORT = 13133
 TELEMETRY_PORT = 8888
+READERS_CA = f"{TLS_DIR}/readers-ca.crt"
+"""The readers CA: the query API's only accepted issuer (Grafana's reader)."""
 STORAGE = "memstore"
 MAX_TRACES = 100_000
 """The memory backend keeps at most this many traces, then drops the oldest."""
@@ -36,8 +37,8 @@ def _tls(client_ca: str) -> dict[str, str]:
 
 def jaeger_yaml() -> str:
     """OTLP in (gRPC and HTTP): only clients with a platform certificate, i.e. the apps with
-    their own identity. The query API (Grafana's Jaeger datasource): only a telemetry
-    reader's certificate (metrics CA). Health and the Collector's own metrics: loopback."""
+    their own identity. The query API (Grafana's Jaeger datasource): only a certificate of
+    the readers CA (Grafana's reader). Health and the Collector's own metrics: loopback."""
     platform_ca = f"{TLS_DIR}/ca.crt"
     return yaml.safe_dump(
         {
@@ -76,7 +77,7 @@ def jaeger_yaml() -> str:
                     "storage": {"traces": STORAGE},
                     "http": {
                         "endpoint": f"0.0.0.0:{DEFINITION.tls_port}",
-                        "tls": _tls(METRICS_CA),
+                        "tls": _tls(READERS_CA),
                     },
                     "grpc": {"endpoint": "127.0.0.1:16685"},
                 },

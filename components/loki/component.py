@@ -36,6 +36,7 @@ class Loki(ServiceComponent):
             f"{files.STORE_NAME}:{DEFINITION.tls_port}",
             ca_common_name(stack, "platform"),
             ca_common_name(stack, "metrics"),
+            ca_common_name(stack, "readers"),
         )
         self.gate = self.container(
             "gate",
@@ -43,9 +44,9 @@ class Loki(ServiceComponent):
                 args.settings.service(EDGE.key).image_reference,
                 conf,
                 self.tls,
-                pulumi.Output.all(args.pki.ca_cert_pem, args.pki.metrics_ca_cert_pem).apply(
-                    lambda pems: "".join(pems)
-                ),
+                pulumi.Output.all(
+                    args.pki.ca_cert_pem, args.pki.metrics_ca_cert_pem, args.pki.readers_ca_cert_pem
+                ).apply(lambda pems: "".join(pems)),
                 identity.cert_pem,
                 identity.private_key_pem,
             ),

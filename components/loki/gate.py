@@ -2,10 +2,10 @@
 users); the gate gives each caller exactly one right, by the certificate it presents:
 
 - Alloy (platform CA, CN alloy): push logs, nothing else;
-- Grafana's reader (metrics CA, CN grafana): query, labels, series, tail; never push or
-  delete;
+- Grafana's reader (readers CA, CN grafana): GET on query, labels, series, tail; never
+  push, delete or the ruler's API;
 - Prometheus's scrape identity (metrics CA, CN prometheus): /metrics;
-- any other certificate of either CA: 403; no certificate: no TLS handshake.
+- any other certificate of these CAs: 403; none: 400, nothing passed on.
 
 The store is reached over TLS, verified for Loki's name, with the gate's own certificate,
 resolved per request through Docker's DNS (a replaced store is found again). Proven on
@@ -19,7 +19,7 @@ from components.loki.definition import DEFINITION
 
 CONF = f"{CONFIG_DIR}/gate.conf"
 CLIENT_CAS = f"{TLS_DIR}/clients-ca.crt"
-"""The platform CA and the metrics CA, one after the other: whom the gate will talk to."""
+"""The platform, metrics and readers CAs, one after the other: whom the gate will talk to."""
 GATE_CERT = f"{TLS_DIR}/gate.crt"
 GATE_KEY = f"{TLS_DIR}/gate.key"
 HEALTH_PATH = "/.gate/health"
@@ -34,10 +34,14 @@ def _cn(value: str) -> str:
 
 
 def gate_conf(
-    upstream: str, platform_ca: str, metrics_ca: str, port: int = DEFINITION.tls_port
+    upstream: str,
+    platform_ca: str,
+    metrics_ca: str,
+    readers_ca: str,
+    port: int = DEFINITION.tls_port,
 ) -> str:
-    """`upstream`: host:port of the store; `platform_ca`/`metrics_ca`: the two CAs' common
-    names (their certificates are in CLIENT_CAS)."""
+    """`upstream`: host:port of the store; the CAs' common names (their certificates are in
+    CLIENT_CAS)."""
     proxy = [
         f'      set $vos_store "{upstream}";',
         "      proxy_pass https://$vos_store;",
@@ -75,6 +79,7 @@ def gate_conf(
         f"  resolver {DOCKER_DNS} valid=10s ipv6=off;",
         "  map $ssl_client_i_dn $vos_issuer {",
         f"    {_cn(metrics_ca)} metrics;",
+        f"    {_cn(readers_ca)} readers;",
         f"    {_cn(platform_ca)} platform;",
         "    default none;",
         "  }",
@@ -86,7 +91,7 @@ def gate_conf(
         "  }",
         '  map "$vos_issuer:$vos_subject" $vos_role {',
         f'    "platform:alloy" {WRITER};',
-        f'    "metrics:grafana" {READER};',
+        f'    "readers:grafana" {READER};',
         f'    "metrics:prometheus" {SCRAPER};',
         "    default none;",
         "  }",
@@ -107,8 +112,12 @@ def gate_conf(
             for path in PUSH_PATHS
             for line in [f"    location = {path} {{", *only(WRITER), "    }"]
         ),
+        # Never through the gate: deleting logs, and the ruler's API (writes rules).
         "    location /loki/api/v1/delete { return 403; }",
+        "    location /loki/api/v1/rules { return 403; }",
         "    location /loki/api/v1/ {",
+        # Reading is GET (queries, labels, series, the tail's websocket).
+        "      limit_except GET { deny all; }",
         *only(READER),
         "    }",
         "    location = /metrics {",

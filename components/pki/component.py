@@ -81,6 +81,8 @@ class Pki(pulumi.ComponentResource):
     ca_private_key_pem: pulumi.Output[str]
     metrics_ca_cert_pem: pulumi.Output[str]
     metrics_ca_private_key_pem: pulumi.Output[str]
+    readers_ca_cert_pem: pulumi.Output[str]
+    readers_ca_private_key_pem: pulumi.Output[str]
     certificates: dict[str, IssuedCertificate]
 
     def __init__(
@@ -103,12 +105,23 @@ class Pki(pulumi.ComponentResource):
                 key,
                 self,
             ),
+            "readers": _ca(
+                f"{name}-readers-ca",
+                ca_common_name(settings.stack, "readers"),
+                settings,
+                key,
+                self,
+            ),
         }
         self.ca_cert_pem = issuers["platform"].cert.cert_pem
         self.ca_private_key_pem = pulumi.Output.secret(issuers["platform"].key.private_key_pem)
         self.metrics_ca_cert_pem = issuers["metrics"].cert.cert_pem
         self.metrics_ca_private_key_pem = pulumi.Output.secret(
             issuers["metrics"].key.private_key_pem
+        )
+        self.readers_ca_cert_pem = issuers["readers"].cert.cert_pem
+        self.readers_ca_private_key_pem = pulumi.Output.secret(
+            issuers["readers"].key.private_key_pem
         )
 
         self.certificates = {}
@@ -144,5 +157,9 @@ class Pki(pulumi.ComponentResource):
             )
 
         self.register_outputs(
-            {"caCertPem": self.ca_cert_pem, "metricsCaCertPem": self.metrics_ca_cert_pem}
+            {
+                "caCertPem": self.ca_cert_pem,
+                "metricsCaCertPem": self.metrics_ca_cert_pem,
+                "readersCaCertPem": self.readers_ca_cert_pem,
+            }
         )

@@ -81,6 +81,14 @@ class SecretStore(pulumi.ComponentResource):
                 "certificate_pem": args.pki.metrics_ca_cert_pem,
             },
         )
+        secret(
+            CA_OWNER,
+            "readers-ca",
+            {
+                "private_key_pem": args.pki.readers_ca_private_key_pem,
+                "certificate_pem": args.pki.readers_ca_cert_pem,
+            },
+        )
         # Alertmanager's receivers' secrets (Pulumi secrets of the stack): Vault holds them
         # like every other credential; Alertmanager gets them as files.
         if settings.is_enabled(ALERTMANAGER.key):

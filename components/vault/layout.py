@@ -5,6 +5,7 @@ Layout (KV v2):  <mount>/<pathPrefix>/<stack>/<service>/<name>
        secret/vos/dev/postgres/tls      {"private_key_pem", "certificate_pem", "ca_pem"}
        secret/vos/dev/pki/ca                           {"private_key_pem", "certificate_pem"}
        secret/vos/dev/pki/metrics-ca                   (the same, for the metrics CA)
+       secret/vos/dev/pki/readers-ca                   (the same, for the readers CA)
 A service's policy reads `<mount>/data/<pathPrefix>/<stack>/<service>/*` and nothing else;
 `pki/` (the CA keys) is readable by no service.
 """

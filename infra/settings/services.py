@@ -26,10 +26,10 @@ CERTIFICATE_CLASSES = ("ca", "serverCerts", "clientCerts")
 APPROLE_CLASS = "approle"
 """Rotation class of every service's AppRole secret id."""
 
-Issuer = Literal["platform", "metrics"]
+Issuer = Literal["platform", "metrics", "readers"]
 """Which of the platform's CAs issues a certificate: `platform` (every server and client
-identity) or `metrics` (only the identities that read telemetry: Prometheus's scrape
-identity and Grafana's reader)."""
+identity), `metrics` (only Prometheus's scrape identity: what metrics endpoints accept) or
+`readers` (only Grafana's reader: what the trace and log query paths accept)."""
 
 AGENT_REQUIRES = ("postgres", "rabbitmq", "weaviate")
 """Agents keep history in PostgreSQL, talk over RabbitMQ and remember in Weaviate."""
@@ -68,9 +68,9 @@ class ClientCertificate:
     vault_name: str
     """Name of the key bundle under the owner's Vault folder."""
     issuer: Issuer = "platform"
-    """`metrics`: issued by the metrics CA, the only CA that telemetry endpoints requiring a
-    client certificate trust (metrics, trace queries, log reads), so no other platform
-    identity can read them."""
+    """`metrics`: issued by the metrics CA, the only CA that metrics endpoints trust;
+    `readers`: by the readers CA, the only CA that Jaeger's query API and Loki's read paths
+    trust. So no other identity reads them, and Grafana's reader reads no metrics endpoint."""
 
 
 @dataclass(frozen=True)

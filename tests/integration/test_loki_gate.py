@@ -183,6 +183,15 @@ def the_gate(dev: Evaluation, tmp_path_factory: pytest.TempPathFactory) -> Itera
                 "alloy",
             ),
         ),
+        "grafana from the metrics CA": _pair(
+            folder,
+            "forged-grafana-metrics",
+            *_forged(
+                pem("pki-metrics-ca-cert", "certPem"),
+                pem("pki-metrics-ca-key", "privateKeyPem"),
+                "grafana",
+            ),
+        ),
         "grafana from the platform CA": _pair(
             folder,
             "forged-grafana",
@@ -222,6 +231,8 @@ PUSH = ("POST", "/loki/api/v1/push")
 QUERY = ("GET", "/loki/api/v1/query_range?query=%7Bservice%3D%22edge%22%7D")
 LABELS = ("GET", "/loki/api/v1/labels")
 DELETE = ("POST", "/loki/api/v1/delete?query=%7Bservice%3D%22edge%22%7D")
+RULES = ("POST", "/loki/api/v1/rules/vos")
+QUERY_BY_POST = ("POST", "/loki/api/v1/query_range")
 METRICS = ("GET", "/metrics")
 OTHER = ("GET", "/config")
 
@@ -234,13 +245,14 @@ OTHER = ("GET", "/config")
         ("prometheus", {METRICS}),
         ("an agent", set()),
         ("alloy from the metrics CA", set()),
+        ("grafana from the metrics CA", set()),
         ("grafana from the platform CA", set()),
     ],
 )
 def test_each_caller_has_exactly_its_one_right(
     the_gate: Gate, who: str, allowed: set[tuple[str, str]]
 ) -> None:
-    for call in (PUSH, QUERY, LABELS, DELETE, METRICS, OTHER):
+    for call in (PUSH, QUERY, LABELS, DELETE, RULES, QUERY_BY_POST, METRICS, OTHER):
         before = len(the_gate.store.seen)
         status = the_gate.request(who, *call)
         reached = the_gate.store.seen[before:]

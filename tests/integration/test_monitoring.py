@@ -48,6 +48,9 @@ BINARIES = {
     "prometheus": "prometheus",
 }
 """Started in this order (Prometheus last: it dials the others)."""
+FASTER = {"prometheus": {"_interval: 15s": "_interval: 2s"}}
+"""Scrapes and rule evaluations every 2 s instead of 15 s (scrape_ and evaluation_interval):
+the only change to what the servers receive besides paths, ports and data folders."""
 RUNNING_JOBS = {
     "prometheus",
     "rabbitmq",
@@ -174,7 +177,9 @@ def stack(dev: Evaluation, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         impostors.append(ImpostorTls(*throwaway_server(folder, "edge"), ports["edge:8443"]))
         for service, binary in BINARIES.items():
             listen = ports[f"{service}:{_port(rendered[service])}"]
-            servers[service] = RenderedServer(rendered[service], binary, hosts, ports, listen)
+            servers[service] = RenderedServer(
+                rendered[service], binary, hosts, ports, listen, FASTER.get(service)
+            )
         yield stack
     finally:
         for server in reversed(servers.values()):
@@ -213,8 +218,8 @@ def test_every_running_target_is_up_over_verified_tls(stack: Stack) -> None:
         up = _up(stack)
         return set(up) == RUNNING_JOBS | down and all(up[job] == "1" for job in RUNNING_JOBS)
 
-    # Each target's first scrape comes within one interval (15 s, as rendered).
-    assert _wait(settled, timeout=120), _up(stack)
+    # Each target's first scrape comes within one interval.
+    assert _wait(settled, timeout=60), _up(stack)
     up = _up(stack)
     assert {job for job, value in up.items() if value == "0"} == down
     auth = ("admin", stack.password("prometheus"))

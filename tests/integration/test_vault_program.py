@@ -83,6 +83,7 @@ def test_a_service_reads_only_its_own_secrets(
         f"vos/{stack}/weather-agent/postgres-password",
         f"vos/{stack}/pki/ca",
         f"vos/{stack}/pki/metrics-ca",
+        f"vos/{stack}/pki/readers-ca",
     ):
         with pytest.raises(hvac.exceptions.Forbidden):
             gateway.secrets.kv.v2.read_secret_version(
@@ -166,7 +167,7 @@ def test_program_registers_one_vault_secret_per_generated_secret(dev: Evaluation
     leaves = dev.of_type("tls:index/locallySignedCert:LocallySignedCert")
     secrets_ = dev.of_type(KV)
     cas = dev.of_type("tls:index/selfSignedCert:SelfSignedCert")
-    assert len(cas) == 2  # the platform CA and the metrics CA
+    assert len(cas) == 3  # the platform, metrics and readers CAs
     assert len(secrets_) == len(passwords) + len(leaves) + len(cas)  # + each CA key
     paths = [unwrap(r.inputs)["path"] for r in secrets_]
     assert len(set(paths)) == len(paths)

@@ -137,17 +137,17 @@ def test_datasources_have_fixed_uids_tls_by_name_and_the_real_credentials(
         password = str(output(dev.named(f"credentials-{uid}-admin-password"), "result"))
         assert source["basicAuth"] is True
         assert _unescape(source["secureJsonData"]["basicAuthPassword"]) == password
-    # Jaeger and Loki by certificate: Grafana's reader identity, issued by the metrics CA
+    # Jaeger and Loki by certificate: Grafana's reader identity, issued by the readers CA
     # (what Jaeger's query API trusts, tests/program/test_jaeger.py; and what Loki's gate
     # lets read, tests/integration/test_loki_gate.py).
     assert sources["jaeger"]["secureJsonData"] == sources["loki"]["secureJsonData"]
     reader = x509.load_pem_x509_certificate(
         _unescape(sources["jaeger"]["secureJsonData"]["tlsClientCert"]).encode()
     )
-    metrics_ca = x509.load_pem_x509_certificate(
-        str(output(dev.named("pki-metrics-ca-cert"), "certPem")).encode()
+    readers_ca = x509.load_pem_x509_certificate(
+        str(output(dev.named("pki-readers-ca-cert"), "certPem")).encode()
     )
-    reader.verify_directly_issued_by(metrics_ca)
+    reader.verify_directly_issued_by(readers_ca)
     assert reader.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == "grafana"
     assert grafana.files[DATASOURCES].mode == "0400"
 

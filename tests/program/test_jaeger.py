@@ -147,6 +147,10 @@ def test_otlp_takes_app_identities_and_the_query_api_only_grafanas_reader(
     reader = (source["secureJsonData"]["tlsClientCert"], source["secureJsonData"]["tlsClientKey"])
     assert _handshake(jaeger, otlp_ca, *app_identity, tmp_path) == "accepted"
     assert _handshake(jaeger, query_ca, *reader, tmp_path) == "accepted"
-    # Each refuses the other: an app cannot read traces, Grafana's reader cannot send them.
+    # Each refuses the other: an app cannot read traces, Grafana's reader cannot send them;
+    # nor can Prometheus's scrape identity (metrics CA) read them.
     assert _handshake(jaeger, query_ca, *app_identity, tmp_path).startswith("refused")
     assert _handshake(jaeger, otlp_ca, *reader, tmp_path).startswith("refused")
+    prometheus = rendered["prometheus"]
+    scraper = (prometheus.file(f"{TLS_DIR}/scraper.crt"), prometheus.file(f"{TLS_DIR}/scraper.key"))
+    assert _handshake(jaeger, query_ca, *scraper, tmp_path).startswith("refused")

@@ -80,7 +80,8 @@ def test_the_gate_presents_its_own_identity_to_the_store(
     assert cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value == "loki-gate"
     platform = str(output(dev.named("pki-ca-cert"), "certPem"))
     metrics = str(output(dev.named("pki-metrics-ca-cert"), "certPem"))
-    assert the_gate.file(gate.CLIENT_CAS) == platform + metrics
+    readers = str(output(dev.named("pki-readers-ca-cert"), "certPem"))
+    assert the_gate.file(gate.CLIENT_CAS) == platform + metrics + readers
 
 
 def _blocks(config: str) -> set[str]:

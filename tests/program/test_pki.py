@@ -38,9 +38,13 @@ def _sans(cert: x509.Certificate) -> tuple[set[str], set[str]]:
     }
 
 
-def test_both_cas_are_self_signed_cas_limited_to_signing(stack_update: Evaluation) -> None:
+def test_the_cas_are_self_signed_cas_limited_to_signing(stack_update: Evaluation) -> None:
     registrations = stack_update.of_type(SELF_SIGNED)
-    assert sorted(r.name for r in registrations) == ["pki-ca-cert", "pki-metrics-ca-cert"]
+    assert sorted(r.name for r in registrations) == [
+        "pki-ca-cert",
+        "pki-metrics-ca-cert",
+        "pki-readers-ca-cert",
+    ]
     for registration in registrations:
         ca = certificate(registration)
         ca.verify_directly_issued_by(ca)
@@ -50,30 +54,37 @@ def test_both_cas_are_self_signed_cas_limited_to_signing(stack_update: Evaluatio
         usage = ca.extensions.get_extension_for_class(x509.KeyUsage).value
         assert usage.key_cert_sign and usage.crl_sign
         assert not usage.key_encipherment
-    platform, metrics = (certificate(r) for r in sorted(registrations, key=lambda r: r.name))
-    assert platform.subject != metrics.subject
-    assert platform.public_key() != metrics.public_key()
+    cas = [certificate(r) for r in registrations]
+    assert (
+        len({ca.subject for ca in cas})
+        == len({str(ca.public_key().public_numbers()) for ca in cas})
+        == 3
+    )
 
 
-METRICS_ISSUED = {"pki-prometheus-scraper-cert", "pki-grafana-reader-cert"}
-"""The only certificates of the metrics CA: the identities that read telemetry (Prometheus
-scrapes, Grafana reads traces and logs)."""
+ISSUED_BY = {"pki-prometheus-scraper-cert": "metrics", "pki-grafana-reader-cert": "readers"}
+"""The only certificates not of the platform CA: Prometheus's scrape identity (metrics CA,
+which metrics endpoints trust) and Grafana's reader (readers CA, which trace and log queries
+trust); every other leaf is the platform CA's."""
 
 
 def test_each_ca_really_signs_exactly_its_leaf_certificates(stack_update: Evaluation) -> None:
-    platform = ca_certificate(stack_update)
-    metrics = certificate(stack_update.named("pki-metrics-ca-cert"))
+    cas = {
+        "platform": ca_certificate(stack_update),
+        "metrics": certificate(stack_update.named("pki-metrics-ca-cert")),
+        "readers": certificate(stack_update.named("pki-readers-ca-cert")),
+    }
     leaves = stack_update.of_type(SIGNED)
     assert len(leaves) >= 12
     for registration in leaves:
         leaf = certificate(registration)
-        issuer, other = (
-            (metrics, platform) if registration.name in METRICS_ISSUED else (platform, metrics)
-        )
+        name = ISSUED_BY.get(registration.name, "platform")
+        issuer = cas[name]
         leaf.verify_directly_issued_by(issuer)  # raises InvalidSignature if it does not
         assert leaf.issuer == issuer.subject
-        with pytest.raises((InvalidSignature, ValueError)):
-            leaf.verify_directly_issued_by(other)
+        for other in (ca for key, ca in cas.items() if key != name):
+            with pytest.raises((InvalidSignature, ValueError)):
+                leaf.verify_directly_issued_by(other)
 
 
 def test_signature_check_detects_a_foreignca_certificate(dev: Evaluation) -> None:

@@ -129,7 +129,9 @@ def test_leaf_certificate_class_rotates_keys_and_certificates(rotation_class: st
 
 def test_ca_rotation_reissues_leaves_but_keeps_their_keys_and_every_password() -> None:
     specs = certificate_specs(SETTINGS)
-    cas = {"pki-ca-key", "pki-ca-cert", "pki-metrics-ca-key", "pki-metrics-ca-cert"}
+    cas = {
+        f"pki-{ca}-{part}" for ca in ("ca", "metrics-ca", "readers-ca") for part in ("key", "cert")
+    }
     expected = cas | {f"pki-{s.name}-cert" for s in specs}
     before, after = _rotate("ca")
     assert _changed(before, after) == expected
@@ -137,6 +139,7 @@ def test_ca_rotation_reissues_leaves_but_keeps_their_keys_and_every_password() -
     issuers = {
         "platform": ca_certificate(after),
         "metrics": certificate(after.named("pki-metrics-ca-cert")),
+        "readers": certificate(after.named("pki-readers-ca-cert")),
     }
     for spec in specs:
         leaf_certificate(after, spec.name).verify_directly_issued_by(issuers[spec.issuer])
