@@ -24,6 +24,8 @@ DATA = "/alertmanager"
 ADMIN = "admin"
 DEFAULT_RECEIVER = "platform"
 WATCHDOG_RECEIVER = "watchdog"
+"""Alertmanager's own receivers (infra/settings/relations.py BUILT_IN_RECEIVERS keeps
+configured ones off their names)."""
 
 
 def receiver_secret_file(name: str) -> str:

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.alertmanager.definition import DEFINITION as ALERTMANAGER
+from components.alertmanager.files import ADMIN as ALERTMANAGER_ADMIN
 from components.app.containers import sidecar_name
 from components.app.inputs import apps
 from components.grafana import settings_ini as ini
@@ -93,7 +94,7 @@ class Grafana(ServiceComponent):
                         "alertmanager",
                         _url(ALERTMANAGER.dns_name, ALERTMANAGER.tls_port),
                         ALERTMANAGER.dns_name,
-                        basic_auth=("admin", rest[0]),
+                        basic_auth=(ALERTMANAGER_ADMIN, rest[0]),
                         json_data={"implementation": "prometheus"},
                     )
                 )

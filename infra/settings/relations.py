@@ -63,6 +63,9 @@ def check_relations(raw: Raw, catalogue: Catalogue) -> list[Problem]:
 
 RECEIVER_FIELDS = {"email": ("to", "sender", "smarthost", "username"), "slack": ("channel",)}
 """What each receiver type needs besides its secret (the field rule knows the types)."""
+BUILT_IN_RECEIVERS = ("platform", "watchdog")
+"""Alertmanager's own receivers (components/alertmanager/files.py): no configured one may
+take their names."""
 
 
 def _receivers(raw: Raw) -> Iterator[Problem]:
@@ -79,6 +82,12 @@ def _receivers(raw: Raw) -> Iterator[Problem]:
     for i, receiver in enumerate(receivers):
         if not isinstance(receiver, Mapping):
             continue
+        if receiver.get("name") in BUILT_IN_RECEIVERS:
+            yield Problem(
+                ("alerting", "receivers", i, "name"),
+                f"{receiver.get('name')!r} is a receiver of Alertmanager's own",
+                _set(("alerting", "receivers", i, "name"), "<another name>"),
+            )
         if names.count(receiver.get("name")) > 1:
             yield Problem(
                 ("alerting", "receivers", i, "name"),

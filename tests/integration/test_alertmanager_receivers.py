@@ -121,6 +121,12 @@ def test_receivers_without_their_fields_or_alertmanager_are_refused() -> None:
         "vos-infra:alerting.receivers[0].smarthost",
         "vos-infra:alerting.receivers[0].username",
     } <= keys
+    clash = [{**RECEIVERS[2], "name": files.WATCHDOG_RECEIVER}, RECEIVERS[2], RECEIVERS[2]]
+    with pytest.raises(SettingsError) as caught:
+        evaluate("dev", config_with("dev", alerting={"receivers": clash}))
+    messages = {p.key: p.message for p in caught.value.problems}
+    assert "of Alertmanager's own" in messages["vos-infra:alerting.receivers[0].name"]
+    assert "names two receivers" in messages["vos-infra:alerting.receivers[1].name"]
     alone = config_with(
         "dev", alerting={"receivers": RECEIVERS[2:]}, services={"alertmanager": {"enabled": False}}
     )
