@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import pwd
 import socket
 import ssl
-import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,23 +21,17 @@ from typing import Any
 import pytest
 
 from components.api_gateway.definition import DEFINITION as GATEWAY
-from components.docker.spec import CONFIG_DIR
-from components.edge.files import CONF, HEALTH_PATH, TMP, EdgeLimits, nginx_conf
+from components.edge.files import CONF, HEALTH_PATH, EdgeLimits, nginx_conf
 from infra.offline import material
 from infra.offline.rendered import containers
 from infra.offline.runner import Evaluation
 from tests.helpers import output, write_private
 from tests.integration.https_stub import HttpsStub
+from tests.integration.nginx_server import start_nginx
 from tests.integration.sockets import free_port
 from tests.integration.tls_probe import handshake
 
 EDGE_NAME = "edge.vos.test"
-
-
-# In the container nginx runs as one unprivileged account that owns its tmpfs. Here the
-# master may run as root, whose workers would otherwise drop to `nobody` and be unable to
-# reach the test's private temporary folders: the workers keep the test's account.
-_GLOBALS = f"daemon off; user {pwd.getpwuid(os.getuid()).pw_name};"
 
 
 class Edge:
@@ -68,33 +59,7 @@ class Edge:
             upstream = f'set $vos_gateway "{GATEWAY.dns_name}:{GATEWAY.tls_port}";'
             assert upstream in rendered
             rendered = rendered.replace(upstream, f'set $vos_gateway "127.0.0.1:{upstream_port}";')
-        text = (
-            rendered.replace(CONFIG_DIR, str(config_dir))
-            .replace(TMP, str(tmp))
-            .replace("listen 8443 ", f"listen 127.0.0.1:{self.port} ")
-        )
-        conf = config_dir / "nginx.conf"
-        conf.write_text(text)
-        tested = subprocess.run(
-            ["nginx", "-t", "-q", "-e", "stderr", "-p", str(tmp), "-c", str(conf)],
-            capture_output=True,
-            text=True,
-        )
-        assert tested.returncode == 0, tested.stderr
-        self.process = subprocess.Popen(
-            ["nginx", "-e", "stderr", "-p", str(tmp), "-c", str(conf), "-g", _GLOBALS],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                assert self.process.poll() is None, self.process.stderr.read()  # type: ignore[union-attr]
-                time.sleep(0.05)
-        raise AssertionError("nginx did not listen")
+        self.process = start_nginx(rendered, config_dir, tmp, "listen 8443 ", self.port)
 
     def stop(self) -> None:
         self.process.terminate()

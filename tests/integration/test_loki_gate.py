@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import datetime
 import http.client
-import os
-import pwd
 import socket
 import ssl
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,16 +25,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from components.docker.spec import CONFIG_DIR, TLS_DIR
-from components.edge.files import TMP
 from components.grafana.settings_ini import PROVISIONING
 from components.loki import gate
 from infra.offline.rendered import RenderedContainer, containers
 from infra.offline.runner import Evaluation
 from tests.helpers import output, write_private
 from tests.integration.https_stub import HttpsStub
+from tests.integration.nginx_server import start_nginx
 from tests.integration.sockets import free_port
-
-_GLOBALS = f"daemon off; user {pwd.getpwuid(os.getuid()).pw_name};"
 
 
 @dataclass
@@ -128,20 +123,8 @@ def the_gate(dev: Evaluation, tmp_path_factory: pytest.TempPathFactory) -> Itera
     upstream = f'set $vos_store "{rendered["loki-store"].service}:3100";'
     text = loki.file(gate.CONF)
     assert upstream in text
-    text = (
-        text.replace(upstream, f'set $vos_store "127.0.0.1:{store.port}";')
-        .replace(CONFIG_DIR, str(config_dir))
-        .replace(TMP, str(tmp))
-        .replace("listen 3100 ", f"listen 127.0.0.1:{port} ")
-    )
-    conf = config_dir / "gate.conf"
-    conf.write_text(text)
-    tested = subprocess.run(
-        ["nginx", "-t", "-q", "-e", "stderr", "-p", str(tmp), "-c", str(conf)],
-        capture_output=True,
-        text=True,
-    )
-    assert tested.returncode == 0, tested.stderr
+    text = text.replace(upstream, f'set $vos_store "127.0.0.1:{store.port}";')
+    process = start_nginx(text, config_dir, tmp, "listen 3100 ", port)
 
     alloy = rendered["alloy"].files
     sources = yaml.safe_load(rendered["grafana"].file(f"{PROVISIONING}/datasources/vos.yml"))
@@ -198,19 +181,6 @@ def the_gate(dev: Evaluation, tmp_path_factory: pytest.TempPathFactory) -> Itera
             *_forged(pem("pki-ca-cert", "certPem"), pem("pki-ca-key", "privateKeyPem"), "grafana"),
         ),
     }
-    process = subprocess.Popen(
-        ["nginx", "-e", "stderr", "-p", str(tmp), "-c", str(conf), "-g", _GLOBALS],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 15
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, "nginx did not listen"
-            time.sleep(0.05)
     the = Gate(
         port,
         write_private(folder, "ca.crt", pem("pki-ca-cert", "certPem")),
