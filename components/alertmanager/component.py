@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pulumi
@@ -10,7 +11,7 @@ import pulumi_docker as docker
 from components.alertmanager import files
 from components.alertmanager.containers import server_spec
 from components.alertmanager.definition import DEFINITION
-from components.prometheus.web_password import web_password_hash
+from components.prometheus.web_config import login_web_config
 from components.service import ServiceArgs, ServiceComponent
 
 
@@ -27,9 +28,7 @@ class Alertmanager(ServiceComponent):
             "server",
             server_spec(
                 self.service.image_reference,
-                password.apply(
-                    lambda p: files.alertmanager_web_config(web_password_hash(p, files.ADMIN))
-                ),
+                password.apply(partial(login_web_config, files.ADMIN)),
                 password,
                 self.tls,
                 receivers,

@@ -12,7 +12,6 @@ import yaml
 
 from components.alertmanager.definition import DEFINITION, receiver_secret_name
 from components.docker.spec import CONFIG_DIR, TLS_DIR
-from components.prometheus.web_config import web_config
 from infra.settings.models import ReceiverSettings
 
 CONFIG = f"{CONFIG_DIR}/alertmanager.yml"
@@ -114,10 +113,6 @@ def alertmanager_yml(receivers: Sequence[ReceiverSettings] = ()) -> str:
         },
         sort_keys=False,
     )
-
-
-def alertmanager_web_config(admin_hash: str) -> str:
-    return web_config({ADMIN: admin_hash})
 
 
 def client_config() -> str:

@@ -3,6 +3,7 @@ alert rules of monitoring/prometheus/rules."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import pulumi_docker as docker
@@ -18,7 +19,7 @@ from components.postgres_exporter.definition import DEFINITION as POSTGRES_EXPOR
 from components.prometheus import files
 from components.prometheus.containers import server_spec
 from components.prometheus.definition import DEFINITION
-from components.prometheus.web_password import web_password_hash
+from components.prometheus.web_config import login_web_config
 from components.rabbitmq.definition import DEFINITION as RABBITMQ
 from components.service import ServiceArgs, ServiceComponent
 from infra.settings import Settings
@@ -61,10 +62,10 @@ class Prometheus(ServiceComponent):
     server: docker.Container
 
     def build(self, args: ServiceArgs) -> dict[str, Any]:
-        password = args.credentials.values[DEFINITION.own("admin-password")]
+        values = args.credentials.values
+        password = values[DEFINITION.own("admin-password")]
         scraper = args.pki.certificates[DEFINITION.client_certificate("prometheus-scraper").name]
         plan = scrape_plan(args.settings)
-        values = args.credentials.values
         secrets = {}
         if plan.alertmanager:
             secrets[files.ALERTMANAGER_PASSWORD_FILE] = values[ALERTMANAGER.own("admin-password")]
@@ -75,7 +76,7 @@ class Prometheus(ServiceComponent):
             server_spec(
                 self.service.image_reference,
                 files.prometheus_yml(plan),
-                password.apply(lambda p: files.web_config(web_password_hash(p, files.ADMIN))),
+                password.apply(partial(login_web_config, files.ADMIN)),
                 password,
                 self.tls,
                 scraper.cert_pem,

@@ -21,7 +21,6 @@ from components.docker.spec import CONFIG_DIR, TLS_DIR
 from components.grafana.definition import DEFINITION as GRAFANA
 from components.grafana.settings_ini import METRICS_USER as GRAFANA_METRICS_USER
 from components.prometheus.definition import DEFINITION
-from components.prometheus.web_config import web_config as toolkit_web_config
 from components.rabbitmq.definition import DEFINITION as RABBITMQ
 
 CONFIG = f"{CONFIG_DIR}/prometheus.yml"
@@ -40,10 +39,6 @@ SCRAPER_KEY = f"{TLS_DIR}/scraper.key"
 ADMIN = "admin"
 # Per-queue series (with `queue` labels) come only from the detailed endpoint's families.
 RABBITMQ_FAMILIES = ["queue_coarse_metrics", "queue_consumer_count"]
-
-
-def web_config(admin_hash: str) -> str:
-    return toolkit_web_config({ADMIN: admin_hash})
 
 
 def _tls(server_name: str, client_cert: bool) -> dict[str, object]:

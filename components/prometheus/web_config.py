@@ -11,6 +11,7 @@ from __future__ import annotations
 import yaml
 
 from components.docker.spec import TLS_DIR
+from components.prometheus.web_password import web_password_hash
 
 METRICS_CA = f"{TLS_DIR}/metrics-ca.crt"
 """Where a service that demands the scrape identity gets the metrics CA."""
@@ -32,3 +33,8 @@ def web_config(users: dict[str, str] | None = None, client_ca: str | None = None
     if users:
         config["basic_auth_users"] = dict(users)
     return yaml.safe_dump(config, sort_keys=False)
+
+
+def login_web_config(user: str, password: str) -> str:
+    """TLS and one basic-auth user (Prometheus's and Alertmanager's admin)."""
+    return web_config({user: web_password_hash(password, user)})
