@@ -8,6 +8,7 @@ import os
 import pulumi
 
 from components.registry import REGISTRY
+from infra import source_positions
 from infra.assembly import Platform, PlatformArgs
 from infra.config_source import ignored_keys, stack_config
 from infra.settings import Settings, load_settings
@@ -23,6 +24,7 @@ def build(settings: Settings, vault_ca_pem: str = "") -> Platform:
 
 
 def main() -> Platform:
+    source_positions.install()
     # Settings are validated completely before the first resource is registered: a
     # misconfigured stack fails at preview with every problem listed and nothing created.
     for key in ignored_keys():
