@@ -11,6 +11,7 @@ import pulumi_docker as docker
 from components.alertmanager import files
 from components.alertmanager.containers import server_spec
 from components.alertmanager.definition import DEFINITION
+from components.off_loop import off_loop
 from components.prometheus.web_config import login_web_config
 from components.service import ServiceArgs, ServiceComponent
 
@@ -28,7 +29,7 @@ class Alertmanager(ServiceComponent):
             "server",
             server_spec(
                 self.service.image_reference,
-                password.apply(partial(login_web_config, files.ADMIN)),
+                password.apply(partial(off_loop, login_web_config, files.ADMIN)),
                 password,
                 self.tls,
                 receivers,

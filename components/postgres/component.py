@@ -9,6 +9,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.docker.container import job_result
+from components.off_loop import off_loop
 from components.postgres import files
 from components.postgres.containers import role_job_spec, server_spec
 from components.postgres.definition import DEFINITION
@@ -55,7 +56,9 @@ class Postgres(ServiceComponent):
             "roles",
             role_job_spec(
                 self.service.image_reference,
-                pulumi.Output.all(values[DEFINITION.own("admin-password")], *passwords).apply(sql),
+                pulumi.Output.all(values[DEFINITION.own("admin-password")], *passwords).apply(
+                    partial(off_loop, sql)
+                ),
                 pki.ca_cert_pem,
                 admin_tls.cert_pem,
                 admin_tls.private_key_pem,

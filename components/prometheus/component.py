@@ -15,6 +15,7 @@ from components.blackbox_exporter.definition import DEFINITION as BLACKBOX
 from components.blackbox_exporter.files import tls_endpoints
 from components.grafana.definition import DEFINITION as GRAFANA
 from components.loki.definition import DEFINITION as LOKI
+from components.off_loop import off_loop
 from components.postgres_exporter.definition import DEFINITION as POSTGRES_EXPORTER
 from components.prometheus import files
 from components.prometheus.containers import server_spec
@@ -76,7 +77,7 @@ class Prometheus(ServiceComponent):
             server_spec(
                 self.service.image_reference,
                 files.prometheus_yml(plan),
-                password.apply(partial(login_web_config, files.ADMIN)),
+                password.apply(partial(off_loop, login_web_config, files.ADMIN)),
                 password,
                 self.tls,
                 scraper.cert_pem,
