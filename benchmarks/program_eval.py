@@ -1,14 +1,19 @@
 """Benchmark: how the program's evaluation grows with the number of agents, beside two floors.
 
-For each agent count (1, 10, 50, 100, 200) and each repetition, three measurements, each in
-a fresh Python process (nothing of another evaluation in memory, runtime new), each after a
-warm-up evaluation in that process:
-- program: the dev stack with N agents under the material mocks, with the garbage
-  collector as the engine's program process has it (__main__.py: cyclic GC off);
-- payload floor: the same resources (types, names, inputs, secret markers, outputs) replayed
-  as bare resources under mocks that return the recorded outputs: no program logic;
-- bare floor: as many resources with one property each, under no-op mocks.
-Prints min/median/max seconds, the program/payload ratio per repetition (median, max), and
+For each agent count (1, 10, 50, 100, 200) the payload is captured once (payload_replay.py);
+then, for each repetition, four measurements, each in a fresh Python process (nothing of
+another evaluation in memory, the runtime new), each after a warm-up evaluation of the
+1-agent payload of its kind, with the cyclic garbage collector off as in the engine's
+program process (__main__.py), and every registration answered by the same monitor:
+- program: the program for the dev stack with N agents, its registrations answered with
+  the recorded ids and outputs;
+- payload floor: the same registrations replayed with no program logic (same resource and
+  properties classes, inputs, secret markers, parents, dependencies, options, component
+  outputs), answered the same way;
+- bare floor: as many resources with one property each;
+- material: the program under the material mocks (keys, certificates, passwords generated
+  as the providers would), what `vos-infra plan` and the tests pay; for information.
+Prints min/median/max seconds, the program/payload ratio per repetition (median, max) and
 the exponent k of time ~ resources^k fitted over the agent counts.
 Run: `.venv/bin/python benchmarks/program_eval.py [--repeat N]`. Asserts nothing.
 """
@@ -60,86 +65,53 @@ def _ca() -> str:
     return str(path)
 
 
-def _program(agents: int) -> tuple[float, int]:
-    from infra.offline.runner import evaluate
-
-    evaluate("dev", _config(1))  # warm-up: imports, caches
-    gc.collect()
-    started = time.perf_counter()
-    evaluation = evaluate("dev", _config(agents))
-    return time.perf_counter() - started, len(evaluation.registrations)
+KINDS = ("program", "payload", "bare", "material")
 
 
 def _capture(agents: int, path: Path) -> None:
+    from payload_replay import capture
+
+    path.write_bytes(pickle.dumps(capture(_config(agents))))
+
+
+def _evaluate(kind: str, agents: int, items: list[Any]) -> tuple[float, int]:
+    from payload_replay import RecordedMocks, bare_body, replay_body
+
     from infra.offline.runner import evaluate
 
-    evaluation = evaluate("dev", _config(agents))
-    payload = [(r.type, r.name, r.custom, r.inputs, r.outputs) for r in evaluation.registrations]
-    path.write_bytes(pickle.dumps(payload))
-
-
-def _replay(payload: list[tuple[str, str, bool, dict[str, Any], dict[str, Any]]] | int) -> float:
-    """Register the payload (or N one-property resources) under recorded-output mocks."""
-    import pulumi
-    from pulumi.runtime import rpc
-    from pulumi.runtime.settings import ROOT as ROOT_RESOURCE
-    from pulumi.runtime.stack import run_pulumi_func
-    from pulumi.runtime.sync_await import _sync_await
-
-    from infra.offline.mocks import unwrap
-
-    items = payload if isinstance(payload, list) else [
-        ("bench:index:Bare", f"r{i}", True, {"value": f"r{i}"}, {"value": f"r{i}"})
-        for i in range(payload)
-    ]  # fmt: skip
-    outputs = {(t, n): unwrap(o) for t, n, _, _, o in items}
-
-    class Recorded(pulumi.runtime.Mocks):
-        def new_resource(self, args: Any) -> tuple[str, dict[str, Any]]:
-            return f"{args.name}-id", outputs.get((args.typ, args.name), {})
-
-        def call(self, args: Any) -> dict[str, Any]:
-            return {}
-
-    def value(v: Any) -> Any:
-        return pulumi.Output.secret(unwrap(v)) if rpc.is_rpc_secret(v) else unwrap(v)
-
-    def body() -> None:
-        for type_, name, custom, inputs, _ in items:
-            props = {k: value(v) for k, v in inputs.items() if not k.startswith("__")}
-            if custom:
-                pulumi.CustomResource(type_, name, props)
-            else:
-                pulumi.ComponentResource(type_, name, props)
-
-    ROOT_RESOURCE.set(None)
-    pulumi.runtime.set_mocks(Recorded(), project="bench", stack="dev", preview=False)
-    settings = pulumi.runtime.settings.SETTINGS
-    settings.rpc_manager.clear()
-    settings.outputs.clear()
-    gc.disable()  # as the program's evaluation runs
+    config = _config(agents)
+    mocks = RecordedMocks(items)
+    gc.collect()
     started = time.perf_counter()
-    _sync_await(run_pulumi_func(body))
-    took = time.perf_counter() - started
-    gc.enable()
-    return took
-
-
-def _child(kind: str, agents: int, payload_file: str | None) -> None:
     if kind == "program":
-        took, count = _program(agents)
+        evaluation = evaluate("dev", config, mocks=mocks)
+    elif kind == "material":
+        evaluation = evaluate("dev", config)
     else:
-        _replay(10)  # warm-up
-        gc.collect()
-        payload: Any = pickle.loads(Path(payload_file).read_bytes())  # noqa: S301 (ours)
-        count = len(payload)
-        took = _replay(payload if kind == "payload" else count)
+        body = replay_body(items) if kind == "payload" else bare_body(len(items))
+        evaluation = evaluate("dev", config, mocks=mocks, program=body)
+    return time.perf_counter() - started, len(evaluation.registrations)
+
+
+def _child(kind: str, agents: int, folder: str) -> None:
+    # Off for the whole process, as the engine's program process runs (__main__.py); with
+    # it off `evaluate` does not turn it on afterwards.
+    gc.disable()
+    # The program installs the SDK's faster source-position capture (infra/program.py);
+    # the floors get it too, so the ratios compare like with like.
+    from infra.source_positions import install
+
+    install()
+    warm_up: Any = pickle.loads((Path(folder) / "payload-1.pickle").read_bytes())  # noqa: S301 (ours)
+    _evaluate(kind, 1, warm_up)
+    items: Any = pickle.loads((Path(folder) / f"payload-{agents}.pickle").read_bytes())  # noqa: S301
+    took, count = _evaluate(kind, agents, items)
     print(json.dumps({"seconds": took, "resources": count}))
 
 
-def _measure(kind: str, agents: int, payload_file: Path) -> dict[str, float]:
+def _measure(kind: str, agents: int, folder: Path) -> dict[str, float]:
     result = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(agents), str(payload_file)],
+        [sys.executable, __file__, "--child", kind, str(agents), str(folder)],
         cwd=ROOT, capture_output=True, text=True, check=True,
     )  # fmt: skip
     found: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
@@ -154,47 +126,49 @@ def _slope(xs: list[float], ys: list[float]) -> float:
     )
 
 
+def _span(values: list[float]) -> str:
+    return f"{values[0]:.2f}/{statistics.median(values):.2f}/{values[-1]:.2f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--child", nargs=3, metavar=("KIND", "AGENTS", "PAYLOAD"))
+    parser.add_argument("--child", nargs=3, metavar=("KIND", "AGENTS", "FOLDER"))
     args = parser.parse_args()
     if args.child:
-        kind, agents, payload = args.child
-        _child(kind, int(agents), payload)
+        kind, agents, folder = args.child
+        _child(kind, int(agents), folder)
         return
-    header = (
-        f"each figure: {args.repeat} fresh processes, each after a warm-up; cyclic GC off "
-        "during evaluation (as __main__.py runs the program); seconds min/median/max"
-    )
-    print(header)
-    print(f"{'agents':>6}{'resources':>10}{'program':>24}{'payload floor':>24}"
-          f"{'bare floor':>24}{'prog/payload med (max)':>24}{'ms/res':>8}")  # fmt: skip
-    sizes, medians = [], []
+    print(f"each figure: {args.repeat} fresh processes, each after a warm-up; cyclic GC off "
+          "(as __main__.py runs the program); seconds min/median/max")  # fmt: skip
+    print(f"{'agents':>6}{'resources':>10}{'program':>18}{'payload floor':>18}"
+          f"{'bare floor':>18}{'prog/payload':>16}{'material':>18}{'ms/res':>8}")  # fmt: skip
+    sizes: list[float] = []
+    medians: dict[str, list[float]] = {kind: [] for kind in KINDS}
     with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
         for agents in AGENTS:
-            payload_file = Path(tmp) / f"payload-{agents}.pickle"
-            _capture(agents, payload_file)
-            kinds = ("program", "payload", "bare")
+            _capture(agents, folder / f"payload-{agents}.pickle")
+        for agents in AGENTS:
+            # Interleaved, so a change in the machine's load touches every kind alike.
             runs = [
-                tuple(_measure(kind, agents, payload_file) for kind in kinds)
-                for _ in range(args.repeat)
+                {kind: _measure(kind, agents, folder) for kind in KINDS} for _ in range(args.repeat)
             ]
-            count = int(runs[0][0]["resources"])
-            cols = [sorted(r[i]["seconds"] for r in runs) for i in range(3)]
-            ratios = sorted(r[0]["seconds"] / r[1]["seconds"] for r in runs)
-            med = statistics.median(cols[0])
-
-            def span(values: list[float]) -> str:
-                return f"{values[0]:.2f}/{statistics.median(values):.2f}/{values[-1]:.2f}"
-
-            print(f"{agents:>6}{count:>10}{span(cols[0]):>24}{span(cols[1]):>24}"
-                  f"{span(cols[2]):>24}{f'{statistics.median(ratios):.2f} ({ratios[-1]:.2f})':>24}"
-                  f"{1000 * med / count:>8.2f}")  # fmt: skip
+            count = int(runs[0]["program"]["resources"])
+            cols = {kind: sorted(r[kind]["seconds"] for r in runs) for kind in KINDS}
+            ratios = sorted(r["program"]["seconds"] / r["payload"]["seconds"] for r in runs)
+            ratio = f"{statistics.median(ratios):.2f} ({ratios[-1]:.2f})"
+            program = statistics.median(cols["program"])
+            print(f"{agents:>6}{count:>10}{_span(cols['program']):>18}{_span(cols['payload']):>18}"
+                  f"{_span(cols['bare']):>18}{ratio:>16}{_span(cols['material']):>18}"
+                  f"{1000 * program / count:>8.2f}")  # fmt: skip
             sizes.append(count)
-            medians.append(med)
-    print(f"fitted exponent (time ~ resources^k, medians, {AGENTS[0]}-{AGENTS[-1]} agents): "
-          f"k = {_slope(sizes, medians):.3f}")  # fmt: skip
+            for kind in KINDS:
+                medians[kind].append(statistics.median(cols[kind]))
+    span = f"{AGENTS[0]}-{AGENTS[-1]} agents"
+    for kind in ("program", "payload", "material"):
+        print(f"fitted exponent, {kind} (time ~ resources^k, medians, {span}): "
+              f"k = {_slope(sizes, medians[kind]):.3f}")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,0 +1,215 @@
+"""The payload of one evaluation, captured and replayed with no program logic.
+
+`capture` evaluates the program under the material mocks and keeps, for every resource
+registration, what the SDK was handed and what the engine received: the resource class,
+its properties object (the generated `*Args` class and its property names, unset ones
+included, since the SDK makes an output for each), the wire inputs with their secret
+markers, parent, dependencies and options, the outputs returned, and the outputs each
+component registered.
+
+`replay_body` registers exactly that (same classes, same properties objects, same parents,
+dependencies, options, component outputs) from plain values: the SDK's work for this
+payload with none of the program's own (no computing of values, no `apply`, no helper
+code). `RecordedMocks` answers every registration, the program's and the replay's alike,
+with the recorded id and outputs, so neither side pays for generating material.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi import _types
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockResourceArgs
+
+from infra.offline.mocks import MaterialMocks, Operation, unwrap
+from infra.offline.monitor import RecordingMonitor
+from infra.offline.runner import evaluate
+from infra.offline.stack_files import StackConfig
+
+
+@dataclass(frozen=True)
+class Item:
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str
+    resource_class: tuple[str, str]
+    args_class: tuple[str, str] | None
+    """The generated properties class the SDK was handed, or None for a plain dict."""
+    property_names: tuple[str, ...]
+    """Python names for an args class, wire names for a dict, unset properties included."""
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    id: str
+    options: dict[str, Any]
+    component_outputs: dict[str, Any] | None = field(default=None)
+
+
+def _class_ref(cls: type) -> tuple[str, str]:
+    return cls.__module__, cls.__qualname__
+
+
+def _load(ref: tuple[str, str]) -> Any:
+    found: Any = importlib.import_module(ref[0])
+    for part in ref[1].split("."):
+        found = getattr(found, part)
+    return found
+
+
+@contextmanager
+def _recording_constructors(shapes: dict[tuple[str, str], tuple[Any, ...]]) -> Iterator[None]:
+    """Note each resource's class and properties object as the SDK receives them."""
+    original = pulumi.Resource.__init__
+
+    def noting(
+        self: Any, t: str, name: str, custom: bool, props: Any = None, *a: Any, **k: Any
+    ) -> None:
+        shape: tuple[tuple[str, str] | None, tuple[str, ...]]
+        if isinstance(props, dict) or props is None:
+            shape = (None, tuple(props or ()))
+        else:
+            shape = (_class_ref(type(props)), tuple(vars(props)))
+        shapes[(t, name)] = (_class_ref(type(self)), *shape)
+        original(self, t, name, custom, props, *a, **k)
+
+    pulumi.Resource.__init__ = noting  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        pulumi.Resource.__init__ = original  # type: ignore[method-assign]
+
+
+@contextmanager
+def _recording_component_outputs(found: dict[str, dict[str, Any]]) -> Iterator[None]:
+    """Note the outputs each component registers (the stock mock monitor drops them)."""
+    original = RecordingMonitor.RegisterResourceOutputs
+
+    def noting(self: RecordingMonitor, request: Any) -> Any:
+        found[request.urn] = rpc.deserialize_properties(request.outputs)  # type: ignore[no-untyped-call]
+        return original(self, request)
+
+    RecordingMonitor.RegisterResourceOutputs = noting  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        RecordingMonitor.RegisterResourceOutputs = original  # type: ignore[method-assign]
+
+
+def capture(config: StackConfig) -> list[Item]:
+    """Evaluate the dev stack with `config` under the material mocks; its payload."""
+    shapes: dict[tuple[str, str], tuple[Any, ...]] = {}
+    component_outputs: dict[str, dict[str, Any]] = {}
+    with _recording_constructors(shapes), _recording_component_outputs(component_outputs):
+        evaluation = evaluate("dev", config)
+    items = []
+    for r in evaluation.registrations:
+        resource_class, args_class, names = shapes[(r.type, r.name)]
+        items.append(
+            Item(
+                r.urn,
+                r.type,
+                r.name,
+                r.custom,
+                r.parent,
+                resource_class,
+                args_class,
+                names,
+                r.inputs,
+                r.outputs,
+                r.id,
+                r.options,
+                component_outputs.get(r.urn),
+            )
+        )
+    return items
+
+
+class RecordedMocks(MaterialMocks):
+    """Every registration answered with the recorded id and outputs (as the engine returned
+    them, secret outputs still wrapped): no material is generated on either side."""
+
+    def __init__(self, items: list[Item]) -> None:
+        super().__init__()
+        self.answers = {(i.type, i.name): (i.id, i.outputs) for i in items}
+
+    def register(
+        self, args: MockResourceArgs, trigger: Any
+    ) -> tuple[str, dict[str, Any], Operation]:
+        answer = self.answers.get((args.typ, args.name))
+        if answer is None:  # the bare floor's resources: echo the inputs
+            return f"{args.name}-id", unwrap(args.inputs), "create"
+        return answer[0], answer[1], "create"
+
+
+def _plain(value: Any) -> Any:
+    """A recorded wire value as a program would pass it: secrets as secret Outputs."""
+    return pulumi.Output.secret(unwrap(value)) if rpc.is_rpc_secret(value) else unwrap(value)
+
+
+def _properties(item: Item) -> Any:
+    if item.args_class is None:
+        return {
+            n: _plain(item.inputs[n]) if n in item.inputs else None for n in item.property_names
+        }
+    cls = _load(item.args_class)
+    wire = _types.input_type_py_to_pulumi_names(cls)
+    props = cls.__new__(cls)
+    for py_name in item.property_names:
+        value = item.inputs.get(wire.get(py_name, py_name))
+        props.__dict__[py_name] = None if value is None else _plain(value)
+    return props
+
+
+def _options(item: Item, resources: dict[str, pulumi.Resource]) -> pulumi.ResourceOptions:
+    o = item.options
+    return pulumi.ResourceOptions(
+        parent=resources.get(item.parent),
+        depends_on=[resources[urn] for urn in o.get("dependencies", []) if urn in resources],
+        delete_before_replace=o.get("deleteBeforeReplace") or None,
+        retain_on_delete=o.get("retainOnDelete") or None,
+        replace_on_changes=o.get("replaceOnChanges") or None,
+        ignore_changes=o.get("ignoreChanges") or None,
+        protect=o.get("protect") or None,
+        additional_secret_outputs=o.get("additionalSecretOutputs") or None,
+        replacement_trigger=o.get("replacementTrigger"),
+    )
+
+
+def replay_body(items: list[Item]) -> Callable[[], None]:
+    """A program that registers the payload and nothing else."""
+
+    def body() -> None:
+        resources: dict[str, pulumi.Resource] = {}
+        components = []
+        for item in items:
+            cls = _load(item.resource_class)
+            resource = cls.__new__(cls)
+            props, opts = _properties(item), _options(item, resources)
+            if item.custom:
+                pulumi.CustomResource.__init__(resource, item.type, item.name, props, opts)
+            else:
+                pulumi.ComponentResource.__init__(resource, item.type, item.name, props, opts)
+                if item.component_outputs is not None:
+                    components.append((resource, item.component_outputs))
+            resources[item.urn] = resource
+        for resource, outputs in components:
+            resource.register_outputs({k: _plain(v) for k, v in outputs.items()})
+
+    return body
+
+
+def bare_body(count: int) -> Callable[[], None]:
+    """As many resources with one property each: the SDK's cost per resource alone."""
+
+    def body() -> None:
+        for i in range(count):
+            pulumi.CustomResource("bench:index:Bare", f"r{i}", {"value": f"r{i}"})
+
+    return body
