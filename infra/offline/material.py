@@ -9,11 +9,12 @@ usage and extended key usage, SANs and subject copied from the CSR, random 128-b
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import ipaddress
 import secrets
 import string
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -66,16 +67,36 @@ _SUBJECT_FIELDS = {
 }
 
 
-@functools.lru_cache(maxsize=4096)
+_PARSED_LIMIT = 4096
+_parsed: OrderedDict[str, PrivateKeyTypes] = OrderedDict()
+_parsed_lock = threading.Lock()
+
+
+def _remember(pem: str, key: PrivateKeyTypes) -> None:
+    with _parsed_lock:
+        _parsed[pem] = key
+        _parsed.move_to_end(pem)
+        while len(_parsed) > _PARSED_LIMIT:
+            _parsed.popitem(last=False)
+
+
 def _pem_key(pem: str) -> PrivateKeyTypes:
-    """A key parsed once: loading an RSA key validates it (most of an RSA-4096 evaluation's
-    time went to re-loading the CA key before every signature). Keys are immutable."""
-    key = serialization.load_pem_private_key(pem.encode(), password=None)
+    """The key object of a PEM. A key this module generated is the object it generated
+    (both its encodings are remembered): loading an RSA key checks it, a quarter of a
+    second for RSA-4096, and that was most of an RSA evaluation (each key is signed with
+    right after it is made). A PEM from elsewhere is loaded, checked, once. Keys are
+    immutable; the mocks call this from several threads."""
+    with _parsed_lock:
+        key = _parsed.get(pem)
+    if key is not None:
+        return key
+    loaded = serialization.load_pem_private_key(pem.encode(), password=None)
     if not isinstance(
-        key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
+        loaded, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey
     ):
-        raise ValueError(f"unsupported key type {type(key).__name__}")
-    return key
+        raise ValueError(f"unsupported key type {type(loaded).__name__}")
+    _remember(pem, loaded)
+    return loaded
 
 
 def _signing_hash(key: PrivateKeyTypes) -> hashes.SHA256 | None:
@@ -104,16 +125,18 @@ def private_key(inputs: Props) -> dict[str, Any]:
     der = key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, traditional, serialization.NoEncryption()
+    ).decode()
+    pkcs8 = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    _remember(pem, key)
+    _remember(pkcs8, key)
     return {
         **inputs,
-        "privateKeyPem": key.private_bytes(
-            serialization.Encoding.PEM, traditional, serialization.NoEncryption()
-        ).decode(),
-        "privateKeyPemPkcs8": key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        ).decode(),
+        "privateKeyPem": pem,
+        "privateKeyPemPkcs8": pkcs8,
         "publicKeyPem": public.decode(),
         "publicKeyFingerprintSha256": hashlib.sha256(der).hexdigest(),
         "id": hashlib.sha1(der, usedforsecurity=False).hexdigest(),

@@ -8,13 +8,16 @@ import socket
 import ssl
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from infra.offline import material
 from infra.offline.runner import Evaluation, evaluate
 from tests.helpers import (
     SELF_SIGNED,
@@ -175,15 +178,56 @@ def test_ecdsa_p256_by_default(dev: Evaluation) -> None:
     assert isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.name == "secp256r1"
 
 
-def test_rsa_3072_when_asked() -> None:
+def _counting_key_loads(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    loads: list[bytes] = []
+    original = serialization.load_pem_private_key
+
+    def counting(data: bytes, *args: Any, **kwargs: Any) -> Any:
+        loads.append(data)
+        return original(data, *args, **kwargs)
+
+    monkeypatch.setattr(serialization, "load_pem_private_key", counting)
+    return loads
+
+
+def test_rsa_3072_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    loads = _counting_key_loads(monkeypatch)
     ev = evaluate(
         "dev", config_with("dev", tls=profile("dev")["tls"] | {"keyAlgorithm": "RSA-3072"})
     )
+    # The mocks sign with the key objects they generated: no key is parsed (and, for RSA,
+    # checked at length) again before its CSR, self-signature or each certificate it signs.
+    assert loads == []
+    monkeypatch.undo()
     key = private_key(ev.named("pki-postgres-key"))
     assert isinstance(key, rsa.RSAPrivateKey) and key.key_size == 3072
     cert = leaf_certificate(ev, "postgres")
     cert.verify_directly_issued_by(ca_certificate(ev))
     assert cert.extensions.get_extension_for_class(x509.KeyUsage).value.key_encipherment
+
+
+def test_a_key_from_elsewhere_is_parsed_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    loads = _counting_key_loads(monkeypatch)
+    requests = [
+        material.cert_request({"privateKeyPem": pem, "subject": {"commonName": f"n{i}"}})
+        for i in range(3)
+    ]
+    assert len(loads) == 1
+    for request in requests:
+        csr = x509.load_pem_x509_csr(request["certRequestPem"].encode())
+        assert csr.is_signature_valid
+        assert (
+            csr.public_key() == serialization.load_pem_private_key(pem.encode(), None).public_key()
+        )
 
 
 # --- real OpenSSL handshakes over loopback -------------------------------------------------
