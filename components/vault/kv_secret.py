@@ -1,7 +1,10 @@
 """A Vault KV v2 secret as a Pulumi dynamic resource (hvac).
 
-- create: refuses to overwrite a secret this stack did not create (check-and-set; ownership
-  is recorded in the secret's custom metadata before the first version is written);
+- create: never overwrites a secret this stack did not create: the first version is
+  written with check-and-set 0, which Vault refuses atomically if the path has any version,
+  and the owner is then recorded in the secret's custom metadata (two round trips); a path
+  that has versions is this stack's only if its metadata says so and nothing is live, or if
+  its live version already holds exactly this data (a create cut short: adopted);
 - update: writes a new version with check-and-set against the version in state, so old
   versions stay and a change made in Vault meanwhile is reported instead of overwritten;
 - read (refresh): reports the current version and data, so drift shows as a diff;
@@ -67,6 +70,77 @@ def _metadata(vault: Any, mount: str, path: str) -> dict[str, Any] | None:
     return data
 
 
+def _foreign(where: str, holder: str, mount: str, path: str) -> str:
+    return (
+        f"Vault already holds a secret at {where} (managed by {holder}); "
+        "refusing to overwrite what this stack did not create. Import it with "
+        "`pulumi import` or remove it first "
+        f"(bao kv metadata delete -mount={mount} {path})"
+    )
+
+
+def _destroyed(vault: Any, mount: str, path: str, version: int) -> str:
+    try:
+        vault.secrets.kv.v2.destroy_secret_versions(
+            path=path, versions=[version], mount_point=mount
+        )
+    except hvac.exceptions.VaultError:
+        return (
+            f". The version {version} written before the claim was seen could not be "
+            f"destroyed: bao kv destroy -mount={mount} -versions={version} {path}"
+        )
+    return ""
+
+
+def _claim(vault: Any, mount: str, path: str, custom: dict[str, str], owner: str) -> None:
+    """Record the owner, keeping whatever else the custom metadata holds (the write
+    replaces all of it)."""
+    vault.secrets.kv.v2.update_metadata(
+        path=path, mount_point=mount, custom_metadata={**custom, OWNER_KEY: owner}
+    )
+
+
+def _create_again(vault: Any, props: dict[str, Any], refused: Exception) -> int:
+    """The path has versions. It is this stack's if its metadata names this owner and no
+    version is live (a create after a soft delete, e.g. a replace that moves back): write
+    on top with check-and-set. It is also this stack's if the live current version holds
+    exactly the data to write, unowned or owned by this stack: a create that stopped
+    between its write and its claim, or whose result never reached the state; adopting
+    it loses nothing. Anything else belongs to someone else: refused."""
+    mount, path, owner = props["mount"], props["path"], props["owner"]
+    where = f"{mount}/{path}"
+    metadata = _metadata(vault, mount, path)
+    if metadata is None:  # not a check-and-set refusal: nothing is there
+        raise VaultError(f"writing {where}: Vault refused the write ({refused})")
+    custom = metadata.get("custom_metadata") or {}
+    holder = custom.get(OWNER_KEY)
+    live = _live_versions(metadata)
+    current = int(metadata.get("current_version") or 0)
+    if holder == owner and not live:
+        try:
+            written = vault.secrets.kv.v2.create_or_update_secret(
+                path=path, secret=props["data"], cas=current, mount_point=mount
+            )
+        except hvac.exceptions.InvalidRequest as exc:
+            raise VaultError(f"writing {where}: check-and-set refused the write ({exc})") from None
+        return int(written["data"]["version"])
+    if holder in (None, owner) and current in live:
+        stored = vault.secrets.kv.v2.read_secret_version(
+            path=path, version=current, mount_point=mount, raise_on_deleted_version=True
+        )["data"]["data"]
+        if stored == props["data"]:
+            if holder is None:
+                _claim(vault, mount, path, custom, owner)
+            return current
+    if holder == owner:
+        raise VaultError(
+            f"Vault holds a live secret of this stack at {where} that is not in the stack's "
+            "state and differs from what it would write; import it with `pulumi import`, or "
+            f"delete it (bao kv metadata delete -mount={mount} {path}) to have it created anew"
+        )
+    raise VaultError(_foreign(where, holder or "nobody", mount, path))
+
+
 class KvSecretProvider(ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = []
@@ -90,35 +164,33 @@ class KvSecretProvider(ResourceProvider):
         return KV_SECRET.diff(olds, news)
 
     def create(self, props: dict[str, Any]) -> CreateResult:
+        """Two round trips for a new path: the first version with check-and-set 0 (Vault
+        refuses it atomically if the path has any version, live or deleted: nothing is
+        ever overwritten), then the ownership in its custom metadata. The write's answer
+        carries the path's custom metadata, so a path claimed by someone else is seen
+        without a read first. Anything else goes the careful way (`_create_again`)."""
         mount, path, owner = props["mount"], props["path"], props["owner"]
         where = f"{mount}/{path}"
         with translated(_connection(props), f"writing {where}") as vault:
-            metadata = _metadata(vault, mount, path)
-            current = 0
-            if metadata is not None:
-                ours = (metadata.get("custom_metadata") or {}).get(OWNER_KEY) == owner
-                if not ours or _live_versions(metadata):
-                    holder = (metadata.get("custom_metadata") or {}).get(OWNER_KEY, "nobody")
-                    raise VaultError(
-                        f"Vault already holds a secret at {where} (managed by {holder}); "
-                        "refusing to overwrite what this stack did not create. Import it with "
-                        "`pulumi import` or remove it first "
-                        f"(bao kv metadata delete -mount={mount} {path})"
-                    )
-                current = int(metadata.get("current_version") or 0)
-            # Ownership first: if the write below fails, a retry recognises its own empty path.
-            vault.secrets.kv.v2.update_metadata(
-                path=path, mount_point=mount, custom_metadata={OWNER_KEY: owner}
-            )
             try:
                 written = vault.secrets.kv.v2.create_or_update_secret(
-                    path=path, secret=props["data"], cas=current, mount_point=mount
-                )
-            except hvac.exceptions.InvalidRequest as exc:
-                raise VaultError(
-                    f"writing {where}: check-and-set refused the write ({exc})"
-                ) from None
-        version = int(written["data"]["version"])
+                    path=path, secret=props["data"], cas=0, mount_point=mount
+                )["data"]
+            except hvac.exceptions.InvalidRequest as refused:
+                version = _create_again(vault, props, refused)
+            else:
+                version = int(written["version"])
+                custom = written.get("custom_metadata") or {}
+                holder = custom.get(OWNER_KEY)
+                if holder is None:
+                    _claim(vault, mount, path, custom, owner)
+                elif holder != owner:
+                    # Claimed (metadata only, no version) by someone else: take back the
+                    # version just written, so our secret does not stay there, and refuse.
+                    raise VaultError(
+                        _foreign(where, holder, mount, path)
+                        + _destroyed(vault, mount, path, version)
+                    )
         return CreateResult(where, {**props, "version": version})
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:

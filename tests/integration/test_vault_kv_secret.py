@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import base64
+import secrets
+from typing import Any
+from urllib.parse import urlsplit
 
 import hvac
 import hvac.exceptions
 import pytest
+import requests
 from pulumi.dynamic.dynamic import serialize_provider
 
 from components.vault.connection import VaultError
@@ -110,6 +114,95 @@ def test_another_stacks_secret_is_not_ours(vault_env: DevVault) -> None:
     # the owning stack may create it again (e.g. a replace that moves back)
     again = provider.create(props | {"data": {"value": "again"}})
     assert again.outs is not None and again.outs["version"] == 2
+
+
+@pytest.fixture
+def requests_sent(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every HTTP request the provider sends to Vault ("METHOD /v1/path")."""
+    sent: list[str] = []
+    original = requests.Session.send
+
+    def send(self: requests.Session, request: requests.PreparedRequest, **kwargs: Any) -> Any:
+        sent.append(f"{request.method} {urlsplit(request.url or '').path}")
+        return original(self, request, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "send", send)
+    return sent
+
+
+def test_a_new_secret_takes_two_round_trips_and_an_update_one(
+    vault_env: DevVault, root: hvac.Client, requests_sent: list[str]
+) -> None:
+    provider = KvSecretProvider()
+    props = secret_props()
+    created = provider.create(props)
+    path = props["path"]
+    assert requests_sent == [f"POST /v1/secret/data/{path}", f"POST /v1/secret/metadata/{path}"]
+    metadata = root.secrets.kv.v2.read_secret_metadata(path=path, mount_point=MOUNT)["data"]
+    assert metadata["custom_metadata"] == {"managed-by": "vos-infra/itest"}
+    requests_sent.clear()
+    assert created.outs is not None
+    provider.update(created.id, created.outs, props | {"data": {"value": "second"}})
+    assert requests_sent == [f"POST /v1/secret/data/{path}"]
+
+
+def test_a_path_claimed_by_another_owner_keeps_no_version_of_ours(
+    vault_env: DevVault, root: hvac.Client
+) -> None:
+    props = secret_props()
+    path = props["path"]
+    root.secrets.kv.v2.update_metadata(
+        path=path, mount_point=MOUNT, custom_metadata={"managed-by": "someone/else"}
+    )
+    with pytest.raises(VaultError, match=r"managed by someone/else") as refused:
+        KvSecretProvider().create(props)
+    assert "could not be destroyed" not in str(refused.value)
+    metadata = root.secrets.kv.v2.read_secret_metadata(path=path, mount_point=MOUNT)["data"]
+    assert metadata["custom_metadata"] == {"managed-by": "someone/else"}
+    assert all(v["destroyed"] for v in metadata["versions"].values())
+    with pytest.raises(hvac.exceptions.InvalidPath):
+        _version(root, path, 1)
+
+
+def test_claiming_keeps_the_paths_other_custom_metadata(
+    vault_env: DevVault, root: hvac.Client
+) -> None:
+    props = secret_props()
+    root.secrets.kv.v2.update_metadata(
+        path=props["path"], mount_point=MOUNT, custom_metadata={"team": "platform"}
+    )
+    created = KvSecretProvider().create(props)
+    assert created.outs is not None and created.outs["version"] == 1
+    metadata = root.secrets.kv.v2.read_secret_metadata(path=props["path"], mount_point=MOUNT)
+    custom = metadata["data"]["custom_metadata"]
+    assert custom == {"team": "platform", "managed-by": "vos-infra/itest"}
+
+
+def test_a_create_cut_short_is_adopted_only_with_the_same_data(
+    vault_env: DevVault, root: hvac.Client
+) -> None:
+    # the first version written, the claim never made (the provider stopped in between)
+    props = secret_props(data={"value": secrets.token_urlsafe(24)})
+    path = props["path"]
+    root.secrets.kv.v2.create_or_update_secret(
+        path=path, secret=props["data"], cas=0, mount_point=MOUNT
+    )
+    created = KvSecretProvider().create(props)
+    assert created.outs is not None and created.outs["version"] == 1
+    metadata = root.secrets.kv.v2.read_secret_metadata(path=path, mount_point=MOUNT)["data"]
+    assert metadata["current_version"] == 1  # nothing written again
+    assert metadata["custom_metadata"] == {"managed-by": "vos-infra/itest"}
+    # ... and its result lost before the state: the next create adopts it again
+    assert KvSecretProvider().create(props).outs == created.outs
+    # other data under this stack's name, not in its state: refused, nothing written
+    with pytest.raises(VaultError, match=r"live secret of this stack.*pulumi import"):
+        KvSecretProvider().create(props | {"data": {"value": "other"}})
+    # another stack with the same data: still not its secret
+    with pytest.raises(VaultError, match=r"managed by vos-infra/itest"):
+        KvSecretProvider().create(props | {"owner": "vos-infra/other"})
+    assert _version(root, path, 1) == props["data"]
+    metadata = root.secrets.kv.v2.read_secret_metadata(path=path, mount_point=MOUNT)["data"]
+    assert metadata["current_version"] == 1
 
 
 def test_diff_replaces_only_on_mount_or_path() -> None:
