@@ -3,9 +3,10 @@
 The address, token and CA come from the environment of the process that runs the provider
 (the Pulumi CLI passes its own environment on): VAULT_ADDR, VAULT_TOKEN or VAULT_TOKEN_FILE
 (or ~/.vault-token), VAULT_CACERT. Nothing here is stored on the provider object, so the
-token never reaches inputs, outputs, state or the serialized provider. A client is created
-per call (over a shared HTTP session): dill cannot serialize live clients, and a token
-change takes effect at once.
+token never reaches inputs, outputs, state or the serialized provider. The token is read
+at every call; a client per address, CA and token is kept in this module (dill cannot
+serialize live clients), over one kept-alive HTTP session per address and CA, so a token
+change takes effect at the next call.
 
 Every failure is translated into one VaultError that names the setting to fix.
 """
@@ -42,6 +43,14 @@ class Connection:
         return f"Connection(address={self.address!r}, verify={self.verify!r})"
 
 
+def _default_ca_bundle() -> str | bool:
+    """Without VAULT_CACERT: the bundle requests would take from the environment."""
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        if os.environ.get(name, "").strip():
+            return os.environ[name].strip()
+    return True
+
+
 def connection_from_env(insecure_skip_verify: bool = False) -> Connection:
     address = os.environ.get("VAULT_ADDR", "").strip().rstrip("/")
     if not address:
@@ -64,7 +73,7 @@ def connection_from_env(insecure_skip_verify: bool = False) -> Connection:
             "no Vault token: set VAULT_TOKEN, or VAULT_TOKEN_FILE to a file holding one "
             "(or log in so that ~/.vault-token exists)"
         )
-    verify: str | bool = True
+    verify: str | bool = _default_ca_bundle()
     cacert = os.environ.get("VAULT_CACERT", "").strip()
     if cacert:
         if not Path(cacert).is_file():
@@ -76,32 +85,56 @@ def connection_from_env(insecure_skip_verify: bool = False) -> Connection:
 
 
 _SESSIONS: dict[tuple[str, str | bool], requests.Session] = {}
-_SESSIONS_LOCK = threading.Lock()
+_CLIENTS: dict[tuple[str, str | bool], tuple[str, hvac.Client]] = {}
+_LOCK = threading.Lock()
+
+
+def _new_session(connection: Connection) -> requests.Session:
+    """A session that reads the environment once. requests re-reads it on every request
+    when `trust_env` is on (proxy variables scanned across the whole environment, ~/.netrc
+    looked up): a third of a write's time on loopback. The provider process's environment
+    is fixed when the engine starts it, so the proxy for Vault's address (HTTPS_PROXY,
+    NO_PROXY, ...) is resolved here, once, as requests would resolve it. netrc is not
+    read: Vault is reached with its token, never with basic auth."""
+    session = requests.Session()
+    session.trust_env = False
+    session.proxies = requests.utils.get_environ_proxies(connection.address)
+    session.verify = connection.verify
+    return session
 
 
 def _session(connection: Connection) -> requests.Session:
     """One HTTP session (kept-alive TLS connections) per Vault address and CA, for the life
     of the provider process: a new TLS handshake per call was most of a write's time. The
-    session holds no credential: the token goes with each client, read from the
-    environment at every call, and nothing of this is on the pickled provider."""
+    session holds no credential, and nothing of this is on the pickled provider."""
     key = (connection.address, connection.verify)
-    with _SESSIONS_LOCK:
+    with _LOCK:
         session = _SESSIONS.get(key)
         if session is None:
-            session = _SESSIONS[key] = requests.Session()
-            # hvac applies `verify` only to sessions it creates itself.
-            session.verify = connection.verify
+            session = _SESSIONS[key] = _new_session(connection)
     return session
 
 
 def client(connection: Connection) -> hvac.Client:
-    return hvac.Client(
+    """An hvac client for this address, CA and token. The token is read from the
+    environment at every call (connection_from_env); the client built for it is kept until
+    another token comes, so a changed token takes effect at the next call. Clients live in
+    this module, never on the provider object that dill serializes into the state."""
+    key = (connection.address, connection.verify)
+    with _LOCK:
+        kept = _CLIENTS.get(key)
+    if kept is not None and kept[0] == connection.token:
+        return kept[1]
+    built = hvac.Client(
         url=connection.address,
         token=connection.token,
         verify=connection.verify,
         timeout=TIMEOUT_SECONDS,
         session=_session(connection),
     )
+    with _LOCK:
+        _CLIENTS[key] = (connection.token, built)
+    return built
 
 
 def _reason(exc: BaseException) -> str:
