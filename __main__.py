@@ -12,7 +12,7 @@ from infra.program import main
 # The program process lives for one preview or update. Python's cyclic garbage collector
 # made evaluation grow faster than linearly with the number of resources (its scans
 # revisit every object alive, and the SDK keeps them all alive until the end); turned
-# off, 200 agents (2,934 resources) evaluate in about half the time for ~7 MB more memory
-# (benchmarks/program_eval.py). Reference counting still frees everything acyclic.
+# off, 200 agents evaluate in about half the time for a few MB more memory (figures:
+# benchmarks/README.md). Reference counting still frees everything acyclic.
 gc.disable()
 main()

@@ -21,7 +21,9 @@ import hashlib
 import inspect
 import pathlib
 import sys
+from collections.abc import Callable
 from types import FrameType
+from typing import Any
 
 from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime.proto import source_pb2
@@ -35,7 +37,7 @@ CHECKED_SDK_SOURCE = {
 """sha256 of the SDK functions this module reproduces (pulumi 3.272.0)."""
 
 _SDK_STACK_TRACE = sdk_resource._get_stack_trace
-_SDK_FUNCTIONS = {
+_SDK_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "_get_stack_trace": _SDK_STACK_TRACE,
     "_get_source_position_for_frame": sdk_resource._get_source_position_for_frame,
 }
