@@ -148,22 +148,52 @@ class RecordedMocks(MaterialMocks):
         return answer[0], answer[1], "create"
 
 
-def _plain(value: Any) -> Any:
-    """A recorded wire value as a program would pass it: secrets as secret Outputs."""
-    return pulumi.Output.secret(unwrap(value)) if rpc.is_rpc_secret(value) else unwrap(value)
+Values = tuple[tuple[str, Any, bool], ...]
+"""(key, plain value, secret?) of a properties object or of a component's outputs."""
 
 
-def _properties(item: Item) -> Any:
-    if item.args_class is None:
-        return {
-            n: _plain(item.inputs[n]) if n in item.inputs else None for n in item.property_names
-        }
-    cls = _load(item.args_class)
-    wire = _types.input_type_py_to_pulumi_names(cls)
-    props = cls.__new__(cls)
-    for py_name in item.property_names:
-        value = item.inputs.get(wire.get(py_name, py_name))
-        props.__dict__[py_name] = None if value is None else _plain(value)
+@dataclass(frozen=True)
+class _Prepared:
+    """An item made ready before the clock starts: classes loaded, values unwrapped."""
+
+    item: Item
+    resource_class: type
+    args_class: type | None
+    values: Values
+    component_outputs: Values | None
+
+
+def _values(keys: Iterator[tuple[str, str]], wire: dict[str, Any]) -> Values:
+    """`keys`: (key in the properties object, wire name); unset properties stay None."""
+    found = ((key, wire.get(name)) for key, name in keys)
+    return tuple((key, unwrap(value), rpc.is_rpc_secret(value)) for key, value in found)
+
+
+def _prepare(item: Item) -> _Prepared:
+    args_class = _load(item.args_class) if item.args_class else None
+    to_wire = _types.input_type_py_to_pulumi_names(args_class) if args_class else {}
+    keys = ((n, to_wire.get(n, n)) for n in item.property_names)
+    outputs = item.component_outputs
+    return _Prepared(
+        item,
+        _load(item.resource_class),
+        args_class,
+        _values(keys, item.inputs),
+        None if outputs is None else _values(((k, k) for k in outputs), outputs),
+    )
+
+
+def _plain(values: Values) -> dict[str, Any]:
+    """As a program passes them: plain values, secrets as secret Outputs (made here, on the
+    running evaluation's loop)."""
+    return {k: pulumi.Output.secret(v) if secret else v for k, v, secret in values}
+
+
+def _properties(prepared: _Prepared) -> Any:
+    if prepared.args_class is None:
+        return _plain(prepared.values)
+    props = prepared.args_class.__new__(prepared.args_class)
+    props.__dict__.update(_plain(prepared.values))
     return props
 
 
@@ -183,24 +213,26 @@ def _options(item: Item, resources: dict[str, pulumi.Resource]) -> pulumi.Resour
 
 
 def replay_body(items: list[Item]) -> Callable[[], None]:
-    """A program that registers the payload and nothing else."""
+    """A program that registers the payload and nothing else. The classes are loaded and
+    the recorded values unwrapped now, before the evaluation (and its clock) starts."""
+    prepared = [_prepare(item) for item in items]
 
     def body() -> None:
         resources: dict[str, pulumi.Resource] = {}
         components = []
-        for item in items:
-            cls = _load(item.resource_class)
-            resource = cls.__new__(cls)
-            props, opts = _properties(item), _options(item, resources)
+        for p in prepared:
+            item = p.item
+            resource = p.resource_class.__new__(p.resource_class)
+            props, opts = _properties(p), _options(item, resources)
             if item.custom:
                 pulumi.CustomResource.__init__(resource, item.type, item.name, props, opts)
             else:
                 pulumi.ComponentResource.__init__(resource, item.type, item.name, props, opts)
-                if item.component_outputs is not None:
-                    components.append((resource, item.component_outputs))
+                if p.component_outputs is not None:
+                    components.append((resource, p.component_outputs))
             resources[item.urn] = resource
         for resource, outputs in components:
-            resource.register_outputs({k: _plain(v) for k, v in outputs.items()})
+            resource.register_outputs(_plain(outputs))
 
     return body
 

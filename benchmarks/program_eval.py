@@ -81,6 +81,7 @@ def _evaluate(kind: str, agents: int, items: list[Any]) -> tuple[float, int]:
 
     config = _config(agents)
     mocks = RecordedMocks(items)
+    body = replay_body(items) if kind == "payload" else bare_body(len(items))
     gc.collect()
     started = time.perf_counter()
     if kind == "program":
@@ -88,7 +89,6 @@ def _evaluate(kind: str, agents: int, items: list[Any]) -> tuple[float, int]:
     elif kind == "material":
         evaluation = evaluate("dev", config)
     else:
-        body = replay_body(items) if kind == "payload" else bare_body(len(items))
         evaluation = evaluate("dev", config, mocks=mocks, program=body)
     return time.perf_counter() - started, len(evaluation.registrations)
 
