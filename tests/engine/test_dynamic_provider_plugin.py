@@ -96,7 +96,9 @@ def test_kv_secret_lifecycle_over_grpc(plugin: Plugin, dev: Evaluation, vault: h
     assert created.id == f"secret/{path}" and outs["version"] == 1
     first = unwrap(inputs["data"])
     assert (
-        vault.secrets.kv.v2.read_secret_version(path=path, mount_point="secret")["data"]["data"]
+        vault.secrets.kv.v2.read_secret_version(
+            path=path, mount_point="secret", raise_on_deleted_version=True
+        )["data"]["data"]
         == first
     )
 
@@ -123,7 +125,9 @@ def test_kv_secret_lifecycle_over_grpc(plugin: Plugin, dev: Evaluation, vault: h
         ).properties
     )
     assert updated["version"] == 2
-    history = vault.secrets.kv.v2.read_secret_version(path=path, version=1, mount_point="secret")
+    history = vault.secrets.kv.v2.read_secret_version(
+        path=path, version=1, mount_point="secret", raise_on_deleted_version=True
+    )
     assert history["data"]["data"] == first  # the old version stays readable
 
     provider.Delete(proto.DeleteRequest(id=created.id, urn=urn, properties=struct(updated)))
