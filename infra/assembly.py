@@ -1,8 +1,8 @@
 """The Platform: one ComponentResource that assembles the whole stack from Settings.
 
 The shared layers first (PKI, credentials, Vault, networks), then one component per enabled
-service of the registry that has one, in registry order, then one per agent, each created
-after every secret is in Vault.
+service of the registry that has one, in registry order, each created after every secret
+is in Vault, then one per agent, each after its own secrets are.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from components.docker.networks import Networks
 from components.pki import Pki, PkiArgs, certificate_specs
 from components.service import ServiceArgs, ServiceComponent
 from components.vault import SecretStore, SecretStoreArgs
+from components.vault.written import vault_written
 from infra.settings import Settings
 from infra.settings.services import ServiceDefinition
 
@@ -70,8 +71,10 @@ class Platform(pulumi.ComponentResource):
             "vault", SecretStoreArgs(settings, self.credentials, self.pki), child
         )
         self.networks = Networks("networks", settings, child)
-        # Vault is the system of record: a service starts only after every secret is in it.
-        after_vault = pulumi.ResourceOptions(parent=self, depends_on=[self.vault])
+        # Vault is the system of record: a service starts only after every secret is in it,
+        # through one marker that depends on the whole store (components/vault/written.py).
+        self.vault_written = vault_written("vault-written", self.vault, self)
+        after_vault = pulumi.ResourceOptions(parent=self, depends_on=[self.vault_written])
         service_args = ServiceArgs(
             settings, self.pki, self.credentials, self.networks, self.vault, args.vault_ca_pem
         )

@@ -171,7 +171,7 @@ def test_plan_summary_is_the_default_view() -> None:
         "published on the host:\n  127.0.0.1:8443 -> edge:8443\n"
         "  127.0.0.1:3000 -> grafana:3000\n  127.0.0.1:9090 -> prometheus:9090\n\n"
     ) in out
-    assert "an update would: create 306" in out
+    assert "an update would: create 307" in out
     # a summary: about one line per kind of resource and per service, not per resource
     assert len(out.splitlines()) < 80
 

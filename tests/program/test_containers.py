@@ -236,23 +236,61 @@ def test_a_failed_role_job_fails_the_update(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def test_services_start_only_after_their_secrets_are_in_vault(dev: Evaluation) -> None:
-    """The platform's services after every secret; an agent after its own (its policy, its
-    AppRole and what its sidecar reads), so N agents do not make O(N^2) dependencies."""
+    """The platform's services after every Vault resource, through one marker that depends
+    on all of them; an agent after its own (its policy, its AppRole and what its sidecar
+    reads), so N agents do not make O(N^2) dependencies."""
+    vault_types = {
+        "pulumi-python:dynamic/vault:KvSecret",
+        "pulumi-python:dynamic/vault:Policy",
+        "pulumi-python:dynamic/vault:AppRole",
+    }
+    vault = {r.urn for r in dev.registrations if r.type in vault_types}
     secrets = {r.urn for r in dev.of_type("pulumi-python:dynamic/vault:KvSecret")}
     assert secrets
+    marker = dev.named("vault-written")
+    assert marker.custom and vault <= set(marker.options["dependencies"])
     settings = dev.result.settings
     agents = {a.dns_name: App(a.dns_name, "agent", a.name) for a in settings.agents}
+    assert agents
+    agents_vault = {
+        r.urn
+        for r in dev.registrations
+        if r.urn in vault and any(r.name.startswith(f"vault-{a}-") for a in agents)
+    }
+    assert agents_vault
     for registration in dev.of_type(CONTAINER):
         depends = set(registration.options["dependencies"])
         owner = next((a for a in agents if registration.name.startswith(f"{a}-")), None)
         if owner is None:
-            assert secrets <= depends, registration.name
+            assert marker.urn in depends, registration.name
+            # the agents' Vault resources through the marker, not an edge to each
+            assert not depends & agents_vault, registration.name
             continue
         read = {dev.named(f"vault-{s.owner}-{s.name}").urn
                 for s in readable_secrets(settings, agents[owner])}  # fmt: skip
         access = {dev.named(f"vault-{owner}-{kind}").urn for kind in ("policy", "approle")}
         assert read | access <= depends, registration.name
         assert depends & secrets == read, registration.name
+        assert marker.urn not in depends, registration.name
+
+
+def test_no_resource_depends_on_every_agent() -> None:
+    """Dependencies grow linearly with the agents: only what holds every agent's
+    credentials (RabbitMQ's users, PostgreSQL's roles, Weaviate's keys, ...) and the marker
+    depend on per-agent resources; the rest of the platform does not."""
+    counts = {}
+    for agents in (2, 8):
+        listed = [{"name": f"a{i}", "image": "vos/agent:1.0.0", "memoryMb": 256, "cpus": 0.25}
+                  for i in range(agents)]  # fmt: skip
+        ev = evaluate("dev", with_overrides(read_stack_config("dev"), agents=listed))
+        counts[agents] = {r.name: len(r.options["dependencies"]) for r in ev.registrations}
+    growing = {n for n, c in counts[2].items() if counts[8].get(n, c) > c}
+    total = {k: sum(v.values()) for k, v in counts.items()}
+    per_agent = (total[8] - total[2]) / 6
+    # each added agent adds its own resources' dependencies and a bounded number elsewhere
+    assert per_agent < 400, per_agent
+    holders = {n for n in growing if not n.startswith("vault-written")}
+    assert len(holders) <= 10, sorted(holders)
 
 
 @pytest.mark.parametrize(
