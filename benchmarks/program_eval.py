@@ -81,15 +81,16 @@ def _evaluate(kind: str, agents: int, items: list[Any]) -> tuple[float, int]:
 
     config = _config(agents)
     mocks = RecordedMocks(items)
-    body = replay_body(items) if kind == "payload" else bare_body(len(items))
+    floors = {"payload": replay_body, "bare": lambda found: bare_body(len(found))}
+    body = floors[kind](items) if kind in floors else None  # built before the clock
     gc.collect()
     started = time.perf_counter()
-    if kind == "program":
-        evaluation = evaluate("dev", config, mocks=mocks)
-    elif kind == "material":
-        evaluation = evaluate("dev", config)
-    else:
+    if body is not None:
         evaluation = evaluate("dev", config, mocks=mocks, program=body)
+    elif kind == "program":
+        evaluation = evaluate("dev", config, mocks=mocks)
+    else:
+        evaluation = evaluate("dev", config)
     return time.perf_counter() - started, len(evaluation.registrations)
 
 
