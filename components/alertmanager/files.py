@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import yaml
-
 from components.alertmanager.definition import DEFINITION, receiver_secret_name
 from components.docker.spec import CONFIG_DIR, TLS_DIR
+from components.yaml_document import yaml_text
 from infra.settings.models import ReceiverSettings
 
 CONFIG = f"{CONFIG_DIR}/alertmanager.yml"
@@ -61,7 +60,7 @@ def alertmanager_yml(receivers: Sequence[ReceiverSettings] = ()) -> str:
     Every alert is held and shown by Alertmanager's API and UI (amtool, Grafana); the
     configured receivers (alerting.receivers) get the severities they ask for, each on a
     route that lets the alert go on to the next."""
-    return yaml.safe_dump(
+    return yaml_text(
         {
             "global": {"resolve_timeout": "5m"},
             "route": {
@@ -110,15 +109,14 @@ def alertmanager_yml(receivers: Sequence[ReceiverSettings] = ()) -> str:
                 {"name": WATCHDOG_RECEIVER},
                 *(_integration(r) for r in receivers),
             ],
-        },
-        sort_keys=False,
+        }
     )
 
 
 def client_config() -> str:
     """amtool's (the healthcheck's) way in: TLS verified for Alertmanager's name, the
     admin's password from its file."""
-    return yaml.safe_dump(
+    return yaml_text(
         {
             "basic_auth": {"username": ADMIN, "password_file": PASSWORD_FILE},
             "tls_config": {
@@ -126,6 +124,5 @@ def client_config() -> str:
                 "server_name": DEFINITION.dns_name,
                 "min_version": "TLS12",
             },
-        },
-        sort_keys=False,
+        }
     )

@@ -3,12 +3,11 @@ endpoints it probes (from the registry and the apps, not a hand list)."""
 
 from __future__ import annotations
 
-import yaml
-
 from components.app.contract import HTTPS_PORT
 from components.app.inputs import apps
 from components.docker.spec import CONFIG_DIR, TLS_DIR
 from components.prometheus.web_config import METRICS_CA, web_config
+from components.yaml_document import yaml_text
 from infra.settings import Settings
 
 CONFIG = f"{CONFIG_DIR}/blackbox.yml"
@@ -21,7 +20,7 @@ def blackbox_yml() -> str:
     verifies against the platform CA for the target's own name (the prober takes the server
     name from the target when none is set). It reports probe_success,
     probe_ssl_earliest_cert_expiry and probe_tls_version_info."""
-    return yaml.safe_dump(
+    return yaml_text(
         {
             "modules": {
                 MODULE: {
@@ -37,8 +36,7 @@ def blackbox_yml() -> str:
                     },
                 }
             }
-        },
-        sort_keys=False,
+        }
     )
 
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from components.grafana.settings_ini import DASHBOARDS
+from components.yaml_document import yaml_text
 
 PROMETHEUS_UID = "prometheus"
 ALERTMANAGER_UID = "alertmanager"
@@ -82,12 +81,12 @@ def datasources_yml(sources: list[Datasource], ca_pem: str) -> str:
         "prune": True,
         "datasources": [_entry(s, ca_pem) for s in sources],
     }
-    return yaml.safe_dump(_escaped(document), sort_keys=False)
+    return yaml_text(_escaped(document))
 
 
 def dashboards_yml() -> str:
     """One provider: the generated dashboards, read-only in the UI (code is their source)."""
-    return yaml.safe_dump(
+    return yaml_text(
         {
             "apiVersion": 1,
             "providers": [
@@ -103,6 +102,5 @@ def dashboards_yml() -> str:
                     "options": {"path": DASHBOARDS, "foldersFromFilesStructure": False},
                 }
             ],
-        },
-        sort_keys=False,
+        }
     )

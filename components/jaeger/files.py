@@ -9,11 +9,10 @@ that CA issued."""
 
 from __future__ import annotations
 
-import yaml
-
 from components.app.contract import JAEGER_OTLP_GRPC_PORT
 from components.docker.spec import CONFIG_DIR, TLS_DIR
 from components.jaeger.definition import DEFINITION
+from components.yaml_document import yaml_text
 
 CONFIG = f"{CONFIG_DIR}/jaeger.yaml"
 OTLP_HTTP_PORT = 4318
@@ -40,7 +39,7 @@ def jaeger_yaml() -> str:
     their own identity. The query API (Grafana's Jaeger datasource): only a certificate of
     the readers CA (Grafana's reader). Health and the Collector's own metrics: loopback."""
     platform_ca = f"{TLS_DIR}/ca.crt"
-    return yaml.safe_dump(
+    return yaml_text(
         {
             "service": {
                 "extensions": ["jaeger_storage", "jaeger_query", "healthcheckv2"],
@@ -102,6 +101,5 @@ def jaeger_yaml() -> str:
             },
             "processors": {"batch": {}},
             "exporters": {"jaeger_storage_exporter": {"trace_storage": STORAGE}},
-        },
-        sort_keys=False,
+        }
     )

@@ -7,10 +7,9 @@ common, schema_config v13 with tsdb, compactor retention, limits_config.retentio
 
 from __future__ import annotations
 
-import yaml
-
 from components.docker.spec import CONFIG_DIR, TLS_DIR
 from components.loki.definition import DEFINITION
+from components.yaml_document import yaml_text
 
 CONFIG = f"{CONFIG_DIR}/loki.yaml"
 DATA = "/loki"
@@ -22,7 +21,7 @@ GRPC_PORT = 9095
 
 
 def loki_yaml(retention_hours: int = RETENTION_HOURS) -> str:
-    return yaml.safe_dump(
+    return yaml_text(
         {
             # One tenant; who may do what is the gate's business (components/loki/gate.py).
             "auth_enabled": False,
@@ -69,6 +68,5 @@ def loki_yaml(retention_hours: int = RETENTION_HOURS) -> str:
                 "delete_request_store": "filesystem",
             },
             "analytics": {"reporting_enabled": False},
-        },
-        sort_keys=False,
+        }
     )

@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from components.alertmanager.definition import DEFINITION as ALERTMANAGER
 from components.blackbox_exporter.definition import DEFINITION as BLACKBOX
 from components.blackbox_exporter.files import MODULE as BLACKBOX_MODULE
@@ -22,6 +20,7 @@ from components.grafana.definition import DEFINITION as GRAFANA
 from components.grafana.settings_ini import METRICS_USER as GRAFANA_METRICS_USER
 from components.prometheus.definition import DEFINITION
 from components.rabbitmq.definition import DEFINITION as RABBITMQ
+from components.yaml_document import yaml_text
 
 CONFIG = f"{CONFIG_DIR}/prometheus.yml"
 WEB_CONFIG = f"{CONFIG_DIR}/web.yml"
@@ -56,12 +55,11 @@ def _tls(server_name: str, client_cert: bool) -> dict[str, object]:
 def health_client_config() -> str:
     """How the container's healthcheck (`promtool check healthy`) reaches Prometheus's own
     endpoint: the admin's password file, TLS verified against the platform CA by name."""
-    return yaml.safe_dump(
+    return yaml_text(
         {
             "basic_auth": {"username": ADMIN, "password_file": PASSWORD_FILE},
             "tls_config": _tls(DEFINITION.dns_name, client_cert=False),
-        },
-        sort_keys=False,
+        }
     )
 
 
@@ -178,12 +176,11 @@ def prometheus_yml(plan: ScrapePlan, interval_s: int = 15) -> str:
             )
         )
     jobs += [_job(app, app, True, targets[app]) for app in plan.apps]
-    return yaml.safe_dump(
+    return yaml_text(
         {
             "global": {"scrape_interval": f"{interval_s}s", "evaluation_interval": "15s"},
             "rule_files": [f"{RULES_DIR}/*.yml"],
             **alerting,
             "scrape_configs": jobs,
-        },
-        sort_keys=False,
+        }
     )

@@ -8,10 +8,9 @@ still has in the profiles' images (toolkit docs/web-configuration.md)."""
 
 from __future__ import annotations
 
-import yaml
-
 from components.docker.spec import TLS_DIR
 from components.prometheus.web_password import web_password_hash
+from components.yaml_document import yaml_text
 
 METRICS_CA = f"{TLS_DIR}/metrics-ca.crt"
 """Where a service that demands the scrape identity gets the metrics CA."""
@@ -32,7 +31,7 @@ def web_config(users: dict[str, str] | None = None, client_ca: str | None = None
     config: dict[str, object] = {"tls_server_config": server}
     if users:
         config["basic_auth_users"] = dict(users)
-    return yaml.safe_dump(config, sort_keys=False)
+    return yaml_text(config)
 
 
 def login_web_config(user: str, password: str) -> str:
