@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from components.registry import REGISTRY
 from infra.offline.runner import evaluate
 from infra.offline.stack_files import StackConfig, read_stack_config
-from infra.settings import SettingsError, load_settings
+from infra.settings import SettingsError, load_settings, values
 from infra.settings.loader import PROFILES_DIR
-from infra.settings.values import YamlFileError
+from infra.settings.values import YamlFileError, load_yaml
 
 DEV: dict[str, Any] = {"environment": "dev"}
 
@@ -42,6 +43,24 @@ def test_a_yaml_error_in_a_stack_file_is_one_message(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.broken.yaml").write_text("config:\n  vos-infra:environment: dev\n bad\n")
     with pytest.raises(YamlFileError, match=r"Pulumi.broken.yaml is not valid YAML at line 3"):
         read_stack_config("broken", tmp_path)
+
+
+def test_a_yaml_error_names_what_is_wrong(tmp_path: Path) -> None:
+    # libyaml reads the file; its refusal is explained by PyYAML's own parser, which names
+    # the character (libyaml says only "found character that cannot start any token").
+    (tmp_path / "dev.yaml").write_text("environment: dev\nservices:\n\t- postgres\n")
+    with pytest.raises(YamlFileError) as caught:
+        load_settings("dev", DEV, REGISTRY, profiles_dir=tmp_path)
+    assert "at line 3, column 1: found character '\\t' that cannot start any token" in str(
+        caught.value
+    )
+
+
+@pytest.mark.parametrize("name", ["dev", "prod"])
+def test_profiles_read_by_libyaml_as_pyyaml_reads_them(name: str) -> None:
+    path = PROFILES_DIR / f"{name}.yaml"
+    assert yaml.__with_libyaml__ and values._FAST_LOADER is yaml.CSafeLoader
+    assert load_yaml(path) == yaml.safe_load(path.read_text())
 
 
 @pytest.mark.parametrize("value", ["yes", 1, "on", "1"])
