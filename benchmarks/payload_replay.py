@@ -92,8 +92,8 @@ def _recording_component_outputs(found: dict[str, dict[str, Any]]) -> Iterator[N
     original = RecordingMonitor.RegisterResourceOutputs
 
     def noting(self: RecordingMonitor, request: Any) -> Any:
-        found[request.urn] = rpc.deserialize_properties(request.outputs)  # type: ignore[no-untyped-call]
-        return original(self, request)
+        found[request.urn] = rpc.deserialize_properties(request.outputs)
+        return original(self, request)  # type: ignore[no-untyped-call]
 
     RecordingMonitor.RegisterResourceOutputs = noting  # type: ignore[method-assign,assignment]
     try:
@@ -157,8 +157,11 @@ class _Prepared:
     """An item made ready before the clock starts: classes loaded, values unwrapped."""
 
     item: Item
-    resource_class: type
-    args_class: type | None
+    # Classes loaded by name; Any because they are instantiated through `cls.__new__(cls)`
+    # (no __init__: the SDK's own constructor is called on them), which mypy types as
+    # type.__new__.
+    resource_class: Any
+    args_class: Any
     values: Values
     component_outputs: Values | None
 

@@ -30,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +82,10 @@ def _evaluate(kind: str, agents: int, items: list[Any]) -> tuple[float, int]:
 
     config = _config(agents)
     mocks = RecordedMocks(items)
-    floors = {"payload": replay_body, "bare": lambda found: bare_body(len(found))}
+    floors: dict[str, Callable[[list[Any]], Callable[[], None]]] = {
+        "payload": replay_body,
+        "bare": lambda found: bare_body(len(found)),
+    }
     body = floors[kind](items) if kind in floors else None  # built before the clock
     gc.collect()
     started = time.perf_counter()

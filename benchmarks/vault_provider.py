@@ -95,20 +95,26 @@ def main() -> None:
             for i in range(5):  # warm-up: connections, caches
                 provider.create(props(10_000 + i))
                 bare(10_000 + i, 0)
+
+            # Each operation is built as a closure and timed when `pair` calls it: the
+            # provider's props and the floor's secret are both generated inside the clock.
+            def create(i: int) -> Callable[[], Any]:
+                return lambda: provider.create(props(i))
+
+            def update(old: dict[str, Any], new: dict[str, Any]) -> Callable[[], Any]:
+                return lambda: provider.update("x", old, new)
+
+            def write(i: int, cas: int) -> Callable[[], Any]:
+                return lambda: bare(i, cas)
+
             creates, floors_c, updates, floors_u = [], [], [], []
             for i in range(args.count):
-                took, floor_took, created = pair(
-                    i, lambda i=i: provider.create(props(i)), lambda i=i: bare(i, 0)
-                )
+                took, floor_took, created = pair(i, create(i), write(i, 0))
                 creates.append(took)
                 floors_c.append(floor_took)
                 old = created.outs
                 new = old | {"data": {"value": secrets.token_urlsafe(24)}}
-                took, floor_took, _ = pair(
-                    i,
-                    lambda old=old, new=new: provider.update("x", old, new),
-                    lambda i=i: bare(i, 1),
-                )
+                took, floor_took, _ = pair(i, update(old, new), write(i, 1))
                 updates.append(took)
                 floors_u.append(floor_took)
             print(f"OpenBao on loopback (TLS), {args.count} secrets, operations interleaved, "

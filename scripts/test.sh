@@ -12,6 +12,8 @@ say "ruff"
 "$VENV/bin/ruff" format --check .
 say "mypy"
 "$VENV/bin/mypy"
+# The benchmarks are scripts beside each other (not a package): checked as files.
+"$VENV/bin/mypy" benchmarks
 say "import layers"
 "$VENV/bin/lint-imports"
 say "pytest"
