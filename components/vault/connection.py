@@ -46,8 +46,9 @@ class Connection:
 def _default_ca_bundle() -> str | bool:
     """Without VAULT_CACERT: the bundle requests would take from the environment."""
     for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        if os.environ.get(name, "").strip():
-            return os.environ[name].strip()
+        bundle = os.environ.get(name, "").strip()
+        if bundle:
+            return bundle
     return True
 
 
