@@ -26,16 +26,15 @@ import json
 import math
 import pickle
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from fresh_process import measure
+
 AGENTS = (1, 10, 50, 100, 200)
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _config(agents: int) -> Any:
@@ -115,12 +114,7 @@ def _child(kind: str, agents: int, folder: str) -> None:
 
 
 def _measure(kind: str, agents: int, folder: Path) -> dict[str, float]:
-    result = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(agents), str(folder)],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    found: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
-    return found
+    return measure(__file__, kind, str(agents), str(folder))
 
 
 def _slope(xs: list[float], ys: list[float]) -> float:

@@ -19,13 +19,11 @@ import gc
 import json
 import os
 import statistics
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from fresh_process import measure
+
 KEY_TYPE = "tls:index/privateKey:PrivateKey"
 
 
@@ -63,12 +61,7 @@ def _child(kind: str, count: int) -> None:
 
 
 def _measure(kind: str, count: int = 0) -> dict[str, float]:
-    result = subprocess.run(
-        [sys.executable, __file__, "--child", kind, str(count)],
-        cwd=ROOT, capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    found: dict[str, float] = json.loads(result.stdout.strip().splitlines()[-1])
-    return found
+    return measure(__file__, kind, str(count))
 
 
 def _span(values: list[float]) -> str:
