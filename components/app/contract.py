@@ -1,8 +1,11 @@
 """The contract every VOS application image honours (the API gateway and each agent). Pure.
 
 This module is the contract: `docs/APP-CONTRACT.md` is rendered from it
-(`scripts/vos-infra contract`, checked by tests/program/test_app_contract.py), and the app
-containers are built from it, so `vos-infra render` shows exactly what each app receives.
+(`scripts/vos-infra contract`, checked by
+tests/program/test_api_gateway.py::test_the_contract_document_is_rendered_from_the_code),
+and the app containers are built from it, so `vos-infra render` shows exactly what each app
+receives (tests/program/test_api_gateway.py holds every app's variables and secret files to
+it).
 
 What an app gets:
 - non-secret settings as environment variables (`environment`), the same names in every
@@ -171,8 +174,9 @@ VARIABLES: tuple[Variable, ...] = (
 @dataclass(frozen=True)
 class Metric:
     """A series family every app of `who` exposes on its metrics endpoint. The alert rules
-    and dashboards read app metrics only from this list (tests/integration/
-    test_alert_rules.py and the dashboard checks hold them to it)."""
+    and dashboards read app metrics only from this list, held to it for the rules by
+    tests/integration/test_alert_rules.py::test_app_metrics_the_rules_read_are_in_the_app_contract
+    and for the dashboards by tests/program/test_grafana.py (every panel query)."""
 
     name: str
     """As Prometheus stores it: a histogram's series are `<name>_bucket/_sum/_count`."""
