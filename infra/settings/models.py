@@ -25,6 +25,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel, to_snake
 
+from infra.settings.docker_values import cpus_problem
 from infra.settings.images import local_tag, parse_image
 from infra.settings.services import Catalogue, ServiceDefinition, agent_dns_name
 from infra.settings.values import strict_boolean
@@ -88,7 +89,16 @@ Image = Annotated[
     Field(description="image reference repository:tag; prod: repository:tag@sha256:<digest>"),
 ]
 MemoryMb = Annotated[int, Field(ge=64, le=262144, description="memory limit in MiB")]
-Cpus = Annotated[float, Field(gt=0, le=64, description="CPU limit in cores")]
+
+
+def _cpus(value: float) -> float:
+    problem = cpus_problem(value)
+    if problem:
+        raise ValueError(f"{problem}; choose a limit with fewer digits, e.g. 0.1 or 0.25")
+    return value
+
+
+Cpus = Annotated[float, Field(gt=0, le=64, description="CPU limit in cores"), AfterValidator(_cpus)]
 Port = Annotated[int, Field(ge=1024, le=65535, description="unprivileged TCP port")]
 Counter = Annotated[int, Field(ge=0, le=1_000_000, description="rotation counter; bump to rotate")]
 
