@@ -27,7 +27,7 @@ from pulumi import _types
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockResourceArgs
 
-from infra.offline.mocks import MaterialMocks, Operation, unwrap
+from infra.offline.mocks import NOTHING_REQUESTED, MaterialMocks, Operation, Requested, unwrap
 from infra.offline.monitor import RecordingMonitor
 from infra.offline.runner import evaluate
 from infra.offline.stack_files import StackConfig
@@ -140,7 +140,7 @@ class RecordedMocks(MaterialMocks):
         self.answers = {(i.type, i.name): (i.id, i.outputs) for i in items}
 
     def register(
-        self, args: MockResourceArgs, trigger: Any
+        self, args: MockResourceArgs, trigger: Any, requested: Requested = NOTHING_REQUESTED
     ) -> tuple[str, dict[str, Any], Operation]:
         answer = self.answers.get((args.typ, args.name))
         if answer is None:  # the bare floor's resources: echo the inputs

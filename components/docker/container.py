@@ -29,8 +29,9 @@ import pulumi
 import pulumi_docker as docker
 
 from components.docker.networks import Networks
-from components.docker.spec import CONFIG_DIR, ContainerSpec
+from components.docker.spec import CONFIG_DIR, RETRY_FAILED_CREATE, ContainerSpec
 from infra.settings import Settings
+from infra.settings.docker_values import cpus_input, go_duration
 from infra.settings.services import ServiceDefinition
 
 
@@ -103,6 +104,36 @@ def _labels(placement: Placement, spec: ContainerSpec, **extra: pulumi.Input[str
 LOG_LABELS = "vos.service,vos.stack"
 """Labels the json-file log driver copies into every line's `attrs` (Docker docs, json-file
 options `labels`)."""
+
+
+def log_options(max_size: str, max_file: str, labels: str = "") -> dict[str, str]:
+    """Every option of the json-file driver and of the logging layer, so that none of a
+    daemon's `log-opts` defaults is merged into the container's log config (moby
+    daemon/logger.go mergeAndVerifyLogConfig adds each default whose key the container does
+    not set). The provider reads the merged map back (resourceDockerContainerRead, log_opts)
+    and `log_opts` is ForceNew: a merged default would replace the container at every `up`.
+    Non-blocking delivery with a buffer: a slow log writer never stalls a service."""
+    return {
+        "max-size": max_size,
+        "max-file": max_file,
+        # json-file refuses compression with a single file (nothing is rotated to compress).
+        "compress": "true" if int(max_file) > 1 else "false",
+        "labels": labels,
+        "labels-regex": "",
+        "env": "",
+        "env-regex": "",
+        "tag": "{{.ID}}",
+        "mode": "non-blocking",
+        "max-buffer-size": "4m",
+    }
+
+
+REPLACE_ON_CHANGES = ["healthcheck", "tmpfs", RETRY_FAILED_CREATE]
+"""Container inputs the provider takes without ForceNew but never applies: its Update
+changes only restart policy, memory, swap and CPU shares (resourceDockerContainerUpdate),
+so a changed healthcheck or tmpfs would show `~ update` and keep the old values. Replacing
+the container is how they reach the engine. And a container whose create failed half-way
+(its upload refused, never healthy) is created again at the next `up` (spec.py)."""
 FILES_ROLE = "files"
 """`vos.role` label of a files carrier (see the module docstring)."""
 
@@ -144,8 +175,10 @@ def _files_carrier(
         ],
         labels=_labels(placement, spec, **{"vos.role": FILES_ROLE}),
         log_driver="json-file",
-        log_opts={"max-size": "1m", "max-file": "1"},
-        opts=opts,
+        log_opts=log_options("1m", "1"),
+        opts=pulumi.ResourceOptions.merge(
+            opts, pulumi.ResourceOptions(replace_on_changes=[RETRY_FAILED_CREATE])
+        ),
     )
 
 
@@ -183,14 +216,26 @@ def hardened_container(
     prefix = f"{placement.name_prefix}-{spec.service}"
     child = pulumi.ResourceOptions(parent=parent)
     image = _image(name, spec, child)
-    config = docker.Volume(f"{name}-config", name=f"{prefix}-config", opts=child)
+    # Fixed names: the old volume must be gone before its successor is created.
+    config = docker.Volume(
+        f"{name}-config",
+        name=f"{prefix}-config",
+        opts=pulumi.ResourceOptions(
+            parent=parent, delete_before_replace=True, replace_on_changes=[RETRY_FAILED_CREATE]
+        ),
+    )
     volumes: dict[str, pulumi.Output[str]] = {CONFIG_DIR: config.name}
     if spec.data_volume:
         data = docker.Volume(
             f"{name}-data",
             name=f"{prefix}-data",
             # Data outlives the container; deleting the stack keeps it unless asked otherwise.
-            opts=pulumi.ResourceOptions(parent=parent, retain_on_delete=True),
+            opts=pulumi.ResourceOptions(
+                parent=parent,
+                retain_on_delete=True,
+                delete_before_replace=True,
+                replace_on_changes=[RETRY_FAILED_CREATE],
+            ),
         )
         volumes[spec.data_volume] = data.name
     # Fixed container names: an old container must be gone before its successor is created.
@@ -213,10 +258,11 @@ def hardened_container(
     if spec.healthcheck is not None:
         healthcheck = docker.ContainerHealthcheckArgs(
             tests=["CMD", *spec.healthcheck.test],
-            interval=spec.healthcheck.interval,
-            timeout=spec.healthcheck.timeout,
+            # In the form the provider reads back (Go durations: "60s" is "1m0s").
+            interval=go_duration(spec.healthcheck.interval),
+            timeout=go_duration(spec.healthcheck.timeout),
             retries=spec.healthcheck.retries,
-            start_period=spec.healthcheck.start_period,
+            start_period=go_duration(spec.healthcheck.start_period),
         )
     return docker.Container(
         name,
@@ -255,7 +301,7 @@ def hardened_container(
         security_opts=["no-new-privileges:true"],
         memory=placement.memory_mb,
         memory_swap=placement.memory_mb,
-        cpus=str(placement.cpus),
+        cpus=cpus_input(placement.cpus),
         restart="no" if spec.one_shot else "unless-stopped",
         must_run=not spec.one_shot,
         attach=spec.one_shot,
@@ -273,7 +319,7 @@ def hardened_container(
         log_driver="json-file",
         # `labels`: each log line carries the container's vos.service label (json-file's
         # "attrs"), which is how Alloy names the stream without the engine's socket.
-        log_opts={"max-size": "10m", "max-file": "3", "labels": LOG_LABELS},
+        log_opts=log_options("10m", "3", LOG_LABELS),
         # A new files carrier (a file changed) gives a new id: the service is replaced and
         # starts on the new files.
         labels=_labels(
@@ -287,6 +333,7 @@ def hardened_container(
             replaced_first,
             pulumi.ResourceOptions(
                 depends_on=[files],
+                replace_on_changes=REPLACE_ON_CHANGES,
                 # Belt and braces: the provider never puts logs in state with logs=False.
                 additional_secret_outputs=["container_logs"],
             ),
@@ -318,12 +365,22 @@ def job_result(job: docker.Container, container_name: str) -> pulumi.Output[int]
 
     def check(values: list[Any]) -> int:
         code, urn = values
-        if code not in (None, 0):
+        if code is None:
+            # The provider records the container before it uploads, starts and waits for
+            # it: a create that failed on the way leaves the job in the state with no exit
+            # code, and the next `up` only "continues" it (an empty update) without running
+            # it. A job that never ran has not succeeded.
+            raise JobFailed(
+                f"the one-shot job {container_name} never ran to completion (no exit code in "
+                f"the state: its create failed before it ran); run it again with "
+                f"`pulumi up --replace '{urn}'`"
+            )
+        if code != 0:
             raise JobFailed(
                 f"the one-shot job {container_name} exited with code {code}; read its output "
                 f"with `docker logs {container_name}`, fix the cause, then run it again with "
                 f"`pulumi up --replace '{urn}'`"
             )
-        return int(code or 0)
+        return int(code)
 
     return pulumi.Output.all(job.exit_code, job.urn).apply(check)

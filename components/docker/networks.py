@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_docker as docker
 
+from components.docker.spec import RETRY_FAILED_CREATE
 from infra.settings import Settings
 
 INHIBIT_IPV4 = "com.docker.network.bridge.inhibit_ipv4"
@@ -28,7 +29,13 @@ class Networks(pulumi.ComponentResource):
         self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("vos:docker:Networks", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        # Fixed names: a replaced network (its options, `internal` and labels are ForceNew)
+        # must be deleted before its successor is created under the same name.
+        # A network left with initialization errors would fail every `up` ("doesn't support
+        # update"): it is created again instead (spec.RETRY_FAILED_CREATE).
+        child = pulumi.ResourceOptions(
+            parent=self, delete_before_replace=True, replace_on_changes=[RETRY_FAILED_CREATE]
+        )
 
         # `internal` alone stops forwarding, not traffic to the host: containers keep a
         # default route to the bridge's host-side address and reach every host service

@@ -153,6 +153,14 @@ class ContainerSpec:
             )
 
 
+RETRY_FAILED_CREATE = "#initerror"
+"""A `replaceOnChanges` path that makes the engine replace a resource left in the state with
+initialization errors (a create that failed after the provider saved it) instead of
+"continuing" it with an empty update that the Docker provider answers without doing
+anything (pulumi/pulumi pkg/resource/deploy/step_generator.go: applyReplaceOnChanges,
+initErrorSpecialKey). So the next `up` creates it again: it fails again until the cause is
+fixed, and is whole once it succeeds."""
+
 VAULT_AGENT_ROLE = "vault-agent"
 """`vos.role` of an app's Vault Agent sidecar: the only kind of container that may join the
 stack's vault network, and then no other network (policy backends-on-isolated-networks)."""

@@ -1,4 +1,6 @@
-"""Computed outputs of pulumi-docker types that the program consumes (image ids)."""
+"""Computed outputs of pulumi-docker types that the program consumes (image ids, a job's
+exit code): each function returns the outputs the provider computes, which the mocks add
+to the resource's inputs as registered (infra/offline/mocks.py)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,17 @@ def remote_image(inputs: Mapping[str, Any]) -> dict[str, Any]:
     # Stable per reference, like a pulled image's id for a pinned reference.
     digest = hashlib.sha256(str(inputs.get("name")).encode()).hexdigest()
     return {
-        **inputs,
         "imageId": f"sha256:{digest}",
         "repoDigest": f"{inputs.get('name')}@sha256:{digest}",
     }
 
 
-COMPUTED = {"docker:index/remoteImage:RemoteImage": remote_image}
+def container(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    # A job (attach) that ran to completion reports its exit code; a service none.
+    return {**inputs, "exitCode": 0 if inputs.get("attach") else None}
+
+
+COMPUTED = {
+    "docker:index/remoteImage:RemoteImage": remote_image,
+    "docker:index/container:Container": container,
+}

@@ -21,7 +21,7 @@ from pulumi.runtime import rpc
 
 from infra.offline.docker_outputs import COMPUTED
 from infra.offline.material import GENERATORS
-from infra.offline.replacement import replaces
+from infra.offline.replacement import replaces, trigger_replaces
 from infra.offline.vault_outputs import CREATED, UPDATED
 
 Operation = Literal["create", "same", "update", "replace"]
@@ -52,6 +52,21 @@ def fingerprint(inputs: Mapping[str, Any], trigger: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class Requested:
+    """What the program asked of the engine for a resource besides its inputs (its
+    RegisterResource options that decide an update's steps)."""
+
+    urn: str = ""
+    replace_on_changes: tuple[str, ...] = ()
+    delete_before_replace: bool = False
+    retain_on_delete: bool = False
+    dependencies: tuple[str, ...] = ()
+
+
+NOTHING_REQUESTED = Requested()
+
+
 @dataclass
 class StateEntry:
     fingerprint: str
@@ -59,6 +74,10 @@ class StateEntry:
     outputs: dict[str, Any]
     inputs: dict[str, Any] = field(default_factory=dict)
     trigger: Any = None
+    requested: Requested = field(default_factory=Requested)
+    init_errors: bool = False
+    """A create that failed after the provider saved the resource: the engine keeps it."""
+    type: str = ""
 
 
 @dataclass
@@ -103,7 +122,10 @@ class MaterialMocks(pulumi.runtime.Mocks):
         return resource_id, outputs
 
     def register(
-        self, args: pulumi.runtime.MockResourceArgs, trigger: Any
+        self,
+        args: pulumi.runtime.MockResourceArgs,
+        trigger: Any,
+        requested: Requested = NOTHING_REQUESTED,
     ) -> tuple[str, dict[str, Any], Operation]:
         """Outputs for a resource, and whether an update would create, keep or replace it."""
         inputs = unwrap(args.inputs)
@@ -113,22 +135,27 @@ class MaterialMocks(pulumi.runtime.Mocks):
             previous = self.state.entries.get(key)
         if previous is not None and previous.fingerprint == print_:
             return previous.resource_id, previous.outputs, "same"
-        generator = (
-            (GENERATORS.get(args.typ) or COMPUTED.get(args.typ) or CREATED.get(args.typ))
-            if args.custom
-            else None
-        )
+        computed = COMPUTED.get(args.typ) if args.custom else None
+        generator = (GENERATORS.get(args.typ) or CREATED.get(args.typ)) if args.custom else None
         operation: Operation = "create"
         if previous is not None:
-            replace = replaces(args.typ, previous.inputs, inputs, previous.trigger != trigger)
+            trigger_changed = trigger_replaces(previous.trigger, trigger)
+            replace = replaces(
+                args.typ, previous.inputs, inputs, trigger_changed, requested.replace_on_changes
+            )
             operation = "replace" if replace else "update"
         updater = UPDATED.get(args.typ) if operation == "update" else None
         if updater is not None and previous is not None and not self.preview:
             outputs = updater(previous.inputs, previous.outputs, inputs)
             resource_id = previous.resource_id
         elif generator is None:
-            # Component resources and types without real material echo their inputs.
+            # Component resources and types without real material echo their inputs
+            # (secrets still marked, as the engine keeps a secret input's output secret),
+            # with what the provider computes once it has acted (an image id, a job's exit
+            # code; unknown in preview).
             outputs = dict(args.inputs)
+            if computed is not None and not self.preview and not has_unknowns(inputs):
+                outputs.update(computed(inputs))
             resource_id = _resource_id(args, previous, operation, self.preview)
         elif self.preview or has_unknowns(inputs):
             # A provider computes nothing in preview: its outputs are unknown until `up`.
@@ -138,7 +165,9 @@ class MaterialMocks(pulumi.runtime.Mocks):
             resource_id = str(outputs.get("id") or f"{args.name}-id")
         if not self.preview:
             with self.state.lock:
-                self.state.entries[key] = StateEntry(print_, resource_id, outputs, inputs, trigger)
+                self.state.entries[key] = StateEntry(
+                    print_, resource_id, outputs, inputs, trigger, requested
+                )
         return resource_id, outputs, operation
 
     def call(

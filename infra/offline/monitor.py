@@ -17,7 +17,7 @@ from pulumi.runtime.mocks import MockMonitor, MockResourceArgs
 from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
-from infra.offline.mocks import MaterialMocks, Operation
+from infra.offline.mocks import MaterialMocks, Operation, Requested
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,14 @@ class RecordingMonitor(MockMonitor):
             resource_id=request.importId,
             custom=request.custom or False,
         )
-        resource_id, outputs, operation = self.mocks.register(args, trigger)
+        requested = Requested(
+            urn=urn,
+            replace_on_changes=tuple(request.replaceOnChanges),
+            delete_before_replace=request.deleteBeforeReplace,
+            retain_on_delete=request.retainOnDelete,
+            dependencies=tuple(request.dependencies),
+        )
+        resource_id, outputs, operation = self.mocks.register(args, trigger, requested)
         secret_names = set(request.additionalSecretOutputs)
         state = {k: rpc.wrap_rpc_secret(v) if k in secret_names else v for k, v in outputs.items()}
         self.registrations.append(

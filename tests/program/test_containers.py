@@ -14,7 +14,7 @@ from pulumi.runtime.sync_await import _sync_await
 from components.app.component import sidecar_name
 from components.app.contract import APP_UID, App
 from components.app.inputs import apps, readable_secrets
-from components.docker.container import FILES_ROLE, LOG_LABELS
+from components.docker.container import FILES_ROLE, LOG_LABELS, log_options
 from components.docker.networks import INHIBIT_IPV4
 from components.loki.definition import DEFINITION as LOKI
 from components.loki.files import STORE_NAME as LOKI_STORE
@@ -56,7 +56,7 @@ def test_every_container_is_hardened(stack_update: Evaluation) -> None:
             isinstance(c["memory"], float) and c["memory"] > 0 and c["memorySwap"] == c["memory"]
         ), name
         assert float(str(c["cpus"])) > 0, name
-        assert c["logOpts"] == {"max-file": "3", "max-size": "10m", "labels": LOG_LABELS}, name
+        assert c["logOpts"] == log_options("10m", "3", LOG_LABELS), name
         assert all(path.startswith(("/tmp", "/var/")) for path in c["tmpfs"]), name
         assert all("noexec" in opts and "nosuid" in opts for opts in c["tmpfs"].values()), name
         if c["mustRun"]:
@@ -233,6 +233,22 @@ def test_a_failed_role_job_fails_the_update(monkeypatch: pytest.MonkeyPatch) -> 
     )
     platform = evaluate("dev").result
     assert _sync_await(platform.services["postgres"].role_job_exit_code.future()) == 0
+
+
+def test_a_job_that_never_ran_fails_the_update(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A create that failed before the job ran (an upload refused, the start failed) leaves
+    the container in the state without an exit code, and the next `up` only continues it
+    (an empty update): the program must not take that for success."""
+    from components.docker.container import JobFailed
+    from infra.offline import docker_outputs
+
+    def never_ran(inputs: dict[str, object]) -> dict[str, object]:
+        ran = not str(inputs.get("name", "")).endswith("weaviate-roles")
+        return {"exitCode": 0 if ran and inputs.get("attach") else None}
+
+    monkeypatch.setitem(docker_outputs.COMPUTED, CONTAINER, never_ran)
+    with pytest.raises(JobFailed, match=r"vos-dev-weaviate-roles never ran.*--replace"):
+        evaluate("dev")
 
 
 def test_services_start_only_after_their_secrets_are_in_vault(dev: Evaluation) -> None:
