@@ -25,7 +25,14 @@ def _parser() -> argparse.ArgumentParser:
         "plan", help="print every resource a stack would register, secrets redacted"
     )
     plan.add_argument("--stack", required=True, help=f"one of: {', '.join(available_stacks())}")
-    plan.add_argument("--json", action="store_true", help="machine-readable output (full)")
+    plan.add_argument(
+        "--json", action="store_true", help="what `pulumi preview --json` prints for the stack"
+    )
+    plan.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="with --json: secret values instead of [secret] (for `check --from-preview`)",
+    )
     plan.add_argument("--full", action="store_true", help="every resource with its inputs")
     plan.add_argument(
         "--preview", action="store_true", help="evaluate as `pulumi preview` (outputs unknown)"
@@ -124,7 +131,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "plan":
             from infra.cli.plan import run_plan
 
-            print(run_plan(args.stack, as_json=args.json, preview=args.preview, full=args.full))
+            if args.show_secrets and not args.json:
+                print("vos-infra: --show-secrets needs --json", file=sys.stderr)
+                return 2
+            print(
+                run_plan(
+                    args.stack,
+                    as_json=args.json,
+                    preview=args.preview,
+                    full=args.full,
+                    show_secrets=args.show_secrets,
+                )
+            )
         elif args.command == "render":
             from infra.cli.render import run_render
 

@@ -1,9 +1,11 @@
 """`vos-infra plan`: what a stack would register, evaluated offline.
 
 By default a summary (resources by type and by service, published ports, what an update
-would do); `--full` lists every resource with its inputs; `--json` is the full listing for
-machines. Secrets never print; a file a container receives that its upload declares
-non-secret shows its digest and size instead of `[secret]`.
+would do); `--full` lists every resource with its inputs; `--json` prints what
+`pulumi preview --json` prints for the stack (infra/policy/resources.py preview_document), so
+whatever reads a preview reads a plan (`vos-infra check --from-preview`). Secrets never print
+(`[secret]`) unless `--json --show-secrets`. A file a container receives that its upload
+declares non-secret shows its digest and size in the text views and its content in the JSON.
 """
 
 from __future__ import annotations
@@ -11,11 +13,16 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
-from infra.cli.redact import UNKNOWN, redact, scrub
+from pulumi.runtime import rpc
+
+from infra.cli.redact import UNKNOWN, UPLOAD_METADATA, redact, scrub, scrub_values
 from infra.offline.mocks import unwrap
+from infra.offline.monitor import Registration
 from infra.offline.runner import Evaluation, evaluate
+from infra.policy.resources import preview_document
 
 CONTAINER = "docker:index/container:Container"
 
@@ -43,18 +50,69 @@ def _digest(content: Any) -> str:
     return f"sha256:{hashlib.sha256(content.encode()).hexdigest()[:16]} ({len(content)} bytes)"
 
 
-def _inputs(registration: Any, public: set[tuple[str, str]]) -> dict[str, Any]:
-    inputs: dict[str, Any] = redact(registration.inputs)
-    if registration.type != CONTAINER or "uploads" not in inputs:
-        return inputs
+def _public_paths(registration: Registration, public: set[tuple[str, str]]) -> set[str]:
+    """The files of a container's uploads that its spec declares non-secret."""
+    if registration.type != CONTAINER:
+        return set()
     plain = unwrap(registration.inputs)
     labels = {x["label"]: x["value"] for x in plain.get("labels") or []}
     service = labels.get("vos.service", plain.get("hostname", ""))
-    contents = {u["file"]: u.get("content") for u in plain.get("uploads") or []}
+    return {u["file"] for u in plain.get("uploads") or [] if (service, u["file"]) in public}
+
+
+def _inputs(registration: Registration, public: set[tuple[str, str]]) -> dict[str, Any]:
+    inputs: dict[str, Any] = redact(registration.inputs)
+    shown = _public_paths(registration, public)
+    if not shown or "uploads" not in inputs:
+        return inputs
+    contents = {u["file"]: u.get("content") for u in unwrap(registration.inputs)["uploads"]}
     for upload in inputs["uploads"]:
-        if (service, upload["file"]) in public:
+        if upload["file"] in shown:
             upload["content"] = _digest(contents.get(upload["file"]))
     return inputs
+
+
+def _as_declared(uploads: Any, shown: set[str]) -> Any:
+    """docker.Container `uploads` (on the wire one secret when any file is) with each file's
+    own secrecy: where it goes, its owner and mode in the clear, its content secret unless
+    its spec declares it non-secret."""
+    entries = uploads["value"] if rpc.is_rpc_secret(uploads) else uploads
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        return uploads
+
+    def secret(key: str, value: Any) -> Any:
+        keep = key in UPLOAD_METADATA or rpc.is_rpc_secret(value)
+        return value if keep else rpc.wrap_rpc_secret(value)
+
+    return [
+        e if str(e.get("file")) in shown else {k: secret(k, v) for k, v in e.items()}
+        for e in entries
+    ]
+
+
+def _files_as_declared(registration: Registration, public: set[tuple[str, str]]) -> Registration:
+    if registration.type != CONTAINER:
+        return registration
+    shown = _public_paths(registration, public)
+
+    def declared(properties: dict[str, Any]) -> dict[str, Any]:
+        if "uploads" not in properties:
+            return properties
+        return properties | {"uploads": _as_declared(properties["uploads"], shown)}
+
+    return replace(
+        registration, inputs=declared(registration.inputs), outputs=declared(registration.outputs)
+    )
+
+
+def preview_json(evaluation: Evaluation, show_secrets: bool = False) -> dict[str, Any]:
+    """What `pulumi preview --json` prints for the evaluation (with `--show-secrets`, secret
+    values too), each uploaded file as secret as its spec declares it."""
+    public = _public_files(evaluation)
+    registrations = [_files_as_declared(r, public) for r in evaluation.registrations]
+    return preview_document(
+        replace(evaluation, registrations=registrations), show_secrets=show_secrets
+    )
 
 
 def describe(evaluation: Evaluation) -> dict[str, Any]:
@@ -130,11 +188,16 @@ def _summary(plan: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def run_plan(stack: str, as_json: bool, preview: bool, full: bool = False) -> str:
+def run_plan(
+    stack: str, as_json: bool, preview: bool, full: bool = False, show_secrets: bool = False
+) -> str:
+    """`show_secrets` applies to the JSON only: the text views always redact."""
     evaluation = evaluate(stack, preview=preview)
-    plan = describe(evaluation)
     if as_json:
-        text = json.dumps(plan, indent=2, sort_keys=True)
-    else:
-        text = _full(plan) if full else _summary(plan)
+        document = preview_json(evaluation, show_secrets)
+        if not show_secrets:
+            document = scrub_values(document, evaluation.secret_values())
+        return json.dumps(document, indent=4)  # as the CLI prints it
+    plan = describe(evaluation)
+    text = _full(plan) if full else _summary(plan)
     return scrub(text, evaluation.secret_values())

@@ -32,7 +32,7 @@ def _shorten_pem(text: str) -> str:
 # docker.Container `uploads`: one secret file content makes the whole list secret on the
 # wire. Where each file goes, its owner and mode are never secret and are what a reviewer
 # needs to see, so they are shown; the contents stay redacted.
-_UPLOAD_METADATA = ("file", "owner", "group", "permissions", "executable")
+UPLOAD_METADATA = ("file", "owner", "group", "permissions", "executable")
 
 
 def _uploads(value: Any) -> Any:
@@ -42,7 +42,7 @@ def _uploads(value: Any) -> Any:
         return redact(value)
     shown = []
     for entry in entries:
-        metadata = {k: redact(entry[k]) for k in _UPLOAD_METADATA if k in entry}
+        metadata = {k: redact(entry[k]) for k in UPLOAD_METADATA if k in entry}
         content = SECRET if whole_list_secret else redact(entry.get("content"))
         shown.append(metadata | {"content": content})
     return shown
@@ -66,9 +66,33 @@ def redact(value: Any, key: str | None = None) -> Any:
     return value
 
 
-def scrub(text: str, secrets: Iterable[str]) -> str:
+def _longest_first(secrets: Iterable[str]) -> list[str]:
     # Longest first, so a secret that contains another is removed whole.
-    for secret in sorted(set(secrets), key=len, reverse=True):
-        if len(secret) >= 4:
-            text = text.replace(secret, SECRET)
+    return [s for s in sorted(set(secrets), key=len, reverse=True) if len(s) >= 4]
+
+
+def _scrubbed(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, SECRET)
     return text
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    return _scrubbed(text, _longest_first(secrets))
+
+
+def scrub_values(value: Any, secrets: Iterable[str]) -> Any:
+    """`scrub` on every string of a JSON-like value, before it is encoded (where a newline
+    in a key would no longer match)."""
+    ordered = _longest_first(secrets)
+
+    def walk(v: Any) -> Any:
+        if isinstance(v, str):
+            return _scrubbed(v, ordered)
+        if isinstance(v, dict):
+            return {k: walk(x) for k, x in v.items()}
+        if isinstance(v, list):
+            return [walk(x) for x in v]
+        return v
+
+    return walk(value)

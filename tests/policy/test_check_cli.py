@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from infra.offline.runner import evaluate
-from tests.policy.preview_json import preview_document
+from infra.policy.resources import preview_document
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,16 +78,8 @@ def test_from_preview_treats_secrets_as_opaque(tmp_path: Path) -> None:
 def test_from_preview_with_visible_values_passes_and_a_hidden_setting_fails(
     tmp_path: Path,
 ) -> None:
-    evaluation = evaluate("dev", preview=True)
-    document = preview_document(evaluation)
-    for step in document["steps"]:  # as `pulumi preview --json --show-secrets` prints it
-        state = step["newState"]
-        match = next((r for r in evaluation.registrations if r.urn == state["urn"]), None)
-        if match is not None:
-            from infra.offline.mocks import unwrap
-            from infra.policy.resources import _wire
-
-            state["inputs"] = state["outputs"] = unwrap(_wire(match.inputs))
+    # as `pulumi preview --json --show-secrets` prints it
+    document = preview_document(evaluate("dev", preview=True), show_secrets=True)
     passed = vos_infra("check", "--from-preview", _write(tmp_path, document), "--environment",
                        "dev")  # fmt: skip
     assert passed.returncode == 0, passed.stdout

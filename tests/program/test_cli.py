@@ -10,10 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi.runtime import rpc
 
 from infra.cli import plan as plan_module
 from infra.cli.main import main
 from infra.cli.redact import SECRET, scrub
+from infra.offline.mocks import unwrap
 from infra.offline.runner import Evaluation, evaluate
 from tests.helpers import SIGNED
 
@@ -24,17 +26,62 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+# apitype.ResourceV3, as `pulumi preview --json` prints each step's newState
+STATE_KEYS = {"type", "urn", "custom", "inputs", "outputs", "parent", "dependencies",
+              "propertyDependencies", "provider"}  # fmt: skip
+
+
+def _states(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {s["urn"]: s["newState"] for s in plan["steps"]}
+
+
+def _named(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {urn.rsplit("::", 1)[-1]: state for urn, state in _states(plan).items()}
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_plan_succeeds_for_each_stack(stack: str) -> None:
+def test_plan_json_is_what_pulumi_preview_json_prints(stack: str) -> None:
     result = _cli("plan", "--stack", stack, "--json")
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
-    assert plan["stack"] == stack
-    assert plan["resourceCount"] == len(plan["resources"]) == len(evaluate(stack).registrations)
-    by_name = {r["name"]: r for r in plan["resources"]}
-    assert by_name["pki-postgres-cert"]["inputs"]["caPrivateKeyPem"] == SECRET
-    assert by_name["pki-postgres-cert"]["parent"] == "pki"
-    # uploads show where each file goes and with which owner and mode, never what it holds
+    steps = plan["steps"]
+    assert all({"op", "urn", "newState"} <= set(s) for s in steps)
+    assert all(set(s["newState"]) >= STATE_KEYS and s["newState"]["urn"] == s["urn"] for s in steps)
+    assert {s["op"] for s in steps} == {"create"}  # a new stack
+    states = _states(plan)
+    assert len(states) == len(steps)
+    registered = {r.urn for r in evaluate(stack).registrations}
+    # every registration, the root stack and the default providers
+    extra = {urn.split("::")[2] for urn in set(states) - registered}
+    assert set(states) >= registered
+    assert extra == {"pulumi:pulumi:Stack", "pulumi:providers:docker", "pulumi:providers:random",
+                     "pulumi:providers:tls"}  # fmt: skip
+    assert plan["changeSummary"] == {"create": len(registered) + 1}
+    # parents, dependencies and providers are resources of the plan
+    for state in states.values():
+        assert state["parent"] in states or state["type"].startswith("pulumi:"), state["urn"]
+        assert set(state["dependencies"]) <= set(states), state["urn"]
+        for urns in state["propertyDependencies"].values():
+            assert set(urns) <= set(state["dependencies"]), state["urn"]
+        if state["provider"]:
+            assert states[state["provider"].rsplit("::", 1)[0]]["custom"] is True
+    providers = [s for s in states.values() if s["type"].startswith("pulumi:providers:")]
+    assert len(providers) == 3 and all(s["custom"] is True for s in providers)
+    by_name = _named(plan)
+    assert by_name["pki"]["custom"] is False  # a component
+    leaf = by_name["pki-postgres-cert"]
+    assert leaf["custom"] is True and leaf["parent"] == by_name["pki"]["urn"]
+    assert leaf["provider"].startswith(f"urn:pulumi:{stack}::vos-infra::pulumi:providers:tls::")
+    assert leaf["inputs"]["caPrivateKeyPem"] == SECRET
+    assert leaf["dependencies"] and leaf["propertyDependencies"]["caPrivateKeyPem"]
+    # a service container depends on its files carrier
+    containers = [s for s in states.values() if s["type"] == "docker:index/container:Container"]
+    carriers = {s["urn"] for s in containers if s["urn"].endswith("-files")}
+    for container in containers:
+        carrier = container["urn"] + "-files"
+        if carrier in carriers:
+            assert carrier in container["dependencies"], container["urn"]
+    # uploads show where each file goes and with which owner and mode, never a secret content
     uploads = {u["file"]: u for u in by_name["postgres-server-files"]["inputs"]["uploads"]}
     key = uploads["/etc/vos/tls/server.key"]
     assert key == {
@@ -78,6 +125,40 @@ def test_plan_shows_no_secret_value(
         assert SECRET in printed or not as_json
 
 
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in [k, *_strings(v)]]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def test_plan_json_shows_secrets_only_when_asked(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seen: list[Evaluation] = []
+
+    def recording_evaluate(*args: Any, **kwargs: Any) -> Evaluation:
+        seen.append(evaluate(*args, **kwargs))
+        return seen[-1]
+
+    monkeypatch.setattr(plan_module, "evaluate", recording_evaluate)
+    for flags, shown in (([], False), (["--show-secrets"], True)):
+        assert main(["plan", "--stack", "dev", "--json", *flags]) == 0
+        # compared with the decoded strings: in the JSON text a key's newlines are escaped
+        strings = _strings(json.loads(capsys.readouterr().out))
+        evaluation = seen[-1]
+        password = unwrap(evaluation.named("credentials-postgres-admin-password").outputs["result"])
+        key = unwrap(evaluation.named("pki-postgres-key").outputs["privateKeyPem"])
+        secrets = evaluation.secret_values()
+        assert {password, key} <= secrets and len(secrets) > 50
+        found = {s for s in secrets if any(s in string for string in strings)}
+        assert found == (secrets if shown else set())
+        assert (SECRET in strings) is not shown
+    assert main(["plan", "--stack", "dev", "--show-secrets"]) == 2
+    assert "--show-secrets needs --json" in capsys.readouterr().err
+
+
 def test_scrub_removes_a_secret_that_was_not_marked() -> None:
     text = 'envs: ["PASSWORD=abcDEF123456"]'
     assert scrub(text, {"abcDEF123456"}) == f'envs: ["PASSWORD={SECRET}"]'
@@ -108,9 +189,11 @@ def test_preview_mode_plan_marks_unknowns() -> None:
     result = _cli("plan", "--stack", "dev", "--preview", "--json")
     assert result.returncode == 0, result.stderr
     plan = json.loads(result.stdout)
-    assert plan["mode"] == "preview"
-    signed = [r for r in plan["resources"] if r["type"] == SIGNED]
-    assert all(r["inputs"]["caCertPem"] == "[unknown until up]" for r in signed)
+    signed = [s for s in _states(plan).values() if s["type"] == SIGNED]
+    # as the preview prints a value unknown until `up`: the engine's unknown sentinel
+    assert signed and all(s["inputs"]["caCertPem"] == rpc.UNKNOWN for s in signed)
+    summary = _cli("plan", "--stack", "dev", "--preview")
+    assert "(preview under offline mocks" in summary.stdout
 
 
 def test_render_refuses_a_file_or_a_foreign_folder_and_replaces_an_earlier_render(
@@ -188,6 +271,13 @@ def test_plan_shows_a_digest_for_files_declared_non_secret(dev: Evaluation) -> N
     assert uploads["/etc/vos/pg_hba.conf"] == f"sha256:{digest} ({len(hba)} bytes)"
     assert uploads["/etc/vos/tls/server.key"] == SECRET
     assert uploads["/etc/vos/secrets/bootstrap-password"] == SECRET
+    # the JSON, as a preview prints inputs, has the content itself
+    printed = _named(plan_module.preview_json(dev))["postgres-server-files"]
+    for where in ("inputs", "outputs"):
+        shown = {u["file"]: u["content"] for u in printed[where]["uploads"]}
+        assert shown["/etc/vos/pg_hba.conf"] == hba
+        assert shown["/etc/vos/tls/server.key"] == SECRET
+        assert shown["/etc/vos/secrets/bootstrap-password"] == SECRET
 
 
 def test_placeholder_digests_warn_offline_and_stop_a_real_update(
