@@ -18,6 +18,7 @@ from infra.settings import load_settings
 from tests.docker import engine as docker_engine
 from tests.docker.engine import Engine
 from tests.docker.images import NO_STAND_IN, Built, build_all, not_published
+from tests.docker.stack import Stack, applied_stack
 from tests.helpers import profile, stack_overrides
 from tests.integration.vault_server import free_port_pair
 
@@ -84,6 +85,13 @@ def vault(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="package")
+def stack(engine: Engine, stand_ins: Built, vault: DevVault) -> Iterator[Stack]:
+    """The dev stack applied once for the tier; its modules run in file order on it
+    (test_platform_on_docker's last tests update it, test_second_up's run after)."""
+    yield from applied_stack(engine, stand_ins, vault, TIMES)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -21,6 +21,10 @@ import docker
 
 DATA = Path(os.environ.get("VOS_DOCKER_DATA", "/var/lib/vos-infra-tests/docker"))
 RUN = Path("/run/vos-infra-tests")  # short: a unix socket path has a length limit
+ROLE = Path(__file__).resolve().parents[2] / "ansible/roles/docker_engine"
+DAEMON_CONFIG = ROLE / "files/daemon.json"
+"""The hardened daemon configuration the host layer writes: its log-opts defaults are what
+the program's containers must not pick up (a second `up` would replace them)."""
 
 
 class EngineUnavailable(RuntimeError):
@@ -101,6 +105,7 @@ def start(timeout: float = 60) -> Engine:
                 f"--exec-root={RUN / 'exec'}",
                 f"--host=unix://{sock}",
                 f"--pidfile={pidfile}",
+                f"--config-file={DAEMON_CONFIG}",
             ],
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -8,6 +8,12 @@ pulumi-docker 5.x bridges kreuzwerker/terraform-provider-docker (v4.5.0, read at
 follows in that provider's internal/provider/ sources. Inputs arrive as the program
 registers them (camelCase, secrets unwrapped, as the engine hands them to a provider);
 an input this module does not map is an error, so nothing the program sets is ignored.
+
+Besides create and delete: the container's Read (what a refresh, and the end of every
+create, store), Update (what an in-place change really does), and the network's and
+volume's Read and Delete, each from the function named above it. A create that fails
+after the container exists raises `PartialCreate` with the state the provider had saved
+(the engine keeps it, with initialization errors).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from typing import Any
 
 import docker.errors
 
+from infra.settings.docker_values import cpus_nanos, provider_cpus
 from tests.docker.engine import Engine
 
 NETWORK = "docker:index/network:Network"
@@ -37,13 +44,36 @@ class ProviderError(RuntimeError):
     """What the provider would report as the resource's failure."""
 
 
+class PartialCreate(ProviderError):
+    """A create that failed after the provider recorded the resource's id (d.SetId comes
+    right after ContainerCreate): the engine keeps this state, with initialization errors."""
+
+    def __init__(self, message: str, state: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.state = state
+
+
 def _duration_ns(text: str) -> int:
     """Go's time.ParseDuration for the units the program uses (h, m, s, ms)."""
-    units = {"h": 3600e9, "m": 60e9, "s": 1e9, "ms": 1e6}
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|h|m|s)", text)
+    units = {"h": 3600 * 10**9, "m": 60 * 10**9, "s": 10**9, "ms": 10**6}
+    parts = re.findall(r"(\d+)(ms|h|m|s)", text)
     if not parts or "".join(n + u for n, u in parts) != text:
         raise ProviderError(f"cannot parse duration {text!r}")
-    return int(sum(float(n) * units[u] for n, u in parts))
+    return sum(int(n) * units[u] for n, u in parts)
+
+
+def _go_duration(nanos: int) -> str:
+    """time.Duration.String() for whole milliseconds and up (what Read stores)."""
+    if nanos == 0:
+        return "0s"
+    if nanos < 10**9:
+        return f"{nanos // 10**6}ms"
+    hours, rest = divmod(nanos, 3600 * 10**9)
+    minutes, rest = divmod(rest, 60 * 10**9)
+    seconds = f"{rest / 10**9:g}" if rest % 10**9 else str(rest // 10**9)
+    if hours:
+        return f"{hours}h{minutes}m{seconds}s"
+    return f"{minutes}m{seconds}s" if minutes else f"{seconds}s"
 
 
 def _unknown(inputs: dict[str, Any], known: set[str], what: str) -> None:
@@ -69,7 +99,37 @@ class DockerProvider:
             attachable=bool(inputs.get("attachable")),
             labels={x["label"]: x["value"] for x in inputs.get("labels") or []} or None,
         )
-        return {**inputs, "id": created["Id"]}
+        return self.read_network(created["Id"], inputs) or {}
+
+    # -- resource_docker_network_funcs.go: resourceDockerNetworkReadRefreshFunc ----------
+    def read_network(self, network_id: str, state: dict[str, Any]) -> dict[str, Any] | None:
+        """The network as the engine has it now, or None when it is gone (removed from
+        the state). Options are read back as the daemon holds them."""
+        try:
+            found = self.engine.api().inspect_network(network_id)
+        except docker.errors.NotFound:
+            return None
+        labels = [{"label": k, "value": v} for k, v in sorted((found["Labels"] or {}).items())]
+        return {
+            **state,
+            "id": found["Id"],
+            "name": found["Name"],
+            "labels": labels,
+            "driver": found["Driver"],
+            "internal": found["Internal"],
+            "attachable": found["Attachable"],
+            "options": found["Options"] or {},
+            "scope": found["Scope"],
+        }
+
+    # -- resource_docker_network_funcs.go: resourceDockerNetworkDelete -------------------
+    def delete_network(self, network_id: str) -> None:
+        try:
+            self.engine.api().remove_network(network_id)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as error:
+            raise ProviderError(f"Error deleting network {network_id}: {error}") from error
 
     # -- resource_docker_volume.go: resourceDockerVolumeCreate --------------------------
     def create_volume(self, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -79,7 +139,33 @@ class DockerProvider:
             driver=inputs.get("driver") or None,
             driver_opts=inputs.get("driverOpts"),
         )
-        return {**inputs, "id": created["Name"], "mountpoint": created["Mountpoint"]}
+        return self.read_volume(created["Name"], inputs) or {}
+
+    # -- resource_docker_volume.go: resourceDockerVolumeRead ----------------------------
+    def read_volume(self, volume_id: str, state: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            found = self.engine.api().inspect_volume(volume_id)
+        except docker.errors.NotFound:
+            return None
+        labels = [{"label": k, "value": v} for k, v in sorted((found["Labels"] or {}).items())]
+        return {
+            **state,
+            "id": found["Name"],
+            "name": found["Name"],
+            "labels": labels,
+            "driver": found["Driver"],
+            "driverOpts": found["Options"] or {},
+            "mountpoint": found["Mountpoint"],
+        }
+
+    # -- resource_docker_volume.go: resourceDockerVolumeDelete --------------------------
+    def delete_volume(self, volume_id: str) -> None:
+        try:
+            self.engine.api().remove_volume(volume_id)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as error:
+            raise ProviderError(f"Error deleting volume {volume_id}: {error}") from error
 
     # -- resource_docker_image_funcs.go: resourceDockerImageCreate -> findImage ---------
     def create_image(self, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -172,7 +258,8 @@ class DockerProvider:
             security_opt=inputs.get("securityOpts") or None,
             mem_limit=int(inputs["memory"]) * MiB if inputs.get("memory") else None,
             memswap_limit=swap * MiB if swap > 0 else (swap or None),
-            nano_cpus=int(float(inputs["cpus"]) * 1e9) if inputs.get("cpus") else None,
+            # opts.ParseCPUs: exact decimal arithmetic, not a float.
+            nano_cpus=cpus_nanos(str(inputs["cpus"])) if inputs.get("cpus") else None,
             network_mode=inputs.get("networkMode") or "bridge",
             init=False,
             # ExtraHosts "host:ip" per `hosts` block (resource_docker_container_structures.go,
@@ -194,6 +281,20 @@ class DockerProvider:
             name=inputs.get("name"),
         )
         container_id = created["Id"]
+        # d.SetId(retContainer.ID): from here on a failure leaves this state behind.
+        state = {**inputs, "id": container_id}
+        try:
+            self._connect_upload_start(container_id, inputs)
+        except (ProviderError, docker.errors.APIError) as error:
+            raise PartialCreate(str(error), state) from error
+        # The create ends with resourceDockerContainerRead.
+        read = self.read_container(container_id, state)
+        if read is None:
+            raise ProviderError(f"container {container_id} vanished during its create")
+        return read
+
+    def _connect_upload_start(self, container_id: str, inputs: dict[str, Any]) -> None:
+        api = self.engine.api()
         # networks_advanced: disconnect the default bridge, connect each network with its
         # aliases.
         if inputs.get("networksAdvanced"):
@@ -208,22 +309,104 @@ class DockerProvider:
                 )
         # upload: one tar archive per upload, the file at its full path with the upload's
         # mode (permissions, else 0744 executable / 0644) and owner/group ids, copied with
-        # CopyToContainer to "/". (Owner and group reached pulumi-docker 5.2 from upstream
-        # kreuzwerker/terraform-provider-docker#996; numeric ids are used directly.)
+        # CopyToContainer to "/" with CopyToContainerOptions{} (docker's client then sends
+        # noOverwriteDirNonDir=true: client/container_copy.go).
         for upload in inputs.get("uploads") or []:
-            api.put_archive(container_id, "/", _archive(upload))
-        exit_code = None
+            _copy_to_container(api, container_id, _archive(upload))
         if inputs.get("start", True):
             api.start(container_id)
             if inputs.get("wait"):
                 self._wait_healthy(container_id, int(inputs.get("waitTimeout") or 60))
         if inputs.get("attach"):
-            exit_code = int(api.wait(container_id)["StatusCode"])
-        # resourceDockerContainerRead: a container that is not running reports its code.
-        state = api.inspect_container(container_id)["State"]
-        if not state["Running"]:
-            exit_code = int(state["ExitCode"])
-        return {**inputs, "id": container_id, "exitCode": exit_code}
+            api.wait(container_id)
+
+    # -- resource_docker_container_funcs.go: resourceDockerContainerRead ----------------
+    def read_container(self, container_id: str, state: dict[str, Any]) -> dict[str, Any] | None:
+        """What Read stores, for the inputs the program sets: None when the container is
+        gone (removed from the state). Environment and labels are not read (the source says
+        why); `networksAdvanced` only when the state has none (import)."""
+        try:
+            found = self.engine.api().inspect_container(container_id)
+        except docker.errors.NotFound:
+            return None
+        config, host = found["Config"], found["HostConfig"]
+        read = dict(state)
+        running = bool(found["State"]["Running"])
+        if (running or state.get("mustRun", True)) and state.get("ports"):
+            read["ports"] = _flatten_ports(found["NetworkSettings"]["Ports"] or {})
+        if not running:
+            read["exitCode"] = int(found["State"]["ExitCode"])
+            if state.get("mustRun", True):
+                read["mustRun"] = False  # drift: the next update starts it
+        image = str(state.get("image") or "")
+        read.update(
+            id=found["Id"],
+            name=found["Name"].lstrip("/"),
+            readOnly=bool(host["ReadonlyRootfs"]),
+            image=found["Image"] if image.startswith("sha256:") else config["Image"],
+            hostname=config["Hostname"],
+            command=config["Cmd"] or [],
+            entrypoints=config["Entrypoint"] or [],
+            user=config["User"],
+            securityOpts=host.get("SecurityOpt") or [],
+            restart=host["RestartPolicy"]["Name"],
+            maxRetryCount=host["RestartPolicy"]["MaximumRetryCount"],
+            mounts=[m for m in (state.get("mounts") or [])],
+            tmpfs=host.get("Tmpfs") or {},
+            hosts=_flatten_hosts(host.get("ExtraHosts") or []),
+            memory=host["Memory"] // MiB,
+            memorySwap=host["MemorySwap"] // MiB if host["MemorySwap"] > 0 else host["MemorySwap"],
+            cpuShares=host.get("CpuShares") or 0,
+            logDriver=host["LogConfig"]["Type"],
+            # containerLogOptsForState: the daemon's map when the config sets log_opts.
+            logOpts=host["LogConfig"]["Config"] if state.get("logOpts") else None,
+            networkMode=host["NetworkMode"],
+        )
+        if host.get("CapAdd") or host.get("CapDrop"):
+            adds, drops = host.get("CapAdd") or [], host.get("CapDrop") or []
+            read["capabilities"] = {"adds": adds, "drops": drops}
+        if host.get("NanoCpus"):
+            read["cpus"] = provider_cpus(int(host.get("NanoCpus")))
+        check = config.get("Healthcheck")
+        if check is not None:
+            read["healthcheck"] = {
+                "tests": check.get("Test") or [],
+                "interval": _go_duration(int(check.get("Interval") or 0)),
+                "timeout": _go_duration(int(check.get("Timeout") or 0)),
+                "startPeriod": _go_duration(int(check.get("StartPeriod") or 0)),
+                "startInterval": _go_duration(int(check.get("StartInterval") or 0)),
+                "retries": int(check.get("Retries") or 0),
+            }
+        return read
+
+    # -- resource_docker_container_funcs.go: resourceDockerContainerUpdate --------------
+    UPDATED = (
+        "restart", "maxRetryCount", "cpuShares", "memory", "memoryReservation", "cpuSet",
+        "memorySwap",
+    )  # fmt: skip
+
+    def update_container(
+        self, container_id: str, old: dict[str, Any], new: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Starts a container whose mustRun went from false to true, and applies the
+        resources and restart policy when one of them changed. Nothing else reaches the
+        engine. It ends without a Read: the state is the planned one."""
+        api = self.engine.api()
+        if not old.get("mustRun", True) and new.get("mustRun", True) and new.get("start", True):
+            api.start(container_id)
+        if any(old.get(k) != new.get(k) for k in self.UPDATED):
+            swap = int(new.get("memorySwap") or 0)
+            api.update_container(
+                container_id,
+                cpu_shares=int(new.get("cpuShares") or 0) or None,
+                mem_limit=int(new.get("memory") or 0) * MiB or None,
+                memswap_limit=swap * MiB if swap > 0 else (swap or None),
+                restart_policy={
+                    "Name": new.get("restart") or "no",
+                    "MaximumRetryCount": int(new.get("maxRetryCount") or 0),
+                },
+            )
+        return {**old, **new, "id": container_id}
 
     def _wait_healthy(self, container_id: str, timeout: int) -> None:
         deadline = time.monotonic() + timeout
@@ -250,6 +433,24 @@ class DockerProvider:
         except docker.errors.NotFound:
             pass  # "No such container" is ignored
 
+    def read(self, type_: str, resource_id: str, state: dict[str, Any]) -> dict[str, Any] | None:
+        readers: dict[str, Callable[[str, dict[str, Any]], dict[str, Any] | None]] = {
+            NETWORK: self.read_network,
+            VOLUME: self.read_volume,
+            CONTAINER: self.read_container,
+        }
+        reader = readers.get(type_)
+        return reader(resource_id, state) if reader else state
+
+    def delete(self, type_: str, resource_id: str, state: dict[str, Any]) -> None:
+        if type_ == CONTAINER:
+            self.delete_container(resource_id, state)
+        elif type_ == NETWORK:
+            self.delete_network(resource_id)
+        elif type_ == VOLUME:
+            self.delete_volume(resource_id)
+        # images: keepLocally; builds are not deleted by the provider either
+
     def create(self, type_: str, inputs: dict[str, Any]) -> dict[str, Any]:
         creators: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             NETWORK: self.create_network,
@@ -261,6 +462,36 @@ class DockerProvider:
         if type_ not in creators:
             raise ProviderError(f"no emulation of {type_}")
         return creators[type_](inputs)
+
+
+def _copy_to_container(api: Any, container_id: str, archive: bytes) -> None:
+    """PUT /containers/{id}/archive?path=/&noOverwriteDirNonDir=true, as docker's Go client
+    sends it for CopyToContainerOptions{} (docker-py's put_archive leaves it out)."""
+    url = api._url("/containers/{0}/archive", container_id)
+    response = api._put(url, params={"path": "/", "noOverwriteDirNonDir": "true"}, data=archive)
+    api._raise_for_status(response)
+
+
+def _flatten_ports(ports: dict[str, Any]) -> list[dict[str, Any]]:
+    """flattenContainerPorts: one entry per binding, in port/protocol order."""
+    flat = []
+    for key in sorted(ports, key=lambda k: (int(k.split("/")[0]), k.split("/")[1])):
+        internal, protocol = key.split("/")
+        for binding in ports[key] or []:
+            flat.append(
+                {
+                    "internal": int(internal),
+                    "external": int(binding["HostPort"]),
+                    "ip": binding["HostIp"],
+                    "protocol": protocol,
+                }
+            )
+    return flat
+
+
+def _flatten_hosts(extra: list[str]) -> list[dict[str, str]]:
+    """flattenExtraHosts: "host:ip" entries back into host blocks."""
+    return [dict(zip(("host", "ip"), entry.split(":", 1), strict=True)) for entry in extra]
 
 
 def _archive(upload: dict[str, Any]) -> bytes:

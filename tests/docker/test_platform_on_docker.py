@@ -14,130 +14,33 @@ from __future__ import annotations
 
 import base64
 import http.client
-import io
 import json
 import socket
 import ssl
-import tarfile
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import jmespath
 import pytest
-from docker.models.containers import Container
 
 from components.alloy import files as alloy
 from components.docker.container import FILES_ROLE, JobFailed
 from components.vault_agent.files import CONF, SECRETS_DIR
-from infra.dev_vault import HOST_GATEWAY, DevVault
-from infra.offline.mocks import MockState, unwrap
+from infra.dev_vault import HOST_GATEWAY
+from infra.offline.mocks import unwrap
 from infra.offline.rendered import File, containers
-from infra.offline.runner import Evaluation, evaluate
-from infra.offline.stack_files import StackConfig, read_stack_config, with_overrides
 from infra.settings.images import local_tag
-from tests.docker.apply import EngineMocks
 from tests.docker.checks import file_problems, hardening_problems
 from tests.docker.conftest import SERVICES as TIER_SERVICES
-from tests.docker.conftest import TIMES
-from tests.docker.engine import Engine
-from tests.docker.images import NO_STAND_IN, Built, not_published
 from tests.docker.provider import BUILD, CONTAINER
-from tests.helpers import output, profile
+from tests.docker.stack import BACKEND, BUILD_CONTEXT, PREFIX, Stack, bridge_gateway, put
+from tests.helpers import output
 from tests.integration.sockets import machine_addresses, reachable
-from tests.integration.vault_server import point_at, root_client
+from tests.integration.vault_server import root_client
 
 SERVICES = tuple(d.dns_name for d in TIER_SERVICES)
-BUILD_CONTEXT = "tests/docker/images/api-gateway"
-PREFIX = "vos-dev"
-BACKEND = f"{PREFIX}-backend"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@dataclass
-class Stack:
-    engine: Engine
-    state: MockState
-    config: StackConfig
-    evaluation: Evaluation
-    published: dict[str, int]
-    """Service -> its host port (on 127.0.0.1)."""
-    client: Container
-    vault: DevVault
-
-    def container(self, service: str) -> Container:
-        return self.engine.client().containers.get(f"{PREFIX}-{service}")
-
-    def secret(self, resource: str) -> str:
-        return str(output(self.evaluation.named(resource), "result"))
-
-    def update(self, replace: frozenset[str] = frozenset(), **overrides: Any) -> Evaluation:
-        self.config = with_overrides(self.config, **overrides)
-        mocks = EngineMocks(self.engine, self.state, replace)
-        self.evaluation = evaluate("dev", self.config, mocks=mocks)
-        return self.evaluation
-
-    def run(self, *command: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-        """A command in the client container on the backend network."""
-        code, out = self.client.exec_run(list(command), environment=env or {})
-        return int(code), out.decode(errors="replace")
-
-
-def _put(container: Container, path: str, content: str) -> None:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        info = tarfile.TarInfo(path.lstrip("/"))
-        info.size = len(content.encode())
-        archive.addfile(info, io.BytesIO(content.encode()))
-    container.put_archive("/", buffer.getvalue())
-
-
-@pytest.fixture(scope="module")
-def stack(engine: Engine, stand_ins: Built, vault: DevVault) -> Iterator[Stack]:
-    started = time.monotonic()
-    port, edge_port, prometheus_port = _free_port(), _free_port(), _free_port()
-    published = {"weaviate": port, "edge": edge_port, "prometheus": prometheus_port}
-    config = with_overrides(
-        read_stack_config("dev"),
-        # the services the tier cannot run: disabled, and their profile publication removed
-        network={
-            "publishedPorts": {
-                **published,
-                **not_published(profile("dev")["network"]["publishedPorts"]),
-            }
-        },
-        services={key: {"enabled": False} for key in NO_STAND_IN},
-        # one agent from its image, one built from source on the engine (the app stand-in's
-        # folder as the build context)
-        agents=[
-            {"name": "primary", "image": "vos/primary-agent:1.0.0", "memoryMb": 512, "cpus": 0.5},
-            {"name": "weather", "build": {"context": BUILD_CONTEXT}, "memoryMb": 512, "cpus": 0.5},
-        ],
-        # the tier's own dev Vault, reached by the sidecars as scripts/vault.sh's is
-        vault={
-            "address": f"https://{HOST_GATEWAY}:{vault.port}",
-            "caCertFile": str(vault.ca_file),
-        },
-    )
-    state = MockState()
-    with pytest.MonkeyPatch.context() as patch:
-        point_at(vault, patch)  # the program's Vault providers, as `pulumi up` gives them
-        evaluation = evaluate("dev", config, mocks=EngineMocks(engine, state))
-        TIMES["apply"] = time.monotonic() - started
-        client = engine.client().containers.run(
-            stand_ins.tags["client"], name="vos-test-client", network=BACKEND, detach=True
-        )
-        applied = Stack(engine, state, config, evaluation, published, client, vault)
-        _put(client, "/ca.crt", str(output(evaluation.named("pki-ca-cert"), "certPem")))
-        yield applied
-        client.remove(force=True)
 
 
 def _inspect(stack: Stack, name: str) -> dict[str, Any]:
@@ -148,6 +51,14 @@ def _inspect(stack: Stack, name: str) -> dict[str, Any]:
 def _running(stack: Stack) -> list[str]:
     """Every long-running container of the stack: the services, the agents, the sidecars."""
     return [name for name, c in containers(stack.evaluation).items() if not c.one_shot]
+
+
+def test_right_after_up_a_refresh_and_a_preview_show_no_change(stack: Stack) -> None:
+    """What every create stored (it ends with the provider's Read) is what a refresh reads
+    and what the program sets again: a second `up` would do nothing
+    (`pulumi preview --expect-no-changes` passes)."""
+    assert stack.refresh() == {}
+    assert stack.preview() == {}, stack.last_reasons
 
 
 def test_every_service_runs_read_only_without_capabilities_and_healthy(stack: Stack) -> None:
@@ -176,7 +87,7 @@ def test_the_checks_see_an_unhardened_container(stack: Stack) -> None:
     problems = " ".join(hardening_problems(client, stack.client.name))
     for expected in ("healthy", "writable", "capabilities", "new privileges", "limit", "/"):
         assert expected in problems
-    _put(stack.client, "/etc/vos/probe", "original")
+    put(stack.client, "/etc/vos/probe", "original")
     wrong = File("/etc/vos/probe", "other", "999", "999", "0400")
     problems = " ".join(file_problems(client, stack.client.name, {wrong.path: wrong}))
     for expected in ("!= ['999', '999', '400']", "content differs", "can change it"):
@@ -307,7 +218,7 @@ CONNECT = (
 
 def test_the_internal_network_reaches_nothing_outside_it(stack: Stack) -> None:
     """Probes go only to this machine's own addresses, to a listener the test opens."""
-    gateway = stack.engine.api().inspect_network(BACKEND)["IPAM"]["Config"][0]["Gateway"]
+    gateway = bridge_gateway(stack.engine, BACKEND)
     targets = [*machine_addresses(), gateway]
     with socket.create_server(("0.0.0.0", 0)) as listener:  # noqa: S104
         port = str(listener.getsockname()[1])
@@ -316,7 +227,9 @@ def test_the_internal_network_reaches_nothing_outside_it(stack: Stack) -> None:
             assert code == 1, f"{address}:{port} reachable from {BACKEND}"
         # Control: the same probe from a container on Docker's default bridge gets through.
         control = stack.engine.client().containers.run(
-            stack.client.image.id, ["python3", "-c", CONNECT, "172.17.0.1", port], remove=True
+            stack.client.image.id,
+            ["python3", "-c", CONNECT, bridge_gateway(stack.engine, "bridge"), port],
+            remove=True,
         )
         assert control == b""
     code, _ = stack.run("python3", "-c", CONNECT, "postgres", "5432")
@@ -533,7 +446,7 @@ def test_prometheus_scrapes_every_target_over_verified_tls_and_demands_its_passw
 
 
 def test_only_the_sidecar_reaches_vault_and_it_reaches_nothing_else(stack: Stack) -> None:
-    gateway_ip = stack.engine.api().inspect_network("bridge")["IPAM"]["Config"][0]["Gateway"]
+    gateway_ip = bridge_gateway(stack.engine, "bridge")
     port = str(stack.vault.port)
     # the app: no name for Vault, and no route to it
     app = stack.container("api-gateway")
@@ -590,10 +503,21 @@ def test_a_rotation_replaces_what_the_provider_replaces_and_keeps_the_data(
     assert (status, body) == (200, {"user": "api_gateway"}), body
 
     new_mq = stack.secret("credentials-api-gateway-rabbitmq-password")
-    assert _amqp(stack, "api-gateway", old_mq)[0] == 3
     weather = stack.secret("credentials-weather-agent-rabbitmq-password")
-    code, out = _amqp(stack, "weather-agent", weather, GET="vos.agent.weather")
+    # The new broker is healthy once its listener is up; its start script imports the
+    # definitions and prunes users right after boot: allow it that moment.
+    found: list[tuple[int, str]] = []
+    _eventually(
+        lambda: (
+            found.append(_amqp(stack, "weather-agent", weather, GET="vos.agent.weather"))
+            or found[-1][0] != 3
+        ),
+        seconds=60,
+    )
+    code, out = found[-1]
     assert code == 0 and "got: kept across rotation" in out, out
+    code, out = _amqp(stack, "api-gateway", old_mq)
+    assert code == 3 and "Authentication" in out, out  # the broker answers: the old is refused
     assert _amqp(stack, "api-gateway", new_mq)[0] == 0
 
 

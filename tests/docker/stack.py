@@ -1,0 +1,150 @@
+"""The dev stack applied to the tier's engine, and the operations a user runs on it
+(`up` again with other settings, `refresh`, `preview`), shared by the tier's modules."""
+
+from __future__ import annotations
+
+import io
+import socket
+import tarfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from docker.models.containers import Container
+
+from infra.dev_vault import HOST_GATEWAY, DevVault, interface_ipv4
+from infra.offline.mocks import MockState
+from infra.offline.runner import Evaluation, evaluate
+from infra.offline.stack_files import StackConfig, read_stack_config, with_overrides
+from tests.docker.apply import EngineMocks, refresh
+from tests.docker.engine import Engine
+from tests.docker.images import NO_STAND_IN, Built, not_published
+from tests.helpers import output, profile
+from tests.integration.vault_server import point_at
+
+BUILD_CONTEXT = "tests/docker/images/api-gateway"
+PREFIX = "vos-dev"
+BACKEND = f"{PREFIX}-backend"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    engine: Engine
+    state: MockState
+    config: StackConfig
+    evaluation: Evaluation
+    published: dict[str, int]
+    """Service -> its host port (on 127.0.0.1)."""
+    client: Container
+    vault: DevVault
+    last_reasons: dict[str, list[str]] | None = None
+    """The last preview's changed inputs per resource (what an assertion shows)."""
+
+    def container(self, service: str) -> Container:
+        return self.engine.client().containers.get(f"{PREFIX}-{service}")
+
+    def secret(self, resource: str) -> str:
+        return str(output(self.evaluation.named(resource), "result"))
+
+    def update(self, replace: frozenset[str] = frozenset(), **overrides: Any) -> Evaluation:
+        """`pulumi up` (with `--replace` for the names given): fails as the update would."""
+        self.config = with_overrides(self.config, **overrides)
+        mocks = EngineMocks(self.engine, self.state, replace)
+        self.evaluation = evaluate("dev", self.config, mocks=mocks)
+        mocks.finish()
+        return self.evaluation
+
+    def refresh(self) -> dict[tuple[str, str], str]:
+        """`pulumi refresh`: what the providers' Reads changed in the state."""
+        return refresh(self.engine, self.state)
+
+    def preview(self) -> dict[str, str]:
+        """`pulumi preview` of the same program and settings: every step but `same`."""
+        mocks = EngineMocks(self.engine, self.state, preview=True)
+        evaluate("dev", self.config, mocks=mocks)
+        gone = mocks.finish()
+        self.last_reasons = mocks.reasons
+        return {
+            **{name: op for (_, name), op in mocks.steps.items() if op != "same"},
+            **{name: "delete" for _, name in gone},
+        }
+
+    def run(self, *command: str, env: dict[str, str] | None = None) -> tuple[int, str]:
+        """A command in the client container on the backend network."""
+        code, out = self.client.exec_run(list(command), environment=env or {})
+        return int(code), out.decode(errors="replace")
+
+
+def put(container: Container, path: str, content: str) -> None:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo(path.lstrip("/"))
+        info.size = len(content.encode())
+        archive.addfile(info, io.BytesIO(content.encode()))
+    container.put_archive("/", buffer.getvalue())
+
+
+def applied_stack(
+    engine: Engine, stand_ins: Built, vault: DevVault, times: dict[str, float]
+) -> Iterator[Stack]:
+    started = time.monotonic()
+    port, edge_port, prometheus_port = _free_port(), _free_port(), _free_port()
+    published = {"weaviate": port, "edge": edge_port, "prometheus": prometheus_port}
+    config = with_overrides(
+        read_stack_config("dev"),
+        # the services the tier cannot run: disabled, and their profile publication removed
+        network={
+            "publishedPorts": {
+                **published,
+                **not_published(profile("dev")["network"]["publishedPorts"]),
+            }
+        },
+        services={key: {"enabled": False} for key in NO_STAND_IN},
+        # one agent from its image, one built from source on the engine (the app stand-in's
+        # folder as the build context)
+        agents=[
+            {"name": "primary", "image": "vos/primary-agent:1.0.0", "memoryMb": 512, "cpus": 0.5},
+            {"name": "weather", "build": {"context": BUILD_CONTEXT}, "memoryMb": 512, "cpus": 0.5},
+        ],
+        # the tier's own dev Vault, reached by the sidecars as scripts/vault.sh's is
+        vault={
+            "address": f"https://{HOST_GATEWAY}:{vault.port}",
+            "caCertFile": str(vault.ca_file),
+        },
+    )
+    state = MockState()
+    with pytest.MonkeyPatch.context() as patch:
+        point_at(vault, patch)  # the program's Vault providers, as `pulumi up` gives them
+        evaluation = evaluate("dev", config, mocks=EngineMocks(engine, state))
+        times["apply"] = time.monotonic() - started
+        client = engine.client().containers.run(
+            stand_ins.tags["client"], name="vos-test-client", network=BACKEND, detach=True
+        )
+        applied = Stack(engine, state, config, evaluation, published, client, vault)
+        put(client, "/ca.crt", str(output(evaluation.named("pki-ca-cert"), "certPem")))
+        yield applied
+        client.remove(force=True)
+
+
+def bridge_gateway(engine: Engine, network: str) -> str:
+    """The host-side address of a bridge network. Docker's IPAM config names the gateway
+    only when dockerd assigned it: when the bridge interface (docker0) existed before the
+    daemon started, the config carries the subnet alone and the address is the
+    interface's."""
+    found = engine.api().inspect_network(network)
+    for config in found["IPAM"]["Config"] or []:
+        if config.get("Gateway"):
+            return str(config["Gateway"])
+    interface = (found.get("Options") or {}).get("com.docker.network.bridge.name")
+    address = interface_ipv4(interface) if interface else None
+    if address is None:
+        raise AssertionError(f"network {network} has no gateway address: {found['IPAM']}")
+    return address
