@@ -11,8 +11,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pytest
-
 from tests.docker.provider import PartialCreate
 from tests.docker.stack import PREFIX, Stack
 
@@ -62,33 +60,6 @@ def _block_upload(stack: Stack, service: str) -> str:
     return inside
 
 
-def test_a_failed_create_fails_every_later_up_until_it_is_fixed(stack: Stack) -> None:
-    inside = _block_upload(stack, FAST)
-    replace = frozenset({f"{FAST}-server-files"})
-    with pytest.raises(Exception, match=r"cannot overwrite directory|not a directory"):
-        stack.update(replace=replace)
-    failed = stack.state.entries[("docker:index/container:Container", f"{FAST}-server-files")]
-    assert failed.init_errors  # kept in the state, as the engine keeps a partial create
-    # The next `up`, nothing changed: the engine replaces it (#initerror), it fails again.
-    assert stack.preview().get(f"{FAST}-server-files") == "replace"
-    with pytest.raises(Exception, match=r"cannot overwrite directory|not a directory"):
-        stack.update()
-    # Fixed: the next `up` creates it whole, and the service after it.
-    carrier = stack.engine.api().inspect_container(failed.resource_id)
-    volume = next(m for m in carrier["Mounts"] if m["Destination"] == "/etc/vos")["Name"]
-    stack.engine.client().containers.run(
-        stack.client.image.id,
-        ["rm", "-rf", f"/v/{inside}"],
-        volumes={volume: {"bind": "/v", "mode": "rw"}},
-        remove=True,
-    )
-    fixed = stack.update()
-    assert fixed.named(f"{FAST}-server-files").operation == "replace"
-    assert _inspect(stack, f"{PREFIX}-{FAST}")["State"]["Health"]["Status"] == "healthy"
-    stack.refresh()
-    assert stack.preview() == {}
-
-
 def test_without_retry_on_init_errors_the_engine_would_accept_the_failed_create(
     stack: Stack,
 ) -> None:
@@ -110,61 +81,3 @@ def _healthy(stack: Stack, name: str, seconds: float = 120) -> None:
     while (_inspect(stack, name)["State"].get("Health") or {}).get("Status") != "healthy":
         assert time.monotonic() < deadline, f"{name} not healthy again"
         time.sleep(1)
-
-
-def test_changed_healthcheck_tmpfs_and_cpus_reach_the_engine(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The provider's Update applies neither a healthcheck nor tmpfs: the program replaces
-    on them; `cpus` is ForceNew. Each new value is on the engine afterwards."""
-    from components.alertmanager import containers as service
-    from components.docker import spec
-
-    original = _inspect(stack, f"{PREFIX}-{FAST}")
-
-    def healthcheck(*args: Any, **kwargs: Any) -> spec.Healthcheck:
-        return spec.Healthcheck(*args, **{**kwargs, "interval": "7s"})
-
-    def tmpfs(uid: int, size: str = "64m", mode: str = "0700") -> str:
-        return spec.tmpfs_options(uid, "32m", mode)
-
-    monkeypatch.setattr(service, "Healthcheck", healthcheck)
-    monkeypatch.setattr(service, "tmpfs_options", tmpfs)
-    updated = stack.update(services={FAST: {"cpus": 0.5}})
-    assert updated.named(f"{FAST}-server").operation == "replace"
-    found = _inspect(stack, f"{PREFIX}-{FAST}")
-    assert found["Id"] != original["Id"]
-    assert found["Config"]["Healthcheck"]["Interval"] == 7 * 10**9
-    assert found["HostConfig"]["NanoCpus"] == 500_000_000
-    assert all("size=32m" in o for o in found["HostConfig"]["Tmpfs"].values())
-    _healthy(stack, f"{PREFIX}-{FAST}")
-    stack.refresh()
-    assert stack.preview() == {}
-
-
-def test_a_changed_network_option_replaces_the_network_on_the_engine(
-    stack: Stack, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Networks have fixed names and no Update: a changed option deletes the containers on
-    it and the network first (delete-before-replace), then creates both again."""
-    from components.docker import networks
-
-    made = networks.docker.Network
-    mtu = "com.docker.network.driver.mtu"
-
-    def network(resource_name: str, **kwargs: Any) -> Any:
-        if resource_name.endswith("-logs"):
-            kwargs["options"] = {**kwargs["options"], mtu: "1400"}
-        return made(resource_name, **kwargs)
-
-    before = stack.engine.api().inspect_network(f"{PREFIX}-logs")
-    monkeypatch.setattr(networks.docker, "Network", network)
-    updated = stack.update()
-    assert updated.named("networks-logs").operation == "replace"
-    after = stack.engine.api().inspect_network(f"{PREFIX}-logs")
-    assert after["Id"] != before["Id"] and after["Options"][mtu] == "1400"
-    names = {c["Name"].lstrip("/") for c in after["Containers"].values()}
-    assert f"{PREFIX}-loki" in names, names
-    _healthy(stack, f"{PREFIX}-loki")
-    stack.refresh()
-    assert stack.preview() == {}
