@@ -20,7 +20,7 @@ def remote_image(inputs: Mapping[str, Any]) -> dict[str, Any]:
 
 def container(inputs: Mapping[str, Any]) -> dict[str, Any]:
     # A job (attach) that ran to completion reports its exit code; a service none.
-    return {**inputs, "exitCode": 0 if inputs.get("attach") else None}
+    return {"exitCode": 0 if inputs.get("attach") else None}
 
 
 COMPUTED = {

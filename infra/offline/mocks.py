@@ -57,11 +57,9 @@ class Requested:
     """What the program asked of the engine for a resource besides its inputs (its
     RegisterResource options that decide an update's steps)."""
 
-    urn: str = ""
     replace_on_changes: tuple[str, ...] = ()
     delete_before_replace: bool = False
     retain_on_delete: bool = False
-    dependencies: tuple[str, ...] = ()
 
 
 NOTHING_REQUESTED = Requested()

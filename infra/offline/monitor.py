@@ -64,11 +64,9 @@ class RecordingMonitor(MockMonitor):
             custom=request.custom or False,
         )
         requested = Requested(
-            urn=urn,
             replace_on_changes=tuple(request.replaceOnChanges),
             delete_before_replace=request.deleteBeforeReplace,
             retain_on_delete=request.retainOnDelete,
-            dependencies=tuple(request.dependencies),
         )
         resource_id, outputs, operation = self.mocks.register(args, trigger, requested)
         secret_names = set(request.additionalSecretOutputs)
@@ -91,6 +89,12 @@ class RecordingMonitor(MockMonitor):
                     "protect": request.protect,
                     "retainOnDelete": request.retainOnDelete,
                     "dependencies": list(request.dependencies),
+                    # input name -> URNs, as the engine keeps them (apitype.ResourceV3
+                    # propertyDependencies)
+                    "propertyDependencies": {
+                        name: list(found.urns)
+                        for name, found in request.propertyDependencies.items()
+                    },
                     "provider": request.provider,
                 },
                 operation=operation,

@@ -64,23 +64,6 @@ def _secret_strings(value: Any, inside_secret: bool) -> Iterator[str]:
         yield value
 
 
-class _Monitor(RecordingMonitor):
-    """Also records what each input property depends on (input name -> URNs), as the SDK
-    registers it and the engine keeps it in its state (apitype.ResourceV3
-    propertyDependencies)."""
-
-    def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
-        if request.type != "pulumi:pulumi:Stack":
-            # Registrations run on executor threads: found by URN, not as the last one.
-            registration = next(r for r in reversed(self.registrations) if r.urn == response.urn)
-            registration.options["propertyDependencies"] = {
-                name: list(dependencies.urns)
-                for name, dependencies in request.propertyDependencies.items()
-            }
-        return response
-
-
 def _default_program() -> Any:
     from infra.program import main
 
@@ -105,7 +88,7 @@ def evaluate(
     """
     config = config if config is not None else read_stack_config(stack)
     mocks = mocks if mocks is not None else MaterialMocks(state, preview=preview)
-    monitor = _Monitor(mocks)
+    monitor = RecordingMonitor(mocks)
     ROOT.set(None)  # each evaluation is a fresh program run with its own root stack
     pulumi.runtime.set_all_config(config.values, secret_keys=config.secret_keys)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)

@@ -158,15 +158,15 @@ def preview_document(evaluation: Evaluation, *, show_secrets: bool = False) -> d
     `show_secrets`. A plan never knows a provider's id: it is the unknown sentinel."""
     stack = evaluation.stack
     registrations = evaluation.registrations
+    defaults = [_default_provider(stack, r.type) if r.custom else None for r in registrations]
     users: dict[str, list[Registration]] = {}
-    for r in registrations:
-        if r.custom and (default := _default_provider(stack, r.type)) is not None:
+    for r, default in zip(registrations, defaults, strict=True):
+        if default is not None:
             users.setdefault(default[1], []).append(r)
     root = f"urn:pulumi:{stack}::{PROJECT}::{ROOT_STACK}::{PROJECT}-{stack}"
     steps = [_step(_op(registrations), _state(ROOT_STACK, root, False))]
     references: dict[str, str] = {}
-    for r in registrations:
-        default = _default_provider(stack, r.type) if r.custom else None
+    for r, default in zip(registrations, defaults, strict=True):
         if default is not None and default[1] not in references:
             type_, urn, _ = default
             references[urn] = f"{urn}::{rpc.UNKNOWN}"

@@ -219,7 +219,7 @@ def test_a_failed_role_job_fails_the_update(monkeypatch: pytest.MonkeyPatch) -> 
 
     def exited(inputs: dict[str, object]) -> dict[str, object]:
         code = 3 if str(inputs.get("name", "")).endswith("postgres-roles") else 0
-        return {**inputs, "exitCode": code}
+        return {"exitCode": code}
 
     monkeypatch.setitem(docker_outputs.COMPUTED, CONTAINER, exited)
     with pytest.raises(
@@ -229,7 +229,7 @@ def test_a_failed_role_job_fails_the_update(monkeypatch: pytest.MonkeyPatch) -> 
     ):
         evaluate("dev")
     monkeypatch.setitem(
-        docker_outputs.COMPUTED, CONTAINER, lambda inputs: {**inputs, "exitCode": 0}
+        docker_outputs.COMPUTED, CONTAINER, lambda inputs: {"exitCode": 0}
     )
     platform = evaluate("dev").result
     assert _sync_await(platform.services["postgres"].role_job_exit_code.future()) == 0
