@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable
 from typing import Any
 
 import pulumi
@@ -325,9 +324,10 @@ class EngineMocks(MaterialMocks):
         operation: Operation = "create"
         if previous is not None:
             diff = provider.diff(previous.resource_id, previous.outputs, props)
-            if not diff.changes and not trigger_replaces(previous.trigger, trigger):
+            triggered = trigger_replaces(previous.trigger, trigger)
+            if not diff.changes and not triggered:
                 return previous.resource_id, previous.outputs, "same"
-            replace = bool(diff.replaces) or trigger_replaces(previous.trigger, trigger)
+            replace = bool(diff.replaces) or triggered
             operation = "replace" if replace else "update"
         if self.preview:
             if previous is None:
@@ -370,8 +370,3 @@ def refresh(engine: Engine, state: MockState) -> dict[tuple[str, str], str]:
             entry.outputs = read
             changed[key] = "updated"
     return changed
-
-
-def changes(steps: Iterable[tuple[tuple[str, str], Operation]]) -> dict[str, Operation]:
-    """Every step that is not `same`, by resource name."""
-    return {key[1]: op for key, op in steps if op != "same"}

@@ -109,12 +109,11 @@ class DockerProvider:
             found = self.engine.api().inspect_network(network_id)
         except docker.errors.NotFound:
             return None
-        labels = [{"label": k, "value": v} for k, v in sorted((found["Labels"] or {}).items())]
         return {
             **state,
             "id": found["Id"],
             "name": found["Name"],
-            "labels": labels,
+            "labels": _label_set(found["Labels"]),
             "driver": found["Driver"],
             "internal": found["Internal"],
             "attachable": found["Attachable"],
@@ -124,12 +123,7 @@ class DockerProvider:
 
     # -- resource_docker_network_funcs.go: resourceDockerNetworkDelete -------------------
     def delete_network(self, network_id: str) -> None:
-        try:
-            self.engine.api().remove_network(network_id)
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as error:
-            raise ProviderError(f"Error deleting network {network_id}: {error}") from error
+        _remove(self.engine.api().remove_network, "network", network_id)
 
     # -- resource_docker_volume.go: resourceDockerVolumeCreate --------------------------
     def create_volume(self, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -147,12 +141,11 @@ class DockerProvider:
             found = self.engine.api().inspect_volume(volume_id)
         except docker.errors.NotFound:
             return None
-        labels = [{"label": k, "value": v} for k, v in sorted((found["Labels"] or {}).items())]
         return {
             **state,
             "id": found["Name"],
             "name": found["Name"],
-            "labels": labels,
+            "labels": _label_set(found["Labels"]),
             "driver": found["Driver"],
             "driverOpts": found["Options"] or {},
             "mountpoint": found["Mountpoint"],
@@ -160,12 +153,7 @@ class DockerProvider:
 
     # -- resource_docker_volume.go: resourceDockerVolumeDelete --------------------------
     def delete_volume(self, volume_id: str) -> None:
-        try:
-            self.engine.api().remove_volume(volume_id)
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as error:
-            raise ProviderError(f"Error deleting volume {volume_id}: {error}") from error
+        _remove(self.engine.api().remove_volume, "volume", volume_id)
 
     # -- resource_docker_image_funcs.go: resourceDockerImageCreate -> findImage ---------
     def create_image(self, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -462,6 +450,21 @@ class DockerProvider:
         if type_ not in creators:
             raise ProviderError(f"no emulation of {type_}")
         return creators[type_](inputs)
+
+
+def _label_set(labels: dict[str, str] | None) -> list[dict[str, str]]:
+    """mapToLabelSet: the engine's label map as the schema's label blocks."""
+    return [{"label": k, "value": v} for k, v in sorted((labels or {}).items())]
+
+
+def _remove(remove: Callable[[str], Any], kind: str, resource_id: str) -> None:
+    """A delete: one already gone is fine, any other refusal fails the step."""
+    try:
+        remove(resource_id)
+    except docker.errors.NotFound:
+        pass
+    except docker.errors.APIError as error:
+        raise ProviderError(f"Error deleting {kind} {resource_id}: {error}") from error
 
 
 def _copy_to_container(api: Any, container_id: str, archive: bytes) -> None:
