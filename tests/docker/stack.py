@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import json
 import socket
 import tarfile
 import time
@@ -51,6 +52,19 @@ class Stack:
     def container(self, service: str) -> Container:
         return self.engine.client().containers.get(f"{PREFIX}-{service}")
 
+    def inspect(self, name: str) -> dict[str, Any]:
+        """A container as the engine reports it (by name or id)."""
+        found: dict[str, Any] = self.engine.api().inspect_container(name)
+        return found
+
+    def wait_healthy(self, name: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if (self.inspect(name)["State"].get("Health") or {}).get("Status") == "healthy":
+                return
+            time.sleep(1)
+        raise AssertionError(f"{name} did not become healthy again")
+
     def secret(self, resource: str) -> str:
         return str(output(self.evaluation.named(resource), "result"))
 
@@ -61,6 +75,12 @@ class Stack:
         self.evaluation = evaluate("dev", self.config, mocks=mocks)
         mocks.finish()
         return self.evaluation
+
+    def merged(self, key: str, entries: dict[str, Any]) -> dict[str, Any]:
+        """The stack's `vos-infra:<key>` object with some entries set, the others kept (as
+        `pulumi config set --path` changes one): an override for `update`."""
+        current = json.loads(self.config.values.get(f"vos-infra:{key}", "{}"))
+        return {**current, **entries}
 
     def refresh(self) -> dict[tuple[str, str], str]:
         """`pulumi refresh`: what the providers' Reads changed in the state."""

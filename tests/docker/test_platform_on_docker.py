@@ -43,11 +43,6 @@ from tests.integration.vault_server import root_client
 SERVICES = tuple(d.dns_name for d in TIER_SERVICES)
 
 
-def _inspect(stack: Stack, name: str) -> dict[str, Any]:
-    found: dict[str, Any] = stack.engine.api().inspect_container(name)
-    return found
-
-
 def _running(stack: Stack) -> list[str]:
     """Every long-running container of the stack: the services, the agents, the sidecars."""
     return [name for name, c in containers(stack.evaluation).items() if not c.one_shot]
@@ -95,7 +90,7 @@ def test_the_checks_see_an_unhardened_container(stack: Stack) -> None:
 
 
 def test_the_role_job_exited_0_and_no_files_carrier_ever_ran(stack: Stack) -> None:
-    job = _inspect(stack, f"{PREFIX}-postgres-roles")
+    job = stack.inspect(f"{PREFIX}-postgres-roles")
     assert job["State"]["Status"] == "exited" and job["State"]["ExitCode"] == 0
     assert output(stack.evaluation.named("postgres-roles"), "exitCode") == 0
     carriers = stack.engine.api().containers(all=True, filters={"label": f"vos.role={FILES_ROLE}"})
@@ -103,7 +98,7 @@ def test_the_role_job_exited_0_and_no_files_carrier_ever_ran(stack: Stack) -> No
     assert sorted(jobs) == ["postgres-roles", "weaviate-roles"]
     assert len(carriers) == len(_running(stack)) + len(jobs)  # and each job's
     for carrier in carriers:
-        state = _inspect(stack, carrier["Id"])["State"]
+        state = stack.inspect(carrier["Id"])["State"]
         assert state["Status"] == "created" and state["StartedAt"].startswith("0001"), carrier
 
 
@@ -184,7 +179,7 @@ def test_only_the_published_port_is_published_and_only_on_the_bind_address(
 ) -> None:
     published = stack.published
     for service in _running(stack):
-        bindings = _inspect(stack, f"{PREFIX}-{service}")["HostConfig"]["PortBindings"] or {}
+        bindings = stack.inspect(f"{PREFIX}-{service}")["HostConfig"]["PortBindings"] or {}
         if service in published:
             expected = [{"HostIp": "127.0.0.1", "HostPort": str(published[service])}]
             internal = containers(stack.evaluation)[service].ports[0]["internal"]
@@ -286,7 +281,7 @@ def test_each_app_reads_the_secrets_its_sidecar_rendered_from_vault_and_cannot_c
             done = container.exec_run(command, user="10001:10001")
             assert done.exit_code != 0 and b"Read-only file system" in done.output, command
         # the values never entered the app's container definition
-        inspected = json.dumps(_inspect(stack, f"{PREFIX}-{app}")["Config"])
+        inspected = json.dumps(stack.inspect(f"{PREFIX}-{app}")["Config"])
         assert not [v for v in want.values() if v in inspected], app
 
 
@@ -333,10 +328,10 @@ def test_an_agent_built_from_source_runs_the_image_built_on_the_engine(stack: St
     build = next(r for r in stack.evaluation.of_type(BUILD) if r.name.startswith("weather"))
     tag = unwrap(build.inputs)["imageName"]
     assert tag == local_tag(BUILD_CONTEXT, "Dockerfile") and tag.startswith("vos-local/")
-    running = _inspect(stack, f"{PREFIX}-weather-agent")["Image"]
+    running = stack.inspect(f"{PREFIX}-weather-agent")["Image"]
     assert tag in stack.engine.api().inspect_image(running)["RepoTags"]
     # the other agent runs the image it names
-    other = _inspect(stack, f"{PREFIX}-primary-agent")["Image"]
+    other = stack.inspect(f"{PREFIX}-primary-agent")["Image"]
     assert "vos/primary-agent:1.0.0" in stack.engine.api().inspect_image(other)["RepoTags"]
 
 
@@ -369,7 +364,7 @@ def _weaviate(stack: Stack, user: str, method: str, path: str, *args: str) -> in
 def test_the_weaviate_roles_job_ran_and_each_app_reaches_only_its_own_collections(
     stack: Stack,
 ) -> None:
-    job = _inspect(stack, f"{PREFIX}-weaviate-roles")
+    job = stack.inspect(f"{PREFIX}-weaviate-roles")
     assert job["State"]["Status"] == "exited" and job["State"]["ExitCode"] == 0
     assert output(stack.evaluation.named("weaviate-roles"), "exitCode") == 0
     assert _weaviate(stack, "api-gateway", "POST", "/schema", "ApiGatewayNotes") == 200
@@ -528,13 +523,13 @@ def test_a_failing_role_job_fails_the_update_and_replacing_it_runs_it_again(
     server.stop()  # the database is down while the update runs
     with pytest.raises(JobFailed, match=r"postgres-roles exited with code 2.*--replace"):
         stack.update(rotation={"postgres": 2})
-    assert _inspect(stack, f"{PREFIX}-postgres-roles")["State"]["ExitCode"] == 2
+    assert stack.inspect(f"{PREFIX}-postgres-roles")["State"]["ExitCode"] == 2
     # The failed job is in the state: `up` again fails the same way ...
     with pytest.raises(JobFailed):
         stack.update()
     # ... until the cause is fixed and the job replaced (`pulumi up --replace <urn>`).
     server.start()
-    _wait_healthy(stack, server.name)
+    stack.wait_healthy(server.name)
     updated = stack.update(replace=frozenset({"postgres-roles"}))
     assert output(updated.named("postgres-roles"), "exitCode") == 0
     code, out = _psql(stack, _gateway_url(stack), "select body from notes")
@@ -550,23 +545,13 @@ def _eventually(check: Callable[[], bool], seconds: float) -> bool:
     return False
 
 
-def _wait_healthy(stack: Stack, name: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        health = _inspect(stack, name)["State"].get("Health") or {}
-        if health.get("Status") == "healthy":
-            return
-        time.sleep(1)
-    raise AssertionError(f"{name} did not become healthy again")
-
-
 def test_the_engine_writes_the_log_records_alloy_reads(stack: Stack) -> None:
     """Alloy (no binary here) reads the json-file driver's files, not the engine's socket:
     the records a real engine writes for the program's log options carry each container's
     service, and Alloy's own expressions (components/alloy/files.py) pick them apart."""
     found = {}
     for service in ("postgres", "prometheus"):
-        path = Path(_inspect(stack, f"{PREFIX}-{service}")["LogPath"])
+        path = Path(stack.inspect(f"{PREFIX}-{service}")["LogPath"])
         assert path.name.endswith("-json.log") and path.parent.parent.name == "containers"
         record = json.loads(path.read_text().splitlines()[-1])
         found[service] = {n: jmespath.search(e, record) for n, e in alloy.EXPRESSIONS.items()}

@@ -8,19 +8,15 @@ then has also been rotated and updated: convergence must hold after updates too.
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
-from tests.docker.provider import PartialCreate
+import pytest
+
+from infra.offline.mocks import unwrap
 from tests.docker.stack import PREFIX, Stack
 
 FAST = "alertmanager"
 """A service of the tier that starts in seconds, for the tests that replace one."""
-
-
-def _inspect(stack: Stack, name: str) -> dict[str, Any]:
-    found: dict[str, Any] = stack.engine.api().inspect_container(name)
-    return found
 
 
 def test_after_up_a_refresh_and_a_preview_show_no_change(stack: Stack) -> None:
@@ -39,25 +35,50 @@ def test_a_container_stopped_behind_the_engines_back_is_started_by_the_next_up(
     assert stack.preview() == {f"{FAST}-server": "update"}
     updated = stack.update()
     assert updated.named(f"{FAST}-server").operation == "update"
-    assert _inspect(stack, f"{PREFIX}-{FAST}")["State"]["Running"]
+    assert stack.inspect(f"{PREFIX}-{FAST}")["State"]["Running"]
     stack.refresh()
     assert stack.preview() == {}
+
+
+def _in_config_volume(stack: Stack, service: str, script: str) -> None:
+    """A shell script run on the service's config volume (mounted at /v)."""
+    stack.engine.client().containers.run(
+        stack.client.image.id,
+        ["sh", "-c", script],
+        volumes={f"{PREFIX}-{service}-config": {"bind": "/v", "mode": "rw"}},
+        remove=True,
+    )
 
 
 def _block_upload(stack: Stack, service: str) -> str:
     """A directory where the service's first upload puts a file: the provider's copy
     (noOverwriteDirNonDir) is refused, after the container was created."""
-    carrier = _inspect(stack, f"{PREFIX}-{service}-files")
-    mount = next(m for m in carrier["Mounts"] if m["Destination"] == "/etc/vos")
-    first = stack.evaluation.named(f"{service}-server-files").inputs["uploads"][0]["file"]
-    inside = first.removeprefix("/etc/vos/")
-    stack.engine.client().containers.run(
-        stack.client.image.id,
-        ["sh", "-c", f"rm -rf /v/{inside} && mkdir -p /v/{inside}/blocked"],
-        volumes={mount["Name"]: {"bind": "/v", "mode": "rw"}},
-        remove=True,
-    )
+    carried = unwrap(stack.evaluation.named(f"{service}-server-files").inputs)
+    inside = carried["uploads"][0]["file"].removeprefix("/etc/vos/")
+    _in_config_volume(stack, service, f"rm -rf /v/{inside} && mkdir -p /v/{inside}/blocked")
     return inside
+
+
+def test_a_failed_create_fails_every_later_up_until_it_is_fixed(stack: Stack) -> None:
+    inside = _block_upload(stack, FAST)
+    replace = frozenset({f"{FAST}-server-files"})
+    with pytest.raises(Exception, match=r"cannot overwrite directory|not a directory"):
+        stack.update(replace=replace)
+    failed = stack.state.entries[("docker:index/container:Container", f"{FAST}-server-files")]
+    assert failed.init_errors  # kept in the state, as the engine keeps a partial create
+    # The next `up`, nothing changed: the engine replaces it (#initerror), it fails again.
+    assert stack.preview().get(f"{FAST}-server-files") == "replace"
+    with pytest.raises(Exception, match=r"cannot overwrite directory|not a directory"):
+        stack.update()
+    again = stack.state.entries[("docker:index/container:Container", f"{FAST}-server-files")]
+    assert again.init_errors and again.resource_id != failed.resource_id  # created anew
+    # Fixed: the next `up` creates it whole, and the service after it.
+    _in_config_volume(stack, FAST, f"rm -rf /v/{inside}")
+    fixed = stack.update()
+    assert fixed.named(f"{FAST}-server-files").operation == "replace"
+    assert stack.inspect(f"{PREFIX}-{FAST}")["State"]["Health"]["Status"] == "healthy"
+    stack.refresh()
+    assert stack.preview() == {}
 
 
 def test_without_retry_on_init_errors_the_engine_would_accept_the_failed_create(
@@ -73,11 +94,63 @@ def test_without_retry_on_init_errors_the_engine_would_accept_the_failed_create(
     assert EngineMocks.step(entry, {"name": "x"}, None, Requested()) == "update"
     retry = Requested(replace_on_changes=("#initerror",))
     assert EngineMocks.step(entry, {"name": "x"}, None, retry) == "replace"
-    assert PartialCreate.__mro__[1].__name__ == "ProviderError"
 
 
-def _healthy(stack: Stack, name: str, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while (_inspect(stack, name)["State"].get("Health") or {}).get("Status") != "healthy":
-        assert time.monotonic() < deadline, f"{name} not healthy again"
-        time.sleep(1)
+def test_changed_healthcheck_tmpfs_and_cpus_reach_the_engine(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The provider's Update applies neither a healthcheck nor tmpfs: the program replaces
+    on them; `cpus` is ForceNew. Each new value is on the engine afterwards."""
+    from components.alertmanager import containers as service
+    from components.docker import spec
+
+    original = stack.inspect(f"{PREFIX}-{FAST}")
+
+    def healthcheck(*args: Any, **kwargs: Any) -> spec.Healthcheck:
+        return spec.Healthcheck(*args, **{**kwargs, "interval": "7s"})
+
+    def tmpfs(uid: int, size: str = "64m", mode: str = "0700") -> str:
+        return spec.tmpfs_options(uid, "32m", mode)
+
+    monkeypatch.setattr(service, "Healthcheck", healthcheck)
+    monkeypatch.setattr(service, "tmpfs_options", tmpfs)
+    updated = stack.update(services=stack.merged("services", {FAST: {"cpus": 0.5}}))
+    assert updated.named(f"{FAST}-server").operation == "replace"
+    found = stack.inspect(f"{PREFIX}-{FAST}")
+    assert found["Id"] != original["Id"]
+    assert found["Config"]["Healthcheck"]["Interval"] == 7 * 10**9
+    assert found["HostConfig"]["NanoCpus"] == 500_000_000
+    assert all("size=32m" in o for o in found["HostConfig"]["Tmpfs"].values())
+    stack.wait_healthy(f"{PREFIX}-{FAST}")
+    stack.refresh()
+    assert stack.preview() == {}
+
+
+def test_a_changed_network_option_replaces_the_network_on_the_engine(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Networks have fixed names and no Update: a changed option deletes the containers on
+    it and the network first (delete-before-replace), then creates both again."""
+    from components.docker import networks
+
+    made = networks.docker.Network
+    mtu = "com.docker.network.driver.mtu"
+
+    def network(resource_name: str, **kwargs: Any) -> Any:
+        if resource_name.endswith("-vault"):
+            kwargs["options"] = {**(kwargs.get("options") or {}), mtu: "1400"}
+        return made(resource_name, **kwargs)
+
+    before = stack.engine.api().inspect_network(f"{PREFIX}-vault")
+    monkeypatch.setattr(networks.docker, "Network", network)
+    updated = stack.update()
+    assert updated.named("networks-vault").operation == "replace"
+    after = stack.engine.api().inspect_network(f"{PREFIX}-vault")
+    assert after["Id"] != before["Id"] and after["Options"][mtu] == "1400"
+    names = {c["Name"].lstrip("/") for c in after["Containers"].values()}
+    sidecars = {f"{PREFIX}-{app}-vault-agent" for app in ("api-gateway", "primary-agent")}
+    assert sidecars <= names, names  # the apps' Vault Agent sidecars, the vault network's own
+    for sidecar in sidecars:
+        stack.wait_healthy(sidecar)
+    stack.refresh()
+    assert stack.preview() == {}
