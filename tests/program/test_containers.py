@@ -228,9 +228,7 @@ def test_a_failed_role_job_fails_the_update(monkeypatch: pytest.MonkeyPatch) -> 
         r"pulumi up --replace 'urn:pulumi:dev::vos-infra::.*postgres-roles'",
     ):
         evaluate("dev")
-    monkeypatch.setitem(
-        docker_outputs.COMPUTED, CONTAINER, lambda inputs: {"exitCode": 0}
-    )
+    monkeypatch.setitem(docker_outputs.COMPUTED, CONTAINER, lambda inputs: {"exitCode": 0})
     platform = evaluate("dev").result
     assert _sync_await(platform.services["postgres"].role_job_exit_code.future()) == 0
 
