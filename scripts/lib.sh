@@ -14,6 +14,19 @@ min_pulumi_version() {
   sed -n 's/^ *"pulumi>=\([0-9.]*\),.*/\1/p' "$ROOT/pyproject.toml" | head -n1
 }
 
+# Swap accounting on the Docker host. Without it dockerd sets every container's MemorySwap to
+# -1 (daemon_unix.go verifyPlatformContainerResources), the provider reads -1 back into state
+# (resource_docker_container_funcs.go resourceDockerContainerRead) while the program sets it
+# equal to memory: every preview then shows an update that never lands. Prints the problem, if
+# any; silent when the host limits swap or when `docker info` cannot say.
+docker_swap_limit_problem() {
+  local supported
+  supported="$(docker info --format '{{.SwapLimit}}' 2>/dev/null || true)"
+  if [ "$supported" = false ]; then
+    printf '%s' "the Docker host has no swap limit support (docker info: SwapLimit false), so every container's memory_swap reads back as -1 and no preview converges: enable swap accounting (cgroup v2 with CONFIG_MEMCG_SWAP, or swapaccount=1 on the kernel command line for cgroup v1) and reboot; ansible/README.md"
+  fi
+}
+
 # Create the project virtualenv (the one Pulumi.yaml names) and install the project into it,
 # editable, with the given extras, e.g. `bootstrap_venv dev`. Skipped when the same extras
 # were installed from the same pyproject.toml (a stamp in the virtualenv records both).

@@ -48,6 +48,9 @@ if ! command -v docker >/dev/null 2>&1; then
   missing+=("the Docker CLI is not installed: https://docs.docker.com/engine/install/")
 elif ! docker info >/dev/null 2>&1; then
   missing+=("no Docker daemon answers at ${DOCKER_HOST:-unix:///var/run/docker.sock}: start it (sudo systemctl start docker) or point DOCKER_HOST at one")
+else
+  swap_problem="$(docker_swap_limit_problem)"
+  [ -z "$swap_problem" ] || missing+=("$swap_problem")
 fi
 if has_s3_backend "$STACK" && ! command -v aws >/dev/null 2>&1 && [ -z "${AWS_PROFILE:-}${AWS_ACCESS_KEY_ID:-}" ]; then
   missing+=("stack $STACK keeps its state in S3: give the AWS credential chain credentials (AWS_PROFILE after aws sso login, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)")

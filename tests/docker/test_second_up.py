@@ -8,6 +8,9 @@ then has also been rotated and updated: convergence must hold after updates too.
 
 from __future__ import annotations
 
+import os
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +26,23 @@ def test_after_up_a_refresh_and_a_preview_show_no_change(stack: Stack) -> None:
     refreshed = stack.refresh()
     assert refreshed == {}, f"the providers read back other values: {refreshed}"
     assert stack.preview() == {}, stack.last_reasons
+
+
+def test_up_sh_refuses_the_hosts_where_memory_swap_would_not_converge(stack: Stack) -> None:
+    """scripts/up.sh asks the engine for swap accounting; asked of this real dockerd, its
+    verdict matches what the engine made of a container's memory_swap (equal to memory where
+    swap is limited, -1 where it is not, which no preview gets past)."""
+    host = stack.inspect(f"{PREFIX}-{FAST}")["HostConfig"]
+    converges = host["MemorySwap"] == host["Memory"] > 0
+    environment = {**os.environ, "DOCKER_HOST": stack.engine.url}
+    root = Path(__file__).resolve().parents[2]
+    asked = subprocess.run(["docker", "info", "--format", "{{.SwapLimit}}"], env=environment,
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    assert asked.stdout.strip() in ("true", "false"), asked
+    verdict = subprocess.run(["bash", "-c", "source scripts/lib.sh; docker_swap_limit_problem"],
+                             cwd=root, env=environment, capture_output=True, text=True,
+                             check=True)  # fmt: skip
+    assert (verdict.stdout == "") == converges, (host["MemorySwap"], verdict.stdout)
 
 
 def test_a_container_stopped_behind_the_engines_back_is_started_by_the_next_up(

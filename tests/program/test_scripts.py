@@ -77,6 +77,24 @@ def test_an_old_pulumi_cli_is_refused_before_the_virtualenv_is_built(tmp_path: P
     assert not (copy / ".venv").exists()
 
 
+def test_a_docker_host_without_swap_accounting_is_refused_before_anything_is_built(
+    tmp_path: Path,
+) -> None:
+    copy = project(tmp_path)
+    tools = tmp_path / "tools"
+    stub(tools, "pulumi", 'echo "v9.0.0"')
+    # `docker info` answers; asked for SwapLimit it says what a kernel without it says.
+    stub(tools, "docker", 'case "$*" in *SwapLimit*) echo false;; esac; exit 0')
+    result = run(copy, "scripts/up.sh", path=f"{tools}:{BASE_PATH}")
+    assert result.returncode == 1
+    assert "no swap limit support" in result.stderr and "swapaccount=1" in result.stderr
+    assert not (copy / ".venv").exists() and not (copy / ".state").exists()
+    check = "source scripts/lib.sh; docker_swap_limit_problem"
+    assert "no swap limit support" in run(copy, "-c", check, path=f"{tools}:{BASE_PATH}").stdout
+    stub(tools, "docker", 'case "$*" in *SwapLimit*) echo true;; esac; exit 0')
+    assert run(copy, "-c", check, path=f"{tools}:{BASE_PATH}").stdout == ""
+
+
 def fake_virtualenv(copy: Path, log: Path) -> None:
     """A .venv whose python records pip calls (and runs -c snippets for real) and whose
     vos-infra prints the dev Vault's exports."""
