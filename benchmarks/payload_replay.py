@@ -27,10 +27,10 @@ from pulumi import _types
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockResourceArgs
 
-from infra.offline.mocks import NOTHING_REQUESTED, MaterialMocks, Operation, Requested, unwrap
-from infra.offline.monitor import RecordingMonitor
-from infra.offline.runner import evaluate
-from infra.offline.stack_files import StackConfig
+from tools.offline.mocks import NOTHING_REQUESTED, MaterialMocks, Operation, Requested, unwrap
+from tools.offline.monitor import RecordingMonitor
+from tools.offline.runner import evaluate
+from tools.offline.stack_files import StackConfig
 
 
 @dataclass(frozen=True)

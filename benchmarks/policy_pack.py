@@ -22,11 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from infra.offline.runner import evaluate
-from infra.offline.stack_files import read_stack_config, with_overrides
-from infra.policy.analyzer import Analyzer
-from infra.policy.config import config_file, load
-from infra.policy.resources import PolicyInput, from_evaluation
+from tools.offline.runner import evaluate
+from tools.offline.stack_files import read_stack_config, with_overrides
+from tools.policy.analyzer import Analyzer
+from tools.policy.config import config_file, load
+from tools.policy.resources import PolicyInput, from_evaluation
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "policies"))  # the pack's own modules, as the pack imports them
@@ -111,7 +111,7 @@ def main() -> None:
     for _ in range(3):
         started = time.perf_counter()
         subprocess.run(
-            [sys.executable, "-m", "infra.cli.main", "check", "--stack", "prod"],
+            [sys.executable, "-m", "tools.cli.main", "check", "--stack", "prod"],
             cwd=ROOT, check=True, capture_output=True,
         )  # fmt: skip
         times.append(time.perf_counter() - started)

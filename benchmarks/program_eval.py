@@ -38,7 +38,7 @@ AGENTS = (1, 10, 50, 100, 200)
 
 
 def _config(agents: int) -> Any:
-    from infra.offline.stack_files import read_stack_config, with_overrides
+    from tools.offline.stack_files import read_stack_config, with_overrides
 
     listed = [{"name": f"a{i}", "image": "vos/agent:1.0.0", "memoryMb": 256, "cpus": 0.25}
               for i in range(agents)]  # fmt: skip
@@ -49,7 +49,7 @@ def _config(agents: int) -> Any:
 def _ca() -> str:
     path = Path(tempfile.gettempdir()) / "vos-bench-vault-ca.pem"
     if not path.exists():
-        from infra.offline import material
+        from tools.offline import material
 
         key = material.private_key({"algorithm": "ECDSA", "ecdsaCurve": "P256"})
         cert = material.self_signed_cert(
@@ -77,7 +77,7 @@ def _capture(agents: int, path: Path) -> None:
 def _evaluate(kind: str, agents: int, items: list[Any]) -> tuple[float, int]:
     from payload_replay import RecordedMocks, bare_body, replay_body
 
-    from infra.offline.runner import evaluate
+    from tools.offline.runner import evaluate
 
     config = _config(agents)
     mocks = RecordedMocks(items)

@@ -28,8 +28,8 @@ KEY_TYPE = "tls:index/privateKey:PrivateKey"
 
 
 def _evaluate(algorithm: str) -> tuple[float, int]:
-    from infra.offline.runner import evaluate
-    from infra.offline.stack_files import read_stack_config, with_overrides
+    from tools.offline.runner import evaluate
+    from tools.offline.stack_files import read_stack_config, with_overrides
 
     evaluate("dev")  # warm-up: imports, caches
     config = with_overrides(read_stack_config("dev"), tls={"keyAlgorithm": algorithm})

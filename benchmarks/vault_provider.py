@@ -27,7 +27,7 @@ from typing import Any
 import hvac
 
 from components.vault.kv_secret import KvSecretProvider
-from infra.dev_vault import DevVault
+from tools.dev_vault import DevVault
 
 
 def _port() -> int:

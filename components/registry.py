@@ -17,7 +17,7 @@ from components.postgres_exporter.definition import DEFINITION as POSTGRES_EXPOR
 from components.prometheus.definition import DEFINITION as PROMETHEUS
 from components.rabbitmq.definition import DEFINITION as RABBITMQ
 from components.weaviate.definition import DEFINITION as WEAVIATE
-from infra.settings.services import Catalogue
+from stacks.services import Catalogue
 
 REGISTRY = Catalogue(
     (

@@ -20,9 +20,9 @@ from components.docker.networks import Networks
 from components.docker.spec import ContainerSpec, TlsFiles
 from components.pki import Pki
 from components.vault import SecretStore
-from infra.settings import Settings
-from infra.settings.models import ServiceSettings
-from infra.settings.services import ServiceDefinition
+from stacks import Settings
+from stacks.models import ServiceSettings
+from stacks.services import ServiceDefinition
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,8 @@ from components.pki import Pki, PkiArgs, certificate_specs
 from components.service import ServiceArgs, ServiceComponent
 from components.vault import SecretStore, SecretStoreArgs
 from components.vault.written import vault_written
-from infra.settings import Settings
-from infra.settings.services import ServiceDefinition
+from stacks import Settings
+from stacks.services import ServiceDefinition
 
 
 @dataclass(frozen=True)

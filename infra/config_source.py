@@ -12,7 +12,7 @@ from typing import Any
 
 from pulumi.runtime import config as runtime_config
 
-from infra.settings.problems import NAMESPACE
+from stacks.problems import NAMESPACE
 
 
 def decode(value: Any) -> Any:

@@ -11,9 +11,9 @@ from components.registry import REGISTRY
 from infra import source_positions
 from infra.assembly import Platform, PlatformArgs
 from infra.config_source import ignored_keys, stack_config
-from infra.settings import Settings, load_settings
-from infra.settings.images import placeholder_problems
 from infra.vault_ca import STAND_IN, read_vault_ca
+from stacks import Settings, load_settings
+from stacks.images import placeholder_problems
 
 
 def build(settings: Settings, vault_ca_pem: str = "") -> Platform:

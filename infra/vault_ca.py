@@ -12,8 +12,8 @@ from pathlib import Path
 
 from cryptography import x509
 
-from infra.settings import Settings
-from infra.settings.images import project_path
+from stacks import Settings
+from stacks.images import project_path
 
 STAND_IN = "# vault.caCertFile was not found at evaluation; `pulumi up` refuses this\n"
 

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 import hvac
 import pytest
 
-from infra.dev_vault import DevVault
-from infra.offline.runner import Evaluation, evaluate
 from tests.integration.vault_server import point_at, start_server
+from tools.dev_vault import DevVault
+from tools.offline.runner import Evaluation, evaluate
 
 # The end-to-end suite drives the real Pulumi CLI against a real Docker engine. It is opt-in
 # (VOS_E2E=1) and not collected otherwise, so a run without it reports no skipped tests that

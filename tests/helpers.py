@@ -10,11 +10,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pulumi.runtime import rpc
 
-from infra.offline import material
-from infra.offline.mocks import unwrap
-from infra.offline.monitor import Registration
-from infra.offline.runner import Evaluation
-from infra.offline.stack_files import StackConfig, read_stack_config, with_overrides
+from tools.offline import material
+from tools.offline.mocks import unwrap
+from tools.offline.monitor import Registration
+from tools.offline.runner import Evaluation
+from tools.offline.stack_files import StackConfig, read_stack_config, with_overrides
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -11,7 +11,7 @@ from components.app.contract import App
 from components.docker.container import Placement, dependencies_of
 from components.docker.spec import ContainerSpec
 from components.service import ServiceArgs
-from infra.settings.models import AgentSettings
+from stacks.models import AgentSettings
 
 
 class Agent(pulumi.ComponentResource):

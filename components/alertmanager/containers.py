@@ -8,7 +8,7 @@ from typing import Any
 from components.alertmanager import files
 from components.alertmanager.definition import DEFINITION
 from components.docker.spec import ContainerSpec, Healthcheck, TlsFiles, Upload, tmpfs_options
-from infra.settings.models import ReceiverSettings
+from stacks.models import ReceiverSettings
 
 assert DEFINITION.image_uid is not None
 UID = DEFINITION.image_uid

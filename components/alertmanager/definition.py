@@ -1,6 +1,6 @@
-"""Alertmanager's identity (pure data): see infra/settings/services.py."""
+"""Alertmanager's identity (pure data): see stacks/services.py."""
 
-from infra.settings.services import PASSWORD, Credential, ServiceDefinition
+from stacks.services import PASSWORD, Credential, ServiceDefinition
 
 DEFINITION = ServiceDefinition(
     key="alertmanager",

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from components.alertmanager.definition import DEFINITION, receiver_secret_name
 from components.docker.spec import CONFIG_DIR, TLS_DIR
 from components.yaml_document import yaml_text
-from infra.settings.models import ReceiverSettings
+from stacks.models import ReceiverSettings
 
 CONFIG = f"{CONFIG_DIR}/alertmanager.yml"
 WEB_CONFIG = f"{CONFIG_DIR}/web.yml"
@@ -22,7 +22,7 @@ DATA = "/alertmanager"
 ADMIN = "admin"
 DEFAULT_RECEIVER = "platform"
 WATCHDOG_RECEIVER = "watchdog"
-"""Alertmanager's own receivers (infra/settings/relations.py BUILT_IN_RECEIVERS keeps
+"""Alertmanager's own receivers (stacks/rules/alerting.py BUILT_IN_RECEIVERS keeps
 configured ones off their names)."""
 
 

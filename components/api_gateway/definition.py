@@ -1,7 +1,7 @@
-"""The API gateway's identity (pure data): see infra/settings/services.py."""
+"""The API gateway's identity (pure data): see stacks/services.py."""
 
 from components.app.contract import APP_UID, HTTPS_PORT
-from infra.settings.services import (
+from stacks.services import (
     API_KEY,
     APPROLE_CLASS,
     PASSWORD,

@@ -28,10 +28,10 @@ from components.service import ServiceArgs
 from components.vault import SecretStore
 from components.vault.layout import secret_path
 from components.vault_agent.files import SecretFile, agent_config
-from infra.settings import Settings
-from infra.settings.images import project_path
-from infra.settings.models import BuildSettings
-from infra.settings.relations import HOST_GATEWAY
+from stacks import Settings
+from stacks.docker_values import HOST_GATEWAY
+from stacks.images import project_path
+from stacks.models import BuildSettings
 
 SIDECAR_MEMORY_MB = 64
 SIDECAR_CPUS = 0.25

@@ -12,7 +12,7 @@ from components.postgres.definition import DEFINITION as POSTGRES
 from components.rabbitmq import users as broker_users
 from components.rabbitmq.definition import DEFINITION as RABBITMQ
 from components.weaviate.definition import DEFINITION as WEAVIATE
-from infra.settings import Settings
+from stacks import Settings
 
 
 def apps(settings: Settings) -> list[App]:

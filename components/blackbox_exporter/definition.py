@@ -1,6 +1,6 @@
-"""The blackbox exporter's identity (pure data): see infra/settings/services.py."""
+"""The blackbox exporter's identity (pure data): see stacks/services.py."""
 
-from infra.settings.services import ServiceDefinition
+from stacks.services import ServiceDefinition
 
 DEFINITION = ServiceDefinition(
     key="blackboxExporter",

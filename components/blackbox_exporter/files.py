@@ -8,7 +8,7 @@ from components.app.inputs import apps
 from components.docker.spec import CONFIG_DIR, TLS_DIR
 from components.prometheus.web_config import METRICS_CA, web_config
 from components.yaml_document import yaml_text
-from infra.settings import Settings
+from stacks import Settings
 
 CONFIG = f"{CONFIG_DIR}/blackbox.yml"
 WEB_CONFIG = f"{CONFIG_DIR}/web.yml"

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_random as random
 
 from components.credentials.specs import CredentialSpec
-from infra.settings import Settings
+from stacks import Settings
 
 
 @dataclass(frozen=True)

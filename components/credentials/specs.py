@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra.settings import Settings
-from infra.settings.services import credential_id
+from stacks import Settings
+from stacks.services import credential_id
 
 
 @dataclass(frozen=True)

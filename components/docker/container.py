@@ -30,9 +30,9 @@ import pulumi_docker as docker
 
 from components.docker.networks import Networks
 from components.docker.spec import CONFIG_DIR, RETRY_FAILED_CREATE, ContainerSpec
-from infra.settings import Settings
-from infra.settings.docker_values import cpus_input, go_duration
-from infra.settings.services import ServiceDefinition
+from stacks import Settings
+from stacks.docker_values import cpus_input, go_duration
+from stacks.services import ServiceDefinition
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import pulumi
 import pulumi_docker as docker
 
 from components.docker.spec import RETRY_FAILED_CREATE
-from infra.settings import Settings
+from stacks import Settings
 
 INHIBIT_IPV4 = "com.docker.network.bridge.inhibit_ipv4"
 

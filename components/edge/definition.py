@@ -1,6 +1,6 @@
-"""The TLS edge's identity (pure data): see infra/settings/services.py."""
+"""The TLS edge's identity (pure data): see stacks/services.py."""
 
-from infra.settings.services import ServiceDefinition
+from stacks.services import ServiceDefinition
 
 DEFINITION = ServiceDefinition(
     key="edge",

@@ -30,7 +30,7 @@ from components.loki.files import STORE_NAME as LOKI_STORE
 from components.prometheus.definition import DEFINITION as PROMETHEUS
 from components.prometheus.files import ADMIN as PROMETHEUS_ADMIN
 from components.service import ServiceArgs, ServiceComponent
-from infra.settings import Settings
+from stacks import Settings
 
 
 def domain(settings: Settings) -> str:

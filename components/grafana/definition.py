@@ -1,6 +1,6 @@
-"""Grafana's identity (pure data): see infra/settings/services.py."""
+"""Grafana's identity (pure data): see stacks/services.py."""
 
-from infra.settings.services import (
+from stacks.services import (
     PASSWORD,
     SIGNING_KEY,
     ClientCertificate,

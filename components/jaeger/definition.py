@@ -1,6 +1,6 @@
-"""Jaeger's identity (pure data): see infra/settings/services.py."""
+"""Jaeger's identity (pure data): see stacks/services.py."""
 
-from infra.settings.services import PASSWORD, Credential, ServiceDefinition
+from stacks.services import PASSWORD, Credential, ServiceDefinition
 
 DEFINITION = ServiceDefinition(
     key="jaeger",

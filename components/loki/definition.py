@@ -1,6 +1,6 @@
-"""Loki's identity (pure data): see infra/settings/services.py."""
+"""Loki's identity (pure data): see stacks/services.py."""
 
-from infra.settings.services import ClientCertificate, ServiceDefinition
+from stacks.services import ClientCertificate, ServiceDefinition
 
 DEFINITION = ServiceDefinition(
     key="loki",

@@ -8,8 +8,8 @@ import pulumi
 import pulumi_tls as tls
 
 from components.pki.specs import CertSpec, KeySpec, allowed_uses, ca_common_name, key_spec
-from infra.settings import Settings
-from infra.settings.services import Issuer
+from stacks import Settings
+from stacks.services import Issuer
 
 ORGANIZATION = "VOS platform"
 

@@ -11,8 +11,8 @@ import ipaddress
 from dataclasses import dataclass
 from typing import Literal
 
-from infra.settings import Settings
-from infra.settings.services import Issuer
+from stacks import Settings
+from stacks.services import Issuer
 
 Usage = Literal["server", "client"]
 

@@ -1,6 +1,6 @@
-"""PostgreSQL's identity (pure data): see infra/settings/services.py."""
+"""PostgreSQL's identity (pure data): see stacks/services.py."""
 
-from infra.settings.services import (
+from stacks.services import (
     PASSWORD,
     ClientCertificate,
     Credential,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from components.api_gateway.definition import DEFINITION as GATEWAY
 from components.postgres.definition import DEFINITION
 from components.postgres_exporter.definition import DEFINITION as EXPORTER
-from infra.settings import Settings
+from stacks import Settings
 
 DATABASE = "vos"
 ADMIN_CERTIFICATE = DEFINITION.client_certificate("postgres-admin").name

@@ -23,7 +23,7 @@ from components.prometheus.definition import DEFINITION
 from components.prometheus.web_config import login_web_config
 from components.rabbitmq.definition import DEFINITION as RABBITMQ
 from components.service import ServiceArgs, ServiceComponent
-from infra.settings import Settings
+from stacks import Settings
 
 EXPORTERS = (POSTGRES_EXPORTER, BLACKBOX, LOKI)
 """Scraped with the scrape identity when they run: the exporters, and Loki (its gate

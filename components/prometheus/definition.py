@@ -1,6 +1,6 @@
-"""Prometheus's identity (pure data): see infra/settings/services.py."""
+"""Prometheus's identity (pure data): see stacks/services.py."""
 
-from infra.settings.services import PASSWORD, ClientCertificate, Credential, ServiceDefinition
+from stacks.services import PASSWORD, ClientCertificate, Credential, ServiceDefinition
 
 DEFINITION = ServiceDefinition(
     key="prometheus",

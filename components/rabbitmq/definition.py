@@ -1,6 +1,6 @@
-"""RabbitMQ's identity (pure data): see infra/settings/services.py."""
+"""RabbitMQ's identity (pure data): see stacks/services.py."""
 
-from infra.settings.services import API_KEY, PASSWORD, Credential, ServiceDefinition
+from stacks.services import API_KEY, PASSWORD, Credential, ServiceDefinition
 
 DEFINITION = ServiceDefinition(
     key="rabbitmq",

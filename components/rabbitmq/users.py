@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from components.api_gateway.definition import DEFINITION as GATEWAY
 from components.rabbitmq.definition import DEFINITION
-from infra.settings import Settings
+from stacks import Settings
 
 VHOST = "vos"
 EXCHANGE = "vos.messages"

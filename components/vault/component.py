@@ -19,8 +19,8 @@ from components.vault.layout import (
     policy_name,
     secret_path,
 )
-from infra.settings import Settings
-from infra.settings.services import APPROLE_CLASS
+from stacks import Settings
+from stacks.services import APPROLE_CLASS
 
 
 @dataclass(frozen=True)

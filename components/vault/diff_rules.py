@@ -1,5 +1,5 @@
 """Which inputs of a Vault resource replace it and which update it in place: written once,
-read by the providers' `diff` and by the offline evaluation (infra/offline/replacement.py)."""
+read by the providers' `diff` and by the offline evaluation (tools/offline/replacement.py)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from infra.settings import Settings
+from stacks import Settings
 
 CA_OWNER = "pki"
 

@@ -19,7 +19,7 @@ from components.weaviate.definition import DEFINITION
 from components.weaviate.roles import rbac_plan
 from components.weaviate.roles_job import roles_job_spec
 from components.weaviate.users import users
-from infra.settings import Settings
+from stacks import Settings
 
 
 class Weaviate(ServiceComponent):

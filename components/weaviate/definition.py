@@ -1,6 +1,6 @@
-"""Weaviate's identity (pure data): see infra/settings/services.py."""
+"""Weaviate's identity (pure data): see stacks/services.py."""
 
-from infra.settings.services import API_KEY, Credential, ServiceDefinition
+from stacks.services import API_KEY, Credential, ServiceDefinition
 
 DEFINITION = ServiceDefinition(
     key="weaviate",

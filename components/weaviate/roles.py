@@ -17,7 +17,7 @@ from typing import Any
 from components.app.contract import collection_prefix
 from components.app.inputs import apps
 from components.weaviate.users import ADMIN_USER, READER_USER
-from infra.settings import Settings
+from stacks import Settings
 
 VIEWER_ROLE = "viewer"
 """Weaviate's predefined read-only role."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from components.api_gateway.definition import DEFINITION as GATEWAY
 from components.weaviate.definition import DEFINITION
-from infra.settings import Settings
+from stacks import Settings
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ level, so a mandatory rule would silently stop blocking. Rules here never let th
 happen: `get`/`elements` return UNKNOWN instead of raising, each check decides what an
 unknown value means for it, and anything a check does not handle fails closed (a violation
 at the rule's own level). Secrets shown by `pulumi preview --json` as "[secret]" reach the
-rules as UNKNOWN too (see infra/policy/resources.py): opaque, never a compliant literal.
+rules as UNKNOWN too (see tools/policy/resources.py): opaque, never a compliant literal.
 """
 
 from __future__ import annotations

@@ -38,17 +38,6 @@ from pulumi.dynamic import ResourceProvider
 from components.docker.spec import RETRY_FAILED_CREATE
 from components.vault.access import AppRoleProvider, PolicyProvider
 from components.vault.kv_secret import KvSecretProvider
-from infra.offline.mocks import (
-    NOTHING_REQUESTED,
-    MaterialMocks,
-    MockState,
-    Operation,
-    Requested,
-    StateEntry,
-    fingerprint,
-    unwrap,
-)
-from infra.offline.replacement import CONTAINER_IN_PLACE, trigger_replaces
 from tests.docker.engine import Engine
 from tests.docker.provider import (
     CONTAINER,
@@ -58,6 +47,17 @@ from tests.docker.provider import (
     PartialCreate,
     ProviderError,
 )
+from tools.offline.mocks import (
+    NOTHING_REQUESTED,
+    MaterialMocks,
+    MockState,
+    Operation,
+    Requested,
+    StateEntry,
+    fingerprint,
+    unwrap,
+)
+from tools.offline.replacement import CONTAINER_IN_PLACE, trigger_replaces
 
 DOCKER = "docker:index/"
 
@@ -68,7 +68,7 @@ VAULT_PROVIDERS: dict[str, type[ResourceProvider]] = {
 }
 
 IN_PLACE = {CONTAINER: CONTAINER_IN_PLACE, NETWORK: frozenset(), VOLUME: frozenset({"cluster"})}
-"""Inputs the schema does not mark ForceNew (see infra/offline/replacement.py)."""
+"""Inputs the schema does not mark ForceNew (see tools/offline/replacement.py)."""
 
 ORDERED = {"command", "entrypoints", "tests", "ports"}
 """Lists the schema keeps in order (TypeList); every other list is a set (TypeSet)."""

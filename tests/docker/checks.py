@@ -8,7 +8,7 @@ from typing import Any
 
 import docker
 
-from infra.offline.rendered import File
+from tools.offline.rendered import File
 
 
 def hardening_problems(client: docker.DockerClient, name: str) -> list[str]:

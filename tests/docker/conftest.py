@@ -1,5 +1,12 @@
 """The Docker tier: a dockerd of its own, stand-in images, the dev stack applied to it.
 
+What is real: dockerd (Debian's docker.io) started with the host layer's daemon.json, the
+program's networks, volumes and containers with every input the program sets, the provider's
+calls in its order (provider.py), the uploads, healthchecks, the role jobs, TLS and
+authentication between containers. What is not: the images are stand-ins built from Debian
+packages (images/*/Dockerfile says what each emulates and where it differs), and the Pulumi
+engine is the SDK's mock runtime (apply.py).
+
 Runs in every `scripts/test.sh` (and so in CI): scripts/system-deps.sh installs docker.io
 and debootstrap. Prints its own time at the end of the run.
 """
@@ -8,19 +15,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from components.registry import REGISTRY
-from infra.dev_vault import DOCKER_BRIDGE, DevVault
-from infra.settings import load_settings
+from stacks import load_settings
 from tests.docker import engine as docker_engine
 from tests.docker.engine import Engine
 from tests.docker.images import NO_STAND_IN, Built, build_all, not_published
 from tests.docker.stack import Stack, applied_stack
 from tests.helpers import profile, stack_overrides
 from tests.integration.vault_server import free_port_pair
+from tools.dev_vault import DOCKER_BRIDGE, DevVault
 
 TIMES: dict[str, float] = {}
 """Seconds per phase of the tier, for the summary line."""
@@ -89,9 +97,37 @@ def vault(engine: Engine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 @pytest.fixture(scope="package")
 def stack(engine: Engine, stand_ins: Built, vault: DevVault) -> Iterator[Stack]:
-    """The dev stack applied once for the tier; its modules run in file order on it
-    (test_platform_on_docker's last tests update it, test_second_up's run after)."""
+    """The dev stack applied once for the tier; its modules run on it in MODULE_ORDER."""
     yield from applied_stack(engine, stand_ins, vault, TIMES)
+
+
+MODULE_ORDER = (
+    "test_after_up",
+    "test_hardening",
+    "test_files_and_secrets",
+    "test_networks",
+    "test_data_services",
+    "test_apps",
+    "test_monitoring",
+    "test_rotation",
+    "test_second_up",
+)
+"""The tier's modules share one applied stack: those that only look come first, then
+test_rotation, which updates it, then test_second_up, which must converge after updates
+too. A module missing here is an error, so a new one is placed on purpose."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Put the tier's tests in MODULE_ORDER (file order within a module), in the slots the
+    tier's tests already hold among all collected tests."""
+    slots = [i for i, item in enumerate(items) if item.path.parent == Path(__file__).parent]
+    tier = [items[i] for i in slots]
+    unknown = {item.path.stem for item in tier} - set(MODULE_ORDER)
+    if unknown:
+        raise pytest.UsageError(f"tests/docker: add {sorted(unknown)} to MODULE_ORDER")
+    ordered = sorted(tier, key=lambda item: MODULE_ORDER.index(item.path.stem))
+    for slot, item in zip(slots, ordered, strict=True):
+        items[slot] = item
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -15,15 +15,15 @@ from typing import Any
 import pytest
 from docker.models.containers import Container
 
-from infra.dev_vault import HOST_GATEWAY, DevVault, interface_ipv4
-from infra.offline.mocks import MockState
-from infra.offline.runner import Evaluation, evaluate
-from infra.offline.stack_files import StackConfig, read_stack_config, with_overrides
 from tests.docker.apply import EngineMocks, refresh
 from tests.docker.engine import Engine
 from tests.docker.images import NO_STAND_IN, Built, not_published
 from tests.helpers import output, profile
 from tests.integration.vault_server import point_at
+from tools.dev_vault import HOST_GATEWAY, DevVault, interface_ipv4
+from tools.offline.mocks import MockState
+from tools.offline.runner import Evaluation, evaluate
+from tools.offline.stack_files import StackConfig, read_stack_config, with_overrides
 
 BUILD_CONTEXT = "tests/docker/images/api-gateway"
 PREFIX = "vos-dev"

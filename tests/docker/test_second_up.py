@@ -2,8 +2,8 @@
 create fails every later `up` until it is fixed, and every change the program makes
 reaches the engine.
 
-Runs after test_platform_on_docker.py on the same applied stack (package fixture), which by
-then has also been rotated and updated: convergence must hold after updates too.
+Runs last on the tier's applied stack (conftest.py MODULE_ORDER), which by then has been
+rotated and updated: convergence must hold after updates too.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from infra.offline.mocks import unwrap
 from tests.docker.stack import PREFIX, Stack
+from tools.offline.mocks import unwrap
 
 FAST = "alertmanager"
 """A service of the tier that starts in seconds, for the tests that replace one."""
@@ -107,8 +107,8 @@ def test_without_retry_on_init_errors_the_engine_would_accept_the_failed_create(
     """Control for the test above: the same partial state without `#initerror` in the
     resource's replaceOnChanges is only continued (an empty update), and the update
     succeeds with a container that never started."""
-    from infra.offline.mocks import Requested, StateEntry
     from tests.docker.apply import EngineMocks
+    from tools.offline.mocks import Requested, StateEntry
 
     entry = StateEntry("", "id-1", {"name": "x"}, {"name": "x"}, None, init_errors=True)
     assert EngineMocks.step(entry, {"name": "x"}, None, Requested()) == "update"

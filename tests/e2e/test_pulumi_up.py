@@ -20,11 +20,11 @@ import docker
 import pytest
 from cryptography import x509
 
-from infra.offline.rendered import containers
-from infra.offline.runner import evaluate
-from infra.offline.stack_files import StackConfig
 from tests.docker.checks import file_problems, hardening_problems
 from tests.integration.vault_server import start_server
+from tools.offline.rendered import containers
+from tools.offline.runner import evaluate
+from tools.offline.stack_files import StackConfig
 
 ROOT = Path(__file__).resolve().parents[2]
 

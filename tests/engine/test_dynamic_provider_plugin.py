@@ -19,10 +19,6 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime import proto, rpc
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.dev_vault import DevVault
-from infra.offline.mocks import unwrap
-from infra.offline.monitor import Registration
-from infra.offline.runner import Evaluation
 from tests.engine.plugin_launch import (
     LaunchFailed,
     Plugin,
@@ -31,6 +27,10 @@ from tests.engine.plugin_launch import (
     stdlib_shadows,
 )
 from tests.integration.vault_server import root_client
+from tools.dev_vault import DevVault
+from tools.offline.mocks import unwrap
+from tools.offline.monitor import Registration
+from tools.offline.runner import Evaluation
 
 ROOT = Path(__file__).resolve().parents[2]
 KV = "pulumi-python:dynamic/vault:KvSecret"

@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from components.docker.spec import CONFIG_DIR
-from infra.offline.rendered import RenderedContainer
+from tools.offline.rendered import RenderedContainer
 
 
 def service_account(name: str) -> tuple[int, int]:

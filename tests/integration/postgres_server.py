@@ -10,7 +10,6 @@ import subprocess
 import time
 from pathlib import Path
 
-from infra.offline.rendered import RenderedContainer
 from tests.integration.local_files import (
     lay_out,
     private_workdir,
@@ -20,6 +19,7 @@ from tests.integration.local_files import (
     service_account,
 )
 from tests.integration.vault_server import free_port_pair
+from tools.offline.rendered import RenderedContainer
 
 ACCOUNT = "postgres"
 

@@ -12,7 +12,6 @@ import subprocess
 import time
 from pathlib import Path
 
-from infra.offline.rendered import RenderedContainer
 from tests.integration.local_files import (
     lay_out,
     private_workdir,
@@ -22,6 +21,7 @@ from tests.integration.local_files import (
     service_account,
 )
 from tests.integration.vault_server import free_port_pair
+from tools.offline.rendered import RenderedContainer
 
 ACCOUNT = "rabbitmq"
 SERVER = "/usr/lib/rabbitmq/bin/rabbitmq-server"  # the real script; /usr/sbin's switches user

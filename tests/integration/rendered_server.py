@@ -20,7 +20,6 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from infra.offline.rendered import RenderedContainer
 from tests.integration.local_files import (
     lay_out,
     private_workdir,
@@ -30,6 +29,7 @@ from tests.integration.local_files import (
     service_account,
 )
 from tests.integration.sockets import free_port, reachable
+from tools.offline.rendered import RenderedContainer
 
 ACCOUNT = "nobody"
 """uid 65534, as the official images of Prometheus, Alertmanager and the exporters run."""

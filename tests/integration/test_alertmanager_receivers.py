@@ -13,12 +13,12 @@ import pytest
 from pulumi.runtime import rpc
 
 from components.alertmanager import files
-from infra.offline.mocks import unwrap
-from infra.offline.rendered import RenderedContainer, containers
-from infra.offline.runner import Evaluation, evaluate
-from infra.settings.problems import SettingsError
+from stacks.problems import SettingsError
 from tests.helpers import config_with
 from tests.integration.local_files import lay_out, private_workdir, remove
+from tools.offline.mocks import unwrap
+from tools.offline.rendered import RenderedContainer, containers
+from tools.offline.runner import Evaluation, evaluate
 
 SECRETS = {
     "oncall-mail": "smtp-Pa55word-1",

@@ -19,10 +19,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from infra.backend.aws import BackendError
-from infra.backend.bootstrap import bootstrap
-from infra.backend.check import check
-from infra.backend.desired import OWNER_TAG, Backend
+from tools.backend.aws import BackendError
+from tools.backend.bootstrap import bootstrap
+from tools.backend.check import check
+from tools.backend.desired import OWNER_TAG, Backend
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-central-1"
@@ -241,7 +241,7 @@ def _cli(url: str, *args: str, credentials: bool = True) -> subprocess.Completed
     if credentials:
         env |= {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
     return subprocess.run(
-        [sys.executable, "-m", "infra.cli.main", "backend", *args, "--stack", "prod"],
+        [sys.executable, "-m", "tools.cli.main", "backend", *args, "--stack", "prod"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
 

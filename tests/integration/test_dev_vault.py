@@ -15,8 +15,8 @@ import hvac
 import pytest
 import requests
 
-from infra.dev_vault import HOST_GATEWAY, DevVault, DevVaultError
 from tests.integration.vault_server import free_port_pair
+from tools.dev_vault import HOST_GATEWAY, DevVault, DevVaultError
 
 
 def _cli(home: Path, port: int, action: str) -> subprocess.CompletedProcess[str]:
@@ -24,7 +24,7 @@ def _cli(home: Path, port: int, action: str) -> subprocess.CompletedProcess[str]
         [
             sys.executable,
             "-m",
-            "infra.cli.main",
+            "tools.cli.main",
             "vault",
             action,
             "--home",

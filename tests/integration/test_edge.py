@@ -22,14 +22,14 @@ import pytest
 
 from components.api_gateway.definition import DEFINITION as GATEWAY
 from components.edge.files import CONF, HEALTH_PATH, EdgeLimits, nginx_conf
-from infra.offline import material
-from infra.offline.rendered import containers
-from infra.offline.runner import Evaluation
 from tests.helpers import output, write_private
 from tests.integration.https_stub import HttpsStub
 from tests.integration.nginx_server import start_nginx
 from tests.integration.sockets import free_port
 from tests.integration.tls_probe import handshake
+from tools.offline import material
+from tools.offline.rendered import containers
+from tools.offline.runner import Evaluation
 
 EDGE_NAME = "edge.vos.test"
 

@@ -27,12 +27,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from components.docker.spec import CONFIG_DIR, TLS_DIR
 from components.grafana.settings_ini import PROVISIONING
 from components.loki import gate
-from infra.offline.rendered import RenderedContainer, containers
-from infra.offline.runner import Evaluation
 from tests.helpers import output, write_private
 from tests.integration.https_stub import HttpsStub
 from tests.integration.nginx_server import start_nginx
 from tests.integration.sockets import free_port
+from tools.offline.rendered import RenderedContainer, containers
+from tools.offline.runner import Evaluation
 
 
 @dataclass

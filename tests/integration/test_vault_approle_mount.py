@@ -13,7 +13,7 @@ import pytest
 
 from components.vault.access import AppRoleProvider
 from components.vault.connection import VaultError
-from infra.dev_vault import DevVault
+from tools.dev_vault import DevVault
 
 
 def _props(mount: str, role: str) -> dict[str, Any]:

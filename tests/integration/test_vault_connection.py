@@ -14,9 +14,9 @@ import urllib3.connection
 from components.vault import connection
 from components.vault.connection import VaultError
 from components.vault.kv_secret import KvSecretProvider
-from infra.dev_vault import DevVault
 from tests.helpers import throwaway_ca, write_private
 from tests.integration.vault_server import secret_props
+from tools.dev_vault import DevVault
 
 
 @pytest.fixture(autouse=True)

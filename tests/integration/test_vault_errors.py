@@ -11,7 +11,6 @@ import pytest
 
 from components.vault.connection import VaultError
 from components.vault.kv_secret import KvSecretProvider
-from infra.dev_vault import DevVault
 from tests.helpers import throwaway_ca, write_private
 from tests.integration.vault_server import (
     free_port_pair,
@@ -20,6 +19,7 @@ from tests.integration.vault_server import (
     secret_props,
     start_server,
 )
+from tools.dev_vault import DevVault
 
 
 def _absent(root: hvac.Client, path: str) -> bool:

@@ -15,8 +15,8 @@ from pulumi.dynamic.dynamic import serialize_provider
 
 from components.vault.connection import VaultError
 from components.vault.kv_secret import KvSecretProvider
-from infra.dev_vault import DevVault
 from tests.integration.vault_server import secret_props
+from tools.dev_vault import DevVault
 
 MOUNT = "secret"
 

@@ -17,13 +17,13 @@ import hvac.exceptions
 import pytest
 
 from components.vault.access import AppRoleProvider
-from infra.dev_vault import DevVault
-from infra.offline.mocks import unwrap
-from infra.offline.runner import Evaluation, evaluate
-from infra.offline.stack_files import read_stack_config, with_overrides
 from tests.helpers import output
 from tests.integration.vault_apply import KV, apply
 from tests.integration.vault_server import point_at, root_client
+from tools.dev_vault import DevVault
+from tools.offline.mocks import unwrap
+from tools.offline.runner import Evaluation, evaluate
+from tools.offline.stack_files import read_stack_config, with_overrides
 
 
 @pytest.fixture(scope="module")

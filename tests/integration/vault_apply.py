@@ -9,10 +9,10 @@ import pytest
 
 from components.vault.access import AppRoleProvider, PolicyProvider
 from components.vault.kv_secret import KvSecretProvider
-from infra.dev_vault import DevVault
-from infra.offline.mocks import unwrap
-from infra.offline.runner import Evaluation
 from tests.integration.vault_server import point_at
+from tools.dev_vault import DevVault
+from tools.offline.mocks import unwrap
+from tools.offline.runner import Evaluation
 
 KV = "pulumi-python:dynamic/vault:KvSecret"
 POLICY = "pulumi-python:dynamic/vault:Policy"

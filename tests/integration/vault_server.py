@@ -10,7 +10,7 @@ from typing import Any
 import hvac
 import pytest
 
-from infra.dev_vault import DevVault
+from tools.dev_vault import DevVault
 
 
 def free_port_pair() -> int:

@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from vos_policies import RULES
 
-from infra.offline.mocks import unwrap
-from infra.offline.runner import evaluate
-from infra.policy.analyzer import Analyzer
-from infra.policy.config import config_file, load
-from infra.policy.resources import PolicyInput, from_evaluation
+from tools.offline.mocks import unwrap
+from tools.offline.runner import evaluate
+from tools.policy.analyzer import Analyzer
+from tools.policy.config import config_file, load
+from tools.policy.resources import PolicyInput, from_evaluation
 
 Props = dict[str, Any]
 

@@ -12,15 +12,15 @@ from typing import Any
 
 import pytest
 
-from infra.offline.runner import evaluate
-from infra.policy.resources import preview_document
+from tools.offline.runner import evaluate
+from tools.policy.resources import preview_document
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def vos_infra(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "infra.cli.main", *args],
+        [sys.executable, "-m", "tools.cli.main", *args],
         cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
 

@@ -1,5 +1,5 @@
 """The pack as the Pulumi CLI runs it: `python -u -m pulumi.policy` in policies/, driven
-over the Analyzer gRPC protocol (infra/policy/analyzer.py)."""
+over the Analyzer gRPC protocol (tools/policy/analyzer.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,12 @@ import pytest
 from pulumi.runtime import rpc
 from vos_policies import PACK_NAME, RULES
 
-from infra.offline.runner import evaluate
-from infra.policy.analyzer import Analyzer
-from infra.policy.check import check
-from infra.policy.config import config_file, load
-from infra.policy.resources import PolicyInput, from_evaluation
 from tests.policy.cases import CONTAINER, SERVICE
+from tools.offline.runner import evaluate
+from tools.policy.analyzer import Analyzer
+from tools.policy.check import check
+from tools.policy.config import config_file, load
+from tools.policy.resources import PolicyInput, from_evaluation
 
 
 @pytest.fixture(scope="module")

@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 from pulumi.runtime import rpc
 
-from infra.cli.main import main
-from infra.cli.plan import preview_json
-from infra.offline.mocks import unwrap
-from infra.offline.runner import Evaluation
-from infra.policy.check import check
-from infra.policy.config import config_file
-from infra.policy.resources import from_evaluation, from_preview
 from tests.helpers import config_with, profile
 from tests.policy.test_check_cli import vos_infra
+from tools.cli.main import main
+from tools.cli.plan import preview_json
+from tools.offline.mocks import unwrap
+from tools.offline.runner import Evaluation
+from tools.policy.check import check
+from tools.policy.config import config_file
+from tools.policy.resources import from_evaluation, from_preview
 
 
 def _verdict(report: str) -> tuple[bool, int, list[tuple[str, ...]]]:
@@ -51,7 +51,7 @@ def test_an_insecure_override_fails_both_checks_alike(
 ) -> None:
     every_interface = profile("dev")["network"] | {"bindAddress": "0.0.0.0"}  # noqa: S104
     insecure = config_with("dev", network=every_interface)
-    monkeypatch.setattr("infra.offline.runner.read_stack_config", lambda stack, *a: insecure)
+    monkeypatch.setattr("tools.offline.runner.read_stack_config", lambda stack, *a: insecure)
     assert main(["plan", "--stack", "dev", "--json", "--show-secrets"]) == 0
     (tmp_path / "plan.json").write_text(capsys.readouterr().out)
     assert main(["check", "--from-preview", str(tmp_path / "plan.json"), "--environment", "dev",

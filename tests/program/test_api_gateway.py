@@ -16,11 +16,11 @@ from components.app.component import sidecar_name
 from components.app.document import contract_markdown
 from components.app.inputs import apps
 from components.vault_agent.files import CONF, SECRETS_DIR
-from infra.offline.mocks import MockState, unwrap
-from infra.offline.rendered import CONTAINER, RenderedContainer, containers
-from infra.offline.runner import Evaluation, evaluate
-from infra.offline.stack_files import read_stack_config, with_overrides
 from tests.helpers import profile
+from tools.offline.mocks import MockState, unwrap
+from tools.offline.rendered import CONTAINER, RenderedContainer, containers
+from tools.offline.runner import Evaluation, evaluate
+from tools.offline.stack_files import read_stack_config, with_overrides
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "APP-CONTRACT.md"
 VOLUME = "docker:index/volume:Volume"
@@ -193,7 +193,7 @@ def test_adding_an_agent_is_one_entry_and_removing_it_takes_everything_it_had() 
     ],
 )
 def test_a_bad_agent_entry_names_its_key(agents: list[dict[str, Any]], key: str) -> None:
-    from infra.settings.problems import SettingsError
+    from stacks.problems import SettingsError
 
     with pytest.raises(SettingsError) as caught:
         evaluate("dev", _with_agents(agents))
@@ -227,7 +227,7 @@ def test_an_agent_built_from_source_is_built_on_the_host_under_a_tag_of_its_sour
 
 def _settings_with_ca(path: str, **changes: Any) -> Any:
     from components.registry import REGISTRY
-    from infra.settings import load_settings
+    from stacks import load_settings
     from tests.helpers import stack_overrides
 
     overrides = stack_overrides("dev") | {"vault": {"caCertFile": path}} | changes

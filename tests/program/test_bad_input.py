@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from infra.offline.mocks import MockState
-from infra.offline.runner import evaluate
-from infra.offline.stack_files import read_stack_config, with_overrides
-from infra.settings import SettingsError
+from stacks import SettingsError
 from tests.helpers import profile
+from tools.offline.mocks import MockState
+from tools.offline.runner import evaluate
+from tools.offline.stack_files import read_stack_config, with_overrides
 
 AGENT = {"image": "vos/agent:1.0.0", "memoryMb": 256, "cpus": 0.5}
 NETWORK = profile("dev")["network"]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.offline.runner import evaluate
-from infra.offline.stack_files import read_stack_config, with_overrides
+from tools.offline.runner import evaluate
+from tools.offline.stack_files import read_stack_config, with_overrides
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from payload_replay import RecordedMocks, bare_body, capture, replay_body

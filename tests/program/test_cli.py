@@ -12,17 +12,17 @@ from typing import Any
 import pytest
 from pulumi.runtime import rpc
 
-from infra.cli import plan as plan_module
-from infra.cli.main import main
-from infra.cli.redact import SECRET, scrub
-from infra.offline.mocks import unwrap
-from infra.offline.runner import Evaluation, evaluate
 from tests.helpers import SIGNED
+from tools.cli import plan as plan_module
+from tools.cli.main import main
+from tools.cli.redact import SECRET, scrub
+from tools.offline.mocks import unwrap
+from tools.offline.runner import Evaluation, evaluate
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "infra.cli.main", *args], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "tools.cli.main", *args], capture_output=True, text=True, timeout=120
     )
 
 
@@ -173,12 +173,12 @@ def test_unknown_stack_is_a_clear_error() -> None:
 def test_settings_errors_exit_2_with_every_problem(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from infra.offline import stack_files
     from tests.helpers import config_with
+    from tools.offline import stack_files
 
     bad = config_with("dev", tls={"keyAlgorithm": "DSA"}, rotation={"ca": -1})
     monkeypatch.setattr(stack_files, "read_stack_config", lambda stack, *a: bad)
-    monkeypatch.setattr("infra.offline.runner.read_stack_config", lambda stack, *a: bad)
+    monkeypatch.setattr("tools.offline.runner.read_stack_config", lambda stack, *a: bad)
     assert main(["plan", "--stack", "dev"]) == 2
     err = capsys.readouterr().err
     assert "vos-infra:tls.keyAlgorithm" in err and "vos-infra:rotation.ca" in err
@@ -260,8 +260,8 @@ def test_plan_summary_is_the_default_view() -> None:
 
 
 def test_plan_shows_a_digest_for_files_declared_non_secret(dev: Evaluation) -> None:
-    from infra.cli.plan import describe
-    from infra.offline.rendered import containers
+    from tools.cli.plan import describe
+    from tools.offline.rendered import containers
 
     plan = describe(dev)
     carrier = next(r for r in plan["resources"] if r["name"] == "postgres-server-files")
@@ -285,7 +285,7 @@ def test_placeholder_digests_warn_offline_and_stop_a_real_update(
 ) -> None:
     from components.registry import REGISTRY
     from infra.program import OFFLINE, PlaceholderImages, refuse_placeholder_images
-    from infra.settings import load_settings
+    from stacks import load_settings
     from tests.helpers import stack_overrides
 
     settings = load_settings("prod", stack_overrides("prod"), REGISTRY)

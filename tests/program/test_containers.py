@@ -20,12 +20,12 @@ from components.loki.definition import DEFINITION as LOKI
 from components.loki.files import STORE_NAME as LOKI_STORE
 from components.registry import REGISTRY
 from components.vault_agent.files import SECRETS_DIR
-from infra.cli.render import run_render
-from infra.offline.mocks import unwrap
-from infra.offline.rendered import CONTAINER, containers
-from infra.offline.runner import Evaluation, evaluate
-from infra.offline.stack_files import read_stack_config, with_overrides
 from tests.helpers import profile
+from tools.cli.render import run_render
+from tools.offline.mocks import unwrap
+from tools.offline.rendered import CONTAINER, containers
+from tools.offline.runner import Evaluation, evaluate
+from tools.offline.stack_files import read_stack_config, with_overrides
 
 
 def _labels(container: dict[str, Any]) -> dict[str, str]:
@@ -184,7 +184,7 @@ def test_images_are_the_configured_pinned_references(stack_update: Evaluation) -
 def test_render_writes_every_file_privately_with_a_redacted_manifest(
     dev: Evaluation, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("infra.cli.render.evaluate", lambda stack: dev)
+    monkeypatch.setattr("tools.cli.render.evaluate", lambda stack: dev)
     out = tmp_path / "rendered"
     message = run_render("dev", out)
     assert "real secret material" in message
@@ -215,7 +215,7 @@ def test_a_failed_role_job_fails_the_update(monkeypatch: pytest.MonkeyPatch) -> 
     """The Docker provider reports a one-shot container's exit code without failing on it;
     the program must turn a non-zero code into an error."""
     from components.docker.container import JobFailed
-    from infra.offline import docker_outputs
+    from tools.offline import docker_outputs
 
     def exited(inputs: dict[str, object]) -> dict[str, object]:
         code = 3 if str(inputs.get("name", "")).endswith("postgres-roles") else 0
@@ -238,7 +238,7 @@ def test_a_job_that_never_ran_fails_the_update(monkeypatch: pytest.MonkeyPatch) 
     the container in the state without an exit code, and the next `up` only continues it
     (an empty update): the program must not take that for success."""
     from components.docker.container import JobFailed
-    from infra.offline import docker_outputs
+    from tools.offline import docker_outputs
 
     def never_ran(inputs: dict[str, object]) -> dict[str, object]:
         ran = not str(inputs.get("name", "")).endswith("weaviate-roles")

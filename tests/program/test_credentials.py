@@ -10,9 +10,9 @@ from pulumi.runtime.sync_await import _sync_await
 from components.credentials import credential_specs
 from components.registry import REGISTRY
 from infra.assembly import Platform
-from infra.offline.runner import Evaluation
-from infra.settings import load_settings
+from stacks import load_settings
 from tests.helpers import PASSWORD, is_secret, output, stack_overrides
+from tools.offline.runner import Evaluation
 
 SAFE = re.compile(r"^[A-Za-z0-9]+$")
 

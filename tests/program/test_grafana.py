@@ -23,10 +23,10 @@ from cryptography import x509
 
 from components.app.contract import METRICS, metric_series
 from components.grafana import settings_ini as ini
-from infra.offline.rendered import RenderedContainer, containers
-from infra.offline.runner import Evaluation
 from tests.helpers import output
 from tests.promql import metric_names, quantiles_without_le
+from tools.offline.rendered import RenderedContainer, containers
+from tools.offline.runner import Evaluation
 
 DATASOURCES = f"{ini.PROVISIONING}/datasources/vos.yml"
 

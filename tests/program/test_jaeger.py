@@ -22,9 +22,9 @@ import yaml
 from components.app.contract import CLIENT_CERT, CLIENT_KEY, JAEGER_OTLP_GRPC_PORT
 from components.docker.spec import TLS_DIR
 from components.jaeger import files
-from infra.offline.rendered import RenderedContainer, containers
-from infra.offline.runner import Evaluation
 from tests.helpers import write_private
+from tools.offline.rendered import RenderedContainer, containers
+from tools.offline.runner import Evaluation
 
 
 @pytest.fixture(scope="module")

@@ -24,9 +24,9 @@ from components.docker.container import LOG_LABELS
 from components.docker.spec import TLS_DIR
 from components.loki import files as loki
 from components.loki import gate
-from infra.offline.rendered import RenderedContainer, containers
-from infra.offline.runner import Evaluation
 from tests.helpers import output
+from tools.offline.rendered import RenderedContainer, containers
+from tools.offline.runner import Evaluation
 
 PROVES = ("loki", "alloy")
 """Packages whose files this module checks (tests/program/test_registry.py)."""

@@ -17,8 +17,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from infra.offline import material
-from infra.offline.runner import Evaluation, evaluate
 from tests.helpers import (
     SELF_SIGNED,
     SIGNED,
@@ -32,6 +30,8 @@ from tests.helpers import (
     throwaway_ca,
     write_private,
 )
+from tools.offline import material
+from tools.offline.runner import Evaluation, evaluate
 
 
 def _sans(cert: x509.Certificate) -> tuple[set[str], set[str]]:

@@ -6,10 +6,10 @@ import pytest
 
 from components.credentials import credential_specs
 from components.registry import REGISTRY
-from infra.offline.mocks import MockState
-from infra.offline.runner import Evaluation, evaluate
-from infra.settings import SettingsError, load_settings
+from stacks import SettingsError, load_settings
 from tests.helpers import PASSWORD, SIGNED, config_with, stack_overrides
+from tools.offline.mocks import MockState
+from tools.offline.runner import Evaluation, evaluate
 
 
 def _inventory(ev: Evaluation) -> set[tuple[str, str]]:

@@ -11,9 +11,9 @@ import pytest
 
 from components.registry import REGISTRY
 from infra.assembly import component_class
-from infra.offline.runner import Evaluation
-from infra.settings.services import Catalogue, ServiceDefinition
+from stacks.services import Catalogue, ServiceDefinition
 from tests.docker.images import NO_STAND_IN
+from tools.offline.runner import Evaluation
 
 TESTS = Path(__file__).resolve().parents[1]
 WITH_CONTAINERS = [d for d in REGISTRY if d.component]

@@ -12,10 +12,8 @@ from components.app.inputs import apps
 from components.credentials import credential_specs
 from components.pki import certificate_specs
 from components.registry import REGISTRY
-from infra.offline.mocks import MockState
-from infra.offline.runner import Evaluation, evaluate
-from infra.settings import load_settings
-from infra.settings.services import APPROLE_CLASS, CERTIFICATE_CLASSES
+from stacks import load_settings
+from stacks.services import APPROLE_CLASS, CERTIFICATE_CLASSES
 from tests.helpers import (
     CSR,
     PASSWORD,
@@ -29,6 +27,8 @@ from tests.helpers import (
     output,
     stack_overrides,
 )
+from tools.offline.mocks import MockState
+from tools.offline.runner import Evaluation, evaluate
 
 MATERIAL = {
     PASSWORD: "result",

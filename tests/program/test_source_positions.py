@@ -15,8 +15,8 @@ from pulumi.runtime import resource as sdk_resource
 from pulumi.runtime.proto import source_pb2
 
 from infra import source_positions
-from infra.offline.runner import evaluate
 from tests.helpers import config_with
+from tools.offline.runner import evaluate
 
 Pairs = list[tuple[source_pb2.StackTrace, source_pb2.StackTrace]]
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from components.weaviate import files, roles_job
-from infra.offline.rendered import RenderedContainer, containers
-from infra.offline.runner import Evaluation, evaluate
-from infra.offline.stack_files import read_stack_config, with_overrides
 from tests.helpers import PASSWORD, output, profile
+from tools.offline.rendered import RenderedContainer, containers
+from tools.offline.runner import Evaluation, evaluate
+from tools.offline.stack_files import read_stack_config, with_overrides
 
 
 def check_weaviate_rules(env: dict[str, str]) -> list[str]:

@@ -1,4 +1,4 @@
-"""Values in the form the Docker provider reads them back (infra/settings/docker_values.py),
+"""Values in the form the Docker provider reads them back (stacks/docker_values.py),
 against the provider's own algorithm traced by hand from internal/provider/helpers.go
 nanoInt64ToDecimalString (terraform-provider-docker v4.5.0)."""
 
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.settings.docker_values import (
+from stacks.docker_values import (
     cpus_input,
     cpus_nanos,
     cpus_problem,
@@ -78,8 +78,8 @@ def test_a_duration_go_cannot_read_is_refused() -> None:
 
 def test_the_settings_refuse_such_a_limit_naming_the_key_before_anything_is_created() -> None:
     from components.registry import REGISTRY
-    from infra.settings import load_settings
-    from infra.settings.problems import SettingsError
+    from stacks import load_settings
+    from stacks.problems import SettingsError
     from tests.helpers import stack_overrides
 
     overrides = stack_overrides("dev")

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from components.registry import REGISTRY
-from infra.settings import SettingsError, load_settings
+from stacks import SettingsError, load_settings
 from tests.helpers import profile, stack_overrides
 
 

@@ -14,11 +14,11 @@ import pytest
 import yaml
 
 from components.registry import REGISTRY
-from infra.offline.runner import evaluate
-from infra.offline.stack_files import StackConfig, read_stack_config
-from infra.settings import SettingsError, load_settings, values
-from infra.settings.loader import PROFILES_DIR
-from infra.settings.values import YamlFileError, load_yaml
+from stacks import SettingsError, load_settings, values
+from stacks.loader import PROFILES_DIR
+from stacks.values import YamlFileError, load_yaml
+from tools.offline.runner import evaluate
+from tools.offline.stack_files import StackConfig, read_stack_config
 
 DEV: dict[str, Any] = {"environment": "dev"}
 

@@ -11,7 +11,7 @@ import yaml
 
 import components.yaml_document as yaml_document
 from components.yaml_document import yaml_text
-from infra.offline.runner import evaluate
+from tools.offline.runner import evaluate
 
 # Strings a YAML writer gets wrong if it quotes carelessly: indicators, YAML 1.1 booleans
 # and numbers, comments, line breaks, long lines (folding at 80 columns), non-ASCII.

@@ -1,0 +1,368 @@
+"""The typed settings of one stack: what every other layer reads, never raw config.
+
+Field names are snake_case in Python and camelCase in config (Pulumi's convention), so a
+problem's path is exactly the key an operator types in `pulumi config set --path`.
+Rules that relate two values (digests in prod, early renewal below validity, ports that
+collide, dependencies between services) live in `rules/`, so they are all reported
+together with the rules of single fields.
+"""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+import re
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    IPvAnyAddress,
+    create_model,
+)
+from pydantic.alias_generators import to_camel, to_snake
+
+from stacks.docker_values import cpus_problem
+from stacks.images import local_tag, parse_image
+from stacks.services import Catalogue, ServiceDefinition, agent_dns_name
+from stacks.values import strict_boolean
+
+AGENT_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,18}[a-z0-9])?$")
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+DNS_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
+MOUNT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+PATH_PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]*(?:/[a-z0-9][a-z0-9_-]*)*$")
+
+
+def _image(value: str) -> str:
+    parse_image(value)
+    return value
+
+
+def _agent_name(value: str) -> str:
+    if not AGENT_NAME.match(value):
+        raise ValueError(
+            f"'{value}' is not a valid agent name: use 1-20 lowercase letters, digits or '-', "
+            "starting with a letter and not ending with '-'"
+        )
+    return value
+
+
+def _host_name(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        if not DNS_NAME.match(value):
+            raise ValueError(f"'{value}' is neither an IP address nor a DNS name") from None
+    return value
+
+
+def _https_url(value: str) -> str:
+    if not re.match(r"^https://[A-Za-z0-9.\-\[\]:]+(?::[0-9]{1,5})?/?$", value):
+        raise ValueError(
+            f"'{value}' is not an https:// address (scheme, host and optional port); "
+            "Vault is only reached over TLS"
+        )
+    return value.rstrip("/")
+
+
+def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise ValueError(f"'{value}' is not a valid {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+Boolean = Annotated[
+    bool,
+    BeforeValidator(strict_boolean),
+    Field(description="true or false"),
+]
+Image = Annotated[
+    str,
+    AfterValidator(_image),
+    Field(description="image reference repository:tag; prod: repository:tag@sha256:<digest>"),
+]
+MemoryMb = Annotated[int, Field(ge=64, le=262144, description="memory limit in MiB")]
+
+
+def _cpus(value: float) -> float:
+    problem = cpus_problem(value)
+    if problem:
+        raise ValueError(f"{problem}; choose a limit with fewer digits, e.g. 0.1 or 0.25")
+    return value
+
+
+Cpus = Annotated[float, Field(gt=0, le=64, description="CPU limit in cores"), AfterValidator(_cpus)]
+Port = Annotated[int, Field(ge=1024, le=65535, description="unprivileged TCP port")]
+Counter = Annotated[int, Field(ge=0, le=1_000_000, description="rotation counter; bump to rotate")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=False, extra="forbid", frozen=True
+    )
+
+
+class BuildSettings(_Model):
+    """Build the image on the Docker host from source (dev only; rules/images.py checks it)."""
+
+    context: str = Field(description="folder to build from, relative to the project directory")
+    dockerfile: str = Field(default="Dockerfile", description="Dockerfile inside the context")
+
+
+class _Runs(_Model):
+    """What a container runs: a published image, or (the VOS apps) one built from source.
+    Exactly one of the two; rules/images.py reports a missing or doubled one with its key."""
+
+    image: Image | None = None
+    build: BuildSettings | None = None
+
+    @property
+    def image_reference(self) -> str:
+        """The image to run: its reference, or the tag its build gets (images.local_tag)."""
+        if self.image is not None:
+            return self.image
+        assert self.build is not None, "validated by rules/images.py"
+        return local_tag(self.build.context, self.build.dockerfile)
+
+
+class ServiceSettings(_Runs):
+    enabled: Boolean
+    memory_mb: MemoryMb
+    cpus: Cpus
+
+
+class ServicesSettings(_Model):
+    """One ServiceSettings per service of the catalogue (fields made by settings_model)."""
+
+    def get(self, key: str) -> ServiceSettings:
+        """Look a service up by its config key, e.g. 'apiGateway'."""
+        for name, field in type(self).model_fields.items():
+            if field.alias == key:
+                value: ServiceSettings = getattr(self, name)
+                return value
+        raise KeyError(key)
+
+
+class AgentSettings(_Runs):
+    name: Annotated[str, AfterValidator(_agent_name)]
+    memory_mb: MemoryMb
+    cpus: Cpus
+
+    @property
+    def dns_name(self) -> str:
+        return agent_dns_name(self.name)
+
+
+class NetworkSettings(_Model):
+    bind_address: IPvAnyAddress = Field(
+        description="host address published ports bind to (127.0.0.1 in dev)"
+    )
+    published_ports: dict[str, Port] = Field(
+        description="service key -> host port; unlisted services are not published"
+    )
+    public_names: list[Annotated[str, AfterValidator(_host_name)]] = Field(
+        default_factory=list,
+        description="DNS names or IPs clients use to reach published endpoints (added as SANs)",
+    )
+
+
+class TlsSettings(_Model):
+    key_algorithm: Literal["ECDSA-P256", "RSA-3072", "RSA-4096"]
+    ca_validity_hours: int = Field(ge=720, le=175200)
+    ca_early_renewal_hours: int = Field(ge=1)
+    validity_hours: int = Field(ge=24, le=87600)
+    early_renewal_hours: int = Field(ge=1)
+    localhost_sans: Boolean = Field(
+        description="add localhost, 127.0.0.1 and ::1 to the certificates of published services"
+    )
+
+
+class RotationSettings(_Model):
+    """One counter per rotation class of the catalogue (fields made by settings_model);
+    bumping one replaces exactly that class's material."""
+
+    def counter(self, rotation_class: str) -> int:
+        for name, field in type(self).model_fields.items():
+            if field.alias == rotation_class:
+                value: int = getattr(self, name)
+                return value
+        raise KeyError(rotation_class)
+
+
+BUCKET = re.compile(r"^(?!xn--)(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+KMS_ALIAS = re.compile(r"^alias/(?!aws/)[A-Za-z0-9/_-]{1,250}$")
+
+
+class BackendSettings(_Model):
+    """Where a team's stack state lives: Pulumi's S3 backend, secrets encrypted with AWS KMS
+    (`vos-infra backend bootstrap|check`)."""
+
+    bucket: Annotated[str, _matching(BUCKET, "S3 bucket name")] = Field(
+        description="S3 bucket that holds the state (globally unique)"
+    )
+    region: Annotated[str, _matching(REGION, "AWS region")] = Field(
+        description="AWS region of the bucket and the key, e.g. eu-central-1"
+    )
+    kms_alias: Annotated[str, _matching(KMS_ALIAS, "KMS alias (alias/<name>)")] = Field(
+        description="KMS key alias for the state's secrets, e.g. alias/vos-prod-state"
+    )
+    endpoint: Annotated[str, AfterValidator(_https_url)] | None = Field(
+        default=None, description="https endpoint of an S3-compatible store (not AWS)"
+    )
+    state_version_days: int = Field(
+        default=90, ge=1, le=3650, description="days old state versions are kept"
+    )
+
+
+class VaultSettings(_Model):
+    """Where secrets are kept. Pulumi itself reaches Vault through VAULT_ADDR/VAULT_TOKEN/
+    VAULT_CACERT at run time; `address` is how the platform's services reach it."""
+
+    address: Annotated[str, AfterValidator(_https_url)] = Field(
+        description="https address services use to reach Vault"
+    )
+    mount: Annotated[str, _matching(MOUNT, "KV v2 mount name")]
+    path_prefix: Annotated[str, _matching(PATH_PREFIX, "path prefix (a/b/c, lowercase)")]
+    approle_mount: Annotated[str, _matching(MOUNT, "auth mount name")] = "approle"
+    purge_on_delete: Boolean = Field(
+        default=False, description="destroy all versions when a secret leaves the stack"
+    )
+    insecure_skip_verify: Boolean = Field(
+        default=False, description="dev only: do not verify Vault's TLS certificate"
+    )
+    secret_id_ttl_hours: int = Field(
+        default=2160,
+        ge=24,
+        le=8760,
+        description="lifetime of each AppRole secret id (a sidecar logs in with it again "
+        "after a restart)",
+    )
+    secret_id_renewal_hours: int = Field(
+        default=720,
+        ge=1,
+        description="an update this many hours before a secret id expires issues the next",
+    )
+    agent_image: Image | None = Field(
+        default=None,
+        description="OpenBao (or Vault) image of the apps' Vault Agent sidecars",
+    )
+    ca_cert_file: str | None = Field(
+        default=None,
+        description="PEM file of the CA that signed Vault's certificate (the sidecars verify "
+        "vault.address with it); relative paths are from the project directory",
+    )
+
+
+class ReceiverSettings(_Model):
+    """Where Alertmanager sends alerts besides holding them (its API, Grafana). The one
+    secret of each (an SMTP password, a Slack webhook URL, a PagerDuty routing key) is a
+    Pulumi secret: the program keeps it in Vault and hands it to Alertmanager as a file."""
+
+    name: Annotated[str, _matching(re.compile(r"^[a-z][a-z0-9-]{0,30}$"), "receiver name")]
+    type: Literal["email", "slack", "pagerduty"]
+    severities: list[Literal["critical", "warning"]] = Field(
+        default=["critical"], min_length=1, description="which alerts it gets"
+    )
+    secret: str = Field(
+        min_length=1,
+        description="set with `pulumi config set --secret`: SMTP password, Slack webhook "
+        "URL or PagerDuty routing key",
+    )
+    to: str | None = Field(default=None, description="email: recipient address")
+    sender: str | None = Field(default=None, description="email: From address")
+    smarthost: str | None = Field(default=None, description="email: SMTP host:port (STARTTLS)")
+    username: str | None = Field(default=None, description="email: SMTP login")
+    channel: str | None = Field(default=None, description="slack: #channel")
+
+
+class AlertingSettings(_Model):
+    receivers: list[ReceiverSettings] = Field(default=[], max_length=20)
+
+
+class Settings(_Model):
+    catalogue: ClassVar[Catalogue]
+    """The services these settings were validated against (see settings_model)."""
+
+    environment: Literal["dev", "prod"]
+    stack: Annotated[str, _matching(re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$"), "stack name")]
+    services: ServicesSettings
+    agents: list[AgentSettings] = Field(max_length=250)
+    network: NetworkSettings
+    tls: TlsSettings
+    rotation: RotationSettings
+    vault: VaultSettings
+    backend: BackendSettings | None = None
+    alerting: AlertingSettings = AlertingSettings()
+
+    @property
+    def name_prefix(self) -> str:
+        """Prefix of every Docker object this stack creates, so stacks can share a host."""
+        return f"vos-{self.stack}"
+
+    def service(self, key: str) -> ServiceSettings:
+        return self.services.get(key)
+
+    def enabled_services(self) -> list[ServiceDefinition]:
+        return [d for d in self.catalogue if self.service(d.key).enabled]
+
+    def is_enabled(self, key: str) -> bool:
+        return self.service(key).enabled
+
+    def is_published(self, key: str) -> bool:
+        return key in self.network.published_ports
+
+    def images(self) -> dict[str, str]:
+        """Config key -> image reference, for every enabled service and every agent that
+        runs a published image (not one built from source), and the sidecars'."""
+        runners: list[tuple[str, _Runs]] = [
+            (f"services.{d.key}", self.service(d.key)) for d in self.enabled_services()
+        ]
+        runners += [(f"agents[{i}]", a) for i, a in enumerate(self.agents)]
+        found = {f"vos-infra:{path}.image": r.image for path, r in runners if r.image}
+        if self.vault.agent_image and self.apps_enabled():
+            found["vos-infra:vault.agentImage"] = self.vault.agent_image
+        return found
+
+    def apps_enabled(self) -> bool:
+        """Whether any app container (an enabled consumer service, an agent) runs, and so
+        any Vault Agent sidecar."""
+        return bool(self.agents) or any(d.consumer for d in self.enabled_services())
+
+    def consumers(self) -> list[str]:
+        """DNS names of everything that logs in to the data services: the enabled consumer
+        services (the gateway), then every agent."""
+        services = [d.dns_name for d in self.enabled_services() if d.consumer]
+        return services + [agent.dns_name for agent in self.agents]
+
+
+@functools.cache
+def settings_model(catalogue: Catalogue) -> type[Settings]:
+    """The Settings model of a catalogue: a `services` entry per service, a `rotation`
+    counter per rotation class. Field names are the snake_case of the config keys."""
+
+    def fields(values: dict[str, Any]) -> Any:
+        return {to_snake(key): value for key, value in values.items()}
+
+    services = create_model(
+        "ServicesSettings",
+        __base__=ServicesSettings,
+        **fields({d.key: (ServiceSettings, ...) for d in catalogue}),
+    )
+    rotation = create_model(
+        "RotationSettings",
+        __base__=RotationSettings,
+        **fields({c: (Counter, 0) for c in catalogue.rotation_classes}),
+    )
+    model = create_model(
+        "Settings", __base__=Settings, services=(services, ...), rotation=(rotation, rotation())
+    )
+    model.catalogue = catalogue
+    return model

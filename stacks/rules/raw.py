@@ -1,0 +1,54 @@
+"""Reading the merged raw settings as the field rules read them, and the shape of a rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
+
+from stacks.problems import Problem, config_key
+from stacks.services import Catalogue
+from stacks.values import boolean
+
+Raw = Mapping[str, Any]
+Rule = Callable[[Raw, Catalogue], Iterator[Problem]]
+"""A rule reads the merged settings (and the service catalogue) and yields its problems."""
+
+
+def section(raw: Any, key: str) -> Raw:
+    """raw[key] if it is a mapping, else empty (a wrong type is the field rule's to report)."""
+    value = raw.get(key) if isinstance(raw, Mapping) else None
+    return value if isinstance(value, Mapping) else {}
+
+
+def integer(value: Any) -> int | None:
+    try:
+        return int(value) if not isinstance(value, bool) else None
+    except (TypeError, ValueError):
+        return None
+
+
+def enabled(services: Raw, key: str) -> bool:
+    """Read as the field rule reads it."""
+    return boolean(section(services, key).get("enabled")) is True
+
+
+def unreadable(services: Raw, key: str) -> bool:
+    """`enabled` is set but not a boolean: the field rule reports it, and no rule may add
+    follow-on problems from a guess at what it meant."""
+    value = section(services, key).get("enabled")
+    return value is not None and boolean(value) is None
+
+
+def set_hint(path: tuple[str | int, ...], hint: str) -> str:
+    return f"pulumi config set --path '{config_key(path)}' {hint}"
+
+
+def runs_apps(raw: Raw, catalogue: Catalogue) -> bool:
+    """Whether any app container runs (an enabled consumer service or any agent): each has a
+    Vault Agent sidecar, which needs Vault's address, CA and image."""
+    agents = raw.get("agents")
+    services = section(raw, "services")
+    consumers = [d.key for d in catalogue if d.consumer]
+    return bool(isinstance(agents, list) and agents) or any(
+        enabled(services, key) for key in consumers
+    )

@@ -1,0 +1,84 @@
+"""The data services demand TLS and their own credentials: PostgreSQL verify-full with a
+password, RabbitMQ over AMQPS only, Weaviate collections per app."""
+
+from __future__ import annotations
+
+from tests.docker.probes import (
+    amqp,
+    gateway_url,
+    psql,
+)
+from tests.docker.stack import PREFIX, Stack
+from tests.helpers import output
+
+
+def test_a_service_reaches_postgres_by_name_with_verify_full_and_plaintext_is_refused(
+    stack: Stack,
+) -> None:
+    who = "select current_user, ssl from pg_stat_ssl where pid = pg_backend_pid()"
+    code, out = psql(stack, gateway_url(stack), who)
+    assert code == 0 and out.strip() == "api_gateway|t", out
+    code, out = psql(stack, gateway_url(stack, "disable"), "select 1")
+    assert code != 0 and "no encryption" in out, out
+    wrong = gateway_url(stack).replace(
+        stack.secret("credentials-api-gateway-postgres-password"), "x"
+    )
+    code, out = psql(stack, wrong, "select 1")
+    assert code != 0 and "password authentication failed" in out, out
+
+
+def test_a_service_reaches_rabbitmq_over_amqps_and_plain_amqp_is_refused(stack: Stack) -> None:
+    password = stack.secret("credentials-api-gateway-rabbitmq-password")
+    code, out = amqp(stack, "api-gateway", password, PUBLISH="hello")
+    assert code == 0 and "ok" in out, out
+    weather = stack.secret("credentials-weather-agent-rabbitmq-password")
+    code, out = amqp(stack, "weather-agent", weather, GET="vos.agent.weather")
+    assert code == 0 and "got: hello" in out, out
+    for port, tls in (("5672", "0"), ("5671", "0")):  # no plain listener; plain on TLS port
+        code, out = amqp(stack, "api-gateway", password, PORT=port, TLS=tls)
+        assert code == 3, (port, out)
+    code, out = amqp(stack, "api-gateway", "wrong-password")
+    assert code == 3 and "Authentication" in out, out
+
+
+WEAVIATE_CALL = """
+import json, os, ssl, sys, urllib.error, urllib.request
+context = ssl.create_default_context(cafile="/ca.crt")
+method, path = sys.argv[1], sys.argv[2]
+body = json.dumps({"class": sys.argv[3]}).encode() if len(sys.argv) > 3 else None
+request = urllib.request.Request("https://weaviate:8443/v1" + path, data=body, method=method,
+    headers={"Authorization": "Bearer " + os.environ["KEY"], "Content-Type": "application/json"})
+try:
+    print(urllib.request.urlopen(request, context=context, timeout=20).status)
+except urllib.error.HTTPError as error:
+    print(error.code)
+"""
+
+
+def _weaviate(stack: Stack, user: str, method: str, path: str, *args: str) -> int:
+    key = {
+        "vos-admin": "credentials-weaviate-admin-api-key",
+        "vos-reader": "credentials-weaviate-reader-api-key",
+    }.get(user, f"credentials-{user}-weaviate-api-key")
+    code, out = stack.run(
+        "python3", "-c", WEAVIATE_CALL, method, path, *args, env={"KEY": stack.secret(key)}
+    )
+    assert code == 0, out
+    return int(out.strip())
+
+
+def test_the_weaviate_roles_job_ran_and_each_app_reaches_only_its_own_collections(
+    stack: Stack,
+) -> None:
+    job = stack.inspect(f"{PREFIX}-weaviate-roles")
+    assert job["State"]["Status"] == "exited" and job["State"]["ExitCode"] == 0
+    assert output(stack.evaluation.named("weaviate-roles"), "exitCode") == 0
+    assert _weaviate(stack, "api-gateway", "POST", "/schema", "ApiGatewayNotes") == 200
+    assert _weaviate(stack, "api-gateway", "POST", "/schema", "WeatherAgentNotes") == 403
+    assert _weaviate(stack, "weather-agent", "POST", "/schema", "WeatherAgentMemory") == 200
+    assert _weaviate(stack, "weather-agent", "GET", "/schema/ApiGatewayNotes") == 403
+    assert _weaviate(stack, "primary-agent", "POST", "/objects", "WeatherAgentMemory") == 403
+    assert _weaviate(stack, "vos-reader", "GET", "/schema/ApiGatewayNotes") == 200
+    assert _weaviate(stack, "vos-reader", "POST", "/schema", "ReaderNotes") == 403
+    # control: the platform's admin (root) reaches everything
+    assert _weaviate(stack, "vos-admin", "GET", "/schema/WeatherAgentMemory") == 200

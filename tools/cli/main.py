@@ -1,0 +1,182 @@
+"""`vos-infra`: offline tooling for the Pulumi program (no CLI, Docker or network needed)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import sys
+from pathlib import Path
+
+from stacks import SettingsError
+from stacks.values import YamlFileError
+from tools.backend.aws import BackendError
+from tools.cli.errors import RenderTargetError
+from tools.dev_vault import DevVaultError
+from tools.offline.stack_files import available_stacks
+from tools.policy.analyzer import AnalyzerFailed
+from tools.policy.config import PolicyConfigError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vos-infra", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    plan = commands.add_parser(
+        "plan", help="print every resource a stack would register, secrets redacted"
+    )
+    plan.add_argument("--stack", required=True, help=f"one of: {', '.join(available_stacks())}")
+    plan.add_argument(
+        "--json", action="store_true", help="what `pulumi preview --json` prints for the stack"
+    )
+    plan.add_argument(
+        "--show-secrets",
+        action="store_true",
+        help="with --json: secret values instead of [secret] (for `check --from-preview`)",
+    )
+    plan.add_argument("--full", action="store_true", help="every resource with its inputs")
+    plan.add_argument(
+        "--preview", action="store_true", help="evaluate as `pulumi preview` (outputs unknown)"
+    )
+    render = commands.add_parser(
+        "render", help="write every file each container would receive, and a manifest"
+    )
+    render.add_argument("--stack", required=True, help=f"one of: {', '.join(available_stacks())}")
+    render.add_argument("--out", required=True, type=Path, help="output folder (created 0700)")
+    check = commands.add_parser(
+        "check",
+        help="run the policy pack over a stack (as `pulumi preview --policy-pack` would)",
+    )
+    source = check.add_mutually_exclusive_group(required=True)
+    source.add_argument("--stack", help=f"one of: {', '.join(available_stacks())}")
+    source.add_argument(
+        "--from-preview",
+        type=Path,
+        metavar="FILE",
+        help="the JSON `pulumi preview --json` printed (needs --environment)",
+    )
+    check.add_argument("--environment", choices=["dev", "prod"], help="policy config to apply")
+    check.add_argument("--preview", action="store_true", help="evaluate as `pulumi preview`")
+    check.add_argument(
+        "--config", type=Path, help="policy config (default policies/per-environment/<env>.json)"
+    )
+    check.add_argument("--json", action="store_true", help="machine-readable output")
+    endpoints = commands.add_parser(
+        "endpoints", help="what to open after `pulumi up`, the CA, the admin credentials"
+    )
+    endpoints.add_argument(
+        "--stack", required=True, help=f"one of: {', '.join(available_stacks())}"
+    )
+    commands.add_parser(
+        "contract", help="the contract the VOS app images honour (docs/APP-CONTRACT.md)"
+    )
+    backend = commands.add_parser(
+        "backend", help="the stack's state on S3 with KMS-encrypted secrets (AWS credential chain)"
+    )
+    backend.add_argument("action", choices=["bootstrap", "check", "env"])
+    backend.add_argument("--stack", required=True, help=f"one of: {', '.join(available_stacks())}")
+    backend.add_argument(
+        "--adopt", action="store_true", help="take over a bucket or key vos-infra did not create"
+    )
+    vault = commands.add_parser("vault", help="the embedded development Vault (OpenBao)")
+    vault.add_argument("action", choices=["start", "stop", "status", "env"])
+    vault.add_argument("--home", type=Path, default=None, help="data folder (default .state/vault)")
+    vault.add_argument("--port", type=int, default=None, help="listener port (default 8200)")
+    return parser
+
+
+def _vault(args: argparse.Namespace) -> str:
+    from tools.dev_vault import DEFAULT_HOME, DEFAULT_PORT, DevVault
+
+    home = args.home or Path(os.environ.get("VOS_DEV_VAULT_HOME") or DEFAULT_HOME)
+    port = args.port or int(os.environ.get("VOS_DEV_VAULT_PORT") or DEFAULT_PORT)
+    server = DevVault(home.resolve(), port)
+    if args.action == "env":
+        return "\n".join(f"export {k}={shlex.quote(v)}" for k, v in server.env().items())
+    result: str = getattr(server, args.action)()
+    return result
+
+
+def _check(args: argparse.Namespace) -> int:
+    """Exit 1 on a mandatory violation, 0 otherwise."""
+    from tools.cli.check import run_check, run_check_preview
+
+    if args.from_preview is not None:
+        if args.environment is None:
+            print("vos-infra: --from-preview needs --environment dev|prod", file=sys.stderr)
+            return 2
+        report = run_check_preview(args.from_preview, args.environment, args.config)
+    else:
+        report = run_check(args.stack, preview=args.preview, config=args.config)
+    print(report.json() if args.json else report.text())
+    return 1 if report.mandatory else 0
+
+
+def _backend(args: argparse.Namespace) -> int:
+    from tools.cli.backend import run_bootstrap, run_check, run_env
+
+    if args.action == "bootstrap":
+        print(run_bootstrap(args.stack, args.adopt))
+    elif args.action == "env":
+        print(run_env(args.stack))
+    else:
+        report, passed = run_check(args.stack)
+        print(report)
+        return 0 if passed else 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "plan":
+            from tools.cli.plan import run_plan
+
+            if args.show_secrets and not args.json:
+                print("vos-infra: --show-secrets needs --json", file=sys.stderr)
+                return 2
+            print(
+                run_plan(
+                    args.stack,
+                    as_json=args.json,
+                    preview=args.preview,
+                    full=args.full,
+                    show_secrets=args.show_secrets,
+                )
+            )
+        elif args.command == "render":
+            from tools.cli.render import run_render
+
+            print(run_render(args.stack, args.out))
+        elif args.command == "check":
+            return _check(args)
+        elif args.command == "backend":
+            return _backend(args)
+        elif args.command == "endpoints":
+            from tools.cli.endpoints import run_endpoints
+
+            print(run_endpoints(args.stack))
+        elif args.command == "contract":
+            from components.app.document import contract_markdown
+
+            print(contract_markdown(), end="")
+        elif args.command == "vault":
+            print(_vault(args))
+    except SettingsError as error:
+        print(f"vos-infra: {error}", file=sys.stderr)
+        return 2
+    except (
+        FileNotFoundError,
+        DevVaultError,
+        PolicyConfigError,
+        AnalyzerFailed,
+        YamlFileError,
+        RenderTargetError,
+        BackendError,
+    ) as error:
+        print(f"vos-infra: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
