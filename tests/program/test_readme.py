@@ -1,6 +1,6 @@
-"""The README stays true: what it says runs is what the registry assembles, the CLI
-version it asks for is the one pyproject.toml pins, every script it names exists, and its
-first block holds the two commands."""
+"""The README stays true and short: what it says runs is what the registry assembles, the
+CLI version it asks for is the one pyproject.toml pins, every script it and the docs pages
+name exists, its first block holds the two commands, and it links every docs page."""
 
 from __future__ import annotations
 
@@ -37,9 +37,14 @@ def test_the_minimum_pulumi_cli_is_the_sdk_pyproject_pins() -> None:
     assert pinned and f"the Pulumi CLI **{pinned.group(1)} or newer**" in README
 
 
-def test_every_script_the_readme_names_exists_and_runs() -> None:
+DOCS = sorted((ROOT / "docs").glob("*.md"))
+
+
+def test_every_script_the_readme_and_the_docs_name_exists_and_runs() -> None:
     named = set(re.findall(r"\bscripts/[a-z.-]+", README))
     assert {"scripts/up.sh", "scripts/test.sh", "scripts/env.sh", "scripts/vos-infra"} <= named
+    for page in DOCS:
+        named |= set(re.findall(r"\bscripts/[a-z.-]+", page.read_text()))
     for script in named:
         assert os.access(ROOT / script, os.X_OK), script
 
@@ -48,3 +53,12 @@ def test_the_first_block_holds_the_two_commands() -> None:
     block = README.split("```bash\n", 1)[1].split("```", 1)[0]
     commands = [line for line in block.splitlines() if line.strip()]
     assert [c.split()[0] for c in commands] == ["./scripts/up.sh", "./scripts/test.sh"]
+
+
+def test_the_readme_is_read_in_minutes_and_leads_to_every_docs_page() -> None:
+    assert len(README.splitlines()) < 150, "move the detail into a docs/ page and link it"
+    links = set(re.findall(r"\]\(([^)#]+)\)", README))
+    local = {link for link in links if "://" not in link}
+    assert not [link for link in local if not (ROOT / link).exists()]
+    unlinked = [p.name for p in DOCS if f"docs/{p.name}" not in local]
+    assert not unlinked, f"README links no {unlinked}"
