@@ -9,6 +9,7 @@ from components.alloy.definition import DEFINITION as ALLOY
 from components.api_gateway.definition import DEFINITION as API_GATEWAY
 from components.blackbox_exporter.definition import DEFINITION as BLACKBOX_EXPORTER
 from components.edge.definition import DEFINITION as EDGE
+from components.egress_proxy.definition import DEFINITION as EGRESS_PROXY
 from components.grafana.definition import DEFINITION as GRAFANA
 from components.jaeger.definition import DEFINITION as JAEGER
 from components.loki.definition import DEFINITION as LOKI
@@ -26,6 +27,7 @@ REGISTRY = Catalogue(
         WEAVIATE,
         API_GATEWAY,
         EDGE,
+        EGRESS_PROXY,
         PROMETHEUS,
         ALERTMANAGER,
         POSTGRES_EXPORTER,

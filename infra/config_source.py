@@ -46,3 +46,10 @@ def ignored_keys() -> list[str]:
     return sorted(
         key for key in _raw() if key.partition(":")[0] not in PROVIDER_NAMESPACES | {NAMESPACE}
     )
+
+
+def is_secret(path: tuple[str | int, ...]) -> bool:
+    """Whether the config at `path` reached the program as a Pulumi secret: the engine marks
+    whole top-level keys (a key is secret when any value inside it is), so this is true for
+    every value under such a key (stacks/operator_secrets.py says what follows)."""
+    return bool(path) and runtime_config.is_config_secret(f"{NAMESPACE}:{path[0]}")

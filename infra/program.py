@@ -8,7 +8,7 @@ import os
 import pulumi
 
 from components.registry import REGISTRY
-from infra import source_positions
+from infra import config_source, source_positions
 from infra.assembly import Platform, PlatformArgs
 from infra.config_source import ignored_keys, stack_config
 from infra.vault_ca import STAND_IN, read_vault_ca
@@ -33,7 +33,9 @@ def main() -> Platform:
             f"config key '{key}' is not read by vos-infra: its settings are "
             f"vos-infra:<name> (pulumi config rm '{key}' and set 'vos-infra:{name}')"
         )
-    settings = load_settings(pulumi.get_stack(), stack_config(), REGISTRY)
+    settings = load_settings(
+        pulumi.get_stack(), stack_config(), REGISTRY, is_secret=config_source.is_secret
+    )
     refuse_placeholder_images(settings)
     tolerant = pulumi.runtime.is_dry_run() or os.environ.get(OFFLINE) == "1"
     vault_ca = read_vault_ca(settings, tolerate_missing=tolerant)

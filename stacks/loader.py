@@ -15,11 +15,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from stacks import operator_secrets
 from stacks.models import Settings, settings_model
 from stacks.problems import Problem, SettingsError, config_key
 from stacks.rules import check_relations
 from stacks.services import Catalogue
-from stacks.values import load_yaml
+from stacks.values import has_path, load_yaml
 
 PROFILES_DIR = Path(__file__).resolve().parent
 
@@ -48,9 +49,11 @@ def load_settings(
     config: Mapping[str, Any],
     catalogue: Catalogue,
     profiles_dir: Path = PROFILES_DIR,
+    is_secret: operator_secrets.IsSecret | None = None,
 ) -> Settings:
     """`config` maps un-namespaced keys ('tls', 'agents', ...) to decoded values; the
-    catalogue names the services (and so the rotation classes) there are."""
+    catalogue names the services (and so the rotation classes) there are; `is_secret` says
+    which config reached the program as a Pulumi secret (None: unknown, not checked)."""
     problems: list[Problem] = []
     model = settings_model(catalogue)
     top_level = [f.alias for f in model.model_fields.values() if f.alias and f.alias != "stack"]
@@ -97,6 +100,7 @@ def load_settings(
     except ValidationError as exc:
         problems.extend(_from_pydantic(exc, model))
     problems.extend(check_relations(merged, catalogue))
+    problems.extend(operator_secrets.problems(merged, profile, overrides, catalogue, is_secret))
 
     if problems:
         found = [_with_source(p, stack, overrides, profile) for p in problems]
@@ -206,24 +210,14 @@ def _description(root: type[BaseModel], path: tuple[str | int, ...]) -> str | No
     return None
 
 
-def _has_path(data: Any, path: tuple[str | int, ...]) -> bool:
-    for part in path:
-        in_list = isinstance(part, int) and isinstance(data, list) and 0 <= part < len(data)
-        in_map = isinstance(part, str) and isinstance(data, Mapping) and part in data
-        if not (in_list or in_map):
-            return False
-        data = data[part]
-    return True
-
-
 def _with_source(
     problem: Problem, stack: str, overrides: Mapping[str, Any], profile: Mapping[str, Any]
 ) -> Problem:
     if problem.source is not None:
         return problem
     source = None
-    if _has_path(overrides, problem.path):
+    if has_path(overrides, problem.path):
         source = f"Pulumi.{stack}.yaml"
-    elif _has_path(profile, problem.path):
+    elif has_path(profile, problem.path):
         source = f"stacks/{profile.get('environment', '?')}.yaml"
     return Problem(problem.path, problem.message, problem.fix, source)

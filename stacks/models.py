@@ -10,113 +10,46 @@ together with the rules of single fields.
 from __future__ import annotations
 
 import functools
-import ipaddress
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     IPvAnyAddress,
     create_model,
 )
-from pydantic.alias_generators import to_camel, to_snake
+from pydantic.alias_generators import to_snake
 
-from stacks.docker_values import cpus_problem
-from stacks.images import local_tag, parse_image
+from stacks.app_settings import AppSettings, ErrorTrackingSettings
+from stacks.egress import Destination
+from stacks.fields import (
+    MOUNT,
+    PATH_PREFIX,
+    Boolean,
+    Counter,
+    Cpus,
+    Image,
+    MemoryMb,
+    Model,
+    Port,
+    agent_name,
+    host_name,
+    https_url,
+    matching,
+)
+from stacks.images import local_tag
 from stacks.services import Catalogue, ServiceDefinition, agent_dns_name
-from stacks.values import strict_boolean
-
-AGENT_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,18}[a-z0-9])?$")
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-DNS_NAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*$")
-MOUNT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-PATH_PREFIX = re.compile(r"^[a-z0-9][a-z0-9_-]*(?:/[a-z0-9][a-z0-9_-]*)*$")
 
 
-def _image(value: str) -> str:
-    parse_image(value)
-    return value
-
-
-def _agent_name(value: str) -> str:
-    if not AGENT_NAME.match(value):
-        raise ValueError(
-            f"'{value}' is not a valid agent name: use 1-20 lowercase letters, digits or '-', "
-            "starting with a letter and not ending with '-'"
-        )
-    return value
-
-
-def _host_name(value: str) -> str:
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        if not DNS_NAME.match(value):
-            raise ValueError(f"'{value}' is neither an IP address nor a DNS name") from None
-    return value
-
-
-def _https_url(value: str) -> str:
-    if not re.match(r"^https://[A-Za-z0-9.\-\[\]:]+(?::[0-9]{1,5})?/?$", value):
-        raise ValueError(
-            f"'{value}' is not an https:// address (scheme, host and optional port); "
-            "Vault is only reached over TLS"
-        )
-    return value.rstrip("/")
-
-
-def _matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
-    def check(value: str) -> str:
-        if not pattern.match(value):
-            raise ValueError(f"'{value}' is not a valid {what}")
-        return value
-
-    return AfterValidator(check)
-
-
-Boolean = Annotated[
-    bool,
-    BeforeValidator(strict_boolean),
-    Field(description="true or false"),
-]
-Image = Annotated[
-    str,
-    AfterValidator(_image),
-    Field(description="image reference repository:tag; prod: repository:tag@sha256:<digest>"),
-]
-MemoryMb = Annotated[int, Field(ge=64, le=262144, description="memory limit in MiB")]
-
-
-def _cpus(value: float) -> float:
-    problem = cpus_problem(value)
-    if problem:
-        raise ValueError(f"{problem}; choose a limit with fewer digits, e.g. 0.1 or 0.25")
-    return value
-
-
-Cpus = Annotated[float, Field(gt=0, le=64, description="CPU limit in cores"), AfterValidator(_cpus)]
-Port = Annotated[int, Field(ge=1024, le=65535, description="unprivileged TCP port")]
-Counter = Annotated[int, Field(ge=0, le=1_000_000, description="rotation counter; bump to rotate")]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=False, extra="forbid", frozen=True
-    )
-
-
-class BuildSettings(_Model):
+class BuildSettings(Model):
     """Build the image on the Docker host from source (dev only; rules/images.py checks it)."""
 
     context: str = Field(description="folder to build from, relative to the project directory")
     dockerfile: str = Field(default="Dockerfile", description="Dockerfile inside the context")
 
 
-class _Runs(_Model):
+class _Runs(Model):
     """What a container runs: a published image, or (the VOS apps) one built from source.
     Exactly one of the two; rules/images.py reports a missing or doubled one with its key."""
 
@@ -138,7 +71,11 @@ class ServiceSettings(_Runs):
     cpus: Cpus
 
 
-class ServicesSettings(_Model):
+class AppServiceSettings(ServiceSettings, AppSettings):
+    """A service that runs a VOS app (the gateway): a service with outside destinations."""
+
+
+class ServicesSettings(Model):
     """One ServiceSettings per service of the catalogue (fields made by settings_model)."""
 
     def get(self, key: str) -> ServiceSettings:
@@ -150,8 +87,8 @@ class ServicesSettings(_Model):
         raise KeyError(key)
 
 
-class AgentSettings(_Runs):
-    name: Annotated[str, AfterValidator(_agent_name)]
+class AgentSettings(_Runs, AppSettings):
+    name: Annotated[str, AfterValidator(agent_name)]
     memory_mb: MemoryMb
     cpus: Cpus
 
@@ -160,20 +97,20 @@ class AgentSettings(_Runs):
         return agent_dns_name(self.name)
 
 
-class NetworkSettings(_Model):
+class NetworkSettings(Model):
     bind_address: IPvAnyAddress = Field(
         description="host address published ports bind to (127.0.0.1 in dev)"
     )
     published_ports: dict[str, Port] = Field(
         description="service key -> host port; unlisted services are not published"
     )
-    public_names: list[Annotated[str, AfterValidator(_host_name)]] = Field(
+    public_names: list[Annotated[str, AfterValidator(host_name)]] = Field(
         default_factory=list,
         description="DNS names or IPs clients use to reach published endpoints (added as SANs)",
     )
 
 
-class TlsSettings(_Model):
+class TlsSettings(Model):
     key_algorithm: Literal["ECDSA-P256", "RSA-3072", "RSA-4096"]
     ca_validity_hours: int = Field(ge=720, le=175200)
     ca_early_renewal_hours: int = Field(ge=1)
@@ -184,7 +121,7 @@ class TlsSettings(_Model):
     )
 
 
-class RotationSettings(_Model):
+class RotationSettings(Model):
     """One counter per rotation class of the catalogue (fields made by settings_model);
     bumping one replaces exactly that class's material."""
 
@@ -201,20 +138,20 @@ REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 KMS_ALIAS = re.compile(r"^alias/(?!aws/)[A-Za-z0-9/_-]{1,250}$")
 
 
-class BackendSettings(_Model):
+class BackendSettings(Model):
     """Where a team's stack state lives: Pulumi's S3 backend, secrets encrypted with AWS KMS
     (`vos-infra backend bootstrap|check`)."""
 
-    bucket: Annotated[str, _matching(BUCKET, "S3 bucket name")] = Field(
+    bucket: Annotated[str, matching(BUCKET, "S3 bucket name")] = Field(
         description="S3 bucket that holds the state (globally unique)"
     )
-    region: Annotated[str, _matching(REGION, "AWS region")] = Field(
+    region: Annotated[str, matching(REGION, "AWS region")] = Field(
         description="AWS region of the bucket and the key, e.g. eu-central-1"
     )
-    kms_alias: Annotated[str, _matching(KMS_ALIAS, "KMS alias (alias/<name>)")] = Field(
+    kms_alias: Annotated[str, matching(KMS_ALIAS, "KMS alias (alias/<name>)")] = Field(
         description="KMS key alias for the state's secrets, e.g. alias/vos-prod-state"
     )
-    endpoint: Annotated[str, AfterValidator(_https_url)] | None = Field(
+    endpoint: Annotated[str, AfterValidator(https_url)] | None = Field(
         default=None, description="https endpoint of an S3-compatible store (not AWS)"
     )
     state_version_days: int = Field(
@@ -222,16 +159,16 @@ class BackendSettings(_Model):
     )
 
 
-class VaultSettings(_Model):
+class VaultSettings(Model):
     """Where secrets are kept. Pulumi itself reaches Vault through VAULT_ADDR/VAULT_TOKEN/
     VAULT_CACERT at run time; `address` is how the platform's services reach it."""
 
-    address: Annotated[str, AfterValidator(_https_url)] = Field(
+    address: Annotated[str, AfterValidator(https_url)] = Field(
         description="https address services use to reach Vault"
     )
-    mount: Annotated[str, _matching(MOUNT, "KV v2 mount name")]
-    path_prefix: Annotated[str, _matching(PATH_PREFIX, "path prefix (a/b/c, lowercase)")]
-    approle_mount: Annotated[str, _matching(MOUNT, "auth mount name")] = "approle"
+    mount: Annotated[str, matching(MOUNT, "KV v2 mount name")]
+    path_prefix: Annotated[str, matching(PATH_PREFIX, "path prefix (a/b/c, lowercase)")]
+    approle_mount: Annotated[str, matching(MOUNT, "auth mount name")] = "approle"
     purge_on_delete: Boolean = Field(
         default=False, description="destroy all versions when a secret leaves the stack"
     )
@@ -261,12 +198,12 @@ class VaultSettings(_Model):
     )
 
 
-class ReceiverSettings(_Model):
+class ReceiverSettings(Model):
     """Where Alertmanager sends alerts besides holding them (its API, Grafana). The one
     secret of each (an SMTP password, a Slack webhook URL, a PagerDuty routing key) is a
     Pulumi secret: the program keeps it in Vault and hands it to Alertmanager as a file."""
 
-    name: Annotated[str, _matching(re.compile(r"^[a-z][a-z0-9-]{0,30}$"), "receiver name")]
+    name: Annotated[str, matching(re.compile(r"^[a-z][a-z0-9-]{0,30}$"), "receiver name")]
     type: Literal["email", "slack", "pagerduty"]
     severities: list[Literal["critical", "warning"]] = Field(
         default=["critical"], min_length=1, description="which alerts it gets"
@@ -283,16 +220,16 @@ class ReceiverSettings(_Model):
     channel: str | None = Field(default=None, description="slack: #channel")
 
 
-class AlertingSettings(_Model):
+class AlertingSettings(Model):
     receivers: list[ReceiverSettings] = Field(default=[], max_length=20)
 
 
-class Settings(_Model):
+class Settings(Model):
     catalogue: ClassVar[Catalogue]
     """The services these settings were validated against (see settings_model)."""
 
     environment: Literal["dev", "prod"]
-    stack: Annotated[str, _matching(re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$"), "stack name")]
+    stack: Annotated[str, matching(re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$"), "stack name")]
     services: ServicesSettings
     agents: list[AgentSettings] = Field(max_length=250)
     network: NetworkSettings
@@ -301,6 +238,7 @@ class Settings(_Model):
     vault: VaultSettings
     backend: BackendSettings | None = None
     alerting: AlertingSettings = AlertingSettings()
+    error_tracking: ErrorTrackingSettings | None = None
 
     @property
     def name_prefix(self) -> str:
@@ -336,6 +274,38 @@ class Settings(_Model):
         any Vault Agent sidecar."""
         return bool(self.agents) or any(d.consumer for d in self.enabled_services())
 
+    def destinations(self, dns_name: str) -> list[Destination]:
+        """The outside destinations of an app (the gateway, an agent) by its DNS name."""
+        app = self.app_settings(dns_name)
+        if app is None:
+            return []
+        tracking = [self.error_tracking.destination] if self.error_tracking else []
+        return list(dict.fromkeys([*app.destinations, *tracking]))
+
+    def app_settings(self, dns_name: str) -> AppSettings | None:
+        """The settings of an app (the gateway, an agent) by its DNS name."""
+        for agent in self.agents:
+            if agent.dns_name == dns_name:
+                return agent
+        for definition in self.enabled_services():
+            service = self.service(definition.key)
+            if definition.dns_name == dns_name and isinstance(service, AppServiceSettings):
+                return service
+        return None
+
+    def operator_secrets(self, dns_name: str) -> dict[str, str]:
+        """The secrets the operator supplies to an app, by name."""
+        app = self.app_settings(dns_name)
+        if app is None:
+            return {}
+        tracking = {"SENTRY_DSN": self.error_tracking.sentry_dsn} if self.error_tracking else {}
+        return tracking | dict(app.secrets)
+
+    def app_env(self, dns_name: str) -> dict[str, str]:
+        """The plain settings the operator gives an app, by name."""
+        app = self.app_settings(dns_name)
+        return dict(app.env) if app else {}
+
     def consumers(self) -> list[str]:
         """DNS names of everything that logs in to the data services: the enabled consumer
         services (the gateway), then every agent."""
@@ -354,7 +324,9 @@ def settings_model(catalogue: Catalogue) -> type[Settings]:
     services = create_model(
         "ServicesSettings",
         __base__=ServicesSettings,
-        **fields({d.key: (ServiceSettings, ...) for d in catalogue}),
+        **fields(
+            {d.key: (AppServiceSettings if d.consumer else ServiceSettings, ...) for d in catalogue}
+        ),
     )
     rotation = create_model(
         "RotationSettings",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +60,14 @@ def load_yaml(path: Path) -> Any:
         return yaml.safe_load(text)
     except yaml.YAMLError as error:
         raise YamlFileError(path, error) from None
+
+
+def has_path(data: Any, path: tuple[str | int, ...]) -> bool:
+    """Whether `path` (map keys and list indices) leads to a value in `data`."""
+    for part in path:
+        in_list = isinstance(part, int) and isinstance(data, list) and 0 <= part < len(data)
+        in_map = isinstance(part, str) and isinstance(data, Mapping) and part in data
+        if not (in_list or in_map):
+            return False
+        data = data[part]
+    return True

@@ -151,6 +151,24 @@ VARIABLES: tuple[Variable, ...] = (
         "comma-separated `<agent>=<file>`: the internal API key each agent presents",
         "gateway",
     ),
+    Variable(
+        "HTTPS_PROXY",
+        "https://egress-proxy:3129",
+        "every outbound call goes through this proxy: TLS to it (verify with VOS_TLS_CA_FILE), "
+        "present the client certificate, then CONNECT to a host of the app's `egress` list; "
+        "everything else is refused (also `https_proxy`)",
+        "when egressProxy is enabled",
+    ),
+    Variable(
+        "NO_PROXY",
+        "postgres,rabbitmq,...,localhost,127.0.0.1,::1",
+        "the stack's own names, reached directly (also `no_proxy`)",
+        "when egressProxy is enabled",
+    ),
+    Variable(
+        "https_proxy", "https://egress-proxy:3129", "HTTPS_PROXY", "when egressProxy is enabled"
+    ),
+    Variable("no_proxy", "postgres,rabbitmq,...", "NO_PROXY", "when egressProxy is enabled"),
     Variable("OTEL_SERVICE_NAME", "api-gateway", "trace service name", "when jaeger is enabled"),
     Variable(
         "OTEL_EXPORTER_OTLP_ENDPOINT",

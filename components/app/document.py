@@ -81,6 +81,21 @@ def contract_markdown() -> str:
         *_secret_rows(),
         "| `VOS_AGENT_KEY_FILES` | `<agent>/internal-api-key`, every agent | verify agents "
         "| gateway |",
+        "| `<NAME>_FILE` | `<app>/operator-<name>` | a secret the operator supplies "
+        "(`agents[].secrets.<NAME>`, `services.apiGateway.secrets.<NAME>`: an API key of an "
+        "outside service) | the app it is given to |",
+        "",
+        "## Outbound calls",
+        "",
+        "When the egress proxy runs, every call to the outside goes through `HTTPS_PROXY`: TLS "
+        "to the proxy,",
+        "verified with `VOS_TLS_CA_FILE`, presenting `VOS_TLS_CLIENT_CERT_FILE`, then `CONNECT "
+        "host:port` and the app's",
+        "own TLS to that host inside the tunnel (the proxy never sees into it). Only the hosts "
+        "of the app's `egress`",
+        "list are allowed; anything else gets 403 and is logged with the app's identity. The "
+        "stack's own names",
+        "(`NO_PROXY`) are reached directly. Error trackers and the like are outside hosts too.",
         "",
         "## Environment",
         "",

@@ -6,13 +6,14 @@ from __future__ import annotations
 from components.api_gateway.definition import DEFINITION as GATEWAY
 from components.app import contract
 from components.app.contract import App, SecretInput, variable_for
+from components.egress_proxy.definition import DEFINITION as EGRESS_PROXY
 from components.jaeger.definition import DEFINITION as JAEGER
 from components.postgres import roles as postgres_roles
 from components.postgres.definition import DEFINITION as POSTGRES
 from components.rabbitmq import users as broker_users
 from components.rabbitmq.definition import DEFINITION as RABBITMQ
 from components.weaviate.definition import DEFINITION as WEAVIATE
-from stacks import Settings
+from stacks import Settings, operator_secrets
 
 
 def apps(settings: Settings) -> list[App]:
@@ -23,8 +24,8 @@ def apps(settings: Settings) -> list[App]:
 
 def secret_inputs(settings: Settings, app: App) -> list[SecretInput]:
     """Every secret the app reads, in a fixed order: its logins at the data services, its
-    own credentials, the gateway's internal key (an agent's) or every agent's (the gateway's,
-    which verifies them)."""
+    own credentials, the gateway's internal key (an agent's), then the secrets its operator
+    supplies (`<NAME>_FILE`). The gateway also reads every agent's key (agent_key_inputs)."""
     found = [
         SecretInput(variable_for(login.name), app.dns_name, login.name, login.purpose)
         for service in (POSTGRES, RABBITMQ, WEAVIATE)
@@ -41,6 +42,11 @@ def secret_inputs(settings: Settings, app: App) -> list[SecretInput]:
             SecretInput(variable_for(c.name), app.dns_name, c.name, c.purpose)
             for c in GATEWAY.per_agent
         ]
+    supplied = sorted(settings.operator_secrets(app.dns_name))
+    found += [
+        SecretInput(f"{name}_FILE", app.dns_name, operator_secrets.file_name(name), "operator's")
+        for name in supplied
+    ]
     return found
 
 
@@ -119,5 +125,19 @@ def environment(settings: Settings, app: App) -> dict[str, str]:
             "OTEL_EXPORTER_OTLP_CLIENT_KEY": contract.CLIENT_KEY,
             "OTEL_PROPAGATORS": "tracecontext,baggage",
         }
+    if settings.is_enabled(EGRESS_PROXY.key):
+        env |= egress_environment(settings)
+    env |= settings.app_env(app.dns_name)  # names validated apart from the platform's
     env |= {s.variable: s.path(app) for s in secret_inputs(settings, app)}
     return env
+
+
+def egress_environment(settings: Settings) -> dict[str, str]:
+    """Every outbound call through the egress proxy (TLS to the proxy, the app's client
+    certificate, then CONNECT), except to the stack's own names. Both spellings: libraries
+    read one or the other (curl and Python's urllib the lower case first)."""
+    proxy = f"https://{EGRESS_PROXY.dns_name}:{EGRESS_PROXY.tls_port}"
+    names = [d.dns_name for d in settings.enabled_services()]
+    names += [agent.dns_name for agent in settings.agents]
+    internal = ",".join([*names, "localhost", "127.0.0.1", "::1"])
+    return {"HTTPS_PROXY": proxy, "https_proxy": proxy, "NO_PROXY": internal, "no_proxy": internal}

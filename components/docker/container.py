@@ -128,10 +128,10 @@ def log_options(max_size: str, max_file: str, labels: str = "") -> dict[str, str
     }
 
 
-REPLACE_ON_CHANGES = ["healthcheck", "tmpfs", RETRY_FAILED_CREATE]
+REPLACE_ON_CHANGES = ["healthcheck", "tmpfs", "init", RETRY_FAILED_CREATE]
 """Container inputs the provider takes without ForceNew but never applies: its Update
 changes only restart policy, memory, swap and CPU shares (resourceDockerContainerUpdate),
-so a changed healthcheck or tmpfs would show `~ update` and keep the old values. Replacing
+so a changed healthcheck, tmpfs or init would show `~ update` and keep the old values. Replacing
 the container is how they reach the engine. And a container whose create failed half-way
 (its upload refused, never healthy) is created again at the next `up` (spec.py)."""
 FILES_ROLE = "files"
@@ -296,6 +296,7 @@ def hardened_container(
         hosts=[docker.ContainerHostArgs(host=h, ip=ip) for h, ip in spec.extra_hosts.items()]
         or None,
         tmpfs=spec.tmpfs,
+        init=spec.init,
         read_only=True,
         capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=spec.capabilities_add),
         security_opts=["no-new-privileges:true"],

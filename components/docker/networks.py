@@ -1,4 +1,6 @@
-"""The stack's Docker networks: an internal backend and an edge for published services."""
+"""The stack's Docker networks: an internal backend, an edge for published services, Loki's
+internal logs network, the sidecars' way out to Vault and (with the egress proxy) the
+proxy's way out."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from components.docker.spec import RETRY_FAILED_CREATE
 from stacks import Settings
 
 INHIBIT_IPV4 = "com.docker.network.bridge.inhibit_ipv4"
+EGRESS_PROXY = "egressProxy"
+"""The egress proxy's config key (components/egress_proxy/definition.py)."""
 
 
 class Networks(pulumi.ComponentResource):
@@ -24,6 +28,9 @@ class Networks(pulumi.ComponentResource):
     """The way out to Vault, for the apps' Vault Agent sidecars only (each alone with
     nothing but Vault to talk to): not internal, since Vault lives outside the stack (on
     the Docker host in dev, at vault.address in prod)."""
+    egress: docker.Network | None
+    """The egress proxy's way out (None without the proxy): not internal, and no other
+    container of the stack joins it, so the apps reach the outside only through the proxy."""
 
     def __init__(
         self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None
@@ -58,5 +65,10 @@ class Networks(pulumi.ComponentResource):
         self.logs = isolated("logs")
         self.vault = docker.Network(
             f"{name}-vault", name=f"{settings.name_prefix}-vault", opts=child
+        )
+        self.egress = (
+            docker.Network(f"{name}-egress", name=f"{settings.name_prefix}-egress", opts=child)
+            if EGRESS_PROXY in settings.catalogue and settings.is_enabled(EGRESS_PROXY)
+            else None
         )
         self.register_outputs({})

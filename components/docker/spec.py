@@ -136,8 +136,12 @@ class ContainerSpec:
     host_folders: list[HostFolder] = field(default_factory=list)
     extra_hosts: dict[str, str] = field(default_factory=dict)
     """Host name -> address added to /etc/hosts (`host-gateway`: the Docker host)."""
+    init: bool = False
+    """Docker's init process (docker-init) as PID 1, the service its child: for a server
+    that will not run as PID 1 (Squid refuses a pid file naming PID 1)."""
     role: str | None = None
-    """`vos.role` label of a helper the policy pack treats apart (VAULT_AGENT_ROLE)."""
+    """`vos.role` label of a container the policy pack treats apart (VAULT_AGENT_ROLE,
+    EGRESS_PROXY_ROLE)."""
     build: BuildSource | None = None
     """Build `image` (then a local tag) from source on the Docker host instead of pulling."""
 
@@ -164,6 +168,11 @@ fixed, and is whole once it succeeds."""
 VAULT_AGENT_ROLE = "vault-agent"
 """`vos.role` of an app's Vault Agent sidecar: the only kind of container that may join the
 stack's vault network, and then no other network (policy backends-on-isolated-networks)."""
+
+
+EGRESS_PROXY_ROLE = "egress-proxy"
+"""`vos.role` of the egress proxy: the only other container with a way out of the stack (one
+network that is not internal, its own), besides the internal ones it serves the apps on."""
 
 
 def tmpfs_options(uid: int, size: str = "64m", mode: str = "0700") -> str:

@@ -8,6 +8,7 @@ import pulumi
 
 from components.alertmanager.definition import DEFINITION as ALERTMANAGER
 from components.alertmanager.definition import receiver_secret_name
+from components.app.inputs import apps
 from components.credentials import Credentials
 from components.pki import Pki
 from components.vault.access import AppRole, Policy
@@ -19,7 +20,7 @@ from components.vault.layout import (
     policy_name,
     secret_path,
 )
-from stacks import Settings
+from stacks import Settings, operator_secrets
 from stacks.services import APPROLE_CLASS
 
 
@@ -97,6 +98,15 @@ class SecretStore(pulumi.ComponentResource):
                     ALERTMANAGER.dns_name,
                     receiver_secret_name(receiver.name),
                     {"value": pulumi.Output.secret(receiver.secret)},
+                )
+        # The secrets the operator supplies to each app (Pulumi secrets of the stack), under
+        # the app's own folder: its policy reads them, no other's does.
+        for app in apps(settings):
+            for secret_name, value in settings.operator_secrets(app.dns_name).items():
+                secret(
+                    app.dns_name,
+                    operator_secrets.file_name(secret_name),
+                    {"value": pulumi.Output.secret(value)},
                 )
         for issued in args.pki.certificates.values():
             secret(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from vos_policies import (
     containers,
     credentials,
+    egress,
     images,
     network,
     observability,
@@ -26,4 +27,5 @@ RULES: list[Rule] = [
     *images.RULES,
     *vault.RULES,
     *observability.RULES,
+    *egress.RULES,
 ]

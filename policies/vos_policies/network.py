@@ -61,13 +61,16 @@ def _privileged_ports(c: Subject) -> Iterator[str]:
 
 VAULT_AGENT_ROLE = "vault-agent"
 """`vos.role` of an app's Vault Agent sidecar (components/docker/spec.py)."""
+EGRESS_PROXY_ROLE = "egress-proxy"
+"""`vos.role` of the apps' egress proxy (components/docker/spec.py)."""
 
 
 def _internal_only(stack: StackSubject) -> Iterator[tuple[str, str]]:
     """A container that publishes nothing lives only on internal networks without an
-    address on the host side (docs/ARCHITECTURE.md, Networks). The one exception is a Vault
-    Agent sidecar: Vault is outside the stack, so it joins the way out to Vault, and then
-    nothing else (it must not bridge the backend to the outside)."""
+    address on the host side (docs/ARCHITECTURE.md, Networks). Two exceptions: a Vault
+    Agent sidecar (Vault is outside the stack) joins the way out to Vault and nothing else,
+    so it bridges no internal network to the outside; the egress proxy joins exactly one
+    network that is not isolated, its way out, beside the internal ones it serves."""
     isolated = set()
     for network in stack.of_type(NETWORK):
         props = network.props
@@ -90,6 +93,15 @@ def _internal_only(stack: StackSubject) -> Iterator[tuple[str, str]]:
                     container.urn,
                     f"{container.name} is a Vault Agent sidecar on networks {joined}: it joins "
                     "exactly one network, the way out to Vault, and no internal one",
+                )
+            continue
+        if roles == [EGRESS_PROXY_ROLE]:
+            outward = [name for name in joined if name not in isolated]
+            if len(outward) != 1:
+                yield (
+                    container.urn,
+                    f"{container.name} is the egress proxy on networks {joined}: it joins "
+                    "exactly one network with a way out, its own, besides internal ones",
                 )
             continue
         for name in joined:
@@ -124,8 +136,9 @@ RULES = [
                                                                items="integer")}),
     Rule("backends-on-isolated-networks", "network", "Containers that publish nothing join "
          "only internal networks with no host-side address; a Vault Agent sidecar joins only "
-         "the way out to Vault.", "Attach them to the stack's backend network only "
-         "(internal, com.docker.network.bridge.inhibit_ipv4); a sidecar to the vault network "
-         "only.",
+         "the way out to Vault; the egress proxy one way out besides internal networks.",
+         "Attach them to the stack's backend network only (internal, "
+         "com.docker.network.bridge.inhibit_ipv4); a sidecar to the vault network only; the "
+         "egress proxy to the egress network and internal ones.",
          Severity.HIGH, _internal_only),
 ]  # fmt: skip

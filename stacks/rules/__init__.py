@@ -12,7 +12,7 @@ of the `Rule` shape and one line in `RULES`.
 from __future__ import annotations
 
 from stacks.problems import Problem
-from stacks.rules import agents, alerting, backend, images, services, tls, vault
+from stacks.rules import agents, alerting, backend, egress, images, services, tls, vault
 from stacks.rules.raw import Raw, Rule
 from stacks.services import Catalogue
 
@@ -27,6 +27,8 @@ RULES: tuple[Rule, ...] = (
     vault.for_apps,
     backend.required_in_prod,
     alerting.receivers,
+    egress.exact_names_in_prod,
+    egress.proxy_for_destinations,
 )
 """Every cross-setting rule, in the order their problems are reported."""
 

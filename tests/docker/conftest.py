@@ -106,6 +106,7 @@ MODULE_ORDER = (
     "test_hardening",
     "test_files_and_secrets",
     "test_networks",
+    "test_egress",
     "test_data_services",
     "test_apps",
     "test_monitoring",

@@ -68,7 +68,8 @@ class ContainerProvider:
             }
         # container.HostConfig: restart, read-only rootfs, log config, tmpfs, port bindings,
         # binds, capabilities, security options, memory (MB -> bytes), memory swap,
-        # NanoCPUs from `cpus`, network mode (schema default "bridge"), init=false.
+        # NanoCPUs from `cpus`, network mode (schema default "bridge"), Init from `init`
+        # (`d.Get("init")`: false unless set).
         capabilities = inputs.get("capabilities") or {}
         swap = int(inputs.get("memorySwap") or 0)
         host_config = api.create_host_config(
@@ -93,7 +94,7 @@ class ContainerProvider:
             # opts.ParseCPUs: exact decimal arithmetic, not a float.
             nano_cpus=cpus_nanos(str(inputs["cpus"])) if inputs.get("cpus") else None,
             network_mode=inputs.get("networkMode") or "bridge",
-            init=False,
+            init=bool(inputs.get("init")),
             # ExtraHosts "host:ip" per `hosts` block (resource_docker_container_structures.go,
             # extraHostsSetToContainerExtraHosts); the daemon resolves `host-gateway`.
             extra_hosts=[f"{h['host']}:{h['ip']}" for h in inputs.get("hosts") or []] or None,
@@ -175,6 +176,7 @@ class ContainerProvider:
             id=found["Id"],
             name=found["Name"].lstrip("/"),
             readOnly=bool(host["ReadonlyRootfs"]),
+            init=bool(host.get("Init")),  # a nil Init reads as false
             image=found["Image"] if image.startswith("sha256:") else config["Image"],
             hostname=config["Hostname"],
             command=config["Cmd"] or [],

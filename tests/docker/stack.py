@@ -26,6 +26,11 @@ from tools.offline.runner import Evaluation, evaluate
 from tools.offline.stack_files import StackConfig, read_stack_config, with_overrides
 
 BUILD_CONTEXT = "tests/docker/images/api-gateway"
+OUTSIDE, OUTSIDE_PORT = "outside.test", 8443
+"""The tier's stand-in for an outside API (tests/docker/test_egress.py starts it on the
+egress network): the weather agent's one allowed destination."""
+OPERATOR_SECRET = "WEATHER_API_KEY"
+"""A secret the operator supplies to the weather agent (its API key for the outside)."""
 PREFIX = "vos-dev"
 BACKEND = f"{PREFIX}-backend"
 
@@ -129,10 +134,17 @@ def applied_stack(
         },
         services={key: {"enabled": False} for key in NO_STAND_IN},
         # one agent from its image, one built from source on the engine (the app stand-in's
-        # folder as the build context)
+        # folder as the build context) and allowed to reach the outside stand-in
         agents=[
             {"name": "primary", "image": "vos/primary-agent:1.0.0", "memoryMb": 512, "cpus": 0.5},
-            {"name": "weather", "build": {"context": BUILD_CONTEXT}, "memoryMb": 512, "cpus": 0.5},
+            {
+                "name": "weather",
+                "build": {"context": BUILD_CONTEXT},
+                "memoryMb": 512,
+                "cpus": 0.5,
+                "egress": [f"{OUTSIDE}:{OUTSIDE_PORT}"],
+                "secrets": {OPERATOR_SECRET: "tier-weather-key-1"},
+            },
         ],
         # the tier's own dev Vault, reached by the sidecars as scripts/vault.sh's is
         vault={
@@ -140,6 +152,9 @@ def applied_stack(
             "caCertFile": str(vault.ca_file),
         },
     )
+    # the agents' operator secret set with `pulumi config set --secret`: the engine marks the
+    # whole key secret
+    config = StackConfig(config.values, [*config.secret_keys, "vos-infra:agents"])
     state = MockState()
     with pytest.MonkeyPatch.context() as patch:
         point_at(vault, patch)  # the program's Vault providers, as `pulumi up` gives them

@@ -4,6 +4,8 @@ job fails the update until it is fixed and replaced."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from components.docker.container import JobFailed
@@ -17,7 +19,7 @@ from tests.docker.probes import (
     read_as_app,
 )
 from tests.docker.provider import CONTAINER
-from tests.docker.stack import PREFIX, Stack
+from tests.docker.stack import OPERATOR_SECRET, PREFIX, Stack
 from tests.helpers import output
 from tools.offline.rendered import containers
 
@@ -82,6 +84,25 @@ def test_a_rotation_replaces_what_the_provider_replaces_and_keeps_the_data(
     code, out = amqp(stack, "api-gateway", old_mq)
     assert code == 3 and "Authentication" in out, out  # the broker answers: the old is refused
     assert amqp(stack, "api-gateway", new_mq)[0] == 0
+
+
+def test_a_new_operator_secret_reaches_the_app_without_a_restart(stack: Stack) -> None:
+    """`pulumi config set --secret --path 'vos-infra:agents[1].secrets.WEATHER_API_KEY'`
+    and `up`: a new version in Vault, rendered by the sidecar into the file the agent reads;
+    neither the agent nor its sidecar is replaced."""
+    path = containers(stack.evaluation)["weather-agent"].env[f"{OPERATOR_SECRET}_FILE"]
+    assert read_as_app(stack, "weather-agent", path) == (0, "tier-weather-key-1")
+    before = _container_ids(stack)
+    agents = json.loads(stack.config.values["vos-infra:agents"])
+    agents[1]["secrets"][OPERATOR_SECRET] = "tier-weather-key-2"
+    updated = stack.update(agents=agents)
+    assert updated.named("vault-weather-agent-operator-weather-api-key").operation == "update"
+    assert eventually(
+        lambda: read_as_app(stack, "weather-agent", path) == (0, "tier-weather-key-2"), seconds=60
+    )
+    after = _container_ids(stack)
+    for name in (f"{PREFIX}-weather-agent", f"{PREFIX}-weather-agent-vault-agent"):
+        assert after[name] == before[name], name
 
 
 def test_a_failing_role_job_fails_the_update_and_replacing_it_runs_it_again(

@@ -153,16 +153,18 @@ def test_a_changed_network_option_replaces_the_network_on_the_engine(
     it and the network first (delete-before-replace), then creates both again."""
     from components.docker import networks
 
-    made = networks.docker.Network
     mtu = "com.docker.network.driver.mtu"
 
-    def network(resource_name: str, **kwargs: Any) -> Any:
-        if resource_name.endswith("-vault"):
-            kwargs["options"] = {**(kwargs.get("options") or {}), mtu: "1400"}
-        return made(resource_name, **kwargs)
+    # A subclass, not a function: the SDK reads the components' annotations (which name
+    # docker.Network) as types while it registers them.
+    class WithMtu(networks.docker.Network):  # type: ignore[misc]
+        def __init__(self, resource_name: str, **kwargs: Any) -> None:
+            if resource_name.endswith("-vault"):
+                kwargs["options"] = {**(kwargs.get("options") or {}), mtu: "1400"}
+            super().__init__(resource_name, **kwargs)
 
     before = stack.engine.api().inspect_network(f"{PREFIX}-vault")
-    monkeypatch.setattr(networks.docker, "Network", network)
+    monkeypatch.setattr(networks.docker, "Network", WithMtu)
     updated = stack.update()
     assert updated.named("networks-vault").operation == "replace"
     after = stack.engine.api().inspect_network(f"{PREFIX}-vault")

@@ -38,6 +38,24 @@ SERVICE: dict[str, Any] = {
     "networksAdvanced": [{"name": "vos-dev-backend", "aliases": ["svc"]}],
     "labels": [{"label": "vos.service", "value": "svc"}],
 }
+SQUID_CONF = (
+    "https_port 3129 tls-cert=/etc/vos/tls/server.crt tls-key=/etc/vos/tls/server.key "
+    "clientca=/etc/vos/tls/ca.crt\n"
+    "acl CONNECT method CONNECT\nhttp_access deny !CONNECT\n"
+    "acl app_a user_cert CN a\nacl app_a_to_443 dstdomain -n api.example.com\n"
+    "acl port_443 port 443\nhttp_access allow app_a app_a_to_443 port_443\n"
+    "http_access deny all\n"
+)
+PROXY_CARRIER: dict[str, Any] = {
+    "name": "vos-dev-egress-proxy-files",
+    "image": "sha256:0123",
+    "start": False,
+    "mustRun": False,
+    "networkMode": "none",
+    "labels": [{"label": "vos.service", "value": "egress-proxy"}],
+    "uploads": [{"file": "/etc/vos/squid.conf", "permissions": "0444", "owner": "13",
+                 "content": SQUID_CONF}],
+}  # fmt: skip
 CARRIER: dict[str, Any] = {
     "name": "vos-dev-svc-files",
     "image": "sha256:0123",
@@ -210,4 +228,7 @@ RESOURCE_CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any], dict[str, A
     "vault-policy-least-privilege": (POLICY, GOOD["vault-policy"][1], {
         "policy": 'path "secret/data/*" {\n  capabilities = ["read", "update"]\n}\n'}, {}),
     "approle-secret-id-expires": (APPROLE, GOOD["approle"][1], {"secret_id_ttl": "0"}, {}),
+    "egress-proxy-locked-down": (CONTAINER, PROXY_CARRIER, with_file(
+        PROXY_CARRIER, "squid.conf", lambda t: t.replace("-n api.example.com", "-n .example.com")),
+        {}),
 }  # fmt: skip

@@ -91,6 +91,7 @@ def remove(_props: Props) -> None:
 
 PG, RMQ, WV, JOB = "postgres-server", "rabbitmq-server", "weaviate-server", "postgres-roles"
 PGF, RMQF, WVF = "postgres-server-files", "rabbitmq-server-files", "weaviate-server-files"
+EPF = "egress-proxy-server-files"
 PORT = {"internal": 8443.0, "external": 18443.0, "ip": "127.0.0.1", "protocol": "tcp"}
 V = Variant
 VARIANTS = [
@@ -155,6 +156,34 @@ VARIANTS = [
     V("sidecar-bridges-backend", "api-gateway-vault-agent", setting(networksAdvanced=[
         {"name": "vos-dev-vault", "aliases": ["x"]},
         {"name": "vos-dev-backend", "aliases": ["x"]}]), "backends-on-isolated-networks"),
+    V("proxy-two-ways-out", "egress-proxy-server", setting(networksAdvanced=[
+        {"name": "vos-dev-backend", "aliases": ["egress-proxy"]},
+        {"name": "vos-dev-egress", "aliases": ["egress-proxy"]},
+        {"name": "vos-dev-vault", "aliases": ["egress-proxy"]}]),
+      "backends-on-isolated-networks"),
+    V("app-on-egress-network", "weather-agent-app", setting(networksAdvanced=[
+        {"name": "vos-dev-backend", "aliases": ["weather-agent"]},
+        {"name": "vos-dev-egress", "aliases": ["weather-agent"]}]),
+      "backends-on-isolated-networks"),
+    V("proxy-plain-listener", EPF, file("squid.conf", lambda t: t + "http_port 3128\n"),
+      "egress-proxy-locked-down"),
+    V("proxy-no-client-certificate", EPF,
+      file("squid.conf", lambda t: t.replace(" clientca=/etc/vos/tls/ca.crt", "")),
+      "egress-proxy-locked-down"),
+    V("proxy-intercepts-tls", EPF, file("squid.conf", lambda t: t + "ssl_bump peek all\n"),
+      "egress-proxy-locked-down"),
+    V("proxy-allows-an-address", EPF, file("squid.conf", lambda t: t.replace(
+        "dstdomain -n generativelanguage.googleapis.com\n", "dstdomain -n 142.250.74.10\n", 1)),
+      "egress-proxy-locked-down"),
+    V("proxy-reverse-dns", EPF,
+      file("squid.conf", lambda t: t.replace("dstdomain -n", "dstdomain")),
+      "egress-proxy-locked-down"),
+    V("proxy-open", EPF, file("squid.conf", lambda t: t.replace("deny all\n", "allow all\n")),
+      "egress-proxy-locked-down"),
+    V("proxy-wildcard-in-prod", EPF, file("squid.conf", lambda t: t.replace(
+        "dstdomain -n generativelanguage.googleapis.com\n", "dstdomain -n .googleapis.com\n", 1)),
+      "egress-proxy-locked-down", stack="prod"),
+    V("app-bypasses-proxy", "weather-agent-app", env(drop="HTTPS_PROXY"), "apps-use-egress-proxy"),
     V("app-on-vault-network", "weather-agent-app", setting(networksAdvanced=[
         {"name": "vos-dev-vault", "aliases": ["weather-agent"]}]),
       "backends-on-isolated-networks"),

@@ -95,7 +95,7 @@ def test_an_unknown_value_fails_closed_instead_of_passing(key: str) -> None:
 
 def test_every_rule_has_a_case() -> None:
     stack_rules = {"backends-on-isolated-networks", "generated-secrets-in-vault",
-                   "every-service-scraped"}  # fmt: skip
+                   "every-service-scraped", "apps-use-egress-proxy"}  # fmt: skip
     assert set(BY_NAME) == set(RESOURCE_CASES) | stack_rules
     assert {r.name for r in RULES if r.stack} == stack_rules
 
@@ -103,6 +103,7 @@ def test_every_rule_has_a_case() -> None:
 def test_metadata_is_complete() -> None:
     assert len(RULES) >= 35 and len(BY_NAME) == len(RULES)
     groups = {"containers", "network", "tls", "credentials", "images", "vault", "observability"}
+    groups.add("egress")
     assert {r.group for r in RULES} == groups
     for rule in RULES:
         assert re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)+", rule.name), rule.name

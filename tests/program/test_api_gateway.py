@@ -32,8 +32,9 @@ def test_the_contract_document_is_rendered_from_the_code() -> None:
     )
 
 
-def _expected_names(kind: str, jaeger: bool) -> set[str]:
+def _expected_names(kind: str, jaeger: bool, proxy: bool = True) -> set[str]:
     who = {"all", kind} | ({"when jaeger is enabled"} if jaeger else set())
+    who |= {"when egressProxy is enabled"} if proxy else set()
     return {v.name for v in contract.VARIABLES if v.who in who}
 
 
@@ -52,7 +53,8 @@ def test_each_app_gets_exactly_the_contracts_variables_and_no_secret_in_them(
         assert plain | {"VOS_AGENT_KEY_FILES"} >= _expected_names(app.kind, True) - files - {
             "VOS_AGENT_KEY_FILES"
         }, app
-        assert plain <= _expected_names(app.kind, settings.is_enabled("jaeger")), app
+        optional = settings.is_enabled("jaeger"), settings.is_enabled("egressProxy")
+        assert plain <= _expected_names(app.kind, *optional), app
         assert env["VOS_SERVICE_NAME"] == app.dns_name
         assert not [v for v in env.values() if v in generated], app
         assert rendered[app.dns_name].user == f"{contract.APP_UID}:{contract.APP_UID}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -222,7 +223,8 @@ def test_endpoints_say_what_runs_what_is_published_and_where_the_secrets_are() -
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert (
-        "stack dev: postgres, rabbitmq, weaviate, api-gateway, edge, prometheus, alertmanager, "
+        "stack dev: postgres, rabbitmq, weaviate, api-gateway, edge, egress-proxy, prometheus, "
+        "alertmanager, "
         "postgres-exporter, blackbox-exporter, grafana, loki, alloy, jaeger run" in out
     )
     assert "agents: primary-agent, weather-agent" in out
@@ -242,8 +244,9 @@ def test_plan_summary_is_the_default_view() -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     # the data services and their two jobs, the gateway, two agents, their sidecars, the
-    # edge and the observability stack (Loki as store and gate), each with its files carrier
-    assert "  42  docker:index/container:Container" in out
+    # edge, the egress proxy and the observability stack (Loki as store and gate), each with
+    # its files carrier
+    assert "  44  docker:index/container:Container" in out
     assert "  alertmanager: alertmanager-server, files carrier" in out
     assert "  postgres: files carrier, postgres-server" in out
     assert "  weather-agent: files carrier, weather-agent-app" in out
@@ -254,7 +257,9 @@ def test_plan_summary_is_the_default_view() -> None:
         "published on the host:\n  127.0.0.1:8443 -> edge:8443\n"
         "  127.0.0.1:3000 -> grafana:3000\n  127.0.0.1:9090 -> prometheus:9090\n\n"
     ) in out
-    assert "an update would: create 307" in out
+    # a new stack: the update creates every resource the header counts, and nothing else
+    total = re.search(r" - (\d+) resources\n", out)
+    assert total and f"an update would: create {total.group(1)}\n" in out, out
     # a summary: about one line per kind of resource and per service, not per resource
     assert len(out.splitlines()) < 80
 

@@ -16,6 +16,7 @@ from components.app.contract import APP_UID, App
 from components.app.inputs import apps, readable_secrets
 from components.docker.container import FILES_ROLE, LOG_LABELS, log_options
 from components.docker.networks import INHIBIT_IPV4
+from components.egress_proxy.definition import DEFINITION as EGRESS_PROXY
 from components.loki.definition import DEFINITION as LOKI
 from components.loki.files import STORE_NAME as LOKI_STORE
 from components.registry import REGISTRY
@@ -136,6 +137,8 @@ def test_only_what_the_settings_publish_is_published_never_an_app_and_only_sidec
             assert networks == [f"{prefix}-logs"], service  # only its gate reaches it
         elif service == LOKI.dns_name:
             assert networks == [f"{prefix}-backend", f"{prefix}-logs"], service
+        elif service == EGRESS_PROXY.dns_name:  # the apps' only way out
+            assert networks == [f"{prefix}-backend", f"{prefix}-egress"], service
         else:
             assert networks == [f"{prefix}-backend"], service
 

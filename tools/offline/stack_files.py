@@ -42,12 +42,27 @@ def read_stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> StackConfi
     values: dict[str, str] = {}
     secret_keys: list[str] = []
     for key, value in (document.get("config") or {}).items():
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            values[key] = OFFLINE_SECRET_PLACEHOLDER
+        decoded, secure = _without_ciphertexts(value)
+        values[key] = _encode(decoded)
+        if secure:
+            # As the engine marks it: a key is secret when any value inside it is
+            # (pulumi/pulumi sdk/go/common/resource/config/map.go SecureKeys).
             secret_keys.append(key)
-        else:
-            values[key] = _encode(value)
     return StackConfig(values, secret_keys)
+
+
+def _without_ciphertexts(value: Any) -> tuple[Any, bool]:
+    """`value` with every `{secure: <ciphertext>}` (at any depth: `pulumi config set
+    --secret --path` nests them) replaced by the placeholder, and whether there was one."""
+    if isinstance(value, dict) and set(value) == {"secure"}:
+        return OFFLINE_SECRET_PLACEHOLDER, True
+    if isinstance(value, dict):
+        pairs = {k: _without_ciphertexts(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+    if isinstance(value, list):
+        items = [_without_ciphertexts(v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False
 
 
 def with_overrides(config: StackConfig, **overrides: Any) -> StackConfig:

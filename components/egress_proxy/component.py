@@ -1,0 +1,37 @@
+"""The egress proxy: on the apps' internal network and on the stack's egress network, the
+only way out of the stack for the apps (their Vault sidecars have their own, to Vault)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pulumi_docker as docker
+
+from components.app.inputs import apps
+from components.egress_proxy.containers import proxy_spec
+from components.egress_proxy.definition import DEFINITION
+from components.egress_proxy.files import AppEgress, squid_conf
+from components.service import ServiceArgs, ServiceComponent
+
+
+class EgressProxy(ServiceComponent):
+    definition = DEFINITION
+    resource_type = "vos:network:EgressProxy"
+
+    server: docker.Container
+
+    def build(self, args: ServiceArgs) -> dict[str, Any]:
+        settings = args.settings
+        allowed = [
+            AppEgress(app.dns_name, settings.destinations(app.dns_name)) for app in apps(settings)
+        ]
+        conf = squid_conf(allowed, DEFINITION.tls_port)
+        assert args.networks.egress is not None, "the egress network exists with the proxy"
+        placement = dataclasses.replace(
+            self.placement, networks=[*self.placement.networks, args.networks.egress.name]
+        )
+        self.server = self.container(
+            "server", proxy_spec(self.service.image_reference, conf, self.tls), placement
+        )
+        return {}
