@@ -6,6 +6,7 @@ from __future__ import annotations
 from components.api_gateway.definition import DEFINITION as GATEWAY
 from components.app import contract
 from components.app.contract import variable_for
+from components.edge.files import FORWARDED_SET, IDENTITY_HEADERS_CLEARED
 from components.postgres.definition import DEFINITION as POSTGRES
 from components.rabbitmq.definition import DEFINITION as RABBITMQ
 from components.vault_agent.files import RENDER_INTERVAL_S, SECRETS_DIR
@@ -84,6 +85,17 @@ def contract_markdown() -> str:
         "| `<NAME>_FILE` | `<app>/operator-<name>` | a secret the operator supplies "
         "(`agents[].secrets.<NAME>`, `services.apiGateway.secrets.<NAME>`: an API key of an "
         "outside service) | the app it is given to |",
+        "",
+        "## Behind the edge (the gateway)",
+        "",
+        "The TLS edge is the first proxy. It sets "
+        + ", ".join(f"`{name}`" for name, _ in FORWARDED_SET)
+        + " to its own values",
+        "(the client's address, https, the Host it accepted, its port) and removes "
+        + ", ".join(f"`{name}`" for name in IDENTITY_HEADERS_CLEARED)
+        + ": trust",
+        "those headers from the edge only. It answers a Host outside `network.publicNames` "
+        "(and localhost in dev) with 421.",
         "",
         "## Outbound calls",
         "",

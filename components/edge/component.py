@@ -7,7 +7,7 @@ from typing import Any
 import pulumi_docker as docker
 
 from components.api_gateway.definition import DEFINITION as GATEWAY
-from components.edge.containers import conf_for, edge_spec
+from components.edge.containers import client_hostnames, conf_for, edge_spec
 from components.edge.definition import DEFINITION
 from components.service import ServiceArgs, ServiceComponent
 
@@ -19,7 +19,7 @@ class Edge(ServiceComponent):
     server: docker.Container
 
     def build(self, args: ServiceArgs) -> dict[str, Any]:
-        conf = conf_for(GATEWAY.dns_name, GATEWAY.tls_port)
+        conf = conf_for(GATEWAY.dns_name, GATEWAY.tls_port, client_hostnames(args.settings))
         self.server = self.container(
             "server", edge_spec(self.service.image_reference, conf, self.tls)
         )

@@ -7,6 +7,7 @@ from typing import Any
 from components.docker.spec import ContainerSpec, Healthcheck, TlsFiles, Upload, tmpfs_options
 from components.edge import files
 from components.edge.definition import DEFINITION
+from stacks import Settings
 
 assert DEFINITION.image_uid is not None
 UID = DEFINITION.image_uid
@@ -38,5 +39,14 @@ def edge_spec(image: str, conf: str, tls: TlsFiles) -> ContainerSpec:
     )
 
 
-def conf_for(upstream_host: str, upstream_port: int) -> Any:
-    return files.nginx_conf(f"{upstream_host}:{upstream_port}", upstream_host, DEFINITION.tls_port)
+def client_hostnames(settings: Settings) -> list[str]:
+    """The names clients may use in Host: those the edge's certificate carries for them
+    (components/pki/specs.py: localhost where the settings ask for it, the public names)."""
+    local = ["localhost"] if settings.tls.localhost_sans else []
+    return list(dict.fromkeys([*local, *settings.network.public_names]))
+
+
+def conf_for(upstream_host: str, upstream_port: int, hostnames: list[str]) -> Any:
+    return files.nginx_conf(
+        f"{upstream_host}:{upstream_port}", upstream_host, hostnames, DEFINITION.tls_port
+    )

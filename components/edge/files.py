@@ -5,12 +5,16 @@ security headers on every response (errors included); a request rate per client 
 (429 with Retry-After); a body size limit (413); client and upstream timeouts; an
 X-Request-ID passed through when well-formed, generated otherwise, and forwarded; the
 upstream reached over TLS and verified against the platform CA with its own name;
-server tokens off. Paths under CONFIG_DIR (read-only) and TMP (a tmpfs), so the container
+server tokens off. The edge is the first proxy: it tells the gateway the client's address,
+the scheme, host and port itself and drops every other identity header a client sends;
+the upstream's copies of the security headers are hidden; a Host not in the allow-list
+gets 421. Paths under CONFIG_DIR (read-only) and TMP (a tmpfs), so the container
 can keep a read-only root filesystem. Proven on Debian nginx by tests/integration.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from components.docker.spec import CONFIG_DIR, TLS_DIR
@@ -42,6 +46,37 @@ SECURITY_HEADERS = (
 )
 
 
+FORWARDED_SET = (
+    ("X-Forwarded-For", "$remote_addr"),
+    ("X-Real-IP", "$remote_addr"),
+    ("X-Forwarded-Proto", "https"),
+    ("X-Forwarded-Host", "$host"),
+    ("X-Forwarded-Port", "$server_port"),
+)
+"""What the edge, the first proxy, tells the gateway about the client: its own values, never
+the client's (a client's X-Forwarded-For is replaced, not appended to)."""
+IDENTITY_HEADERS_CLEARED = (
+    "Forwarded",
+    "X-Forwarded-Server",
+    "X-Client-IP",
+    "Client-IP",
+    "True-Client-IP",
+    "X-Cluster-Client-IP",
+    "CF-Connecting-IP",
+    "Fastly-Client-IP",
+    "X-Original-Forwarded-For",
+    "X-Originating-IP",
+    "X-Remote-IP",
+    "X-Remote-Addr",
+    "X-Host",
+    "X-Original-URL",
+    "X-Rewrite-URL",
+    "Proxy",  # httpoxy: a CGI-style app would take it as HTTP_PROXY
+)
+"""Other headers by which a client could claim an address, a host or a path: removed before
+the gateway (an empty proxy_set_header value is not sent)."""
+
+
 @dataclass(frozen=True)
 class EdgeLimits:
     rate_per_second: int = 20
@@ -59,14 +94,23 @@ def _headers(indent: str) -> list[str]:
     return [f"{indent}add_header {name} {value} always;" for name, value in SECURITY_HEADERS]
 
 
+def _known_hosts(hostnames: Sequence[str]) -> list[str]:
+    # The container's own health check asks for 127.0.0.1.
+    names = dict.fromkeys(["127.0.0.1", *hostnames])
+    return [f'    "{name.lower()}" 1;' for name in names]
+
+
 def nginx_conf(
     upstream: str,
     upstream_name: str,
+    hostnames: Sequence[str],
     port: int = 8443,
     limits: EdgeLimits = EdgeLimits(),
 ) -> str:
     """`upstream` is host:port of the gateway; `upstream_name` the name its certificate
-    must carry."""
+    must carry; `hostnames` the names (and addresses) clients may ask for in Host."""
+    if not hostnames:
+        raise ValueError("the edge needs at least one host name clients use")
     lines = [
         "# Rendered by vos-infra: the TLS edge. No plaintext listener.",
         "worker_processes auto;",
@@ -97,6 +141,12 @@ def nginx_conf(
         '    "~^[A-Za-z0-9._-]{1,128}$" $http_x_request_id;',
         "    default $request_id;",
         "  }",
+        "  # Host allow-list: another name (also in an absolute request URI, which sets",
+        "  # $host) gets 421 Misdirected Request, never the gateway.",
+        "  map $host $vos_known_host {",
+        "    default 0;",
+        *_known_hosts(hostnames),
+        "  }",
         "  # The gateway's name is resolved per request through Docker's embedded DNS, not once",
         "  # at start: a replaced gateway container (a new address) is found again.",
         f"  resolver {DOCKER_DNS} valid=10s ipv6=off;",
@@ -110,6 +160,9 @@ def nginx_conf(
         "    ssl_session_tickets off;",
         "    ssl_session_cache shared:edge_tls:10m;",
         *_headers("    "),
+        "    if ($vos_known_host = 0) {",
+        '      return 421 \'{"error":"unknown host"}\';',
+        "    }",
         "    error_page 429 @too_many;",
         "    location @too_many {",
         *_headers("      "),
@@ -133,8 +186,11 @@ def nginx_conf(
         "      proxy_ssl_protocols TLSv1.2 TLSv1.3;",
         "      proxy_set_header Host $host;",
         "      proxy_set_header X-Request-ID $vos_request_id;",
-        "      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
-        "      proxy_set_header X-Forwarded-Proto https;",
+        *(f"      proxy_set_header {name} {value};" for name, value in FORWARDED_SET),
+        *(f'      proxy_set_header {name} "";' for name in IDENTITY_HEADERS_CLEARED),
+        "      # The edge's security headers only: the gateway's copies (a weaker HSTS first",
+        "      # would win in a browser) are dropped.",
+        *(f"      proxy_hide_header {name};" for name, _ in SECURITY_HEADERS),
         "      proxy_connect_timeout 5s;",
         f"      proxy_read_timeout {limits.upstream_timeout_s}s;",
         f"      proxy_send_timeout {limits.upstream_timeout_s}s;",

@@ -13,6 +13,16 @@ from components.prometheus.web_password import web_password_hash
 from components.yaml_document import yaml_text
 
 METRICS_CA = f"{TLS_DIR}/metrics-ca.crt"
+CIPHER_SUITES = [
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+]
+"""TLS 1.2 suites (Go's names): forward secret and AEAD only. Go's defaults still offer
+CBC suites to TLS 1.2 clients; TLS 1.3's suites are always AEAD and not configurable."""
 """Where a service that demands the scrape identity gets the metrics CA."""
 
 
@@ -25,6 +35,7 @@ def web_config(users: dict[str, str] | None = None, client_ca: str | None = None
         "cert_file": f"{TLS_DIR}/server.crt",
         "key_file": f"{TLS_DIR}/server.key",
         "min_version": "TLS12",
+        "cipher_suites": CIPHER_SUITES,
     }
     if client_ca:
         server |= {"client_auth_type": "RequireAndVerifyClientCert", "client_ca_file": client_ca}

@@ -23,6 +23,7 @@ RULES: tuple[Rule, ...] = (
     services.dependencies,
     agents.agents,
     services.published_ports,
+    services.names_for_published_services,
     vault.renewal_and_verification,
     vault.for_apps,
     backend.required_in_prod,

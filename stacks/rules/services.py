@@ -9,6 +9,7 @@ from stacks.problems import Problem, config_key
 from stacks.rules.raw import Raw, enabled, integer, section, set_hint, unreadable
 from stacks.rules.vault import local_vault_ports
 from stacks.services import Catalogue
+from stacks.values import boolean
 
 
 def dependencies(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
@@ -74,3 +75,21 @@ def published_ports(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
             )
         else:
             owners[port] = key
+
+
+def names_for_published_services(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
+    """A published service is reached by a name its certificate carries: localhost (where
+    tls.localhostSans asks for it) or a public name; the edge answers no other Host."""
+    network = section(raw, "network")
+    published = section(network, "publishedPorts")
+    names = network.get("publicNames")
+    localhost = boolean(section(raw, "tls").get("localhostSans"))
+    if not published or localhost is not False:
+        return  # localhost names it (or the field rule reports the value)
+    if names is None or (isinstance(names, list) and not names):
+        yield Problem(
+            ("network", "publicNames"),
+            f"is empty, but {', '.join(sorted(published))} are published: clients reach them "
+            "by a name their certificates carry, and the edge answers no other Host",
+            set_hint(("network", "publicNames"), "'[\"<the name clients use>\"]'"),
+        )

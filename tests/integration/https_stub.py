@@ -17,11 +17,13 @@ class HttpsStub:
     cert: str
     key: str
     client_ca: str | None = None
+    extra_headers: dict[str, str] = field(default_factory=dict)
+    """Sent with every answer (e.g. an upstream's own, weaker security headers)."""
     seen: list[dict[str, Any]] = field(default_factory=list)
     """Each request: path, headers, and the client certificate's CN (None without one)."""
 
     def __post_init__(self) -> None:
-        seen = self.seen
+        seen, extra = self.seen, self.extra_headers
 
         class Handler(BaseHTTPRequestHandler):
             def _answer(self) -> None:
@@ -38,6 +40,8 @@ class HttpsStub:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(body)
 

@@ -54,7 +54,9 @@ class Edge:
         for name, text in files.items():
             write_private(config_dir / "tls", name, text)
         if rendered is None:
-            rendered = nginx_conf(f"127.0.0.1:{upstream_port}", "api-gateway", limits=limits)
+            rendered = nginx_conf(
+                f"127.0.0.1:{upstream_port}", "api-gateway", [EDGE_NAME], limits=limits
+            )
         else:
             upstream = f'set $vos_gateway "{GATEWAY.dns_name}:{GATEWAY.tls_port}";'
             assert upstream in rendered
@@ -115,7 +117,9 @@ def pki(dev: Evaluation, tmp_path_factory: pytest.TempPathFactory) -> Pki:
 
 @pytest.fixture(scope="module")
 def gateway(pki: Pki) -> Iterator[HttpsStub]:
-    upstream = HttpsStub(pki.gateway_cert, pki.gateway_key)
+    # A gateway that sends weaker security headers of its own: the client must see the edge's.
+    weak = {"Strict-Transport-Security": "max-age=1", "X-Frame-Options": "ALLOWALL"}
+    upstream = HttpsStub(pki.gateway_cert, pki.gateway_key, extra_headers=weak)
     yield upstream
     upstream.stop()
 
@@ -185,6 +189,48 @@ def test_proxies_to_the_verified_gateway_with_security_headers(
     request_id = response.getheader("X-Request-ID")
     assert request_id and len(request_id) == 32
     assert forwarded["X-Request-ID"] == request_id
+
+
+FORGED = {
+    "X-Forwarded-For": "6.6.6.6",
+    "X-Real-IP": "6.6.6.6",
+    "Forwarded": "for=6.6.6.6;host=evil.example;proto=http",
+    "X-Forwarded-Host": "evil.example",
+    "X-Forwarded-Port": "80",
+    "X-Forwarded-Proto": "http",
+    "X-Client-IP": "6.6.6.6",
+    "True-Client-IP": "6.6.6.6",
+    "Proxy": "http://evil.example:3128",
+}
+
+
+def test_the_edge_is_the_first_proxy_and_no_client_claim_reaches_the_gateway(
+    pki: Pki, edge: Edge, gateway: HttpsStub
+) -> None:
+    response, _ = _request(pki, edge, headers=FORGED)
+    assert response.status == 200
+    seen = gateway.seen[-1]["headers"]
+    assert seen["X-Forwarded-For"] == seen["X-Real-IP"] == "127.0.0.1"  # the peer, alone
+    assert seen["X-Forwarded-Proto"] == "https" and seen["X-Forwarded-Host"] == EDGE_NAME
+    assert seen["X-Forwarded-Port"] == str(edge.port)
+    for name in ("Forwarded", "X-Client-IP", "True-Client-IP", "Proxy"):
+        assert name not in seen, name
+    assert "6.6.6.6" not in json.dumps(seen) and "evil.example" not in json.dumps(seen)
+
+
+def test_a_host_outside_the_allow_list_never_reaches_the_gateway(
+    pki: Pki, edge: Edge, gateway: HttpsStub
+) -> None:
+    before = len(gateway.seen)
+    response, body = _request(pki, edge, headers={"Host": "evil.example"})
+    assert response.status == 421, body
+    _assert_security_headers(response)
+    # an absolute request URI names the host too
+    response, _ = _request(pki, edge, path="https://evil.example/v1/health")
+    assert response.status == 421
+    assert len(gateway.seen) == before
+    response, _ = _request(pki, edge, headers={"Host": EDGE_NAME.upper()})  # names are caseless
+    assert response.status == 200
 
 
 def test_a_well_formed_request_id_is_kept_and_a_hostile_one_replaced(

@@ -28,7 +28,7 @@ from tests.integration.monitoring_stack import (
     monitoring_stack,
     wait_for,
 )
-from tests.integration.tls_probe import handshake
+from tests.integration.tls_probe import AEAD, CBC_ONLY, handshake, tls12_cipher
 from tests.promql import metric_names
 from tools.offline.runner import Evaluation
 
@@ -151,6 +151,10 @@ def test_web_endpoints_demand_the_password_and_tls_1_2(stack: Stack, service: st
     assert handshake(port, ssl.TLSVersion.TLSv1_2) == "TLSv1.2"
     with pytest.raises((ssl.SSLError, OSError)):
         handshake(port, ssl.TLSVersion.TLSv1_1)
+    # TLS 1.2 with AEAD suites only: a client that offers nothing but CBC gets no handshake
+    assert "GCM" in tls12_cipher(port, AEAD)
+    with pytest.raises((ssl.SSLError, OSError)):
+        tls12_cipher(port, CBC_ONLY)
     plain = urllib3.PoolManager(retries=False).request("GET", f"http://127.0.0.1:{port}{path}")
     assert plain.status == 400  # Go's answer to plaintext on a TLS port; nothing served
 

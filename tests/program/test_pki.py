@@ -124,7 +124,7 @@ def test_published_dev_services_add_localhost_only_where_settings_ask(
     assert dns == {"edge", "vos-dev-edge", "localhost"}
     assert ips == {"127.0.0.1", "::1"}
     dns, ips = _sans(leaf_certificate(prod, "edge"))
-    assert dns == {"edge", "vos-prod-edge"} and ips == set()
+    assert dns == {"edge", "vos-prod-edge", "vos.example.com"} and ips == set()  # its public name
     # the gateway is not published (only the edge is): its names are the internal ones
     dns, ips = _sans(leaf_certificate(dev, "api-gateway"))
     assert dns == {"api-gateway", "vos-dev-api-gateway"} and ips == set()

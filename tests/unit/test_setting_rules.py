@@ -71,3 +71,14 @@ def test_prod_without_a_backend_is_refused_with_the_other_problems() -> None:
     with pytest.raises(SettingsError) as caught:
         load_settings("prod", prod | {"tls": {"earlyRenewalHours": 50000}}, REGISTRY)
     assert {"vos-infra:backend", "vos-infra:tls.earlyRenewalHours"} <= set(caught.value.keys)
+
+
+def test_published_services_need_a_name_their_clients_use() -> None:
+    prod = stack_overrides("prod")
+    network = {**prod["network"], "publicNames": []}
+    with pytest.raises(SettingsError) as caught:
+        load_settings("prod", prod | {"network": network}, REGISTRY)
+    (problem,) = [p for p in caught.value.problems if p.key == "vos-infra:network.publicNames"]
+    assert "edge answers no other Host" in problem.message
+    # dev names them localhost
+    load_settings("dev", stack_overrides("dev"), REGISTRY)

@@ -72,7 +72,9 @@ def test_a_non_boolean_is_refused_everywhere_and_enables_nothing(value: Any) -> 
 
 @pytest.mark.parametrize(("value", "expected"), [("true", True), ("False", False), (True, True)])
 def test_true_and_false_as_strings_are_read_as_booleans(value: Any, expected: bool) -> None:
-    settings = load_settings("dev", DEV | {"tls": {"localhostSans": value}}, REGISTRY)
+    # without localhost names the published services need a public one (rules/services.py)
+    named = {"network": {"publicNames": ["vos.example.org"]}}
+    settings = load_settings("dev", DEV | named | {"tls": {"localhostSans": value}}, REGISTRY)
     assert settings.tls.localhost_sans is expected
 
 
