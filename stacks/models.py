@@ -10,6 +10,7 @@ together with the rules of single fields.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -198,6 +199,27 @@ class VaultSettings(Model):
     )
 
 
+def _proxy_network(value: str) -> str:
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(f"'{value}' is not an address or a network (CIDR)") from None
+    if network.prefixlen == 0:
+        raise ValueError(f"'{value}' would believe every client's X-Forwarded-For")
+    return str(network)
+
+
+class EdgeSettings(Model):
+    """The TLS edge as the first proxy, or behind load balancers it then believes."""
+
+    trusted_proxies: list[Annotated[str, AfterValidator(_proxy_network)]] = Field(
+        default=[],
+        max_length=20,
+        description="CIDRs of load balancers in front of the edge whose X-Forwarded-For it "
+        "takes as the client's address (none by default: the edge's peer is the client)",
+    )
+
+
 class ReceiverSettings(Model):
     """Where Alertmanager sends alerts besides holding them (its API, Grafana). The one
     secret of each (an SMTP password, a Slack webhook URL, a PagerDuty routing key) is a
@@ -239,6 +261,7 @@ class Settings(Model):
     backend: BackendSettings | None = None
     alerting: AlertingSettings = AlertingSettings()
     error_tracking: ErrorTrackingSettings | None = None
+    edge: EdgeSettings = EdgeSettings()
 
     @property
     def name_prefix(self) -> str:

@@ -19,7 +19,13 @@ class Edge(ServiceComponent):
     server: docker.Container
 
     def build(self, args: ServiceArgs) -> dict[str, Any]:
-        conf = conf_for(GATEWAY.dns_name, GATEWAY.tls_port, client_hostnames(args.settings))
+        settings = args.settings
+        conf = conf_for(
+            GATEWAY.dns_name,
+            GATEWAY.tls_port,
+            client_hostnames(settings),
+            settings.edge.trusted_proxies,
+        )
         self.server = self.container(
             "server", edge_spec(self.service.image_reference, conf, self.tls)
         )

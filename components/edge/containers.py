@@ -46,7 +46,13 @@ def client_hostnames(settings: Settings) -> list[str]:
     return list(dict.fromkeys([*local, *settings.network.public_names]))
 
 
-def conf_for(upstream_host: str, upstream_port: int, hostnames: list[str]) -> Any:
+def conf_for(
+    upstream_host: str, upstream_port: int, hostnames: list[str], trusted_proxies: list[str]
+) -> Any:
     return files.nginx_conf(
-        f"{upstream_host}:{upstream_port}", upstream_host, hostnames, DEFINITION.tls_port
+        f"{upstream_host}:{upstream_port}",
+        upstream_host,
+        hostnames,
+        DEFINITION.tls_port,
+        trusted_proxies=trusted_proxies,
     )

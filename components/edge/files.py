@@ -94,6 +94,19 @@ def _headers(indent: str) -> list[str]:
     return [f"{indent}add_header {name} {value} always;" for name, value in SECURITY_HEADERS]
 
 
+def _real_ip(trusted_proxies: Sequence[str]) -> list[str]:
+    if not trusted_proxies:
+        return []
+    return [
+        "  # Behind load balancers: the client is the last address in X-Forwarded-For that",
+        "  # none of them added ($remote_addr becomes it: the rate limit and the forwarded",
+        "  # headers are the client's).",
+        *(f"  set_real_ip_from {network};" for network in trusted_proxies),
+        "  real_ip_header X-Forwarded-For;",
+        "  real_ip_recursive on;",
+    ]
+
+
 def _known_hosts(hostnames: Sequence[str]) -> list[str]:
     # The container's own health check asks for 127.0.0.1.
     names = dict.fromkeys(["127.0.0.1", *hostnames])
@@ -106,9 +119,12 @@ def nginx_conf(
     hostnames: Sequence[str],
     port: int = 8443,
     limits: EdgeLimits = EdgeLimits(),
+    trusted_proxies: Sequence[str] = (),
 ) -> str:
     """`upstream` is host:port of the gateway; `upstream_name` the name its certificate
-    must carry; `hostnames` the names (and addresses) clients may ask for in Host."""
+    must carry; `hostnames` the names (and addresses) clients may ask for in Host;
+    `trusted_proxies` the networks of load balancers in front of the edge (none: the
+    edge's peer is the client)."""
     if not hostnames:
         raise ValueError("the edge needs at least one host name clients use")
     lines = [
@@ -147,6 +163,7 @@ def nginx_conf(
         "    default 0;",
         *_known_hosts(hostnames),
         "  }",
+        *_real_ip(trusted_proxies),
         "  # The gateway's name is resolved per request through Docker's embedded DNS, not once",
         "  # at start: a replaced gateway container (a new address) is found again.",
         f"  resolver {DOCKER_DNS} valid=10s ipv6=off;",

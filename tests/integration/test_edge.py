@@ -9,110 +9,27 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 import ssl
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from components.api_gateway.definition import DEFINITION as GATEWAY
-from components.edge.files import CONF, HEALTH_PATH, EdgeLimits, nginx_conf
+from components.edge.files import CONF, HEALTH_PATH, EdgeLimits
 from tests.helpers import output, write_private
+from tests.integration.edge_server import EDGE_NAME, Edge, Pki, edge_pki, request
 from tests.integration.https_stub import HttpsStub
-from tests.integration.nginx_server import start_nginx
-from tests.integration.sockets import free_port
 from tests.integration.tls_probe import handshake
 from tools.offline import material
 from tools.offline.rendered import containers
 from tools.offline.runner import Evaluation
 
-EDGE_NAME = "edge.vos.test"
-
-
-class Edge:
-    """nginx started from the rendered configuration."""
-
-    def __init__(
-        self,
-        root: Path,
-        upstream_port: int,
-        limits: EdgeLimits,
-        files: dict,
-        rendered: str | None = None,
-    ) -> None:
-        """`rendered`: the program's own nginx.conf (its gateway address remapped), instead
-        of one rendered here with `limits`."""
-        self.port = free_port()
-        config_dir, tmp = root / "etc", root / "tmp"
-        (config_dir / "tls").mkdir(parents=True)
-        tmp.mkdir()
-        for name, text in files.items():
-            write_private(config_dir / "tls", name, text)
-        if rendered is None:
-            rendered = nginx_conf(
-                f"127.0.0.1:{upstream_port}", "api-gateway", [EDGE_NAME], limits=limits
-            )
-        else:
-            upstream = f'set $vos_gateway "{GATEWAY.dns_name}:{GATEWAY.tls_port}";'
-            assert upstream in rendered
-            rendered = rendered.replace(upstream, f'set $vos_gateway "127.0.0.1:{upstream_port}";')
-        self.process = start_nginx(rendered, config_dir, tmp, "listen 8443 ", self.port)
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
-
-
-@dataclass
-class Pki:
-    ca: str
-    edge_files: dict[str, str]
-    gateway_cert: str
-    gateway_key: str
-
 
 @pytest.fixture(scope="module")
 def pki(dev: Evaluation, tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    folder = tmp_path_factory.mktemp("edge-pki")
-    ca_cert = str(output(dev.named("pki-ca-cert"), "certPem"))
-    ca_key = str(output(dev.named("pki-ca-key"), "privateKeyPem"))
-    # The edge's own server certificate, issued by the platform CA.
-    key = material.private_key({"algorithm": "ECDSA", "ecdsaCurve": "P256"})
-    csr = material.cert_request(
-        {
-            "privateKeyPem": key["privateKeyPem"],
-            "subject": {"commonName": EDGE_NAME},
-            "dnsNames": [EDGE_NAME],
-        }
-    )
-    cert = material.locally_signed_cert(
-        {
-            "certRequestPem": csr["certRequestPem"],
-            "caPrivateKeyPem": ca_key,
-            "caCertPem": ca_cert,
-            "validityPeriodHours": 24,
-            "allowedUses": ["digital_signature", "server_auth"],
-        }
-    )
-    return Pki(
-        ca=write_private(folder, "ca.crt", ca_cert),
-        edge_files={
-            "server.crt": str(cert["certPem"]),
-            "server.key": str(key["privateKeyPem"]),
-            "ca.crt": ca_cert,
-        },
-        gateway_cert=write_private(
-            folder, "gw.crt", str(output(dev.named("pki-api-gateway-cert"), "certPem"))
-        ),
-        gateway_key=write_private(
-            folder, "gw.key", str(output(dev.named("pki-api-gateway-key"), "privateKeyPem"))
-        ),
-    )
+    return edge_pki(dev, tmp_path_factory.mktemp("edge-pki"))
 
 
 @pytest.fixture(scope="module")
@@ -142,29 +59,6 @@ def edge(tmp_path_factory: pytest.TempPathFactory, pki: Pki, gateway: HttpsStub)
         yield running
 
 
-def _client(pki: Pki, edge: Edge) -> http.client.HTTPSConnection:
-    context = ssl.create_default_context(cafile=pki.ca)
-    connection = http.client.HTTPSConnection(EDGE_NAME, edge.port, context=context, timeout=10)
-    # Resolve the edge's name to this machine without touching /etc/hosts.
-    connection.sock = context.wrap_socket(
-        socket.create_connection(("127.0.0.1", edge.port), timeout=10),
-        server_hostname=EDGE_NAME,
-    )
-    return connection
-
-
-def _request(
-    pki: Pki, edge: Edge, method: str = "GET", path: str = "/", **kwargs: Any
-) -> tuple[http.client.HTTPResponse, bytes]:
-    connection = _client(pki, edge)
-    try:
-        connection.request(method, path, **kwargs)
-        response = connection.getresponse()
-        return response, response.read()
-    finally:
-        connection.close()
-
-
 def _assert_security_headers(response: http.client.HTTPResponse) -> None:
     assert response.getheader("Strict-Transport-Security", "").startswith("max-age=63072000")
     assert response.getheader("X-Content-Type-Options") == "nosniff"
@@ -177,7 +71,7 @@ def test_proxies_to_the_verified_gateway_with_security_headers(
     pki: Pki, edge: Edge, gateway: HttpsStub
 ) -> None:
     before = len(gateway.seen)
-    response, body = _request(pki, edge, path="/v1/health")
+    response, body = request(pki, edge, path="/v1/health")
     assert response.status == 200, body
     assert json.loads(body) == {"ok": True}
     _assert_security_headers(response)
@@ -207,7 +101,7 @@ FORGED = {
 def test_the_edge_is_the_first_proxy_and_no_client_claim_reaches_the_gateway(
     pki: Pki, edge: Edge, gateway: HttpsStub
 ) -> None:
-    response, _ = _request(pki, edge, headers=FORGED)
+    response, _ = request(pki, edge, headers=FORGED)
     assert response.status == 200
     seen = gateway.seen[-1]["headers"]
     assert seen["X-Forwarded-For"] == seen["X-Real-IP"] == "127.0.0.1"  # the peer, alone
@@ -218,33 +112,53 @@ def test_the_edge_is_the_first_proxy_and_no_client_claim_reaches_the_gateway(
     assert "6.6.6.6" not in json.dumps(seen) and "evil.example" not in json.dumps(seen)
 
 
+def test_behind_a_trusted_load_balancer_the_client_is_the_address_it_forwards(
+    tmp_path_factory: pytest.TempPathFactory, pki: Pki, gateway: HttpsStub
+) -> None:
+    """edge.trustedProxies: the test's loopback plays the load balancer. The address it
+    appends is believed, anything a client put before it is not."""
+    edge = Edge(
+        tmp_path_factory.mktemp("edge-lb"), gateway.port, EdgeLimits(), pki.edge_files,
+        trusted_proxies=("127.0.0.0/8",),
+    )  # fmt: skip
+    try:
+        forged_then_real = {"X-Forwarded-For": "6.6.6.6, 203.0.113.9"}
+        response, _ = request(pki, edge, headers=forged_then_real)
+        assert response.status == 200
+        seen = gateway.seen[-1]["headers"]
+        # recursive: 203.0.113.9 is not a trusted proxy, so it is the client
+        assert seen["X-Forwarded-For"] == seen["X-Real-IP"] == "203.0.113.9"
+    finally:
+        edge.stop()
+
+
 def test_a_host_outside_the_allow_list_never_reaches_the_gateway(
     pki: Pki, edge: Edge, gateway: HttpsStub
 ) -> None:
     before = len(gateway.seen)
-    response, body = _request(pki, edge, headers={"Host": "evil.example"})
+    response, body = request(pki, edge, headers={"Host": "evil.example"})
     assert response.status == 421, body
     _assert_security_headers(response)
     # an absolute request URI names the host too
-    response, _ = _request(pki, edge, path="https://evil.example/v1/health")
+    response, _ = request(pki, edge, path="https://evil.example/v1/health")
     assert response.status == 421
     assert len(gateway.seen) == before
-    response, _ = _request(pki, edge, headers={"Host": EDGE_NAME.upper()})  # names are caseless
+    response, _ = request(pki, edge, headers={"Host": EDGE_NAME.upper()})  # names are caseless
     assert response.status == 200
 
 
 def test_a_well_formed_request_id_is_kept_and_a_hostile_one_replaced(
     pki: Pki, edge: Edge, gateway: HttpsStub
 ) -> None:
-    response, _ = _request(pki, edge, headers={"X-Request-ID": "trace-42.a_b"})
+    response, _ = request(pki, edge, headers={"X-Request-ID": "trace-42.a_b"})
     assert response.getheader("X-Request-ID") == "trace-42.a_b"
     assert gateway.seen[-1]["headers"]["X-Request-ID"] == "trace-42.a_b"
     hostile = "x" * 129
-    response, _ = _request(pki, edge, headers={"X-Request-ID": hostile})
+    response, _ = request(pki, edge, headers={"X-Request-ID": hostile})
     replaced = response.getheader("X-Request-ID")
     assert replaced and replaced != hostile and len(replaced) == 32
     assert gateway.seen[-1]["headers"]["X-Request-ID"] == replaced
-    response, _ = _request(pki, edge, headers={"X-Request-ID": "a;b=c"})
+    response, _ = request(pki, edge, headers={"X-Request-ID": "a;b=c"})
     assert response.getheader("X-Request-ID") != "a;b=c"
 
 
@@ -287,12 +201,12 @@ def test_an_oversized_body_is_refused_before_the_gateway(
     pki: Pki, edge: Edge, gateway: HttpsStub
 ) -> None:
     before = len(gateway.seen)
-    response, _ = _request(pki, edge, "POST", "/v1/chat", body=b"x" * (1024 * 1024 + 1))
+    response, _ = request(pki, edge, "POST", "/v1/chat", body=b"x" * (1024 * 1024 + 1))
     assert response.status == 413
     _assert_security_headers(response)
     assert len(gateway.seen) == before
     # Control: a body at the limit passes.
-    response, _ = _request(pki, edge, "POST", "/v1/chat", body=b"x" * (512 * 1024))
+    response, _ = request(pki, edge, "POST", "/v1/chat", body=b"x" * (512 * 1024))
     assert response.status == 200
     assert len(gateway.seen) == before + 1
 
@@ -304,7 +218,7 @@ def test_a_burst_above_the_rate_gets_429_with_retry_after(
         statuses = []
         limited = None
         for _ in range(8):
-            response, body = _request(pki, edge)
+            response, body = request(pki, edge)
             statuses.append(response.status)
             if response.status == 429:
                 limited = (response, body)
@@ -316,7 +230,7 @@ def test_a_burst_above_the_rate_gets_429_with_retry_after(
         assert json.loads(body) == {"error": "too many requests"}
         _assert_security_headers(response)
         time.sleep(1.5)  # the rate refills: the client is served again
-        assert _request(pki, edge)[0].status == 200
+        assert request(pki, edge)[0].status == 200
 
 
 def test_a_gateway_without_the_platform_ca_or_name_gets_no_traffic(
@@ -349,7 +263,7 @@ def test_a_gateway_without_the_platform_ca_or_name_gets_no_traffic(
         )
         try:
             with _edge(tmp_path_factory, pki, impostor, EdgeLimits()) as edge:
-                response, _ = _request(pki, edge)
+                response, _ = request(pki, edge)
                 assert response.status == 502, name
                 _assert_security_headers(response)
                 # The impostor saw a TLS handshake at most, never a request.

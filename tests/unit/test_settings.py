@@ -298,6 +298,12 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str, str]] = [
         "did you mean 'postgres'",
     ),
     (
+        "an edge that believes every client's X-Forwarded-For",
+        _dev(edge={"trustedProxies": ["10.0.0.0/8", "0.0.0.0/0"]}),
+        "vos-infra:edge.trustedProxies[1]",
+        "would believe every client",
+    ),
+    (
         "plain-http vault",
         _dev(vault={"address": "http://127.0.0.1:8200"}),
         "vos-infra:vault.address",
