@@ -48,7 +48,7 @@ def translated(action: str) -> Iterator[None]:
         if code in ("AccessDenied", "AccessDeniedException", "403", "Forbidden"):
             raise BackendError(
                 f"{action}: access denied ({message or code}). The credentials need the S3 "
-                "bucket and KMS key permissions listed in README (Production state)"
+                "bucket and KMS key permissions listed in docs/production-backend.md"
             ) from None
         if code in ("InvalidClientTokenId", "UnrecognizedClientException",
                     "SignatureDoesNotMatch", "ExpiredToken"):  # fmt: skip
