@@ -17,7 +17,7 @@ import re
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from tests.integration.local_files import (
@@ -113,28 +113,42 @@ class RenderedServer:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self._wait()
-
-    def _wait(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"{self.container.service} exited:\n{self.output()}")
-            if reachable("127.0.0.1", self.port):
-                return
-            time.sleep(0.1)
-        raise RuntimeError(f"{self.container.service} did not listen:\n{self.output()}")
+        wait_listening(self.process, self.port, container.service, self.output)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")[-4000:]
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        remove(self.root)
+        stop_server(self.process, self.root)
+
+
+def wait_listening(
+    process: subprocess.Popen[bytes],
+    port: int,
+    name: str,
+    output: Callable[[], str],
+    timeout: float = 30,
+) -> None:
+    """Until a server started from rendered files listens on 127.0.0.1:`port`; its `output`
+    in the error if it exits or does not listen in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited:\n{output()}")
+        if reachable("127.0.0.1", port):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"{name} did not listen:\n{output()}")
+
+
+def stop_server(process: subprocess.Popen[bytes], root: Path) -> None:
+    """Stop it (killed if it takes over 20 s) and remove its private folder."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    remove(root)
 
 
 def free_ports(names: Iterable[str]) -> dict[str, int]:

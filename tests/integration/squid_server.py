@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
-import time
 from pathlib import Path
 
 from components.egress_proxy import files
@@ -23,12 +22,10 @@ from tests.integration.local_files import (
     lay_out,
     private_workdir,
     remap,
-    remove,
     run_as,
     service_account,
 )
-from tests.integration.rendered_server import in_private_hosts
-from tests.integration.sockets import reachable
+from tests.integration.rendered_server import in_private_hosts, stop_server, wait_listening
 from tools.offline.rendered import RenderedContainer
 
 ACCOUNT = "proxy"
@@ -65,31 +62,16 @@ class SquidServer:
         os.close(write_end)
         self._reader = threading.Thread(target=self._read, args=(read_end,), daemon=True)
         self._reader.start()
-        self._wait()
+        wait_listening(self.process, port, "squid", lambda: "\n".join(self.lines[-30:]))
 
     def _read(self, fd: int) -> None:
         with os.fdopen(fd, errors="replace") as stream:
             for line in stream:
                 self.lines.append(line.rstrip("\n"))
 
-    def _wait(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("squid exited:\n" + "\n".join(self.lines[-30:]))
-            if reachable("127.0.0.1", self.port):
-                return
-            time.sleep(0.1)
-        raise RuntimeError("squid did not listen:\n" + "\n".join(self.lines[-30:]))
-
     def access_log(self) -> list[str]:
         """The access log lines (logfmt, files.LOG_FORMAT) Squid wrote so far."""
         return [line for line in self.lines if line.startswith("time=")]
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        remove(self.root)
+        stop_server(self.process, self.root)
