@@ -22,7 +22,11 @@ class Alloy(ServiceComponent):
         self.server = self.container(
             "server",
             server_spec(
-                self.service.image_reference, self.tls, identity.cert_pem, identity.private_key_pem
+                self.service.image_reference,
+                self.tls,
+                identity.cert_pem,
+                identity.private_key_pem,
+                args.pki.metrics_ca_cert_pem,
             ),
         )
         return {}

@@ -14,21 +14,23 @@ from components.docker.spec import (
     Upload,
     tmpfs_options,
 )
+from components.prometheus.web_config import METRICS_CA
 
 assert DEFINITION.image_uid is not None
 UID = DEFINITION.image_uid
 PORT = DEFINITION.tls_port
 
 
-def server_spec(image: str, tls: TlsFiles, cert: Any, key: Any) -> ContainerSpec:
+def server_spec(image: str, tls: TlsFiles, cert: Any, key: Any, metrics_ca: Any) -> ContainerSpec:
     return ContainerSpec(
         service=DEFINITION.dns_name,
         image=image,
         entrypoint=["/bin/alloy"],
         command=[
             "run",
-            # Its UI and API have no login: loopback only.
-            f"--server.http.listen-addr=127.0.0.1:{PORT}",
+            # TLS with the metrics CA's client certificates only (files.config_alloy: the
+            # UI and API have no login of their own).
+            f"--server.http.listen-addr=0.0.0.0:{PORT}",
             f"--storage.path={files.DATA}",
             "--disable-reporting",
             files.CONFIG,
@@ -39,12 +41,14 @@ def server_spec(image: str, tls: TlsFiles, cert: Any, key: Any) -> ContainerSpec
             *tls.uploads(UID),
             Upload(files.CLIENT_CERT, cert, UID),
             Upload(files.CLIENT_KEY, key, UID, "0400", secret=True),
+            Upload(METRICS_CA, metrics_ca, UID),
         ],
         data_volume=files.DATA,
         host_folders=[HostFolder(files.ENGINE_LOGS, files.ENGINE_LOGS)],
         tmpfs={"/tmp": tmpfs_options(UID)},  # noqa: S108 (a private tmpfs)
-        # curl is in the official image (its Dockerfile installs it).
-        healthcheck=Healthcheck(
-            ["curl", "-fsS", "-o", "/dev/null", f"http://127.0.0.1:{PORT}/-/ready"]
-        ),
+        # Its endpoint demands a certificate only Prometheus holds, so the check is that
+        # it listens (bash, of the image's Ubuntu base; no nc there); whether it answers
+        # is Prometheus's `up` (alert TargetDown), as for the exporters.
+        healthcheck=Healthcheck(["bash", "-c", f"exec 3<>/dev/tcp/127.0.0.1/{PORT}"]),
+        internal_ports=[PORT],
     )

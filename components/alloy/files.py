@@ -14,13 +14,23 @@ the host (root, no capabilities, read-only), and depends on the engine's data ro
 json-file driver; it cannot start, stop or inspect containers, which the socket would
 allow. Component and stage names from Alloy's reference (local.file_match,
 loki.source.file, loki.process with stage.json/labels/timestamp/output/label_drop,
-loki.write with endpoint.tls_config)."""
+loki.write with endpoint.tls_config, stage.match/logfmt/regex/metrics, the http block's
+tls).
+
+Its HTTP server (UI, API, /metrics) has no login of its own: it listens on the backend
+network with TLS and demands a client certificate of the metrics CA, which only
+Prometheus holds (the exporters' rule), so /metrics carries the egress proxy's refusal
+count (components/egress_proxy/refusals.py) to Prometheus and nothing else gets in."""
 
 from __future__ import annotations
 
 from components.docker.spec import CONFIG_DIR, TLS_DIR
+from components.egress_proxy import refusals
+from components.egress_proxy.definition import DEFINITION as EGRESS_PROXY
+from components.egress_proxy.files import REFUSED
 from components.loki.definition import DEFINITION as LOKI
 from components.loki.gate import PUSH_PATHS
+from components.prometheus.web_config import CIPHER_SUITES, METRICS_CA
 
 CONFIG = f"{CONFIG_DIR}/config.alloy"
 ENGINE_LOGS = "/var/lib/docker/containers"
@@ -45,6 +55,63 @@ def _string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def _refusal_count() -> str:
+    """The egress proxy's refusals per app (see components/egress_proxy/refusals.py): only
+    for its stream, from the line Docker's record carried (`output`, not yet the entry)."""
+    selector = _string(f'{{service="{EGRESS_PROXY.dns_name}"}}')
+    return f"""
+  stage.match {{
+    selector = {selector}
+
+    stage.logfmt {{
+      source  = "output"
+      mapping = {{
+        {refusals.RESULT} = "",
+        {refusals.IDENTITY} = "",
+      }}
+    }}
+
+    stage.regex {{
+      source     = "{refusals.IDENTITY}"
+      expression = {_string(refusals.APP_FROM_IDENTITY)}
+    }}
+
+    stage.labels {{
+      values = {{
+        {refusals.APP} = "",
+      }}
+    }}
+
+    stage.metrics {{
+      metric.counter {{
+        name              = "{refusals.NAME}"
+        prefix            = "{refusals.PREFIX}"
+        description       = "Requests the egress proxy refused, per app"
+        source            = "{refusals.RESULT}"
+        value             = "{REFUSED}"
+        action            = "inc"
+        max_idle_duration = "{refusals.IDLE}"
+      }}
+    }}
+  }}
+"""
+
+
+def _server_tls() -> str:
+    suites = ", ".join(_string(s) for s in CIPHER_SUITES)
+    return f"""http {{
+  tls {{
+    cert_file        = "{TLS_DIR}/server.crt"
+    key_file         = "{TLS_DIR}/server.key"
+    client_ca_file   = "{METRICS_CA}"
+    client_auth_type = "RequireAndVerifyClientCert"
+    min_version      = "TLS12"
+    cipher_suites    = [{suites}]
+  }}
+}}
+"""
+
+
 def config_alloy() -> str:
     expressions = ",\n".join(f"      {k} = {_string(v)}" for k, v in EXPRESSIONS.items())
     labels = ",\n".join(f'      {k} = ""' for k in LABELS)
@@ -54,6 +121,7 @@ logging {{
   format = "logfmt"
 }}
 
+{_server_tls()}
 local.file_match "containers" {{
   path_targets = [{{"__path__" = "{ENGINE_LOGS}/*/*-json.log"}}]
 }}
@@ -78,6 +146,7 @@ loki.process "containers" {{
     }}
   }}
 
+{_refusal_count()}
   stage.timestamp {{
     source = "time"
     format = "RFC3339Nano"

@@ -9,6 +9,7 @@ from typing import Any
 import pulumi_docker as docker
 
 from components.alertmanager.definition import DEFINITION as ALERTMANAGER
+from components.alloy.definition import DEFINITION as ALLOY
 from components.app.contract import METRICS_PORT
 from components.app.inputs import apps
 from components.blackbox_exporter.definition import DEFINITION as BLACKBOX
@@ -25,9 +26,10 @@ from components.rabbitmq.definition import DEFINITION as RABBITMQ
 from components.service import ServiceArgs, ServiceComponent
 from stacks import Settings
 
-EXPORTERS = (POSTGRES_EXPORTER, BLACKBOX, LOKI)
-"""Scraped with the scrape identity when they run: the exporters, and Loki (its gate
-serves /metrics to that identity only)."""
+EXPORTERS = (POSTGRES_EXPORTER, BLACKBOX, LOKI, ALLOY)
+"""Scraped with the scrape identity when they run: the exporters, Loki (its gate serves
+/metrics to that identity only) and Alloy (the counts it takes from logs, e.g. the egress
+proxy's refusals)."""
 
 
 def scrape_plan(settings: Settings) -> files.ScrapePlan:

@@ -7,14 +7,17 @@ app's identity."""
 from __future__ import annotations
 
 import re
+import shlex
 import ssl
 import threading
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from components.egress_proxy import refusals
 from components.egress_proxy.files import REFUSED
 from tests.helpers import (
     config_with,
@@ -164,3 +167,46 @@ def test_each_request_is_logged_with_the_apps_identity_refusals_included(egress:
         threading.Event().wait(0.1)
         lines = egress.proxy.access_log()
     assert any(pattern.search(line) for line in lines), lines[-5:]
+
+
+def _alloy_refusal_counts(lines: Sequence[str]) -> Counter[str]:
+    """What Alloy's stages for the proxy's stream (components/alloy/files.py) make of these
+    lines: logfmt keys `result` and `identity`, the app by its regex, +1 per refusal."""
+    counts: Counter[str] = Counter()
+    for line in lines:
+        fields = dict(token.partition("=")[::2] for token in shlex.split(line))
+        app = re.search(refusals.APP_FROM_IDENTITY, fields.get(refusals.IDENTITY, ""))
+        if app and fields.get(refusals.RESULT) == REFUSED:
+            counts[app[refusals.APP]] += 1
+    return counts
+
+
+def _until(check: Callable[[], bool]) -> bool:
+    for _ in range(50):
+        if check():
+            return True
+        threading.Event().wait(0.1)
+    return check()
+
+
+def test_the_refusal_count_alloy_takes_from_the_log_is_per_app_and_refusals_only(
+    egress: Egress,
+) -> None:
+    """The alert EgressRefusalBurst reads this count: the lines are the real Squid's, the
+    fields and the regex are those the Alloy configuration uses."""
+    before = _alloy_refusal_counts(egress.proxy.access_log())
+    primary, weather = egress.identity("primary-agent"), egress.identity("weather-agent")
+    for target in (f"{OTHER}:{egress.ports[OTHER]}", f"127.0.0.1:{egress.ports[OUTSIDE]}"):
+        assert " 403 " in _connect(egress, primary, target) + " "
+    for _ in range(3):
+        assert " 403 " in _connect(egress, weather, f"{OUTSIDE}:{egress.ports[OUTSIDE]}") + " "
+    # Allowed tunnels are logged too, and not counted.
+    assert _get_through_tunnel(egress, primary, OUTSIDE) == f"hello from {OUTSIDE}"
+    expected = before + Counter({"primary-agent": 2, "weather-agent": 3})
+
+    assert _until(lambda: _alloy_refusal_counts(egress.proxy.access_log()) == expected), (
+        _alloy_refusal_counts(egress.proxy.access_log()),
+        expected,
+    )
+    tunnels = [line for line in egress.proxy.access_log() if "result=TCP_TUNNEL" in line]
+    assert any('identity="/CN=primary-agent' in line for line in tunnels)

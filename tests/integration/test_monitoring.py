@@ -48,8 +48,8 @@ def _up(stack: Stack) -> dict[str, str]:
 
 def test_every_running_target_is_up_over_verified_tls(stack: Stack) -> None:
     # Targets come from the registry and the apps: the apps' jobs exist and are down here,
-    # and Grafana's and Loki's (no binary here: tests/docker/images.py NO_STAND_IN).
-    down = {"api-gateway", "primary-agent", "weather-agent", "grafana", "loki"}
+    # and Grafana's, Loki's and Alloy's (no binary here: tests/docker/images.py NO_STAND_IN).
+    down = {"api-gateway", "primary-agent", "weather-agent", "grafana", "loki", "alloy"}
 
     def settled() -> bool:
         up = _up(stack)

@@ -10,9 +10,6 @@ min_version)."""
 
 from __future__ import annotations
 
-import socket
-import ssl
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +19,7 @@ import yaml
 from components.app.contract import CLIENT_CERT, CLIENT_KEY, JAEGER_OTLP_GRPC_PORT
 from components.docker.spec import TLS_DIR
 from components.jaeger import files
-from tests.helpers import write_private
+from tests.program.mutual_tls import handshake
 from tools.offline.rendered import RenderedContainer, containers
 from tools.offline.runner import Evaluation
 
@@ -89,48 +86,10 @@ def test_apps_send_traces_with_their_own_certificates(
         assert env["OTEL_SERVICE_NAME"] == name
 
 
-def _serve_once(server: ssl.SSLContext, listener: socket.socket, result: list[str]) -> None:
-    raw, _ = listener.accept()
-    try:
-        with server.wrap_socket(raw, server_side=True) as tls:
-            tls.sendall(b"ok")
-            result.append("accepted")
-    except (ssl.SSLError, OSError) as error:
-        result.append(f"refused: {error}")
-
-
 def _handshake(
     jaeger: RenderedContainer, client_ca_path: str, cert: str, key: str, folder: Path
 ) -> str:
-    """A TLS server with Jaeger's rendered certificate, key and client CA (as configtls
-    requires: RequireAndVerifyClientCert), and a client with the given identity."""
-    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    server.minimum_version = ssl.TLSVersion.TLSv1_2
-    server.load_cert_chain(
-        write_private(folder, "s.crt", jaeger.file(f"{TLS_DIR}/server.crt")),
-        write_private(folder, "s.key", jaeger.file(f"{TLS_DIR}/server.key")),
-    )
-    server.verify_mode = ssl.CERT_REQUIRED
-    server.load_verify_locations(write_private(folder, "cca.crt", jaeger.file(client_ca_path)))
-    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    client.load_verify_locations(write_private(folder, "ca.crt", jaeger.file(f"{TLS_DIR}/ca.crt")))
-    client.load_cert_chain(
-        write_private(folder, "c.crt", cert), write_private(folder, "c.key", key)
-    )
-    result: list[str] = []
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        thread = threading.Thread(target=_serve_once, args=(server, listener, result))
-        thread.start()
-        try:
-            with (
-                socket.create_connection(listener.getsockname()) as raw,
-                client.wrap_socket(raw, server_hostname="jaeger") as tls,
-            ):
-                tls.recv(2)
-        except (ssl.SSLError, OSError):
-            pass
-        thread.join(timeout=10)
-    return result[0]
+    return handshake(jaeger, client_ca_path, (cert, key), folder, "jaeger")
 
 
 def test_otlp_takes_app_identities_and_the_query_api_only_grafanas_reader(
