@@ -10,7 +10,6 @@ together with the rules of single fields.
 from __future__ import annotations
 
 import functools
-import ipaddress
 import re
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -23,6 +22,7 @@ from pydantic import (
 from pydantic.alias_generators import to_snake
 
 from stacks.app_settings import AppSettings, ErrorTrackingSettings
+from stacks.edge_settings import EdgeSettings
 from stacks.egress import Destination
 from stacks.fields import (
     MOUNT,
@@ -196,27 +196,6 @@ class VaultSettings(Model):
         default=None,
         description="PEM file of the CA that signed Vault's certificate (the sidecars verify "
         "vault.address with it); relative paths are from the project directory",
-    )
-
-
-def _proxy_network(value: str) -> str:
-    try:
-        network = ipaddress.ip_network(value, strict=False)
-    except ValueError:
-        raise ValueError(f"'{value}' is not an address or a network (CIDR)") from None
-    if network.prefixlen == 0:
-        raise ValueError(f"'{value}' would believe every client's X-Forwarded-For")
-    return str(network)
-
-
-class EdgeSettings(Model):
-    """The TLS edge as the first proxy, or behind load balancers it then believes."""
-
-    trusted_proxies: list[Annotated[str, AfterValidator(_proxy_network)]] = Field(
-        default=[],
-        max_length=20,
-        description="CIDRs of load balancers in front of the edge whose X-Forwarded-For it "
-        "takes as the client's address (none by default: the edge's peer is the client)",
     )
 
 

@@ -11,6 +11,7 @@ from components.postgres.definition import DEFINITION as POSTGRES
 from components.rabbitmq.definition import DEFINITION as RABBITMQ
 from components.vault_agent.files import RENDER_INTERVAL_S, SECRETS_DIR
 from components.weaviate.definition import DEFINITION as WEAVIATE
+from stacks.edge_settings import AUTH_ROUTE
 
 
 def _secret_rows() -> list[str]:
@@ -96,6 +97,30 @@ def contract_markdown() -> str:
         + ": trust",
         "those headers from the edge only. It answers a Host outside `network.publicNames` "
         "(and localhost in dev) with 421.",
+        "",
+        "- CORS is the edge's (`edge.cors`): it answers preflights itself and drops any "
+        "`Access-Control-*` header",
+        "  the gateway sends. The gateway sends none.",
+        f"- The login routes live under `{AUTH_ROUTE}`: the edge limits them tighter "
+        "than the rest (`edge.rateLimits`).",
+        "- Every request arrives with `X-Request-ID` (the caller's when it is a plain token of "
+        "at most 128",
+        "  characters, else one the edge made) and the answer carries the same; `traceparent`, "
+        "when the",
+        "  caller sent one, passes through: continue that trace.",
+        "",
+        "## Requests in the logs",
+        "",
+        "- Log to stdout, one JSON object per line, with `request_id` (the request's "
+        "`X-Request-ID`, or the",
+        "  message's `x-request-id` header) and `trace_id` (32 lower-case hex digits, or "
+        "empty) on every line",
+        "  written while handling a request or a message. The edge logs each request the "
+        "same way, so Loki",
+        "  finds a request across the edge, the gateway and the agents by either id.",
+        "- Publishing for a request, copy its id into the AMQP header `x-request-id` (and the "
+        "trace context",
+        "  as below).",
         "",
         "## Outbound calls",
         "",

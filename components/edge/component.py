@@ -24,7 +24,7 @@ class Edge(ServiceComponent):
             GATEWAY.dns_name,
             GATEWAY.tls_port,
             client_hostnames(settings),
-            settings.edge.trusted_proxies,
+            settings.edge,
         )
         self.server = self.container(
             "server", edge_spec(self.service.image_reference, conf, self.tls)

@@ -8,6 +8,7 @@ from components.docker.spec import ContainerSpec, Healthcheck, TlsFiles, Upload,
 from components.edge import files
 from components.edge.definition import DEFINITION
 from stacks import Settings
+from stacks.edge_settings import EdgeSettings
 
 assert DEFINITION.image_uid is not None
 UID = DEFINITION.image_uid
@@ -47,12 +48,14 @@ def client_hostnames(settings: Settings) -> list[str]:
 
 
 def conf_for(
-    upstream_host: str, upstream_port: int, hostnames: list[str], trusted_proxies: list[str]
+    upstream_host: str, upstream_port: int, hostnames: list[str], edge: EdgeSettings
 ) -> Any:
     return files.nginx_conf(
         f"{upstream_host}:{upstream_port}",
         upstream_host,
         hostnames,
         DEFINITION.tls_port,
-        trusted_proxies=trusted_proxies,
+        trusted_proxies=edge.trusted_proxies,
+        route_limits=edge.rate_limits,
+        cors_settings=edge.cors,
     )

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from components.docker.spec import CONFIG_DIR, TLS_DIR
+from components.edge import access_log, cors, routes
+from stacks.edge_settings import CorsSettings, RouteLimit
 
 CONF = f"{CONFIG_DIR}/nginx.conf"
 HEALTH_PATH = "/.edge/health"
@@ -88,10 +90,61 @@ class EdgeLimits:
     upstream_timeout_s: int = 60
 
 
-def _headers(indent: str) -> list[str]:
+def _headers(indent: str, cors_settings: CorsSettings | None) -> list[str]:
     # `add_header` in a block replaces every inherited one: each block that sets headers
     # repeats them all.
-    return [f"{indent}add_header {name} {value} always;" for name, value in SECURITY_HEADERS]
+    return [
+        f"{indent}add_header {name} {value} always;"
+        for name, value in (*SECURITY_HEADERS, *cors.headers(cors_settings))
+    ]
+
+
+def _proxy(upstream_name: str, limits: EdgeLimits) -> list[str]:
+    """How every proxying location reaches the gateway: over verified TLS, as the first
+    proxy. At the server level, which the locations inherit (nginx inherits the
+    proxy_set_header and proxy_hide_header lists only into a block that sets none)."""
+    return [
+        "    proxy_ssl_verify on;",
+        f"    proxy_ssl_trusted_certificate {TLS_DIR}/ca.crt;",
+        f"    proxy_ssl_name {upstream_name};",
+        "    proxy_ssl_server_name on;",
+        "    proxy_ssl_verify_depth 2;",
+        "    proxy_ssl_protocols TLSv1.2 TLSv1.3;",
+        "    proxy_set_header Host $host;",
+        "    proxy_set_header X-Request-ID $vos_request_id;",
+        *(f"    proxy_set_header {name} {value};" for name, value in FORWARDED_SET),
+        *(f'    proxy_set_header {name} "";' for name in IDENTITY_HEADERS_CLEARED),
+        "    # The edge's security and CORS headers only: the gateway's copies (a weaker HSTS",
+        "    # first would win in a browser; a wider CORS list) are dropped.",
+        *(f"    proxy_hide_header {name};" for name, _ in SECURITY_HEADERS),
+        *(f"    proxy_hide_header {name};" for name in cors.HIDDEN_FROM_UPSTREAM),
+        "    proxy_connect_timeout 5s;",
+        f"    proxy_read_timeout {limits.upstream_timeout_s}s;",
+        f"    proxy_send_timeout {limits.upstream_timeout_s}s;",
+    ]
+
+
+def _locations(
+    upstream: str,
+    limits: EdgeLimits,
+    route_limits: Sequence[RouteLimit],
+    cors_settings: CorsSettings | None,
+) -> list[str]:
+    """`/` with the overall limit per client, then each limited route (a longer prefix,
+    which nginx prefers) with its own limit on top."""
+    overall = f"limit_req zone=per_client burst={limits.burst} nodelay;"
+    lines = []
+    for path, extra in [("/", []), *((r.path, [r]) for r in route_limits)]:
+        lines += [
+            f"    location {path} {{",
+            f"      {overall}",
+            *(f"      {routes.limit(route_limits.index(r), r)}" for r in extra),
+            *cors.preflight(cors_settings, "      "),
+            f'      set $vos_gateway "{upstream}";',
+            "      proxy_pass https://$vos_gateway;",
+            "    }",
+        ]
+    return lines
 
 
 def _real_ip(trusted_proxies: Sequence[str]) -> list[str]:
@@ -120,11 +173,14 @@ def nginx_conf(
     port: int = 8443,
     limits: EdgeLimits = EdgeLimits(),
     trusted_proxies: Sequence[str] = (),
+    route_limits: Sequence[RouteLimit] = (),
+    cors_settings: CorsSettings | None = None,
 ) -> str:
     """`upstream` is host:port of the gateway; `upstream_name` the name its certificate
     must carry; `hostnames` the names (and addresses) clients may ask for in Host;
     `trusted_proxies` the networks of load balancers in front of the edge (none: the
-    edge's peer is the client)."""
+    edge's peer is the client); `route_limits` the path prefixes limited tighter;
+    `cors_settings` the browser origins that may read answers (none: no CORS headers)."""
     if not hostnames:
         raise ValueError("the edge needs at least one host name clients use")
     lines = [
@@ -136,9 +192,7 @@ def nginx_conf(
         "http {",
         "  server_tokens off;",
         "  default_type application/json;",
-        "  log_format edge '$remote_addr [$time_iso8601] \"$request\" $status '",
-        "                  '$body_bytes_sent $request_time id=$vos_request_id';",
-        "  access_log /dev/stdout edge;",
+        *access_log.http_lines(),
         f"  client_body_temp_path {TMP}/body;",
         f"  proxy_temp_path {TMP}/proxy;",
         f"  fastcgi_temp_path {TMP}/fastcgi;",
@@ -152,6 +206,7 @@ def nginx_conf(
         "  limit_req_zone $binary_remote_addr zone=per_client:10m"
         f" rate={limits.rate_per_second}r/s;",
         "  limit_req_status 429;",
+        *routes.http_lines(route_limits),
         "  # A caller's X-Request-ID is kept when it is a plain token; otherwise one is made.",
         "  map $http_x_request_id $vos_request_id {",
         '    "~^[A-Za-z0-9._-]{1,128}$" $http_x_request_id;',
@@ -164,6 +219,7 @@ def nginx_conf(
         *_known_hosts(hostnames),
         "  }",
         *_real_ip(trusted_proxies),
+        *cors.http_maps(cors_settings),
         "  # The gateway's name is resolved per request through Docker's embedded DNS, not once",
         "  # at start: a replaced gateway container (a new address) is found again.",
         f"  resolver {DOCKER_DNS} valid=10s ipv6=off;",
@@ -176,14 +232,14 @@ def nginx_conf(
         "    ssl_prefer_server_ciphers off;",
         "    ssl_session_tickets off;",
         "    ssl_session_cache shared:edge_tls:10m;",
-        *_headers("    "),
+        *_headers("    ", cors_settings),
         "    if ($vos_known_host = 0) {",
         '      return 421 \'{"error":"unknown host"}\';',
         "    }",
         "    error_page 429 @too_many;",
         "    location @too_many {",
-        *_headers("      "),
-        "      add_header Retry-After 1 always;",
+        *_headers("      ", cors_settings),
+        "      add_header Retry-After $vos_retry_after always;",
         '      return 429 \'{"error":"too many requests"}\';',
         "    }",
         "    # The container's own liveness check (the gateway's health is the gateway's).",
@@ -191,27 +247,8 @@ def nginx_conf(
         "      access_log off;",
         '      return 200 \'{"status":"ok"}\';',
         "    }",
-        "    location / {",
-        f"      limit_req zone=per_client burst={limits.burst} nodelay;",
-        f'      set $vos_gateway "{upstream}";',
-        "      proxy_pass https://$vos_gateway;",
-        "      proxy_ssl_verify on;",
-        f"      proxy_ssl_trusted_certificate {TLS_DIR}/ca.crt;",
-        f"      proxy_ssl_name {upstream_name};",
-        "      proxy_ssl_server_name on;",
-        "      proxy_ssl_verify_depth 2;",
-        "      proxy_ssl_protocols TLSv1.2 TLSv1.3;",
-        "      proxy_set_header Host $host;",
-        "      proxy_set_header X-Request-ID $vos_request_id;",
-        *(f"      proxy_set_header {name} {value};" for name, value in FORWARDED_SET),
-        *(f'      proxy_set_header {name} "";' for name in IDENTITY_HEADERS_CLEARED),
-        "      # The edge's security headers only: the gateway's copies (a weaker HSTS first",
-        "      # would win in a browser) are dropped.",
-        *(f"      proxy_hide_header {name};" for name, _ in SECURITY_HEADERS),
-        "      proxy_connect_timeout 5s;",
-        f"      proxy_read_timeout {limits.upstream_timeout_s}s;",
-        f"      proxy_send_timeout {limits.upstream_timeout_s}s;",
-        "    }",
+        *_proxy(upstream_name, limits),
+        *_locations(upstream, limits, route_limits, cors_settings),
         "  }",
         "}",
     ]

@@ -12,7 +12,7 @@ of the `Rule` shape and one line in `RULES`.
 from __future__ import annotations
 
 from stacks.problems import Problem
-from stacks.rules import agents, alerting, backend, egress, images, services, tls, vault
+from stacks.rules import agents, alerting, backend, edge, egress, images, services, tls, vault
 from stacks.rules.raw import Raw, Rule
 from stacks.services import Catalogue
 
@@ -30,6 +30,9 @@ RULES: tuple[Rule, ...] = (
     alerting.receivers,
     egress.exact_names_in_prod,
     egress.proxy_for_destinations,
+    edge.one_limit_per_path,
+    edge.no_wildcard_with_credentials,
+    edge.exact_https_origins_in_prod,
 )
 """Every cross-setting rule, in the order their problems are reported."""
 

@@ -5,6 +5,7 @@ the upstream address to free local ports), its PKI, and a client that dials it b
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 import ssl
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import Any
 
 from components.api_gateway.definition import DEFINITION as GATEWAY
 from components.edge.files import EdgeLimits, nginx_conf
+from stacks.edge_settings import CorsSettings, RouteLimit
 from tests.helpers import output, write_private
 from tests.integration.nginx_server import start_nginx
 from tests.integration.sockets import free_port
@@ -33,9 +35,11 @@ class Edge:
         files: dict,
         rendered: str | None = None,
         trusted_proxies: tuple[str, ...] = (),
+        route_limits: tuple[RouteLimit, ...] = (),
+        cors_settings: CorsSettings | None = None,
     ) -> None:
         """`rendered`: the program's own nginx.conf (its gateway address remapped), instead
-        of one rendered here with `limits`."""
+        of one rendered here with `limits` and the other settings."""
         self.port = free_port()
         config_dir, tmp = root / "etc", root / "tmp"
         (config_dir / "tls").mkdir(parents=True)
@@ -49,12 +53,21 @@ class Edge:
                 [EDGE_NAME],
                 limits=limits,
                 trusted_proxies=trusted_proxies,
+                route_limits=route_limits,
+                cors_settings=cors_settings,
             )
         else:
             upstream = f'set $vos_gateway "{GATEWAY.dns_name}:{GATEWAY.tls_port}";'
             assert upstream in rendered
             rendered = rendered.replace(upstream, f'set $vos_gateway "127.0.0.1:{upstream_port}";')
-        self.process = start_nginx(rendered, config_dir, tmp, "listen 8443 ", self.port)
+        self.log = root / "access.log"
+        self.process = start_nginx(
+            rendered, config_dir, tmp, "listen 8443 ", self.port, stdout=self.log
+        )
+
+    def access_log(self) -> list[dict[str, Any]]:
+        """Every access log line so far, each parsed as the JSON object it must be."""
+        return [json.loads(line) for line in self.log.read_text().splitlines()]
 
     def stop(self) -> None:
         self.process.terminate()

@@ -20,9 +20,10 @@ _GLOBALS = f"daemon off; user {pwd.getpwuid(os.getuid()).pw_name};"
 
 
 def start_nginx(
-    rendered: str, config_dir: Path, tmp: Path, listen: str, port: int
+    rendered: str, config_dir: Path, tmp: Path, listen: str, port: int, stdout: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    """`listen`: the rendered `listen <port> ` text; it becomes 127.0.0.1:<port>."""
+    """`listen`: the rendered `listen <port> ` text; it becomes 127.0.0.1:<port>.
+    `stdout`: where its standard output (the access log) goes, else nowhere."""
     assert listen in rendered, listen
     text = (
         rendered.replace(CONFIG_DIR, str(config_dir))
@@ -37,11 +38,12 @@ def start_nginx(
         text=True,
     )
     assert tested.returncode == 0, tested.stderr
-    process = subprocess.Popen(
-        ["nginx", "-e", "stderr", "-p", str(tmp), "-c", str(conf), "-g", _GLOBALS],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    with open(stdout or os.devnull, "ab") as out:
+        process = subprocess.Popen(
+            ["nginx", "-e", "stderr", "-p", str(tmp), "-c", str(conf), "-g", _GLOBALS],
+            stdout=out,
+            stderr=subprocess.PIPE,
+        )
     deadline = time.monotonic() + 15
     while True:
         try:

@@ -19,26 +19,12 @@ import pytest
 
 from components.edge.files import CONF, HEALTH_PATH, EdgeLimits
 from tests.helpers import output, write_private
-from tests.integration.edge_server import EDGE_NAME, Edge, Pki, edge_pki, request
+from tests.integration.edge_server import EDGE_NAME, Edge, Pki, request
 from tests.integration.https_stub import HttpsStub
 from tests.integration.tls_probe import handshake
 from tools.offline import material
 from tools.offline.rendered import containers
 from tools.offline.runner import Evaluation
-
-
-@pytest.fixture(scope="module")
-def pki(dev: Evaluation, tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    return edge_pki(dev, tmp_path_factory.mktemp("edge-pki"))
-
-
-@pytest.fixture(scope="module")
-def gateway(pki: Pki) -> Iterator[HttpsStub]:
-    # A gateway that sends weaker security headers of its own: the client must see the edge's.
-    weak = {"Strict-Transport-Security": "max-age=1", "X-Frame-Options": "ALLOWALL"}
-    upstream = HttpsStub(pki.gateway_cert, pki.gateway_key, extra_headers=weak)
-    yield upstream
-    upstream.stop()
 
 
 @contextmanager
@@ -299,6 +285,15 @@ def test_the_programs_own_edge_proxies_to_the_gateway_by_name_and_answers_its_he
         connection.close()
         # the health path is the edge's own: it never reaches the gateway
         assert all(seen["path"] != HEALTH_PATH for seen in gateway.seen)
+        # The settings' default route limit reached the program's edge: login is tighter.
+        logins = []
+        for _ in range(8):
+            connection.request("POST", "/api/v1/auth/login", body=b"{}")
+            answer = connection.getresponse()
+            answer.read()
+            logins.append(answer.status)
+        assert logins[:6] == [200] * 6 and logins[6:] == [429, 429], logins
+        assert answer.getheader("Retry-After") == "6"
         assert handshake(edge.port, ssl.TLSVersion.TLSv1_3) == "TLSv1.3"
         with pytest.raises((ssl.SSLError, OSError)):
             handshake(edge.port, ssl.TLSVersion.TLSv1_1)

@@ -1,0 +1,106 @@
+"""The edge's per-route limits and its JSON access log, on Debian's nginx run from the
+rendered configuration (tests/integration/edge_server.py says what is remapped), in front
+of an HTTPS stand-in for the gateway."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from components.edge.access_log import FIELDS
+from components.edge.files import EdgeLimits
+from stacks.edge_settings import AUTH_ROUTE, EdgeSettings, RouteLimit
+from tests.integration.edge_server import Edge, Pki, request
+from tests.integration.https_stub import HttpsStub
+
+LOGIN = f"{AUTH_ROUTE}login"
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+@pytest.fixture(scope="module")
+def edge(tmp_path_factory: pytest.TempPathFactory, pki: Pki, gateway: HttpsStub) -> Iterator[Edge]:
+    # The default route limit (the contract's login routes), with a small burst to probe.
+    (default,) = EdgeSettings().rate_limits
+    assert default.path == AUTH_ROUTE
+    tight = RouteLimit(path=default.path, rate=default.rate, burst=2)
+    running = Edge(
+        tmp_path_factory.mktemp("edge-routes"),
+        gateway.port,
+        EdgeLimits(rate_per_second=50, burst=100),
+        pki.edge_files,
+        route_limits=(tight, RouteLimit(path="/api/v1/reports/", rate="2r/s", burst=0)),
+    )
+    yield running
+    running.stop()
+
+
+def _until(edge: Edge, count: int) -> list[dict[str, object]]:
+    for _ in range(50):
+        lines = edge.access_log()
+        if len(lines) >= count:
+            return lines
+        time.sleep(0.1)
+    return edge.access_log()
+
+
+def test_the_login_route_has_its_own_tighter_limit_and_the_rest_is_untouched(
+    pki: Pki, edge: Edge, gateway: HttpsStub
+) -> None:
+    statuses = [request(pki, edge, "POST", LOGIN, body=b"{}")[0].status for _ in range(3)]
+    assert statuses == [200, 200, 200]  # the first request and a burst of 2
+    response, body = request(pki, edge, "POST", LOGIN, body=b"{}")
+    assert response.status == 429 and json.loads(body) == {"error": "too many requests"}
+    assert response.getheader("Retry-After") == "6"  # 10 a minute: one every 6 seconds
+    assert response.getheader("Strict-Transport-Security", "").startswith("max-age=63072000")
+    # The same route however it is spelled: nginx decodes and normalizes before matching.
+    for spelling in ("/api/v1/%61uth/login", "/api/v1/x/../auth/login", "/api//v1/auth/login"):
+        assert request(pki, edge, "POST", spelling, body=b"{}")[0].status == 429, spelling
+    # Other routes keep the overall limit only.
+    before = len(gateway.seen)
+    assert [request(pki, edge, "GET", "/api/v1/tasks")[0].status for _ in range(10)] == [200] * 10
+    assert len(gateway.seen) == before + 10
+
+
+def test_each_route_has_its_own_bucket_and_retry_after(pki: Pki, edge: Edge) -> None:
+    statuses = [request(pki, edge, "GET", "/api/v1/reports/daily")[0].status for _ in range(4)]
+    assert statuses[0] == 200 and 429 in statuses, statuses
+    response, _ = request(pki, edge, "GET", "/api/v1/reports/daily")
+    assert response.status == 429 and response.getheader("Retry-After") == "1"
+
+
+def test_every_request_is_one_json_line_with_its_request_and_trace_ids(
+    pki: Pki, edge: Edge
+) -> None:
+    start = len(edge.access_log())
+    parent = f"00-{TRACE}-00f067aa0ba902b7-01"
+    headers = {"traceparent": parent, "X-Request-ID": "req-42"}
+    response, _ = request(pki, edge, "GET", "/api/v1/tasks?token=s3cret", headers=headers)
+    assert response.getheader("X-Request-ID") == "req-42"
+    invalid = {
+        "all-zero trace id": f"00-{'0' * 32}-00f067aa0ba902b7-01",
+        "version ff": f"ff-{TRACE}-00f067aa0ba902b7-01",
+        "upper case": f"00-{TRACE.upper()}-00f067aa0ba902b7-01",
+        "too short": f"00-{TRACE[:-1]}-00f067aa0ba902b7-01",
+    }
+    for value in invalid.values():
+        request(pki, edge, "GET", "/api/v1/tasks", headers={"traceparent": value})
+    # A hostile path and header: still one valid JSON line each.
+    request(pki, edge, "GET", '/api/v1/"quoted"%0A{"status":1}', headers={"X-Request-ID": '"}'})
+
+    lines = _until(edge, start + 2 + len(invalid))[start:]
+    assert len(lines) == 2 + len(invalid), lines
+    first = lines[0]
+    assert set(first) == {key for key, _ in FIELDS}
+    assert first["request_id"] == "req-42" and first["trace_id"] == TRACE
+    assert first["status"] == 200 and first["method"] == "GET"
+    assert first["path"] == "/api/v1/tasks" and first["client"] == "127.0.0.1"
+    assert "s3cret" not in json.dumps(lines)  # the query string is never logged
+    assert float(str(first["upstream_s"])) >= 0 and float(str(first["duration_s"])) >= 0
+    assert [line["trace_id"] for line in lines[1 : 1 + len(invalid)]] == [""] * len(invalid)
+    hostile = lines[-1]
+    assert hostile["path"] == '/api/v1/"quoted"\n{"status":1}'
+    # An unusable caller id is replaced by one the edge made.
+    assert hostile["request_id"] != '"}' and len(str(hostile["request_id"])) == 32

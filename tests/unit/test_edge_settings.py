@@ -1,0 +1,89 @@
+"""The edge's settings as an operator writes them: route limits (a literal path prefix, a
+rate nginx understands, one limit per path) and CORS origins (exact, never `*` with
+credentials, https and exact in prod). Each refusal names the key and the fix before
+anything is created."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.registry import REGISTRY
+from stacks import SettingsError, load_settings
+from stacks.edge_settings import AUTH_ROUTE
+from tests.helpers import stack_overrides
+
+
+def _problems(environment: str, edge: dict[str, Any]) -> dict[str, str]:
+    config = stack_overrides(environment) | {"edge": edge}
+    with pytest.raises(SettingsError) as caught:
+        load_settings(environment, config, REGISTRY)
+    return {p.key: f"{p.message} | {p.fix}" for p in caught.value.problems}
+
+
+def _settings(environment: str, edge: dict[str, Any]) -> Any:
+    return load_settings(environment, stack_overrides(environment) | {"edge": edge}, REGISTRY)
+
+
+def test_by_default_the_login_routes_are_limited_tighter_and_no_origin_is_allowed() -> None:
+    edge = _settings("dev", {}).edge
+    assert [(r.path, r.rate) for r in edge.rate_limits] == [(AUTH_ROUTE, "10r/m")]
+    assert edge.cors.allowed_origins == []
+
+
+@pytest.mark.parametrize(
+    ("limit", "key", "fragment"),
+    [
+        ({"path": "api/v1", "rate": "1r/s"}, "path", "path prefix"),
+        ({"path": "/api/{x}", "rate": "1r/s"}, "path", "path prefix"),
+        ({"path": "/api v1/", "rate": "1r/s"}, "path", "path prefix"),
+        ({"path": "/api/", "rate": "10/s"}, "rate", "10r/m"),
+        ({"path": "/api/", "rate": "0r/s"}, "rate", "10r/m"),
+        ({"path": "/api/", "rate": "5r/h"}, "rate", "10r/m"),
+        ({"path": "/api/", "rate": "5r/s", "burst": -1}, "burst", "greater than or equal"),
+    ],
+)
+def test_a_route_limit_nginx_could_not_take_is_refused(
+    limit: dict[str, Any], key: str, fragment: str
+) -> None:
+    found = _problems("dev", {"rateLimits": [limit]})
+    assert fragment in found[f"vos-infra:edge.rateLimits[0].{key}"]
+
+
+def test_one_limit_per_path() -> None:
+    same = {"path": "/api/", "rate": "5r/s"}
+    found = _problems("dev", {"rateLimits": [same, same | {"rate": "1r/s"}]})
+    assert "/api/ has a limit already" in found["vos-infra:edge.rateLimits[1].path"]
+    assert "pulumi config rm --path 'vos-infra:edge.rateLimits[1]'" in str(found)
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["https://app.example.com/", "https://APP.example.com", "app.example.com", "https://*.x.com"],
+)
+def test_an_origin_is_exactly_what_a_browser_sends(origin: str) -> None:
+    found = _problems("dev", {"cors": {"allowedOrigins": [origin]}})
+    assert "not a valid origin" in found["vos-infra:edge.cors.allowedOrigins[0]"]
+
+
+def test_any_origin_with_credentials_is_refused_everywhere() -> None:
+    found = _problems("dev", {"cors": {"allowedOrigins": ["*"], "allowCredentials": True}})
+    fix = found["vos-infra:edge.cors.allowCredentials"]
+    assert "any web page" in fix and "'vos-infra:edge.cors.allowCredentials' false" in fix
+    # Without credentials, dev takes it (a local front end on any port).
+    assert _settings("dev", {"cors": {"allowedOrigins": ["*"]}}).edge.cors.allowed_origins == ["*"]
+
+
+def test_prod_takes_exact_https_origins_only_and_says_how() -> None:
+    found = _problems(
+        "prod", {"cors": {"allowedOrigins": ["https://app.example.com", "*", "http://x.test"]}}
+    )
+    assert "exact origins only" in found["vos-infra:edge.cors.allowedOrigins[1]"]
+    assert (
+        "pulumi config set --path 'vos-infra:edge.cors.allowedOrigins[2]' https://x.test"
+        in found["vos-infra:edge.cors.allowedOrigins[2]"]
+    )
+    assert "vos-infra:edge.cors.allowedOrigins[0]" not in found
+    settings = _settings("prod", {"cors": {"allowedOrigins": ["https://app.example.com"]}})
+    assert settings.edge.cors.allowed_origins == ["https://app.example.com"]
