@@ -19,18 +19,27 @@ tls).
 
 Its HTTP server (UI, API, /metrics) has no login of its own: it listens on the backend
 network with TLS and demands a client certificate of the metrics CA, which only
-Prometheus holds (the exporters' rule), so /metrics carries the egress proxy's refusal
-count (components/egress_proxy/refusals.py) to Prometheus and nothing else gets in."""
+Prometheus holds (the exporters' rule), so /metrics carries the
+counts it takes from log lines (COUNTS: the egress proxy's refusals, the edge's answers)
+to Prometheus and nothing else gets in."""
 
 from __future__ import annotations
 
+from components.app.contract import REQUEST_ID_FIELD, TRACE_ID_FIELD
 from components.docker.spec import CONFIG_DIR, TLS_DIR
+from components.edge import access_log
 from components.egress_proxy import refusals
-from components.egress_proxy.definition import DEFINITION as EGRESS_PROXY
-from components.egress_proxy.files import REFUSED
+from components.log_counts import IDLE, PREFIX, LogCount
 from components.loki.definition import DEFINITION as LOKI
 from components.loki.gate import PUSH_PATHS
 from components.prometheus.web_config import CIPHER_SUITES, METRICS_CA
+
+REQUEST_FIELDS = (REQUEST_ID_FIELD, TRACE_ID_FIELD)
+"""Kept as Loki structured metadata from every JSON line that has them (the edge's, the
+apps' by the contract): a request is found by id without parsing every line, and they are
+never labels (a label value per request would make a stream per request)."""
+COUNTS = (refusals.COUNT, access_log.COUNT)
+"""Counts taken from services' log lines, served on Alloy's /metrics."""
 
 CONFIG = f"{CONFIG_DIR}/config.alloy"
 ENGINE_LOGS = "/var/lib/docker/containers"
@@ -55,44 +64,75 @@ def _string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _refusal_count() -> str:
-    """The egress proxy's refusals per app (see components/egress_proxy/refusals.py): only
-    for its stream, from the line Docker's record carried (`output`, not yet the entry)."""
-    selector = _string(f'{{service="{EGRESS_PROXY.dns_name}"}}')
+def _count_stages(count: LogCount) -> str:
+    """One service's counts (components/log_counts.py), only for its stream, from the line
+    Docker's record carried (`output`, before it replaces the entry)."""
+    selector = _string(f'{{service="{count.service}"}}')
+    fields = "".join(f'        {name} = "",\n' for name in count.fields)
+    parts = [
+        f"""
+    stage.{count.parser} {{
+      source = "output"
+      {"mapping" if count.parser == "logfmt" else "expressions"} = {{
+{fields}      }}
+    }}
+"""
+    ]
+    parts += [
+        f"""
+    stage.regex {{
+      source     = "{extract.source}"
+      expression = {_string(extract.expression)}
+    }}
+"""
+        for extract in count.extracts
+    ]
+    if count.labels:
+        labels = "".join(f'        {name} = "",\n' for name in count.labels)
+        parts.append(f"""
+    stage.labels {{
+      values = {{
+{labels}      }}
+    }}
+""")
+    for counter in count.counters:
+        match = (
+            f'        source            = "{counter.source}"\n'
+            f'        value             = "{counter.value}"\n'
+            if counter.source
+            else "        match_all         = true\n"
+        )
+        parts.append(f"""
+    stage.metrics {{
+      metric.counter {{
+        name              = "{counter.name}"
+        prefix            = "{PREFIX}"
+        description       = {_string(counter.description)}
+{match}        action            = "inc"
+        max_idle_duration = "{IDLE}"
+      }}
+    }}
+""")
     return f"""
   stage.match {{
     selector = {selector}
+{"".join(parts)}  }}
+"""
 
-    stage.logfmt {{
-      source  = "output"
-      mapping = {{
-        {refusals.RESULT} = "",
-        {refusals.IDENTITY} = "",
-      }}
-    }}
 
-    stage.regex {{
-      source     = "{refusals.IDENTITY}"
-      expression = {_string(refusals.APP_FROM_IDENTITY)}
-    }}
+def _request_ids() -> str:
+    # A line that is not JSON (or lacks the keys) extracts nothing and passes unchanged.
+    keys = "".join(f'      {name} = "",\n' for name in REQUEST_FIELDS)
+    return f"""
+  stage.json {{
+    source      = "output"
+    expressions = {{
+{keys}    }}
+  }}
 
-    stage.labels {{
-      values = {{
-        {refusals.APP} = "",
-      }}
-    }}
-
-    stage.metrics {{
-      metric.counter {{
-        name              = "{refusals.NAME}"
-        prefix            = "{refusals.PREFIX}"
-        description       = "Requests the egress proxy refused, per app"
-        source            = "{refusals.RESULT}"
-        value             = "{REFUSED}"
-        action            = "inc"
-        max_idle_duration = "{refusals.IDLE}"
-      }}
-    }}
+  stage.structured_metadata {{
+    values = {{
+{keys}    }}
   }}
 """
 
@@ -146,7 +186,7 @@ loki.process "containers" {{
     }}
   }}
 
-{_refusal_count()}
+{_request_ids()}{"".join(_count_stages(count) for count in COUNTS)}
   stage.timestamp {{
     source = "time"
     format = "RFC3339Nano"

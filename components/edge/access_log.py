@@ -13,6 +13,10 @@ Alloy), carrying what ties a request together end to end.
 
 from __future__ import annotations
 
+from components.app.contract import REQUEST_ID_FIELD, TRACE_ID_FIELD
+from components.edge.definition import DEFINITION
+from components.log_counts import Counter, Extract, LogCount
+
 FIELDS = (
     ("time", '"$time_iso8601"'),
     ("client", '"$remote_addr"'),
@@ -22,13 +26,36 @@ FIELDS = (
     ("bytes", "$body_bytes_sent"),
     ("duration_s", "$request_time"),
     ("upstream_s", '"$upstream_response_time"'),
-    ("request_id", '"$vos_request_id"'),
-    ("trace_id", '"$vos_trace_id"'),
+    (REQUEST_ID_FIELD, '"$vos_request_id"'),
+    (TRACE_ID_FIELD, '"$vos_trace_id"'),
 )
 """JSON key -> nginx value: numbers bare (always digits), everything else quoted."""
 TRACEPARENT = r"^(?!ff)[0-9a-f]{2}-(?!0{32})(?<vos_trace>[0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}"
 """W3C Trace Context `traceparent`: version-traceid-parentid-flags, lower-case hex; version
 ff and an all-zero trace id are invalid."""
+
+
+STATUS = "status"
+SERVER_ERROR = "server_error"
+COUNT = LogCount(
+    service=DEFINITION.dns_name,
+    parser="json",
+    fields=(STATUS,),
+    extracts=(Extract(STATUS, rf"^(?P<{SERVER_ERROR}>5)[0-9][0-9]$"),),
+    counters=(
+        Counter("edge_requests_total", "Requests the edge answered"),
+        Counter("edge_rate_limited_total", "Requests the edge refused with 429", STATUS, "429"),
+        Counter(
+            "edge_server_errors_total",
+            "Answers with a 5xx status (the edge's own or the gateway's)",
+            SERVER_ERROR,
+            "5",
+        ),
+    ),
+)
+"""What Alloy counts from these lines (components/log_counts.py): the edge's answers, its
+429s and its 5xx, for the alerts of monitoring/prometheus/rules/edge.yml. The health
+check's requests are not logged, so not counted."""
 
 
 def http_lines() -> list[str]:

@@ -22,6 +22,7 @@ from components.grafana.datasources import (
     PROMETHEUS_UID,
     Datasource,
     datasources_yml,
+    loki_json_data,
 )
 from components.grafana.definition import DEFINITION
 from components.jaeger.definition import DEFINITION as JAEGER
@@ -107,7 +108,7 @@ class Grafana(ServiceComponent):
                         _url(LOKI.dns_name, LOKI.tls_port),
                         LOKI.dns_name,
                         client_certificate=(reader_cert, reader_key),
-                        json_data={"maxLines": 1000},
+                        json_data=loki_json_data(tracing),
                     )
                 )
             if tracing:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.app.contract import TRACE_ID_FIELD
 from components.grafana.settings_ini import DASHBOARDS
 from components.yaml_document import yaml_text
 
@@ -19,6 +20,27 @@ ALERTMANAGER_UID = "alertmanager"
 LOKI_UID = "loki"
 JAEGER_UID = "jaeger"
 FOLDER_UID = "vos"
+TRACE_ID_MATCHER = rf'"{TRACE_ID_FIELD}":\s*"([0-9a-f]{{32}})"'
+"""The trace id of a JSON log line (the edge's, an app's by the contract), for Grafana's
+derived field: a link from the line to the trace in Jaeger."""
+
+
+def loki_json_data(tracing: bool) -> dict[str, Any]:
+    """Loki's datasource options; with Jaeger, each line's trace id links to its trace
+    (Grafana "Loki data source": derivedFields with datasourceUid, matcherRegex, url as the
+    internal link's query, `${__value.raw}` the matched id)."""
+    data: dict[str, Any] = {"maxLines": 1000}
+    if tracing:
+        data["derivedFields"] = [
+            {
+                "name": "TraceID",
+                "matcherRegex": TRACE_ID_MATCHER,
+                "datasourceUid": JAEGER_UID,
+                "url": "${__value.raw}",
+                "urlDisplayLabel": "Trace in Jaeger",
+            }
+        ]
+    return data
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,12 @@ def loki_yaml(retention_hours: int = RETENTION_HOURS) -> str:
                     }
                 ]
             },
-            "limits_config": {"retention_period": f"{retention_hours}h"},
+            # Alloy sends request and trace ids as structured metadata (Loki 3 default,
+            # written out: the pipeline depends on it).
+            "limits_config": {
+                "retention_period": f"{retention_hours}h",
+                "allow_structured_metadata": True,
+            },
             "compactor": {
                 "working_directory": f"{DATA}/compactor",
                 "retention_enabled": True,

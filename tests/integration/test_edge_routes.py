@@ -5,16 +5,22 @@ of an HTTPS stand-in for the gateway."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from components.edge import access_log
 from components.edge.access_log import FIELDS
 from components.edge.files import EdgeLimits
+from components.grafana.datasources import TRACE_ID_MATCHER
 from stacks.edge_settings import AUTH_ROUTE, EdgeSettings, RouteLimit
 from tests.integration.edge_server import Edge, Pki, request
 from tests.integration.https_stub import HttpsStub
+from tests.integration.log_counts import tally
+from tests.integration.sockets import free_port
 
 LOGIN = f"{AUTH_ROUTE}login"
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -91,6 +97,10 @@ def test_every_request_is_one_json_line_with_its_request_and_trace_ids(
     request(pki, edge, "GET", '/api/v1/"quoted"%0A{"status":1}', headers={"X-Request-ID": '"}'})
 
     lines = _until(edge, start + 2 + len(invalid))[start:]
+    # Grafana's link from a line to its trace finds the id in the line as nginx wrote it.
+    raw = edge.log.read_text().splitlines()[start]
+    linked = re.search(TRACE_ID_MATCHER, raw)
+    assert linked and linked[1] == TRACE
     assert len(lines) == 2 + len(invalid), lines
     first = lines[0]
     assert set(first) == {key for key, _ in FIELDS}
@@ -104,3 +114,28 @@ def test_every_request_is_one_json_line_with_its_request_and_trace_ids(
     assert hostile["path"] == '/api/v1/"quoted"\n{"status":1}'
     # An unusable caller id is replaced by one the edge made.
     assert hostile["request_id"] != '"}' and len(str(hostile["request_id"])) == 32
+
+
+def test_alloys_counts_of_answers_429s_and_5xx_match_the_edges_own_lines(
+    pki: Pki, edge: Edge, tmp_path: Path
+) -> None:
+    """The lines are the real nginx's; the count is access_log.COUNT as Alloy applies it."""
+    start = len(edge.log.read_text().splitlines())
+    statuses = [request(pki, edge, "GET", "/api/v1/reports/weekly")[0].status for _ in range(4)]
+    lines = edge.log.read_text().splitlines()[start:]
+    # A gateway that is not there: the edge answers 502 itself.
+    dead = Edge(tmp_path, free_port(), EdgeLimits(), pki.edge_files)
+    try:
+        assert request(pki, dead, "GET", "/api/v1/tasks")[0].status == 502
+        for _ in range(50):
+            if dead.log.read_text():
+                break
+            time.sleep(0.1)
+        lines += dead.log.read_text().splitlines()
+    finally:
+        dead.stop()
+    counted = {metric: n for (metric, _), n in tally(access_log.COUNT, lines).items()}
+    requests_, limited, errors = (c.metric for c in access_log.COUNT.counters)
+    assert counted.get(requests_) == len(statuses) + 1
+    assert counted.get(limited) == statuses.count(429) > 0
+    assert counted.get(errors) == 1

@@ -7,7 +7,6 @@ app's identity."""
 from __future__ import annotations
 
 import re
-import shlex
 import ssl
 import threading
 from collections import Counter
@@ -27,6 +26,7 @@ from tests.helpers import (
     throwaway_server,
     write_private,
 )
+from tests.integration.log_counts import tally
 from tests.integration.proxy_client import (
     Identity,
     Refused,
@@ -170,15 +170,8 @@ def test_each_request_is_logged_with_the_apps_identity_refusals_included(egress:
 
 
 def _alloy_refusal_counts(lines: Sequence[str]) -> Counter[str]:
-    """What Alloy's stages for the proxy's stream (components/alloy/files.py) make of these
-    lines: logfmt keys `result` and `identity`, the app by its regex, +1 per refusal."""
-    counts: Counter[str] = Counter()
-    for line in lines:
-        fields = dict(token.partition("=")[::2] for token in shlex.split(line))
-        app = re.search(refusals.APP_FROM_IDENTITY, fields.get(refusals.IDENTITY, ""))
-        if app and fields.get(refusals.RESULT) == REFUSED:
-            counts[app[refusals.APP]] += 1
-    return counts
+    """What Alloy counts from these lines (refusals.COUNT), per app."""
+    return Counter({labels[0]: n for (metric, labels), n in tally(refusals.COUNT, lines).items()})
 
 
 def _until(check: Callable[[], bool]) -> bool:

@@ -18,8 +18,10 @@ import yaml
 from components.alloy import files as alloy
 from components.alloy.definition import DEFINITION
 from components.docker.spec import TLS_DIR
-from components.egress_proxy import refusals
-from components.egress_proxy.files import REFUSED
+from components.edge.access_log import FIELDS
+from components.log_counts import LogCount
+from components.loki.files import CONFIG as LOKI_CONFIG
+from components.loki.files import STORE_NAME as LOKI_STORE
 from components.prometheus import files as prometheus
 from tests.program.mutual_tls import handshake
 from tools.offline.rendered import RenderedContainer, containers
@@ -43,6 +45,14 @@ def _block(config: str, opening: str) -> str:
         if depth == 0 and config[at] == "}":
             return config[start : at + 1]
     raise AssertionError(f"{opening} is not closed")
+
+
+def _blocks(config: str, opening: str) -> list[str]:
+    found, at = [], 0
+    while (at := config.find(opening + " {", at)) >= 0:
+        found.append(_block(config[at:], opening))
+        at += len(found[-1])
+    return found
 
 
 def _setting(block: str, name: str) -> str:
@@ -84,21 +94,56 @@ def test_only_prometheus_scrape_identity_gets_into_alloys_endpoint(
         assert handshake(server, client_ca, identity, tmp_path, name).startswith("refused")
 
 
-def test_the_refusal_count_reads_the_egress_proxys_own_stream(
-    rendered: dict[str, RenderedContainer], dev: Evaluation
+def _matches(config: str) -> dict[str, str]:
+    """Each stage.match block by the service its selector names."""
+    blocks, at = {}, 0
+    while (at := config.find("  stage.match {", at)) >= 0:
+        block = _block(config[at:], "  stage.match")
+        service = re.fullmatch(r'\{service="([a-z0-9-]+)"\}', _setting(block, "selector"))
+        assert service, block
+        blocks[service[1]] = block
+        at += len(block)
+    return blocks
+
+
+@pytest.mark.parametrize("count", alloy.COUNTS, ids=lambda c: c.service)
+def test_each_log_count_reads_its_own_services_stream_as_declared(
+    rendered: dict[str, RenderedContainer], dev: Evaluation, count: LogCount
 ) -> None:
     config = rendered["alloy"].file(alloy.CONFIG)
-    match = _block(config, "  stage.match")
-    labels = {x["label"]: x["value"] for x in dev.named("egress-proxy-server").inputs["labels"]}
-    assert _setting(match, "selector") == f'{{service="{labels["vos.service"]}"}}'
-    logfmt = _block(match, "    stage.logfmt")
-    assert _setting(logfmt, "source") == "output"  # the line Docker's record carried
-    keys = set(re.findall(r'^\s*(\w+) = ""', logfmt, re.M))
-    assert {refusals.RESULT, refusals.IDENTITY} <= keys
-    regex = _block(match, "    stage.regex")
-    assert _setting(regex, "expression") == refusals.APP_FROM_IDENTITY
-    counter = _block(match, "      metric.counter")
-    assert _setting(counter, "prefix") + _setting(counter, "name") == refusals.METRIC
-    assert (_setting(counter, "source"), _setting(counter, "value")) == (refusals.RESULT, REFUSED)
-    # The count runs before the line is replaced by its text, and only for the proxy.
+    matches = _matches(config)
+    assert set(matches) == {c.service for c in alloy.COUNTS}
+    block = matches[count.service]
+    # The selector names the label the service's container really logs with.
+    labels = {x["label"]: x["value"] for x in dev.named(f"{count.service}-server").inputs["labels"]}
+    assert labels["vos.service"] == count.service
+    parser = _block(block, f"    stage.{count.parser}")
+    assert _setting(parser, "source") == "output"  # the line Docker's record carried
+    assert set(re.findall(r'^\s*(\w+) = ""', parser, re.M)) == set(count.fields)
+    expressions = [_setting(b, "expression") for b in _blocks(block, "    stage.regex")]
+    assert expressions == [e.expression for e in count.extracts]
+    rendered_counters = [
+        (
+            _setting(b, "prefix") + _setting(b, "name"),
+            _setting(b, "source") if "source" in b else None,
+            _setting(b, "value") if "value " in b else None,
+        )
+        for b in _blocks(block, "      metric.counter")
+    ]
+    assert rendered_counters == [(c.metric, c.source, c.value) for c in count.counters]
+    # The counts run before the line is replaced by its text.
     assert config.index("stage.match") < config.index("stage.output")
+
+
+def test_request_and_trace_ids_are_kept_as_metadata_never_as_labels(
+    rendered: dict[str, RenderedContainer],
+) -> None:
+    config = rendered["alloy"].file(alloy.CONFIG)
+    metadata = _block(config, "  stage.structured_metadata")
+    kept = set(re.findall(r'^\s*(\w+) = ""', metadata, re.M))
+    # The keys the edge writes (and the contract asks of the apps).
+    assert kept == set(alloy.REQUEST_FIELDS) <= {key for key, _ in FIELDS}
+    labels = _block(config, "  stage.labels")
+    assert not kept & set(re.findall(r'^\s*(\w+) = ""', labels, re.M))
+    loki = yaml.safe_load(rendered[LOKI_STORE].file(LOKI_CONFIG))
+    assert loki["limits_config"]["allow_structured_metadata"] is True

@@ -152,6 +152,20 @@ def test_datasources_have_fixed_uids_tls_by_name_and_the_real_credentials(
     assert grafana.files[DATASOURCES].mode == "0400"
 
 
+def test_a_log_lines_trace_id_links_to_its_trace_in_jaeger(grafana: RenderedContainer) -> None:
+    """Grafana "Loki data source", derived fields: an internal link (datasourceUid) whose
+    query is the matched value. The regex meets a real nginx line in
+    tests/integration/test_edge_routes.py; here an app's line as Python writes JSON."""
+    sources = {s["uid"]: s for s in _datasources(grafana)}
+    (field,) = sources["loki"]["jsonData"]["derivedFields"]
+    assert field["datasourceUid"] == "jaeger" and field["datasourceUid"] in sources
+    assert _unescape(field["url"]) == "${__value.raw}"  # what Grafana reads after expansion
+    line = json.dumps({"msg": "done", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736"})
+    found = re.search(_unescape(field["matcherRegex"]), line)
+    assert found and found[1] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert not re.search(_unescape(field["matcherRegex"]), '{"trace_id": ""}')
+
+
 def test_a_dollar_in_a_value_is_escaped_for_grafanas_expansion() -> None:
     from components.grafana.datasources import Datasource, datasources_yml
 
