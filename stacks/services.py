@@ -56,6 +56,10 @@ class Credential:
     """The `vos-infra:rotation` counter that replaces it; None: generated once, never rotated."""
     length: int
     purpose: str
+    rollover_of: str | None = None
+    """The credential (same owner) whose value before its last rotation this one holds, so
+    both are valid until the next rotation: a rollover with overlap for values that callers
+    outside the stack hold (components/credentials/rollover.py)."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,15 @@ class Catalogue:
             unknown = [r for r in (*d.requires, d.borrows_image or d.key) if r not in self._by_key]
             if unknown:
                 problems.append(f"{d.key} requires unknown services {unknown}")
+        for d in self.definitions:
+            for group in (d.credentials, d.per_consumer, d.per_agent):
+                rotating = {c.name: c.rotation for c in group}
+                problems += [
+                    f"{d.key}: {c.name} rolls over {c.rollover_of!r}, which is not a credential "
+                    "of the same group and rotation class"
+                    for c in group
+                    if c.rollover_of and rotating.get(c.rollover_of, "-") != c.rotation
+                ]
         overlap = set(self.credential_classes) & set(CERTIFICATE_CLASSES)
         if overlap:
             problems.append(f"credential classes named like certificate classes: {overlap}")

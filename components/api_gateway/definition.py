@@ -20,7 +20,16 @@ DEFINITION = ServiceDefinition(
     consumer=True,
     credentials=(
         Credential("jwt-secret", "apiGateway", SIGNING_KEY, "HS256 JWT signing key"),
-        Credential("api-key", "apiGateway", API_KEY, "client API key (X-API-Key)"),
+        # Clients outside the stack hold it: a rotation keeps the replaced key valid as
+        # api-key-previous until the next one (its own class, apart from the JWT key).
+        Credential("api-key", "apiKey", API_KEY, "client API key (X-API-Key)"),
+        Credential(
+            "api-key-previous",
+            "apiKey",
+            API_KEY,
+            "the client API key before the last rotation: accept it too (the rollover's overlap)",
+            rollover_of="api-key",
+        ),
         Credential("admin-password", "apiGateway", PASSWORD, "gateway admin login"),
     ),
     # Verified by the gateway, so its Vault policy reads each agent's key as well.

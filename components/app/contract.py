@@ -36,6 +36,13 @@ HTTPS_PORT = 8443
 METRICS_PORT = 9464
 TMP_DIR = "/tmp"  # noqa: S108 (a private tmpfs inside the container)
 HEALTH_PATH = "/healthz"
+REQUEST_ID_FIELD = "request_id"
+TRACE_ID_FIELD = "trace_id"
+"""Keys of every JSON log line written for a request or a message (the edge's too): Alloy
+keeps them as Loki structured metadata, Grafana links a trace id to Jaeger."""
+REQUEST_ID_AMQP_HEADER = "x-request-id"
+JWT_TTL_SECONDS = 900
+"""Lifetime of the tokens the gateway issues: a leaked token is worth 15 minutes."""
 READY_PATH = "/readyz"
 METRICS_PATH = "/metrics"
 RELOAD_POLL_S = 30
@@ -145,6 +152,12 @@ VARIABLES: tuple[Variable, ...] = (
     ),
     Variable("VOS_AGENT_NAME", "weather", "the agent's name", "agent"),
     Variable("VOS_GATEWAY_URL", "https://api-gateway:8443", "the gateway's internal URL", "agent"),
+    Variable(
+        "VOS_JWT_TTL_SECONDS",
+        str(JWT_TTL_SECONDS),
+        "lifetime of the JWTs it issues (`exp`); refuse a token without `exp` or past it",
+        "gateway",
+    ),
     Variable(
         "VOS_AGENT_KEY_FILES",
         f"weather-agent={SECRETS_DIR}/weather-agent.internal-api-key",

@@ -109,17 +109,36 @@ def contract_markdown() -> str:
         "when the",
         "  caller sent one, passes through: continue that trace.",
         "",
+        "## Authentication",
+        "",
+        f"- Every route but `{contract.HEALTH_PATH}` and `{contract.READY_PATH}` requires one "
+        "of: `X-API-Key` equal to the",
+        "  contents of `VOS_API_KEY_FILE` or of `VOS_API_KEY_PREVIOUS_FILE` (compare in "
+        "constant time); a",
+        "  `Authorization: Bearer` JWT signed HS256 with `VOS_JWT_SECRET_FILE`, with `exp` no "
+        "later than",
+        "  `VOS_JWT_TTL_SECONDS` after `iat`; or, from an agent, its internal API key "
+        "(`VOS_AGENT_KEY_FILES`).",
+        "  Anything else gets 401 with no detail.",
+        "- The client API key rolls over with an overlap: `rotation.apiKey` makes a new "
+        "current key and keeps",
+        "  the one it replaced valid as the previous key until the next rotation; clients "
+        "move to the new key",
+        "  in between. The JWT key rotates on its own (`rotation.apiGateway`): tokens signed "
+        "with the old key",
+        "  stop working, and the short lifetime bounds what that costs.",
+        "",
         "## Requests in the logs",
         "",
-        "- Log to stdout, one JSON object per line, with `request_id` (the request's "
-        "`X-Request-ID`, or the",
-        "  message's `x-request-id` header) and `trace_id` (32 lower-case hex digits, or "
-        "empty) on every line",
+        f"- Log to stdout, one JSON object per line, with `{contract.REQUEST_ID_FIELD}` "
+        "(the request's `X-Request-ID`, or the",
+        f"  message's `{contract.REQUEST_ID_AMQP_HEADER}` header) and "
+        f"`{contract.TRACE_ID_FIELD}` (32 lower-case hex digits, or empty) on every line",
         "  written while handling a request or a message. The edge logs each request the "
         "same way, so Loki",
         "  finds a request across the edge, the gateway and the agents by either id.",
-        "- Publishing for a request, copy its id into the AMQP header `x-request-id` (and the "
-        "trace context",
+        "- Publishing for a request, copy its id into the AMQP header "
+        f"`{contract.REQUEST_ID_AMQP_HEADER}` (and the trace context",
         "  as below).",
         "",
         "## Outbound calls",

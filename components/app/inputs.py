@@ -110,6 +110,7 @@ def environment(settings: Settings, app: App) -> dict[str, str]:
         if settings.is_enabled(GATEWAY.key):
             env["VOS_GATEWAY_URL"] = f"https://{GATEWAY.dns_name}:{GATEWAY.tls_port}"
     else:
+        env["VOS_JWT_TTL_SECONDS"] = str(contract.JWT_TTL_SECONDS)
         env["VOS_AGENT_KEY_FILES"] = ",".join(
             f"{s.owner}={s.path(app)}" for s in agent_key_inputs(settings)
         )

@@ -23,6 +23,8 @@ class CredentialSpec:
     """The `vos-infra:rotation` counter that replaces it; None for a first-start-only value."""
     length: int
     purpose: str
+    rollover_of: str | None = None
+    """The credential of the same service whose replaced value this one holds."""
 
     @property
     def resource_name(self) -> str:
@@ -44,6 +46,7 @@ def credential_specs(settings: Settings) -> list[CredentialSpec]:
         owned += [(consumer, c) for consumer in consumers for c in definition.per_consumer]
         owned += [(agent, c) for agent in agents for c in definition.per_agent]
         specs += [
-            CredentialSpec(owner, c.name, c.rotation, c.length, c.purpose) for owner, c in owned
+            CredentialSpec(owner, c.name, c.rotation, c.length, c.purpose, c.rollover_of)
+            for owner, c in owned
         ]
     return specs

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from components.registry import REGISTRY
 from infra.assembly import component_class
-from stacks.services import Catalogue, ServiceDefinition
+from stacks.services import Catalogue, Credential, ServiceDefinition
 from tests.docker.images import NO_STAND_IN
 from tools.offline.runner import Evaluation
 
@@ -72,3 +73,9 @@ def test_an_inconsistent_catalogue_is_refused() -> None:
         Catalogue([postgres, postgres])
     with pytest.raises(ValueError, match="requires unknown services"):
         Catalogue([REGISTRY.get("alloy")])
+    # A rollover partner must roll over a credential of its own group and class.
+    gateway = REGISTRY.get("apiGateway")
+    stray = Credential("api-key-older", "apiGateway", 48, "p", rollover_of="api-key")
+    others = [d for d in REGISTRY if d.key != "apiGateway"]
+    with pytest.raises(ValueError, match="rolls over 'api-key'"):
+        Catalogue([*others, replace(gateway, credentials=(*gateway.credentials, stray))])
