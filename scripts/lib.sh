@@ -28,15 +28,16 @@ docker_swap_limit_problem() {
 }
 
 # Create the project virtualenv (the one Pulumi.yaml names) and install the project into it,
-# editable, with the given extras, e.g. `bootstrap_venv dev`. Skipped when the same extras
-# were installed from the same pyproject.toml (a stamp in the virtualenv records both).
+# editable, with the given extras, e.g. `bootstrap_venv dev` (which also installs the reference
+# apps' libraries the tests run them with). Skipped when the same extras were installed from
+# the same pyproject.toml and apps/requirements.txt (a stamp in the virtualenv records both).
 bootstrap_venv() {
   local extras="${1:-}"
   local python="${PYTHON:-python3}"
   command -v "$python" >/dev/null || die "python3 not found: install Python 3.11+ (apt-get install python3 python3-venv)"
   local stamp="$VENV/.vos-infra-installed"
   local want
-  want="$(sha256sum "$ROOT/pyproject.toml" | cut -d' ' -f1) ${extras:-base}"
+  want="$(cat "$ROOT/pyproject.toml" "$ROOT/apps/requirements.txt" | sha256sum | cut -d' ' -f1) ${extras:-base}"
   if [ -x "$VENV/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
@@ -49,6 +50,10 @@ bootstrap_venv() {
   say "installing vos-infra${extras:+[$extras]} into $VENV"
   "$VENV/bin/python" -m pip install --quiet --upgrade pip
   "$VENV/bin/python" -m pip install --quiet -e "$spec"
+  # The tests run the reference apps (apps/vos_reference) with their own libraries.
+  case ",$extras," in
+    *,dev,*) "$VENV/bin/python" -m pip install --quiet -r "$ROOT/apps/requirements.txt" ;;
+  esac
   printf '%s\n' "$want" >"$stamp"
 }
 

@@ -1,0 +1,45 @@
+"""`python -m vos_reference gateway|agent`: the API on VOS_HTTPS_PORT (TLS with the app's
+certificate), the metrics on VOS_METRICS_PORT (TLS, client certificates of the metrics CA
+only: prometheus_client's own server)."""
+
+from __future__ import annotations
+
+import ssl
+import sys
+
+import uvicorn
+from prometheus_client import start_http_server
+
+from vos_reference import agent, environment, gateway, observability
+
+
+def main() -> None:
+    role = sys.argv[1] if len(sys.argv) > 1 else ""
+    if role not in ("gateway", "agent"):
+        raise SystemExit("usage: python -m vos_reference gateway|agent")
+    env = environment.read(role)  # type: ignore[arg-type]
+    observability.setup(env.service)
+    start_http_server(
+        env.metrics_port,
+        registry=observability.REGISTRY,
+        certfile=env.cert,
+        keyfile=env.key,
+        client_cafile=env.metrics_ca,
+        client_auth_required=True,
+        tls_min_version=ssl.TLSVersion.TLSv1_2,
+    )
+    app = gateway.build(env) if role == "gateway" else agent.build(env)
+    uvicorn.run(
+        app,
+        host="0.0.0.0",  # noqa: S104 (the container's own network namespace)
+        port=env.https_port,
+        ssl_certfile=env.cert,
+        ssl_keyfile=env.key,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""The reference agent: takes tasks from its own queue (only from the gateway), does its
+work, answers the gateway under its own name, continuing the gateway's trace; counts its
+tasks and shows when it is busy (the contract's agent metrics)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import urlsplit
+
+from aio_pika.abc import AbstractIncomingMessage
+from opentelemetry import trace
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from vos_reference.broker import Messaging, tls_context
+from vos_reference.environment import Environment
+from vos_reference.http import request_middleware
+from vos_reference.observability import BUSY, LLM_DURATION, TASKS, TOOLS
+from vos_reference.readiness import Readiness
+
+log = logging.getLogger("vos_reference.agent")
+tracer = trace.get_tracer("vos_reference.agent")
+
+
+def work(text: str) -> str:
+    """Stands in for the model and tools a real agent calls (no outside call here)."""
+    if text == "fail":
+        raise ValueError("the task asked to fail")
+    return text[::-1]
+
+
+def build(env: Environment) -> Starlette:
+    assert env.broker is not None, "an agent lives on the broker"
+    messaging = Messaging(env.broker, tls_context(env.ca, env.client_cert, env.client_key))
+    gateway = urlsplit(env.gateway_url or "https://api-gateway").hostname or "api-gateway"
+    readiness = Readiness(env, {"rabbitmq-password": messaging.password})
+    readiness.checks["rabbitmq"] = messaging.ready
+
+    async def on_task(user_id: str, body: dict[str, Any], message: AbstractIncomingMessage) -> None:
+        if user_id != gateway:
+            log.warning("a task not from the gateway", extra={"fields": {"user": user_id}})
+            return
+        BUSY.set(1)
+        started = time.perf_counter()
+        try:
+            with tracer.start_as_current_span("task", kind=trace.SpanKind.CONSUMER):
+                try:
+                    answer: dict[str, Any] = {"output": work(str(body.get("input", "")))}
+                    outcome = "success"
+                except ValueError as error:
+                    answer, outcome = {"error": str(error)}, "error"
+                LLM_DURATION.labels("reference").observe(time.perf_counter() - started)
+                TOOLS.labels("reverse", outcome).inc()
+                TASKS.labels(outcome).inc()
+                log.info("task", extra={"fields": {"outcome": outcome}})
+                await messaging.publish("result", answer, message.correlation_id or "")
+        finally:
+            BUSY.set(0)
+
+    async def connect_broker() -> None:
+        while True:
+            try:
+                await messaging.connect()
+                await messaging.consume(on_task)
+                return
+            except Exception as error:
+                log.warning("broker not ready", extra={"fields": {"error": str(error)}})
+                await asyncio.sleep(2)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(connect_broker())
+        yield
+        task.cancel()
+        await messaging.close()
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def ready(request: Request) -> JSONResponse:
+        missing = await asyncio.to_thread(readiness.waiting_for)
+        if missing:
+            return JSONResponse({"status": "starting", "waiting_for": missing}, 503)
+        return JSONResponse({"status": "ready"})
+
+    routes = [Route("/healthz", health), Route("/readyz", ready)]
+    # An agent serves nothing but its probes: every other route is refused (no caller).
+    middleware = request_middleware(routes, None)
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(BaseHTTPMiddleware, dispatch=middleware)],
+        lifespan=lifespan,
+    )

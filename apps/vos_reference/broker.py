@@ -1,0 +1,114 @@
+"""AMQPS as the contract says ("Messaging"): TLS verified with the platform CA and the app's
+client certificate, its own user and password file; publish only to the exchange, with
+routing keys under its prefix, `user_id` set to its user (the broker refuses anything else),
+the request id and the W3C trace context in the headers; consume only its own queue, and
+reject a message without `user_id` (the broker checks `user_id` only when it is set, so a
+message without one would arrive unattributed)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from opentelemetry import context as otel_context
+from opentelemetry import propagate
+
+from vos_reference.environment import Broker
+from vos_reference.observability import REQUEST_ID
+from vos_reference.secret_file import SecretFile
+
+REQUEST_ID_HEADER = "x-request-id"
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str, dict[str, Any], AbstractIncomingMessage], Awaitable[None]]
+"""(the publisher's user id, the decoded body, the message)"""
+
+
+def tls_context(ca: str, cert: str, key: str) -> ssl.SSLContext:
+    context = ssl.create_default_context(cafile=ca)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    return context
+
+
+class Messaging:
+    def __init__(self, settings: Broker, tls: ssl.SSLContext) -> None:
+        self.settings = settings
+        self.tls = tls
+        self.password = SecretFile(settings.password_file)
+        self.connection: AbstractRobustConnection | None = None
+        self.exchange: aio_pika.abc.AbstractExchange | None = None
+
+    async def connect(self) -> None:
+        self.connection = await aio_pika.connect_robust(
+            host=self.settings.host,
+            port=self.settings.port,
+            login=self.settings.user,
+            # Read when (re)connecting: a rotated password is used for the next connection.
+            password=self.password.value(),
+            virtualhost=self.settings.vhost,
+            ssl=True,
+            ssl_context=self.tls,
+        )
+        channel = await self.connection.channel(publisher_confirms=True)
+        # No configure permission: the exchange is the platform's, looked up, never declared.
+        self.exchange = await channel.get_exchange(self.settings.exchange, ensure=False)
+        self.channel = channel
+
+    async def close(self) -> None:
+        if self.connection:
+            await self.connection.close()
+
+    def ready(self) -> bool:
+        return bool(self.connection and not self.connection.is_closed)
+
+    async def publish(self, topic: str, body: dict[str, Any], correlation_id: str = "") -> None:
+        assert self.exchange is not None
+        headers: dict[str, Any] = {REQUEST_ID_HEADER: REQUEST_ID.get()}
+        propagate.inject(headers)  # traceparent, tracestate
+        message = aio_pika.Message(
+            json.dumps(body).encode(),
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            user_id=self.settings.user,
+            headers=headers,
+            correlation_id=correlation_id or None,
+        )
+        await self.exchange.publish(message, routing_key=self.settings.publish_prefix + topic)
+
+    async def consume(self, handler: Handler) -> None:
+        queue = await self.channel.get_queue(self.settings.queue, ensure=False)
+
+        async def on_message(message: AbstractIncomingMessage) -> None:
+            if not message.user_id:
+                # Unattributed: whoever sent it did not say who they are.
+                log.warning("rejected a message without user_id", extra={"fields": {}})
+                await message.reject(requeue=False)
+                return
+            headers = dict(message.headers or {})
+            token = otel_context.attach(propagate.extract(_text_headers(headers)))
+            request_id = REQUEST_ID.set(str(headers.get(REQUEST_ID_HEADER) or ""))
+            try:
+                await handler(message.user_id, json.loads(message.body), message)
+                await message.ack()
+            except Exception:
+                log.exception("failed to handle a message")
+                await message.reject(requeue=False)
+            finally:
+                REQUEST_ID.reset(request_id)
+                otel_context.detach(token)
+
+        await queue.consume(on_message)
+
+
+def _text_headers(headers: dict[str, Any]) -> dict[str, str]:
+    return {
+        k: v.decode() if isinstance(v, bytes) else str(v)
+        for k, v in headers.items()
+        if isinstance(v, str | bytes)
+    }

@@ -1,0 +1,146 @@
+"""The reference API gateway: login (a JWT for the admin), and tasks handed to an agent over
+RabbitMQ, whose answer comes back on the gateway's own queue."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from aio_pika.abc import AbstractIncomingMessage
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from vos_reference.auth import Authenticator
+from vos_reference.broker import Messaging, tls_context
+from vos_reference.environment import Environment
+from vos_reference.http import request_middleware
+from vos_reference.readiness import Readiness
+from vos_reference.secret_file import SecretFile
+
+ANSWER_TIMEOUT_S = 10
+log = logging.getLogger("vos_reference.gateway")
+
+
+def build(env: Environment) -> Starlette:
+    api_keys = [SecretFile(path) for path in env.api_key_files]
+    jwt_secret = SecretFile(env.jwt_secret_file) if env.jwt_secret_file else None
+    admin_password = SecretFile(env.admin_password_file) if env.admin_password_file else None
+    agents = {name: SecretFile(path) for name, path in env.agent_keys.items()}
+    authenticator = Authenticator(api_keys, jwt_secret, agents, env.jwt_ttl_seconds)
+    secrets: dict[str, SecretFile] = {"api-key": api_keys[0]} if api_keys else {}
+    if jwt_secret:
+        secrets["jwt-secret"] = jwt_secret
+    messaging = (
+        Messaging(env.broker, tls_context(env.ca, env.client_cert, env.client_key))
+        if env.broker
+        else None
+    )
+    if messaging:
+        secrets["rabbitmq-password"] = messaging.password
+    readiness = Readiness(env, secrets)
+    if messaging:
+        readiness.checks["rabbitmq"] = messaging.ready
+    waiting: dict[str, asyncio.Future[dict[str, Any]]] = {}
+
+    async def on_answer(
+        user_id: str, body: dict[str, Any], message: AbstractIncomingMessage
+    ) -> None:
+        # Only the agent whose name the routing key carries may answer (the broker's topic
+        # permission already says so; the gateway does not take it on trust).
+        agent = message.routing_key.split(".")[1] if message.routing_key else ""
+        if user_id != f"{agent}-agent":
+            log.warning("an answer from the wrong publisher", extra={"fields": {"user": user_id}})
+            return
+        future = waiting.pop(message.correlation_id or "", None)
+        if future and not future.done():
+            future.set_result(body | {"agent": agent})
+
+    async def connect_broker() -> None:
+        assert messaging is not None
+        while True:
+            try:
+                await messaging.connect()
+                await messaging.consume(on_answer)
+                return
+            except Exception as error:  # not reachable yet, or a password not rendered yet
+                log.warning("broker not ready", extra={"fields": {"error": str(error)}})
+                await asyncio.sleep(2)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        task = asyncio.create_task(connect_broker()) if messaging else None
+        yield
+        if task:
+            task.cancel()
+        if messaging:
+            await messaging.close()
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def ready(request: Request) -> JSONResponse:
+        missing = await asyncio.to_thread(readiness.waiting_for)
+        if missing:
+            return JSONResponse({"status": "starting", "waiting_for": missing}, 503)
+        return JSONResponse({"status": "ready"})
+
+    async def login(request: Request) -> JSONResponse:
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "unauthorized"}, 401)
+        expected = admin_password.value() if admin_password else ""
+        given = str(body.get("password", "")) if isinstance(body, dict) else ""
+        if not (
+            expected
+            and isinstance(body, dict)
+            and body.get("username") == "admin"
+            and hmac.compare_digest(given.encode(), expected.encode())
+        ):
+            return JSONResponse({"error": "unauthorized"}, 401)
+        token = authenticator.issue("admin")
+        ttl = env.jwt_ttl_seconds
+        return JSONResponse({"access_token": token, "token_type": "bearer", "expires_in": ttl})
+
+    async def whoami(request: Request) -> JSONResponse:
+        caller = request.state.caller
+        return JSONResponse({"kind": caller.kind, "name": caller.name})
+
+    async def task(request: Request) -> JSONResponse:
+        agent = request.path_params["agent"]
+        if f"{agent}-agent" not in env.agent_keys or messaging is None or not messaging.ready():
+            return JSONResponse({"error": "no such agent"}, 404)
+        body = await request.json()
+        correlation = uuid.uuid4().hex
+        future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        waiting[correlation] = future
+        await messaging.publish(f"{agent}.task", {"input": body.get("input")}, correlation)
+        try:
+            answer = await asyncio.wait_for(future, ANSWER_TIMEOUT_S)
+        except TimeoutError:
+            waiting.pop(correlation, None)
+            return JSONResponse({"error": "the agent did not answer"}, 504)
+        return JSONResponse(answer)
+
+    routes = [
+        Route("/healthz", health),
+        Route("/readyz", ready),
+        Route("/api/v1/auth/login", login, methods=["POST"]),
+        Route("/api/v1/whoami", whoami),
+        Route("/api/v1/agents/{agent}/tasks", task, methods=["POST"]),
+    ]
+    middleware = request_middleware(routes, authenticator)
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(BaseHTTPMiddleware, dispatch=middleware)],
+        lifespan=lifespan,
+    )

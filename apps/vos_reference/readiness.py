@@ -1,0 +1,51 @@
+"""Readiness (the contract's `/readyz`): 503 until every secret the app needs is rendered
+and every dependency answers; which ones are missing is said, never their values."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import psycopg
+
+from vos_reference.environment import Database, Environment
+from vos_reference.secret_file import SecretFile
+
+
+class Readiness:
+    def __init__(self, env: Environment, secrets: dict[str, SecretFile]) -> None:
+        self.env = env
+        self.secrets = secrets
+        self.checks: dict[str, Callable[[], bool]] = {}
+        self._database_ok_until = 0.0
+        if env.database:
+            database = env.database
+            self.checks["postgres"] = lambda: self._database(database)
+
+    def waiting_for(self) -> list[str]:
+        missing = [name for name, secret in self.secrets.items() if not secret.ready()]
+        missing += [name for name, check in self.checks.items() if not check()]
+        return missing
+
+    def _database(self, database: Database) -> bool:
+        """A verified-TLS login as the app's own role, at most every 10 s."""
+        if time.monotonic() < self._database_ok_until:
+            return True
+        try:
+            with psycopg.connect(
+                host=database.host,
+                port=database.port,
+                dbname=database.database,
+                user=database.user,
+                password=SecretFile(database.password_file).value(),
+                sslmode=database.sslmode,
+                sslrootcert=self.env.ca,
+                sslcert=self.env.client_cert,
+                sslkey=self.env.client_key,
+                connect_timeout=3,
+            ) as connection:
+                connection.execute("SELECT 1")
+        except psycopg.Error:
+            return False
+        self._database_ok_until = time.monotonic() + 10
+        return True

@@ -1,0 +1,251 @@
+"""The reference gateway and agent (apps/vos_reference) honour the app contract, run as local
+processes from what their containers receive (tests/integration/reference_apps.py), beside
+Debian's RabbitMQ 3.10 and PostgreSQL 15 started from their rendered files."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import jwt
+import pika
+import pytest
+
+from components.app.contract import CLIENT_CERT, CLIENT_KEY
+from tests.helpers import output, write_private
+from tests.integration.reference_apps import (
+    App,
+    ReferenceStack,
+    call,
+    reference_stack,
+    secret_value,
+    wait_until,
+    write_atomically,
+)
+from tools.offline.runner import Evaluation
+
+PROVES = ("api_gateway", "agents")
+"""Packages whose containers this module runs on real servers (tests/program/test_registry.py)."""
+TRACE = "0af7651916cd43dd8448eb211c80319c"
+
+
+@pytest.fixture(scope="module")
+def stack(dev: Evaluation, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ReferenceStack]:
+    with reference_stack(dev, tmp_path_factory.mktemp("reference")) as running:
+        # The gateway starts before its client API key is rendered (a sidecar still at work).
+        gateway = running.prepare("api-gateway", "gateway", leave_out=("VOS_API_KEY_FILE",))
+        running.start(gateway)
+        for name in running.agent_names():
+            running.start(running.prepare(name, "agent"))
+        yield running
+
+
+def _gateway(stack: ReferenceStack) -> App:
+    return stack.apps["api-gateway"]
+
+
+def _key(stack: ReferenceStack, variable: str = "VOS_API_KEY_FILE") -> str:
+    app = _gateway(stack)
+    return secret_value(stack.evaluation, app.name, app.secret(variable).name)
+
+
+def _ready(app: App) -> bool:
+    try:
+        return call(app, "GET", "/readyz").status == 200
+    except OSError:
+        return False
+
+
+def test_readiness_waits_for_a_missing_secret_and_follows_it_without_a_restart(
+    stack: ReferenceStack,
+) -> None:
+    gateway = _gateway(stack)
+    assert wait_until(lambda: _listening(gateway), timeout=60), gateway.lines()[-20:]
+    answer = call(gateway, "GET", "/readyz")
+    assert answer.status == 503 and "api-key" in answer.json()["waiting_for"]  # type: ignore[index]
+    assert call(gateway, "GET", "/healthz").status == 200  # alive all along
+    pid = gateway.process.pid if gateway.process else None
+    write_atomically(gateway.secret("VOS_API_KEY_FILE"), _key(stack))
+    assert wait_until(lambda: _ready(gateway), timeout=60), call(gateway, "GET", "/readyz").body
+    assert gateway.process and gateway.process.pid == pid and gateway.process.poll() is None
+    for agent in stack.agent_names():
+        assert wait_until(lambda a=stack.apps[agent]: _ready(a), timeout=60), agent
+
+
+def _listening(app: App) -> bool:
+    try:
+        call(app, "GET", "/healthz")
+        return True
+    except OSError:
+        return False
+
+
+def test_every_route_but_health_needs_a_caller(stack: ReferenceStack) -> None:
+    gateway = _gateway(stack)
+    assert wait_until(lambda: _ready(gateway), timeout=60)
+    assert call(gateway, "GET", "/api/v1/whoami").status == 401
+    assert call(gateway, "GET", "/api/v1/nothing-here").status == 401  # not even a 404
+    assert call(gateway, "GET", "/api/v1/whoami", {"X-API-Key": "guess"}).status == 401
+    ok = call(gateway, "GET", "/api/v1/whoami", {"X-API-Key": _key(stack)})
+    assert ok.status == 200 and ok.json() == {"kind": "client", "name": "api-key"}
+    previous = _key(stack, "VOS_API_KEY_PREVIOUS_FILE")
+    assert call(gateway, "GET", "/api/v1/whoami", {"X-API-Key": previous}).status == 200
+    agent_key = secret_value(stack.evaluation, "api-gateway", "weather-agent.internal-api-key")
+    answer = call(gateway, "GET", "/api/v1/whoami", {"X-API-Key": agent_key})
+    assert answer.json() == {"kind": "agent", "name": "weather-agent"}
+    # An agent serves its probes only.
+    agent = stack.apps["weather-agent"]
+    assert call(agent, "GET", "/api/v1/whoami", {"X-API-Key": _key(stack)}).status == 401
+
+
+def test_a_login_gives_a_short_lived_token_and_forgeries_are_refused(
+    stack: ReferenceStack,
+) -> None:
+    gateway = _gateway(stack)
+    password = secret_value(stack.evaluation, "api-gateway", "admin-password")
+    wrong = call(gateway, "POST", "/api/v1/auth/login", body={"username": "admin", "password": "x"})
+    assert wrong.status == 401
+    login = call(
+        gateway, "POST", "/api/v1/auth/login", body={"username": "admin", "password": password}
+    )
+    token = str(login.json()["access_token"])  # type: ignore[index]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == int(gateway.env["VOS_JWT_TTL_SECONDS"])
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert call(gateway, "GET", "/api/v1/whoami", bearer).json() == {
+        "kind": "token",
+        "name": "admin",
+    }
+    secret = secret_value(stack.evaluation, "api-gateway", "jwt-secret")
+    now = int(time.time())
+    forged = {
+        "another key": jwt.encode({"sub": "admin", "iat": now, "exp": now + 60}, "x" * 64),
+        "expired": jwt.encode({"sub": "admin", "iat": now - 120, "exp": now - 60}, secret),
+        "too long-lived": jwt.encode({"sub": "admin", "iat": now, "exp": now + 86400}, secret),
+        "no exp": jwt.encode({"sub": "admin", "iat": now}, secret),
+        "alg none": jwt.encode({"sub": "admin", "iat": now, "exp": now + 60}, None, "none"),
+    }
+    for what, token in forged.items():
+        answer = call(gateway, "GET", "/api/v1/whoami", {"Authorization": f"Bearer {token}"})
+        assert answer.status == 401, what
+
+
+def test_a_rolled_over_key_is_taken_from_the_files_without_a_restart(
+    stack: ReferenceStack,
+) -> None:
+    gateway = _gateway(stack)
+    old, new = _key(stack), "N" * 48
+    # What the sidecar renders after `rotation.apiKey` moves: a new current, the old previous.
+    write_atomically(gateway.secret("VOS_API_KEY_PREVIOUS_FILE"), old)
+    write_atomically(gateway.secret("VOS_API_KEY_FILE"), new)
+    for key in (old, new):
+        assert call(gateway, "GET", "/api/v1/whoami", {"X-API-Key": key}).status == 200
+    retired = _key(stack, "VOS_API_KEY_PREVIOUS_FILE")
+    assert call(gateway, "GET", "/api/v1/whoami", {"X-API-Key": retired}).status == 401
+    write_atomically(gateway.secret("VOS_API_KEY_FILE"), old)  # as it was, for the others
+
+
+def test_metrics_are_served_only_to_the_metrics_cas_scrape_identity(
+    stack: ReferenceStack, dev: Evaluation, tmp_path: Path
+) -> None:
+    gateway = _gateway(stack)
+    call(gateway, "GET", "/api/v1/whoami", {"X-API-Key": _key(stack)})
+    scraper = (
+        write_private(
+            tmp_path, "s.crt", str(output(dev.named("pki-prometheus-scraper-cert"), "certPem"))
+        ),
+        write_private(
+            tmp_path, "s.key", str(output(dev.named("pki-prometheus-scraper-key"), "privateKeyPem"))
+        ),
+    )
+    answer = call(gateway, "GET", "/metrics", port=gateway.metrics_port, identity=scraper)
+    text = answer.body.decode()
+    assert answer.status == 200
+    assert (
+        'http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",http_route="/api/v1/whoami"}'
+        in text
+    )
+    own = (str(gateway.file(CLIENT_CERT)), str(gateway.file(CLIENT_KEY)))
+    for identity in (None, own):  # none, or the platform CA's (an app's)
+        with pytest.raises((ssl.SSLError, OSError)):
+            call(gateway, "GET", "/metrics", port=gateway.metrics_port, identity=identity)
+
+
+def test_a_task_reaches_an_agent_over_rabbitmq_and_its_answer_comes_back_in_one_trace(
+    stack: ReferenceStack, dev: Evaluation, tmp_path: Path
+) -> None:
+    gateway, agent = _gateway(stack), stack.apps["weather-agent"]
+    headers = {
+        "X-API-Key": _key(stack),
+        "X-Request-ID": "req-ref-1",
+        "traceparent": f"00-{TRACE}-b7ad6b7169203331-01",
+    }
+    answer = call(gateway, "POST", "/api/v1/agents/weather/tasks", headers, {"input": "hello"})
+    assert answer.status == 200, answer.body
+    assert answer.json() == {"output": "olleh", "agent": "weather"}
+    assert answer.headers["x-request-id"] == "req-ref-1"
+    failed = call(gateway, "POST", "/api/v1/agents/weather/tasks", headers, {"input": "fail"})
+    assert failed.status == 200 and "error" in failed.json()  # type: ignore[operator]
+    unknown = call(gateway, "POST", "/api/v1/agents/nobody/tasks", headers, {"input": "x"})
+    assert unknown.status == 404
+
+    def logged(app: App, msg: str) -> list[dict[str, object]]:
+        found = []
+        for line in app.lines():
+            if line.startswith("{"):
+                record = json.loads(line)
+                if record.get("msg") == msg and record.get("request_id") == "req-ref-1":
+                    found.append(record)
+        return found
+
+    assert wait_until(lambda: len(logged(agent, "task")) == 2, timeout=10), agent.lines()[-10:]
+    # The same request id and trace in the gateway's line and the agent's.
+    for record in (*logged(gateway, "request"), *logged(agent, "task")):
+        assert record["trace_id"] == TRACE, record
+    scraper = (
+        write_private(
+            tmp_path, "s.crt", str(output(dev.named("pki-prometheus-scraper-cert"), "certPem"))
+        ),
+        write_private(
+            tmp_path, "s.key", str(output(dev.named("pki-prometheus-scraper-key"), "privateKeyPem"))
+        ),
+    )
+    metrics = call(
+        agent, "GET", "/metrics", port=agent.metrics_port, identity=scraper
+    ).body.decode()
+    assert 'vos_agent_tasks_total{outcome="success"} 1.0' in metrics
+    assert 'vos_agent_tasks_total{outcome="error"} 1.0' in metrics
+    assert "vos_agent_busy 0.0" in metrics
+
+
+def test_an_agent_rejects_a_message_without_user_id(stack: ReferenceStack, tmp_path: Path) -> None:
+    """The broker checks `user_id` only when it is set: a message without one arrives
+    unattributed, and the consumer must refuse it."""
+    agent = stack.apps["weather-agent"]
+    ca = write_private(tmp_path, "ca.crt", agent.file("/etc/vos/tls/ca.crt").read_text())
+    context = ssl.create_default_context(cafile=ca)
+    password = secret_value(stack.evaluation, "api-gateway", "rabbitmq-password")
+    parameters = pika.ConnectionParameters(
+        host="127.0.0.1",
+        port=stack.broker.amqps,
+        virtual_host="vos",
+        credentials=pika.PlainCredentials("api-gateway", password),
+        ssl_options=pika.SSLOptions(context, server_hostname="rabbitmq"),
+    )
+    before = len(agent.lines())
+    with pika.BlockingConnection(parameters) as connection:
+        channel = connection.channel()
+        channel.confirm_delivery()
+        channel.basic_publish(
+            "vos.messages", "agent.weather.task", b'{"input": "anonymous"}',
+            pika.BasicProperties(correlation_id="anon"),
+        )  # fmt: skip
+
+    def rejected() -> bool:
+        return any("without user_id" in line for line in agent.lines()[before:])
+
+    assert wait_until(rejected, timeout=10), agent.lines()[-5:]
+    assert not any('"outcome"' in line for line in agent.lines()[before:])  # no work done
