@@ -8,6 +8,9 @@ STATE_DIR="$ROOT/.state"
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# shellcheck source=scripts/pulumi-cli.sh
+source "$ROOT/scripts/pulumi-cli.sh"
+
 # The lowest Pulumi SDK the project accepts (pyproject.toml): the CLI must be at least this,
 # read before any virtualenv exists so that up.sh can check every prerequisite first.
 min_pulumi_version() {

@@ -9,7 +9,8 @@ usage: scripts/up.sh [stack] [pulumi up flags...]
 
   stack   dev (default) or any stack with a Pulumi.<stack>.yaml; 1-31 lowercase letters,
           digits or '-', starting with a letter or digit
-Needs the Pulumi CLI (>= $(min_pulumi_version)) and a Docker daemon; for a stack other than dev
+Needs a Docker daemon and the Pulumi CLI (>= $(min_pulumi_version); when it is missing, the
+pinned $PULUMI_CLI_VERSION is installed, its checksum verified); for a stack other than dev
 also VAULT_ADDR, VAULT_CACERT and VAULT_TOKEN (or VAULT_TOKEN_FILE). For the same
 environment in your own shell (pulumi config, pulumi destroy, ...): eval "\$(scripts/env.sh)".
 USAGE
@@ -33,8 +34,12 @@ if ! command -v "${PYTHON:-python3}" >/dev/null 2>&1; then
 elif ! "${PYTHON:-python3}" -c 'import venv, ensurepip' >/dev/null 2>&1; then
   missing+=("python3 cannot create virtualenvs: apt-get install python3-venv")
 fi
+install_cli=""
+use_installed_pulumi_cli || true
 if ! command -v pulumi >/dev/null 2>&1; then
-  missing+=("the Pulumi CLI (pulumi) is not on PATH; install it: curl -fsSL https://get.pulumi.com | sh (or https://www.pulumi.com/docs/iac/download-install/)")
+  # Installed below (the pinned release, its checksum verified) once everything else is there.
+  problem="$(pulumi_cli_install_problem)"
+  if [ -n "$problem" ]; then missing+=("$problem"); else install_cli=yes; fi
 else
   # Key and certificate rotation relies on the `replacementTrigger` resource option, which an
   # older engine silently ignores: refuse a CLI older than the SDK the project runs with.
@@ -64,7 +69,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
   exit 1
 fi
 
-# 2. Set up: the virtualenv (only when pyproject.toml changed), the backend, the dev Vault.
+# 2. Set up: the Pulumi CLI (when missing), the virtualenv (only when pyproject.toml changed),
+# the backend, the dev Vault.
+if [ -n "$install_cli" ]; then
+  install_pulumi_cli
+  use_installed_pulumi_cli || die "the Pulumi CLI installed into $(pulumi_cli_dir) does not run"
+fi
 bootstrap_venv local
 if has_s3_backend "$STACK"; then
   # The bucket and key must be what they must be before any state goes there.

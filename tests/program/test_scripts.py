@@ -21,6 +21,8 @@ def project(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "scripts", copy / "scripts")
     for name in ("pyproject.toml", "Pulumi.yaml", "Pulumi.dev.yaml"):
         shutil.copy(ROOT / name, copy / name)
+    (copy / "apps").mkdir()
+    shutil.copy(ROOT / "apps" / "requirements.txt", copy / "apps" / "requirements.txt")
     return copy
 
 
@@ -60,10 +62,13 @@ def test_every_missing_prerequisite_is_reported_at_once_before_anything_is_built
     result = run(copy, "scripts/up.sh", "Prod_1", path=f"{tools}:{BASE_PATH}")
     assert result.returncode == 1
     for expected in ("'Prod_1' is not a valid stack name", "no Pulumi.Prod_1.yaml",
-                     "the Pulumi CLI (pulumi) is not on PATH", "no Docker daemon answers",
-                     "VAULT_ADDR is not set"):  # fmt: skip
+                     "no Docker daemon answers", "VAULT_ADDR is not set"):  # fmt: skip
         assert expected in result.stderr, result.stderr
+    # The missing Pulumi CLI would be installed (test_pulumi_install.py), but not before
+    # everything else is there: nothing is installed or created.
+    assert "Pulumi CLI" not in result.stderr
     assert not (copy / ".venv").exists() and not (copy / ".state").exists()
+    assert not (copy / ".local").exists()
 
 
 def test_an_old_pulumi_cli_is_refused_before_the_virtualenv_is_built(tmp_path: Path) -> None:
