@@ -3,12 +3,12 @@
 #
 # The official release archive of exactly PULUMI_CLI_VERSION (never a moving "latest"), from
 # Pulumi's GitHub release, checked against the sha256 the same release publishes
-# (pulumi-<version>-checksums.txt, sha256sum format: .goreleaser.yml `checksum`,
-# .github/workflows/sign.yml in pulumi/pulumi), unpacked into the user's data folder. A
+# (pulumi-<version>-checksums.txt in sha256sum format: the goreleaser `checksum` section and
+# the signing workflow of pulumi/pulumi), unpacked into the user's data folder. A
 # mismatch or a missing entry installs nothing. VOS_PULUMI_RELEASES points elsewhere (a
 # mirror; the tests' local server); VOS_PULUMI_HOME is where versions are kept.
 # Proven against a local server with a stand-in archive (tests/program/test_pulumi_install.py);
-# the names follow pulumi/pulumi's .goreleaser.yml, but GitHub is not reachable from the
+# the names follow pulumi/pulumi's release configuration, but GitHub is not reachable from the
 # machines the tests run on, so the real download has not been run here.
 
 PULUMI_CLI_VERSION=3.272.0
