@@ -81,13 +81,20 @@ def project_path(name: str) -> Path:
     return path if path.is_absolute() else PROJECT_DIR / path
 
 
+def _bytecode(path: Path) -> bool:
+    return path.suffix == ".pyc" or "__pycache__" in path.parts
+
+
 def local_tag(context: str, dockerfile: str) -> str:
     """The tag a local build gets: `vos-local/<folder>:<hash of the context's files>`, so a
     changed source gives a new tag (and a new container), an unchanged one the same."""
     root = project_path(context)
     digest = hashlib.sha256(dockerfile.encode())
     if root.is_dir():
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        # Bytecode caches are not source (Python writes them when the code runs; a
+        # .dockerignore keeps them out of the image): they must not change the tag.
+        files = (p for p in root.rglob("*") if p.is_file() and not _bytecode(p))
+        for path in sorted(files):
             digest.update(str(path.relative_to(root)).encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
     name = re.sub(r"[^a-z0-9]+", "-", root.name.lower()).strip("-") or "app"

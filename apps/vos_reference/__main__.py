@@ -1,9 +1,10 @@
-"""`python -m vos_reference gateway|agent`: the API on VOS_HTTPS_PORT (TLS with the app's
+"""`python -m vos_reference [gateway|agent]`: the API on VOS_HTTPS_PORT (TLS with the app's
 certificate), the metrics on VOS_METRICS_PORT (TLS, client certificates of the metrics CA
 only: prometheus_client's own server)."""
 
 from __future__ import annotations
 
+import os
 import ssl
 import sys
 
@@ -14,9 +15,11 @@ from vos_reference import agent, environment, gateway, observability
 
 
 def main() -> None:
-    role = sys.argv[1] if len(sys.argv) > 1 else ""
+    # Without an argument the contract says which: only agents get VOS_AGENT_NAME.
+    default = "agent" if os.environ.get("VOS_AGENT_NAME") else "gateway"
+    role = sys.argv[1] if len(sys.argv) > 1 else default
     if role not in ("gateway", "agent"):
-        raise SystemExit("usage: python -m vos_reference gateway|agent")
+        raise SystemExit("usage: python -m vos_reference [gateway|agent]")
     env = environment.read(role)  # type: ignore[arg-type]
     observability.setup(env.service)
     start_http_server(

@@ -109,6 +109,7 @@ MODULE_ORDER = (
     "test_egress",
     "test_data_services",
     "test_apps",
+    "test_reference_image",
     "test_monitoring",
     "test_rotation",
     "test_second_up",
