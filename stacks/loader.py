@@ -29,11 +29,22 @@ def available_profiles(profiles_dir: Path = PROFILES_DIR) -> list[str]:
     return sorted(p.stem for p in profiles_dir.glob("*.yaml"))
 
 
+ALTERNATIVES = (("image", "build"),)
+"""Keys of which a map holds one: a stack that sets one replaces the profile's other (a VOS
+team's `image` instead of the dev profile's reference-app `build`)."""
+
+
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """Maps merge key by key; anything else replaces. A null in the override removes the
     profile's key inside a map (e.g. a published port the stack does not want), so a stack
-    can take away what its profile sets."""
+    can take away what its profile sets; of ALTERNATIVES, the override's choice wins."""
     merged = dict(base)
+    for pair in ALTERNATIVES:
+        for key in pair:
+            if override.get(key) is not None:
+                for other in pair:
+                    if other != key and other not in override:
+                        merged.pop(other, None)
     for key, value in override.items():
         if value is None and key in merged:
             del merged[key]

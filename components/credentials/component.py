@@ -8,9 +8,8 @@ import pulumi
 import pulumi_random as random
 
 from components.credentials import rollover
-from components.credentials.specs import CredentialSpec
+from components.credentials.specs import CredentialSpec, rollover_partners
 from stacks import Settings
-from stacks.services import credential_id
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ class Credentials(pulumi.ComponentResource):
         self.name = name
         self.specs = {spec.id: spec for spec in args.specs}
         self.values = {}
-        partners = {credential_id(s.service, s.rollover_of): s for s in args.specs if s.rollover_of}
+        partners = rollover_partners(args.specs)
         for spec in args.specs:
             counter = (
                 args.settings.rotation.counter(spec.rotation_class) if spec.rotation_class else 0

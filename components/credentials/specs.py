@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from components.credentials import rollover
 from stacks import Settings
 from stacks.services import credential_id
 
@@ -50,3 +51,24 @@ def credential_specs(settings: Settings) -> list[CredentialSpec]:
             for owner, c in owned
         ]
     return specs
+
+
+def rollover_partners(specs: list[CredentialSpec]) -> dict[str, CredentialSpec]:
+    """The id of each credential that rolls over -> the spec holding its previous value."""
+    return {credential_id(s.service, s.rollover_of): s for s in specs if s.rollover_of}
+
+
+def password_resources(specs: list[CredentialSpec]) -> dict[str, CredentialSpec]:
+    """Each generated value's resource name (under the Credentials component's name) -> the
+    spec it is generated for: one per credential, two slots for one that rolls over
+    (rollover.py) and none for the spec holding its previous value."""
+    partners = rollover_partners(specs)
+    found: dict[str, CredentialSpec] = {}
+    for spec in specs:
+        if spec.rollover_of:
+            continue
+        if spec.id in partners:
+            found |= {f"{spec.resource_name}-slot-{slot}": spec for slot in rollover.SLOTS}
+        else:
+            found[spec.resource_name] = spec
+    return found

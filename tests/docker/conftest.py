@@ -25,7 +25,7 @@ from stacks import load_settings
 from tests.docker import engine as docker_engine
 from tests.docker.engine import Engine
 from tests.docker.images import NO_STAND_IN, Built, build_all, not_published
-from tests.docker.stack import Stack, applied_stack
+from tests.docker.stack import APP_IMAGES, Stack, applied_stack
 from tests.helpers import profile, stack_overrides
 from tests.integration.vault_server import free_port_pair
 from tools.dev_vault import DOCKER_BRIDGE, DevVault
@@ -72,8 +72,11 @@ def without_stand_ins(config: dict[str, Any]) -> dict[str, Any]:
 def stand_ins(engine: Engine) -> Built:
     started = time.monotonic()
     settings = load_settings("dev", without_stand_ins(stack_overrides("dev")), REGISTRY)
-    references = [(d.dns_name, settings.service(d.key).image) for d in SERVICES]
-    references += [(APP_STAND_IN, agent.image) for agent in settings.agents]
+    apps = {d.key for d in SERVICES if d.consumer}
+    references = [
+        (d.dns_name, settings.service(d.key).image) for d in SERVICES if d.key not in apps
+    ]
+    references += [(APP_STAND_IN, image) for image in APP_IMAGES.values()]
     references.append((SIDECAR_STAND_IN, str(settings.vault.agent_image)))
     built = build_all(engine, references)
     TIMES["images"] = time.monotonic() - started

@@ -26,6 +26,10 @@ from tools.offline.runner import Evaluation, evaluate
 from tools.offline.stack_files import StackConfig, read_stack_config, with_overrides
 
 BUILD_CONTEXT = "tests/docker/images/api-gateway"
+APP_IMAGES = {"apiGateway": "vos/api-gateway:1.0.0", "primary": "vos/primary-agent:1.0.0"}
+"""The dev profile builds the reference apps from apps/ (tests/docker/test_reference_image.py
+builds and runs that image): the tier's stack runs the app stand-in under these references
+instead, and builds one agent (weather) from the stand-in's folder."""
 OUTSIDE, OUTSIDE_PORT = "outside.test", 8443
 """The tier's stand-in for an outside API (tests/docker/test_egress.py starts it on the
 egress network): the weather agent's one allowed destination."""
@@ -132,11 +136,14 @@ def applied_stack(
                 **not_published(profile("dev")["network"]["publishedPorts"]),
             }
         },
-        services={key: {"enabled": False} for key in NO_STAND_IN},
+        services={
+            **{key: {"enabled": False} for key in NO_STAND_IN},
+            "apiGateway": {"image": APP_IMAGES["apiGateway"]},
+        },
         # one agent from its image, one built from source on the engine (the app stand-in's
         # folder as the build context) and allowed to reach the outside stand-in
         agents=[
-            {"name": "primary", "image": "vos/primary-agent:1.0.0", "memoryMb": 512, "cpus": 0.5},
+            {"name": "primary", "image": APP_IMAGES["primary"], "memoryMb": 512, "cpus": 0.5},
             {
                 "name": "weather",
                 "build": {"context": BUILD_CONTEXT},

@@ -25,6 +25,7 @@ from tests.integration.reference_apps import (
     wait_until,
     write_atomically,
 )
+from tests.integration.tls_probe import AEAD, CBC_ONLY, handshake, tls12_cipher
 from tools.offline.runner import Evaluation
 
 PROVES = ("api_gateway", "agents")
@@ -249,3 +250,12 @@ def test_an_agent_rejects_a_message_without_user_id(stack: ReferenceStack, tmp_p
 
     assert wait_until(rejected, timeout=10), agent.lines()[-5:]
     assert not any('"outcome"' in line for line in agent.lines()[before:])  # no work done
+
+
+def test_the_api_takes_tls_1_2_with_aead_suites_only(stack: ReferenceStack) -> None:
+    gateway = _gateway(stack)
+    assert "GCM" in tls12_cipher(gateway.port, AEAD)
+    with pytest.raises((ssl.SSLError, OSError)):
+        tls12_cipher(gateway.port, CBC_ONLY)  # uvicorn's default list would take these
+    with pytest.raises((ssl.SSLError, OSError)):
+        handshake(gateway.port, ssl.TLSVersion.TLSv1_1)

@@ -8,6 +8,7 @@ import string
 from pulumi.runtime.sync_await import _sync_await
 
 from components.credentials import credential_specs
+from components.credentials.specs import password_resources
 from components.registry import REGISTRY
 from infra.assembly import Platform
 from stacks import load_settings
@@ -19,7 +20,8 @@ SAFE = re.compile(r"^[A-Za-z0-9]+$")
 
 def _specs(stack: str) -> dict[str, int]:
     settings = load_settings(stack, stack_overrides(stack), REGISTRY)
-    return {f"credentials-{s.resource_name}": s.length for s in credential_specs(settings)}
+    resources = password_resources(credential_specs(settings))
+    return {f"credentials-{name}": spec.length for name, spec in resources.items()}
 
 
 def test_one_password_resource_per_credential(stack_update: Evaluation) -> None:
