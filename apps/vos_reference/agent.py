@@ -15,17 +15,12 @@ from urllib.parse import urlsplit
 from aio_pika.abc import AbstractIncomingMessage
 from opentelemetry import trace
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route
 
 from vos_reference.broker import Messaging, tls_context
 from vos_reference.environment import Environment
-from vos_reference.http import request_middleware
+from vos_reference.http import application
 from vos_reference.observability import BUSY, LLM_DURATION, TASKS, TOOLS
-from vos_reference.readiness import Readiness
+from vos_reference.readiness import Readiness, probe_routes
 
 log = logging.getLogger("vos_reference.agent")
 tracer = trace.get_tracer("vos_reference.agent")
@@ -66,37 +61,12 @@ def build(env: Environment) -> Starlette:
         finally:
             BUSY.set(0)
 
-    async def connect_broker() -> None:
-        while True:
-            try:
-                await messaging.connect()
-                await messaging.consume(on_task)
-                return
-            except Exception as error:
-                log.warning("broker not ready", extra={"fields": {"error": str(error)}})
-                await asyncio.sleep(2)
-
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(connect_broker())
+        task = asyncio.create_task(messaging.run(on_task))
         yield
         task.cancel()
         await messaging.close()
 
-    async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
-
-    async def ready(request: Request) -> JSONResponse:
-        missing = await asyncio.to_thread(readiness.waiting_for)
-        if missing:
-            return JSONResponse({"status": "starting", "waiting_for": missing}, 503)
-        return JSONResponse({"status": "ready"})
-
-    routes = [Route("/healthz", health), Route("/readyz", ready)]
     # An agent serves nothing but its probes: every other route is refused (no caller).
-    middleware = request_middleware(routes, None)
-    return Starlette(
-        routes=routes,
-        middleware=[Middleware(BaseHTTPMiddleware, dispatch=middleware)],
-        lifespan=lifespan,
-    )
+    return application(probe_routes(readiness), None, lifespan)

@@ -7,6 +7,7 @@ message without one would arrive unattributed)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import ssl
@@ -59,6 +60,18 @@ class Messaging:
         # No configure permission: the exchange is the platform's, looked up, never declared.
         self.exchange = await channel.get_exchange(self.settings.exchange, ensure=False)
         self.channel = channel
+
+    async def run(self, handler: Handler) -> None:
+        """Connect and consume, retrying until the broker and the password file are there
+        (a sidecar may still be rendering it)."""
+        while True:
+            try:
+                await self.connect()
+                await self.consume(handler)
+                return
+            except Exception as error:
+                log.warning("broker not ready", extra={"fields": {"error": str(error)}})
+                await asyncio.sleep(2)
 
     async def close(self) -> None:
         if self.connection:

@@ -13,8 +13,6 @@ from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -22,8 +20,8 @@ from starlette.routing import Route
 from vos_reference.auth import Authenticator
 from vos_reference.broker import Messaging, tls_context
 from vos_reference.environment import Environment
-from vos_reference.http import request_middleware
-from vos_reference.readiness import Readiness
+from vos_reference.http import application
+from vos_reference.readiness import Readiness, probe_routes
 from vos_reference.secret_file import SecretFile
 
 ANSWER_TIMEOUT_S = 10
@@ -64,34 +62,14 @@ def build(env: Environment) -> Starlette:
         if future and not future.done():
             future.set_result(body | {"agent": agent})
 
-    async def connect_broker() -> None:
-        assert messaging is not None
-        while True:
-            try:
-                await messaging.connect()
-                await messaging.consume(on_answer)
-                return
-            except Exception as error:  # not reachable yet, or a password not rendered yet
-                log.warning("broker not ready", extra={"fields": {"error": str(error)}})
-                await asyncio.sleep(2)
-
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        task = asyncio.create_task(connect_broker()) if messaging else None
+        task = asyncio.create_task(messaging.run(on_answer)) if messaging else None
         yield
         if task:
             task.cancel()
         if messaging:
             await messaging.close()
-
-    async def health(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
-
-    async def ready(request: Request) -> JSONResponse:
-        missing = await asyncio.to_thread(readiness.waiting_for)
-        if missing:
-            return JSONResponse({"status": "starting", "waiting_for": missing}, 503)
-        return JSONResponse({"status": "ready"})
 
     async def login(request: Request) -> JSONResponse:
         try:
@@ -132,15 +110,9 @@ def build(env: Environment) -> Starlette:
         return JSONResponse(answer)
 
     routes = [
-        Route("/healthz", health),
-        Route("/readyz", ready),
+        *probe_routes(readiness),
         Route("/api/v1/auth/login", login, methods=["POST"]),
         Route("/api/v1/whoami", whoami),
         Route("/api/v1/agents/{agent}/tasks", task, methods=["POST"]),
     ]
-    middleware = request_middleware(routes, authenticator)
-    return Starlette(
-        routes=routes,
-        middleware=[Middleware(BaseHTTPMiddleware, dispatch=middleware)],
-        lifespan=lifespan,
-    )
+    return application(routes, authenticator, lifespan)

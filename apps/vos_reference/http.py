@@ -10,9 +10,13 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match, Route
@@ -85,3 +89,18 @@ def request_middleware(
             REQUEST_ID.reset(id_token)
 
     return middleware
+
+
+def application(
+    routes: list[Route],
+    authenticator: Authenticator | None,
+    lifespan: Callable[[Starlette], AbstractAsyncContextManager[None]],
+) -> Starlette:
+    """The app's routes behind request_middleware (no authenticator: every route but the
+    probes is refused)."""
+    middleware = request_middleware(routes, authenticator)
+    return Starlette(
+        routes=routes,
+        middleware=[Middleware(BaseHTTPMiddleware, dispatch=middleware)],
+        lifespan=lifespan,
+    )

@@ -3,10 +3,14 @@ and every dependency answers; which ones are missing is said, never their values
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
 import psycopg
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from vos_reference.environment import Database, Environment
 from vos_reference.secret_file import SecretFile
@@ -49,3 +53,18 @@ class Readiness:
             return False
         self._database_ok_until = time.monotonic() + 10
         return True
+
+
+def probe_routes(readiness: Readiness) -> list[Route]:
+    """`/healthz` (the process answers) and `/readyz` (503 with what it waits for)."""
+
+    async def health(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    async def ready(request: Request) -> JSONResponse:
+        missing = await asyncio.to_thread(readiness.waiting_for)
+        if missing:
+            return JSONResponse({"status": "starting", "waiting_for": missing}, 503)
+        return JSONResponse({"status": "ready"})
+
+    return [Route("/healthz", health), Route("/readyz", ready)]
