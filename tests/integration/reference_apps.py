@@ -4,9 +4,10 @@ sidecars would render (the values the program writes to Vault), beside Debian's 
 and PostgreSQL started from their rendered files (PostgreSQL's role job run).
 
 Remapped, nothing else: /etc/vos and /run/vos/secrets -> folders of the test; the apps'
-ports and the servers' ports -> free local ports. Names are not remapped: every process runs
-in a mount namespace whose /etc/hosts names the platform's services 127.0.0.1, so TLS is
-verified for the names the containers use."""
+ports and the servers' ports -> free local ports; Jaeger's OTLP receiver -> an OTLP/gRPC
+receiver of the test's with Jaeger's certificate and client CA (otlp_receiver.py). Names
+are not remapped: every process runs in a mount namespace whose /etc/hosts names the
+platform's services 127.0.0.1, so TLS is verified for the names the containers use."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from pathlib import Path
 from components.app.contract import CA_CERT, SECRETS_DIR
 from components.docker.spec import CONFIG_DIR
 from tests.helpers import output, write_private
+from tests.integration.otlp_receiver import OtlpReceiver
 from tests.integration.postgres_server import PostgresServer
 from tests.integration.rabbitmq_server import RabbitMqServer
 from tests.integration.rendered_server import hosts_file, in_private_hosts
@@ -34,8 +36,8 @@ from tools.offline.rendered import RenderedContainer, containers
 from tools.offline.runner import Evaluation
 
 APPS_DIR = Path(__file__).resolve().parents[2] / "apps"
-DROPPED = ("OTEL_EXPORTER_OTLP_ENDPOINT", "HTTPS_PROXY", "https_proxy")
-"""No Jaeger and no egress proxy run beside them here."""
+DROPPED = ("HTTPS_PROXY", "https_proxy")
+"""No egress proxy runs beside them here (and they call nothing outside)."""
 
 
 @dataclass
@@ -91,9 +93,10 @@ class ReferenceStack:
         self.rendered = containers(evaluation)
         self.broker = RabbitMqServer()
         self.database = PostgresServer(self.rendered["postgres"])
-        names = ["rabbitmq", "postgres", "api-gateway", *self.agent_names()]
+        names = ["rabbitmq", "postgres", "jaeger", "api-gateway", *self.agent_names()]
         self.hosts = hosts_file(names)
         self.apps: dict[str, App] = {}
+        self.traces: OtlpReceiver | None = None
 
     def agent_names(self) -> list[str]:
         return [n for n in self.rendered if n.endswith("-agent") and "vault" not in n]
@@ -104,6 +107,7 @@ class ReferenceStack:
         self.database.start()
         job = self.database.run_job(self.rendered["postgres-roles"])
         assert job.returncode == 0, job.stderr
+        self.traces = OtlpReceiver(self.rendered["jaeger"])
 
     def prepare(self, name: str, role: str, leave_out: tuple[str, ...] = ()) -> App:
         """Lay out the app's files and secrets (but `leave_out` secret variables)."""
@@ -134,6 +138,9 @@ class ReferenceStack:
             "VOS_RABBITMQ_PORT": str(self.broker.amqps),
             "VOS_POSTGRES_PORT": str(self.database.port),
         }
+        if "OTEL_EXPORTER_OTLP_ENDPOINT" in env and self.traces:
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"https://jaeger:{self.traces.port}"
+            env["OTEL_BSP_SCHEDULE_DELAY"] = "500"  # export within half a second
         if "VOS_GATEWAY_URL" in env and "api-gateway" in self.apps:
             env["VOS_GATEWAY_URL"] = f"https://api-gateway:{self.apps['api-gateway'].port}"
         app = App(name, role, root, env)
@@ -158,6 +165,8 @@ class ReferenceStack:
                     app.process.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     app.process.kill()
+        if self.traces:
+            self.traces.stop()
         self.database.stop()
         self.broker.stop()
         self.hosts.unlink()

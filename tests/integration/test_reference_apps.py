@@ -222,6 +222,25 @@ def test_a_task_reaches_an_agent_over_rabbitmq_and_its_answer_comes_back_in_one_
     assert "vos_agent_busy 0.0" in metrics
 
 
+def test_the_gateway_and_the_agent_export_one_trace_with_their_own_certificates(
+    stack: ReferenceStack,
+) -> None:
+    """The trace of the task above, as Jaeger's OTLP receiver would get it (a stand-in with
+    its certificate and client CA): a span from each app, one trace id, each export made
+    with the app's own client certificate."""
+    assert stack.traces is not None
+
+    def services() -> set[str]:
+        assert stack.traces is not None
+        return {s.service for s in stack.traces.received() if s.trace_id == TRACE}
+
+    assert wait_until(lambda: services() >= {"api-gateway", "weather-agent"}, timeout=20), (
+        stack.traces.received()[-5:]
+    )
+    for span in stack.traces.received():
+        assert span.client == span.service, span
+
+
 def test_an_agent_rejects_a_message_without_user_id(stack: ReferenceStack, tmp_path: Path) -> None:
     """The broker checks `user_id` only when it is set: a message without one arrives
     unattributed, and the consumer must refuse it."""
