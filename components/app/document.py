@@ -180,7 +180,11 @@ def contract_markdown() -> str:
         "  `VOS_RABBITMQ_PUBLISH_PREFIX` (the gateway: `agent.<agent>.<topic>`; an agent:",
         "  `gateway.<its name>.<topic>`), and set the AMQP `user_id` property to",
         "  `VOS_RABBITMQ_USER`: the broker refuses anything else.",
-        "- Consume only `VOS_RABBITMQ_QUEUE`.",
+        "- Consume only `VOS_RABBITMQ_QUEUE`, and reject (no requeue) a message without "
+        "`user_id`: the broker",
+        "  checks `user_id` only when it is set, so such a message arrives unattributed. Take "
+        "tasks only from",
+        "  the gateway's user and answers only from the agent the routing key names.",
         "- Trace context travels in the message headers `traceparent` and `tracestate`",
         "  (W3C, `OTEL_PROPAGATORS`); a consumer continues the producer's trace.",
         "",
