@@ -54,3 +54,6 @@ class LogCount:
     extracts: tuple[Extract, ...] = ()
     labels: tuple[str, ...] = ()
     """Extracted values that become labels of the stream (in Loki) and of the counters."""
+    stream: str = "stdout"
+    """Only this stream of its log (nginx and Squid write their errors to stderr: counting
+    those lines too would count a refused request twice)."""

@@ -57,8 +57,8 @@ install_pulumi_cli() (
   sums="pulumi-$version-checksums.txt"
   target="$(pulumi_cli_dir)"
   work="$(mktemp -d)"
-  # shellcheck disable=SC2064 # expand now: the folder is this call's
-  trap "rm -rf '$work' '$target.partial'" EXIT
+  # Single quotes: expanded when the trap runs, so any path (quotes in it too) is removed.
+  trap 'rm -rf "$work" "$target.partial"' EXIT
   say "installing the Pulumi CLI $version into $target"
   local proto=(--proto '=https')
   case "$base" in http://127.0.0.1:* | http://localhost:*) proto=() ;; esac
@@ -75,7 +75,8 @@ install_pulumi_cli() (
   tar -xzf "$work/$archive" -C "$work/unpacked" || die "could not unpack $archive"
   [ -x "$work/unpacked/pulumi/pulumi" ] || die "$archive has no pulumi/pulumi: nothing installed"
   mkdir -p "$(dirname "$target")"
-  rm -rf "$target.partial"
+  # An earlier install that does not run (use_installed_pulumi_cli found none) is replaced.
+  rm -rf "$target.partial" "$target"
   mv "$work/unpacked" "$target.partial" && mv -T "$target.partial" "$target"
   say "Pulumi CLI $version installed; for your shell: eval \"\$(scripts/env.sh)\" puts it on PATH"
 )

@@ -17,14 +17,16 @@ from stacks.fields import Boolean, Model, matching
 
 AUTH_ROUTE = "/api/v1/auth/"
 """The gateway's login routes (the app contract names them): the default tighter limit."""
-ROUTE = re.compile(r"^/[A-Za-z0-9._~/-]{0,127}$")
-"""A literal path prefix: nginx matches it as text (no regex, no spaces, no braces)."""
-RATE = re.compile(r"^[1-9][0-9]{0,5}r/[sm]$")
-ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$|^\*$")
+ROUTE = re.compile(r"/[A-Za-z0-9._~/-]{1,127}")
+"""A literal path prefix below `/` (the overall limit is `/`'s): nginx matches it as text (no
+regex, no spaces, no braces, no variables)."""
+RATE = re.compile(r"[1-9][0-9]{0,5}r/[sm]")
+ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?|\*")
 """An exact browser origin as a browser sends it (scheme://host[:port], lower case, no
 path), or `*` (any origin: dev only, never with credentials)."""
-TOKEN = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$")
-"""An HTTP token (RFC 9110): a method or header name."""
+TOKEN = re.compile(r"[A-Za-z0-9!#%&'*+.^_`|~-]{1,64}")
+"""An HTTP token (RFC 9110) without `$`, which nginx would expand as a variable: a method or
+header name."""
 
 
 def _proxy_network(value: str) -> str:

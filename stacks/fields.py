@@ -56,7 +56,8 @@ def https_url(value: str) -> str:
 
 def matching(pattern: re.Pattern[str], what: str) -> AfterValidator:
     def check(value: str) -> str:
-        if not pattern.match(value):
+        # The whole value: `$` in a pattern also matches before a trailing newline.
+        if not pattern.fullmatch(value):
             raise ValueError(f"'{value}' is not a valid {what}")
         return value
 

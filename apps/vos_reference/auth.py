@@ -8,6 +8,7 @@ from __future__ import annotations
 import hmac
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import jwt
 
@@ -24,7 +25,9 @@ class Caller:
 
 
 def _same(given: str, expected: str) -> bool:
-    return bool(expected) and hmac.compare_digest(given.encode(), expected.encode())
+    # surrogatepass: any header string encodes; a lone surrogate never raises.
+    encode = partial(str.encode, encoding="utf-8", errors="surrogatepass")
+    return bool(expected) and hmac.compare_digest(encode(given), encode(expected))
 
 
 class Authenticator:
@@ -42,8 +45,11 @@ class Authenticator:
 
     def caller(self, api_key: str | None, authorization: str | None) -> Caller | None:
         if api_key:
-            if any(_same(api_key, key.value()) for key in self.api_keys):
-                return Caller("client", "api-key")
+            # Named apart, so the logs show who still uses the key a rotation replaced
+            # before the next rotation retires it.
+            for key, name in zip(self.api_keys, ("api-key", "api-key-previous"), strict=False):
+                if _same(api_key, key.value()):
+                    return Caller("client", name)
             for name, key in self.agent_keys.items():
                 if _same(api_key, key.value()):
                     return Caller("agent", name)

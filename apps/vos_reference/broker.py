@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractIncomingMessage
 from opentelemetry import context as otel_context
 from opentelemetry import propagate
 
@@ -42,15 +42,18 @@ class Messaging:
         self.settings = settings
         self.tls = tls
         self.password = SecretFile(settings.password_file)
-        self.connection: AbstractRobustConnection | None = None
+        self.connection: AbstractConnection | None = None
+        self.channel: AbstractChannel | None = None
         self.exchange: aio_pika.abc.AbstractExchange | None = None
 
     async def connect(self) -> None:
-        self.connection = await aio_pika.connect_robust(
+        # Not aio-pika's robust connection: it reconnects with the password it started with,
+        # and a rotation gives the broker a new one (the sidecar renders it into the file).
+        # run() reconnects instead, reading the file again each time.
+        self.connection = await aio_pika.connect(
             host=self.settings.host,
             port=self.settings.port,
             login=self.settings.user,
-            # Read when (re)connecting: a rotated password is used for the next connection.
             password=self.password.value(),
             virtualhost=self.settings.vhost,
             ssl=True,
@@ -62,23 +65,41 @@ class Messaging:
         self.channel = channel
 
     async def run(self, handler: Handler) -> None:
-        """Connect and consume, retrying until the broker and the password file are there
-        (a sidecar may still be rendering it)."""
+        """Connect and consume; when the connection ends (a broker restart, a rotated
+        password) or cannot be made yet (the sidecar still rendering the password file),
+        try again with the file's current password."""
         while True:
             try:
                 await self.connect()
                 await self.consume(handler)
-                return
+                # Polled: when the broker closes the connection (close_all_connections, a
+                # restart) the channel can be gone before the connection says so.
+                while self.ready():
+                    await asyncio.sleep(1)
+                log.warning("broker connection lost", extra={"fields": {}})
+                await self.close()
+            except asyncio.CancelledError:
+                raise
             except Exception as error:
                 log.warning("broker not ready", extra={"fields": {"error": str(error)}})
-                await asyncio.sleep(2)
+            await asyncio.sleep(2)
 
     async def close(self) -> None:
-        if self.connection:
-            await self.connection.close()
+        if self.connection and not self.connection.is_closed:
+            try:
+                await self.connection.close()
+            except Exception as error:  # already dropped by the broker
+                log.warning(
+                    "closing the broker connection", extra={"fields": {"error": str(error)}}
+                )
 
     def ready(self) -> bool:
-        return bool(self.connection and not self.connection.is_closed)
+        return bool(
+            self.connection
+            and not self.connection.is_closed
+            and self.channel is not None
+            and not self.channel.is_closed
+        )
 
     async def publish(self, topic: str, body: dict[str, Any], correlation_id: str = "") -> None:
         assert self.exchange is not None
@@ -95,6 +116,7 @@ class Messaging:
         await self.exchange.publish(message, routing_key=self.settings.publish_prefix + topic)
 
     async def consume(self, handler: Handler) -> None:
+        assert self.channel is not None, "connect() first"
         queue = await self.channel.get_queue(self.settings.queue, ensure=False)
 
         async def on_message(message: AbstractIncomingMessage) -> None:

@@ -9,6 +9,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
@@ -26,6 +27,20 @@ from vos_reference.secret_file import SecretFile
 
 ANSWER_TIMEOUT_S = 10
 log = logging.getLogger("vos_reference.gateway")
+
+
+async def _json_object(request: Request) -> dict[str, Any] | None:
+    try:
+        body = await request.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _same(given: str, expected: str) -> bool:
+    """Constant-time, and any string compares (a lone surrogate encodes, never raises)."""
+    encode = partial(str.encode, encoding="utf-8", errors="surrogatepass")
+    return hmac.compare_digest(encode(given), encode(expected))
 
 
 def build(env: Environment) -> Starlette:
@@ -72,17 +87,15 @@ def build(env: Environment) -> Starlette:
             await messaging.close()
 
     async def login(request: Request) -> JSONResponse:
-        try:
-            body = await request.json()
-        except ValueError:
-            return JSONResponse({"error": "unauthorized"}, 401)
+        body = await _json_object(request)
         expected = admin_password.value() if admin_password else ""
-        given = str(body.get("password", "")) if isinstance(body, dict) else ""
+        given = body.get("password") if body else None
         if not (
             expected
-            and isinstance(body, dict)
+            and body
             and body.get("username") == "admin"
-            and hmac.compare_digest(given.encode(), expected.encode())
+            and isinstance(given, str)
+            and _same(given, expected)
         ):
             return JSONResponse({"error": "unauthorized"}, 401)
         token = authenticator.issue("admin")
@@ -97,17 +110,19 @@ def build(env: Environment) -> Starlette:
         agent = request.path_params["agent"]
         if f"{agent}-agent" not in env.agent_keys or messaging is None or not messaging.ready():
             return JSONResponse({"error": "no such agent"}, 404)
-        body = await request.json()
+        body = await _json_object(request)
+        if body is None:
+            return JSONResponse({"error": "the body must be a JSON object"}, 400)
         correlation = uuid.uuid4().hex
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         waiting[correlation] = future
-        await messaging.publish(f"{agent}.task", {"input": body.get("input")}, correlation)
         try:
-            answer = await asyncio.wait_for(future, ANSWER_TIMEOUT_S)
+            await messaging.publish(f"{agent}.task", {"input": body.get("input")}, correlation)
+            return JSONResponse(await asyncio.wait_for(future, ANSWER_TIMEOUT_S))
         except TimeoutError:
-            waiting.pop(correlation, None)
             return JSONResponse({"error": "the agent did not answer"}, 504)
-        return JSONResponse(answer)
+        finally:
+            waiting.pop(correlation, None)  # answered, timed out, or the caller went away
 
     routes = [
         *probe_routes(readiness),

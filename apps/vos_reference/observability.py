@@ -57,6 +57,8 @@ class JsonLines(logging.Formatter):
             "trace_id": trace_id(),
         }
         line |= getattr(record, "fields", {})
+        if record.exc_info:
+            line["error"] = self.formatException(record.exc_info)
         return json.dumps(line)
 
 

@@ -21,7 +21,8 @@ class Readiness:
         self.env = env
         self.secrets = secrets
         self.checks: dict[str, Callable[[], bool]] = {}
-        self._database_ok_until = 0.0
+        self._database_checked_until = 0.0
+        self._database_ok = False
         if env.database:
             database = env.database
             self.checks["postgres"] = lambda: self._database(database)
@@ -32,9 +33,10 @@ class Readiness:
         return missing
 
     def _database(self, database: Database) -> bool:
-        """A verified-TLS login as the app's own role, at most every 10 s."""
-        if time.monotonic() < self._database_ok_until:
-            return True
+        """A verified-TLS login as the app's own role, at most every 10 s whatever it gave
+        (a caller of the public /readyz cannot make it open connection after connection)."""
+        if time.monotonic() < self._database_checked_until:
+            return self._database_ok
         try:
             with psycopg.connect(
                 host=database.host,
@@ -49,10 +51,11 @@ class Readiness:
                 connect_timeout=3,
             ) as connection:
                 connection.execute("SELECT 1")
+            self._database_ok = True
         except psycopg.Error:
-            return False
-        self._database_ok_until = time.monotonic() + 10
-        return True
+            self._database_ok = False
+        self._database_checked_until = time.monotonic() + 10
+        return self._database_ok
 
 
 def probe_routes(readiness: Readiness) -> list[Route]:

@@ -65,9 +65,10 @@ def _string(value: str) -> str:
 
 
 def _count_stages(count: LogCount) -> str:
-    """One service's counts (components/log_counts.py), only for its stream, from the line
+    """One service's counts (components/log_counts.py), only for its stream (stdout, not its
+    error log), from the line
     Docker's record carried (`output`, before it replaces the entry)."""
-    selector = _string(f'{{service="{count.service}"}}')
+    selector = _string(f'{{service="{count.service}", stream="{count.stream}"}}')
     fields = "".join(f'        {name} = "",\n' for name in count.fields)
     parts = [
         f"""

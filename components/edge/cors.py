@@ -42,7 +42,9 @@ def http_maps(cors: CorsSettings | None) -> list[str]:
             raise ValueError("CORS: '*' with credentials would let any page act as a user")
         origins = ['    "~." "*";']
     else:
-        origins = [f'    "{origin}" $http_origin;' for origin in cors.allowed_origins]
+        # The configured literal, never the request's: nginx compares map strings without
+        # regard to case, and a browser compares Access-Control-Allow-Origin exactly.
+        origins = [f'    "{origin}" "{origin}";' for origin in cors.allowed_origins]
     allowed = '"~^1:."'
     return [
         "  # CORS (components/edge/cors.py): exact origins only.",

@@ -60,9 +60,9 @@ class Edge:
             upstream = f'set $vos_gateway "{GATEWAY.dns_name}:{GATEWAY.tls_port}";'
             assert upstream in rendered
             rendered = rendered.replace(upstream, f'set $vos_gateway "127.0.0.1:{upstream_port}";')
-        self.log = root / "access.log"
+        self.log, self.errors = root / "access.log", root / "error.log"
         self.process = start_nginx(
-            rendered, config_dir, tmp, "listen 8443 ", self.port, stdout=self.log
+            rendered, config_dir, tmp, "listen 8443 ", self.port, self.log, self.errors
         )
 
     def access_log(self) -> list[dict[str, Any]]:

@@ -23,9 +23,14 @@ def _parsed(count: LogCount, line: str) -> dict[str, str]:
     return {k: v for k, v in fields.items() if k in count.fields}
 
 
-def tally(count: LogCount, lines: Iterable[str]) -> Tally[tuple[str, tuple[str, ...]]]:
-    """(metric, label values in `count.labels` order) -> how much each counter went up."""
+def tally(
+    count: LogCount, lines: Iterable[str], stream: str = "stdout"
+) -> Tally[tuple[str, tuple[str, ...]]]:
+    """(metric, label values in `count.labels` order) -> how much each counter went up, for
+    lines of one stream of the service's log (the selector takes only `count.stream`)."""
     result: Tally[tuple[str, tuple[str, ...]]] = Tally()
+    if stream != count.stream:
+        return result
     for line in lines:
         extracted = _parsed(count, line)
         for extract in count.extracts:

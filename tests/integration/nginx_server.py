@@ -20,10 +20,17 @@ _GLOBALS = f"daemon off; user {pwd.getpwuid(os.getuid()).pw_name};"
 
 
 def start_nginx(
-    rendered: str, config_dir: Path, tmp: Path, listen: str, port: int, stdout: Path | None = None
+    rendered: str,
+    config_dir: Path,
+    tmp: Path,
+    listen: str,
+    port: int,
+    stdout: Path | None = None,
+    stderr: Path | None = None,
 ) -> subprocess.Popen[bytes]:
     """`listen`: the rendered `listen <port> ` text; it becomes 127.0.0.1:<port>.
-    `stdout`: where its standard output (the access log) goes, else nowhere."""
+    `stdout`, `stderr`: where its access log and error log go (else nowhere, and a pipe read
+    only when it fails to start)."""
     assert listen in rendered, listen
     text = (
         rendered.replace(CONFIG_DIR, str(config_dir))
@@ -39,11 +46,14 @@ def start_nginx(
     )
     assert tested.returncode == 0, tested.stderr
     with open(stdout or os.devnull, "ab") as out:
+        errors = stderr.open("ab") if stderr else None
         process = subprocess.Popen(
             ["nginx", "-e", "stderr", "-p", str(tmp), "-c", str(conf), "-g", _GLOBALS],
             stdout=out,
-            stderr=subprocess.PIPE,
+            stderr=errors or subprocess.PIPE,
         )
+        if errors:
+            errors.close()
     deadline = time.monotonic() + 15
     while True:
         try:
@@ -51,6 +61,7 @@ def start_nginx(
             return process
         except OSError:
             if process.poll() is not None:
-                raise AssertionError(process.stderr.read().decode()) from None  # type: ignore[union-attr]
+                said = stderr.read_text() if stderr else process.stderr.read().decode()  # type: ignore[union-attr]
+                raise AssertionError(said) from None
             assert time.monotonic() < deadline, "nginx did not listen"
             time.sleep(0.05)

@@ -121,8 +121,14 @@ def test_alloys_counts_of_answers_429s_and_5xx_match_the_edges_own_lines(
 ) -> None:
     """The lines are the real nginx's; the count is access_log.COUNT as Alloy applies it."""
     start = len(edge.log.read_text().splitlines())
+    errors_start = len(edge.errors.read_text().splitlines())
     statuses = [request(pki, edge, "GET", "/api/v1/reports/weekly")[0].status for _ in range(4)]
+    # nginx writes the line after the answer: wait for all four.
+    _until(edge, start + len(statuses))
     lines = edge.log.read_text().splitlines()[start:]
+    # nginx also writes an error-log line per refusal and per failed upstream, on stderr:
+    # Alloy's selector takes stdout only, or each would count twice.
+    error_lines = edge.errors.read_text().splitlines()[errors_start:]
     # A gateway that is not there: the edge answers 502 itself.
     dead = Edge(tmp_path, free_port(), EdgeLimits(), pki.edge_files)
     try:
@@ -132,9 +138,13 @@ def test_alloys_counts_of_answers_429s_and_5xx_match_the_edges_own_lines(
                 break
             time.sleep(0.1)
         lines += dead.log.read_text().splitlines()
+        error_lines += dead.errors.read_text().splitlines()
     finally:
         dead.stop()
+    assert any("limiting requests" in x for x in error_lines), error_lines
+    assert any("upstream" in x for x in error_lines), error_lines
     counted = {metric: n for (metric, _), n in tally(access_log.COUNT, lines).items()}
+    assert not tally(access_log.COUNT, error_lines, "stderr")
     requests_, limited, errors = (c.metric for c in access_log.COUNT.counters)
     assert counted.get(requests_) == len(statuses) + 1
     assert counted.get(limited) == statuses.count(429) > 0

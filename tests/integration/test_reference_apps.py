@@ -93,7 +93,8 @@ def test_every_route_but_health_needs_a_caller(stack: ReferenceStack) -> None:
     ok = call(gateway, "GET", "/api/v1/whoami", {"X-API-Key": _key(stack)})
     assert ok.status == 200 and ok.json() == {"kind": "client", "name": "api-key"}
     previous = _key(stack, "VOS_API_KEY_PREVIOUS_FILE")
-    assert call(gateway, "GET", "/api/v1/whoami", {"X-API-Key": previous}).status == 200
+    answer = call(gateway, "GET", "/api/v1/whoami", {"X-API-Key": previous})
+    assert answer.json() == {"kind": "client", "name": "api-key-previous"}
     agent_key = secret_value(stack.evaluation, "api-gateway", "weather-agent.internal-api-key")
     answer = call(gateway, "GET", "/api/v1/whoami", {"X-API-Key": agent_key})
     assert answer.json() == {"kind": "agent", "name": "weather-agent"}
@@ -107,8 +108,9 @@ def test_a_login_gives_a_short_lived_token_and_forgeries_are_refused(
 ) -> None:
     gateway = _gateway(stack)
     password = secret_value(stack.evaluation, "api-gateway", "admin-password")
-    wrong = call(gateway, "POST", "/api/v1/auth/login", body={"username": "admin", "password": "x"})
-    assert wrong.status == 401
+    for wrong in ("x", "\ud800", 7, None):  # a lone surrogate or a number: 401, never 500
+        body = {"username": "admin", "password": wrong}
+        assert call(gateway, "POST", "/api/v1/auth/login", body=body).status == 401, wrong
     login = call(
         gateway, "POST", "/api/v1/auth/login", body={"username": "admin", "password": password}
     )
@@ -142,11 +144,16 @@ def test_a_rolled_over_key_is_taken_from_the_files_without_a_restart(
     # What the sidecar renders after `rotation.apiKey` moves: a new current, the old previous.
     write_atomically(gateway.secret("VOS_API_KEY_PREVIOUS_FILE"), old)
     write_atomically(gateway.secret("VOS_API_KEY_FILE"), new)
-    for key in (old, new):
-        assert call(gateway, "GET", "/api/v1/whoami", {"X-API-Key": key}).status == 200
     retired = _key(stack, "VOS_API_KEY_PREVIOUS_FILE")
-    assert call(gateway, "GET", "/api/v1/whoami", {"X-API-Key": retired}).status == 401
-    write_atomically(gateway.secret("VOS_API_KEY_FILE"), old)  # as it was, for the others
+    try:
+        # Each key is named, so the logs show who still uses the replaced one.
+        for key, name in ((new, "api-key"), (old, "api-key-previous")):
+            answer = call(gateway, "GET", "/api/v1/whoami", {"X-API-Key": key})
+            assert answer.json() == {"kind": "client", "name": name}
+        assert call(gateway, "GET", "/api/v1/whoami", {"X-API-Key": retired}).status == 401
+    finally:  # as it was, for the other tests
+        write_atomically(gateway.secret("VOS_API_KEY_FILE"), old)
+        write_atomically(gateway.secret("VOS_API_KEY_PREVIOUS_FILE"), retired)
 
 
 def test_metrics_are_served_only_to_the_metrics_cas_scrape_identity(
@@ -192,6 +199,8 @@ def test_a_task_reaches_an_agent_over_rabbitmq_and_its_answer_comes_back_in_one_
     assert failed.status == 200 and "error" in failed.json()  # type: ignore[operator]
     unknown = call(gateway, "POST", "/api/v1/agents/nobody/tasks", headers, {"input": "x"})
     assert unknown.status == 404
+    not_an_object = call(gateway, "POST", "/api/v1/agents/weather/tasks", headers, ["x"])
+    assert not_an_object.status == 400
 
     def logged(app: App, msg: str) -> list[dict[str, object]]:
         found = []
@@ -222,6 +231,30 @@ def test_a_task_reaches_an_agent_over_rabbitmq_and_its_answer_comes_back_in_one_
     assert "vos_agent_busy 0.0" in metrics
 
 
+def test_a_rotated_broker_password_is_taken_from_the_file_on_reconnect(
+    stack: ReferenceStack,
+) -> None:
+    """What `rotation.rabbitmq` does to a running gateway: the broker gets the new password
+    and drops the old sessions, the sidecar renders the new file; the gateway reconnects
+    with it, without a restart, and tasks flow again."""
+    gateway = _gateway(stack)
+    pid = gateway.process.pid if gateway.process else None
+    new = "R" * 48
+    done = stack.broker.ctl("change_password", "api-gateway", new)
+    assert done.returncode == 0, done.stderr
+    write_atomically(gateway.secret("VOS_RABBITMQ_PASSWORD_FILE"), new)
+    closed = stack.broker.ctl("close_all_connections", "--global", "rotation test")
+    assert closed.returncode == 0, closed.stderr
+    headers = {"X-API-Key": _key(stack)}
+
+    def answered() -> bool:
+        task = call(gateway, "POST", "/api/v1/agents/weather/tasks", headers, {"input": "ab"})
+        return task.status == 200 and task.json() == {"output": "ba", "agent": "weather"}
+
+    assert wait_until(answered, timeout=60), gateway.lines()[-10:]
+    assert gateway.process and gateway.process.pid == pid
+
+
 def test_the_gateway_and_the_agent_export_one_trace_with_their_own_certificates(
     stack: ReferenceStack,
 ) -> None:
@@ -247,7 +280,8 @@ def test_an_agent_rejects_a_message_without_user_id(stack: ReferenceStack, tmp_p
     agent = stack.apps["weather-agent"]
     ca = write_private(tmp_path, "ca.crt", agent.file("/etc/vos/tls/ca.crt").read_text())
     context = ssl.create_default_context(cafile=ca)
-    password = secret_value(stack.evaluation, "api-gateway", "rabbitmq-password")
+    # The gateway's current password (a test above rotates it): what its sidecar rendered.
+    password = _gateway(stack).secret("VOS_RABBITMQ_PASSWORD_FILE").read_text()
     parameters = pika.ConnectionParameters(
         host="127.0.0.1",
         port=stack.broker.amqps,

@@ -99,9 +99,10 @@ def _matches(config: str) -> dict[str, str]:
     blocks, at = {}, 0
     while (at := config.find("  stage.match {", at)) >= 0:
         block = _block(config[at:], "  stage.match")
-        service = re.fullmatch(r'\{service="([a-z0-9-]+)"\}', _setting(block, "selector"))
-        assert service, block
-        blocks[service[1]] = block
+        selector = _setting(block, "selector")
+        found = re.fullmatch(r'\{service="([a-z0-9-]+)", stream="(stdout|stderr)"\}', selector)
+        assert found, block
+        blocks[found[1]] = block
         at += len(block)
     return blocks
 
@@ -114,6 +115,7 @@ def test_each_log_count_reads_its_own_services_stream_as_declared(
     matches = _matches(config)
     assert set(matches) == {c.service for c in alloy.COUNTS}
     block = matches[count.service]
+    assert f'stream=\\"{count.stream}\\"' in block  # its access log only, not its errors
     # The selector names the label the service's container really logs with.
     labels = {x["label"]: x["value"] for x in dev.named(f"{count.service}-server").inputs["labels"]}
     assert labels["vos.service"] == count.service

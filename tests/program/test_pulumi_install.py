@@ -129,6 +129,25 @@ def test_anything_but_the_published_archive_installs_nothing(
     assert not _installed(copy).exists() and not _installed(copy).with_suffix(".partial").exists()
 
 
+def test_a_broken_earlier_install_is_replaced_and_any_install_path_works(
+    tmp_path: Path, releases: Releases
+) -> None:
+    copy = project(tmp_path)
+    releases.publish(_archive())
+    home = tmp_path / "it's here"  # a quote in the path
+    broken = home / f"pulumi-v{VERSION}" / "pulumi"
+    broken.mkdir(parents=True)
+    (broken / "leftover").write_text("")
+    result = run(
+        copy, "-c", "source scripts/lib.sh && install_pulumi_cli && use_installed_pulumi_cli "
+        "&& pulumi version", path=BASE_PATH, VOS_PULUMI_RELEASES=releases.url,
+        VOS_PULUMI_HOME=str(home),
+    )  # fmt: skip
+    assert result.returncode == 0 and result.stdout.strip() == f"v{VERSION}", result.stderr
+    assert not (broken / "leftover").exists()
+    assert sorted(p.name for p in home.iterdir()) == [f"pulumi-v{VERSION}"]  # nothing left
+
+
 def test_up_sh_installs_the_cli_only_when_missing_and_after_every_check(
     tmp_path: Path, releases: Releases
 ) -> None:

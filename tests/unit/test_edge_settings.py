@@ -38,6 +38,9 @@ def test_by_default_the_login_routes_are_limited_tighter_and_no_origin_is_allowe
         ({"path": "api/v1", "rate": "1r/s"}, "path", "path prefix"),
         ({"path": "/api/{x}", "rate": "1r/s"}, "path", "path prefix"),
         ({"path": "/api v1/", "rate": "1r/s"}, "path", "path prefix"),
+        ({"path": "/", "rate": "1r/s"}, "path", "path prefix"),  # the overall limit's
+        ({"path": "/api/\n", "rate": "1r/s"}, "path", "path prefix"),
+        ({"path": "/api/$uri", "rate": "1r/s"}, "path", "path prefix"),
         ({"path": "/api/", "rate": "10/s"}, "rate", "10r/m"),
         ({"path": "/api/", "rate": "0r/s"}, "rate", "10r/m"),
         ({"path": "/api/", "rate": "5r/h"}, "rate", "10r/m"),
@@ -60,7 +63,13 @@ def test_one_limit_per_path() -> None:
 
 @pytest.mark.parametrize(
     "origin",
-    ["https://app.example.com/", "https://APP.example.com", "app.example.com", "https://*.x.com"],
+    [
+        "https://app.example.com/",
+        "https://APP.example.com",
+        "app.example.com",
+        "https://*.x.com",
+        "https://app.example.com\n",
+    ],
 )
 def test_an_origin_is_exactly_what_a_browser_sends(origin: str) -> None:
     found = _problems("dev", {"cors": {"allowedOrigins": [origin]}})
@@ -87,3 +96,11 @@ def test_prod_takes_exact_https_origins_only_and_says_how() -> None:
     assert "vos-infra:edge.cors.allowedOrigins[0]" not in found
     settings = _settings("prod", {"cors": {"allowedOrigins": ["https://app.example.com"]}})
     assert settings.edge.cors.allowed_origins == ["https://app.example.com"]
+
+
+@pytest.mark.parametrize("key", ["allowedMethods", "allowedHeaders"])
+def test_a_cors_token_cannot_name_an_nginx_variable(key: str) -> None:
+    found = _problems(
+        "dev", {"cors": {"allowedOrigins": ["https://a.test"], key: ["$request_uri"]}}
+    )
+    assert "not a valid" in found[f"vos-infra:edge.cors.{key}[0]"]
