@@ -24,8 +24,8 @@ class Caller:
     name: str
 
 
-def _same(given: str, expected: str) -> bool:
-    # surrogatepass: any header string encodes; a lone surrogate never raises.
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time; any string compares, a lone surrogate too (never raises)."""
     encode = partial(str.encode, encoding="utf-8", errors="surrogatepass")
     return bool(expected) and hmac.compare_digest(encode(given), encode(expected))
 
@@ -48,10 +48,10 @@ class Authenticator:
             # Named apart, so the logs show who still uses the key a rotation replaced
             # before the next rotation retires it.
             for key, name in zip(self.api_keys, ("api-key", "api-key-previous"), strict=False):
-                if _same(api_key, key.value()):
+                if same_secret(api_key, key.value()):
                     return Caller("client", name)
             for name, key in self.agent_keys.items():
-                if _same(api_key, key.value()):
+                if same_secret(api_key, key.value()):
                     return Caller("agent", name)
             return None
         scheme, _, token = (authorization or "").partition(" ")

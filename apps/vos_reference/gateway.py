@@ -4,12 +4,10 @@ RabbitMQ, whose answer comes back on the gateway's own queue."""
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
@@ -18,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from vos_reference.auth import Authenticator
+from vos_reference.auth import Authenticator, same_secret
 from vos_reference.broker import Messaging, tls_context
 from vos_reference.environment import Environment
 from vos_reference.http import application
@@ -35,12 +33,6 @@ async def _json_object(request: Request) -> dict[str, Any] | None:
     except ValueError:
         return None
     return body if isinstance(body, dict) else None
-
-
-def _same(given: str, expected: str) -> bool:
-    """Constant-time, and any string compares (a lone surrogate encodes, never raises)."""
-    encode = partial(str.encode, encoding="utf-8", errors="surrogatepass")
-    return hmac.compare_digest(encode(given), encode(expected))
 
 
 def build(env: Environment) -> Starlette:
@@ -95,7 +87,7 @@ def build(env: Environment) -> Starlette:
             and body
             and body.get("username") == "admin"
             and isinstance(given, str)
-            and _same(given, expected)
+            and same_secret(given, expected)
         ):
             return JSONResponse({"error": "unauthorized"}, 401)
         token = authenticator.issue("admin")

@@ -1,8 +1,10 @@
 """The TLS edge's nginx.conf, pure: the only published entry to the API gateway.
 
 TLS 1.2/1.3 only with forward-secret AEAD ciphers; no plaintext listener at all; HSTS and
-security headers on every response (errors included); a request rate per client address
-(429 with Retry-After); a body size limit (413); client and upstream timeouts; an
+security headers on every response (errors included); a request rate per client address,
+and tighter ones per route (routes.py; 429 with a Retry-After that fits the rate); CORS for
+the allowed origins only (cors.py); one JSON log line per request (access_log.py); a body
+size limit (413); client and upstream timeouts; an
 X-Request-ID passed through when well-formed, generated otherwise, and forwarded; the
 upstream reached over TLS and verified against the platform CA with its own name;
 server tokens off. The edge is the first proxy: it tells the gateway the client's address,
