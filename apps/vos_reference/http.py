@@ -25,6 +25,11 @@ from vos_reference.auth import Authenticator
 from vos_reference.observability import HTTP_DURATION, REQUEST_ID
 
 PUBLIC = ("/healthz", "/readyz")
+METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"}
+)
+"""Known methods keep their name in the metrics; any other is `_OTHER` (OpenTelemetry's HTTP
+conventions), so a caller cannot make one series per invented method."""
 TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 log = logging.getLogger("vos_reference.http")
 tracer = trace.get_tracer("vos_reference")
@@ -70,13 +75,12 @@ def request_middleware(
                         request.state.caller = caller
                         response = await call_next(request)
                 elapsed = time.perf_counter() - started
-                HTTP_DURATION.labels(request.method, route, str(response.status_code)).observe(
-                    elapsed
-                )
+                method = request.method if request.method in METHODS else "_OTHER"
+                HTTP_DURATION.labels(method, route, str(response.status_code)).observe(elapsed)
                 response.headers["X-Request-ID"] = request_id
                 if request.url.path not in public:  # the probes would drown the rest
                     fields = {
-                        "method": request.method,
+                        "method": method,
                         "route": route,
                         "status": response.status_code,
                         "duration_s": round(elapsed, 6),

@@ -176,6 +176,13 @@ def test_metrics_are_served_only_to_the_metrics_cas_scrape_identity(
         'http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",http_route="/api/v1/whoami"}'
         in text
     )
+    # Invented methods share one series: a caller cannot grow the metrics without bound.
+    for method in ("BREW", "BREW2"):
+        call(gateway, method, "/api/v1/whoami")
+    text = call(
+        gateway, "GET", "/metrics", port=gateway.metrics_port, identity=scraper
+    ).body.decode()
+    assert 'http_request_method="_OTHER"' in text and "BREW" not in text
     own = (str(gateway.file(CLIENT_CERT)), str(gateway.file(CLIENT_KEY)))
     for identity in (None, own):  # none, or the platform CA's (an app's)
         with pytest.raises((ssl.SSLError, OSError)):
