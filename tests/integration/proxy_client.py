@@ -25,12 +25,22 @@ class Refused(Exception):
     """The proxy ended the TLS handshake or the connection: no certificate it accepts."""
 
 
-def ask(port: int, platform_ca: str, identity: Identity, request: str) -> tuple[str, ssl.SSLSocket]:
-    """Send `request` to the proxy on 127.0.0.1:`port`; its status line and the open
-    connection."""
+def proxy_context(platform_ca: str, identity: Identity) -> ssl.SSLContext:
+    """The app's TLS settings towards the proxy: the platform CA, its client certificate."""
     context = ssl.create_default_context(cafile=platform_ca)
     if identity:
         context.load_cert_chain(*identity)
+    return context
+
+
+def ask(port: int, platform_ca: str, identity: Identity, request: str) -> tuple[str, ssl.SSLSocket]:
+    """Send `request` to the proxy on 127.0.0.1:`port`; its status line and the open
+    connection."""
+    return ask_with(proxy_context(platform_ca, identity), port, request)
+
+
+def ask_with(context: ssl.SSLContext, port: int, request: str) -> tuple[str, ssl.SSLSocket]:
+    """`ask` with TLS settings built once (as an app's HTTP client keeps them)."""
     raw = socket.create_connection(("127.0.0.1", port), timeout=10)
     tls = context.wrap_socket(raw, server_hostname="egress-proxy")
     try:
@@ -56,11 +66,10 @@ class TlsOver:
     proxy, which never sees into it), verified with `cafile`, and HTTP/1.1 requests on it.
     The same code both ways, so a comparison measures the path, not the client."""
 
-    def __init__(self, stream: socket.socket, host: str, cafile: str) -> None:
+    def __init__(self, stream: socket.socket, host: str, context: ssl.SSLContext) -> None:
         self.stream, self.host = stream, host
         # Each request is a small write: no Nagle delay on it (an HTTP client's default).
         stream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        context = ssl.create_default_context(cafile=cafile)
         self.incoming, self.outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         self.session = context.wrap_bio(self.incoming, self.outgoing, server_hostname=host)
         self._pump(self.session.do_handshake)
@@ -107,16 +116,16 @@ class TlsOver:
 
 def get_inside(tunnel: ssl.SSLSocket, host: str, cafile: str) -> str:
     """One GET through an open tunnel; closes it."""
-    session = TlsOver(tunnel, host, cafile)
+    session = TlsOver(tunnel, host, ssl.create_default_context(cafile=cafile))
     try:
         return session.get(keep_alive=False)
     finally:
         session.close()
 
 
-def direct_session(port: int, host: str, cafile: str) -> TlsOver:
+def direct_session(port: int, host: str, context: ssl.SSLContext) -> TlsOver:
     """TLS straight to the host's server on 127.0.0.1:`port` (no proxy)."""
-    return TlsOver(socket.create_connection(("127.0.0.1", port), timeout=10), host, cafile)
+    return TlsOver(socket.create_connection(("127.0.0.1", port), timeout=10), host, context)
 
 
 class _Hello(BaseHTTPRequestHandler):
