@@ -11,7 +11,7 @@ from components.rabbitmq import files
 from components.rabbitmq.containers import broker_spec
 from components.rabbitmq.definition import DEFINITION
 from components.rabbitmq.password_hash import password_hash
-from components.rabbitmq.users import ADMIN, users
+from components.rabbitmq.users import ADMIN, DEAD_LETTER, users
 from components.service import ServiceArgs, ServiceComponent
 
 
@@ -42,7 +42,7 @@ class RabbitMq(ServiceComponent):
                 self.tls,
                 args.pki.metrics_ca_cert_pem,
                 values[DEFINITION.own("erlang-cookie")],
-                ([ADMIN, *(u.name for u in managed)], [u.queue for u in managed]),
+                ([ADMIN, *(u.name for u in managed)], [*(u.queue for u in managed), DEAD_LETTER]),
             ),
         )
         return {}

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 
 from components.docker.spec import CONFIG_DIR, TLS_DIR
 from components.rabbitmq.definition import DEFINITION
 from components.rabbitmq.password_hash import ALGORITHM
-from components.rabbitmq.users import ADMIN, EXCHANGE, VHOST, BrokerUser
+from components.rabbitmq.users import (
+    ADMIN,
+    APP_QUEUES,
+    DEAD_LETTER,
+    DEAD_LETTER_LIMIT,
+    EXCHANGE,
+    VHOST,
+    BrokerUser,
+)
 
 AMQPS_PORT = DEFINITION.tls_port
 MANAGEMENT_PORT = 15671
@@ -88,9 +97,68 @@ def enabled_plugins() -> str:
     return "[rabbitmq_management,rabbitmq_prometheus].\n"
 
 
+def _dead_letter() -> dict[str, list[dict[str, object]]]:
+    """What a consumer rejects is kept, not dropped: a policy (policies, unlike queue
+    arguments, can change on existing queues) sends it from every app's queue to a fanout
+    exchange bound to one bounded queue. The exchange is internal: no client publishes to it,
+    the broker alone dead-letters into it."""
+    where: dict[str, object] = {"vhost": VHOST}
+    return {
+        "exchanges": [
+            where
+            | {
+                "name": DEAD_LETTER,
+                "type": "fanout",
+                "durable": True,
+                "auto_delete": False,
+                "internal": True,
+                "arguments": {},
+            }
+        ],
+        "queues": [
+            where
+            | {
+                "name": DEAD_LETTER,
+                "durable": True,
+                "auto_delete": False,
+                "arguments": {"x-queue-type": "classic"},
+            }
+        ],
+        "bindings": [
+            where
+            | {
+                "source": DEAD_LETTER,
+                "destination": DEAD_LETTER,
+                "destination_type": "queue",
+                "routing_key": "",
+                "arguments": {},
+            }
+        ],
+        "policies": [
+            where
+            | {
+                "name": "vos-app-queues",
+                "pattern": APP_QUEUES,
+                "apply-to": "queues",
+                "priority": 0,
+                "definition": {"dead-letter-exchange": DEAD_LETTER},
+            },
+            where
+            | {
+                "name": "vos-dead-letter",
+                "pattern": f"^{re.escape(DEAD_LETTER)}$",
+                "apply-to": "queues",
+                "priority": 0,
+                "definition": {"max-length": DEAD_LETTER_LIMIT, "overflow": "drop-head"},
+            },
+        ],
+    }
+
+
 def definitions(admin_hash: str, users: Sequence[tuple[BrokerUser, str]]) -> str:
     """Users (hashes only), the vhost, least-privilege permissions and the topology.
     Loaded at every boot, so a rotated hash takes effect when the container restarts."""
+    dead_letter = _dead_letter()
     document = {
         "users": [
             {
@@ -143,6 +211,7 @@ def definitions(admin_hash: str, users: Sequence[tuple[BrokerUser, str]]) -> str
                 "internal": False,
                 "arguments": {},
             },
+            *dead_letter["exchanges"],
         ],
         "queues": [
             {
@@ -153,7 +222,8 @@ def definitions(admin_hash: str, users: Sequence[tuple[BrokerUser, str]]) -> str
                 "arguments": {"x-queue-type": "classic"},
             }
             for user, _ in users
-        ],
+        ]
+        + dead_letter["queues"],
         "bindings": [
             {
                 "source": EXCHANGE,
@@ -164,7 +234,9 @@ def definitions(admin_hash: str, users: Sequence[tuple[BrokerUser, str]]) -> str
                 "arguments": {},
             }
             for user, _ in users
-        ],
+        ]
+        + dead_letter["bindings"],
+        "policies": dead_letter["policies"],
     }
     return json.dumps(document, indent=2, sort_keys=True) + "\n"
 

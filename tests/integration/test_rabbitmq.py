@@ -8,7 +8,6 @@ ports -> free loopback ports, a private node name and Erlang distribution ports.
 
 from __future__ import annotations
 
-import base64
 import os
 import signal
 import socket
@@ -16,98 +15,19 @@ import ssl
 import time
 from collections.abc import Iterator
 from ipaddress import ip_address
-from pathlib import Path
-from typing import Any
 
 import pika
 import pika.exceptions
 import pytest
 import urllib3
 
-from tests.helpers import output, profile, write_private
-from tests.integration.rabbitmq_server import RabbitMqServer
+from tests.helpers import output, profile
+from tests.integration.rabbitmq_clients import PROFILE, Broker, confirmed, refused
 from tests.integration.sockets import listening_addresses, machine_addresses, reachable
 from tests.integration.tls_probe import handshake
-from tools.offline.mocks import MockState
 from tools.offline.rendered import containers
 from tools.offline.runner import evaluate
-from tools.offline.stack_files import read_stack_config, with_overrides
-
-PROFILE = read_stack_config("dev")
-
-
-class Broker:
-    def __init__(self, tmp: Path) -> None:
-        self.tmp = tmp
-        self.state = MockState()
-        self.evaluation = evaluate("dev", PROFILE, state=self.state)
-        self.server = RabbitMqServer()
-        self.server.install(containers(self.evaluation)["rabbitmq"])
-        self.server.start()
-        self.ca = self.write("ca.crt", output(self.evaluation.named("pki-ca-cert"), "certPem"))
-
-    def write(self, name: str, text: str) -> str:
-        return write_private(self.tmp, name, text)
-
-    def publish(self, routing_key: str, body: bytes) -> None:
-        """Publish a persistent message as the gateway, confirmed by the broker."""
-        with self.connect("api-gateway", self.password("api-gateway")) as gateway:
-            _confirmed(gateway).basic_publish(
-                "vos.messages", routing_key, body, pika.BasicProperties(delivery_mode=2)
-            )
-
-    def password(self, user: str) -> str:
-        return str(output(self.evaluation.named(f"credentials-{user}-rabbitmq-password"), "result"))
-
-    def connect(
-        self,
-        user: str,
-        password: str,
-        *,
-        vhost: str = "vos",
-        ca: str | None = None,
-        tls: bool = True,
-    ) -> pika.BlockingConnection:
-        context = ssl.create_default_context(cafile=ca or self.ca)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        return pika.BlockingConnection(
-            pika.ConnectionParameters(
-                host="127.0.0.1",
-                port=self.server.amqps,
-                virtual_host=vhost,
-                credentials=pika.PlainCredentials(user, password),
-                ssl_options=pika.SSLOptions(context, server_hostname="rabbitmq") if tls else None,
-                connection_attempts=1,
-                socket_timeout=10,
-                blocked_connection_timeout=10,
-            )
-        )
-
-    def https(
-        self,
-        port: int,
-        path: str,
-        auth: tuple[str, str] | None = None,
-        client_cert: tuple[str, str] | None = None,
-    ) -> urllib3.BaseHTTPResponse:
-        pool = urllib3.PoolManager(
-            cert_reqs="CERT_REQUIRED",
-            ca_certs=self.ca,
-            server_hostname="rabbitmq",
-            assert_hostname="rabbitmq",
-            cert_file=client_cert[0] if client_cert else None,
-            key_file=client_cert[1] if client_cert else None,
-            retries=False,
-        )
-        headers = {}
-        if auth:
-            headers["Authorization"] = (
-                "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
-            )
-        return pool.request("GET", f"https://127.0.0.1:{port}{path}", headers=headers, timeout=10)
-
-    def admin_password(self) -> str:
-        return str(output(self.evaluation.named("credentials-rabbitmq-admin-password"), "result"))
+from tools.offline.stack_files import with_overrides
 
 
 @pytest.fixture(scope="module")
@@ -147,18 +67,18 @@ def test_verified_amqps_and_messages_flow_between_services(broker: Broker) -> No
     [("api-gateway", None), ("nobody", "api-gateway")],
     ids=["wrong password", "unknown user"],
 )
-def test_bad_credentials_are_refused(broker: Broker, user: str, secret_of: str | None) -> None:
+def test_bad_credentials_arerefused(broker: Broker, user: str, secret_of: str | None) -> None:
     password = broker.password(secret_of) if secret_of else "wrong-password-1"
     with pytest.raises(pika.exceptions.ProbableAuthenticationError):
         broker.connect(user, password)
 
 
-def test_plain_amqp_on_the_tls_port_is_refused(broker: Broker) -> None:
+def test_plain_amqp_on_the_tls_port_isrefused(broker: Broker) -> None:
     with pytest.raises(pika.exceptions.AMQPConnectionError):
         broker.connect("api-gateway", broker.password("api-gateway"), tls=False)
 
 
-def test_untrusted_ca_is_refused(broker: Broker) -> None:
+def test_untrusted_ca_isrefused(broker: Broker) -> None:
     other = evaluate("dev", PROFILE)
     ca = broker.write("other-ca.crt", output(other.named("pki-ca-cert"), "certPem"))
     with pytest.raises(ssl.SSLCertVerificationError, match="certificate verify failed"):
@@ -211,32 +131,15 @@ def test_prometheus_endpoint_refuses_every_identity_but_the_scrapers(broker: Bro
     assert broker.https(port, "/api/whoami", ("vos_admin", broker.admin_password())).status == 200
 
 
-def _refused(action: Any) -> str:
-    with pytest.raises(
-        (pika.exceptions.ChannelClosedByBroker, pika.exceptions.ConnectionClosedByBroker)
-    ) as caught:
-        action()
-    return str(caught.value)
-
-
-def _confirmed(connection: pika.BlockingConnection) -> Any:
-    """A channel whose publishes wait for the broker's answer (so a refusal is raised)."""
-    channel = connection.channel()
-    channel.confirm_delivery()
-    return channel
-
-
 def test_an_agent_can_do_its_job_and_nothing_else(broker: Broker) -> None:
     password = broker.password("weather-agent")
     with broker.connect("weather-agent", password) as agent:
-        assert "ACCESS_REFUSED" in _refused(lambda: agent.channel().basic_get("vos.agent.primary"))
-        assert "ACCESS_REFUSED" in _refused(
-            lambda: agent.channel().queue_declare("weather-private")
+        assert "ACCESS_REFUSED" in refused(lambda: agent.channel().basic_get("vos.agent.primary"))
+        assert "ACCESS_REFUSED" in refused(lambda: agent.channel().queue_declare("weather-private"))
+        assert "ACCESS_REFUSED" in refused(
+            lambda: confirmed(agent).basic_publish("", "vos.agent.primary", b"x")
         )
-        assert "ACCESS_REFUSED" in _refused(
-            lambda: _confirmed(agent).basic_publish("", "vos.agent.primary", b"x")
-        )
-        channel = _confirmed(agent)
+        channel = confirmed(agent)
         channel.basic_publish("vos.messages", "gateway.weather.reply", b"sunny")
         assert channel.basic_get("vos.agent.weather")[0] is None  # its own queue: allowed
     with pytest.raises(
@@ -295,7 +198,7 @@ def _publish(broker: Broker, user: str, key: str, user_id: str | None = None) ->
     with broker.connect(user, broker.password(user)) as connection:
         properties = pika.BasicProperties(user_id=user_id)
         try:
-            _confirmed(connection).basic_publish("vos.messages", key, b"x", properties)
+            confirmed(connection).basic_publish("vos.messages", key, b"x", properties)
         except pika.exceptions.ChannelClosedByBroker as error:
             return f"{error.reply_code} {error.reply_text}"
     return "ok"
@@ -388,3 +291,43 @@ def test_docker_stop_stops_the_broker_through_the_start_script(broker: Broker) -
     assert broker.server.ctl("status").returncode != 0  # the node is down
     broker.server.process = None
     broker.server.start()  # leave it running for any later test
+
+
+def test_what_a_consumer_rejects_is_kept_in_the_dead_letter_queue_for_the_admin_only(
+    broker: Broker,
+) -> None:
+    """A message without user_id (the broker checks it only when set), rejected by the agent
+    as the contract says, lands in vos.dead-letter with the broker's account of why; no app
+    reads that queue or publishes into its exchange, and the queue is bounded."""
+    broker.publish("agent.weather.task", b"who sent this?")  # no user_id
+    with broker.connect("weather-agent", broker.password("weather-agent")) as agent:
+        channel = agent.channel()
+        method, properties, body = channel.basic_get("vos.agent.weather")
+        assert method is not None and body == b"who sent this?" and properties.user_id is None
+        channel.basic_reject(method.delivery_tag, requeue=False)
+        assert "ACCESS_REFUSED" in refused(lambda: agent.channel().basic_get("vos.dead-letter"))
+        assert "ACCESS_REFUSED" in refused(
+            lambda: confirmed(agent).basic_publish("vos.dead-letter", "", b"forged")
+        )
+    with broker.connect("vos_admin", broker.admin_password()) as admin:
+        channel = admin.channel()
+        deadline = time.monotonic() + 10
+        while (got := channel.basic_get("vos.dead-letter", auto_ack=True))[0] is None:
+            assert time.monotonic() < deadline, "nothing was dead-lettered"
+            time.sleep(0.2)
+        _, properties, body = got
+        assert body == b"who sent this?"
+        death = properties.headers["x-death"][0]
+        assert (death["reason"], death["queue"]) == ("rejected", "vos.agent.weather"), death
+        # the internal exchange refuses a client, even the admin: only dead-lettering fills it
+        assert "ACCESS_REFUSED" in refused(
+            lambda: confirmed(admin).basic_publish("vos.dead-letter", "", b"forged")
+        )
+    listed = broker.server.ctl(
+        "-q", "list_queues", "-p", "vos", "--no-table-headers", "name", "policy"
+    ).stdout
+    policies = dict(line.split() for line in listed.splitlines() if len(line.split()) == 2)
+    assert policies["vos.dead-letter"] == "vos-dead-letter"
+    assert policies["vos.agent.weather"] == policies["vos.gateway"] == "vos-app-queues"
+    limit = broker.server.ctl("-q", "list_policies", "-p", "vos", "--no-table-headers").stdout
+    assert '"max-length":10000' in limit.replace(" ", ""), limit
