@@ -19,10 +19,12 @@ from starlette.applications import Starlette
 from vos_reference.broker import Messaging, tls_context
 from vos_reference.environment import Environment
 from vos_reference.http import application
-from vos_reference.observability import BUSY, LLM_DURATION, TASKS, TOOLS
+from vos_reference.observability import BUSY, LLM_DURATION, OUTCOMES, TASKS, TOOLS
 from vos_reference.readiness import Readiness, probe_routes
 
 log = logging.getLogger("vos_reference.agent")
+TOOL = "reverse"
+"""The one tool the reference agent has."""
 tracer = trace.get_tracer("vos_reference.agent")
 
 
@@ -39,6 +41,12 @@ def build(env: Environment) -> Starlette:
     gateway = urlsplit(env.gateway_url or "https://api-gateway").hostname or "api-gateway"
     readiness = Readiness(env, {"rabbitmq-password": messaging.password})
     readiness.checks["rabbitmq"] = messaging.ready
+    # Every outcome's series exists from the start, at 0: rate() counts only what a series
+    # gains after its first scrape, so the first burst of errors would otherwise count as
+    # nothing and an error-rate alert would miss it.
+    for outcome in OUTCOMES:
+        TASKS.labels(outcome)
+        TOOLS.labels(TOOL, outcome)
 
     async def on_task(user_id: str, body: dict[str, Any], message: AbstractIncomingMessage) -> None:
         if user_id != gateway:
@@ -54,7 +62,7 @@ def build(env: Environment) -> Starlette:
                 except ValueError as error:
                     answer, outcome = {"error": str(error)}, "error"
                 LLM_DURATION.labels("reference").observe(time.perf_counter() - started)
-                TOOLS.labels("reverse", outcome).inc()
+                TOOLS.labels(TOOL, outcome).inc()
                 TASKS.labels(outcome).inc()
                 log.info("task", extra={"fields": {"outcome": outcome}})
                 await messaging.publish("result", answer, message.correlation_id or "")

@@ -36,6 +36,8 @@ LLM_DURATION = Histogram(
 )  # fmt: skip
 TOOLS = Counter("vos_agent_tool_executions", "Tool calls", ["tool", "outcome"], registry=REGISTRY)
 AGENT_FAMILIES = (TASKS, BUSY, LLM_DURATION, TOOLS)
+OUTCOMES = ("success", "error")
+"""The contract's `outcome` values."""
 
 
 def trace_id() -> str:

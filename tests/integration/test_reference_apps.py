@@ -53,6 +53,18 @@ def _key(stack: ReferenceStack, variable: str = "VOS_API_KEY_FILE") -> str:
     return secret_value(stack.evaluation, app.name, app.secret(variable).name)
 
 
+def _scraper(dev: Evaluation, folder: Path) -> tuple[str, str]:
+    """Prometheus's scrape identity (the metrics CA's), as files."""
+    return (
+        write_private(
+            folder, "s.crt", str(output(dev.named("pki-prometheus-scraper-cert"), "certPem"))
+        ),
+        write_private(
+            folder, "s.key", str(output(dev.named("pki-prometheus-scraper-key"), "privateKeyPem"))
+        ),
+    )
+
+
 def _ready(app: App) -> bool:
     try:
         return call(app, "GET", "/readyz").status == 200
@@ -161,14 +173,7 @@ def test_metrics_are_served_only_to_the_metrics_cas_scrape_identity(
 ) -> None:
     gateway = _gateway(stack)
     call(gateway, "GET", "/api/v1/whoami", {"X-API-Key": _key(stack)})
-    scraper = (
-        write_private(
-            tmp_path, "s.crt", str(output(dev.named("pki-prometheus-scraper-cert"), "certPem"))
-        ),
-        write_private(
-            tmp_path, "s.key", str(output(dev.named("pki-prometheus-scraper-key"), "privateKeyPem"))
-        ),
-    )
+    scraper = _scraper(dev, tmp_path)
     answer = call(gateway, "GET", "/metrics", port=gateway.metrics_port, identity=scraper)
     text = answer.body.decode()
     assert answer.status == 200
@@ -187,6 +192,21 @@ def test_metrics_are_served_only_to_the_metrics_cas_scrape_identity(
     for identity in (None, own):  # none, or the platform CA's (an app's)
         with pytest.raises((ssl.SSLError, OSError)):
             call(gateway, "GET", "/metrics", port=gateway.metrics_port, identity=identity)
+
+
+def test_an_agent_shows_each_outcome_at_zero_before_its_first_task(
+    stack: ReferenceStack, dev: Evaluation, tmp_path: Path
+) -> None:
+    """rate() counts only what a series gains after its first scrape: a series born with the
+    first error would hide that error from the failure-rate alerts."""
+    agent = stack.apps["primary-agent"]  # this module sends it no task
+    assert wait_until(lambda: _ready(agent))
+    text = call(
+        agent, "GET", "/metrics", port=agent.metrics_port, identity=_scraper(dev, tmp_path)
+    ).body.decode()
+    for outcome in ("success", "error"):
+        assert f'vos_agent_tasks_total{{outcome="{outcome}"}} 0.0' in text, text
+        assert f'vos_agent_tool_executions_total{{outcome="{outcome}",tool="reverse"}} 0.0' in text
 
 
 def test_a_task_reaches_an_agent_over_rabbitmq_and_its_answer_comes_back_in_one_trace(
@@ -222,14 +242,7 @@ def test_a_task_reaches_an_agent_over_rabbitmq_and_its_answer_comes_back_in_one_
     # The same request id and trace in the gateway's line and the agent's.
     for record in (*logged(gateway, "request"), *logged(agent, "task")):
         assert record["trace_id"] == TRACE, record
-    scraper = (
-        write_private(
-            tmp_path, "s.crt", str(output(dev.named("pki-prometheus-scraper-cert"), "certPem"))
-        ),
-        write_private(
-            tmp_path, "s.key", str(output(dev.named("pki-prometheus-scraper-key"), "privateKeyPem"))
-        ),
-    )
+    scraper = _scraper(dev, tmp_path)
     metrics = call(
         agent, "GET", "/metrics", port=agent.metrics_port, identity=scraper
     ).body.decode()
