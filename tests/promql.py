@@ -3,6 +3,7 @@ metrics an expression reads, and whether each histogram_quantile keeps `le`."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -58,3 +59,17 @@ def quantiles_without_le(expr: str) -> list[str]:
             if not keeps:
                 bad.append(node.prettify())
     return bad
+
+
+def dashboard_queries(model: dict[str, Any]) -> list[str]:
+    """Every PromQL of a Grafana dashboard, Grafana's variables given the values Grafana
+    would."""
+    found = []
+    for panel in model["panels"]:
+        for target in panel["targets"]:
+            if target["datasource"]["type"] == "prometheus":
+                expr = target["expr"]
+                for variable, value in (("$__rate_interval", "1m"), ("$__interval", "1m")):
+                    expr = expr.replace(variable, value)
+                found.append(re.sub(r"\$\w+", ".+", expr))
+    return found

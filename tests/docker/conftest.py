@@ -3,9 +3,10 @@
 What is real: dockerd (Debian's docker.io) started with the host layer's daemon.json, the
 program's networks, volumes and containers with every input the program sets, the provider's
 calls in its order (provider.py), the uploads, healthchecks, the role jobs, TLS and
-authentication between containers. What is not: the images are stand-ins built from Debian
-packages (images/*/Dockerfile says what each emulates and where it differs), and the Pulumi
-engine is the SDK's mock runtime (apply.py).
+authentication between containers, the apps (the reference apps of apps/, built from their
+Dockerfile). What is not: the other images are stand-ins built from Debian packages
+(images/*/Dockerfile says what each emulates and where it differs), and the Pulumi engine is
+the SDK's mock runtime (apply.py).
 
 Runs in every `scripts/test.sh` (and so in CI): scripts/system-deps.sh installs docker.io
 and debootstrap. Prints its own time at the end of the run.
@@ -25,7 +26,7 @@ from stacks import load_settings
 from tests.docker import engine as docker_engine
 from tests.docker.engine import Engine
 from tests.docker.images import NO_STAND_IN, Built, build_all, not_published
-from tests.docker.stack import APP_IMAGES, Stack, applied_stack
+from tests.docker.stack import Stack, applied_stack
 from tests.helpers import profile, stack_overrides
 from tests.integration.vault_server import free_port_pair
 from tools.dev_vault import DOCKER_BRIDGE, DevVault
@@ -35,11 +36,9 @@ TIMES: dict[str, float] = {}
 BUILT: list[Built] = []
 
 SERVICES = [d for d in REGISTRY if d.component and d.key not in NO_STAND_IN]
-"""Every other service of the registry that has containers; each has a stand-in in
-images/<name> named like its DNS name (tests/program/test_registry.py checks the folder
-exists)."""
-APP_STAND_IN = "api-gateway"
-"""The agents' images are stood in for by the gateway's stand-in (the same app contract)."""
+"""Every other service of the registry that has containers; each but the apps (the reference
+apps run for them) has a stand-in in images/<name> named like its DNS name
+(tests/program/test_registry.py checks the folder exists)."""
 SIDECAR_STAND_IN = "vault-agent"
 
 
@@ -76,7 +75,6 @@ def stand_ins(engine: Engine) -> Built:
     references = [
         (d.dns_name, settings.service(d.key).image) for d in SERVICES if d.key not in apps
     ]
-    references += [(APP_STAND_IN, image) for image in APP_IMAGES.values()]
     references.append((SIDECAR_STAND_IN, str(settings.vault.agent_image)))
     built = build_all(engine, references)
     TIMES["images"] = time.monotonic() - started
@@ -112,8 +110,8 @@ MODULE_ORDER = (
     "test_egress",
     "test_data_services",
     "test_apps",
-    "test_reference_image",
     "test_monitoring",
+    "test_app_signals",
     "test_rotation",
     "test_second_up",
 )

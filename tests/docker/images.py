@@ -149,7 +149,7 @@ def _build(engine: Engine, name: str, tag: str, built: Built) -> None:
     built.seconds[name] = time.monotonic() - started
 
 
-def _split(reference: str) -> tuple[str, str]:
+def split_reference(reference: str) -> tuple[str, str]:
     repository, _, tag = reference.rpartition(":")
     if not repository or "/" in tag:
         raise ValueError(f"the Docker tier needs a tagged image reference, got {reference!r}")
@@ -159,7 +159,7 @@ def _split(reference: str) -> tuple[str, str]:
 def build_all(engine: Engine, references: list[tuple[str, str]]) -> Built:
     """Build every stand-in and tag it with the references the stack names: (stand-in
     name, image reference) pairs, e.g. ("postgres", "postgres:17.6-bookworm"); one stand-in
-    may stand for several images (the app stand-in for the gateway and every agent)."""
+    may stand for several images."""
     built = Built()
     base_id = ensure_base(engine, built)
     names = sorted(p.name for p in IMAGES.iterdir() if (p / "Dockerfile").is_file())
@@ -168,5 +168,5 @@ def build_all(engine: Engine, references: list[tuple[str, str]]) -> Built:
         for future in [pool.submit(_build, engine, n, built.tags[n], built) for n in names]:
             future.result()
     for name, reference in references:
-        engine.api().tag(built.tags[name], *_split(reference))
+        engine.api().tag(built.tags[name], *split_reference(reference))
     return built

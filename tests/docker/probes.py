@@ -4,6 +4,7 @@ app's user, and waiting for something to become true."""
 
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import ssl
@@ -34,7 +35,7 @@ def gateway_url(stack: Stack, sslmode: str = "verify-full") -> str:
 
 
 AMQP = """
-import json, os, ssl, sys, pika
+import json, os, ssl, sys, time, pika
 context = ssl.create_default_context(cafile="/ca.crt")
 tls = pika.SSLOptions(context, server_hostname="rabbitmq") if os.environ["TLS"] == "1" else None
 params = pika.ConnectionParameters(
@@ -54,6 +55,17 @@ if os.environ.get("PUBLISH"):
 if os.environ.get("GET"):
     method, _, body = channel.basic_get(os.environ["GET"], auto_ack=True)
     print("got:", body.decode() if method else None)
+if os.environ.get("FIND"):  # queue=body: take messages until that one (30 s at most)
+    queue, _, wanted = os.environ["FIND"].partition("=")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        method, properties, body = channel.basic_get(queue, auto_ack=True)
+        if method is None:
+            time.sleep(0.5)
+        elif body.decode() == wanted:
+            death = (properties.headers or {}).get("x-death") or [{}]
+            print("found, dead-lettered from:", death[0].get("queue"), death[0].get("reason"))
+            break
 connection.close()
 print("ok")
 """
@@ -62,6 +74,12 @@ print("ok")
 def amqp(stack: Stack, user: str, password: str, **env: str) -> tuple[int, str]:
     base = {"PORT": "5671", "TLS": "1", "USER": user, "PASSWORD": password}
     return stack.run("python3", "-c", AMQP, env=base | env)
+
+
+def dead_lettered(stack: Stack, body: str) -> tuple[int, str]:
+    """Find `body` in the dead-letter queue, as the broker's admin (the only reader)."""
+    admin = stack.secret("credentials-rabbitmq-admin-password")
+    return amqp(stack, "vos_admin", admin, FIND=f"vos.dead-letter={body}")
 
 
 CONNECT = (
@@ -80,8 +98,23 @@ def read_as_app(stack: Stack, app: str, path: str) -> tuple[int, str]:
     return int(code), out.decode()
 
 
-def https_get(stack: Stack, path: str) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """GET through the published edge, trusting only the platform CA, by the name localhost."""
+def api_key(stack: Stack) -> str:
+    """The client API key as the gateway's sidecar rendered it."""
+    path = containers(stack.evaluation)["api-gateway"].env["VOS_API_KEY_FILE"]
+    code, key = read_as_app(stack, "api-gateway", path)
+    assert code == 0 and key, key
+    return key
+
+
+def https_call(
+    stack: Stack,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """A request through the published edge (a JSON body, if any); the status, the JSON
+    answer and the headers."""
     context = ssl.create_default_context()
     context.load_verify_locations(
         cadata=str(output(stack.evaluation.named("pki-ca-cert"), "certPem"))
@@ -89,10 +122,53 @@ def https_get(stack: Stack, path: str) -> tuple[int, dict[str, Any], dict[str, s
     connection = http.client.HTTPSConnection(
         "localhost", stack.published["edge"], context=context, timeout=30
     )
+    sent = {"Content-Type": "application/json"} if body is not None else {}
     try:
-        connection.request("GET", path)
+        connection.request(
+            method, path, json.dumps(body) if body is not None else None, sent | (headers or {})
+        )
         answer = connection.getresponse()
-        return answer.status, json.loads(answer.read()), dict(answer.getheaders())
+        return answer.status, json.loads(answer.read() or b"{}"), dict(answer.getheaders())
+    finally:
+        connection.close()
+
+
+READY = """
+import http.client, os, socket, ssl, sys
+context = ssl.create_default_context(cafile=os.environ["VOS_TLS_CA_FILE"])
+name, port = os.environ["VOS_SERVICE_NAME"], int(os.environ["VOS_HTTPS_PORT"])
+connection = http.client.HTTPSConnection(name, port, context=context, timeout=10)
+connection.sock = context.wrap_socket(
+    socket.create_connection(("127.0.0.1", port), timeout=10), server_hostname=name)
+connection.request("GET", "/readyz")
+answer = connection.getresponse()
+print(answer.status, answer.read().decode())
+sys.exit(answer.status != 200)
+"""
+"""Run in an app's container: its own /readyz over TLS, verified by its own name."""
+
+
+def app_ready(stack: Stack, app: str) -> tuple[bool, str]:
+    done = stack.container(app).exec_run(["python3", "-c", READY], user="10001:10001")
+    return done.exit_code == 0, done.output.decode(errors="replace")
+
+
+def prometheus_api(stack: Stack, path: str, auth: bool = True) -> tuple[int, Any]:
+    """Prometheus's HTTP API through its published port (TLS, its admin password)."""
+    context = ssl.create_default_context()
+    context.load_verify_locations(
+        cadata=str(output(stack.evaluation.named("pki-ca-cert"), "certPem"))
+    )
+    connection = http.client.HTTPSConnection(
+        "localhost", stack.published["prometheus"], context=context, timeout=30
+    )
+    password = stack.secret("credentials-prometheus-admin-password")
+    token = base64.b64encode(f"admin:{password}".encode()).decode()
+    try:
+        connection.request("GET", path, headers={"Authorization": f"Basic {token}"} if auth else {})
+        answer = connection.getresponse()
+        body = answer.read()
+        return answer.status, json.loads(body) if answer.status == 200 else body
     finally:
         connection.close()
 

@@ -1,8 +1,10 @@
-"""The reference apps' image (apps/Dockerfile) built on the tier's engine exactly as a user
+"""The reference apps' image (apps/Dockerfile) on the tier's engine, built exactly as a user
 builds it, with two things no registry-less machine has: its `debian:bookworm-slim` base is
 the tier's debootstrap image under that name, and its libraries come as wheels put beside
 requirements.txt (the Dockerfile's offline path), downloaded here once per requirements
-file and kept beside the tier's data root."""
+file. The build context (apps/ and the wheels) is a folder beside the tier's data root,
+named by its content: the stack builds it on the engine as the dev profile builds apps/,
+and the image built from it here is what an agent that names an image runs."""
 
 from __future__ import annotations
 
@@ -10,7 +12,6 @@ import hashlib
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 from tests.docker.engine import DATA, Engine
@@ -57,25 +58,35 @@ def wheelhouse() -> Path:
     return folder
 
 
-def build_reference_image(engine: Engine) -> str:
-    """Build (or reuse) the image; its tag names the hash of the context and the base."""
-    api = engine.api()
-    base_id = str(api.inspect_image(BASE)["Id"])
-    api.tag(BASE, *PUBLIC_BASE)
+def reference_context(engine: Engine) -> Path:
+    """apps/ with the wheels in wheels/, in a folder named by what it holds (kept between
+    runs); the engine's `debian:bookworm-slim` is the tier's base from here on."""
+    engine.api().tag(BASE, *PUBLIC_BASE)
     wheels = wheelhouse()
     files = _source_files() | {
         f"wheels/{p.name}": p for p in wheels.iterdir() if p.suffix == ".whl"
     }
-    digest = hashlib.sha256(base_id.encode())
+    digest = hashlib.sha256()
     for name, path in sorted(files.items()):
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    tag = f"vos-test/reference-app:{digest.hexdigest()[:12]}"
-    if api.images(name=tag):
-        return tag
-    with tempfile.TemporaryDirectory(dir=DATA.parent) as context:
+    folder = DATA.parent / "reference-context" / digest.hexdigest()[:12]
+    complete = folder.with_name(folder.name + ".complete")  # beside it: not in the context
+    if not complete.exists():
+        shutil.rmtree(folder, ignore_errors=True)
         for name, path in files.items():
-            target = Path(context) / name
+            target = folder / name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, target)
-        engine.client().images.build(path=context, tag=tag, rm=True, forcerm=True, pull=False)
+        complete.touch()
+    return folder
+
+
+def build_reference_image(engine: Engine, context: Path) -> str:
+    """Build (or reuse) the image of `context`; its tag names the context and the base."""
+    api = engine.api()
+    base_id = str(api.inspect_image(BASE)["Id"])
+    digest = hashlib.sha256((base_id + context.name).encode()).hexdigest()[:12]
+    tag = f"vos-test/reference-app:{digest}"
+    if not api.images(name=tag):
+        engine.client().images.build(path=str(context), tag=tag, rm=True, forcerm=True, pull=False)
     return tag

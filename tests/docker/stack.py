@@ -10,6 +10,7 @@ import tarfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +18,8 @@ from docker.models.containers import Container
 
 from tests.docker.apply import EngineMocks, refresh
 from tests.docker.engine import Engine
-from tests.docker.images import NO_STAND_IN, Built, not_published
+from tests.docker.images import NO_STAND_IN, Built, not_published, split_reference
+from tests.docker.reference_image import build_reference_image, reference_context
 from tests.helpers import output, profile
 from tests.integration.vault_server import point_at
 from tools.dev_vault import HOST_GATEWAY, DevVault, interface_ipv4
@@ -25,11 +27,12 @@ from tools.offline.mocks import MockState
 from tools.offline.runner import Evaluation, evaluate
 from tools.offline.stack_files import StackConfig, read_stack_config, with_overrides
 
-BUILD_CONTEXT = "tests/docker/images/api-gateway"
-APP_IMAGES = {"apiGateway": "vos/api-gateway:1.0.0", "primary": "vos/primary-agent:1.0.0"}
-"""The dev profile builds the reference apps from apps/ (tests/docker/test_reference_image.py
-builds and runs that image): the tier's stack runs the app stand-in under these references
-instead, and builds one agent (weather) from the stand-in's folder."""
+PRIMARY_IMAGE = "vos/primary-agent:1.0.0"
+"""The tier runs the reference apps (apps/) as the stack's apps, no stand-in: the gateway and
+the weather agent build them on the engine as the dev profile does (from the tier's copy of
+apps/ with its wheels, tests/docker/reference_image.py), the primary agent names an image,
+as a VOS team points `image:` at its own: the same reference image, built and tagged so
+before the apply."""
 OUTSIDE, OUTSIDE_PORT = "outside.test", 8443
 """The tier's stand-in for an outside API (tests/docker/test_egress.py starts it on the
 egress network): the weather agent's one allowed destination."""
@@ -55,6 +58,8 @@ class Stack:
     """Service -> its host port (on 127.0.0.1)."""
     client: Container
     vault: DevVault
+    reference_context: Path
+    """The build context the gateway and the weather agent were built from."""
     last_reasons: dict[str, list[str]] | None = None
     """The last preview's changed inputs per resource (what an assertion shows)."""
 
@@ -125,6 +130,10 @@ def applied_stack(
     engine: Engine, stand_ins: Built, vault: DevVault, times: dict[str, float]
 ) -> Iterator[Stack]:
     started = time.monotonic()
+    context = reference_context(engine)
+    engine.api().tag(build_reference_image(engine, context), *split_reference(PRIMARY_IMAGE))
+    times["reference image"] = time.monotonic() - started
+    started = time.monotonic()
     port, edge_port, prometheus_port = _free_port(), _free_port(), _free_port()
     published = {"weaviate": port, "edge": edge_port, "prometheus": prometheus_port}
     config = with_overrides(
@@ -138,15 +147,15 @@ def applied_stack(
         },
         services={
             **{key: {"enabled": False} for key in NO_STAND_IN},
-            "apiGateway": {"image": APP_IMAGES["apiGateway"]},
+            "apiGateway": {"build": {"context": str(context)}},
         },
-        # one agent from its image, one built from source on the engine (the app stand-in's
-        # folder as the build context) and allowed to reach the outside stand-in
+        # one agent from its image, one built from source on the engine and allowed to
+        # reach the outside stand-in
         agents=[
-            {"name": "primary", "image": APP_IMAGES["primary"], "memoryMb": 512, "cpus": 0.5},
+            {"name": "primary", "image": PRIMARY_IMAGE, "memoryMb": 512, "cpus": 0.5},
             {
                 "name": "weather",
-                "build": {"context": BUILD_CONTEXT},
+                "build": {"context": str(context)},
                 "memoryMb": 512,
                 "cpus": 0.5,
                 "egress": [f"{OUTSIDE}:{OUTSIDE_PORT}"],
@@ -170,7 +179,7 @@ def applied_stack(
         client = engine.client().containers.run(
             stand_ins.tags["client"], name="vos-test-client", network=BACKEND, detach=True
         )
-        applied = Stack(engine, state, config, evaluation, published, client, vault)
+        applied = Stack(engine, state, config, evaluation, published, client, vault, context)
         put(client, "/ca.crt", str(output(evaluation.named("pki-ca-cert"), "certPem")))
         yield applied
         client.remove(force=True)

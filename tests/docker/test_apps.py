@@ -1,46 +1,80 @@
-"""The apps at work: a request through the published edge reaches the gateway, which logs in
-to PostgreSQL with its run-time password; each agent as its own role; an agent built from
-source runs the image built on the engine."""
+"""The apps at work, the reference apps (apps/) running as the stack's apps: a task sent
+through the published edge reaches an agent over RabbitMQ and its answer comes back, only
+with the client's API key; each app logs in to PostgreSQL as its own role over TLS; an agent
+built from source runs the image built on the engine."""
 
 from __future__ import annotations
 
+import json
+import re
+
 from stacks.images import local_tag
-from tests.docker.probes import (
-    https_get,
-)
+from tests.docker.probes import APPS, api_key, app_ready, eventually, https_call
 from tests.docker.provider import BUILD
-from tests.docker.stack import BUILD_CONTEXT, PREFIX, Stack
+from tests.docker.stack import PREFIX, PRIMARY_IMAGE, Stack
 from tools.offline.mocks import unwrap
 
 
-def test_through_the_edge_the_gateway_logs_in_to_postgres_with_its_run_time_password(
+def _all_ready(stack: Stack) -> None:
+    found: dict[str, str] = {}
+
+    def ready() -> bool:
+        for app in APPS:
+            ok, found[app] = app_ready(stack, app)
+            if not ok:
+                return False
+        return True
+
+    assert eventually(ready, seconds=120), found
+
+
+def test_a_task_through_the_edge_reaches_an_agent_and_its_answer_comes_back(
     stack: Stack,
 ) -> None:
-    """The whole path: the published edge (TLS, name localhost) -> the gateway over TLS
-    verified by name -> PostgreSQL verify-full with the password its sidecar rendered."""
-    status, body, headers = https_get(stack, "/probe/postgres")
-    assert (status, body) == (200, {"user": "api_gateway"}), body
-    assert headers.get("Strict-Transport-Security") and headers.get("X-Request-ID")
-    status, body, _ = https_get(stack, "/v1/hello")
-    assert status == 200 and body["service"] == "api-gateway" and body["request_id"]
-    # each agent logs in as its own role with its own rendered password
-    probe = (
-        "import json, ssl, sys, urllib.request\n"
-        "c = ssl.create_default_context(cafile='/etc/vos/tls/ca.crt')\n"
-        "u = f'https://{sys.argv[1]}:8443/probe/postgres'\n"
-        "print(json.load(urllib.request.urlopen(u, context=c, timeout=30))['user'])\n"
+    _all_ready(stack)
+    task = {"input": "abc"}
+    for headers in ({}, {"X-API-Key": "not-the-key"}):
+        status, body, _ = https_call(stack, "POST", "/api/v1/agents/weather/tasks", task, headers)
+        assert status == 401, (status, body)
+    key = {"X-API-Key": api_key(stack)}
+    for agent in ("weather", "primary"):
+        status, body, headers = https_call(
+            stack, "POST", f"/api/v1/agents/{agent}/tasks", task, key
+        )
+        assert (status, body) == (200, {"output": "cba", "agent": agent}), body
+        assert headers.get("Strict-Transport-Security") and headers.get("X-Request-ID")
+    # The edge's request id travelled with the message: the agent's JSON log names it.
+    request_id = headers["X-Request-ID"]
+    lines = [
+        json.loads(line)
+        for line in stack.container("primary-agent").logs().decode().splitlines()
+        if line.startswith("{")
+    ]
+    assert any(x.get("msg") == "task" and x.get("request_id") == request_id for x in lines), (
+        request_id,
+        lines[-5:],
     )
-    for agent, role in (("primary-agent", "agent_primary"), ("weather-agent", "agent_weather")):
-        done = stack.container(agent).exec_run(["python3", "-c", probe, agent])
-        assert done.exit_code == 0 and done.output.decode().strip() == role, done.output
+    status, body, _ = https_call(stack, "POST", "/api/v1/agents/nobody/tasks", task, key)
+    assert status == 404, body
+
+
+def test_each_app_logs_in_to_postgres_as_its_own_role_over_tls(stack: Stack) -> None:
+    """PostgreSQL's own log (log_connections): every app's readiness check logged in as its
+    role, over TLS, with the password its sidecar rendered."""
+    _all_ready(stack)
+    log = stack.container("postgres").logs().decode(errors="replace")
+    for role in ("api_gateway", "agent_primary", "agent_weather"):
+        pattern = rf"connection authorized: user={role} database=vos .*SSL enabled"
+        assert re.search(pattern, log), (role, log[-3000:])
 
 
 def test_an_agent_built_from_source_runs_the_image_built_on_the_engine(stack: Stack) -> None:
     build = next(r for r in stack.evaluation.of_type(BUILD) if r.name.startswith("weather"))
     tag = unwrap(build.inputs)["imageName"]
-    assert tag == local_tag(BUILD_CONTEXT, "Dockerfile") and tag.startswith("vos-local/")
+    assert tag == local_tag(str(stack.reference_context), "Dockerfile")
+    assert tag.startswith("vos-local/")
     running = stack.inspect(f"{PREFIX}-weather-agent")["Image"]
     assert tag in stack.engine.api().inspect_image(running)["RepoTags"]
     # the other agent runs the image it names
     other = stack.inspect(f"{PREFIX}-primary-agent")["Image"]
-    assert "vos/primary-agent:1.0.0" in stack.engine.api().inspect_image(other)["RepoTags"]
+    assert PRIMARY_IMAGE in stack.engine.api().inspect_image(other)["RepoTags"]

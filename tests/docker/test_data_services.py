@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from tests.docker.probes import (
     amqp,
+    dead_lettered,
     gateway_url,
     psql,
 )
@@ -31,9 +32,10 @@ def test_a_service_reaches_rabbitmq_over_amqps_and_plain_amqp_is_refused(stack: 
     password = stack.secret("credentials-api-gateway-rabbitmq-password")
     code, out = amqp(stack, "api-gateway", password, PUBLISH="hello")
     assert code == 0 and "ok" in out, out
-    weather = stack.secret("credentials-weather-agent-rabbitmq-password")
-    code, out = amqp(stack, "weather-agent", weather, GET="vos.agent.weather")
-    assert code == 0 and "got: hello" in out, out
+    # The weather agent took it from its queue and, finding no user_id, rejected it: the
+    # broker kept it in the dead-letter queue, saying where it came from and why.
+    code, out = dead_lettered(stack, "hello")
+    assert code == 0 and "from: vos.agent.weather rejected" in out, out
     for port, tls in (("5672", "0"), ("5671", "0")):  # no plain listener; plain on TLS port
         code, out = amqp(stack, "api-gateway", password, PORT=port, TLS=tls)
         assert code == 3, (port, out)

@@ -4,41 +4,14 @@ log records Alloy reads."""
 
 from __future__ import annotations
 
-import base64
-import http.client
 import json
-import ssl
 from pathlib import Path
-from typing import Any
 
 import jmespath
 
 from components.alloy import files as alloy
-from tests.docker.probes import (
-    APPS,
-    eventually,
-)
+from tests.docker.probes import APPS, eventually, prometheus_api
 from tests.docker.stack import PREFIX, Stack
-from tests.helpers import output
-
-
-def _prometheus(stack: Stack, path: str, auth: bool = True) -> tuple[int, Any]:
-    context = ssl.create_default_context()
-    context.load_verify_locations(
-        cadata=str(output(stack.evaluation.named("pki-ca-cert"), "certPem"))
-    )
-    connection = http.client.HTTPSConnection(
-        "localhost", stack.published["prometheus"], context=context, timeout=30
-    )
-    password = stack.secret("credentials-prometheus-admin-password")
-    token = base64.b64encode(f"admin:{password}".encode()).decode()
-    try:
-        connection.request("GET", path, headers={"Authorization": f"Basic {token}"} if auth else {})
-        answer = connection.getresponse()
-        body = answer.read()
-        return answer.status, json.loads(body) if answer.status == 200 else body
-    finally:
-        connection.close()
 
 
 def test_prometheus_scrapes_every_target_over_verified_tls_and_demands_its_password(
@@ -47,22 +20,22 @@ def test_prometheus_scrapes_every_target_over_verified_tls_and_demands_its_passw
     """Its published endpoint (TLS, name localhost, basic auth), and every target the
     program gave it up: itself, RabbitMQ's two jobs, the gateway and each agent on their
     metrics endpoints, which take only the metrics CA's scrape identity."""
-    assert _prometheus(stack, "/api/v1/query?query=up", auth=False)[0] == 401
+    assert prometheus_api(stack, "/api/v1/query?query=up", auth=False)[0] == 401
     wanted = {"prometheus", "rabbitmq", "rabbitmq-queues", *APPS}
     wanted |= {"postgres-exporter", "blackbox-exporter", "blackbox", "alertmanager"}
 
     def up() -> dict[str, str]:
-        status, body = _prometheus(stack, "/api/v1/query?query=up")
+        status, body = prometheus_api(stack, "/api/v1/query?query=up")
         assert status == 200, body
         return {r["metric"]["job"]: r["value"][1] for r in body["data"]["result"]}
 
     assert eventually(lambda: up() == dict.fromkeys(wanted, "1"), seconds=90), up()
-    _, targets = _prometheus(stack, "/api/v1/targets")
+    _, targets = prometheus_api(stack, "/api/v1/targets")
     urls = {t["scrapeUrl"] for t in targets["data"]["activeTargets"]}
     assert urls and all(u.startswith("https://") for u in urls)
 
     def probes() -> dict[str, str]:
-        _, body = _prometheus(stack, "/api/v1/query?query=probe_success")
+        _, body = prometheus_api(stack, "/api/v1/query?query=probe_success")
         return {r["metric"]["instance"]: r["value"][1] for r in body["data"]["result"]}
 
     # The blackbox exporter completes a verified TLS handshake with every endpoint by name.
@@ -70,7 +43,7 @@ def test_prometheus_scrapes_every_target_over_verified_tls_and_demands_its_passw
     endpoints |= {"alertmanager:9093", *(f"{app}:8443" for app in APPS)}
     assert eventually(lambda: probes() == dict.fromkeys(endpoints, "1"), seconds=60), probes()
     # PostgreSQL through its exporter, which logs in as the monitor role.
-    _, pg_up = _prometheus(stack, "/api/v1/query?query=pg_up")
+    _, pg_up = prometheus_api(stack, "/api/v1/query?query=pg_up")
     assert [r["value"][1] for r in pg_up["data"]["result"]] == ["1"]
     # control: without the scrape identity an app's metrics endpoint refuses the handshake
     probe = (

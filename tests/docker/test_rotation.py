@@ -5,6 +5,7 @@ job fails the update until it is fixed and replaced."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -12,9 +13,12 @@ from components.docker.container import JobFailed
 from tests.docker.probes import (
     APPS,
     amqp,
+    api_key,
+    app_ready,
+    dead_lettered,
     eventually,
     gateway_url,
-    https_get,
+    https_call,
     psql,
     read_as_app,
 )
@@ -22,6 +26,15 @@ from tests.docker.provider import CONTAINER
 from tests.docker.stack import OPERATOR_SECRET, PREFIX, Stack
 from tests.helpers import output
 from tools.offline.rendered import containers
+
+
+def _queued(stack: Stack) -> dict[str, int]:
+    """Messages ready in each queue of the vhost, as the broker counts them."""
+    done = stack.container("rabbitmq").exec_run(
+        ["rabbitmqctl", "-q", "list_queues", "-p", "vos", "--no-table-headers", "name", "messages"]
+    )
+    pairs = (line.split() for line in done.output.decode().splitlines())
+    return {name: int(count) for name, count in (p for p in pairs if len(p) == 2)}
 
 
 def _container_ids(stack: Stack) -> dict[str, str]:
@@ -36,7 +49,16 @@ def test_a_rotation_replaces_what_the_provider_replaces_and_keeps_the_data(
     setup = "create table if not exists notes(body text); insert into notes values ('kept')"
     assert psql(stack, gateway_url(stack), setup)[0] == 0
     assert amqp(stack, "api-gateway", old_mq, PUBLISH="kept across rotation")[0] == 0
+    # The weather agent rejects it (no user_id) into the dead-letter queue, where it waits.
+    assert eventually(
+        lambda: (
+            _queued(stack).get("vos.agent.weather") == 0
+            and _queued(stack).get("vos.dead-letter", 0) >= 1
+        ),
+        seconds=30,
+    ), _queued(stack)
     before = _container_ids(stack)
+    rotated_at = int(time.time())
 
     rotated = stack.update(rotation={"postgres": 1, "rabbitmq": 1})
 
@@ -64,23 +86,27 @@ def test_a_rotation_replaces_what_the_provider_replaces_and_keeps_the_data(
     assert eventually(
         lambda: read_as_app(stack, "api-gateway", password_file) == (0, new_pg), seconds=60
     )
-    status, body, _ = https_get(stack, "/probe/postgres")
-    assert (status, body) == (200, {"user": "api_gateway"}), body
+    # Every app comes ready again on its own: it logs in to PostgreSQL with the new
+    # password (the server says so) and reconnects to the new broker with its new one.
+    seen: dict[str, tuple[bool, str]] = {}
+    assert eventually(
+        lambda: all((seen.__setitem__(a, app_ready(stack, a)), seen[a][0])[1] for a in APPS),
+        seconds=120,
+    ), seen
+    log = stack.container("postgres").logs(since=rotated_at).decode(errors="replace")
+    assert "connection authorized: user=api_gateway database=vos" in log, log[-3000:]
+    status, answer, _ = https_call(
+        stack,
+        "POST",
+        "/api/v1/agents/weather/tasks",
+        {"input": "ab"},
+        {"X-API-Key": api_key(stack)},
+    )
+    assert (status, answer) == (200, {"output": "ba", "agent": "weather"}), answer
 
     new_mq = stack.secret("credentials-api-gateway-rabbitmq-password")
-    weather = stack.secret("credentials-weather-agent-rabbitmq-password")
-    # The new broker is healthy once its listener is up; its start script imports the
-    # definitions and prunes users right after boot: allow it that moment.
-    found: list[tuple[int, str]] = []
-    eventually(
-        lambda: (
-            found.append(amqp(stack, "weather-agent", weather, GET="vos.agent.weather"))
-            or found[-1][0] != 3
-        ),
-        seconds=60,
-    )
-    code, out = found[-1]
-    assert code == 0 and "got: kept across rotation" in out, out
+    code, out = dead_lettered(stack, "kept across rotation")
+    assert code == 0 and "from: vos.agent.weather rejected" in out, out
     code, out = amqp(stack, "api-gateway", old_mq)
     assert code == 3 and "Authentication" in out, out  # the broker answers: the old is refused
     assert amqp(stack, "api-gateway", new_mq)[0] == 0

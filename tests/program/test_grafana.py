@@ -24,7 +24,7 @@ from cryptography import x509
 from components.app.contract import METRICS, metric_series
 from components.grafana import settings_ini as ini
 from tests.helpers import output
-from tests.promql import metric_names, quantiles_without_le
+from tests.promql import dashboard_queries, metric_names, quantiles_without_le
 from tools.offline.rendered import RenderedContainer, containers
 from tools.offline.runner import Evaluation
 
@@ -215,19 +215,6 @@ def test_dashboards_are_raw_models_the_provider_loads(grafana: RenderedContainer
             assert grid["x"] + grid["w"] <= 24, (path, panel["title"])
 
 
-def _promql(model: dict[str, Any]) -> list[str]:
-    """Every PromQL of a dashboard, Grafana's variables given the values Grafana would."""
-    found = []
-    for panel in model["panels"]:
-        for target in panel["targets"]:
-            if target["datasource"]["type"] == "prometheus":
-                expr = target["expr"]
-                for variable, value in (("$__rate_interval", "1m"), ("$__interval", "1m")):
-                    expr = expr.replace(variable, value)
-                found.append(re.sub(r"\$\w+", ".+", expr))
-    return found
-
-
 def test_every_panel_query_parses_reads_known_metrics_and_uses_a_provisioned_datasource(
     grafana: RenderedContainer,
 ) -> None:
@@ -240,7 +227,7 @@ def test_every_panel_query_parses_reads_known_metrics_and_uses_a_provisioned_dat
         for variable in model["templating"]["list"]:
             if variable["type"] == "query":
                 assert provisioned.get(variable["datasource"]["uid"]) == "prometheus"
-        for expr in _promql(model):
+        for expr in dashboard_queries(model):
             names = metric_names(expr)  # raises on bad syntax
             assert names, expr
             assert not quantiles_without_le(expr), expr

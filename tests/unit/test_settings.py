@@ -98,7 +98,7 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str, str]] = [
     (
         "an agent with an image and a build",
         _dev(
-            agents=_agents({"name": "a", "build": {"context": "tests/docker/images/api-gateway"}})
+            agents=_agents({"name": "a", "build": {"context": "apps"}})
         ),
         "vos-infra:agents[0].build",
         "set together with image",
@@ -128,7 +128,7 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str, str]] = [
                     "memoryMb": 256,
                     "cpus": 0.5,
                     "build": {
-                        "context": "tests/docker/images/api-gateway",
+                        "context": "apps",
                         "dockerfile": "../edge/Dockerfile",
                     },
                 }
@@ -146,7 +146,7 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str, str]] = [
                     "name": "a",
                     "memoryMb": 256,
                     "cpus": 0.5,
-                    "build": {"context": "tests/docker/images/api-gateway"},
+                    "build": {"context": "apps"},
                 }
             ],
         },
