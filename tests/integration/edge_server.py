@@ -32,7 +32,7 @@ class Edge:
         root: Path,
         upstream_port: int,
         limits: EdgeLimits,
-        files: dict,
+        files: dict[str, str],
         rendered: str | None = None,
         trusted_proxies: tuple[str, ...] = (),
         route_limits: tuple[RouteLimit, ...] = (),

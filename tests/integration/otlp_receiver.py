@@ -56,7 +56,8 @@ class OtlpReceiver:
         self.spans: list[Span] = []
         self._lock = threading.Lock()
         self.server = grpc.server(ThreadPoolExecutor(max_workers=4))
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(
+        # Generated gRPC code, without annotations.
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(  # type: ignore[no-untyped-call]
             _Servicer(self.spans, self._lock), self.server
         )
         credentials = grpc.ssl_server_credentials(

@@ -130,8 +130,8 @@ class ReferenceStack:
             if rendered_by_sidecar and variable not in leave_out:
                 write_atomically(Path(path), secret_value(self.evaluation, name, Path(path).name))
         for entry in filter(None, env.get("VOS_AGENT_KEY_FILES", "").split(",")):
-            path = Path(entry.partition("=")[2])
-            write_atomically(path, secret_value(self.evaluation, name, path.name))
+            key_file = Path(entry.partition("=")[2])
+            write_atomically(key_file, secret_value(self.evaluation, name, key_file.name))
         env |= {
             "VOS_HTTPS_PORT": str(free_port()),
             "VOS_METRICS_PORT": str(free_port()),
