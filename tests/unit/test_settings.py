@@ -97,9 +97,7 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     (
         "an agent with an image and a build",
-        _dev(
-            agents=_agents({"name": "a", "build": {"context": "apps"}})
-        ),
+        _dev(agents=_agents({"name": "a", "build": {"context": "apps"}})),
         "vos-infra:agents[0].build",
         "set together with image",
     ),
