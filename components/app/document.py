@@ -9,6 +9,7 @@ from components.app.contract import variable_for
 from components.edge.files import FORWARDED_SET, IDENTITY_HEADERS_CLEARED
 from components.postgres.definition import DEFINITION as POSTGRES
 from components.rabbitmq.definition import DEFINITION as RABBITMQ
+from components.rabbitmq.users import DEAD_LETTER, DEAD_LETTER_LIMIT
 from components.vault_agent.files import RENDER_INTERVAL_S, SECRETS_DIR
 from components.weaviate.definition import DEFINITION as WEAVIATE
 from stacks.edge_settings import AUTH_ROUTE
@@ -55,7 +56,9 @@ def contract_markdown() -> str:
         "`VOS_TLS_CERT_FILE`/`VOS_TLS_KEY_FILE`,",
         f"  liveness `GET {contract.HEALTH_PATH}` and readiness `GET {contract.READY_PATH}` "
         "(ready = its secrets read and its",
-        "  dependencies reachable), unauthenticated.",
+        "  dependencies reachable), unauthenticated. Not ready, it answers 503 with a JSON",
+        "  `waiting_for` list naming what it waits for (a secret by its file's name, e.g.",
+        "  `rabbitmq-password`), never a secret's value.",
         f"- Serves `GET {contract.METRICS_PATH}` over HTTPS on `VOS_METRICS_PORT` "
         f"({contract.METRICS_PORT}), requiring a client",
         "  certificate issued by `VOS_METRICS_CA_FILE` (only Prometheus holds one).",
@@ -185,6 +188,11 @@ def contract_markdown() -> str:
         "  checks `user_id` only when it is set, so such a message arrives unattributed. Take "
         "tasks only from",
         "  the gateway's user and answers only from the agent the routing key names.",
+        "- What a consumer rejects is not lost: the broker moves it to "
+        f"`{DEAD_LETTER}` (a policy on every",
+        f"  app queue; the queue keeps the newest {DEAD_LETTER_LIMIT:,}".replace(",", " ")
+        + "), where the admin can read it with the reason",
+        "  (`x-death`). No app reads that queue or publishes into its exchange.",
         "- Trace context travels in the message headers `traceparent` and `tracestate`",
         "  (W3C, `OTEL_PROPAGATORS`); a consumer continues the producer's trace.",
         "",
