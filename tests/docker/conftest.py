@@ -112,6 +112,7 @@ MODULE_ORDER = (
     "test_apps",
     "test_monitoring",
     "test_app_signals",
+    "test_contract_verify",
     "test_rotation",
     "test_second_up",
 )

@@ -12,6 +12,7 @@ from stacks import SettingsError
 from stacks.values import YamlFileError
 from tools.backend.aws import BackendError
 from tools.cli.errors import RenderTargetError
+from tools.contract.errors import VerifyError
 from tools.dev_vault import DevVaultError
 from tools.offline.stack_files import available_stacks
 from tools.policy.analyzer import AnalyzerFailed
@@ -66,9 +67,14 @@ def _parser() -> argparse.ArgumentParser:
     endpoints.add_argument(
         "--stack", required=True, help=f"one of: {', '.join(available_stacks())}"
     )
-    commands.add_parser(
-        "contract", help="the contract the VOS app images honour (docs/APP-CONTRACT.md)"
+    contract = commands.add_parser(
+        "contract",
+        help="the contract the VOS app images honour (docs/APP-CONTRACT.md); `verify` runs an "
+        "image on the local Docker engine and checks it clause by clause",
     )
+    contract.add_argument("action", nargs="?", choices=["verify"])
+    contract.add_argument("--image", help="with verify: the image reference to run")
+    contract.add_argument("--role", choices=["gateway", "agent"], help="with verify: its role")
     backend = commands.add_parser(
         "backend", help="the stack's state on S3 with KMS-encrypted secrets (AWS credential chain)"
     )
@@ -125,6 +131,25 @@ def _backend(args: argparse.Namespace) -> int:
     return 0
 
 
+def _contract(args: argparse.Namespace) -> int:
+    """Print the contract; with `verify`, exit 1 when a clause fails."""
+    if args.action is None:
+        from components.app.document import contract_markdown
+
+        print(contract_markdown(), end="")
+        return 0
+    if not args.image or not args.role:
+        needs = "contract verify needs --image REF and --role gateway|agent"
+        print(f"vos-infra: {needs}", file=sys.stderr)
+        return 2
+    from tools.contract.verify import verify
+
+    results = verify(args.image, args.role)
+    for result in results:
+        print(result.line())
+    return 1 if any(r.outcome == "FAILED" for r in results) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -156,9 +181,7 @@ def main(argv: list[str] | None = None) -> int:
 
             print(run_endpoints(args.stack))
         elif args.command == "contract":
-            from components.app.document import contract_markdown
-
-            print(contract_markdown(), end="")
+            return _contract(args)
         elif args.command == "vault":
             print(_vault(args))
     except SettingsError as error:
@@ -172,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         YamlFileError,
         RenderTargetError,
         BackendError,
+        VerifyError,
     ) as error:
         print(f"vos-infra: {error}", file=sys.stderr)
         return 2

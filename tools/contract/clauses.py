@@ -1,0 +1,226 @@
+"""The contract's clauses an image can be held to alone, each a check that raises
+ClauseFailed with what it saw. Sections name docs/APP-CONTRACT.md's."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import ssl
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from components.app.contract import HEALTH_PATH, METRICS, READY_PATH, metric_series
+from tools.contract.container import AppContainer
+from tools.contract.probes import Peer
+from tools.contract.subject import Subject
+
+RELOAD_WITHIN_S = 35
+"""The contract: re-read a secret file at least every 30 s (a little slack for the probe)."""
+
+
+class ClauseFailed(Exception):
+    pass
+
+
+@dataclass
+class Run:
+    app: AppContainer
+    peer: Peer
+    subject: Subject
+    https: int
+    metrics: int
+
+
+@dataclass(frozen=True)
+class Clause:
+    name: str
+    section: str
+    check: Callable[[Run], None]
+
+
+def _require(condition: bool, why: str) -> None:
+    if not condition:
+        raise ClauseFailed(why)
+
+
+def _runs_hardened(run: Run) -> None:
+    listening = run.app.wait_listening(run.https)
+    if not listening:
+        state = run.app.inspect()["State"]
+        tail = "\n".join(run.app.logs().splitlines()[-5:])
+        raise ClauseFailed(
+            f"not serving on {run.https} (status {state['Status']}, exit code "
+            f"{state['ExitCode']}); its last output:\n{tail}"
+        )
+
+
+def _python3(run: Run) -> None:
+    code, out = run.app.exec("python3", "-c", "import ssl, urllib.request")
+    _require(code == 0, f"`python3` on PATH cannot run the healthcheck's imports: {out[-300:]}")
+
+
+def _tls(run: Run) -> None:
+    version = run.peer.handshake(run.https, run.peer.context())
+    _require(version in ("TLSv1.2", "TLSv1.3"), f"agreed {version}")
+    try:
+        old = run.peer.handshake(run.https, run.peer.context(maximum=ssl.TLSVersion.TLSv1_1))
+    except (ssl.SSLError, OSError):
+        return
+    raise ClauseFailed(f"a TLS 1.1 client was served ({old})")
+
+
+def _health(run: Run) -> None:
+    answer = run.peer.call(run.https, "GET", HEALTH_PATH)
+    _require(answer.status == 200, f"GET {HEALTH_PATH} without credentials: {answer.status}")
+
+
+def _waiting_for(run: Run) -> list[str]:
+    answer = run.peer.call(run.https, "GET", READY_PATH)
+    _require(answer.status == 503, f"GET {READY_PATH} with a secret missing: {answer.status}")
+    values = [v for v in run.subject.secrets.values() if len(v) >= 8]
+    _require(not any(v in answer.body for v in values), f"{READY_PATH} shows a secret's value")
+    try:
+        waiting = json.loads(answer.body)["waiting_for"]
+    except (ValueError, KeyError, TypeError):
+        raise ClauseFailed(f"{READY_PATH}: no JSON `waiting_for`: {answer.body[:200]}") from None
+    _require(isinstance(waiting, list), f"`waiting_for` is not a list: {waiting!r}")
+    return [str(x) for x in waiting]
+
+
+def _ready(run: Run) -> None:
+    missing = PurePosixPath(run.subject.withheld).name
+    waiting = _waiting_for(run)
+    _require(missing in waiting, f"{READY_PATH} does not name the missing {missing}: {waiting}")
+
+
+def _until(check: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(1)
+    return check()
+
+
+def _started(run: Run) -> tuple[str, int]:
+    state = run.app.inspect()
+    return str(state["State"]["StartedAt"]), int(state["RestartCount"])
+
+
+def _key_accepted(run: Run, key: str) -> bool:
+    """Auth comes before routing: a caller it knows gets past 401 on any path."""
+    return run.peer.call(run.https, "GET", "/contract/probe", {"X-API-Key": key}).status != 401
+
+
+def _reload(run: Run) -> None:
+    before = _started(run)
+    path = run.subject.withheld
+    if run.subject.role == "gateway":
+        first, second = (secrets.token_urlsafe(24) for _ in range(2))
+        _require(not _key_accepted(run, first), "a key not rendered yet was accepted")
+        run.app.render(path, first)
+        _require(
+            _until(lambda: _key_accepted(run, first), RELOAD_WITHIN_S),
+            f"the API key rendered into {path} was not taken within {RELOAD_WITHIN_S} s",
+        )
+        run.app.render(path, second)
+        _require(
+            _until(lambda: _key_accepted(run, second), RELOAD_WITHIN_S)
+            and not _key_accepted(run, first),
+            f"a rotated API key in {path} was not taken (or the old one still was)",
+        )
+    else:
+        run.app.render(path, run.subject.secrets[path])
+        name = PurePosixPath(path).name
+        _require(
+            _until(lambda: name not in _waiting_for(run), RELOAD_WITHIN_S),
+            f"{READY_PATH} still waits for {name} {RELOAD_WITHIN_S} s after it was rendered",
+        )
+    _require(_started(run) == before, "the container was restarted to read a secret")
+
+
+def _auth(run: Run) -> None:
+    refused = []
+    for method, path, headers in (
+        ("GET", "/", {}),
+        ("GET", "/api/v1/whoami", {}),
+        ("POST", "/api/v1/agents/contract/tasks", {}),
+        ("GET", "/contract/unknown", {}),
+        ("GET", "/api/v1/whoami", {"X-API-Key": secrets.token_urlsafe(24)}),
+        ("GET", "/api/v1/whoami", {"Authorization": "Bearer not.a.token"}),
+    ):
+        status = run.peer.call(run.https, method, path, headers).status
+        if status != 401:
+            refused.append(f"{method} {path} {sorted(headers)}: {status}")
+    _require(not refused, "answered without a valid caller: " + "; ".join(refused))
+
+
+def _metrics(run: Run) -> None:
+    env, files = run.subject.env, run.subject.files
+    own = (files[env["VOS_TLS_CLIENT_CERT_FILE"]], files[env["VOS_TLS_CLIENT_KEY_FILE"]])
+    for who, identity in (("no client certificate", None), ("the app's own certificate", own)):
+        try:
+            answer = run.peer.call(run.metrics, "GET", "/metrics", identity=identity)
+        except (ssl.SSLError, OSError):
+            continue
+        _require(answer.status != 200, f"/metrics served to {who}")
+    answer = run.peer.call(run.metrics, "GET", "/metrics", identity=run.subject.scraper)
+    _require(answer.status == 200, f"/metrics refused the metrics CA's identity: {answer.status}")
+    wanted = [m for m in METRICS if m.who in ("all", run.subject.role)]
+    lines = answer.body.splitlines()
+    missing = []
+    for metric in wanted:
+        typed = any(line.startswith(f"# TYPE {metric.name}") for line in lines)
+        # Requests were served by now: the request histogram must count them. A labelled
+        # family of the agent's may have no series before its first task.
+        sampled = metric.who != "all" or any(
+            line.startswith(metric_series(metric)[-1]) for line in lines
+        )
+        if not (typed and sampled):
+            missing.append(metric.name)
+    _require(not missing, f"/metrics lacks the contract's families {missing}")
+
+
+def _logs(run: Run) -> None:
+    request_id = f"contract-{secrets.token_hex(6)}"
+    run.peer.call(run.https, "GET", "/contract/logged", {"X-Request-ID": request_id})
+    time.sleep(1)
+    lines = [line for line in run.app.logs().splitlines() if line.strip()]
+    records = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            raise ClauseFailed(f"a stdout line that is not JSON: {line[:200]}") from None
+        _require(isinstance(record, dict), f"a JSON line that is not an object: {line[:200]}")
+        records.append(record)
+    _require(
+        any(r.get("request_id") == request_id for r in records),
+        f"no log line carries the request's X-Request-ID {request_id}",
+    )
+
+
+CLAUSES = (
+    Clause("runs hardened", "The image", _runs_hardened),
+    Clause("python3 on PATH", "The image", _python3),
+    Clause("HTTPS, TLS 1.2 or newer", "The image", _tls),
+    Clause("/healthz without credentials", "The image", _health),
+    Clause("/readyz waits for a missing secret", "Secrets", _ready),
+    Clause("a secret re-read without a restart", "Secrets", _reload),
+    Clause("every other route needs a caller", "Authentication", _auth),
+    Clause("/metrics for the metrics CA only, the contract's families", "Metrics", _metrics),
+    Clause("JSON log lines with the request id", "Requests in the logs", _logs),
+)
+PROVEN = "the Docker tier proves it for the reference apps"
+NOT_CHECKED = (
+    ("/readyz ready once its data services answer", "The image", "needs PostgreSQL and RabbitMQ"),
+    (
+        "messaging: user_id, routing prefix, trace context, rejecting without user_id",
+        "Messaging",
+        "needs RabbitMQ",
+    ),
+    ("OTLP traces with its client certificate", "Environment", "needs a trace receiver"),
+)
+"""Clauses that need the platform's other services, not run here: (name, section, why)."""

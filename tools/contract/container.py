@@ -1,0 +1,123 @@
+"""The app under test on the local Docker engine, hardened as the platform runs it: its
+uid 10001:10001, a read-only root, no capability, no new privileges, a private noexec
+/tmp, its files and its secrets mounted read-only, on an internal network of its own (no
+route out). Its files come from a private folder of this machine bind-mounted into it, so
+the engine must be the local one; the secrets folder stays writable from here, which is how
+a secret is rendered (by rename, as the sidecar does) while the app runs."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import socket
+import tempfile
+import time
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import docker
+import docker.errors
+
+from components.app.contract import SECRETS_DIR
+from components.docker.spec import CONFIG_DIR
+from tools.contract.subject import Subject
+
+APP_UID = 10001
+
+
+def _private(path: Path, content: str) -> None:
+    """A file the app's uid alone reads (when this runs as root; else readable by all: the
+    material is throwaway and the folder is removed after the run)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staged = path.with_name(path.name + ".new")
+    staged.write_text(content)
+    if os.geteuid() == 0:
+        os.chown(staged, APP_UID, APP_UID)
+        staged.chmod(0o400)
+    else:
+        staged.chmod(0o444)
+    os.replace(staged, path)  # a rename, as the sidecar renders
+
+
+class AppContainer:
+    def __init__(self, client: docker.DockerClient, image: str, subject: Subject) -> None:
+        self.client, self.subject = client, subject
+        self.folder = Path(tempfile.mkdtemp(prefix="vos-contract-"))
+        self.folder.chmod(0o755)
+        for path, content in subject.files.items():
+            _private(self._host(path), content)
+        (self.folder / "secrets").mkdir(mode=0o755)
+        for path, value in subject.secrets.items():
+            if path != subject.withheld:
+                _private(self._host(path), value)
+        for directory in (p for p in self.folder.rglob("*") if p.is_dir()):
+            directory.chmod(0o755)
+        token = secrets.token_hex(4)
+        self.network = client.networks.create(f"vos-contract-{token}", internal=True)
+        self.container: Any = client.containers.run(
+            image,
+            name=f"vos-contract-{subject.name}-{token}",
+            detach=True,
+            user=f"{APP_UID}:{APP_UID}",
+            read_only=True,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            tmpfs={"/tmp": "rw,noexec,nosuid,size=16m"},  # noqa: S108 (the container's own)
+            environment=subject.env,
+            volumes={
+                str(self.folder / "etc"): {"bind": CONFIG_DIR, "mode": "ro"},
+                str(self.folder / "secrets"): {"bind": SECRETS_DIR, "mode": "ro"},
+            },
+            network=self.network.name,
+        )
+        self.network.disconnect(self.container)
+        self.network.connect(self.container, aliases=[subject.name])
+
+    def _host(self, path: str) -> Path:
+        for inside, outside in ((CONFIG_DIR, "etc"), (SECRETS_DIR, "secrets")):
+            if path.startswith(inside + "/"):
+                return self.folder / outside / PurePosixPath(path).relative_to(inside)
+        raise ValueError(f"not under {CONFIG_DIR} or {SECRETS_DIR}: {path}")
+
+    def render(self, path: str, value: str) -> None:
+        """Write a secret file as the sidecar does (a new file renamed over the old)."""
+        _private(self._host(path), value)
+
+    def inspect(self) -> dict[str, Any]:
+        found: dict[str, Any] = self.client.api.inspect_container(self.container.id)
+        return found
+
+    def address(self) -> str:
+        networks = self.inspect()["NetworkSettings"]["Networks"]
+        return str(networks[self.network.name]["IPAddress"])
+
+    def running(self) -> bool:
+        return bool(self.inspect()["State"]["Running"])
+
+    def logs(self) -> str:
+        return str(self.container.logs(stdout=True, stderr=False).decode(errors="replace"))
+
+    def exec(self, *command: str) -> tuple[int, str]:
+        done = self.container.exec_run(list(command), user=f"{APP_UID}:{APP_UID}")
+        return int(done.exit_code), done.output.decode(errors="replace")
+
+    def wait_listening(self, port: int, timeout: float = 60) -> bool:
+        """Until the app accepts connections on `port` (False if it exits or never does)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running():
+                return False
+            with socket.socket() as probe:
+                probe.settimeout(1)
+                if probe.connect_ex((self.address(), port)) == 0:
+                    return True
+            time.sleep(0.5)
+        return False
+
+    def remove(self) -> None:
+        with contextlib.suppress(docker.errors.NotFound):
+            self.container.remove(force=True)
+        self.network.remove()
+        shutil.rmtree(self.folder, ignore_errors=True)

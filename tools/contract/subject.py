@@ -1,0 +1,87 @@
+"""What the platform gives the app under test: the dev stack evaluated offline (every key,
+certificate and secret made fresh, so a throwaway CA), and of it the rendered container of
+the gateway or the first agent: its environment, its files, and the secret files its Vault
+Agent sidecar would render."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+from typing import Literal
+
+from components.app.contract import SECRETS_DIR
+from components.docker.spec import CONFIG_DIR
+from tools.offline.mocks import unwrap
+from tools.offline.rendered import containers
+from tools.offline.runner import Evaluation, evaluate
+from tools.offline.stack_files import read_stack_config
+
+Role = Literal["gateway", "agent"]
+WITHHELD = {"gateway": "VOS_API_KEY_FILE", "agent": "VOS_RABBITMQ_PASSWORD_FILE"}
+"""The secret left out when the app starts (the reload clause renders it later): the
+gateway's client API key (a request shows when it is read), an agent's broker password."""
+
+
+@dataclass(frozen=True)
+class Subject:
+    role: Role
+    name: str
+    """The app's DNS name: its certificate's, its service name."""
+    env: dict[str, str]
+    files: dict[str, str]
+    """Path under CONFIG_DIR -> content (its certificates and the CAs)."""
+    secrets: dict[str, str]
+    """Path under SECRETS_DIR -> the value the sidecar renders."""
+    withheld: str
+    """The path of the secret left out at the start."""
+    scraper: tuple[str, str]
+    """Prometheus's scrape identity (the metrics CA's): certificate and key."""
+    ca: str
+
+
+def secret_value(evaluation: Evaluation, app: str, file_name: str) -> str:
+    """The value written to Vault for a secret file: <app>/<name> for its own `<name>`
+    files, <owner>/<name> for `<owner>.<name>` files (other agents' keys the gateway
+    verifies)."""
+    owner, _, name = file_name.rpartition(".")
+    return str(unwrap(evaluation.named(f"vault-{owner or app}-{name}").outputs)["data"]["value"])
+
+
+def _secret_paths(env: dict[str, str]) -> list[str]:
+    paths = [v for k, v in env.items() if k.endswith("_FILE") and v.startswith(SECRETS_DIR + "/")]
+    keys = filter(None, env.get("VOS_AGENT_KEY_FILES", "").split(","))
+    return paths + [entry.partition("=")[2] for entry in keys]
+
+
+def subject(role: Role) -> Subject:
+    evaluation = evaluate("dev", read_stack_config("dev"))
+    rendered = containers(evaluation)
+    agents = sorted(n for n in rendered if n.endswith("-agent") and "vault" not in n)
+    name = "api-gateway" if role == "gateway" else agents[0]
+    container = rendered[name]
+    files = {}
+    for path, file in container.files.items():
+        if not path.startswith(CONFIG_DIR + "/"):
+            raise ValueError(f"{name}: a file outside {CONFIG_DIR}: {path}")
+        files[path] = file.content
+    secrets = {
+        path: secret_value(evaluation, name, PurePosixPath(path).name)
+        for path in _secret_paths(container.env)
+    }
+
+    def output(resource: str, key: str) -> str:
+        return str(unwrap(evaluation.named(resource).outputs)[key])
+
+    return Subject(
+        role=role,
+        name=name,
+        env=dict(container.env),
+        files=files,
+        secrets=secrets,
+        withheld=container.env[WITHHELD[role]],
+        scraper=(
+            output("pki-prometheus-scraper-cert", "certPem"),
+            output("pki-prometheus-scraper-key", "privateKeyPem"),
+        ),
+        ca=output("pki-ca-cert", "certPem"),
+    )

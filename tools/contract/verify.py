@@ -1,0 +1,68 @@
+"""Run the image, check each clause in order, print one line per clause. A clause that
+fails when the app does not even run leaves the others unchecked (said so, not passed)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import docker
+import docker.errors
+
+from tools.contract.clauses import CLAUSES, NOT_CHECKED, PROVEN, ClauseFailed, Run
+from tools.contract.container import AppContainer
+from tools.contract.errors import VerifyError
+from tools.contract.probes import Peer
+from tools.contract.subject import Role, subject
+
+
+@dataclass(frozen=True)
+class Result:
+    clause: str
+    section: str
+    outcome: str
+    """`passed`, `FAILED` or `not checked`."""
+    why: str = ""
+
+    def line(self) -> str:
+        why = f": {self.why}" if self.why else ""
+        return f"{self.outcome:11} {self.clause} ({self.section}){why}"
+
+
+def verify(image: str, role: Role) -> list[Result]:
+    try:
+        client = docker.from_env()
+        client.images.get(image)
+    except docker.errors.ImageNotFound:
+        raise VerifyError(f"no image {image!r} on the engine: build or pull it first") from None
+    except docker.errors.DockerException as error:
+        raise VerifyError(f"no Docker engine reachable (DOCKER_HOST): {error}") from None
+    given = subject(role)
+    app = AppContainer(client, image, given)
+    results: list[Result] = []
+    try:
+        run = Run(
+            app,
+            Peer(app.address(), given.name, given.ca),
+            given,
+            int(given.env["VOS_HTTPS_PORT"]),
+            int(given.env["VOS_METRICS_PORT"]),
+        )
+        for clause in CLAUSES:
+            if results and results[0].outcome == "FAILED":  # it does not run
+                results.append(Result(clause.name, clause.section, "not checked", "not running"))
+                continue
+            try:
+                clause.check(run)
+            except ClauseFailed as failed:
+                results.append(Result(clause.name, clause.section, "FAILED", str(failed)))
+            except OSError as error:
+                results.append(Result(clause.name, clause.section, "FAILED", repr(error)))
+            else:
+                results.append(Result(clause.name, clause.section, "passed"))
+    finally:
+        app.remove()
+    results += [
+        Result(name, section, "not checked", f"{why}; {PROVEN}")
+        for name, section, why in NOT_CHECKED
+    ]
+    return results
