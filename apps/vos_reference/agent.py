@@ -1,6 +1,7 @@
 """The reference agent: takes tasks from its own queue (only from the gateway), does its
-work, answers the gateway under its own name, continuing the gateway's trace; counts its
-tasks and shows when it is busy (the contract's agent metrics)."""
+work (a task `fetch <https URL>` calls the outside through the egress proxy), answers the
+gateway under its own name, continuing the gateway's trace; counts its tasks and tools and
+shows when it is busy (the contract's agent metrics)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from aio_pika.abc import AbstractIncomingMessage
 from opentelemetry import trace
 from starlette.applications import Starlette
@@ -20,19 +22,39 @@ from vos_reference.broker import Messaging, tls_context
 from vos_reference.environment import Environment
 from vos_reference.http import application
 from vos_reference.observability import BUSY, LLM_DURATION, OUTCOMES, TASKS, TOOLS
+from vos_reference.outbound import Outbound, Refused
 from vos_reference.readiness import Readiness, probe_routes
 
 log = logging.getLogger("vos_reference.agent")
-TOOL = "reverse"
-"""The one tool the reference agent has."""
+TOOL, FETCH_TOOL = "reverse", "fetch"
+"""The reference agent's tools."""
 tracer = trace.get_tracer("vos_reference.agent")
 
 
+FETCH = "fetch "
+"""A task `fetch <https URL>` uses the fetch tool: an outside call through the egress proxy."""
+
+
 def work(text: str) -> str:
-    """Stands in for the model and tools a real agent calls (no outside call here)."""
+    """Stands in for the model a real agent calls."""
     if text == "fail":
         raise ValueError("the task asked to fail")
     return text[::-1]
+
+
+async def act(text: str, outbound: Outbound) -> tuple[str, dict[str, Any], str]:
+    """The tool a task uses, the answer, the outcome."""
+    if text.startswith(FETCH):
+        try:
+            fetched = await outbound.get(text.removeprefix(FETCH).strip())
+        except (httpx.HTTPError, Refused) as error:
+            return FETCH_TOOL, {"error": f"fetch failed: {error}"}, "error"
+        outcome = "success" if 200 <= fetched.status < 300 else "error"
+        return FETCH_TOOL, {"output": fetched.body, "status": fetched.status}, outcome
+    try:
+        return TOOL, {"output": work(text)}, "success"
+    except ValueError as error:
+        return TOOL, {"error": str(error)}, "error"
 
 
 def build(env: Environment) -> Starlette:
@@ -46,7 +68,9 @@ def build(env: Environment) -> Starlette:
     # nothing and an error-rate alert would miss it.
     for outcome in OUTCOMES:
         TASKS.labels(outcome)
-        TOOLS.labels(TOOL, outcome)
+        for tool in (TOOL, FETCH_TOOL):
+            TOOLS.labels(tool, outcome)
+    outbound = Outbound(env)
 
     async def on_task(user_id: str, body: dict[str, Any], message: AbstractIncomingMessage) -> None:
         if user_id != gateway:
@@ -56,13 +80,9 @@ def build(env: Environment) -> Starlette:
         started = time.perf_counter()
         try:
             with tracer.start_as_current_span("task", kind=trace.SpanKind.CONSUMER):
-                try:
-                    answer: dict[str, Any] = {"output": work(str(body.get("input", "")))}
-                    outcome = "success"
-                except ValueError as error:
-                    answer, outcome = {"error": str(error)}, "error"
+                tool, answer, outcome = await act(str(body.get("input", "")), outbound)
                 LLM_DURATION.labels("reference").observe(time.perf_counter() - started)
-                TOOLS.labels(TOOL, outcome).inc()
+                TOOLS.labels(tool, outcome).inc()
                 TASKS.labels(outcome).inc()
                 log.info("task", extra={"fields": {"outcome": outcome}})
                 await messaging.publish("result", answer, message.correlation_id or "")

@@ -36,8 +36,8 @@ from tools.offline.rendered import RenderedContainer, containers
 from tools.offline.runner import Evaluation
 
 APPS_DIR = Path(__file__).resolve().parents[2] / "apps"
-DROPPED = ("HTTPS_PROXY", "https_proxy")
-"""No egress proxy runs beside them here (and they call nothing outside)."""
+PROXY = ("HTTPS_PROXY", "https_proxy")
+"""Dropped unless an egress proxy runs beside them (`prepare(..., proxy_port=)`)."""
 
 
 @dataclass
@@ -87,13 +87,18 @@ def write_atomically(path: Path, value: str) -> None:
 
 
 class ReferenceStack:
-    def __init__(self, evaluation: Evaluation, folder: Path) -> None:
+    def __init__(
+        self, evaluation: Evaluation, folder: Path, extra_names: tuple[str, ...] = ()
+    ) -> None:
+        """`extra_names`: more names the hosts file gives 127.0.0.1 (an egress proxy, the
+        test's outside hosts)."""
         self.evaluation = evaluation
         self.folder = folder
         self.rendered = containers(evaluation)
         self.broker = RabbitMqServer()
         self.database = PostgresServer(self.rendered["postgres"])
         names = ["rabbitmq", "postgres", "jaeger", "api-gateway", *self.agent_names()]
+        names += extra_names
         self.hosts = hosts_file(names)
         self.apps: dict[str, App] = {}
         self.traces: OtlpReceiver | None = None
@@ -109,8 +114,15 @@ class ReferenceStack:
         assert job.returncode == 0, job.stderr
         self.traces = OtlpReceiver(self.rendered["jaeger"])
 
-    def prepare(self, name: str, role: str, leave_out: tuple[str, ...] = ()) -> App:
-        """Lay out the app's files and secrets (but `leave_out` secret variables)."""
+    def prepare(
+        self,
+        name: str,
+        role: str,
+        leave_out: tuple[str, ...] = (),
+        proxy_port: int | None = None,
+    ) -> App:
+        """Lay out the app's files and secrets (but `leave_out` secret variables); with
+        `proxy_port`, its HTTPS_PROXY names the egress proxy on that port."""
         container: RenderedContainer = self.rendered[name]
         root = self.folder / name
         secrets = root / "secrets"
@@ -122,7 +134,7 @@ class ReferenceStack:
         env = {
             key: value.replace(CONFIG_DIR, str(root / "etc")).replace(SECRETS_DIR, str(secrets))
             for key, value in container.env.items()
-            if key not in DROPPED
+            if key not in PROXY or proxy_port is not None
         }
         secrets.mkdir(parents=True, exist_ok=True)
         for variable, path in env.items():
@@ -141,6 +153,9 @@ class ReferenceStack:
         if "OTEL_EXPORTER_OTLP_ENDPOINT" in env and self.traces:
             env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"https://jaeger:{self.traces.port}"
             env["OTEL_BSP_SCHEDULE_DELAY"] = "500"  # export within half a second
+        if proxy_port is not None:
+            for variable in PROXY:
+                env[variable] = f"https://egress-proxy:{proxy_port}"
         if "VOS_GATEWAY_URL" in env and "api-gateway" in self.apps:
             env["VOS_GATEWAY_URL"] = f"https://api-gateway:{self.apps['api-gateway'].port}"
         app = App(name, role, root, env)
@@ -173,8 +188,10 @@ class ReferenceStack:
 
 
 @contextmanager
-def reference_stack(evaluation: Evaluation, folder: Path) -> Iterator[ReferenceStack]:
-    stack = ReferenceStack(evaluation, folder)
+def reference_stack(
+    evaluation: Evaluation, folder: Path, extra_names: tuple[str, ...] = ()
+) -> Iterator[ReferenceStack]:
+    stack = ReferenceStack(evaluation, folder, extra_names)
     try:
         stack.start_servers()
         yield stack
