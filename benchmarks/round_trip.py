@@ -42,11 +42,11 @@ from tests.integration.edge_server import Edge
 from tests.integration.reference_apps import (
     App,
     ReferenceStack,
-    call,
+    ready,
     reference_stack,
-    secret_value,
     wait_until,
 )
+from tools.contract.subject import secret_value
 from tools.offline.rendered import containers
 from tools.offline.runner import evaluate
 
@@ -98,15 +98,8 @@ def _started(stack: ReferenceStack) -> App:
     for name in stack.agent_names():
         stack.start(stack.prepare(name, "agent"))
     for app in stack.apps.values():
-        assert wait_until(partial(_ready, app), timeout=60), (app.name, app.lines()[-20:])
+        assert wait_until(partial(ready, app), timeout=60), (app.name, app.lines()[-20:])
     return gateway
-
-
-def _ready(app: App) -> bool:
-    try:
-        return call(app, "GET", "/readyz").status == 200
-    except OSError:
-        return False
 
 
 def main() -> None:

@@ -80,11 +80,14 @@ def build(env: Environment) -> Starlette:
         started = time.perf_counter()
         try:
             with tracer.start_as_current_span("task", kind=trace.SpanKind.CONSUMER):
-                tool, answer, outcome = await act(str(body.get("input", "")), outbound)
+                text = str(body.get("input", ""))
+                tool, answer, outcome = await act(text, outbound)
                 LLM_DURATION.labels("reference").observe(time.perf_counter() - started)
                 TOOLS.labels(tool, outcome).inc()
                 TASKS.labels(outcome).inc()
-                log.info("task", extra={"fields": {"outcome": outcome}})
+                memory = readiness.memory
+                kept = await memory.keep({"input": text} | answer) if memory else False
+                log.info("task", extra={"fields": {"outcome": outcome, "kept": kept}})
                 await messaging.publish("result", answer, message.correlation_id or "")
         finally:
             BUSY.set(0)

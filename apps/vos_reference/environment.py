@@ -33,6 +33,13 @@ class Database:
 
 
 @dataclass(frozen=True)
+class Weaviate:
+    url: str
+    collection_prefix: str
+    api_key_file: str
+
+
+@dataclass(frozen=True)
 class Environment:
     role: Role
     service: str
@@ -46,6 +53,7 @@ class Environment:
     metrics_ca: str
     broker: Broker | None
     database: Database | None
+    weaviate: Weaviate | None = None
     agent_name: str | None = None
     gateway_url: str | None = None
     jwt_ttl_seconds: int = 900
@@ -90,6 +98,13 @@ def read(role: Role, env: dict[str, str] | None = None) -> Environment:
             get("VOS_POSTGRES_PASSWORD_FILE"),
             get("VOS_POSTGRES_SSLMODE"),
         )
+    weaviate = None
+    if source.get("VOS_WEAVIATE_URL"):
+        weaviate = Weaviate(
+            get("VOS_WEAVIATE_URL"),
+            get("VOS_WEAVIATE_COLLECTION_PREFIX"),
+            get("VOS_WEAVIATE_API_KEY_FILE"),
+        )
     agent_keys = {}
     for entry in filter(None, source.get("VOS_AGENT_KEY_FILES", "").split(",")):
         name, _, path = entry.partition("=")
@@ -107,6 +122,7 @@ def read(role: Role, env: dict[str, str] | None = None) -> Environment:
         metrics_ca=get("VOS_METRICS_CA_FILE"),
         broker=broker,
         database=database,
+        weaviate=weaviate,
         agent_name=source.get("VOS_AGENT_NAME"),
         gateway_url=source.get("VOS_GATEWAY_URL"),
         jwt_ttl_seconds=int(source.get("VOS_JWT_TTL_SECONDS", "900")),

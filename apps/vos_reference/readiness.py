@@ -4,6 +4,7 @@ and every dependency answers; which ones are missing is said, never their values
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from collections.abc import Callable
 
@@ -13,7 +14,40 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from vos_reference.environment import Database, Environment
+from vos_reference.memory import Memory
 from vos_reference.secret_file import SecretFile
+
+
+class Background:
+    """A dependency check run in a thread of its own, one at a time, at most every
+    OK_INTERVAL_S while it passes and FAILING_INTERVAL_S while it fails: /readyz answers at
+    once with the last result (failing until the first one completes), so a dependency that
+    hangs (a name that does not resolve, a server that does not answer) cannot hang the
+    probe or the healthcheck, and no caller of the public /readyz can make the app open
+    connection after connection."""
+
+    OK_INTERVAL_S, FAILING_INTERVAL_S = 10.0, 2.0
+
+    def __init__(self, check: Callable[[], bool]) -> None:
+        self.check = check
+        self._lock = threading.Lock()
+        self._ok, self._running, self._next = False, False, 0.0
+
+    def __call__(self) -> bool:
+        with self._lock:
+            if not self._running and time.monotonic() >= self._next:
+                self._running = True
+                threading.Thread(target=self._run, daemon=True).start()
+            return self._ok
+
+    def _run(self) -> None:
+        try:
+            ok = bool(self.check())
+        except Exception:
+            ok = False
+        interval = self.OK_INTERVAL_S if ok else self.FAILING_INTERVAL_S
+        with self._lock:
+            self._ok, self._running, self._next = ok, False, time.monotonic() + interval
 
 
 class Readiness:
@@ -21,11 +55,12 @@ class Readiness:
         self.env = env
         self.secrets = secrets
         self.checks: dict[str, Callable[[], bool]] = {}
-        self._database_checked_until = 0.0
-        self._database_ok = False
         if env.database:
             database = env.database
-            self.checks["postgres"] = lambda: self._database(database)
+            self.checks["postgres"] = Background(lambda: self._database(database))
+        self.memory = Memory(env.weaviate, env.ca) if env.weaviate else None
+        if self.memory:
+            self.checks["weaviate"] = Background(self.memory.ready)
 
     def waiting_for(self) -> list[str]:
         missing = [name for name, secret in self.secrets.items() if not secret.ready()]
@@ -33,10 +68,7 @@ class Readiness:
         return missing
 
     def _database(self, database: Database) -> bool:
-        """A verified-TLS login as the app's own role, at most every 10 s whatever it gave
-        (a caller of the public /readyz cannot make it open connection after connection)."""
-        if time.monotonic() < self._database_checked_until:
-            return self._database_ok
+        """A verified-TLS login as the app's own role."""
         try:
             with psycopg.connect(
                 host=database.host,
@@ -51,11 +83,9 @@ class Readiness:
                 connect_timeout=3,
             ) as connection:
                 connection.execute("SELECT 1")
-            self._database_ok = True
         except psycopg.Error:
-            self._database_ok = False
-        self._database_checked_until = time.monotonic() + 10
-        return self._database_ok
+            return False
+        return True
 
 
 def probe_routes(readiness: Readiness) -> list[Route]:

@@ -26,18 +26,22 @@ from pathlib import Path
 
 from components.app.contract import CA_CERT, SECRETS_DIR
 from components.docker.spec import CONFIG_DIR
-from tests.helpers import output, write_private
+from tests.helpers import write_private
 from tests.integration.otlp_receiver import OtlpReceiver
 from tests.integration.postgres_server import PostgresServer
 from tests.integration.rabbitmq_server import RabbitMqServer
 from tests.integration.rendered_server import hosts_file, in_private_hosts
 from tests.integration.sockets import free_port
+from tools.contract.subject import secret_value
 from tools.offline.rendered import RenderedContainer, containers
 from tools.offline.runner import Evaluation
 
 APPS_DIR = Path(__file__).resolve().parents[2] / "apps"
 PROXY = ("HTTPS_PROXY", "https_proxy")
 """Dropped unless an egress proxy runs beside them (`prepare(..., proxy_port=)`)."""
+NO_WEAVIATE = ("VOS_WEAVIATE_URL", "VOS_WEAVIATE_COLLECTION_PREFIX", "VOS_WEAVIATE_API_KEY_FILE")
+"""Dropped: no Weaviate runs here (no build of it for these machines); the Docker tier runs
+the apps against its stand-in."""
 
 
 @dataclass
@@ -68,14 +72,6 @@ class App:
 
     def lines(self) -> list[str]:
         return self.log.read_text().splitlines() if self.log.exists() else []
-
-
-def secret_value(evaluation: Evaluation, app: str, file_name: str) -> str:
-    """What the app's sidecar renders into a secret file: the value written to Vault at
-    <app>/<name> for its own `<name>` files, at <owner>/<name> for `<owner>.<name>` files
-    (other agents' keys the gateway verifies)."""
-    owner, _, name = file_name.rpartition(".")
-    return str(output(evaluation.named(f"vault-{owner or app}-{name}"), "data")["value"])
 
 
 def write_atomically(path: Path, value: str) -> None:
@@ -134,7 +130,7 @@ class ReferenceStack:
         env = {
             key: value.replace(CONFIG_DIR, str(root / "etc")).replace(SECRETS_DIR, str(secrets))
             for key, value in container.env.items()
-            if key not in PROXY or proxy_port is not None
+            if (key not in PROXY or proxy_port is not None) and key not in NO_WEAVIATE
         }
         secrets.mkdir(parents=True, exist_ok=True)
         for variable, path in env.items():
@@ -243,3 +239,11 @@ def call(
         return Answer(response.status, headers, response.read())
     finally:
         connection.close()
+
+
+def ready(app: App) -> bool:
+    """Its /readyz answers 200 (False while it does not listen yet)."""
+    try:
+        return call(app, "GET", "/readyz").status == 200
+    except OSError:
+        return False

@@ -20,12 +20,13 @@ from tests.integration.reference_apps import (
     App,
     ReferenceStack,
     call,
+    ready,
     reference_stack,
-    secret_value,
     wait_until,
     write_atomically,
 )
 from tests.integration.tls_probe import AEAD, CBC_ONLY, handshake, tls12_cipher
+from tools.contract.subject import secret_value
 from tools.offline.runner import Evaluation
 
 PROVES = ("api_gateway", "agents")
@@ -65,13 +66,6 @@ def _scraper(dev: Evaluation, folder: Path) -> tuple[str, str]:
     )
 
 
-def _ready(app: App) -> bool:
-    try:
-        return call(app, "GET", "/readyz").status == 200
-    except OSError:
-        return False
-
-
 def test_readiness_waits_for_a_missing_secret_and_follows_it_without_a_restart(
     stack: ReferenceStack,
 ) -> None:
@@ -82,10 +76,10 @@ def test_readiness_waits_for_a_missing_secret_and_follows_it_without_a_restart(
     assert call(gateway, "GET", "/healthz").status == 200  # alive all along
     pid = gateway.process.pid if gateway.process else None
     write_atomically(gateway.secret("VOS_API_KEY_FILE"), _key(stack))
-    assert wait_until(lambda: _ready(gateway), timeout=60), call(gateway, "GET", "/readyz").body
+    assert wait_until(lambda: ready(gateway), timeout=60), call(gateway, "GET", "/readyz").body
     assert gateway.process and gateway.process.pid == pid and gateway.process.poll() is None
     for agent in stack.agent_names():
-        assert wait_until(lambda a=stack.apps[agent]: _ready(a), timeout=60), agent
+        assert wait_until(lambda a=stack.apps[agent]: ready(a), timeout=60), agent
 
 
 def _listening(app: App) -> bool:
@@ -98,7 +92,7 @@ def _listening(app: App) -> bool:
 
 def test_every_route_but_health_needs_a_caller(stack: ReferenceStack) -> None:
     gateway = _gateway(stack)
-    assert wait_until(lambda: _ready(gateway), timeout=60)
+    assert wait_until(lambda: ready(gateway), timeout=60)
     assert call(gateway, "GET", "/api/v1/whoami").status == 401
     assert call(gateway, "GET", "/api/v1/nothing-here").status == 401  # not even a 404
     assert call(gateway, "GET", "/api/v1/whoami", {"X-API-Key": "guess"}).status == 401
@@ -200,7 +194,7 @@ def test_an_agent_shows_each_outcome_at_zero_before_its_first_task(
     """rate() counts only what a series gains after its first scrape: a series born with the
     first error would hide that error from the failure-rate alerts."""
     agent = stack.apps["primary-agent"]  # this module sends it no task
-    assert wait_until(lambda: _ready(agent))
+    assert wait_until(lambda: ready(agent))
     text = call(
         agent, "GET", "/metrics", port=agent.metrics_port, identity=_scraper(dev, tmp_path)
     ).body.decode()

@@ -15,7 +15,13 @@ import pytest
 
 from tests.helpers import config_with, output, profile, write_private
 from tests.integration.proxy_client import outside_server
-from tests.integration.reference_apps import App, ReferenceStack, call, reference_stack, wait_until
+from tests.integration.reference_apps import (
+    ReferenceStack,
+    call,
+    ready,
+    reference_stack,
+    wait_until,
+)
 from tests.integration.sockets import free_port
 from tests.integration.squid_server import SquidServer
 from tools.offline.rendered import containers
@@ -43,13 +49,6 @@ class World:
         return found
 
 
-def _ready(app: App) -> bool:
-    try:
-        return call(app, "GET", "/readyz").status == 200
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     folder = tmp_path_factory.mktemp("reference-egress")
@@ -74,7 +73,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             agent = stack.prepare("weather-agent", "agent", proxy_port=proxy.port)
             stack.start(agent)
             for app in (gateway, agent):
-                assert wait_until(lambda a=app: _ready(a), timeout=60), app.lines()[-20:]
+                assert wait_until(lambda a=app: ready(a), timeout=60), app.lines()[-20:]
             yield World(stack, proxy, ports)
         finally:
             proxy.stop()
