@@ -173,6 +173,34 @@ def prometheus_api(stack: Stack, path: str, auth: bool = True) -> tuple[int, Any
         connection.close()
 
 
+WEAVIATE_CALL = """
+import json, os, ssl, sys, urllib.error, urllib.request
+context = ssl.create_default_context(cafile="/ca.crt")
+method, path = sys.argv[1], sys.argv[2]
+body = json.dumps({"class": sys.argv[3]}).encode() if len(sys.argv) > 3 else None
+request = urllib.request.Request("https://weaviate:8443/v1" + path, data=body, method=method,
+    headers={"Authorization": "Bearer " + os.environ["KEY"], "Content-Type": "application/json"})
+try:
+    print(urllib.request.urlopen(request, context=context, timeout=20).status)
+except urllib.error.HTTPError as error:
+    print(error.code)
+"""
+
+
+def weaviate_status(stack: Stack, user: str, method: str, path: str, *args: str) -> int:
+    """A Weaviate REST call from the client container as `user` (an app, vos-admin or
+    vos-reader, with its API key); the HTTP status."""
+    key = {
+        "vos-admin": "credentials-weaviate-admin-api-key",
+        "vos-reader": "credentials-weaviate-reader-api-key",
+    }.get(user, f"credentials-{user}-weaviate-api-key")
+    code, out = stack.run(
+        "python3", "-c", WEAVIATE_CALL, method, path, *args, env={"KEY": stack.secret(key)}
+    )
+    assert code == 0, out
+    return int(out.strip())
+
+
 def eventually(check: Callable[[], bool], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

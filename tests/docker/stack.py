@@ -7,6 +7,7 @@ import io
 import json
 import socket
 import tarfile
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from tests.docker.apply import EngineMocks, refresh
 from tests.docker.engine import Engine
 from tests.docker.images import NO_STAND_IN, Built, not_published, split_reference
 from tests.docker.reference_image import build_reference_image, reference_context
-from tests.helpers import output, profile
+from tests.helpers import output, profile, throwaway_server
 from tests.integration.vault_server import point_at
 from tools.dev_vault import HOST_GATEWAY, DevVault, interface_ipv4
 from tools.offline.mocks import MockState
@@ -35,7 +36,8 @@ as a VOS team points `image:` at its own: the same reference image, built and ta
 before the apply."""
 OUTSIDE, OUTSIDE_PORT = "outside.test", 8443
 """The tier's stand-in for an outside API (tests/docker/test_egress.py starts it on the
-egress network): the weather agent's one allowed destination."""
+egress network): the weather agent's one allowed destination. Its certificate is made before
+the apply, so the weather agent is given its private CA as the operator secret EXTRA_CA."""
 OPERATOR_SECRET = "WEATHER_API_KEY"
 """A secret the operator supplies to the weather agent (its API key for the outside)."""
 PREFIX = "vos-dev"
@@ -59,6 +61,8 @@ class Stack:
     client: Container
     vault: DevVault
     reference_context: Path
+    outside_tls: tuple[str, str]
+    """The outside stand-in's certificate and key files (self-signed)."""
     """The build context the gateway and the weather agent were built from."""
     last_reasons: dict[str, list[str]] | None = None
     """The last preview's changed inputs per resource (what an assertion shows)."""
@@ -134,6 +138,7 @@ def applied_stack(
     engine.api().tag(build_reference_image(engine, context), *split_reference(PRIMARY_IMAGE))
     times["reference image"] = time.monotonic() - started
     started = time.monotonic()
+    outside_tls = throwaway_server(Path(tempfile.mkdtemp(prefix="vos-tier-outside-")), OUTSIDE)
     port, edge_port, prometheus_port = _free_port(), _free_port(), _free_port()
     published = {"weaviate": port, "edge": edge_port, "prometheus": prometheus_port}
     config = with_overrides(
@@ -159,7 +164,10 @@ def applied_stack(
                 "memoryMb": 512,
                 "cpus": 0.5,
                 "egress": [f"{OUTSIDE}:{OUTSIDE_PORT}"],
-                "secrets": {OPERATOR_SECRET: "tier-weather-key-1"},
+                "secrets": {
+                    OPERATOR_SECRET: "tier-weather-key-1",
+                    "EXTRA_CA": Path(outside_tls[0]).read_text(),
+                },
             },
         ],
         # the tier's own dev Vault, reached by the sidecars as scripts/vault.sh's is
@@ -179,7 +187,9 @@ def applied_stack(
         client = engine.client().containers.run(
             stand_ins.tags["client"], name="vos-test-client", network=BACKEND, detach=True
         )
-        applied = Stack(engine, state, config, evaluation, published, client, vault, context)
+        applied = Stack(
+            engine, state, config, evaluation, published, client, vault, context, outside_tls
+        )
         put(client, "/ca.crt", str(output(evaluation.named("pki-ca-cert"), "certPem")))
         yield applied
         client.remove(force=True)

@@ -9,7 +9,7 @@ import json
 import re
 
 from stacks.images import local_tag
-from tests.docker.probes import APPS, api_key, app_ready, eventually, https_call
+from tests.docker.probes import APPS, api_key, app_ready, eventually, https_call, weaviate_status
 from tests.docker.provider import BUILD
 from tests.docker.stack import PREFIX, PRIMARY_IMAGE, Stack
 from tools.offline.mocks import unwrap
@@ -50,10 +50,10 @@ def test_a_task_through_the_edge_reaches_an_agent_and_its_answer_comes_back(
         for line in stack.container("primary-agent").logs().decode().splitlines()
         if line.startswith("{")
     ]
-    assert any(x.get("msg") == "task" and x.get("request_id") == request_id for x in lines), (
-        request_id,
-        lines[-5:],
-    )
+    task_lines = [x for x in lines if x.get("msg") == "task" and x.get("request_id") == request_id]
+    assert task_lines, (request_id, lines[-5:])
+    # and kept the task in its own Weaviate collection, with its own key
+    assert task_lines[-1]["kept"] is True, task_lines
     status, body, _ = https_call(stack, "POST", "/api/v1/agents/nobody/tasks", task, key)
     assert status == 404, body
 
@@ -66,6 +66,15 @@ def test_each_app_logs_in_to_postgres_as_its_own_role_over_tls(stack: Stack) -> 
     for role in ("api_gateway", "agent_primary", "agent_weather"):
         pattern = rf"connection authorized: user={role} database=vos .*SSL enabled"
         assert re.search(pattern, log), (role, log[-3000:])
+
+
+def test_each_app_made_its_own_weaviate_collection_under_its_prefix(stack: Stack) -> None:
+    """Made by each app with its own key (readiness waits for it); the platform's admin
+    sees them; another app's key cannot read one."""
+    _all_ready(stack)
+    for prefix in ("ApiGateway", "PrimaryAgent", "WeatherAgent"):
+        assert weaviate_status(stack, "vos-admin", "GET", f"/schema/{prefix}Tasks") == 200
+    assert weaviate_status(stack, "primary-agent", "GET", "/schema/WeatherAgentTasks") == 403
 
 
 def test_an_agent_built_from_source_runs_the_image_built_on_the_engine(stack: Stack) -> None:

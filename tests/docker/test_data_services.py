@@ -8,6 +8,7 @@ from tests.docker.probes import (
     dead_lettered,
     gateway_url,
     psql,
+    weaviate_status,
 )
 from tests.docker.stack import PREFIX, Stack
 from tests.helpers import output
@@ -43,44 +44,18 @@ def test_a_service_reaches_rabbitmq_over_amqps_and_plain_amqp_is_refused(stack: 
     assert code == 3 and "Authentication" in out, out
 
 
-WEAVIATE_CALL = """
-import json, os, ssl, sys, urllib.error, urllib.request
-context = ssl.create_default_context(cafile="/ca.crt")
-method, path = sys.argv[1], sys.argv[2]
-body = json.dumps({"class": sys.argv[3]}).encode() if len(sys.argv) > 3 else None
-request = urllib.request.Request("https://weaviate:8443/v1" + path, data=body, method=method,
-    headers={"Authorization": "Bearer " + os.environ["KEY"], "Content-Type": "application/json"})
-try:
-    print(urllib.request.urlopen(request, context=context, timeout=20).status)
-except urllib.error.HTTPError as error:
-    print(error.code)
-"""
-
-
-def _weaviate(stack: Stack, user: str, method: str, path: str, *args: str) -> int:
-    key = {
-        "vos-admin": "credentials-weaviate-admin-api-key",
-        "vos-reader": "credentials-weaviate-reader-api-key",
-    }.get(user, f"credentials-{user}-weaviate-api-key")
-    code, out = stack.run(
-        "python3", "-c", WEAVIATE_CALL, method, path, *args, env={"KEY": stack.secret(key)}
-    )
-    assert code == 0, out
-    return int(out.strip())
-
-
 def test_the_weaviate_roles_job_ran_and_each_app_reaches_only_its_own_collections(
     stack: Stack,
 ) -> None:
     job = stack.inspect(f"{PREFIX}-weaviate-roles")
     assert job["State"]["Status"] == "exited" and job["State"]["ExitCode"] == 0
     assert output(stack.evaluation.named("weaviate-roles"), "exitCode") == 0
-    assert _weaviate(stack, "api-gateway", "POST", "/schema", "ApiGatewayNotes") == 200
-    assert _weaviate(stack, "api-gateway", "POST", "/schema", "WeatherAgentNotes") == 403
-    assert _weaviate(stack, "weather-agent", "POST", "/schema", "WeatherAgentMemory") == 200
-    assert _weaviate(stack, "weather-agent", "GET", "/schema/ApiGatewayNotes") == 403
-    assert _weaviate(stack, "primary-agent", "POST", "/objects", "WeatherAgentMemory") == 403
-    assert _weaviate(stack, "vos-reader", "GET", "/schema/ApiGatewayNotes") == 200
-    assert _weaviate(stack, "vos-reader", "POST", "/schema", "ReaderNotes") == 403
+    assert weaviate_status(stack, "api-gateway", "POST", "/schema", "ApiGatewayNotes") == 200
+    assert weaviate_status(stack, "api-gateway", "POST", "/schema", "WeatherAgentNotes") == 403
+    assert weaviate_status(stack, "weather-agent", "POST", "/schema", "WeatherAgentMemory") == 200
+    assert weaviate_status(stack, "weather-agent", "GET", "/schema/ApiGatewayNotes") == 403
+    assert weaviate_status(stack, "primary-agent", "POST", "/objects", "WeatherAgentMemory") == 403
+    assert weaviate_status(stack, "vos-reader", "GET", "/schema/ApiGatewayNotes") == 200
+    assert weaviate_status(stack, "vos-reader", "POST", "/schema", "ReaderNotes") == 403
     # control: the platform's admin (root) reaches everything
-    assert _weaviate(stack, "vos-admin", "GET", "/schema/WeatherAgentMemory") == 200
+    assert weaviate_status(stack, "vos-admin", "GET", "/schema/WeatherAgentMemory") == 200

@@ -1,17 +1,20 @@
-"""The apps' way out on the real engine: an agent reaches an outside stand-in only through
-the egress proxy, with the certificate and variables the contract gives it; it has no route
-and no name for the outside itself; another agent is refused; the proxy's log (the
-container's, which Alloy ships to Loki) names who asked for what."""
+"""The apps' way out on the real engine: the reference weather agent, asked by a task through
+the published edge, reaches an outside stand-in only through the egress proxy, with the
+certificate and variables the contract gives it; it has no route and no name for the outside
+itself; another agent is refused; the proxy's log (the container's, which Alloy ships to
+Loki) names who asked for what."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from docker.models.containers import Container
 
-from tests.docker.stack import OUTSIDE, OUTSIDE_PORT, PREFIX, Stack
+from tests.docker.probes import api_key, https_call
+from tests.docker.stack import OUTSIDE, OUTSIDE_PORT, PREFIX, Stack, put
 
 SERVE = f"""
 import http.server, ssl
@@ -25,57 +28,6 @@ context.load_cert_chain("/tmp/outside.crt", "/tmp/outside.key")
 server.socket = context.wrap_socket(server.socket, server_side=True)
 server.serve_forever()
 """
-# What an app does with the contract's variables: TLS to HTTPS_PROXY verified by the platform
-# CA, its client certificate, CONNECT, then its own TLS to the host inside the tunnel.
-THROUGH_PROXY = """
-import os, socket, ssl, sys
-from urllib.parse import urlsplit
-proxy = urlsplit(os.environ["HTTPS_PROXY"])
-outer = ssl.create_default_context(cafile=os.environ["VOS_TLS_CA_FILE"])
-outer.load_cert_chain(os.environ["VOS_TLS_CLIENT_CERT_FILE"], os.environ["VOS_TLS_CLIENT_KEY_FILE"])
-tunnel = outer.wrap_socket(socket.create_connection((proxy.hostname, proxy.port), timeout=10),
-                           server_hostname=proxy.hostname)
-target = sys.argv[1]
-tunnel.sendall(f"CONNECT {target} HTTP/1.1\\r\\nHost: {target}\\r\\n\\r\\n".encode())
-head = b""
-while b"\\r\\n\\r\\n" not in head:
-    chunk = tunnel.recv(4096)
-    if not chunk:
-        sys.exit("the proxy closed the connection")
-    head += chunk
-status = head.split(b"\\r\\n")[0].decode()
-print(status)
-if " 200 " not in status + " ":
-    sys.exit(3)
-inner = ssl.create_default_context()
-inner.check_hostname, inner.verify_mode = False, ssl.CERT_NONE  # the stand-in is self-signed
-incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
-session = inner.wrap_bio(incoming, outgoing, server_hostname=target.split(":")[0])
-def pump(step):
-    while True:
-        try:
-            result = step()
-        except ssl.SSLWantReadError:
-            tunnel.sendall(outgoing.read())
-            data = tunnel.recv(65536)
-            if not data:
-                raise EOFError  # the outside host closed the tunnel
-            incoming.write(data)
-            continue
-        tunnel.sendall(outgoing.read()); return result
-pump(session.do_handshake)
-pump(lambda: session.write(b"GET / HTTP/1.0\\r\\n\\r\\n"))
-answer = b""
-try:
-    while True:
-        data = pump(lambda: session.read(65536))
-        if not data:
-            break
-        answer += data
-except (ssl.SSLError, OSError, EOFError):
-    pass
-print(answer.decode().rsplit("\\r\\n\\r\\n", 1)[-1])
-"""
 CONNECT = (
     "import socket, sys\n"
     "s = socket.socket(); s.settimeout(3)\n"
@@ -86,17 +38,15 @@ CONNECT = (
 @pytest.fixture(scope="module")
 def outside(stack: Stack) -> Iterator[Container]:
     """An HTTPS server named outside.test on the stack's egress network: what only the proxy
-    can reach (a self-signed certificate, made inside it)."""
-    make_cert = (
-        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
-        f"-keyout /tmp/outside.key -out /tmp/outside.crt -subj /CN={OUTSIDE} "
-        f"-addext subjectAltName=DNS:{OUTSIDE} 2>/dev/null"
-    )
+    can reach (a self-signed certificate, the one the weather agent was given as EXTRA_CA)."""
     client = stack.engine.client()
     server = client.containers.create(
-        stack.client.image.id, ["sh", "-c", f"{make_cert} && exec python3 -c '{SERVE}'"],
+        stack.client.image.id, ["python3", "-c", SERVE],
         name="vos-test-outside", network=f"{PREFIX}-egress",
     )  # fmt: skip
+    files = zip(("/tmp/outside.crt", "/tmp/outside.key"), stack.outside_tls, strict=True)
+    for path, source in files:
+        put(server, path, Path(source).read_text())
     client.networks.get(f"{PREFIX}-egress").disconnect(server)
     client.networks.get(f"{PREFIX}-egress").connect(server, aliases=[OUTSIDE])
     server.start()
@@ -111,16 +61,27 @@ def _as_app(stack: Stack, app: str, script: str, *args: str) -> tuple[int, str]:
     return int(done.exit_code), done.output.decode(errors="replace")
 
 
+def _fetch(stack: Stack, agent: str) -> dict[str, object]:
+    """A task through the published edge asking `agent` to fetch the outside host."""
+    task = {"input": f"fetch https://{OUTSIDE}:{OUTSIDE_PORT}/"}
+    status, answer, _ = https_call(
+        stack, "POST", f"/api/v1/agents/{agent}/tasks", task, {"X-API-Key": api_key(stack)}
+    )
+    assert status == 200, answer
+    return answer
+
+
 def test_an_agent_reaches_its_outside_host_only_through_the_proxy(
     stack: Stack, outside: Container
 ) -> None:
-    target = f"{OUTSIDE}:{OUTSIDE_PORT}"
-    deadline = time.monotonic() + 30  # the stand-in makes its certificate first
-    code, out = _as_app(stack, "weather-agent", THROUGH_PROXY, target)
-    while code != 0 and time.monotonic() < deadline:
+    """The reference agent's own fetch tool, asked by a task through the edge: TLS to the
+    proxy with its certificate, CONNECT, its own TLS verified with the CA it was given."""
+    deadline = time.monotonic() + 30  # the stand-in starts listening
+    answer = _fetch(stack, "weather")
+    while "error" in answer and time.monotonic() < deadline:
         time.sleep(1)
-        code, out = _as_app(stack, "weather-agent", THROUGH_PROXY, target)
-    assert code == 0 and out.splitlines()[-1] == "outside", out
+        answer = _fetch(stack, "weather")
+    assert answer == {"output": "outside", "status": 200, "agent": "weather"}, answer
     # no name and no route for the outside from the app itself
     assert stack.container("weather-agent").exec_run(["getent", "hosts", OUTSIDE]).exit_code != 0
     outside.reload()
@@ -131,8 +92,8 @@ def test_an_agent_reaches_its_outside_host_only_through_the_proxy(
 def test_another_agent_is_refused_and_the_proxy_logs_both_with_their_identity(
     stack: Stack, outside: Container
 ) -> None:
-    code, out = _as_app(stack, "primary-agent", THROUGH_PROXY, f"{OUTSIDE}:{OUTSIDE_PORT}")
-    assert code == 3 and " 403 " in out + " ", out
+    answer = _fetch(stack, "primary")
+    assert str(answer.get("error", "")).startswith("fetch failed"), answer
     log = stack.container("egress-proxy").logs().decode(errors="replace")
     assert 'identity="/CN=weather-agent' in log and "result=TCP_TUNNEL" in log, log[-2000:]
     refused = [line for line in log.splitlines() if 'identity="/CN=primary-agent' in line]
