@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 from aio_pika.abc import AbstractIncomingMessage
 from opentelemetry import trace
 from starlette.applications import Starlette
@@ -22,7 +21,7 @@ from vos_reference.broker import Messaging, tls_context
 from vos_reference.environment import Environment
 from vos_reference.http import application
 from vos_reference.observability import BUSY, LLM_DURATION, OUTCOMES, TASKS, TOOLS
-from vos_reference.outbound import Outbound, Refused
+from vos_reference.outbound import Outbound
 from vos_reference.readiness import Readiness, probe_routes
 
 log = logging.getLogger("vos_reference.agent")
@@ -31,6 +30,8 @@ TOOL, FETCH_TOOL = "reverse", "fetch"
 tracer = trace.get_tracer("vos_reference.agent")
 
 
+FETCH_DEADLINE_S = 8
+"""Below the gateway's 10 s wait for an answer."""
 FETCH = "fetch "
 """A task `fetch <https URL>` uses the fetch tool: an outside call through the egress proxy."""
 
@@ -43,11 +44,17 @@ def work(text: str) -> str:
 
 
 async def act(text: str, outbound: Outbound) -> tuple[str, dict[str, Any], str]:
-    """The tool a task uses, the answer, the outcome."""
+    """The tool a task uses, the answer, the outcome. The URL to fetch is the caller's: any
+    failure of it (a malformed URL, the proxy's refusal, a bad CA, a timeout) is the task's
+    error, answered and counted, never an exception that loses the task."""
     if text.startswith(FETCH):
         try:
-            fetched = await outbound.get(text.removeprefix(FETCH).strip())
-        except (httpx.HTTPError, Refused) as error:
+            fetched = await asyncio.wait_for(
+                outbound.get(text.removeprefix(FETCH).strip()), FETCH_DEADLINE_S
+            )
+        except TimeoutError:
+            return FETCH_TOOL, {"error": "fetch failed: no answer in time"}, "error"
+        except Exception as error:
             return FETCH_TOOL, {"error": f"fetch failed: {error}"}, "error"
         outcome = "success" if 200 <= fetched.status < 300 else "error"
         return FETCH_TOOL, {"output": fetched.body, "status": fetched.status}, outcome
@@ -61,7 +68,7 @@ def build(env: Environment) -> Starlette:
     assert env.broker is not None, "an agent lives on the broker"
     messaging = Messaging(env.broker, tls_context(env.ca, env.client_cert, env.client_key))
     gateway = urlsplit(env.gateway_url or "https://api-gateway").hostname or "api-gateway"
-    readiness = Readiness(env, {"rabbitmq-password": messaging.password})
+    readiness = Readiness(env, {"rabbitmq-password": messaging.password}, memory=True)
     readiness.checks["rabbitmq"] = messaging.ready
     # Every outcome's series exists from the start, at 0: rate() counts only what a series
     # gains after its first scrape, so the first burst of errors would otherwise count as
@@ -82,13 +89,15 @@ def build(env: Environment) -> Starlette:
             with tracer.start_as_current_span("task", kind=trace.SpanKind.CONSUMER):
                 text = str(body.get("input", ""))
                 tool, answer, outcome = await act(text, outbound)
-                LLM_DURATION.labels("reference").observe(time.perf_counter() - started)
+                if tool == TOOL:  # the model's stand-in; an outside call is no model call
+                    LLM_DURATION.labels("reference").observe(time.perf_counter() - started)
                 TOOLS.labels(tool, outcome).inc()
                 TASKS.labels(outcome).inc()
+                # The answer first: keeping the task is best effort and must not delay it.
+                await messaging.publish("result", answer, message.correlation_id or "")
                 memory = readiness.memory
                 kept = await memory.keep({"input": text} | answer) if memory else False
                 log.info("task", extra={"fields": {"outcome": outcome, "kept": kept}})
-                await messaging.publish("result", answer, message.correlation_id or "")
         finally:
             BUSY.set(0)
 

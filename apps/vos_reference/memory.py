@@ -42,7 +42,11 @@ class Memory:
                         json={"class": self.collection},
                         headers=self._headers(),
                     )
-                    exists = made.status_code in (200, ALREADY_EXISTS)
+                    # 422 is also Weaviate's answer to an invalid class: ask again.
+                    exists = made.status_code == 200 or (
+                        made.status_code == ALREADY_EXISTS
+                        and client.get(schema, headers=self._headers()).status_code == 200
+                    )
                 else:
                     exists = found.status_code == 200
         except httpx.HTTPError:

@@ -11,6 +11,7 @@ A URL to fetch may come from a task, so from a caller: it is fetched only throug
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import ssl
 from dataclasses import dataclass
@@ -40,7 +41,14 @@ class Refused(ValueError):
 
 
 def _internal(host: str, no_proxy: str) -> bool:
-    for entry in filter(None, (e.strip().lower() for e in no_proxy.split(","))):
+    """One of the stack's own names (or an address): `vault.` is `vault`."""
+    host = host.rstrip(".")
+    try:
+        ipaddress.ip_address(host)
+        return True  # an address, not a name: the allow-lists hold names only
+    except ValueError:
+        pass
+    for entry in filter(None, (e.strip().lower().rstrip(".") for e in no_proxy.split(","))):
         if entry == "*" or host == entry.lstrip(".") or host.endswith("." + entry.lstrip(".")):
             return True
     return False
@@ -75,13 +83,21 @@ class Outbound:
         if not self.proxy:
             raise Refused("no egress proxy (HTTPS_PROXY): nothing is fetched directly")
         if _internal(parts.hostname.lower(), self.no_proxy):
-            raise Refused(f"{parts.hostname} is one of the stack's own names")
-        async with httpx.AsyncClient(
-            proxy=self._proxy(),
-            verify=self._outside_context(),
-            trust_env=False,
-            timeout=TIMEOUT_S,
-            follow_redirects=False,
-        ) as client:
-            answer = await client.get(url)
-            return Fetched(answer.status_code, answer.text[:BODY_LIMIT])
+            raise Refused(f"{parts.hostname} is one of the stack's own names or an address")
+        async with (
+            httpx.AsyncClient(
+                proxy=self._proxy(),
+                verify=self._outside_context(),
+                trust_env=False,
+                timeout=TIMEOUT_S,
+                follow_redirects=False,
+            ) as client,
+            client.stream("GET", url) as answer,
+        ):
+            body = b""
+            async for chunk in answer.aiter_bytes():
+                body += chunk
+                if len(body) >= BODY_LIMIT:
+                    break  # a huge answer is cut, not read to its end
+            text = body[:BODY_LIMIT].decode(answer.encoding or "utf-8", errors="replace")
+            return Fetched(answer.status_code, text)

@@ -24,19 +24,23 @@ class Background:
     once with the last result (failing until the first one completes), so a dependency that
     hangs (a name that does not resolve, a server that does not answer) cannot hang the
     probe or the healthcheck, and no caller of the public /readyz can make the app open
-    connection after connection."""
+    connection after connection. A check still running after DEADLINE_S counts as failing:
+    a dependency that passed and then hangs is not reported ready on the old answer."""
 
-    OK_INTERVAL_S, FAILING_INTERVAL_S = 10.0, 2.0
+    OK_INTERVAL_S, FAILING_INTERVAL_S, DEADLINE_S = 10.0, 2.0, 5.0
 
     def __init__(self, check: Callable[[], bool]) -> None:
         self.check = check
         self._lock = threading.Lock()
-        self._ok, self._running, self._next = False, False, 0.0
+        self._ok, self._running, self._next, self._started = False, False, 0.0, 0.0
 
     def __call__(self) -> bool:
+        now = time.monotonic()
         with self._lock:
-            if not self._running and time.monotonic() >= self._next:
-                self._running = True
+            if self._running:
+                return self._ok and now - self._started < self.DEADLINE_S
+            if now >= self._next:
+                self._running, self._started = True, now
                 threading.Thread(target=self._run, daemon=True).start()
             return self._ok
 
@@ -51,14 +55,18 @@ class Background:
 
 
 class Readiness:
-    def __init__(self, env: Environment, secrets: dict[str, SecretFile]) -> None:
+    def __init__(
+        self, env: Environment, secrets: dict[str, SecretFile], memory: bool = False
+    ) -> None:
+        """`memory`: the app keeps data in its Weaviate collection (the agent), so Weaviate
+        is a dependency of its readiness."""
         self.env = env
         self.secrets = secrets
         self.checks: dict[str, Callable[[], bool]] = {}
         if env.database:
             database = env.database
             self.checks["postgres"] = Background(lambda: self._database(database))
-        self.memory = Memory(env.weaviate, env.ca) if env.weaviate else None
+        self.memory = Memory(env.weaviate, env.ca) if env.weaviate and memory else None
         if self.memory:
             self.checks["weaviate"] = Background(self.memory.ready)
 
@@ -81,6 +89,7 @@ class Readiness:
                 sslcert=self.env.client_cert,
                 sslkey=self.env.client_key,
                 connect_timeout=3,
+                options="-c statement_timeout=3000",
             ) as connection:
                 connection.execute("SELECT 1")
         except psycopg.Error:

@@ -115,7 +115,11 @@ def test_another_host_is_refused_by_the_proxy_and_logged_with_the_agents_identit
     [
         ("https://postgres:5432/", "one of the stack's own names"),
         ("https://api-gateway:8443/api/v1/whoami", "one of the stack's own names"),
+        ("https://rabbitmq./api/overview", "one of the stack's own names"),
+        ("https://10.0.0.1/", "or an address"),
+        ("https://[::1]:8443/", "or an address"),
         (f"http://{OUTSIDE}/", "only https"),
+        ("https://[x/", "fetch failed"),  # malformed: answered, not lost
     ],
 )
 def test_a_url_to_the_platforms_insides_or_in_plain_http_is_never_fetched(
@@ -128,18 +132,29 @@ def test_a_url_to_the_platforms_insides_or_in_plain_http_is_never_fetched(
     assert len(world.proxy.access_log()) == before  # not even asked of the proxy
 
 
-def test_the_fetch_tool_counts_each_outcome(world: World, tmp_path: Path) -> None:
-    """After the tests above (file order): one fetch reached its host, the others failed."""
+def _fetch_counts(world: World, folder: Path) -> dict[str, float]:
+    """outcome -> vos_agent_tool_executions_total of the fetch tool, from /metrics."""
     agent, evaluation = world.stack.apps["weather-agent"], world.stack.evaluation
-    scraper = tuple(
-        write_private(tmp_path, name, str(output(evaluation.named(resource), key)))
-        for name, resource, key in (
+    cert, key = (
+        write_private(folder, name, str(output(evaluation.named(resource), field)))
+        for name, resource, field in (
             ("s.crt", "pki-prometheus-scraper-cert", "certPem"),
             ("s.key", "pki-prometheus-scraper-key", "privateKeyPem"),
         )
     )
-    text = call(
-        agent, "GET", "/metrics", port=agent.metrics_port, identity=(scraper[0], scraper[1])
-    ).body.decode()
-    assert 'vos_agent_tool_executions_total{outcome="success",tool="fetch"} 1.0' in text, text
-    assert 'vos_agent_tool_executions_total{outcome="error",tool="fetch"} 4.0' in text, text
+    text = call(agent, "GET", "/metrics", port=agent.metrics_port, identity=(cert, key)).body
+    counts = {}
+    for outcome in ("success", "error"):
+        series = f'vos_agent_tool_executions_total{{outcome="{outcome}",tool="fetch"}} '
+        line = next(x for x in text.decode().splitlines() if x.startswith(series))
+        counts[outcome] = float(line.removeprefix(series))
+    return counts
+
+
+def test_the_fetch_tool_counts_each_outcome(world: World, tmp_path: Path) -> None:
+    before = _fetch_counts(world, tmp_path)
+    world.task(f"fetch https://{OUTSIDE}:{world.ports[OUTSIDE]}/")
+    world.task(f"fetch https://{OTHER}:{world.ports[OTHER]}/")
+    world.task("fetch https://postgres:5432/")
+    after = _fetch_counts(world, tmp_path)
+    assert after == {"success": before["success"] + 1, "error": before["error"] + 2}

@@ -56,3 +56,23 @@ def test_a_failing_check_is_asked_again_only_after_its_interval(
     check()
     time.sleep(0.1)
     assert len(calls) == 2
+
+
+def test_a_check_that_passed_and_then_hangs_is_not_ready_past_its_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(Background, "OK_INTERVAL_S", 0.0)
+    monkeypatch.setattr(Background, "DEADLINE_S", 0.3)
+    release, answers = threading.Event(), iter([True])
+
+    def passes_then_hangs() -> bool:
+        if next(answers, None):
+            return True
+        return release.wait(10)
+
+    check = Background(passes_then_hangs)
+    assert _until(check)  # the first check passed
+    assert check() is True  # the second started; the last answer stands for now
+    time.sleep(0.4)
+    assert check() is False  # still running past its deadline
+    release.set()
