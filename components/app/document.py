@@ -9,7 +9,7 @@ from components.app.contract import variable_for
 from components.edge.files import FORWARDED_SET, IDENTITY_HEADERS_CLEARED
 from components.postgres.definition import DEFINITION as POSTGRES
 from components.rabbitmq.definition import DEFINITION as RABBITMQ
-from components.rabbitmq.users import DEAD_LETTER, DEAD_LETTER_LIMIT
+from components.rabbitmq.users import DEAD_LETTER, DEAD_LETTER_LIMIT, DEAD_LETTER_MIB
 from components.vault_agent.files import RENDER_INTERVAL_S, SECRETS_DIR
 from components.weaviate.definition import DEFINITION as WEAVIATE
 from stacks.edge_settings import AUTH_ROUTE
@@ -191,8 +191,9 @@ def contract_markdown() -> str:
         "- What a consumer rejects is not lost: the broker moves it to "
         f"`{DEAD_LETTER}` (a policy on every",
         f"  app queue; the queue keeps the newest {DEAD_LETTER_LIMIT:,}".replace(",", " ")
-        + "), where the admin can read it with the reason",
-        "  (`x-death`). No app reads that queue or publishes into its exchange.",
+        + f" messages, {DEAD_LETTER_MIB} MiB at most), where the admin",
+        "  can read it with the reason (`x-death`). No app reads that queue or publishes into its",
+        "  exchange.",
         "- Trace context travels in the message headers `traceparent` and `tracestate`",
         "  (W3C, `OTEL_PROPAGATORS`); a consumer continues the producer's trace.",
         "",

@@ -14,6 +14,7 @@ from components.rabbitmq.users import (
     APP_QUEUES,
     DEAD_LETTER,
     DEAD_LETTER_LIMIT,
+    DEAD_LETTER_MIB,
     EXCHANGE,
     VHOST,
     BrokerUser,
@@ -149,7 +150,11 @@ def _dead_letter() -> dict[str, list[dict[str, object]]]:
                 "pattern": f"^{re.escape(DEAD_LETTER)}$",
                 "apply-to": "queues",
                 "priority": 0,
-                "definition": {"max-length": DEAD_LETTER_LIMIT, "overflow": "drop-head"},
+                "definition": {
+                    "max-length": DEAD_LETTER_LIMIT,
+                    "max-length-bytes": DEAD_LETTER_MIB * 1024 * 1024,
+                    "overflow": "drop-head",
+                },
             },
         ],
     }

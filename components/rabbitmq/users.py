@@ -17,8 +17,9 @@ DEAD_LETTER = "vos.dead-letter"
 """The exchange and the queue that keep what a consumer rejected (a message without
 `user_id`, a body it cannot read): inspected by the admin, read by no app."""
 DEAD_LETTER_LIMIT = 10_000
-"""Messages the dead-letter queue keeps (the oldest dropped beyond): a flood of bad
-messages cannot fill the broker's disk through it."""
+DEAD_LETTER_MIB = 256
+"""Messages and MiB the dead-letter queue keeps (the oldest dropped beyond either): a flood
+of bad messages, large ones too, cannot fill the broker's disk through it."""
 APP_QUEUES = r"^vos\.(gateway|agent\..+)$"
 """Every app's queue (`vos.gateway`, `vos.agent.<name>`), as the policies match them."""
 

@@ -331,3 +331,4 @@ def test_what_a_consumer_rejects_is_kept_in_the_dead_letter_queue_for_the_admin_
     assert policies["vos.agent.weather"] == policies["vos.gateway"] == "vos-app-queues"
     limit = broker.server.ctl("-q", "list_policies", "-p", "vos", "--no-table-headers").stdout
     assert '"max-length":10000' in limit.replace(" ", ""), limit
+    assert f'"max-length-bytes":{256 * 1024 * 1024}' in limit.replace(" ", ""), limit
