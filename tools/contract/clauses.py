@@ -110,8 +110,10 @@ def _started(run: Run) -> tuple[str, int]:
 
 
 def _key_accepted(run: Run, key: str) -> bool:
-    """Auth comes before routing: a caller it knows gets past 401 on any path."""
-    return run.peer.call(run.https, "GET", "/contract/probe", {"X-API-Key": key}).status != 401
+    """Auth comes before routing: a caller it knows gets past 401 on any path (to a 404 on
+    this one, or an answer), not to a refusal or a server error."""
+    status = run.peer.call(run.https, "GET", "/contract/probe", {"X-API-Key": key}).status
+    return status not in (401, 403) and status < 500
 
 
 def _reload(run: Run) -> None:
@@ -172,11 +174,14 @@ def _metrics(run: Run) -> None:
     lines = answer.body.splitlines()
     missing = []
     for metric in wanted:
-        typed = any(line.startswith(f"# TYPE {metric.name}") for line in lines)
-        # Requests were served by now: the request histogram must count them. A labelled
-        # family of the agent's may have no series before its first task.
+        typed = any(line.split()[:3] == ["#", "TYPE", metric.name] for line in lines)
+        # Requests were served by now: the request histogram must count them, with the
+        # contract's labels (the alerts group by them). A labelled family of the agent's may
+        # have no series before its first task.
         sampled = metric.who != "all" or any(
-            line.startswith(metric_series(metric)[-1]) for line in lines
+            line.startswith(metric_series(metric)[-1] + "{")
+            and all(f"{label}=" in line for label in metric.labels)
+            for line in lines
         )
         if not (typed and sampled):
             missing.append(metric.name)
@@ -186,7 +191,7 @@ def _metrics(run: Run) -> None:
 def _logs(run: Run) -> None:
     request_id = f"contract-{secrets.token_hex(6)}"
     run.peer.call(run.https, "GET", "/contract/logged", {"X-Request-ID": request_id})
-    time.sleep(1)
+    _until(lambda: request_id in run.app.logs(), 5)
     lines = [line for line in run.app.logs().splitlines() if line.strip()]
     records = []
     for line in lines:

@@ -16,6 +16,7 @@ import tempfile
 import time
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import docker
 import docker.errors
@@ -41,6 +42,16 @@ def _private(path: Path, content: str) -> None:
     os.replace(staged, path)  # a rename, as the sidecar renders
 
 
+def _peer_names(env: dict[str, str]) -> set[str]:
+    """The hosts the app's environment names (its data services, the proxy, Jaeger, the
+    gateway), but its own name."""
+    names = {env.get("VOS_POSTGRES_HOST", ""), env.get("VOS_RABBITMQ_HOST", "")}
+    for variable in ("VOS_WEAVIATE_URL", "OTEL_EXPORTER_OTLP_ENDPOINT", "HTTPS_PROXY",
+                     "VOS_GATEWAY_URL"):  # fmt: skip
+        names.add(urlsplit(env.get(variable, "")).hostname or "")
+    return {n for n in names if n} - {env.get("VOS_SERVICE_NAME", "")}
+
+
 class AppContainer:
     def __init__(self, client: docker.DockerClient, image: str, subject: Subject) -> None:
         self.client, self.subject = client, subject
@@ -55,25 +66,35 @@ class AppContainer:
         for directory in (p for p in self.folder.rglob("*") if p.is_dir()):
             directory.chmod(0o755)
         token = secrets.token_hex(4)
-        self.network = client.networks.create(f"vos-contract-{token}", internal=True)
-        self.container: Any = client.containers.run(
-            image,
-            name=f"vos-contract-{subject.name}-{token}",
-            detach=True,
-            user=f"{APP_UID}:{APP_UID}",
-            read_only=True,
-            cap_drop=["ALL"],
-            security_opt=["no-new-privileges"],
-            tmpfs={"/tmp": "rw,noexec,nosuid,size=16m"},  # noqa: S108 (the container's own)
-            environment=subject.env,
-            volumes={
-                str(self.folder / "etc"): {"bind": CONFIG_DIR, "mode": "ro"},
-                str(self.folder / "secrets"): {"bind": SECRETS_DIR, "mode": "ro"},
-            },
-            network=self.network.name,
-        )
-        self.network.disconnect(self.container)
-        self.network.connect(self.container, aliases=[subject.name])
+        self.network: Any = None
+        self.container: Any = None
+        try:
+            self.network = client.networks.create(f"vos-contract-{token}", internal=True)
+            self.container = client.containers.run(
+                image,
+                name=f"vos-contract-{subject.name}-{token}",
+                detach=True,
+                user=f"{APP_UID}:{APP_UID}",
+                read_only=True,
+                cap_drop=["ALL"],
+                security_opt=["no-new-privileges"],
+                tmpfs={"/tmp": "rw,noexec,nosuid,size=16m"},  # noqa: S108 (the container's own)
+                environment=subject.env,
+                volumes={
+                    str(self.folder / "etc"): {"bind": CONFIG_DIR, "mode": "ro"},
+                    str(self.folder / "secrets"): {"bind": SECRETS_DIR, "mode": "ro"},
+                },
+                # The platform's other services do not run here: their names point where
+                # nothing listens, so a lookup fails at once instead of waiting on a DNS
+                # server an internal network cannot reach.
+                extra_hosts=dict.fromkeys(_peer_names(subject.env), "127.0.0.1"),
+                network=self.network.name,
+            )
+            self.network.disconnect(self.container)
+            self.network.connect(self.container, aliases=[subject.name])
+        except BaseException:
+            self.remove()
+            raise
 
     def _host(self, path: str) -> Path:
         for inside, outside in ((CONFIG_DIR, "etc"), (SECRETS_DIR, "secrets")):
@@ -117,7 +138,15 @@ class AppContainer:
         return False
 
     def remove(self) -> None:
-        with contextlib.suppress(docker.errors.NotFound):
-            self.container.remove(force=True)
-        self.network.remove()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        """Everything it made, each step whatever the others did."""
+        try:
+            if self.container is not None:
+                with contextlib.suppress(docker.errors.NotFound):
+                    self.container.remove(force=True)
+        finally:
+            try:
+                if self.network is not None:
+                    with contextlib.suppress(docker.errors.NotFound):
+                        self.network.remove()
+            finally:
+                shutil.rmtree(self.folder, ignore_errors=True)

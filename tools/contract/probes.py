@@ -4,6 +4,7 @@ platform CA, with a client certificate when one is given."""
 from __future__ import annotations
 
 import http.client
+import shutil
 import socket
 import ssl
 import tempfile
@@ -42,6 +43,10 @@ class Peer:
             key.write_text(identity[1])
             context.load_cert_chain(cert, key)
         return context
+
+    def close(self) -> None:
+        """Remove the identity files (a scrape identity's private key among them)."""
+        shutil.rmtree(self._folder, ignore_errors=True)
 
     def handshake(self, port: int, context: ssl.SSLContext) -> str:
         """The TLS version agreed (raises if the server refuses)."""

@@ -11,6 +11,7 @@ from typing import Literal
 
 from components.app.contract import SECRETS_DIR
 from components.docker.spec import CONFIG_DIR
+from tools.contract.errors import VerifyError
 from tools.offline.mocks import unwrap
 from tools.offline.rendered import containers
 from tools.offline.runner import Evaluation, evaluate
@@ -57,7 +58,12 @@ def subject(role: Role) -> Subject:
     evaluation = evaluate("dev", read_stack_config("dev"))
     rendered = containers(evaluation)
     agents = sorted(n for n in rendered if n.endswith("-agent") and "vault" not in n)
-    name = "api-gateway" if role == "gateway" else agents[0]
+    name = "api-gateway" if role == "gateway" else (agents[0] if agents else "")
+    if name not in rendered:
+        raise VerifyError(
+            f"the dev stack has no {role} to take the environment from: enable "
+            "services.apiGateway and keep at least one agent in Pulumi.dev.yaml"
+        )
     container = rendered[name]
     files = {}
     for path, file in container.files.items():

@@ -4,6 +4,7 @@ fails when the app does not even run leaves the others unchecked (said so, not p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from http.client import HTTPException
 
 import docker
 import docker.errors
@@ -37,12 +38,14 @@ def verify(image: str, role: Role) -> list[Result]:
     except docker.errors.DockerException as error:
         raise VerifyError(f"no Docker engine reachable (DOCKER_HOST): {error}") from None
     given = subject(role)
-    app = AppContainer(client, image, given)
     results: list[Result] = []
+    app = AppContainer(client, image, given)  # removes what it made if it fails
+    peer: Peer | None = None
     try:
+        peer = Peer(app.address(), given.name, given.ca)
         run = Run(
             app,
-            Peer(app.address(), given.name, given.ca),
+            peer,
             given,
             int(given.env["VOS_HTTPS_PORT"]),
             int(given.env["VOS_METRICS_PORT"]),
@@ -55,12 +58,16 @@ def verify(image: str, role: Role) -> list[Result]:
                 clause.check(run)
             except ClauseFailed as failed:
                 results.append(Result(clause.name, clause.section, "FAILED", str(failed)))
-            except OSError as error:
+            except (OSError, HTTPException, docker.errors.APIError) as error:
                 results.append(Result(clause.name, clause.section, "FAILED", repr(error)))
             else:
                 results.append(Result(clause.name, clause.section, "passed"))
     finally:
-        app.remove()
+        try:
+            app.remove()
+        finally:
+            if peer is not None:
+                peer.close()
     results += [
         Result(name, section, "not checked", f"{why}; {PROVEN}")
         for name, section, why in NOT_CHECKED
