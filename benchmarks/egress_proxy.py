@@ -1,5 +1,5 @@
 """Benchmark: a request through the egress proxy beside the same request straight to the
-server, and beside the floor of any TLS-terminating hop.
+server, and beside a minimal TLS-terminating relay.
 
 Starts Debian's Squid from the dev stack's rendered egress proxy (tests/integration/
 squid_server.py: paths and ports remapped, the same squid.conf), with the primary agent
@@ -12,9 +12,9 @@ each (an open tunnel carries the app's requests like a direct connection). Each 
 settings are built once, as an app's HTTP client keeps them. The same client code every way
 (tests/integration/proxy_client.py TlsOver).
 
-The floor: socat (Debian's `socat`) terminating TLS with the proxy's own certificate and the
+The relay: socat (Debian's `socat`) terminating TLS with the proxy's own certificate and the
 client-certificate check, then relaying bytes to the server: a hop with no proxy logic at
-all (no CONNECT, no access rules, no log), so the proxy's own cost is what lies above it.
+all (no CONNECT, no access rules, no log): what the proxy costs above it is its own logic.
 socat forks a process per connection, so its new-connection figure carries a fork.
 
 Prints p50 and p99 of each and the median (and p99) of the per-round ratios to direct.
@@ -78,7 +78,7 @@ def main() -> None:
     count = parser.parse_args().count
     socat = shutil.which("socat")
     if socat is None:
-        sys.exit("socat is not installed (apt-get install socat): it is the floor measured")
+        sys.exit("socat is not installed (apt-get install socat): the minimal relay it measures")
     folder = Path(tempfile.mkdtemp(prefix="vos-egress-bench-"))
     spawn = multiprocessing.get_context("spawn")
     ready: Queue[tuple[int, str]] = spawn.Queue()
@@ -119,12 +119,12 @@ def main() -> None:
         assert " 200 " in f"{status} ", status
         return TlsOver(opened, HOST, to_outside)
 
-    def floor() -> TlsOver:
+    def minimal_relay() -> TlsOver:
         return TlsOver(ask_relay(to_proxy, relay_port), HOST, to_outside)
 
     paths: dict[str, Callable[[], TlsOver]] = {
         "direct": lambda: direct_session(port, HOST, to_outside),
-        "floor": floor,
+        "relay": minimal_relay,
         "proxy": tunnel,
     }
     try:
@@ -151,7 +151,7 @@ def main() -> None:
 
 
 def ask_relay(context: ssl.SSLContext, port: int) -> ssl.SSLSocket:
-    """TLS to the floor relay with the app's client certificate: the open stream."""
+    """TLS to the minimal relay with the app's client certificate: the open stream."""
     raw = socket.create_connection(("127.0.0.1", port), timeout=10)
     return context.wrap_socket(raw, server_hostname="egress-proxy")
 
