@@ -30,6 +30,23 @@ try:
 except OSError:
     os._exit(70)
 """,
+    "python3 on PATH": """
+import os
+import sys
+if sys.orig_argv[1:2] == ["-c"]:  # the healthcheck's interpreter cannot run; the app can
+    os._exit(127)
+""",
+    "HTTPS, TLS 1.2 or newer": """
+import ssl
+import uvicorn.config
+make = uvicorn.config.create_ssl_context
+def old_tls(*args, **kwargs):
+    context = make(*args, **kwargs)
+    context.minimum_version = ssl.TLSVersion.TLSv1  # and the suites TLS 1.0/1.1 need
+    context.set_ciphers("ALL:@SECLEVEL=0")
+    return context
+uvicorn.config.create_ssl_context = old_tls
+""",
     "/healthz without credentials": """
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -78,8 +95,17 @@ import logging
 from vos_reference import observability
 observability.JsonLines.format = logging.Formatter.format  # plain text
 """,
+    "OTLP traces with its client certificate": """
+import os
+os.environ.pop("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE")  # exports without its certificate
+os.environ.pop("OTEL_EXPORTER_OTLP_CLIENT_KEY")
+""",
 }
 """Clause -> the sitecustomize.py that breaks exactly it (in the gateway)."""
+
+
+def test_every_clause_has_its_broken_variant() -> None:
+    assert list(BROKEN) == [c.name for c in CLAUSES]
 
 
 @pytest.fixture(scope="module")

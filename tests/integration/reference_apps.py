@@ -5,7 +5,7 @@ and PostgreSQL started from their rendered files (PostgreSQL's role job run).
 
 Remapped, nothing else: /etc/vos and /run/vos/secrets -> folders of the test; the apps'
 ports and the servers' ports -> free local ports; Jaeger's OTLP receiver -> an OTLP/gRPC
-receiver of the test's with Jaeger's certificate and client CA (otlp_receiver.py). Names
+receiver of the test's with Jaeger's certificate and client CA (tools/contract/otlp.py). Names
 are not remapped: every process runs in a mount namespace whose /etc/hosts names the
 platform's services 127.0.0.1, so TLS is verified for the names the containers use."""
 
@@ -27,11 +27,11 @@ from pathlib import Path
 from components.app.contract import CA_CERT, SECRETS_DIR
 from components.docker.spec import CONFIG_DIR
 from tests.helpers import write_private
-from tests.integration.otlp_receiver import OtlpReceiver
 from tests.integration.postgres_server import PostgresServer
 from tests.integration.rabbitmq_server import RabbitMqServer
 from tests.integration.rendered_server import hosts_file, in_private_hosts
 from tests.integration.sockets import free_port
+from tools.contract.otlp import OtlpReceiver
 from tools.contract.subject import secret_value
 from tools.offline.rendered import RenderedContainer, containers
 from tools.offline.runner import Evaluation

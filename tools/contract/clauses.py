@@ -13,6 +13,7 @@ from pathlib import PurePosixPath
 
 from components.app.contract import HEALTH_PATH, METRICS, READY_PATH, metric_series
 from tools.contract.container import AppContainer
+from tools.contract.otlp import OtlpReceiver
 from tools.contract.probes import Peer
 from tools.contract.subject import Subject
 
@@ -20,8 +21,17 @@ RELOAD_WITHIN_S = 35
 """The contract: re-read a secret file at least every 30 s (a little slack for the probe)."""
 
 
+TRACES_WITHIN_S = 20
+"""The SDK's batch processor exports every 5 s by default; a retry after a failed export
+backs off for a few seconds more."""
+
+
 class ClauseFailed(Exception):
     pass
+
+
+class ClauseNotChecked(Exception):
+    """The stack gives the app nothing to check the clause against."""
 
 
 @dataclass
@@ -31,6 +41,7 @@ class Run:
     subject: Subject
     https: int
     metrics: int
+    traces: OtlpReceiver | None
 
 
 @dataclass(frozen=True)
@@ -207,6 +218,25 @@ def _logs(run: Run) -> None:
     )
 
 
+def _traces(run: Run) -> None:
+    if run.traces is None:
+        raise ClauseNotChecked("the dev stack has no Jaeger (services.jaeger) to send them to")
+    service = run.subject.env["OTEL_SERVICE_NAME"]
+
+    def sent() -> set[str]:
+        """The client certificates that came with its spans (the receiver demands one)."""
+        assert run.traces is not None
+        return {s.client for s in run.traces.received() if s.service == service}
+
+    _require(
+        _until(lambda: bool(sent()), TRACES_WITHIN_S),
+        f"no span from service {service!r} within {TRACES_WITHIN_S} s over OTLP/gRPC to "
+        f"{run.subject.env['OTEL_EXPORTER_OTLP_ENDPOINT']} (server verified with "
+        "OTEL_EXPORTER_OTLP_CERTIFICATE, its own client certificate presented)",
+    )
+    _require(sent() == {run.subject.name}, f"spans sent with certificates of {sorted(sent())}")
+
+
 CLAUSES = (
     Clause("runs hardened", "The image", _runs_hardened),
     Clause("python3 on PATH", "The image", _python3),
@@ -217,6 +247,8 @@ CLAUSES = (
     Clause("every other route needs a caller", "Authentication", _auth),
     Clause("/metrics for the metrics CA only, the contract's families", "Metrics", _metrics),
     Clause("JSON log lines with the request id", "Requests in the logs", _logs),
+    # Last: the requests of every clause before have made spans by now.
+    Clause("OTLP traces with its client certificate", "Environment", _traces),
 )
 PROVEN = "the Docker tier proves it for the reference apps"
 NOT_CHECKED = (
@@ -226,6 +258,5 @@ NOT_CHECKED = (
         "Messaging",
         "needs RabbitMQ",
     ),
-    ("OTLP traces with its client certificate", "Environment", "needs a trace receiver"),
 )
 """Clauses that need the platform's other services, not run here: (name, section, why)."""

@@ -1,9 +1,10 @@
 """The app under test on the local Docker engine, hardened as the platform runs it: its
 uid 10001:10001, a read-only root, no capability, no new privileges, a private noexec
 /tmp, its files and its secrets mounted read-only, on an internal network of its own (no
-route out). Its files come from a private folder of this machine bind-mounted into it, so
-the engine must be the local one; the secrets folder stays writable from here, which is how
-a secret is rendered (by rename, as the sidecar does) while the app runs."""
+route out; this machine's address on it is where verify's stand-in peers listen). Its files
+come from a private folder of this machine bind-mounted into it, so the engine must be the
+local one; the secrets folder stays writable from here, which is how a secret is rendered
+(by rename, as the sidecar does) while the app runs."""
 
 from __future__ import annotations
 
@@ -65,36 +66,53 @@ class AppContainer:
                 _private(self._host(path), value)
         for directory in (p for p in self.folder.rglob("*") if p.is_dir()):
             directory.chmod(0o755)
-        token = secrets.token_hex(4)
+        self.image = image
         self.network: Any = None
         self.container: Any = None
         try:
-            self.network = client.networks.create(f"vos-contract-{token}", internal=True)
-            self.container = client.containers.run(
-                image,
-                name=f"vos-contract-{subject.name}-{token}",
-                detach=True,
-                user=f"{APP_UID}:{APP_UID}",
-                read_only=True,
-                cap_drop=["ALL"],
-                security_opt=["no-new-privileges"],
-                tmpfs={"/tmp": "rw,noexec,nosuid,size=16m"},  # noqa: S108 (the container's own)
-                environment=subject.env,
-                volumes={
-                    str(self.folder / "etc"): {"bind": CONFIG_DIR, "mode": "ro"},
-                    str(self.folder / "secrets"): {"bind": SECRETS_DIR, "mode": "ro"},
-                },
-                # The platform's other services do not run here: their names point where
-                # nothing listens, so a lookup fails at once instead of waiting on a DNS
-                # server an internal network cannot reach.
-                extra_hosts=dict.fromkeys(_peer_names(subject.env), "127.0.0.1"),
-                network=self.network.name,
+            self.network = client.networks.create(
+                f"vos-contract-{secrets.token_hex(4)}", internal=True
             )
-            self.network.disconnect(self.container)
-            self.network.connect(self.container, aliases=[subject.name])
         except BaseException:
             self.remove()
             raise
+
+    def gateway(self) -> str:
+        """This machine's address on the app's network: where a stand-in of a peer listens."""
+        self.network.reload()
+        return str(self.network.attrs["IPAM"]["Config"][0]["Gateway"])
+
+    def start(self, traces: tuple[str, int] | None = None) -> None:
+        """Run the app. With `traces` (an address and port of this machine's), the name in
+        its OTLP endpoint points there."""
+        env = dict(self.subject.env)
+        # The platform's other services do not run here: their names point where nothing
+        # listens, so a lookup fails at once instead of waiting on a DNS server an internal
+        # network cannot reach.
+        hosts = dict.fromkeys(_peer_names(env), "127.0.0.1")
+        if traces is not None:
+            endpoint = urlsplit(env["OTEL_EXPORTER_OTLP_ENDPOINT"])
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"https://{endpoint.hostname}:{traces[1]}"
+            hosts[str(endpoint.hostname)] = traces[0]
+        self.container = self.client.containers.run(
+            self.image,
+            name=f"vos-contract-{self.subject.name}-{secrets.token_hex(4)}",
+            detach=True,
+            user=f"{APP_UID}:{APP_UID}",
+            read_only=True,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            tmpfs={"/tmp": "rw,noexec,nosuid,size=16m"},  # noqa: S108 (the container's own)
+            environment=env,
+            volumes={
+                str(self.folder / "etc"): {"bind": CONFIG_DIR, "mode": "ro"},
+                str(self.folder / "secrets"): {"bind": SECRETS_DIR, "mode": "ro"},
+            },
+            extra_hosts=hosts,
+            network=self.network.name,
+        )
+        self.network.disconnect(self.container)
+        self.network.connect(self.container, aliases=[self.subject.name])
 
     def _host(self, path: str) -> Path:
         for inside, outside in ((CONFIG_DIR, "etc"), (SECRETS_DIR, "secrets")):

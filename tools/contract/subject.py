@@ -13,7 +13,7 @@ from components.app.contract import SECRETS_DIR
 from components.docker.spec import CONFIG_DIR
 from tools.contract.errors import VerifyError
 from tools.offline.mocks import unwrap
-from tools.offline.rendered import containers
+from tools.offline.rendered import RenderedContainer, containers
 from tools.offline.runner import Evaluation, evaluate
 from tools.offline.stack_files import read_stack_config
 
@@ -38,6 +38,8 @@ class Subject:
     scraper: tuple[str, str]
     """Prometheus's scrape identity (the metrics CA's): certificate and key."""
     ca: str
+    traces_to: RenderedContainer | None
+    """The stack's Jaeger (its OTLP receiver's certificate and client CA), if enabled."""
 
 
 def secret_value(evaluation: Evaluation, app: str, file_name: str) -> str:
@@ -90,4 +92,5 @@ def subject(role: Role) -> Subject:
             output("pki-prometheus-scraper-key", "privateKeyPem"),
         ),
         ca=output("pki-ca-cert", "certPem"),
+        traces_to=rendered.get("jaeger") if "OTEL_SERVICE_NAME" in container.env else None,
     )

@@ -9,9 +9,17 @@ from http.client import HTTPException
 import docker
 import docker.errors
 
-from tools.contract.clauses import CLAUSES, NOT_CHECKED, PROVEN, ClauseFailed, Run
+from tools.contract.clauses import (
+    CLAUSES,
+    NOT_CHECKED,
+    PROVEN,
+    ClauseFailed,
+    ClauseNotChecked,
+    Run,
+)
 from tools.contract.container import AppContainer
 from tools.contract.errors import VerifyError
+from tools.contract.otlp import OtlpReceiver
 from tools.contract.probes import Peer
 from tools.contract.subject import Role, subject
 
@@ -41,7 +49,11 @@ def verify(image: str, role: Role) -> list[Result]:
     results: list[Result] = []
     app = AppContainer(client, image, given)  # removes what it made if it fails
     peer: Peer | None = None
+    traces: OtlpReceiver | None = None
     try:
+        if given.traces_to is not None:  # Jaeger's stand-in, where the app's network meets us
+            traces = OtlpReceiver(given.traces_to, host=app.gateway())
+        app.start((app.gateway(), traces.port) if traces else None)
         peer = Peer(app.address(), given.name, given.ca)
         run = Run(
             app,
@@ -49,6 +61,7 @@ def verify(image: str, role: Role) -> list[Result]:
             given,
             int(given.env["VOS_HTTPS_PORT"]),
             int(given.env["VOS_METRICS_PORT"]),
+            traces,
         )
         for clause in CLAUSES:
             if results and results[0].outcome == "FAILED":  # it does not run
@@ -56,6 +69,8 @@ def verify(image: str, role: Role) -> list[Result]:
                 continue
             try:
                 clause.check(run)
+            except ClauseNotChecked as why:
+                results.append(Result(clause.name, clause.section, "not checked", str(why)))
             except ClauseFailed as failed:
                 results.append(Result(clause.name, clause.section, "FAILED", str(failed)))
             except (OSError, HTTPException, docker.errors.APIError) as error:
@@ -68,6 +83,8 @@ def verify(image: str, role: Role) -> list[Result]:
         finally:
             if peer is not None:
                 peer.close()
+            if traces is not None:
+                traces.stop()
     results += [
         Result(name, section, "not checked", f"{why}; {PROVEN}")
         for name, section, why in NOT_CHECKED

@@ -2,7 +2,8 @@
 rendered Jaeger container's server certificate and the client CA its `otlp` receiver
 demands, so an app's exporter is held to what Jaeger holds it to (verified server name
 `jaeger`, its own client certificate). Keeps each span with the service that sent it and
-the common name of the client certificate it came with."""
+the common name of the client certificate it came with. `vos-infra contract verify` holds an
+image's exporter to it; the integration tests hold the reference apps to it."""
 
 from __future__ import annotations
 
@@ -50,7 +51,8 @@ class _Servicer(trace_service_pb2_grpc.TraceServiceServicer):
 
 
 class OtlpReceiver:
-    def __init__(self, jaeger: RenderedContainer) -> None:
+    def __init__(self, jaeger: RenderedContainer, host: str = "127.0.0.1") -> None:
+        """Listens on `host` (an address of this machine's), on a free port."""
         config = yaml.safe_load(jaeger.file(jaeger_files.CONFIG))
         grpc_tls = config["receivers"]["otlp"]["protocols"]["grpc"]["tls"]
         self.spans: list[Span] = []
@@ -66,7 +68,7 @@ class OtlpReceiver:
             root_certificates=jaeger.file(grpc_tls["client_ca_file"]).encode(),
             require_client_auth=True,
         )  # fmt: skip
-        self.port = self.server.add_secure_port("127.0.0.1:0", credentials)
+        self.port = self.server.add_secure_port(f"{host}:0", credentials)
         self.server.start()
 
     def received(self) -> list[Span]:
