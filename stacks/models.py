@@ -111,6 +111,16 @@ class NetworkSettings(Model):
     )
 
 
+class LimitsSettings(Model):
+    """Set on every container: an engine's default-ulimits (ansible docker_engine role) would
+    otherwise be merged into each container's own configuration, which the Docker provider
+    reads back (components/docker/engine_defaults.py)."""
+
+    nofile: int = Field(
+        default=65536, ge=1024, le=1048576, description="open files per container (1024-1048576)"
+    )
+
+
 class TlsSettings(Model):
     key_algorithm: Literal["ECDSA-P256", "RSA-3072", "RSA-4096"]
     ca_validity_hours: int = Field(ge=720, le=175200)
@@ -241,6 +251,7 @@ class Settings(Model):
     alerting: AlertingSettings = AlertingSettings()
     error_tracking: ErrorTrackingSettings | None = None
     edge: EdgeSettings = EdgeSettings()
+    limits: LimitsSettings = LimitsSettings()
 
     @property
     def name_prefix(self) -> str:

@@ -36,6 +36,7 @@ class Agent(pulumi.ComponentResource):
             memory_mb=agent.memory_mb,
             cpus=agent.cpus,
             bind_address=str(settings.network.bind_address),
+            nofile=settings.limits.nofile,
         )
         built = app_containers(
             self,

@@ -28,6 +28,7 @@ from typing import Any
 import pulumi
 import pulumi_docker as docker
 
+from components.docker.engine_defaults import LOG_LABELS, log_options, ulimits
 from components.docker.networks import Networks
 from components.docker.spec import CONFIG_DIR, RETRY_FAILED_CREATE, ContainerSpec
 from stacks import Settings
@@ -47,6 +48,8 @@ class Placement:
     memory_mb: int
     cpus: float
     bind_address: str
+    nofile: int
+    """Open files (soft and hard), set on every container (stacks/models.py LimitsSettings)."""
     published_port: int | None = None
     published_internal_port: int | None = None
 
@@ -78,6 +81,7 @@ def service_placement(
         memory_mb=service.memory_mb,
         cpus=service.cpus,
         bind_address=str(settings.network.bind_address),
+        nofile=settings.limits.nofile,
         published_port=published,
         published_internal_port=definition.tls_port,
     )
@@ -99,33 +103,6 @@ def _uploads(spec: ContainerSpec) -> list[docker.ContainerUploadArgs]:
 def _labels(placement: Placement, spec: ContainerSpec, **extra: pulumi.Input[str]) -> list[Any]:
     labels = {"vos.stack": placement.stack, "vos.service": spec.service, **extra}
     return [docker.ContainerLabelArgs(label=k, value=v) for k, v in labels.items()]
-
-
-LOG_LABELS = "vos.service,vos.stack"
-"""Labels the json-file log driver copies into every line's `attrs` (Docker docs, json-file
-options `labels`)."""
-
-
-def log_options(max_size: str, max_file: str, labels: str = "") -> dict[str, str]:
-    """Every option of the json-file driver and of the logging layer, so that none of a
-    daemon's `log-opts` defaults is merged into the container's log config (moby
-    daemon/logger.go mergeAndVerifyLogConfig adds each default whose key the container does
-    not set). The provider reads the merged map back (resourceDockerContainerRead, log_opts)
-    and `log_opts` is ForceNew: a merged default would replace the container at every `up`.
-    Non-blocking delivery with a buffer: a slow log writer never stalls a service."""
-    return {
-        "max-size": max_size,
-        "max-file": max_file,
-        # json-file refuses compression with a single file (nothing is rotated to compress).
-        "compress": "true" if int(max_file) > 1 else "false",
-        "labels": labels,
-        "labels-regex": "",
-        "env": "",
-        "env-regex": "",
-        "tag": "{{.ID}}",
-        "mode": "non-blocking",
-        "max-buffer-size": "4m",
-    }
 
 
 REPLACE_ON_CHANGES = ["healthcheck", "tmpfs", "init", RETRY_FAILED_CREATE]
@@ -165,6 +142,7 @@ def _files_carrier(
         security_opts=["no-new-privileges:true"],
         memory=16,
         memory_swap=16,
+        ulimits=ulimits(placement.nofile),
         uploads=_uploads(spec),
         # The volumes the uploads land in: the config volume, and the data volume when a
         # file belongs there (RabbitMQ's Erlang cookie lives in its home, the data volume).
@@ -302,6 +280,7 @@ def hardened_container(
         security_opts=["no-new-privileges:true"],
         memory=placement.memory_mb,
         memory_swap=placement.memory_mb,
+        ulimits=ulimits(placement.nofile),
         cpus=cpus_input(placement.cpus),
         restart="no" if spec.one_shot else "unless-stopped",
         must_run=not spec.one_shot,

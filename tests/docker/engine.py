@@ -9,7 +9,9 @@ create in it (containers, networks, volumes) is removed at start and at the end.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import docker
+import yaml
 
 DATA = Path(os.environ.get("VOS_DOCKER_DATA", "/var/lib/vos-infra-tests/docker"))
 RUN = Path("/run/vos-infra-tests")  # short: a unix socket path has a length limit
@@ -25,6 +28,22 @@ ROLE = Path(__file__).resolve().parents[2] / "ansible/roles/docker_engine"
 DAEMON_CONFIG = ROLE / "files/daemon.json"
 """The hardened daemon configuration the host layer writes: its log-opts defaults are what
 the program's containers must not pick up (a second `up` would replace them)."""
+NOFILE = min(65536, resource.getrlimit(resource.RLIMIT_NOFILE)[1])
+"""The open-files limit of the tier: the role's default (65536) where this process may give
+it; this sandbox's hard limit where lower (no CAP_SYS_RESOURCE to raise it)."""
+
+
+def daemon_config() -> dict[str, object]:
+    """daemon.json as the role writes it for a host, as far as the tier's engine takes it:
+    every host's file and the role's `default-ulimits` (at NOFILE), the other defaults the
+    program's containers must not pick up. (live-restore, userland-proxy and the API hosts
+    are the host's business: tests/docker/test_host_layer.py checks them on node hosts.)"""
+    base: dict[str, object] = json.loads(DAEMON_CONFIG.read_text())
+    defaults = yaml.safe_load((ROLE / "defaults/main.yml").read_text())
+    limits = defaults["docker_engine_default_ulimits"]
+    for limit in limits.values():
+        limit["Soft"], limit["Hard"] = min(limit["Soft"], NOFILE), min(limit["Hard"], NOFILE)
+    return {**base, "default-ulimits": limits}
 
 
 class EngineUnavailable(RuntimeError):
@@ -96,6 +115,8 @@ def start(timeout: float = 60) -> Engine:
     RUN.mkdir(parents=True, exist_ok=True)
     DATA.mkdir(parents=True, exist_ok=True)
     pidfile, sock, log = RUN / "docker.pid", RUN / "docker.sock", RUN / "dockerd.log"
+    config = RUN / "daemon.json"
+    config.write_text(json.dumps(daemon_config(), indent=2))
     _stop_leftover(pidfile)
     with open(log, "wb") as out:
         process = subprocess.Popen(
@@ -105,7 +126,7 @@ def start(timeout: float = 60) -> Engine:
                 f"--exec-root={RUN / 'exec'}",
                 f"--host=unix://{sock}",
                 f"--pidfile={pidfile}",
-                f"--config-file={DAEMON_CONFIG}",
+                f"--config-file={config}",
             ],
             stdout=out,
             stderr=subprocess.STDOUT,

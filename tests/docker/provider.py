@@ -155,7 +155,7 @@ class DockerProvider(ContainerProvider):
             "volumes", "labels", "healthcheck", "tmpfs", "readOnly", "logDriver", "logOpts",
             "capabilities", "securityOpts", "memory", "memorySwap", "cpus", "restart",
             "mustRun", "attach", "logs", "wait", "waitTimeout", "start", "networkMode",
-            "networksAdvanced", "destroyGraceSeconds", "uploads", "hosts", "init",
+            "networksAdvanced", "destroyGraceSeconds", "uploads", "hosts", "init", "ulimits",
         }
     )  # fmt: skip
 

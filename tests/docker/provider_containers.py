@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import docker.errors
+import docker.types
 
 from stacks.docker_values import cpus_nanos, provider_cpus
 from tests.docker.engine import Engine
@@ -98,6 +99,12 @@ class ContainerProvider:
             # ExtraHosts "host:ip" per `hosts` block (resource_docker_container_structures.go,
             # extraHostsSetToContainerExtraHosts); the daemon resolves `host-gateway`.
             extra_hosts=[f"{h['host']}:{h['ip']}" for h in inputs.get("hosts") or []] or None,
+            # `ulimit` blocks (ulimitsToDockerUlimits)
+            ulimits=[
+                docker.types.Ulimit(name=u["name"], soft=int(u["soft"]), hard=int(u["hard"]))
+                for u in inputs.get("ulimits") or []
+            ]
+            or None,
         )
         created = api.create_container(
             image=inputs["image"],
@@ -195,6 +202,11 @@ class ContainerProvider:
             # containerLogOptsForState: the daemon's map when the config sets log_opts.
             logOpts=host["LogConfig"]["Config"] if state.get("logOpts") else None,
             networkMode=host["NetworkMode"],
+            # flattenUlimits(HostConfig.Ulimits): the daemon's default-ulimits merged in.
+            ulimits=[
+                {"name": u["Name"], "soft": u["Soft"], "hard": u["Hard"]}
+                for u in host.get("Ulimits") or []
+            ],
         )
         if host.get("CapAdd") or host.get("CapDrop"):
             adds, drops = host.get("CapAdd") or [], host.get("CapDrop") or []

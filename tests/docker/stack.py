@@ -18,7 +18,7 @@ import pytest
 from docker.models.containers import Container
 
 from tests.docker.apply import EngineMocks, refresh
-from tests.docker.engine import Engine
+from tests.docker.engine import NOFILE, Engine
 from tests.docker.images import NO_STAND_IN, Built, not_published, split_reference
 from tests.docker.reference_image import build_reference_image, reference_context
 from tests.helpers import output, profile, throwaway_server
@@ -170,6 +170,8 @@ def applied_stack(
                 },
             },
         ],
+        # the role's open-files limit, as far as this machine allows it (engine.py NOFILE)
+        limits={"nofile": NOFILE},
         # the tier's own dev Vault, reached by the sidecars as scripts/vault.sh's is
         vault={
             "address": f"https://{HOST_GATEWAY}:{vault.port}",

@@ -14,7 +14,8 @@ from pulumi.runtime.sync_await import _sync_await
 from components.app.component import sidecar_name
 from components.app.contract import APP_UID, App
 from components.app.inputs import apps, readable_secrets
-from components.docker.container import FILES_ROLE, LOG_LABELS, log_options
+from components.docker.container import FILES_ROLE
+from components.docker.engine_defaults import LOG_LABELS, log_options
 from components.docker.networks import INHIBIT_IPV4
 from components.egress_proxy.definition import DEFINITION as EGRESS_PROXY
 from components.loki.definition import DEFINITION as LOKI
@@ -58,6 +59,8 @@ def test_every_container_is_hardened(stack_update: Evaluation) -> None:
         ), name
         assert float(str(c["cpus"])) > 0, name
         assert c["logOpts"] == log_options("10m", "3", LOG_LABELS), name
+        nofile = platform.settings.limits.nofile
+        assert c["ulimits"] == [{"name": "nofile", "soft": nofile, "hard": nofile}], name
         assert all(path.startswith(("/tmp", "/var/")) for path in c["tmpfs"]), name
         assert all("noexec" in opts and "nosuid" in opts for opts in c["tmpfs"].values()), name
         if c["mustRun"]:

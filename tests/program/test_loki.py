@@ -20,7 +20,7 @@ import yaml
 from cryptography import x509
 
 from components.alloy import files as alloy
-from components.docker.container import LOG_LABELS
+from components.docker.engine_defaults import LOG_LABELS
 from components.docker.spec import TLS_DIR
 from components.loki import files as loki
 from components.loki import gate

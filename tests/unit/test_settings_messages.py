@@ -159,6 +159,7 @@ FIXABLE: list[tuple[dict[str, Any], Any]] = [
                  {"name": "a", "image": "x:1", "memoryMb": 256, "cpus": 0.5}]}, "b"),
     ({"network": {"publishedPorts": {"nosuch": 9999}}}, None),
     ({"tls": {"validityHour": 10}}, None),
+    ({"limits": {"nofile": 100}}, 65536),
 ]  # fmt: skip
 
 
