@@ -14,6 +14,9 @@ say "mypy"
 "$VENV/bin/mypy"
 # The benchmarks are scripts beside each other (not a package): checked as files.
 "$VENV/bin/mypy" benchmarks
+say "ansible-lint"
+# The host layer's roles and playbooks, production profile; offline (no Galaxy).
+(cd ansible && PATH="$VENV/bin:$PATH" "$VENV/bin/ansible-lint" --offline --profile production -q)
 say "import layers"
 # The reference apps live in apps/ (their own image), outside the installed project.
 PYTHONPATH="$ROOT/apps" "$VENV/bin/lint-imports"

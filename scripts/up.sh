@@ -50,9 +50,9 @@ else
   fi
 fi
 if ! command -v docker >/dev/null 2>&1; then
-  missing+=("the Docker CLI is not installed: https://docs.docker.com/engine/install/")
+  missing+=("the Docker CLI is not installed: scripts/host.sh installs Debian's engine and hardens it (ansible/README.md), or https://docs.docker.com/engine/install/")
 elif ! docker info >/dev/null 2>&1; then
-  missing+=("no Docker daemon answers at ${DOCKER_HOST:-unix:///var/run/docker.sock}: start it (sudo systemctl start docker) or point DOCKER_HOST at one")
+  missing+=("no Docker daemon answers at ${DOCKER_HOST:-unix:///var/run/docker.sock}: start it (sudo systemctl start docker), point DOCKER_HOST at one, or make this machine a hardened engine with scripts/host.sh")
 else
   swap_problem="$(docker_swap_limit_problem)"
   [ -z "$swap_problem" ] || missing+=("$swap_problem")

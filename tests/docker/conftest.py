@@ -115,10 +115,13 @@ MODULE_ORDER = (
     "test_contract_verify",
     "test_rotation",
     "test_second_up",
+    "test_host_layer",
+    "test_host_swarm",
 )
 """The tier's modules share one applied stack: those that only look come first, then
 test_rotation, which updates it, then test_second_up, which must converge after updates
-too. A module missing here is an error, so a new one is placed on purpose."""
+too; the host layer's modules do not use the stack. A module missing here is an error, so a new
+one is placed on purpose."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

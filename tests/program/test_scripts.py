@@ -64,6 +64,7 @@ def test_every_missing_prerequisite_is_reported_at_once_before_anything_is_built
     for expected in ("'Prod_1' is not a valid stack name", "no Pulumi.Prod_1.yaml",
                      "no Docker daemon answers", "VAULT_ADDR is not set"):  # fmt: skip
         assert expected in result.stderr, result.stderr
+    assert "scripts/host.sh" in result.stderr  # the one command that makes an engine here
     # The missing Pulumi CLI would be installed (test_pulumi_install.py), but not before
     # everything else is there: nothing is installed or created.
     assert "Pulumi CLI" not in result.stderr
