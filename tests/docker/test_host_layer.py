@@ -4,7 +4,7 @@ setting the role claims is checked on the running daemon it made, by what the da
 not by reading the file it wrote.
 
 Two hosts in one run: `socket` keeps the Engine API on the unix socket only, `tcp` opens it
-on TCP with mutual TLS from a CA of the test's."""
+on TCP with mutual TLS from the host layer's CA, kept in the tier's Vault (OpenBao)."""
 
 from __future__ import annotations
 
@@ -19,29 +19,59 @@ from pathlib import Path
 import docker
 import docker.errors
 import docker.tls
+import hvac
 import pytest
 
 from tests.docker.engine import Engine
-from tests.docker.host_pki import Pair, ca, issue
+from tests.docker.host_pki import ca, issue
 from tests.docker.images import Built
-from tests.docker.nodes import Node, PlayResult, bare_hosts, engines, play
+from tests.docker.nodes import Fleet, Node, PlayResult, bare_hosts, engines
+from tools.dev_vault import KV_MOUNT, DevVault
 
 API_PORT = 2376
+CLUSTER = "tier-hosts"
+CA_PATH = f"vos/hosts/{CLUSTER}/engine-api-ca"
 SUBNET = "10.231.0.0/24"
 WATCHED = "/etc/audit/rules.d/docker.rules"
 
 
 @dataclass
 class Hosts:
+    fleet: Fleet
     socket: Node
     tcp: Node
     folder: Path
     variables: dict[str, dict[str, object]]
-    authority: Pair
+    vault: DevVault
     nofile: int
     """The open-files limit the socket host's engine gives every container."""
     first: PlayResult
     check_before: PlayResult
+
+    @property
+    def client_dir(self) -> Path:
+        """Where the play writes Pulumi's client files (DOCKER_CERT_PATH's layout)."""
+        return self.folder / "client"
+
+    def play(self, *options: str, variables: dict[str, dict[str, object]] | None = None,
+             vault: bool = True) -> PlayResult:  # fmt: skip
+        env = vault_env(self.vault) if vault else {}
+        given = self.variables if variables is None else variables
+        return self.fleet.play("engine.yml", engines(given), *options, env=env)
+
+    def stored_ca(self) -> dict[str, str]:
+        client = hvac.Client(self.vault.address, token=self.vault.token_file.read_text().strip(),
+                             verify=str(self.vault.ca_file))  # fmt: skip
+        read = client.secrets.kv.v2.read_secret_version(
+            path=CA_PATH, mount_point=KV_MOUNT, raise_on_deleted_version=True
+        )
+        return dict(read["data"]["data"])
+
+
+def vault_env(vault: DevVault) -> dict[str, str]:
+    """What the controller is given, as for `pulumi up`."""
+    return {"VAULT_ADDR": vault.address, "VAULT_CACERT": str(vault.ca_file),
+            "VAULT_TOKEN": vault.token_file.read_text().strip()}  # fmt: skip
 
 
 def _probe_image(node: Node) -> str:
@@ -55,17 +85,13 @@ def _probe_image(node: Node) -> str:
 
 @pytest.fixture(scope="module")
 def hosts(
-    engine: Engine, stand_ins: Built, tmp_path_factory: pytest.TempPathFactory
+    engine: Engine, stand_ins: Built, vault: DevVault, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Hosts]:
     folder = tmp_path_factory.mktemp("host-layer")
     addresses = {"vos-host-socket": "10.231.0.11", "vos-host-tcp": "10.231.0.12"}
-    with bare_hosts(engine, stand_ins.tags["node"], "vos-hosts", SUBNET, addresses) as made:
-        socket_node, tcp_node = made["vos-host-socket"], made["vos-host-tcp"]
-        authority = ca("vos-test engine API CA")
-        server_cert, server_key = issue(
-            authority, "vos-host-tcp", "server_auth", (tcp_node.address,)
-        ).write(folder, "server")
-        (folder / "ca.pem").write_text(authority.cert)
+    node = stand_ins.tags["node"]
+    with bare_hosts(engine, node, "vos-hosts", SUBNET, addresses, folder) as fleet:
+        socket_node, tcp_node = fleet.nodes["vos-host-socket"], fleet.nodes["vos-host-tcp"]
         # A node cannot raise a limit above its own (no CAP_SYS_RESOURCE here; on a host
         # dockerd runs with LimitNOFILE=1048576): the ulimit it gives is half its hard limit.
         nofile = int(socket_node.out("sh", "-c", "ulimit -Hn")) // 2
@@ -74,16 +100,15 @@ def hosts(
             socket_node.name: {"docker_engine_default_ulimits": limits},
             tcp_node.name: {
                 "docker_engine_api_tcp": f"{tcp_node.address}:{API_PORT}",
-                "docker_engine_api_tls_ca": str(folder / "ca.pem"),
-                "docker_engine_api_tls_cert": str(server_cert),
-                "docker_engine_api_tls_key": str(server_key),
+                "docker_engine_api_client_dir": str(folder / "client"),
+                "docker_engine_cluster": CLUSTER,
             },
         }
-        check_before = play(engine, "engine.yml", engines(variables), folder, "--check")
-        first = play(engine, "engine.yml", engines(variables), folder)
-        yield Hosts(
-            socket_node, tcp_node, folder, variables, authority, nofile, first, check_before
-        )
+        made_hosts = Hosts(fleet, socket_node, tcp_node, folder, variables, vault, nofile,
+                           PlayResult(0, "", {}, {}), PlayResult(0, "", {}, {}))  # fmt: skip
+        made_hosts.check_before = made_hosts.play("--check")
+        made_hosts.first = made_hosts.play()
+        yield made_hosts
 
 
 def test_a_check_on_bare_hosts_passes_and_installs_nothing(hosts: Hosts) -> None:
@@ -140,10 +165,15 @@ def test_the_api_is_on_the_unix_socket_only_by_default(hosts: Hosts) -> None:
 
 
 def _engine_api(hosts: Hosts, identity: tuple[Path, Path] | None) -> docker.DockerClient:
-    tls = docker.tls.TLSConfig(client_cert=identity, ca_cert=str(hosts.folder / "ca.pem"),
+    tls = docker.tls.TLSConfig(client_cert=identity, ca_cert=str(hosts.client_dir / "ca.pem"),
                                verify=True)  # fmt: skip
     return docker.DockerClient(base_url=f"https://{hosts.tcp.address}:{API_PORT}", tls=tls,
                                version="1.41", timeout=15)  # fmt: skip
+
+
+def _pulumi(hosts: Hosts) -> tuple[Path, Path]:
+    """The client identity the play wrote for Pulumi's Docker provider."""
+    return hosts.client_dir / "cert.pem", hosts.client_dir / "key.pem"
 
 
 @pytest.fixture
@@ -156,8 +186,7 @@ def own_ca_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.usefixtures("own_ca_only")
 def test_the_tcp_api_serves_only_clients_of_its_ca(hosts: Hosts) -> None:
-    client = issue(hosts.authority, "pulumi", "client_auth").write(hosts.folder, "client")
-    assert _engine_api(hosts, client).version()["ApiVersion"]
+    assert _engine_api(hosts, _pulumi(hosts)).version()["ApiVersion"]
     stranger = issue(ca("another CA"), "pulumi", "client_auth").write(hosts.folder, "stranger")
     for identity in (None, stranger):
         with pytest.raises((docker.errors.DockerException, ssl.SSLError, OSError)):
@@ -168,8 +197,20 @@ def test_the_tcp_api_serves_only_clients_of_its_ca(hosts: Hosts) -> None:
             assert answer.status != 200, "the API answered plain HTTP"
     except urllib.error.HTTPError as refused:
         assert refused.code == 400  # "Client sent an HTTP request to an HTTPS server."
-    key_mode = hosts.tcp.out("stat", "-c", "%U %a", "/etc/docker/tls/server-key.pem").strip()
-    assert key_mode == "root 600"
+
+
+def test_the_ca_is_in_vault_and_the_engines_key_never_left_its_host(hosts: Hosts) -> None:
+    stored = hosts.stored_ca()
+    assert set(stored) == {"cert", "key"}
+    assert (hosts.client_dir / "ca.pem").read_text().strip() == stored["cert"].strip()
+    engine_key = hosts.tcp.out("cat", "/etc/docker/tls/server-key.pem")
+    assert engine_key.strip() != stored["key"].strip()
+    assert hosts.tcp.out("stat", "-c", "%U %a", "/etc/docker/tls/server-key.pem").strip() == (
+        "root 600"
+    )
+    assert oct((hosts.client_dir / "key.pem").stat().st_mode & 0o777) == "0o600"
+    for secret in (stored["key"], engine_key):
+        assert "".join(secret.splitlines()[1:-1])[:40] not in hosts.first.output
 
 
 def test_audit_rules_watch_paths_that_exist(hosts: Hosts) -> None:
@@ -182,32 +223,45 @@ def test_audit_rules_watch_paths_that_exist(hosts: Hosts) -> None:
 
 @pytest.mark.usefixtures("own_ca_only")
 def test_a_second_run_changes_nothing_and_diff_shows_no_key(hosts: Hosts) -> None:
-    again = play(
-        hosts.socket.engine, "engine.yml", engines(hosts.variables), hosts.folder, "--diff"
-    )
+    again = hosts.play("--diff")
     assert again.returncode == 0, again.output
     assert again.changed == {hosts.socket.name: 0, hosts.tcp.name: 0}, again.output
-    checked = play(hosts.socket.engine, "engine.yml", engines(hosts.variables), hosts.folder,
-                   "--check", "--diff")  # fmt: skip
+    checked = hosts.play("--check", "--diff")
     assert checked.returncode == 0 and set(checked.changed.values()) == {0}, checked.output
-    # A changed key is installed without showing it.
-    server = issue(hosts.authority, "vos-host-tcp", "server_auth", (hosts.tcp.address,))
-    server.write(hosts.folder, "server")
-    rotated = play(
-        hosts.socket.engine, "engine.yml", engines(hosts.variables), hosts.folder, "--diff"
-    )
-    assert rotated.returncode == 0 and rotated.changed[hosts.tcp.name] > 0, rotated.output
-    body = "".join(server.key.splitlines()[1:-1])
-    assert body[:40] not in rotated.output.replace("\n", "")
-    client = issue(hosts.authority, "pulumi", "client_auth").write(hosts.folder, "client")
-    assert _engine_api(hosts, client).version()  # restarted with the new certificate
+    # A lost key: the play makes a new one on the host, a certificate for it, and restarts
+    # the engine, showing neither.
+    before = hosts.tcp.out("cat", "/etc/docker/tls/server-key.pem")
+    hosts.tcp.out("rm", "/etc/docker/tls/server-key.pem")
+    renewed = hosts.play("--diff")
+    assert renewed.returncode == 0 and renewed.changed[hosts.tcp.name] > 0, renewed.output
+    after = hosts.tcp.out("cat", "/etc/docker/tls/server-key.pem")
+    assert after != before and "PRIVATE KEY" not in renewed.output
+    assert _engine_api(hosts, _pulumi(hosts)).version()  # restarted with the new certificate
 
 
-def test_tcp_without_tls_is_refused_before_anything_changes(hosts: Hosts) -> None:
+@pytest.mark.usefixtures("own_ca_only")
+def test_a_new_ca_reissues_the_engines_and_the_clients_certificates(hosts: Hosts) -> None:
+    old = hosts.stored_ca()
+    kept = hosts.folder / "old-client"
+    kept.mkdir()
+    for name in ("ca.pem", "cert.pem", "key.pem"):
+        (kept / name).write_bytes((hosts.client_dir / name).read_bytes())
+    client = hvac.Client(hosts.vault.address, token=hosts.vault.token_file.read_text().strip(),
+                         verify=str(hosts.vault.ca_file))  # fmt: skip
+    client.secrets.kv.v2.delete_metadata_and_all_versions(path=CA_PATH, mount_point=KV_MOUNT)
+    rotated = hosts.play()
+    assert rotated.returncode == 0, rotated.output
+    assert hosts.stored_ca()["cert"] != old["cert"]
+    assert _engine_api(hosts, _pulumi(hosts)).version()
+    with pytest.raises((docker.errors.DockerException, ssl.SSLError, OSError)):
+        _engine_api(hosts, (kept / "cert.pem", kept / "key.pem")).version()  # the old CA's
+
+
+def test_tcp_without_vault_is_refused_before_anything_changes(hosts: Hosts) -> None:
     before = hosts.socket.out("sha256sum", "/etc/docker/daemon.json")
-    variables = {hosts.socket.name: {"docker_engine_api_tcp": f"{hosts.socket.address}:2375"}}
-    refused = play(hosts.socket.engine, "engine.yml", engines(variables), hosts.folder)
+    variables = {hosts.socket.name: {"docker_engine_api_tcp": f"{hosts.socket.address}:2376"}}
+    refused = hosts.play(variables=variables, vault=False)
     assert refused.returncode != 0
-    assert "docker_engine_api_tls_ca" in refused.output and "plain TCP" in refused.output
+    assert "VAULT_ADDR" in refused.output and "plain TCP" in refused.output
     assert refused.changed == {hosts.socket.name: 0}
     assert hosts.socket.out("sha256sum", "/etc/docker/daemon.json") == before
