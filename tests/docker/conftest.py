@@ -113,12 +113,14 @@ MODULE_ORDER = (
     "test_monitoring",
     "test_app_signals",
     "test_contract_verify",
+    "test_fault_drills",
     "test_rotation",
     "test_second_up",
     "test_host_layer",
     "test_host_swarm",
 )
 """The tier's modules share one applied stack: those that only look come first, then
+test_fault_drills, which crashes its services (so the rest runs on what came back), then
 test_rotation, which updates it, then test_second_up, which must converge after updates
 too; the host layer's modules do not use the stack. A module missing here is an error, so a new
 one is placed on purpose."""
