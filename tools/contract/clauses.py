@@ -232,7 +232,9 @@ def _traces(run: Run) -> None:
         _until(lambda: bool(sent()), TRACES_WITHIN_S),
         f"no span from service {service!r} within {TRACES_WITHIN_S} s over OTLP/gRPC to "
         f"{run.subject.env['OTEL_EXPORTER_OTLP_ENDPOINT']} (server verified with "
-        "OTEL_EXPORTER_OTLP_CERTIFICATE, its own client certificate presented)",
+        "OTEL_EXPORTER_OTLP_CERTIFICATE, its own client certificate presented; the stand-in "
+        f"listens on port {run.traces.port} of this machine's address on the app's network, "
+        "which a host firewall must let through)",
     )
     _require(sent() == {run.subject.name}, f"spans sent with certificates of {sorted(sent())}")
 
