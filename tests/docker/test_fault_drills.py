@@ -1,10 +1,12 @@
 """Faults on one host, drilled on the tier's engine: a service's process killed (issue 30).
 
 Each long-running container of the stack has its main process killed with SIGKILL from the
-host, as a crash or the kernel's OOM killer does (not `docker kill`, which the engine counts
-as a manual stop and so never restarts under `unless-stopped`). Its restart policy must bring
-it back, healthy, without an `up`; the edge must answer again; what PostgreSQL committed and
-the persistent messages RabbitMQ confirmed into a durable queue must still be there."""
+host, as a crash or the kernel's OOM killer does (not `docker kill`: the engine counts any
+kill through its API as a manual stop, moby daemon/kill.go killWithSignal setting
+HasBeenManuallyStopped, and so never restarts it under `unless-stopped`). Its restart
+policy must bring it back, healthy, without an `up`; the edge must answer again; what
+PostgreSQL committed and the persistent messages RabbitMQ confirmed into a durable queue must
+still be there."""
 
 from __future__ import annotations
 
