@@ -64,4 +64,4 @@ def vault_env(bao: DevVault, monkeypatch: pytest.MonkeyPatch) -> DevVault:
 
 @pytest.fixture
 def root(bao: DevVault) -> hvac.Client:
-    return hvac.Client(url=bao.address, token=bao.token_file.read_text(), verify=str(bao.ca_file))
+    return bao.root_client()

@@ -284,6 +284,10 @@ listener "tcp" {{
     def _client(self, token: str | None = None) -> hvac.Client:
         return hvac.Client(url=self.address, token=token, verify=str(self.ca_file), timeout=10)
 
+    def root_client(self) -> hvac.Client:
+        """A client with the root token (after the first start)."""
+        return self._client(self.token_file.read_text().strip())
+
     def start(self) -> str:
         """Start (or reuse) the server; return a one-line description of what happened."""
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -349,7 +353,7 @@ listener "tcp" {{
             health = self._health() or {}
             if health.get("initialized") and not health.get("sealed") and not health.get("standby"):
                 try:
-                    self._client(self.token_file.read_text()).sys.list_mounted_secrets_engines()
+                    self.root_client().sys.list_mounted_secrets_engines()
                     return
                 except (hvac.exceptions.VaultError, requests.RequestException):
                     pass
@@ -357,7 +361,7 @@ listener "tcp" {{
         raise DevVaultError(f"Vault at {self.address} did not become active within {timeout:.0f}s")
 
     def _ensure_mounts(self) -> None:
-        vault = self._client(self.token_file.read_text())
+        vault = self.root_client()
         if f"{KV_MOUNT}/" not in vault.sys.list_mounted_secrets_engines()["data"]:
             vault.sys.enable_secrets_engine("kv", path=KV_MOUNT, options={"version": "2"})
         if f"{APPROLE_MOUNT}/" not in vault.sys.list_auth_methods()["data"]:

@@ -25,6 +25,7 @@ import docker.types
 import yaml
 
 from tests.docker.engine import Engine
+from tools.dev_vault import DevVault
 
 PROJECT = Path(__file__).resolve().parents[2]
 ANSIBLE = PROJECT / "ansible"
@@ -99,6 +100,12 @@ RECAP = re.compile(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+f
 def engines(hosts: dict[str, dict[str, object]]) -> dict[str, object]:
     """An inventory's groups: `hosts` (name -> its variables) in docker_engines."""
     return {"docker_engines": {"hosts": hosts}}
+
+
+def controller_env(vault: DevVault) -> dict[str, str]:
+    """The Vault environment the controller is given, as for `pulumi up`; with the token
+    itself, which community.hashi_vault reads (VAULT_TOKEN), not its file."""
+    return vault.env() | {"VAULT_TOKEN": vault.token_file.read_text().strip()}
 
 
 def _addressed(groups: dict[str, object], nodes: dict[str, Node]) -> dict[str, object]:

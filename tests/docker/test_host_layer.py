@@ -19,13 +19,12 @@ from pathlib import Path
 import docker
 import docker.errors
 import docker.tls
-import hvac
 import pytest
 
 from tests.docker.engine import Engine
 from tests.docker.host_pki import ca, issue
 from tests.docker.images import Built
-from tests.docker.nodes import Fleet, Node, PlayResult, bare_hosts, engines
+from tests.docker.nodes import Fleet, Node, PlayResult, bare_hosts, controller_env, engines
 from tools.dev_vault import KV_MOUNT, DevVault
 
 API_PORT = 2376
@@ -55,23 +54,15 @@ class Hosts:
 
     def play(self, *options: str, variables: dict[str, dict[str, object]] | None = None,
              vault: bool = True) -> PlayResult:  # fmt: skip
-        env = vault_env(self.vault) if vault else {}
+        env = controller_env(self.vault) if vault else {}
         given = self.variables if variables is None else variables
         return self.fleet.play("engine.yml", engines(given), *options, env=env)
 
     def stored_ca(self) -> dict[str, str]:
-        client = hvac.Client(self.vault.address, token=self.vault.token_file.read_text().strip(),
-                             verify=str(self.vault.ca_file))  # fmt: skip
-        read = client.secrets.kv.v2.read_secret_version(
+        read = self.vault.root_client().secrets.kv.v2.read_secret_version(
             path=CA_PATH, mount_point=KV_MOUNT, raise_on_deleted_version=True
         )
         return dict(read["data"]["data"])
-
-
-def vault_env(vault: DevVault) -> dict[str, str]:
-    """What the controller is given, as for `pulumi up`."""
-    return {"VAULT_ADDR": vault.address, "VAULT_CACERT": str(vault.ca_file),
-            "VAULT_TOKEN": vault.token_file.read_text().strip()}  # fmt: skip
 
 
 def _probe_image(node: Node) -> str:
@@ -246,9 +237,9 @@ def test_a_new_ca_reissues_the_engines_and_the_clients_certificates(hosts: Hosts
     kept.mkdir()
     for name in ("ca.pem", "cert.pem", "key.pem"):
         (kept / name).write_bytes((hosts.client_dir / name).read_bytes())
-    client = hvac.Client(hosts.vault.address, token=hosts.vault.token_file.read_text().strip(),
-                         verify=str(hosts.vault.ca_file))  # fmt: skip
-    client.secrets.kv.v2.delete_metadata_and_all_versions(path=CA_PATH, mount_point=KV_MOUNT)
+    hosts.vault.root_client().secrets.kv.v2.delete_metadata_and_all_versions(
+        path=CA_PATH, mount_point=KV_MOUNT
+    )
     rotated = hosts.play()
     assert rotated.returncode == 0, rotated.output
     assert hosts.stored_ca()["cert"] != old["cert"]

@@ -13,12 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import hvac
 import pytest
 
 from tests.docker.engine import Engine
 from tests.docker.images import Built
-from tests.docker.nodes import Fleet, Node, PlayResult, bare_hosts
+from tests.docker.nodes import Fleet, Node, PlayResult, bare_hosts, controller_env
 from tools.dev_vault import KV_MOUNT, DevVault
 
 SUBNET = "10.232.0.0/24"
@@ -80,14 +79,10 @@ class Swarm:
 
     def play(self, *options: str, workers: tuple[str, ...] | None = None) -> PlayResult:
         groups = inventory(workers) if workers is not None else inventory()
-        env = {"VAULT_ADDR": self.vault.address, "VAULT_CACERT": str(self.vault.ca_file),
-               "VAULT_TOKEN": self.vault.token_file.read_text().strip()}  # fmt: skip
-        return self.fleet.play("swarm.yml", groups, *options, env=env)
+        return self.fleet.play("swarm.yml", groups, *options, env=controller_env(self.vault))
 
     def stored_key(self) -> str:
-        client = hvac.Client(self.vault.address, token=self.vault.token_file.read_text().strip(),
-                             verify=str(self.vault.ca_file))  # fmt: skip
-        read = client.secrets.kv.v2.read_secret_version(
+        read = self.vault.root_client().secrets.kv.v2.read_secret_version(
             path=KEY_PATH, mount_point=KV_MOUNT, raise_on_deleted_version=True
         )
         return str(read["data"]["data"]["key"])

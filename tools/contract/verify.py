@@ -52,8 +52,11 @@ def verify(image: str, role: Role) -> list[Result]:
     traces: OtlpReceiver | None = None
     try:
         if given.traces_to is not None:  # Jaeger's stand-in, where the app's network meets us
-            traces = OtlpReceiver(given.traces_to, host=app.gateway())
-        app.start((app.gateway(), traces.port) if traces else None)
+            here = app.gateway()
+            traces = OtlpReceiver(given.traces_to, host=here)
+            app.start((here, traces.port))
+        else:
+            app.start()
         peer = Peer(app.address(), given.name, given.ca)
         run = Run(
             app,
