@@ -17,7 +17,9 @@ registers it, so the program's own dependency order and parallelism apply:
   with `#initerror` in `replaceOnChanges` replace; other changes, or initialization errors
   alone (an empty update), update: the provider's Update does what it really does.
 - replace: delete-before-replace when the resource asks for it (dependents whose inputs
-  carry the old id go first: calculateDependentReplacements), else create-before-delete.
+  carry the old id go first: calculateDependentReplacements), else create-before-delete,
+  the old one deleted at the end of the `up`, after every create and update (the engine
+  marks it Delete and GenerateDeletes deletes it once the program is done).
 - resources in the state that the program no longer registers are deleted at the end.
 
 `refresh` calls each provider's Read; `preview=True` computes the same steps and performs
@@ -139,6 +141,8 @@ class EngineMocks(MaterialMocks):
         self.steps: dict[tuple[str, str], Operation] = {}
         """Every registered resource's step, `same` included."""
         self.deleted: set[str] = set()
+        self.replaced: list[StateEntry] = []
+        """Old resources of create-before-delete replacements, deleted by finish()."""
         self.reasons: dict[str, list[str]] = {}
         """Per resource not `same`: the inputs that differ from the state."""
         self._lock = threading.Lock()
@@ -192,7 +196,8 @@ class EngineMocks(MaterialMocks):
             self._delete_before(previous)
         created = self._create(key, inputs, trigger, requested)
         if not requested.delete_before_replace:
-            self._delete(previous)
+            with self._lock:
+                self.replaced.append(previous)
         return created[0], created[1], "replace"
 
     @staticmethod
@@ -248,10 +253,7 @@ class EngineMocks(MaterialMocks):
         if key[0] == NETWORK:
             # resource_docker_network.go has no Update: the SDK refuses.
             raise ProviderError(f"{key[1]}: doesn't support update")
-        if key[0] == CONTAINER:
-            outputs = self.provider.update_container(previous.resource_id, previous.outputs, inputs)
-        else:
-            outputs = {**previous.outputs, **inputs}
+        outputs = self.provider.update(key[0], previous.resource_id, previous.outputs, inputs)
         entry = StateEntry(
             fingerprint(inputs, trigger),
             previous.resource_id,
@@ -291,8 +293,12 @@ class EngineMocks(MaterialMocks):
             self.provider.delete(entry.type, entry.resource_id, entry.outputs)
 
     def finish(self) -> list[tuple[str, str]]:
-        """The end of an `up`: what the state holds and the program no longer registers is
-        deleted (containers, then volumes and networks), and leaves the state."""
+        """The end of an `up`: the old resources of replacements are deleted, then what the
+        state holds and the program no longer registers (containers, then volumes and
+        networks), which leaves the state."""
+        if not self.preview:
+            for old in self.replaced:
+                self._delete(old)
         with self.state.lock:
             gone = [k for k in self.state.entries if k not in self.registered]
         order = {CONTAINER: 0, VOLUME: 1, NETWORK: 2}

@@ -168,6 +168,15 @@ class DockerProvider(ContainerProvider):
         reader = readers.get(type_)
         return reader(resource_id, state) if reader else state
 
+    def update(
+        self, type_: str, resource_id: str, state: dict[str, Any], inputs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The resource's Update: a container's does what resourceDockerContainerUpdate does;
+        the other kinds the program updates in place keep what they were given."""
+        if type_ == CONTAINER:
+            return self.update_container(resource_id, state, inputs)
+        return {**state, **inputs}
+
     def delete(self, type_: str, resource_id: str, state: dict[str, Any]) -> None:
         if type_ == CONTAINER:
             self.delete_container(resource_id, state)

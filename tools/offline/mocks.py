@@ -60,6 +60,7 @@ class Requested:
     replace_on_changes: tuple[str, ...] = ()
     delete_before_replace: bool = False
     retain_on_delete: bool = False
+    ignore_changes: tuple[str, ...] = ()
 
 
 NOTHING_REQUESTED = Requested()

@@ -67,6 +67,7 @@ class RecordingMonitor(MockMonitor):
             replace_on_changes=tuple(request.replaceOnChanges),
             delete_before_replace=request.deleteBeforeReplace,
             retain_on_delete=request.retainOnDelete,
+            ignore_changes=tuple(request.ignoreChanges),
         )
         resource_id, outputs, operation = self.mocks.register(args, trigger, requested)
         secret_names = set(request.additionalSecretOutputs)
