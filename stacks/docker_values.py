@@ -102,6 +102,17 @@ def go_duration(text: str) -> str:
     return f"{seconds}s"
 
 
+def go_short_duration(text: str) -> str:
+    """A duration as the provider reads a Swarm service's durations back: Go's form with a
+    trailing "0s" and then "0m" cut (terraform-provider-docker internal/provider/
+    resource_docker_service_funcs.go shortDur): "60s" is "1m", "90s" is "1m30s"."""
+    short = go_duration(text)
+    for zero in ("m0s", "h0m"):
+        if short.endswith(zero):
+            short = short[:-2]
+    return short
+
+
 _UNITS = {"h": 3600 * NANO, "m": 60 * NANO, "s": NANO, "ms": 10**6, "us": 10**3, "µs": 10**3}
 
 

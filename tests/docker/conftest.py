@@ -27,6 +27,7 @@ from tests.docker import engine as docker_engine
 from tests.docker.engine import Engine
 from tests.docker.images import NO_STAND_IN, Built, build_all, not_published
 from tests.docker.stack import Stack, applied_stack
+from tests.docker.swarm_hosts import Swarm, formed_swarm
 from tests.helpers import profile, stack_overrides
 from tests.integration.vault_server import free_port_pair
 from tools.dev_vault import DOCKER_BRIDGE, DevVault
@@ -102,6 +103,19 @@ def stack(engine: Engine, stand_ins: Built, vault: DevVault) -> Iterator[Stack]:
     yield from applied_stack(engine, stand_ins, vault, TIMES)
 
 
+@pytest.fixture(scope="package")
+def swarm(
+    engine: Engine, stand_ins: Built, vault: DevVault, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Swarm]:
+    """The host layer's Swarm, formed once for the modules that use it (the Swarm services
+    run on it first, then the host layer's swarm module changes it)."""
+    folder = tmp_path_factory.mktemp("host-swarm")
+    with formed_swarm(
+        engine, stand_ins.tags["node"], stand_ins.tags["client"], vault, folder
+    ) as made:
+        yield made
+
+
 MODULE_ORDER = (
     "test_after_up",
     "test_hardening",
@@ -117,12 +131,14 @@ MODULE_ORDER = (
     "test_rotation",
     "test_second_up",
     "test_host_layer",
+    "test_swarm_services",
     "test_host_swarm",
 )
 """The tier's modules share one applied stack: those that only look come first, then
 test_fault_drills, which crashes its services (so the rest runs on what came back), then
 test_rotation, which updates it, then test_second_up, which must converge after updates
-too; the host layer's modules do not use the stack. A module missing here is an error, so a new
+too; the host layer's modules do not use the stack; the Swarm services run on the host
+layer's Swarm before its own module drains a node. A module missing here is an error, so a new
 one is placed on purpose."""
 
 

@@ -34,11 +34,15 @@ def ca(name: str) -> Pair:
     return Pair(cert, key)
 
 
-def issue(authority: Pair, name: str, use: str, addresses: tuple[str, ...] = ()) -> Pair:
-    """A certificate for `use` ("server_auth" or "client_auth"), with IP SANs."""
+def issue(
+    authority: Pair, name: str, use: str, addresses: tuple[str, ...] = (),
+    names: tuple[str, ...] = (),
+) -> Pair:  # fmt: skip
+    """A certificate for `use` ("server_auth" or "client_auth"), with IP and DNS SANs."""
     key = private_key(KEY)["privateKeyPem"]
     request = cert_request({
         "privateKeyPem": key, "subject": {"commonName": name}, "ipAddresses": list(addresses),
+        "dnsNames": list(names),
     })["certRequestPem"]  # fmt: skip
     cert = locally_signed_cert({
         "certRequestPem": request, "caPrivateKeyPem": authority.key, "caCertPem": authority.cert,

@@ -2,122 +2,16 @@
 hardened engines and one Swarm, as the inventory says, with its unlock key in the tier's
 Vault (OpenBao, through hvac on the controller).
 
-What the kernel here cannot do (no IPVS, no IPsec ESP) does not matter to forming the Swarm:
-no service runs in it here (issue 25 runs the platform on it)."""
+What the kernel here cannot do (no IPVS, no IPsec ESP) does not matter to forming the Swarm.
+The Swarm (tests/docker/swarm_hosts.py, conftest's `swarm`) is the one the services module
+ran on before this one."""
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import pytest
-
-from tests.docker.engine import Engine
-from tests.docker.images import Built
-from tests.docker.nodes import Fleet, Node, PlayResult, bare_hosts, controller_env
-from tools.dev_vault import KV_MOUNT, DevVault
-
-SUBNET = "10.232.0.0/24"
-ADDRESSES = {"vos-swarm-m1": "10.232.0.11", "vos-swarm-w1": "10.232.0.12",
-             "vos-swarm-w2": "10.232.0.13"}  # fmt: skip
-LABELS = {"vos-swarm-m1": {"data": "true"}, "vos-swarm-w1": {"edge": "true", "apps": "true"},
-          "vos-swarm-w2": {"apps": "true"}}  # fmt: skip
-KEY_PATH = "vos/hosts/tier/swarm-unlock-key"
-OUTSIDER = "10.232.0.99"
-"""A machine on the hosts' network that is not in the inventory."""
-PROBE = """
-import socket, sys
-s = socket.socket()
-s.settimeout(3)
-try:
-    s.connect((sys.argv[1], int(sys.argv[2])))
-    print("open")
-except ConnectionRefusedError:
-    print("refused")  # let through, nothing listens
-except (TimeoutError, socket.timeout):
-    print("dropped")
-"""
-
-
-def inventory(workers: tuple[str, ...] = ("vos-swarm-w1", "vos-swarm-w2")) -> dict[str, object]:
-    def host(name: str) -> dict[str, object]:
-        return {"swarm_address": ADDRESSES[name], "swarm_labels": LABELS[name]}
-
-    return {
-        "docker_engines": {
-            "children": {
-                "swarm_managers": {"hosts": {"vos-swarm-m1": host("vos-swarm-m1")}},
-                "swarm_workers": {"hosts": {w: host(w) for w in workers}},
-            },
-            "vars": {"docker_engine_swarm_node": True, "swarm_cluster": "tier",
-                     # no CAP_SYS_RESOURCE here: a limit below the node's own
-                     "docker_engine_default_ulimits": {
-                         "nofile": {"Name": "nofile", "Soft": 4096, "Hard": 4096}}},
-        }
-    }  # fmt: skip
-
-
-@dataclass
-class Swarm:
-    engine: Engine
-    fleet: Fleet
-    folder: Path
-    vault: DevVault
-    client_image: str
-    first: PlayResult
-
-    @property
-    def nodes(self) -> dict[str, Node]:
-        return self.fleet.nodes
-
-    @property
-    def manager(self) -> Node:
-        return self.nodes["vos-swarm-m1"]
-
-    def play(self, *options: str, workers: tuple[str, ...] | None = None) -> PlayResult:
-        groups = inventory(workers) if workers is not None else inventory()
-        return self.fleet.play("swarm.yml", groups, *options, env=controller_env(self.vault))
-
-    def stored_key(self) -> str:
-        read = self.vault.root_client().secrets.kv.v2.read_secret_version(
-            path=KEY_PATH, mount_point=KV_MOUNT, raise_on_deleted_version=True
-        )
-        return str(read["data"]["data"]["key"])
-
-    def reach(self, origin: str, target: str, port: int) -> str:
-        """`open`, `refused` or `dropped`: a TCP connection from a Swarm host (or from
-        OUTSIDER) to a host's port."""
-        address = ADDRESSES[target]
-        if origin == OUTSIDER:
-            out = self.engine.client().containers.run(
-                self.client_image, ["python3", "-c", PROBE, address, str(port)],
-                network="vos-swarm", remove=True,
-            )  # fmt: skip
-            return str(out.decode()).strip()
-        return self.nodes[origin].out("python3", "-c", PROBE, address, str(port)).strip()
-
-    def nodes_seen(self) -> dict[str, dict[str, object]]:
-        """Hostname -> the manager's view of the node."""
-        ids = self.manager.docker("node", "ls", "--quiet").split()
-        inspected = json.loads(self.manager.docker("node", "inspect", *ids))
-        return {n["Description"]["Hostname"]: n for n in inspected}
-
-
-@pytest.fixture(scope="module")
-def swarm(
-    engine: Engine, stand_ins: Built, vault: DevVault, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Swarm]:
-    folder = tmp_path_factory.mktemp("host-swarm")
-    node = stand_ins.tags["node"]
-    with bare_hosts(engine, node, "vos-swarm", SUBNET, ADDRESSES, folder) as fleet:
-        made = Swarm(
-            engine, fleet, folder, vault, stand_ins.tags["client"], PlayResult(0, "", {}, {})
-        )
-        made.first = made.play()
-        yield made
+from tests.docker.swarm_hosts import ADDRESSES, API_PORT, LABELS, OUTSIDER, Swarm, inventory
 
 
 def test_the_inventory_becomes_one_swarm(swarm: Swarm) -> None:
@@ -137,8 +31,10 @@ def test_the_inventory_becomes_one_swarm(swarm: Swarm) -> None:
 def test_swarm_ports_answer_the_inventory_hosts_only(swarm: Swarm) -> None:
     assert swarm.reach("vos-swarm-w1", "vos-swarm-m1", 2377) == "open"
     assert swarm.reach("vos-swarm-w1", "vos-swarm-m1", 7946) == "open"
-    for port in (2377, 7946, 2375, 8080):
+    for port in (2377, 7946, 2375, 8080, API_PORT):
         assert swarm.reach(OUTSIDER, "vos-swarm-m1", port) == "dropped", port
+    # The Engine API answers the controller alone (the services module used it), not a peer.
+    assert swarm.reach("vos-swarm-w1", "vos-swarm-m1", API_PORT) == "dropped"
     assert swarm.reach(OUTSIDER, "vos-swarm-m1", 22) == "open"  # SSH is let through
     listed = swarm.manager.out("nft", "list", "table", "inet", "vos_host")
     assert "policy drop" in listed

@@ -11,6 +11,7 @@ from stacks.docker_values import (
     cpus_nanos,
     cpus_problem,
     go_duration,
+    go_short_duration,
     provider_cpus,
 )
 
@@ -69,6 +70,17 @@ def test_too_precise_a_limit_is_refused() -> None:
 )
 def test_durations_are_written_as_go_prints_them(given: str, go: str) -> None:
     assert go_duration(given) == go
+
+
+@pytest.mark.parametrize(
+    ("given", "short"),
+    [("60s", "1m"), ("90s", "1m30s"), ("3600s", "1h"), ("3660s", "1h1m"), ("5s", "5s"),
+     ("0s", "0s"), ("500ms", "500ms"), ("7200s", "2h")],
+)  # fmt: skip
+def test_swarm_durations_are_written_as_the_provider_reads_them_back(
+    given: str, short: str
+) -> None:
+    assert go_short_duration(given) == short
 
 
 def test_a_duration_go_cannot_read_is_refused() -> None:

@@ -1,0 +1,164 @@
+"""The Swarm the host layer forms for the tier (ansible/playbooks/swarm.yml): three bare
+Debian hosts as node containers (tests/docker/nodes.py), one manager with its Engine API on
+TCP with mutual TLS (the client files the play writes are how the tests reach it, as Pulumi's
+Docker provider would), the labels the Swarm target places services by. Shared by the host
+layer's swarm module and the Swarm services module (conftest's `swarm` fixture)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import docker
+import docker.tls
+
+from tests.docker.engine import Engine
+from tests.docker.nodes import Fleet, Node, PlayResult, bare_hosts, controller_env
+from tools.dev_vault import KV_MOUNT, DevVault
+
+SUBNET = "10.232.0.0/24"
+ADDRESSES = {"vos-swarm-m1": "10.232.0.11", "vos-swarm-w1": "10.232.0.12",
+             "vos-swarm-w2": "10.232.0.13"}  # fmt: skip
+LABELS = {"vos-swarm-m1": {"data": "true"}, "vos-swarm-w1": {"edge": "true", "apps": "true"},
+          "vos-swarm-w2": {"apps": "true"}}  # fmt: skip
+KEY_PATH = "vos/hosts/tier/swarm-unlock-key"
+OUTSIDER = "10.232.0.99"
+"""A machine on the hosts' network that is not in the inventory."""
+PROBE = """
+import socket, sys
+s = socket.socket()
+s.settimeout(3)
+try:
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    print("open")
+except ConnectionRefusedError:
+    print("refused")  # let through, nothing listens
+except (TimeoutError, socket.timeout):
+    print("dropped")
+"""
+
+
+MANAGER = "vos-swarm-m1"
+API_PORT = 2376
+CONTROLLER = "10.232.0.1"
+"""This machine on the hosts' network (its bridge's gateway): where the tests, as Pulumi's
+Docker provider would, reach the manager's Engine API."""
+
+
+def inventory(
+    workers: tuple[str, ...] = ("vos-swarm-w1", "vos-swarm-w2"), client_dir: Path | None = None
+) -> dict[str, object]:
+    """The Swarm's inventory; with `client_dir`, the manager opens its Engine API on TCP with
+    mutual TLS to this machine alone, the client's files written there."""
+    api = {} if client_dir is None else {
+        "docker_engine_api_tcp": f"{ADDRESSES[MANAGER]}:{API_PORT}",
+        "docker_engine_api_client_dir": str(client_dir),
+        "host_firewall_api_clients": [CONTROLLER],
+    }  # fmt: skip
+
+    def host(name: str) -> dict[str, object]:
+        return {"swarm_address": ADDRESSES[name], "swarm_labels": LABELS[name],
+                **(api if name == MANAGER else {})}  # fmt: skip
+
+    return {
+        "docker_engines": {
+            "children": {
+                "swarm_managers": {"hosts": {"vos-swarm-m1": host("vos-swarm-m1")}},
+                "swarm_workers": {"hosts": {w: host(w) for w in workers}},
+            },
+            "vars": {"docker_engine_swarm_node": True, "swarm_cluster": "tier",
+                     "docker_engine_cluster": "tier",
+                     # no CAP_SYS_RESOURCE here: a limit below the node's own
+                     "docker_engine_default_ulimits": {
+                         "nofile": {"Name": "nofile", "Soft": 4096, "Hard": 4096}}},
+        }
+    }  # fmt: skip
+
+
+@dataclass
+class Swarm:
+    engine: Engine
+    fleet: Fleet
+    folder: Path
+    vault: DevVault
+    client_image: str
+    first: PlayResult
+
+    @property
+    def nodes(self) -> dict[str, Node]:
+        return self.fleet.nodes
+
+    @property
+    def manager(self) -> Node:
+        return self.nodes[MANAGER]
+
+    @property
+    def client_dir(self) -> Path:
+        return self.folder / "client"
+
+    def play(self, *options: str, workers: tuple[str, ...] | None = None) -> PlayResult:
+        groups = inventory(workers or ("vos-swarm-w1", "vos-swarm-w2"), self.client_dir)
+        return self.fleet.play("swarm.yml", groups, *options, env=controller_env(self.vault))
+
+    def api(self) -> docker.APIClient:
+        """The manager's Engine API over TCP, with the client certificate the play wrote
+        (DOCKER_CERT_PATH's layout), verified against the host layer's CA."""
+        tls = docker.tls.TLSConfig(
+            client_cert=(str(self.client_dir / "cert.pem"), str(self.client_dir / "key.pem")),
+            ca_cert=str(self.client_dir / "ca.pem"),
+            verify=True,
+        )
+        client = docker.APIClient(
+            base_url=f"https://{ADDRESSES[MANAGER]}:{API_PORT}", tls=tls, timeout=120,
+            version="1.41",
+        )  # fmt: skip
+        # requests would let REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE (set on some machines)
+        # replace the CA given here (Session.merge_environment_settings): the host layer's
+        # CA alone counts, as for the provider's Go client.
+        client.trust_env = False
+        return client
+
+    def load_image(self, reference: str, *nodes: str) -> None:
+        """An image of the tier's engine onto nodes (no registry here): docker save | load."""
+        archive = b"".join(self.engine.api().get_image(reference))
+        for name in nodes:
+            done = self.nodes[name].run("docker", "load", stdin=archive)
+            assert done.returncode == 0, done.stderr
+
+    def stored_key(self) -> str:
+        read = self.vault.root_client().secrets.kv.v2.read_secret_version(
+            path=KEY_PATH, mount_point=KV_MOUNT, raise_on_deleted_version=True
+        )
+        return str(read["data"]["data"]["key"])
+
+    def reach(self, origin: str, target: str, port: int) -> str:
+        """`open`, `refused` or `dropped`: a TCP connection from a Swarm host (or from
+        OUTSIDER) to a host's port."""
+        address = ADDRESSES[target]
+        if origin == OUTSIDER:
+            out = self.engine.client().containers.run(
+                self.client_image, ["python3", "-c", PROBE, address, str(port)],
+                network="vos-swarm", remove=True,
+            )  # fmt: skip
+            return str(out.decode()).strip()
+        return self.nodes[origin].out("python3", "-c", PROBE, address, str(port)).strip()
+
+    def nodes_seen(self) -> dict[str, dict[str, object]]:
+        """Hostname -> the manager's view of the node."""
+        ids = self.manager.docker("node", "ls", "--quiet").split()
+        inspected = json.loads(self.manager.docker("node", "inspect", *ids))
+        return {n["Description"]["Hostname"]: n for n in inspected}
+
+
+@contextlib.contextmanager
+def formed_swarm(
+    engine: Engine, node_image: str, client_image: str, vault: DevVault, folder: Path
+) -> Iterator[Swarm]:
+    """Three bare hosts made one Swarm by the host layer's first play (kept in `first`)."""
+    with bare_hosts(engine, node_image, "vos-swarm", SUBNET, ADDRESSES, folder) as fleet:
+        made = Swarm(engine, fleet, folder, vault, client_image, PlayResult(0, "", {}, {}))
+        made.first = made.play()
+        yield made

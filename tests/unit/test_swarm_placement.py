@@ -1,0 +1,59 @@
+"""Where the Swarm target places each kind of service, and how Swarm objects are named."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.docker.spec import ContainerSpec, HostFolder
+from components.swarm.files import NAME_MAX, content_name
+from components.swarm.placement import SwarmPlacement, swarm_placement
+
+
+def _placed(spec: ContainerSpec, **given: object) -> SwarmPlacement:
+    arguments: dict[str, object] = {"name_prefix": "vos-prod", "stack": "prod",
+                                    "networks": ["n"], "memory_mb": 256, "cpus": 0.5,
+                                    "endpoint_mode": "vip", **given}  # fmt: skip
+    return swarm_placement(spec, **arguments)  # type: ignore[arg-type]
+
+
+def _spec(**given: object) -> ContainerSpec:
+    return ContainerSpec(service="svc", image="i", command=[], user="1:1", **given)  # type: ignore[arg-type]
+
+
+def test_a_stateful_service_is_one_task_on_a_data_node_replaced_stop_first() -> None:
+    placed = _placed(_spec(data_volume="/data"), replicas=3)
+    assert (placed.replicas, placed.constraints, placed.order) == (
+        1, ("node.labels.data==true",), "stop-first")  # fmt: skip
+
+
+def test_the_edge_runs_on_every_edge_node_publishing_in_host_mode() -> None:
+    placed = _placed(_spec(), published=(443, 8443))
+    assert placed.replicas is None and placed.constraints == ("node.labels.edge==true",)
+    assert placed.published == (443, 8443) and placed.order == "stop-first"
+
+
+def test_a_host_folder_reader_runs_once_per_node() -> None:
+    placed = _placed(_spec(host_folders=[HostFolder("/var/lib/docker/containers", "/logs")]))
+    assert placed.replicas is None and placed.constraints == ()
+
+
+def test_apps_are_replicated_on_app_nodes_start_first() -> None:
+    placed = _placed(_spec(), replicas=3, app=True)
+    assert (placed.replicas, placed.constraints, placed.order) == (
+        3, ("node.labels.apps==true",), "start-first")  # fmt: skip
+    assert _placed(_spec(), replicas=2).constraints == ()
+
+
+def test_impossible_placements_are_refused() -> None:
+    with pytest.raises(ValueError, match="stateful service is not published"):
+        _placed(_spec(data_volume="/data"), published=(443, 443))
+    with pytest.raises(ValueError, match="replicas must be 1 or more"):
+        _placed(_spec(), replicas=0)
+
+
+def test_object_names_change_with_content_and_fit_swarm_s_limit() -> None:
+    first = content_name("vos-prod", "postgres", "/etc/vos/tls/server.key", "a")
+    assert first != content_name("vos-prod", "postgres", "/etc/vos/tls/server.key", "b")
+    assert first == content_name("vos-prod", "postgres", "/etc/vos/tls/server.key", "a")
+    long = content_name("vos-" + "x" * 20, "a-very-long-service", "/etc/" + "y" * 80, "c")
+    assert len(long) <= NAME_MAX and long.startswith("vos-")
