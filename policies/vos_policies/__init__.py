@@ -11,6 +11,7 @@ from vos_policies import (
     network,
     observability,
     provider,
+    swarm,
     tls,
     vault,
 )
@@ -28,4 +29,5 @@ RULES: list[Rule] = [
     *vault.RULES,
     *observability.RULES,
     *egress.RULES,
+    *swarm.RULES,
 ]

@@ -5,12 +5,23 @@ stack. Each check yields one message per violation."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from pulumi_policy import Severity
 
 from vos_policies.docker_props import long_running, never_started, number, service
-from vos_policies.rule import CONTAINER, UNKNOWN, Rule, Subject, elements, get, list_setting
+from vos_policies.rule import (
+    CONTAINER,
+    SERVICE,
+    UNKNOWN,
+    Rule,
+    Subject,
+    elements,
+    get,
+    list_setting,
+)
+from vos_policies.service_view import container_view
 
 HIGH, MEDIUM, LOW, CRITICAL = Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.CRITICAL
 
@@ -109,6 +120,11 @@ def _security_opts(c: Subject) -> list[str]:
 
 
 def _no_new_privileges(c: Subject) -> Iterator[str]:
+    if c.type == SERVICE:
+        if c.config["enginesSetNoNewPrivileges"] is not True:
+            yield ("a Swarm service cannot set no-new-privileges: its engines' daemon.json must "
+                   "(`no-new-privileges: true`), and the pack's config must say so")  # fmt: skip
+        return
     options = _security_opts(c)
     if not ({"no-new-privileges", "no-new-privileges:true"} & set(options)):
         yield "securityOpts lacks no-new-privileges:true (setuid binaries could escalate)"
@@ -224,10 +240,21 @@ def _publish_all(c: Subject) -> Iterator[str]:
         yield "publishAllPorts publishes every exposed port on every interface"
 
 
+def _as_container(check: Any) -> Any:
+    """A Swarm service is held to a container rule as the container its tasks run."""
+
+    def checked(c: Subject) -> Iterator[str]:
+        if c.type == SERVICE:
+            c = replace(c, props=container_view(c.props))
+        return check(c)  # type: ignore[no-any-return]
+
+    return checked
+
+
 def _rule(name: str, description: str, remediation: str, severity: Severity, check: Any,
           **config: Any) -> Rule:  # fmt: skip
-    return Rule(name, "containers", description, remediation, severity, check, (CONTAINER,),
-                config)  # fmt: skip
+    return Rule(name, "containers", description, remediation, severity, _as_container(check),
+                (CONTAINER, SERVICE), config)  # fmt: skip
 
 
 RULES = [
@@ -264,7 +291,12 @@ RULES = [
           _added,
           allowedCapabilities=list_setting("capabilities a container may add back", [])),
     _rule("no-new-privileges", "Containers must run with no-new-privileges.",
-          "Add `no-new-privileges:true` to `security_opts`.", HIGH, _no_new_privileges),
+          "Add `no-new-privileges:true` to `security_opts`; for Swarm services, run the "
+          "engines with the host layer's daemon.json (ansible/roles/docker_engine) and set "
+          "enginesSetNoNewPrivileges.", HIGH, _no_new_privileges,
+          enginesSetNoNewPrivileges={
+              "type": "boolean", "default": False,
+              "description": "the Swarm's engines run with no-new-privileges in daemon.json"}),
     _rule("keep-kernel-confinement", "Seccomp, AppArmor and SELinux confinement must stay on.",
           "Remove the `unconfined`/`label:disable` security option.", HIGH, _unconfined),
     _rule("read-only-root-filesystem", "Every container that runs has a read-only root "

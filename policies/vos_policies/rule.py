@@ -37,6 +37,7 @@ UNKNOWN: Any = _Unknown()
 """A value that is not known yet (preview) or hidden ("[secret]")."""
 
 CONTAINER = "docker:index/container:Container"
+SERVICE = "docker:index/service:Service"
 NETWORK = "docker:index/network:Network"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"  # noqa: S105 (a type)

@@ -8,6 +8,7 @@ from typing import Any
 
 CONTAINER = "docker:index/container:Container"
 NETWORK = "docker:index/network:Network"
+SWARM_SERVICE_TYPE = "docker:index/service:Service"
 IMAGE = "docker:index/remoteImage:RemoteImage"
 PASSWORD = "random:index/randomPassword:RandomPassword"
 KEY = "tls:index/privateKey:PrivateKey"
@@ -38,6 +39,38 @@ SERVICE: dict[str, Any] = {
     "networksAdvanced": [{"name": "vos-dev-backend", "aliases": ["svc"]}],
     "labels": [{"label": "vos.service", "value": "svc"}],
 }
+SWARM_SERVICE: dict[str, Any] = {
+    "name": "vos-prod-postgres",
+    "labels": [{"label": "vos.service", "value": "postgres"}],
+    "taskSpec": {
+        "containerSpec": {"image": "postgres@sha256:" + "0" * 64, "user": "999:999",
+                          "readOnly": True, "capDrops": ["ALL"],
+                          "mounts": [{"type": "volume", "source": "vos-prod-postgres-data",
+                                      "target": "/var/lib/postgresql/data"}]},
+        "placement": {"constraints": ["node.labels.data==true"]},
+    },
+    "mode": {"replicated": {"replicas": 1}},
+    "endpointSpec": {"mode": "vip"},
+    "updateConfig": {"failureAction": "rollback", "order": "stop-first"},
+}  # fmt: skip
+SWARM_EDGE: dict[str, Any] = {
+    "name": "vos-prod-edge",
+    "labels": [{"label": "vos.service", "value": "edge"}],
+    "taskSpec": {"containerSpec": {"image": "nginx@sha256:" + "0" * 64}},
+    "mode": {"global": True},
+    "endpointSpec": {"ports": [{"targetPort": 8443, "publishedPort": 443,
+                                "publishMode": "host"}]},
+    "updateConfig": {"failureAction": "rollback"},
+}  # fmt: skip
+SWARM_GATEWAY: dict[str, Any] = {
+    "name": "vos-prod-api-gateway",
+    "labels": [{"label": "vos.service", "value": "api-gateway"}],
+    "taskSpec": {"containerSpec": {"image": "gw@sha256:" + "0" * 64}},
+    "mode": {"replicated": {"replicas": 2}},
+    "updateConfig": {"failureAction": "rollback", "order": "start-first"},
+}  # fmt: skip
+OVERLAY: dict[str, Any] = {"name": "vos-prod-backend", "driver": "overlay", "internal": True,
+                           "attachable": False, "options": {"encrypted": ""}}  # fmt: skip
 SQUID_CONF = (
     "https_port 3129 tls-cert=/etc/vos/tls/server.crt tls-key=/etc/vos/tls/server.key "
     "clientca=/etc/vos/tls/ca.crt\n"
@@ -138,6 +171,16 @@ def with_file(base: dict[str, Any], suffix: str, edit: Callable[[str], str], **f
 
 # rule -> (resource type, compliant props, violating props, rule config)
 RESOURCE_CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any], dict[str, Any]]] = {
+    "swarm-overlays-encrypted": (NETWORK, OVERLAY, changed(OVERLAY, options={}), {}),
+    "swarm-overlays-not-attachable": (NETWORK, OVERLAY, changed(OVERLAY, attachable=True), {}),
+    "swarm-rollback-on-failure": (SWARM_SERVICE_TYPE, SWARM_SERVICE, changed(
+        SWARM_SERVICE, updateConfig={"failureAction": "pause"}), {}),
+    "swarm-host-mode-edge-only": (SWARM_SERVICE_TYPE, SWARM_EDGE, changed(SWARM_EDGE, endpointSpec={
+        "ports": [{"targetPort": 8443, "publishedPort": 443, "publishMode": "ingress"}]}), {}),
+    "swarm-stateful-pinned": (SWARM_SERVICE_TYPE, SWARM_SERVICE, changed(
+        SWARM_SERVICE, mode={"replicated": {"replicas": 2}}), {}),
+    "swarm-gateway-replicated": (SWARM_SERVICE_TYPE, SWARM_GATEWAY, changed(
+        SWARM_GATEWAY, mode={"replicated": {"replicas": 1}}), {}),
     "no-privileged-containers": (CONTAINER, SERVICE, changed(SERVICE, privileged=True), {}),
     "no-host-network": (CONTAINER, SERVICE, changed(SERVICE, networkMode="host"), {}),
     "no-host-pid": (CONTAINER, SERVICE, changed(SERVICE, pidMode="host"), {}),

@@ -103,7 +103,7 @@ def test_every_rule_has_a_case() -> None:
 def test_metadata_is_complete() -> None:
     assert len(RULES) >= 35 and len(BY_NAME) == len(RULES)
     groups = {"containers", "network", "tls", "credentials", "images", "vault", "observability"}
-    groups.add("egress")
+    groups |= {"egress", "swarm"}
     assert {r.group for r in RULES} == groups
     for rule in RULES:
         assert re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)+", rule.name), rule.name
