@@ -10,8 +10,9 @@ Both are immutable in Swarm, so each name carries a hash of its content: a chang
 a new object, the service's reference to it changes, and Swarm rolls the service's tasks
 (its update_config says how). A secret's name shows 48 bits of its SHA-256 to whoever may
 list the Swarm's secrets, and they are the managers' users, who can mount any secret into a
-service of theirs and read it whole anyway. The old object is deleted after the service has let go of it
-(delete_before_replace is off; Swarm refuses to remove an object a service still uses)."""
+service of theirs and read it whole anyway. The old object is deleted after the service has
+let go of it: at the end of the `up` (a create-before-delete replacement; Swarm refuses to
+remove an object a service still uses)."""
 
 from __future__ import annotations
 
