@@ -110,9 +110,7 @@ def swarm(
     """The host layer's Swarm, formed once for the modules that use it (the Swarm services
     run on it first, then the host layer's swarm module changes it)."""
     folder = tmp_path_factory.mktemp("host-swarm")
-    with formed_swarm(
-        engine, stand_ins.tags["node"], stand_ins.tags["client"], vault, folder
-    ) as made:
+    with formed_swarm(engine, stand_ins.tags, vault, folder) as made:
         yield made
 
 

@@ -18,9 +18,10 @@ points at its HEAD), internal/provider/:
 - resource_docker_network_funcs.go: NetworkCreate with the driver, options as driver
   options, internal, attachable; the read stores the engine's Options as they are.
 
-What is not emulated: the Go client pins an image's digest from its registry on create
-(QueryRegistry); no registry is reachable here, so a task runs the reference it was given,
-loaded onto the node beforehand (tests/docker/swarm_hosts.py load_image)."""
+What is not emulated: the Go client asks the registry for an image's digest on create
+(QueryRegistry) and pins a reference by tag to it; the program gives references by digest
+(the tier's registry serves them, tests/docker/swarm_hosts.py), which that leaves as they
+are (moby client/service_create.go imageWithDigestString: a canonical reference is kept)."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ import docker
 import docker.tls
 
 from tests.docker.engine import Engine
+from tests.docker.host_pki import ca, issue
 from tests.docker.nodes import Fleet, Node, PlayResult, bare_hosts, controller_env
 from tools.dev_vault import KV_MOUNT, DevVault
 
@@ -42,6 +43,19 @@ except (TimeoutError, socket.timeout):
 
 
 MANAGER = "vos-swarm-m1"
+REGISTRY_ADDRESS = "10.232.0.5"
+REGISTRY = f"{REGISTRY_ADDRESS}:5000"
+"""The tier's image registry (tests/docker/images/registry) on the hosts' network."""
+REGISTRY_CONFIG = """version: 0.1
+storage:
+  filesystem:
+    rootdirectory: /var/lib/docker-registry
+http:
+  addr: 0.0.0.0:5000
+  tls:
+    certificate: /etc/vos/registry.crt
+    key: /etc/vos/registry.key
+"""
 API_PORT = 2376
 CONTROLLER = "10.232.0.1"
 """This machine on the hosts' network (its bridge's gateway): where the tests, as Pulumi's
@@ -49,10 +63,13 @@ Docker provider would, reach the manager's Engine API."""
 
 
 def inventory(
-    workers: tuple[str, ...] = ("vos-swarm-w1", "vos-swarm-w2"), client_dir: Path | None = None
+    workers: tuple[str, ...] = ("vos-swarm-w1", "vos-swarm-w2"),
+    client_dir: Path | None = None,
+    registry_ca: str | None = None,
 ) -> dict[str, object]:
     """The Swarm's inventory; with `client_dir`, the manager opens its Engine API on TCP with
-    mutual TLS to this machine alone, the client's files written there."""
+    mutual TLS to this machine alone, the client's files written there; with `registry_ca`,
+    every engine trusts the tier's registry with that CA."""
     api = {} if client_dir is None else {
         "docker_engine_api_tcp": f"{ADDRESSES[MANAGER]}:{API_PORT}",
         "docker_engine_api_client_dir": str(client_dir),
@@ -71,6 +88,7 @@ def inventory(
             },
             "vars": {"docker_engine_swarm_node": True, "swarm_cluster": "tier",
                      "docker_engine_cluster": "tier",
+                     "docker_engine_registry_cas": {REGISTRY: registry_ca} if registry_ca else {},
                      # no CAP_SYS_RESOURCE here: a limit below the node's own
                      "docker_engine_default_ulimits": {
                          "nofile": {"Name": "nofile", "Soft": 4096, "Hard": 4096}}},
@@ -86,6 +104,7 @@ class Swarm:
     vault: DevVault
     client_image: str
     first: PlayResult
+    registry_ca: str = ""
 
     @property
     def nodes(self) -> dict[str, Node]:
@@ -100,7 +119,9 @@ class Swarm:
         return self.folder / "client"
 
     def play(self, *options: str, workers: tuple[str, ...] | None = None) -> PlayResult:
-        groups = inventory(workers or ("vos-swarm-w1", "vos-swarm-w2"), self.client_dir)
+        groups = inventory(
+            workers or ("vos-swarm-w1", "vos-swarm-w2"), self.client_dir, self.registry_ca
+        )
         return self.fleet.play("swarm.yml", groups, *options, env=controller_env(self.vault))
 
     def api(self) -> docker.APIClient:
@@ -120,6 +141,18 @@ class Swarm:
         # CA alone counts, as for the provider's Go client.
         client.trust_env = False
         return client
+
+    def push(self, reference: str, repository: str) -> str:
+        """An image of the tier's engine into the registry, from the manager (as a build host
+        pushes it): loaded there, pushed over verified TLS; its reference by digest."""
+        self.load_image(reference, MANAGER)
+        target = f"{REGISTRY}/{repository}"
+        self.manager.docker("tag", reference, target)
+        self.manager.docker("push", target)
+        digests = json.loads(self.manager.docker("image", "inspect", "--format",
+                                                 "{{json .RepoDigests}}", target))  # fmt: skip
+        [pinned] = [d for d in digests if d.startswith(f"{REGISTRY}/{repository}@sha256:")]
+        return str(pinned)
 
     def load_image(self, reference: str, *nodes: str) -> None:
         """An image of the tier's engine onto nodes (no registry here): docker save | load."""
@@ -155,10 +188,46 @@ class Swarm:
 
 @contextlib.contextmanager
 def formed_swarm(
-    engine: Engine, node_image: str, client_image: str, vault: DevVault, folder: Path
+    engine: Engine, images: dict[str, str], vault: DevVault, folder: Path
 ) -> Iterator[Swarm]:
-    """Three bare hosts made one Swarm by the host layer's first play (kept in `first`)."""
-    with bare_hosts(engine, node_image, "vos-swarm", SUBNET, ADDRESSES, folder) as fleet:
-        made = Swarm(engine, fleet, folder, vault, client_image, PlayResult(0, "", {}, {}))
+    """Three bare hosts made one Swarm by the host layer's first play (kept in `first`), which
+    also makes their engines trust the tier's registry, running beside them."""
+    node_image, client_image, registry_image = (images[n] for n in ("node", "client", "registry"))
+    with bare_hosts(engine, node_image, "vos-swarm", SUBNET, ADDRESSES, folder) as fleet, \
+            _registry(engine, registry_image, folder) as registry_ca:  # fmt: skip
+        made = Swarm(engine, fleet, folder, vault, client_image, PlayResult(0, "", {}, {}),
+                     registry_ca)  # fmt: skip
         made.first = made.play()
         yield made
+
+
+@contextlib.contextmanager
+def _registry(engine: Engine, image: str, folder: Path) -> Iterator[str]:
+    """The registry on the hosts' network with a certificate of a CA of its own: that CA."""
+    authority = ca("tier registry CA")
+    served = issue(authority, "registry", "server_auth", addresses=(REGISTRY_ADDRESS,))
+    files = folder / "registry"
+    files.mkdir()
+    (files / "registry.yml").write_text(REGISTRY_CONFIG)
+    (files / "registry.crt").write_text(served.cert)
+    (files / "registry.key").write_text(served.key)
+    for path in files.iterdir():
+        path.chmod(0o644)  # the registry's own user reads them; throwaway material
+    client = engine.client()
+    running = client.containers.create(
+        image, name="vos-swarm-registry", read_only=True, cap_drop=["ALL"],
+        security_opt=["no-new-privileges:true"], network="vos-swarm",
+        # A new volume takes the image's folder with its owner: the registry's own user.
+        volumes={str(files): {"bind": "/etc/vos", "mode": "ro"},
+                 "vos-swarm-registry": {"bind": "/var/lib/docker-registry", "mode": "rw"}},
+    )  # fmt: skip
+    try:
+        client.api.disconnect_container_from_network(running.id, "vos-swarm")
+        client.api.connect_container_to_network(
+            running.id, "vos-swarm", ipv4_address=REGISTRY_ADDRESS
+        )
+        running.start()
+        yield authority.cert
+    finally:
+        running.remove(force=True)
+        client.volumes.get("vos-swarm-registry").remove(force=True)

@@ -4,8 +4,10 @@ A program of two services goes through the Pulumi SDK's mock runtime and the pro
 Swarm resources, performed on the manager's Engine API over mutual TLS
 (tests/docker/provider_swarm.py): PostgreSQL from the registry's own spec (server_spec, its
 TLS files and bootstrap password) and a client replicated over the app nodes, on an
-internal overlay. What the kernel here lacks decides two settings: `dnsrr` endpoints (no
-IPVS) and unencrypted overlays (no IPsec ESP; encryption is checked as configuration)."""
+internal overlay. Their images are pushed to the tier's registry (Debian's docker-registry,
+TLS from a CA the host layer made every engine trust) and run by digest. What the kernel
+here lacks decides two settings: `dnsrr` endpoints (no IPVS) and unencrypted overlays (no
+IPsec ESP; encryption is checked as configuration)."""
 
 from __future__ import annotations
 
@@ -164,9 +166,9 @@ def _program(
 
 @pytest.fixture(scope="module")
 def applied(engine: Engine, stand_ins: Built, swarm: Swarm) -> Iterator[Applied]:
-    image = profile("dev")["services"]["postgres"]["image"]
-    swarm.load_image(image, "vos-swarm-m1")
-    swarm.load_image(stand_ins.tags["client"], "vos-swarm-w1", "vos-swarm-w2")
+    # Pushed to the tier's registry from the manager; every node pulls them by digest.
+    image = swarm.push(profile("dev")["services"]["postgres"]["image"], "vos/postgres")
+    client_image = swarm.push(stand_ins.tags["client"], "vos/client")
     authority = ca("swarm services CA")
     server = issue(authority, "postgres", "server_auth", names=("postgres",))
     admin = issue(authority, ADMIN_ROLE, "client_auth")
@@ -175,8 +177,8 @@ def applied(engine: Engine, stand_ins: Built, swarm: Swarm) -> Iterator[Applied]
                 "admin_key": admin.key, "client_conf": "generation = 1\n"}  # fmt: skip
     state = MockState()
     mocks = SwarmMocks(engine, swarm, state)
-    program = _program(image, stand_ins.tags["client"], material)
-    made = Applied(swarm, state, program, image, stand_ins.tags["client"], material,
+    program = _program(image, client_image, material)
+    made = Applied(swarm, state, program, image, client_image, material,
                    material["password"], (admin.cert, admin.key))  # fmt: skip
     try:
         evaluate("dev", program=program, mocks=mocks)
@@ -198,6 +200,19 @@ def test_each_service_runs_where_its_kind_belongs(applied: Applied) -> None:
     # Stateful: one task on the data node; stateless: spread over the app nodes.
     assert set(applied.tasks("postgres")) == {"vos-swarm-m1"}
     assert set(applied.tasks("client")) == {"vos-swarm-w1", "vos-swarm-w2"}
+
+
+def test_nodes_run_the_images_they_pulled_by_digest_from_the_registry(applied: Applied) -> None:
+    for service, image in (("postgres", applied.image), ("client", applied.client_image)):
+        assert "@sha256:" in image
+        for node, container in applied.tasks(service).items():
+            seen = json.loads(applied.swarm.nodes[node].docker("inspect", container))[0]
+            assert seen["Config"]["Image"] == image, (service, node)
+    # The app nodes never had the client image but from the registry.
+    for node in ("vos-swarm-w1", "vos-swarm-w2"):
+        digests = applied.swarm.nodes[node].docker("image", "ls", "--digests", "--format",
+                                                   "{{.Repository}}@{{.Digest}}")  # fmt: skip
+        assert applied.client_image in digests.split(), digests
 
 
 def test_tasks_run_hardened(applied: Applied) -> None:
