@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import TypedDict
 
 import pulumi
 import pulumi_docker as docker
@@ -123,26 +124,20 @@ def _healthcheck(spec: ContainerSpec) -> docker.ServiceTaskSpecContainerSpecHeal
     )
 
 
-def _update(order: str) -> docker.ServiceUpdateConfigArgs:
-    return docker.ServiceUpdateConfigArgs(
-        parallelism=1,
-        delay="5s",
-        failure_action="rollback",
-        monitor=MONITOR,
-        max_failure_ratio="0.0",  # read back with one decimal
-        order=order,
-    )
+class _Rolling(TypedDict):
+    parallelism: int
+    delay: str
+    failure_action: str
+    monitor: str
+    max_failure_ratio: str
+    order: str
 
 
-def _rollback(order: str) -> docker.ServiceRollbackConfigArgs:
-    return docker.ServiceRollbackConfigArgs(
-        parallelism=1,
-        delay="0s",
-        failure_action="pause",
-        monitor=MONITOR,
-        max_failure_ratio="0.0",  # read back with one decimal
-        order=order,
-    )
+def _rolling(order: str, failure_action: str, delay: str) -> _Rolling:
+    """One task at a time, watched for MONITOR; no failed task tolerated ("0.0": the
+    provider reads the ratio back with one decimal)."""
+    return _Rolling(parallelism=1, delay=delay, failure_action=failure_action,
+                    monitor=MONITOR, max_failure_ratio="0.0", order=order)  # fmt: skip
 
 
 def hardened_service(
@@ -241,8 +236,11 @@ def hardened_service(
             if placement.replicas is not None
             else None
         ),
-        update_config=_update(placement.order),
-        rollback_config=_rollback(placement.order),
+        update_config=docker.ServiceUpdateConfigArgs(**_rolling(placement.order, "rollback", "5s")),
+        # A rollback that fails too stops where it is, for a person to look.
+        rollback_config=docker.ServiceRollbackConfigArgs(
+            **_rolling(placement.order, "pause", "0s")
+        ),
         opts=child,
     )
 

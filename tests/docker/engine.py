@@ -106,19 +106,17 @@ def _stop_leftover(pidfile: Path, timeout: float = 60) -> None:
         time.sleep(1)
 
 
-def start(timeout: float = 60) -> Engine:
+def _launch(timeout: float, clean: bool) -> Engine:
+    """dockerd with the tier's data root and configuration, once it answers; `clean` removes
+    what an earlier run left."""
     dockerd = shutil.which("dockerd")
     if dockerd is None:
         raise EngineUnavailable("dockerd not found: apt-get install docker.io")
-    if os.geteuid() != 0:
-        raise EngineUnavailable("dockerd needs root (it manages mounts, cgroups, iptables)")
-    RUN.mkdir(parents=True, exist_ok=True)
-    DATA.mkdir(parents=True, exist_ok=True)
     pidfile, sock, log = RUN / "docker.pid", RUN / "docker.sock", RUN / "dockerd.log"
     config = RUN / "daemon.json"
     config.write_text(json.dumps(daemon_config(), indent=2))
     _stop_leftover(pidfile)
-    with open(log, "wb") as out:
+    with open(log, "ab") as out:
         process = subprocess.Popen(
             [
                 dockerd,
@@ -139,8 +137,27 @@ def start(timeout: float = 60) -> Engine:
             raise EngineUnavailable(f"dockerd exited:\n{log.read_text()[-3000:]}")
         with contextlib.suppress(Exception):
             engine.api().ping()
-            engine.clean()
+            if clean:
+                engine.clean()
             return engine
         time.sleep(0.3)
     engine.stop()
     raise EngineUnavailable(f"dockerd did not answer in {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+def start(timeout: float = 60) -> Engine:
+    if os.geteuid() != 0:
+        raise EngineUnavailable("dockerd needs root (it manages mounts, cgroups, iptables)")
+    RUN.mkdir(parents=True, exist_ok=True)
+    DATA.mkdir(parents=True, exist_ok=True)
+    (RUN / "dockerd.log").write_bytes(b"")
+    return _launch(timeout, clean=True)
+
+
+def restart(engine: Engine, timeout: float = 120) -> None:
+    """dockerd stopped (SIGTERM: it stops its containers, as a host's shutdown does) and
+    started again on the same data root, keeping everything: the running Engine object takes
+    the new process."""
+    engine.process.send_signal(signal.SIGTERM)
+    engine.process.wait(timeout=timeout)
+    engine.process = _launch(timeout, clean=False).process

@@ -186,9 +186,11 @@ def applied_stack(
         point_at(vault, patch)  # the program's Vault providers, as `pulumi up` gives them
         evaluation = evaluate("dev", config, mocks=EngineMocks(engine, state))
         times["apply"] = time.monotonic() - started
+        # Back after an engine restart, like the services (test_fault_drills.py).
         client = engine.client().containers.run(
-            stand_ins.tags["client"], name="vos-test-client", network=BACKEND, detach=True
-        )
+            stand_ins.tags["client"], name="vos-test-client", network=BACKEND, detach=True,
+            restart_policy={"Name": "unless-stopped"},
+        )  # fmt: skip
         applied = Stack(
             engine, state, config, evaluation, published, client, vault, context, outside_tls
         )

@@ -1,4 +1,5 @@
-"""Faults on one host, drilled on the tier's engine: a service's process killed (issue 30).
+"""Faults on one host, drilled on the tier's engine (issue 30): a service's process killed, the
+engine restarted.
 
 Each long-running container of the stack has its main process killed with SIGKILL from the
 host, as a crash or the kernel's OOM killer does (not `docker kill`: the engine counts any
@@ -6,7 +7,14 @@ kill through its API as a manual stop, moby daemon/kill.go killWithSignal settin
 HasBeenManuallyStopped, and so never restarts it under `unless-stopped`). Its restart
 policy must bring it back, healthy, without an `up`; the edge must answer again; what
 PostgreSQL committed and the persistent messages RabbitMQ confirmed into a durable queue must
-still be there."""
+still be there.
+
+The engine restarted: dockerd stopped with SIGTERM (it stops every container, as a host's
+shutdown does; the tier's engine runs without live-restore, like a Swarm node) and started
+again on the same data root. Every long-running container must come back by its restart
+policy alone, healthy, with its volume's data; a one-shot job must not run again; a files
+carrier must stay never started; the apps' secrets, on tmpfs volumes that emptied with the
+stop, must be rendered again by their sidecars."""
 
 from __future__ import annotations
 
@@ -15,7 +23,10 @@ import os
 import secrets
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 
+from tests.docker import engine as docker_engine
+from tests.docker.engine import Engine
 from tests.docker.probes import (
     amqp,
     api_key,
@@ -27,6 +38,7 @@ from tests.docker.probes import (
     running,
 )
 from tests.docker.stack import PREFIX, Stack
+from tools.offline.rendered import containers
 
 BACK_WITHIN_S = 90
 """Docker restarts a crashed container at once (then backs off from 100 ms); the rest is the
@@ -41,17 +53,36 @@ def _kill(stack: Stack, service: str) -> str:
     return str(state["StartedAt"])
 
 
-def _back(stack: Stack, service: str, started_before: str) -> float:
+ENGINE_BACK_WITHIN_S = 150
+"""After an engine restart every container starts at once on two cores, and the apps wait
+for their sidecars to render their secrets again."""
+
+
+def _back(stack: Stack, service: str, started_before: str, within: float = BACK_WITHIN_S) -> float:
     """Seconds until the container runs again, started anew, and (if it has a healthcheck)
     is healthy."""
     began = time.monotonic()
-    while time.monotonic() - began < BACK_WITHIN_S:
+    while time.monotonic() - began < within:
         state = stack.inspect(f"{PREFIX}-{service}")["State"]
         health = (state.get("Health") or {}).get("Status", "healthy")
         if state["Running"] and state["StartedAt"] != started_before and health == "healthy":
             return time.monotonic() - began
         time.sleep(0.5)
-    raise AssertionError(f"{service} was not back and healthy {BACK_WITHIN_S} s after SIGKILL")
+    raise AssertionError(f"{service} was not back and healthy {within} s after the fault")
+
+
+def _all_back(stack: Stack, started: dict[str, str], within: float) -> dict[str, float]:
+    """Every service back (in parallel): seconds per service; the late ones fail it."""
+    with ThreadPoolExecutor(max_workers=len(started)) as pool:
+        futures = {s: pool.submit(_back, stack, s, before, within) for s, before in started.items()}
+    back, late = {}, []
+    for service, future in futures.items():
+        try:
+            back[service] = future.result()
+        except AssertionError as error:
+            late.append(str(error))
+    assert not late, (late, back)
+    return back
 
 
 def _edge_answers(stack: Stack, key: str) -> bool:
@@ -63,42 +94,70 @@ def _edge_answers(stack: Stack, key: str) -> bool:
     return status == 200
 
 
-def test_killed_data_services_come_back_with_what_they_committed(stack: Stack) -> None:
-    marker = f"drill-{secrets.token_hex(6)}"
+def _row(stack: Stack, prefix: str) -> str:
+    """A committed row in PostgreSQL, through the gateway's own role: its marker."""
+    marker = f"{prefix}-{secrets.token_hex(6)}"
     code, out = psql(
         stack, gateway_url(stack),
         f"create table if not exists drill (v text); insert into drill values ('{marker}')",  # noqa: S608 (a hex marker)
     )  # fmt: skip
     assert code == 0, out
+    return marker
+
+
+def _row_kept(stack: Stack, marker: str) -> None:
+    counted = f"select count(*) from drill where v = '{marker}'"  # noqa: S608 (a hex marker)
+    code, out = psql(stack, gateway_url(stack), counted)
+    assert code == 0 and out.strip() == "1", out
+
+
+def test_killed_data_services_come_back_with_what_they_committed(stack: Stack) -> None:
+    marker = _row(stack, "drill")
     password = stack.secret("credentials-api-gateway-rabbitmq-password")
     code, out = amqp(stack, "api-gateway", password, PUBLISH=marker)  # confirmed, persistent
     assert code == 0 and "ok" in out, out
     time.sleep(3)  # the agent rejects it into the durable dead-letter queue
     for service in ("postgres", "rabbitmq"):
         _back(stack, service, _kill(stack, service))
-    counted = f"select count(*) from drill where v = '{marker}'"  # noqa: S608 (a hex marker)
-    code, out = psql(stack, gateway_url(stack), counted)
-    assert code == 0 and out.strip() == "1", out
+    _row_kept(stack, marker)
     code, out = dead_lettered(stack, marker)
     assert code == 0 and "found" in out, out
     key = api_key(stack)
     assert eventually(lambda: _edge_answers(stack, key), seconds=60)
 
 
-def test_every_other_killed_service_comes_back_healthy_and_the_edge_answers(
+def test_every_other_service_killed_at_once_comes_back_healthy_and_the_edge_answers(
     stack: Stack,
 ) -> None:
-    """In turn, each long-running container but the data services (drilled above): the
-    figures are in the assertion's message when one is not back in time."""
+    """Every long-running container but the data services (drilled above) crashes at once;
+    each must be back by its own restart policy, whatever the others do."""
     key = api_key(stack)
-    back: dict[str, float] = {}
-    late: list[str] = []
-    for service in sorted(set(running(stack)) - {"postgres", "rabbitmq"}):
-        started = _kill(stack, service)
-        try:
-            back[service] = _back(stack, service, started)
-        except AssertionError as error:
-            late.append(str(error))
-        if not eventually(lambda: _edge_answers(stack, key), seconds=60):
-            late.append(f"the edge did not answer 60 s after {service} was back")
-    assert not late, (late, back)
+    started = {s: _kill(stack, s) for s in sorted(set(running(stack)) - {"postgres", "rabbitmq"})}
+    _all_back(stack, started, BACK_WITHIN_S)
+    assert eventually(lambda: _edge_answers(stack, key), seconds=60)
+
+
+def test_an_engine_restart_brings_every_service_back_without_an_up(
+    stack: Stack, engine: Engine
+) -> None:
+    marker = _row(stack, "engine")
+    services = running(stack)
+    jobs = [n for n, c in containers(stack.evaluation).items() if c.one_shot]
+    carriers = [c.name for c in engine.client().containers.list(
+        all=True, filters={"label": ["vos.stack=dev", "vos.role=files"]})]  # fmt: skip
+    assert jobs and carriers
+    started = {s: str(stack.inspect(f"{PREFIX}-{s}")["State"]["StartedAt"]) for s in services}
+    ran = {j: stack.inspect(f"{PREFIX}-{j}")["State"] for j in jobs}
+
+    docker_engine.restart(engine)
+
+    _all_back(stack, started, ENGINE_BACK_WITHIN_S)
+    for job, before in ran.items():  # ran once, to completion, and not again
+        after = stack.inspect(f"{PREFIX}-{job}")["State"]
+        assert after["Status"] == "exited" and after["ExitCode"] == 0, (job, after)
+        assert after["StartedAt"] == before["StartedAt"], job
+    for carrier in carriers:
+        assert stack.inspect(carrier)["State"]["Status"] == "created", carrier
+    _row_kept(stack, marker)
+    key = api_key(stack)  # the gateway answers only with its secrets rendered again
+    assert eventually(lambda: _edge_answers(stack, key), seconds=90)
