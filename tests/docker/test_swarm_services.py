@@ -32,7 +32,8 @@ from tests.docker.apply import EngineMocks
 from tests.docker.engine import Engine
 from tests.docker.host_pki import ca, issue
 from tests.docker.images import Built
-from tests.docker.provider_swarm import SERVICE, SWARM_TYPES, SwarmProvider, unmatched
+from tests.docker.provider_swarm import SERVICE, SWARM_TYPES, SwarmProvider
+from tests.docker.provider_swarm_read import unmatched
 from tests.docker.swarm_hosts import Swarm
 from tests.helpers import profile
 from tools.offline.mocks import MockState, Operation, Requested, StateEntry
@@ -50,7 +51,7 @@ FORCE_NEW = (".name", ".taskSpec.networksAdvanceds", ".taskSpec.containerSpec.ho
 
 class SwarmMocks(EngineMocks):
     """The tier's engine steps (apply.py), the Swarm's resources on the manager; a second
-    run compares the inputs with what the provider read back (provider_swarm.unmatched)."""
+    run compares the inputs with what the provider read back (provider_swarm_read.unmatched)."""
 
     def __init__(
         self, engine: Engine, swarm: Swarm, state: MockState, preview: bool = False
