@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
+from aio_pika.exceptions import DeliveryError
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -24,6 +25,8 @@ from vos_reference.readiness import Readiness, probe_routes
 from vos_reference.secret_file import SecretFile
 
 ANSWER_TIMEOUT_S = 10
+RETRY_AFTER_S = 5
+"""What a caller is told to wait when the agent's queue is full."""
 log = logging.getLogger("vos_reference.gateway")
 
 
@@ -111,6 +114,15 @@ def build(env: Environment) -> Starlette:
         try:
             await messaging.publish(f"{agent}.task", {"input": body.get("input")}, correlation)
             return JSONResponse(await asyncio.wait_for(future, ANSWER_TIMEOUT_S))
+        except DeliveryError:
+            # The broker refused the task: the agent's queue is at its bound (a Basic.Nack,
+            # which aiormq's channel turns into DeliveryError: _confirm_delivery).
+            log.warning("task refused by the broker", extra={"fields": {"agent": agent}})
+            return JSONResponse(
+                {"error": "the agent has too many tasks waiting; try again later"},
+                503,
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            )
         except TimeoutError:
             return JSONResponse({"error": "the agent did not answer"}, 504)
         finally:

@@ -9,7 +9,13 @@ from components.app.contract import variable_for
 from components.edge.files import FORWARDED_SET, IDENTITY_HEADERS_CLEARED
 from components.postgres.definition import DEFINITION as POSTGRES
 from components.rabbitmq.definition import DEFINITION as RABBITMQ
-from components.rabbitmq.users import DEAD_LETTER, DEAD_LETTER_LIMIT, DEAD_LETTER_MIB
+from components.rabbitmq.users import (
+    APP_QUEUE_LIMIT,
+    APP_QUEUE_MIB,
+    DEAD_LETTER,
+    DEAD_LETTER_LIMIT,
+    DEAD_LETTER_MIB,
+)
 from components.vault_agent.files import RENDER_INTERVAL_S, SECRETS_DIR
 from components.weaviate.definition import DEFINITION as WEAVIATE
 from stacks.edge_settings import AUTH_ROUTE
@@ -194,6 +200,12 @@ def contract_markdown() -> str:
         + f" messages, {DEAD_LETTER_MIB} MiB at most), where the admin",
         "  can read it with the reason (`x-death`). No app reads that queue or publishes into its",
         "  exchange.",
+        f"- Publish with confirms: every app queue holds at most {APP_QUEUE_LIMIT:,}".replace(
+            ",", " "
+        )
+        + f" messages and {APP_QUEUE_MIB} MiB; beyond either",
+        "  the broker refuses the publish (a nack) and keeps what it holds. The refusal is the",
+        "  app's to handle: the gateway answers its caller 503 with `Retry-After`.",
         "- Trace context travels in the message headers `traceparent` and `tracestate`",
         "  (W3C, `OTEL_PROPAGATORS`); a consumer continues the producer's trace.",
         "",

@@ -13,6 +13,13 @@ UID = DEFINITION.image_uid
 PORT = DEFINITION.tls_port
 
 
+RETENTION_TIME = "15d"
+RETENTION_SIZE = "8GiB"
+"""Prometheus keeps 15 days of samples or 8 GiB of blocks, whichever is reached first (the
+oldest blocks go: `--storage.tsdb.retention.size`). Written as the server reports it back
+(it reads "8GB" as 8 GiB too, and shows "8GiB")."""
+
+
 def server_spec(
     image: str,
     config: Any,
@@ -33,7 +40,10 @@ def server_spec(
             f"--config.file={files.CONFIG}",
             f"--web.config.file={files.WEB_CONFIG}",
             f"--storage.tsdb.path={files.DATA}",
-            "--storage.tsdb.retention.time=15d",
+            f"--storage.tsdb.retention.time={RETENTION_TIME}",
+            # Whichever comes first: a busy stack never fills the volume it shares with
+            # nothing, however many series its agents make.
+            f"--storage.tsdb.retention.size={RETENTION_SIZE}",
             f"--web.listen-address=:{PORT}",
         ],
         user=f"{UID}:{UID}",

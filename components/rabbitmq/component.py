@@ -43,6 +43,7 @@ class RabbitMq(ServiceComponent):
                 args.pki.metrics_ca_cert_pem,
                 values[DEFINITION.own("erlang-cookie")],
                 ([ADMIN, *(u.name for u in managed)], [*(u.queue for u in managed), DEAD_LETTER]),
+                memory_mb=self.service.memory_mb,
             ),
         )
         return {}

@@ -21,9 +21,12 @@ def broker_spec(
     metrics_ca: Any,
     cookie: Any,
     declared: tuple[list[str], list[str]] = ([], []),
+    *,
+    memory_mb: int,
 ) -> ContainerSpec:
     """`declared`: the user names and queue names the definitions hold; the start script
-    deletes any other the broker still has (files.start_script)."""
+    deletes any other the broker still has (files.start_script). `memory_mb`: the
+    container's limit, which the memory alarm is set below (files.rabbitmq_conf)."""
     users, queues = declared
     return ContainerSpec(
         service="rabbitmq",
@@ -43,7 +46,7 @@ def broker_spec(
             "VOS_BROKER_QUEUES": files.QUEUES,
         },
         uploads=[
-            Upload(files.CONF, files.rabbitmq_conf(), UID),
+            Upload(files.CONF, files.rabbitmq_conf(memory_mb), UID),
             Upload(f"{files.CONF_D}/10-defaults.conf", files.conf_d_override(), UID),
             Upload(files.PLUGINS, files.enabled_plugins(), UID),
             Upload(files.DEFINITIONS, definitions, UID, "0400", secret=True),

@@ -11,6 +11,8 @@ from components.rabbitmq.definition import DEFINITION
 from components.rabbitmq.password_hash import ALGORITHM
 from components.rabbitmq.users import (
     ADMIN,
+    APP_QUEUE_LIMIT,
+    APP_QUEUE_MIB,
     APP_QUEUES,
     DEAD_LETTER,
     DEAD_LETTER_LIMIT,
@@ -56,7 +58,22 @@ def _tls(
     return lines
 
 
-def rabbitmq_conf() -> str:
+MEMORY_WATERMARK = 0.6
+"""The share of the container's memory at which the broker blocks every publisher."""
+
+
+def memory_watermark_bytes(memory_mb: int) -> int:
+    return int(memory_mb * 1024 * 1024 * MEMORY_WATERMARK)
+
+
+DISK_FREE_LIMIT_MIB = 2048
+"""Free space on the data volume below which the broker blocks every publisher."""
+
+
+def rabbitmq_conf(memory_mb: int) -> str:
+    """`memory_mb`: the container's memory limit. A node does not always see its cgroup's
+    limit (RabbitMQ's memory guide recommends an absolute threshold in containers), so the
+    watermark is an absolute share of it: the alarm comes before the kernel's OOM killer."""
     lines = [
         "# Rendered by vos-infra. TLS only: no plain AMQP, HTTP management or metrics listener.",
         "listeners.tcp = none",
@@ -77,6 +94,10 @@ def rabbitmq_conf() -> str:
         "# Erlang distribution (CLI tools, clustering) on loopback only: a single node needs",
         "# no peer, and off loopback any container of the network could try the cookie.",
         "distribution.listener.interface = 127.0.0.1",
+        "# Resource alarms block every publisher: they must come before the container's limits",
+        "# (each app queue is bounded far below them: definitions, policy vos-app-queues).",
+        f"vm_memory_high_watermark.absolute = {memory_watermark_bytes(memory_mb)}",
+        f"disk_free_limit.absolute = {DISK_FREE_LIMIT_MIB * 1024 * 1024}",
         "log.console = true",
         "log.console.level = info",
         "log.file = false",
@@ -142,7 +163,13 @@ def _dead_letter() -> dict[str, list[dict[str, object]]]:
                 "pattern": APP_QUEUES,
                 "apply-to": "queues",
                 "priority": 0,
-                "definition": {"dead-letter-exchange": DEAD_LETTER},
+                # One policy per queue applies (the highest priority): the limits live here.
+                "definition": {
+                    "dead-letter-exchange": DEAD_LETTER,
+                    "max-length": APP_QUEUE_LIMIT,
+                    "max-length-bytes": APP_QUEUE_MIB * 1024 * 1024,
+                    "overflow": "reject-publish",
+                },
             },
             where
             | {

@@ -20,6 +20,12 @@ DEAD_LETTER_LIMIT = 10_000
 DEAD_LETTER_MIB = 256
 """Messages and MiB the dead-letter queue keeps (the oldest dropped beyond either): a flood
 of bad messages, large ones too, cannot fill the broker's disk through it."""
+APP_QUEUE_LIMIT = 10_000
+APP_QUEUE_MIB = 64
+"""Messages and MiB each app's queue holds; beyond either the broker refuses the publish
+(overflow reject-publish: a publisher with confirms gets a nack, nothing queued is dropped).
+One flooding publisher fills one queue to its bound, far below the memory and disk alarms
+that would block every publisher of the broker (files.rabbitmq_conf)."""
 APP_QUEUES = r"^vos\.(gateway|agent\..+)$"
 """Every app's queue (`vos.gateway`, `vos.agent.<name>`), as the policies match them."""
 

@@ -52,6 +52,19 @@ channel.confirm_delivery()
 if os.environ.get("PUBLISH"):
     channel.basic_publish("vos.messages", "agent.weather.task", os.environ["PUBLISH"].encode(),
                           pika.BasicProperties(delivery_mode=2))
+if os.environ.get("FLOOD"):  # routing_key=N: N persistent messages, each confirmed or refused
+    key, _, count = os.environ["FLOOD"].partition("=")
+    taken = refused = 0
+    for number in range(int(count)):
+        try:
+            channel.basic_publish("vos.messages", key, b"%d" % number,
+                                  pika.BasicProperties(delivery_mode=2))
+            taken += 1
+        except pika.exceptions.NackError:
+            refused += 1
+    print(f"taken={taken} refused={refused}")
+if os.environ.get("PURGE"):
+    channel.queue_purge(os.environ["PURGE"])
 if os.environ.get("GET"):
     method, _, body = channel.basic_get(os.environ["GET"], auto_ack=True)
     print("got:", body.decode() if method else None)

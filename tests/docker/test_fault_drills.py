@@ -1,5 +1,5 @@
-"""Faults on one host, drilled on the tier's engine (issue 30): a service's process killed, the
-engine restarted.
+"""Faults on one host, drilled on the tier's engine (issue 30): a service's process killed, an
+agent's queue flooded, the engine restarted.
 
 Each long-running container of the stack has its main process killed with SIGKILL from the
 host, as a crash or the kernel's OOM killer does (not `docker kill`: the engine counts any
@@ -25,6 +25,7 @@ import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from components.rabbitmq.users import APP_QUEUE_LIMIT
 from tests.docker import engine as docker_engine
 from tests.docker.engine import Engine
 from tests.docker.probes import (
@@ -135,6 +136,39 @@ def test_every_other_service_killed_at_once_comes_back_healthy_and_the_edge_answ
     started = {s: _kill(stack, s) for s in sorted(set(running(stack)) - {"postgres", "rabbitmq"})}
     _all_back(stack, started, BACK_WITHIN_S)
     assert eventually(lambda: _edge_answers(stack, key), seconds=60)
+
+
+def test_a_flooded_agent_queue_refuses_the_flood_and_the_other_agents_keep_working(
+    stack: Stack,
+) -> None:
+    """An agent stops consuming and its queue is flooded past its bound: every publish beyond
+    is refused to its publisher, the gateway tells its caller to come back later (503, at
+    once), the other agents keep answering tasks through the edge, and no resource alarm
+    blocks the broker's other publishers."""
+    key = {"X-API-Key": api_key(stack)}
+    primary = stack.container("primary-agent")
+    started = str(stack.inspect(primary.name)["State"]["StartedAt"])
+    primary.stop(timeout=10)  # a stuck consumer: its queue fills
+    try:
+        gateway = stack.secret("credentials-api-gateway-rabbitmq-password")
+        flood = f"agent.primary.flood={APP_QUEUE_LIMIT + 20}"
+        code, out = amqp(stack, "api-gateway", gateway, FLOOD=flood)
+        assert code == 0 and f"taken={APP_QUEUE_LIMIT} refused=20" in out, out
+        task = {"input": "abc"}
+        status, body, headers = https_call(stack, "POST", "/api/v1/agents/primary/tasks", task, key)
+        named = {name.lower(): value for name, value in headers.items()}
+        assert (status, named.get("retry-after")) == (503, "5"), (status, body, headers)
+        status, body, _ = https_call(stack, "POST", "/api/v1/agents/weather/tasks", task, key)
+        assert (status, body) == (200, {"output": "cba", "agent": "weather"}), body
+        code, alarms = stack.container("rabbitmq").exec_run(
+            ["rabbitmqctl", "-q", "eval", "rabbit_alarm:get_alarms()."]
+        )
+        assert (code, alarms.decode().strip()) == (0, "[]"), alarms
+    finally:
+        admin = stack.secret("credentials-rabbitmq-admin-password")
+        amqp(stack, "vos_admin", admin, PURGE="vos.agent.primary")
+        primary.start()
+        _back(stack, "primary-agent", started)
 
 
 def test_an_engine_restart_brings_every_service_back_without_an_up(

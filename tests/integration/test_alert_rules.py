@@ -13,6 +13,7 @@ import yaml
 
 from components.alloy.files import COUNTS
 from components.app.contract import METRICS, metric_series
+from components.rabbitmq.users import APP_QUEUE_LIMIT
 from tests.promql import metric_names, quantiles_without_le
 
 MONITORING = Path(__file__).resolve().parents[2] / "monitoring" / "prometheus"
@@ -78,6 +79,12 @@ def test_a_changed_threshold_fails_the_unit_tests(tmp_path: Path) -> None:
     result = _promtool("test", "rules", str(tests / "rabbitmq.test.yml"), cwd=tests)
     assert result.returncode != 0
     assert "RabbitMQQueueBacklog" in result.stdout + result.stderr
+
+
+def test_the_queue_alert_watches_the_bound_the_broker_is_given() -> None:
+    rule = _rules()["RabbitMQQueueNearLimit"]
+    assert rule["expr"].endswith(f"> {APP_QUEUE_LIMIT * 8 // 10}")
+    assert f"bound of {APP_QUEUE_LIMIT}" in rule["annotations"]["summary"]
 
 
 APP_PREFIXES = ("http_server_", "vos_")

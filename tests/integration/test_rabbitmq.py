@@ -21,6 +21,8 @@ import pika.exceptions
 import pytest
 import urllib3
 
+from components.rabbitmq.files import DISK_FREE_LIMIT_MIB, memory_watermark_bytes
+from components.rabbitmq.users import APP_QUEUE_LIMIT
 from tests.helpers import output, profile
 from tests.integration.rabbitmq_clients import PROFILE, Broker, confirmed, refused
 from tests.integration.sockets import listening_addresses, machine_addresses, reachable
@@ -332,3 +334,46 @@ def test_what_a_consumer_rejects_is_kept_in_the_dead_letter_queue_for_the_admin_
     limit = broker.server.ctl("-q", "list_policies", "-p", "vos", "--no-table-headers").stdout
     assert '"max-length":10000' in limit.replace(" ", ""), limit
     assert f'"max-length-bytes":{256 * 1024 * 1024}' in limit.replace(" ", ""), limit
+
+
+def test_a_flooded_queue_refuses_what_is_beyond_its_bound_and_blocks_no_other_queue(
+    broker: Broker,
+) -> None:
+    """An agent's queue takes APP_QUEUE_LIMIT messages; every publish beyond is refused to
+    its publisher (a nack with confirms), nothing already queued is dropped, no resource
+    alarm goes off, and the other queues take messages as before."""
+    extra = 25
+    refusals = 0
+    try:
+        with broker.connect("api-gateway", broker.password("api-gateway")) as gateway:
+            channel = confirmed(gateway)
+            persistent = pika.BasicProperties(delivery_mode=2)
+            for number in range(APP_QUEUE_LIMIT + extra):
+                try:
+                    channel.basic_publish(
+                        "vos.messages", "agent.weather.flood", b"%d" % number, persistent
+                    )
+                except pika.exceptions.NackError:
+                    refusals += 1
+            channel.basic_publish("vos.messages", "agent.primary.task", b"still taken")
+        assert refusals == extra
+        depths = broker.server.ctl(
+            "-q", "list_queues", "-p", "vos", "--no-table-headers", "name", "messages"
+        ).stdout
+        depth = dict(line.split() for line in depths.splitlines() if len(line.split()) == 2)
+        assert int(depth["vos.agent.weather"]) == APP_QUEUE_LIMIT
+        with broker.connect("weather-agent", broker.password("weather-agent")) as agent:
+            method, _, body = agent.channel().basic_get("vos.agent.weather")
+            assert method is not None and body == b"0"  # the oldest kept: reject-publish
+        assert broker.server.ctl("-q", "eval", "rabbit_alarm:get_alarms().").stdout.strip() == "[]"
+    finally:
+        for queue in ("vos.agent.weather", "vos.agent.primary"):
+            broker.server.ctl("-q", "purge_queue", "-p", "vos", queue)
+
+
+def test_the_resource_alarms_sit_below_the_container_s_limits(broker: Broker) -> None:
+    memory = int(profile("dev")["services"]["rabbitmq"]["memoryMb"])
+    limit = broker.server.ctl("-q", "eval", "vm_memory_monitor:get_memory_limit().").stdout
+    assert int(limit.strip()) == memory_watermark_bytes(memory) < memory * 1024 * 1024
+    disk = broker.server.ctl("-q", "eval", "rabbit_disk_monitor:get_disk_free_limit().").stdout
+    assert int(disk.strip()) == DISK_FREE_LIMIT_MIB * 1024 * 1024
