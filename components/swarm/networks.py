@@ -1,12 +1,12 @@
 """The stack's networks on Swarm: overlays spanning the nodes, in the roles of the single
-host's (components/docker/networks.py) but the sidecars' way out to Vault, which Swarm has
-no use for (an app's secrets are Swarm secrets, rendered at deploy time).
+host's (components/docker/networks.py) but the sidecars' way out to Vault (on Swarm a task
+shares no volume with a sidecar: how its apps get their secrets is still open, issue 25).
 
 Every overlay is swarm-scoped and not attachable: only the stack's services join it, never
 a container someone runs by hand on a node. `encrypted` turns on IPsec between nodes for the
-overlay's data plane (the control plane is always TLS); the policy pack requires it in
-prod. A kernel without ESP creates an encrypted overlay that carries no traffic (../shared
-notes: these test machines), which is why it is a setting."""
+overlay's data plane (the control plane is always TLS); the policy pack requires it
+(swarm-overlays-encrypted). A kernel without IPsec ESP (the test machines' kernel) creates
+an encrypted overlay that carries no traffic, which is why it is an argument."""
 
 from __future__ import annotations
 

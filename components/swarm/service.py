@@ -11,7 +11,8 @@ What a Swarm service cannot say, and where it is held instead:
   by no other container;
 - swap: the engine's executor sets only a memory limit;
 - one-shot jobs: the provider has no job mode (`mode` is replicated or global), so a job
-  is not a service here (the caller refuses it).
+  is not a service here; nor is a spec with a sidecar's shared volume, a build from source
+  or an extra host entry (each refused with the reason).
 """
 
 from __future__ import annotations
@@ -147,13 +148,15 @@ def hardened_service(
     parent: pulumi.Resource,
     depends_on: Sequence[pulumi.Resource] = (),
 ) -> docker.Service:
-    if spec.one_shot:
-        raise ValueError(f"{spec.service}: a one-shot job is not a Swarm service")
-    if spec.shared_mounts:
-        raise ValueError(
-            f"{spec.service}: Swarm tasks share no volume with a sidecar; deliver its "
-            "secrets as Swarm secrets instead"
-        )
+    refused = [
+        (spec.one_shot, "a one-shot job is not a Swarm service (the provider has no job mode)"),
+        (bool(spec.shared_mounts), "Swarm tasks share no volume with a sidecar"),
+        (spec.build is not None, "Swarm nodes pull images from a registry: push it, name it"),
+        (bool(spec.extra_hosts), "host-gateway names the host a task runs on, not one host"),
+    ]
+    for cannot, why in refused:
+        if cannot:
+            raise ValueError(f"{spec.service}: {why}")
     prefix = f"{placement.name_prefix}-{spec.service}"
     child = pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on))
     files = swarm_files(name, prefix, spec.service, spec.uploads, child)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from components.docker.spec import ContainerSpec, HostFolder
+from components.docker.spec import BuildSource, ContainerSpec, HostFolder, SharedMount
 from components.swarm.files import NAME_MAX, content_name
 from components.swarm.placement import SwarmPlacement, swarm_placement
+from components.swarm.service import hardened_service
 
 
 def _placed(spec: ContainerSpec, **given: object) -> SwarmPlacement:
@@ -57,3 +58,18 @@ def test_object_names_change_with_content_and_fit_swarm_s_limit() -> None:
     assert first == content_name("vos-prod", "postgres", "/etc/vos/tls/server.key", "a")
     long = content_name("vos-" + "x" * 20, "a-very-long-service", "/etc/" + "y" * 80, "c")
     assert len(long) <= NAME_MAX and long.startswith("vos-")
+
+
+@pytest.mark.parametrize(
+    ("given", "why"),
+    [({"one_shot": True}, "no job mode"),
+     ({"shared_mounts": [SharedMount("/run/secrets", "v", read_only=True)]}, "sidecar"),
+     ({"build": BuildSource("/src", "/src/Dockerfile")}, "registry"),
+     ({"extra_hosts": {"vault": "host-gateway"}}, "host-gateway")],
+)  # fmt: skip
+def test_what_a_swarm_service_cannot_be_is_refused_before_anything_is_made(
+    given: dict[str, object], why: str
+) -> None:
+    spec = _spec(**given)
+    with pytest.raises(ValueError, match=why):
+        hardened_service("svc", spec, _placed(_spec()), parent=None)  # type: ignore[arg-type]
