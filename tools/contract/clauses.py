@@ -6,54 +6,25 @@ from __future__ import annotations
 import json
 import secrets
 import ssl
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from components.app.contract import HEALTH_PATH, METRICS, READY_PATH, metric_series
-from tools.contract.container import AppContainer
-from tools.contract.otlp import OtlpReceiver
-from tools.contract.probes import Peer
-from tools.contract.subject import Subject
-
-RELOAD_WITHIN_S = 35
-"""The contract: re-read a secret file at least every 30 s (a little slack for the probe)."""
-
+from tools.contract.checking import (
+    RELOAD_WITHIN_S,
+    Clause,
+    ClauseFailed,
+    ClauseNotChecked,
+    Run,
+    key_accepted,
+    readiness,
+    require,
+    until,
+)
+from tools.contract.dependency_clauses import messaging, ready_with_dependencies
 
 TRACES_WITHIN_S = 20
 """The SDK's batch processor exports every 5 s by default; a retry after a failed export
 backs off for a few seconds more."""
-
-
-class ClauseFailed(Exception):
-    pass
-
-
-class ClauseNotChecked(Exception):
-    """The stack gives the app nothing to check the clause against."""
-
-
-@dataclass
-class Run:
-    app: AppContainer
-    peer: Peer
-    subject: Subject
-    https: int
-    metrics: int
-    traces: OtlpReceiver | None
-
-
-@dataclass(frozen=True)
-class Clause:
-    name: str
-    section: str
-    check: Callable[[Run], None]
-
-
-def _require(condition: bool, why: str) -> None:
-    if not condition:
-        raise ClauseFailed(why)
 
 
 def _runs_hardened(run: Run) -> None:
@@ -69,12 +40,12 @@ def _runs_hardened(run: Run) -> None:
 
 def _python3(run: Run) -> None:
     code, out = run.app.exec("python3", "-c", "import ssl, urllib.request")
-    _require(code == 0, f"`python3` on PATH cannot run the healthcheck's imports: {out[-300:]}")
+    require(code == 0, f"`python3` on PATH cannot run the healthcheck's imports: {out[-300:]}")
 
 
 def _tls(run: Run) -> None:
     version = run.peer.handshake(run.https, run.peer.context())
-    _require(version in ("TLSv1.2", "TLSv1.3"), f"agreed {version}")
+    require(version in ("TLSv1.2", "TLSv1.3"), f"agreed {version}")
     try:
         old = run.peer.handshake(run.https, run.peer.context(maximum=ssl.TLSVersion.TLSv1_1))
     except (ssl.SSLError, OSError):
@@ -84,35 +55,20 @@ def _tls(run: Run) -> None:
 
 def _health(run: Run) -> None:
     answer = run.peer.call(run.https, "GET", HEALTH_PATH)
-    _require(answer.status == 200, f"GET {HEALTH_PATH} without credentials: {answer.status}")
+    require(answer.status == 200, f"GET {HEALTH_PATH} without credentials: {answer.status}")
 
 
 def _waiting_for(run: Run) -> list[str]:
-    answer = run.peer.call(run.https, "GET", READY_PATH)
-    _require(answer.status == 503, f"GET {READY_PATH} with a secret missing: {answer.status}")
-    values = [v for v in run.subject.secrets.values() if len(v) >= 8]
-    _require(not any(v in answer.body for v in values), f"{READY_PATH} shows a secret's value")
-    try:
-        waiting = json.loads(answer.body)["waiting_for"]
-    except (ValueError, KeyError, TypeError):
-        raise ClauseFailed(f"{READY_PATH}: no JSON `waiting_for`: {answer.body[:200]}") from None
-    _require(isinstance(waiting, list), f"`waiting_for` is not a list: {waiting!r}")
-    return [str(x) for x in waiting]
+    waiting = readiness(run)
+    require(waiting is not None, f"GET {READY_PATH} with a secret missing: 200")
+    assert waiting is not None
+    return waiting
 
 
 def _ready(run: Run) -> None:
     missing = PurePosixPath(run.subject.withheld).name
     waiting = _waiting_for(run)
-    _require(missing in waiting, f"{READY_PATH} does not name the missing {missing}: {waiting}")
-
-
-def _until(check: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(1)
-    return check()
+    require(missing in waiting, f"{READY_PATH} does not name the missing {missing}: {waiting}")
 
 
 def _started(run: Run) -> tuple[str, int]:
@@ -120,38 +76,31 @@ def _started(run: Run) -> tuple[str, int]:
     return str(state["State"]["StartedAt"]), int(state["RestartCount"])
 
 
-def _key_accepted(run: Run, key: str) -> bool:
-    """Auth comes before routing: a caller it knows gets past 401 on any path (to a 404 on
-    this one, or an answer), not to a refusal or a server error."""
-    status = run.peer.call(run.https, "GET", "/contract/probe", {"X-API-Key": key}).status
-    return status not in (401, 403) and status < 500
-
-
 def _reload(run: Run) -> None:
     before = _started(run)
     path = run.subject.withheld
     if run.subject.role == "gateway":
         first, second = (secrets.token_urlsafe(24) for _ in range(2))
-        _require(not _key_accepted(run, first), "a key not rendered yet was accepted")
+        require(not key_accepted(run, first), "a key not rendered yet was accepted")
         run.app.render(path, first)
-        _require(
-            _until(lambda: _key_accepted(run, first), RELOAD_WITHIN_S),
+        require(
+            until(lambda: key_accepted(run, first), RELOAD_WITHIN_S),
             f"the API key rendered into {path} was not taken within {RELOAD_WITHIN_S} s",
         )
         run.app.render(path, second)
-        _require(
-            _until(lambda: _key_accepted(run, second), RELOAD_WITHIN_S)
-            and not _key_accepted(run, first),
+        require(
+            until(lambda: key_accepted(run, second), RELOAD_WITHIN_S)
+            and not key_accepted(run, first),
             f"a rotated API key in {path} was not taken (or the old one still was)",
         )
     else:
         run.app.render(path, run.subject.secrets[path])
         name = PurePosixPath(path).name
-        _require(
-            _until(lambda: name not in _waiting_for(run), RELOAD_WITHIN_S),
+        require(
+            until(lambda: name not in (readiness(run) or []), RELOAD_WITHIN_S),
             f"{READY_PATH} still waits for {name} {RELOAD_WITHIN_S} s after it was rendered",
         )
-    _require(_started(run) == before, "the container was restarted to read a secret")
+    require(_started(run) == before, "the container was restarted to read a secret")
 
 
 def _auth(run: Run) -> None:
@@ -167,7 +116,7 @@ def _auth(run: Run) -> None:
         status = run.peer.call(run.https, method, path, headers).status
         if status != 401:
             refused.append(f"{method} {path} {sorted(headers)}: {status}")
-    _require(not refused, "answered without a valid caller: " + "; ".join(refused))
+    require(not refused, "answered without a valid caller: " + "; ".join(refused))
 
 
 def _metrics(run: Run) -> None:
@@ -178,9 +127,9 @@ def _metrics(run: Run) -> None:
             answer = run.peer.call(run.metrics, "GET", "/metrics", identity=identity)
         except (ssl.SSLError, OSError):
             continue
-        _require(answer.status != 200, f"/metrics served to {who}")
+        require(answer.status != 200, f"/metrics served to {who}")
     answer = run.peer.call(run.metrics, "GET", "/metrics", identity=run.subject.scraper)
-    _require(answer.status == 200, f"/metrics refused the metrics CA's identity: {answer.status}")
+    require(answer.status == 200, f"/metrics refused the metrics CA's identity: {answer.status}")
     wanted = [m for m in METRICS if m.who in ("all", run.subject.role)]
     lines = answer.body.splitlines()
     missing = []
@@ -196,13 +145,13 @@ def _metrics(run: Run) -> None:
         )
         if not (typed and sampled):
             missing.append(metric.name)
-    _require(not missing, f"/metrics lacks the contract's families {missing}")
+    require(not missing, f"/metrics lacks the contract's families {missing}")
 
 
 def _logs(run: Run) -> None:
     request_id = f"contract-{secrets.token_hex(6)}"
     run.peer.call(run.https, "GET", "/contract/logged", {"X-Request-ID": request_id})
-    _until(lambda: request_id in run.app.logs(), 5)
+    until(lambda: request_id in run.app.logs(), 5)
     lines = [line for line in run.app.logs().splitlines() if line.strip()]
     records = []
     for line in lines:
@@ -210,9 +159,9 @@ def _logs(run: Run) -> None:
             record = json.loads(line)
         except ValueError:
             raise ClauseFailed(f"a stdout line that is not JSON: {line[:200]}") from None
-        _require(isinstance(record, dict), f"a JSON line that is not an object: {line[:200]}")
+        require(isinstance(record, dict), f"a JSON line that is not an object: {line[:200]}")
         records.append(record)
-    _require(
+    require(
         any(r.get("request_id") == request_id for r in records),
         f"no log line carries the request's X-Request-ID {request_id}",
     )
@@ -228,15 +177,15 @@ def _traces(run: Run) -> None:
         assert run.traces is not None
         return {s.client for s in run.traces.received() if s.service == service}
 
-    _require(
-        _until(lambda: bool(sent()), TRACES_WITHIN_S),
+    require(
+        until(lambda: bool(sent()), TRACES_WITHIN_S),
         f"no span from service {service!r} within {TRACES_WITHIN_S} s over OTLP/gRPC to "
         f"{run.subject.env['OTEL_EXPORTER_OTLP_ENDPOINT']} (server verified with "
         "OTEL_EXPORTER_OTLP_CERTIFICATE, its own client certificate presented; the stand-in "
         f"listens on port {run.traces.port} of this machine's address on the app's network, "
         "which a host firewall must let through)",
     )
-    _require(sent() == {run.subject.name}, f"spans sent with certificates of {sorted(sent())}")
+    require(sent() == {run.subject.name}, f"spans sent with certificates of {sorted(sent())}")
 
 
 CLAUSES = (
@@ -249,16 +198,16 @@ CLAUSES = (
     Clause("every other route needs a caller", "Authentication", _auth),
     Clause("/metrics for the metrics CA only, the contract's families", "Metrics", _metrics),
     Clause("JSON log lines with the request id", "Requests in the logs", _logs),
+    Clause(
+        "/readyz ready once its data services answer, not while one is down",
+        "The image",
+        ready_with_dependencies,
+    ),
+    Clause(
+        "messaging: user_id, routing prefix, trace context, rejecting without user_id",
+        "Messaging",
+        messaging,
+    ),
     # Last: the requests of every clause before have made spans by now.
     Clause("OTLP traces with its client certificate", "Environment", _traces),
 )
-PROVEN = "the Docker tier proves it for the reference apps"
-NOT_CHECKED = (
-    ("/readyz ready once its data services answer", "The image", "needs PostgreSQL and RabbitMQ"),
-    (
-        "messaging: user_id, routing prefix, trace context, rejecting without user_id",
-        "Messaging",
-        "needs RabbitMQ",
-    ),
-)
-"""Clauses that need the platform's other services, not run here: (name, section, why)."""

@@ -82,14 +82,17 @@ class AppContainer:
         self.network.reload()
         return str(self.network.attrs["IPAM"]["Config"][0]["Gateway"])
 
-    def start(self, traces: tuple[str, int] | None = None) -> None:
+    def start(
+        self, traces: tuple[str, int] | None = None, running: frozenset[str] = frozenset()
+    ) -> None:
         """Run the app. With `traces` (an address and port of this machine's), the name in
-        its OTLP endpoint points there."""
+        its OTLP endpoint points there. `running`: the peers that run on its network (the
+        network's DNS names them)."""
         env = dict(self.subject.env)
-        # The platform's other services do not run here: their names point where nothing
-        # listens, so a lookup fails at once instead of waiting on a DNS server an internal
-        # network cannot reach.
-        hosts = dict.fromkeys(_peer_names(env), "127.0.0.1")
+        # The platform's other services that do not run here: their names point where
+        # nothing listens, so a lookup fails at once instead of waiting on a DNS server an
+        # internal network cannot reach.
+        hosts = dict.fromkeys(_peer_names(env) - running, "127.0.0.1")
         if traces is not None:
             endpoint = urlsplit(env["OTEL_EXPORTER_OTLP_ENDPOINT"])
             env["OTEL_EXPORTER_OTLP_ENDPOINT"] = f"https://{endpoint.hostname}:{traces[1]}"

@@ -63,6 +63,7 @@ class Peer:
         path: str,
         headers: dict[str, str] | None = None,
         identity: tuple[str, str] | None = None,
+        body: str | None = None,
     ) -> Answer:
         context = self.context(identity)
         connection = http.client.HTTPSConnection(self.name, port, context=context, timeout=15)
@@ -71,7 +72,7 @@ class Peer:
             server_hostname=self.name,
         )
         try:
-            connection.request(method, path, headers=headers or {})
+            connection.request(method, path, body=body, headers=headers or {})
             response = connection.getresponse()
             body = response.read().decode(errors="replace")
             return Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, body)

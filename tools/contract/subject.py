@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Literal
+from urllib.parse import urlsplit
 
 from components.app.contract import SECRETS_DIR
 from components.docker.spec import CONFIG_DIR
@@ -21,6 +22,20 @@ Role = Literal["gateway", "agent"]
 WITHHELD = {"gateway": "VOS_API_KEY_FILE", "agent": "VOS_RABBITMQ_PASSWORD_FILE"}
 """The secret left out when the app starts (the reload clause renders it later): the
 gateway's client API key (a request shows when it is read), an agent's broker password."""
+
+
+@dataclass(frozen=True)
+class Counterpart:
+    """The app at the other end of the app's messages (the first agent for the gateway, the
+    gateway for an agent), whose broker identity verify takes to send and receive them."""
+
+    name: str
+    user: str
+    password: str
+    cert: str
+    key: str
+    queue: str
+    prefix: str
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,13 @@ class Subject:
     ca: str
     traces_to: RenderedContainer | None
     """The stack's Jaeger (its OTLP receiver's certificate and client CA), if enabled."""
+    image: str
+    """The app's image in the stack."""
+    dependencies: list[RenderedContainer]
+    """The data services its environment names, as the stack runs them."""
+    jobs: list[RenderedContainer]
+    """Their one-shot jobs (roles, RBAC), to run once they are healthy."""
+    counterpart: Counterpart | None
 
 
 def secret_value(evaluation: Evaluation, app: str, file_name: str) -> str:
@@ -54,6 +76,27 @@ def _secret_paths(env: dict[str, str]) -> list[str]:
     paths = [v for k, v in env.items() if k.endswith("_FILE") and v.startswith(SECRETS_DIR + "/")]
     keys = filter(None, env.get("VOS_AGENT_KEY_FILES", "").split(","))
     return paths + [entry.partition("=")[2] for entry in keys]
+
+
+def _dependencies(env: dict[str, str]) -> list[str]:
+    hosts = [env.get("VOS_POSTGRES_HOST"), env.get("VOS_RABBITMQ_HOST")]
+    hosts.append(urlsplit(env.get("VOS_WEAVIATE_URL", "")).hostname)
+    return [h for h in hosts if h]
+
+
+def _counterpart(evaluation: Evaluation, app: RenderedContainer | None) -> Counterpart | None:
+    if app is None or "VOS_RABBITMQ_USER" not in app.env:
+        return None
+    env = app.env
+    return Counterpart(
+        name=app.service,
+        user=env["VOS_RABBITMQ_USER"],
+        password=secret_value(evaluation, app.service, "rabbitmq-password"),
+        cert=app.file(env["VOS_TLS_CLIENT_CERT_FILE"]),
+        key=app.file(env["VOS_TLS_CLIENT_KEY_FILE"]),
+        queue=env["VOS_RABBITMQ_QUEUE"],
+        prefix=env["VOS_RABBITMQ_PUBLISH_PREFIX"],
+    )
 
 
 def subject(role: Role) -> Subject:
@@ -77,6 +120,14 @@ def subject(role: Role) -> Subject:
         for path in _secret_paths(container.env)
     }
 
+    dependencies = [rendered[h] for h in _dependencies(container.env) if h in rendered]
+    jobs = [
+        job
+        for job in rendered.values()
+        if job.one_shot and any(job.service.startswith(d.service + "-") for d in dependencies)
+    ]
+    other = rendered.get("api-gateway" if role == "agent" else (agents[0] if agents else ""))
+
     def output(resource: str, key: str) -> str:
         return str(unwrap(evaluation.named(resource).outputs)[key])
 
@@ -93,4 +144,8 @@ def subject(role: Role) -> Subject:
         ),
         ca=output("pki-ca-cert", "certPem"),
         traces_to=rendered.get("jaeger") if "OTEL_SERVICE_NAME" in container.env else None,
+        image=container.image,
+        dependencies=dependencies,
+        jobs=jobs,
+        counterpart=_counterpart(evaluation, other),
     )

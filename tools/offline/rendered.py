@@ -44,6 +44,12 @@ class RenderedContainer:
     one_shot: bool
     healthcheck: list[str]
     """The healthcheck's command as Docker runs it (after its CMD), or empty."""
+    read_only: bool
+    cap_add: list[str]
+    tmpfs: dict[str, str]
+    """Path -> the tmpfs mount's options."""
+    volumes: dict[str, bool]
+    """The path of each volume it mounts -> whether read-only."""
 
     def file(self, path: str) -> str:
         return self.files[path].content
@@ -114,5 +120,13 @@ def containers(evaluation: Evaluation) -> dict[str, RenderedContainer]:
             networks=list(inputs.get("networksAdvanced") or []),
             one_shot=not inputs.get("mustRun", True),
             healthcheck=[str(t) for t in (inputs.get("healthcheck") or {}).get("tests", [])[1:]],
+            read_only=bool(inputs.get("readOnly")),
+            cap_add=[str(c) for c in (inputs.get("capabilities") or {}).get("adds") or []],
+            tmpfs={str(k): str(v) for k, v in (inputs.get("tmpfs") or {}).items()},
+            volumes={
+                str(v["containerPath"]): bool(v.get("readOnly"))
+                for v in inputs.get("volumes") or []
+                if v.get("volumeName")
+            },
         )
     return found
