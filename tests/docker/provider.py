@@ -31,6 +31,7 @@ import docker.errors
 from tests.docker.engine import Engine
 from tests.docker.provider_containers import ContainerProvider
 from tests.docker.provider_errors import PartialCreate, ProviderError, unknown_inputs
+from tests.docker.provider_labels import label_map, label_set
 
 NETWORK = "docker:index/network:Network"
 VOLUME = "docker:index/volume:Volume"
@@ -54,7 +55,7 @@ class DockerProvider(ContainerProvider):
             options=inputs.get("options") or None,
             internal=bool(inputs.get("internal")),
             attachable=bool(inputs.get("attachable")),
-            labels={x["label"]: x["value"] for x in inputs.get("labels") or []} or None,
+            labels=label_map(inputs.get("labels")) or None,
         )
         return self.read_network(created["Id"], inputs) or {}
 
@@ -70,7 +71,7 @@ class DockerProvider(ContainerProvider):
             **state,
             "id": found["Id"],
             "name": found["Name"],
-            "labels": _label_set(found["Labels"]),
+            "labels": label_set(found["Labels"]),
             "driver": found["Driver"],
             "internal": found["Internal"],
             "attachable": found["Attachable"],
@@ -102,7 +103,7 @@ class DockerProvider(ContainerProvider):
             **state,
             "id": found["Name"],
             "name": found["Name"],
-            "labels": _label_set(found["Labels"]),
+            "labels": label_set(found["Labels"]),
             "driver": found["Driver"],
             "driverOpts": found["Options"] or {},
             "mountpoint": found["Mountpoint"],
@@ -197,11 +198,6 @@ class DockerProvider(ContainerProvider):
         if type_ not in creators:
             raise ProviderError(f"no emulation of {type_}")
         return creators[type_](inputs)
-
-
-def _label_set(labels: dict[str, str] | None) -> list[dict[str, str]]:
-    """mapToLabelSet: the engine's label map as the schema's label blocks."""
-    return [{"label": k, "value": v} for k, v in sorted((labels or {}).items())]
 
 
 def _remove(remove: Callable[[str], Any], kind: str, resource_id: str) -> None:

@@ -17,6 +17,7 @@ import docker.types
 from stacks.docker_values import cpus_nanos, provider_cpus
 from tests.docker.engine import Engine
 from tests.docker.provider_errors import PartialCreate, ProviderError, unknown_inputs
+from tests.docker.provider_labels import label_map
 
 MiB = 1024 * 1024
 
@@ -113,7 +114,7 @@ class ContainerProvider:
             user=inputs.get("user") or "",
             environment=inputs.get("envs") or None,
             entrypoint=inputs.get("entrypoints") or None,
-            labels={x["label"]: x["value"] for x in inputs.get("labels") or []} or None,
+            labels=label_map(inputs.get("labels")) or None,
             healthcheck=healthcheck,
             volumes=[v["containerPath"] for v in inputs.get("volumes") or []] or None,
             ports=[(int(p["internal"]), p.get("protocol", "tcp")) for p in ports] or None,

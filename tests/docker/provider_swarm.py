@@ -37,8 +37,9 @@ import docker.errors
 
 from tests.docker.provider_containers import _duration_ns
 from tests.docker.provider_errors import ProviderError, unknown_inputs
-from tests.docker.provider_swarm_read import flatten_service, label_blocks
-from tests.docker.provider_swarm_spec import label_map, service_spec
+from tests.docker.provider_labels import label_map, label_set
+from tests.docker.provider_swarm_read import flatten_service
+from tests.docker.provider_swarm_spec import service_spec
 
 NETWORK = "docker:index/network:Network"
 SECRET = "docker:index/secret:Secret"
@@ -88,7 +89,7 @@ class SwarmProvider:
         return {**state, "id": found["Id"], "name": found["Name"], "driver": found["Driver"],
                 "internal": found["Internal"], "attachable": found["Attachable"],
                 "options": found.get("Options") or {}, "scope": found["Scope"],
-                "labels": label_blocks(found.get("Labels"))}  # fmt: skip
+                "labels": label_set(found.get("Labels"))}  # fmt: skip
 
     # -- resource_docker_secret.go, resource_docker_config.go -------------------------
     def create_secret(self, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -110,7 +111,7 @@ class SwarmProvider:
             return None
         spec = found["Spec"]
         return {**state, "id": found["ID"], "name": spec["Name"], "data": spec["Data"],
-                "labels": label_blocks(spec.get("Labels"))}  # fmt: skip
+                "labels": label_set(spec.get("Labels"))}  # fmt: skip
 
     # -- resource_docker_service_funcs.go --------------------------------------------
     def create_service(self, inputs: dict[str, Any]) -> dict[str, Any]:

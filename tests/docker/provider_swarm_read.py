@@ -8,6 +8,7 @@ from typing import Any
 
 from stacks.docker_values import go_short_duration
 from tests.docker.provider_errors import ProviderError
+from tests.docker.provider_labels import label_set
 
 
 def _short(nanos: int) -> str:
@@ -17,10 +18,6 @@ def _short(nanos: int) -> str:
         if nanos % 10**9
         else go_short_duration(f"{nanos // 10**9}s")
     )
-
-
-def label_blocks(labels: dict[str, str] | None) -> list[dict[str, str]]:
-    return [{"label": k, "value": v} for k, v in sorted((labels or {}).items())]
 
 
 def _flat_file(reference: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -72,11 +69,11 @@ def flatten_service(found: dict[str, Any]) -> dict[str, Any]:
         mounts.append(mount)
     return {
         "name": spec["Name"],
-        "labels": label_blocks(spec.get("Labels")),
+        "labels": label_set(spec.get("Labels")),
         "taskSpec": {
             "containerSpec": {
                 "image": c["Image"],
-                "labels": label_blocks(c.get("Labels")),
+                "labels": label_set(c.get("Labels")),
                 "commands": c.get("Command") or [],
                 "args": c.get("Args") or [],
                 "hostname": c.get("Hostname", ""),

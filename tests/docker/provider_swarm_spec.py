@@ -8,10 +8,7 @@ from typing import Any
 
 from tests.docker.provider_containers import _duration_ns
 from tests.docker.provider_errors import unknown_inputs
-
-
-def label_map(blocks: list[dict[str, str]] | None) -> dict[str, str]:
-    return {b["label"]: b["value"] for b in blocks or []}
+from tests.docker.provider_labels import label_map
 
 
 def _file(reference: dict[str, Any]) -> dict[str, Any]:
