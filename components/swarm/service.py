@@ -11,8 +11,9 @@ What a Swarm service cannot say, and where it is held instead:
   by no other container;
 - swap: the engine's executor sets only a memory limit;
 - one-shot jobs: the provider has no job mode (`mode` is replicated or global), so a job
-  is not a service here; nor is a spec with a sidecar's shared volume, a build from source
-  or an extra host entry (each refused with the reason).
+  is a `replicated-job` service of a dynamic provider of this project's (job.py); a spec
+  with a sidecar's shared volume, a build from source or an extra host entry is refused
+  with the reason.
 """
 
 from __future__ import annotations
@@ -47,22 +48,29 @@ def _bytes(size: str) -> int:
     return int(number) * {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3}[unit]
 
 
-def _tmpfs(spec: ContainerSpec) -> list[docker.ServiceTaskSpecContainerSpecMountArgs]:
+def tmpfs_mounts(spec: ContainerSpec) -> list[tuple[str, int, int]]:
+    """(path, size in bytes, mode) of each tmpfs of the spec, in Swarm's terms (size and
+    mode only: a non-root task's tmpfs is world-writable, WORLD_WRITABLE)."""
     mounts = []
     for path, options in sorted(spec.tmpfs.items()):
         given = dict(o.partition("=")[::2] for o in options.split(","))
         owner = given.get("uid", "0")
         mode = int(given.get("mode", "0700"), 8) if owner == "0" else WORLD_WRITABLE
-        mounts.append(
-            docker.ServiceTaskSpecContainerSpecMountArgs(
-                type="tmpfs",
-                target=path,
-                tmpfs_options=docker.ServiceTaskSpecContainerSpecMountTmpfsOptionsArgs(
-                    size_bytes=_bytes(given.get("size", "64m")), mode=mode
-                ),
-            )
-        )
+        mounts.append((path, _bytes(given.get("size", "64m")), mode))
     return mounts
+
+
+def _tmpfs(spec: ContainerSpec) -> list[docker.ServiceTaskSpecContainerSpecMountArgs]:
+    return [
+        docker.ServiceTaskSpecContainerSpecMountArgs(
+            type="tmpfs",
+            target=path,
+            tmpfs_options=docker.ServiceTaskSpecContainerSpecMountTmpfsOptionsArgs(
+                size_bytes=size, mode=mode
+            ),
+        )
+        for path, size, mode in tmpfs_mounts(spec)
+    ]
 
 
 def _mounts(
@@ -149,7 +157,7 @@ def hardened_service(
     depends_on: Sequence[pulumi.Resource] = (),
 ) -> docker.Service:
     refused = [
-        (spec.one_shot, "a one-shot job is not a Swarm service (the provider has no job mode)"),
+        (spec.one_shot, "a one-shot job runs as a Swarm job (components/swarm/job.py)"),
         (bool(spec.shared_mounts), "Swarm tasks share no volume with a sidecar"),
         (spec.build is not None, "Swarm nodes pull images from a registry: push it, name it"),
         (bool(spec.extra_hosts), "host-gateway names the host a task runs on, not one host"),

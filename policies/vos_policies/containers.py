@@ -14,6 +14,7 @@ from vos_policies.docker_props import long_running, never_started, number, servi
 from vos_policies.rule import (
     CONTAINER,
     SERVICE,
+    SWARM_JOB,
     UNKNOWN,
     Rule,
     Subject,
@@ -21,7 +22,7 @@ from vos_policies.rule import (
     get,
     list_setting,
 )
-from vos_policies.service_view import container_view
+from vos_policies.service_view import container_view, job_view
 
 HIGH, MEDIUM, LOW, CRITICAL = Severity.HIGH, Severity.MEDIUM, Severity.LOW, Severity.CRITICAL
 
@@ -120,7 +121,7 @@ def _security_opts(c: Subject) -> list[str]:
 
 
 def _no_new_privileges(c: Subject) -> Iterator[str]:
-    if c.type == SERVICE:
+    if c.type in (SERVICE, SWARM_JOB):
         if c.config["enginesSetNoNewPrivileges"] is not True:
             yield ("a Swarm service cannot set no-new-privileges: its engines' daemon.json must "
                    "(`no-new-privileges: true`), and the pack's config must say so")  # fmt: skip
@@ -246,6 +247,8 @@ def _as_container(check: Any) -> Any:
     def checked(c: Subject) -> Iterator[str]:
         if c.type == SERVICE:
             c = replace(c, props=container_view(c.props))
+        elif c.type == SWARM_JOB:
+            c = replace(c, props=job_view(c.props))
         return check(c)  # type: ignore[no-any-return]
 
     return checked
@@ -254,7 +257,7 @@ def _as_container(check: Any) -> Any:
 def _rule(name: str, description: str, remediation: str, severity: Severity, check: Any,
           **config: Any) -> Rule:  # fmt: skip
     return Rule(name, "containers", description, remediation, severity, _as_container(check),
-                (CONTAINER, SERVICE), config)  # fmt: skip
+                (CONTAINER, SERVICE, SWARM_JOB), config)  # fmt: skip
 
 
 RULES = [

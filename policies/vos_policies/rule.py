@@ -38,6 +38,7 @@ UNKNOWN: Any = _Unknown()
 
 CONTAINER = "docker:index/container:Container"
 SERVICE = "docker:index/service:Service"
+SWARM_JOB = "pulumi-python:dynamic/swarm:Job"
 NETWORK = "docker:index/network:Network"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"  # noqa: S105 (a type)

@@ -1,6 +1,8 @@
 """A docker.Service's inputs seen as a docker.Container's, so that every container rule holds
 for the Swarm target's services unchanged (containers.py): the task's container spec, its
 resources, restart policy, log driver and networks under the container's property names.
+A Swarm job (components/swarm/job.py: its task template in the Engine API's own names) is
+seen the same way, as the one-shot container it amounts to.
 
 What a Swarm service cannot say has no counterpart here and is left out: privileged mode,
 host namespaces, devices (a service has none of them), swap (the engine's executor sets
@@ -62,4 +64,52 @@ def container_view(props: Mapping[str, Any]) -> dict[str, Any]:
         "logOpts": get(log, "options", {}),
         "networksAdvanced": get(task, "networksAdvanceds", []),
         "ports": get(get(props, "endpointSpec", {}), "ports", []),
+    }
+
+
+def _mount(mount: Any) -> dict[str, Any]:
+    """An Engine API mount under the provider's names (what the container rules read)."""
+    return {
+        "type": get(mount, "Type"),
+        "source": get(mount, "Source"),
+        "target": get(mount, "Target"),
+        "readOnly": get(mount, "ReadOnly", False),
+        "bindOptions": {"propagation": get(get(mount, "BindOptions", {}), "Propagation")},
+    }
+
+
+def _labels(labels: Any) -> Any:
+    if labels is UNKNOWN or not isinstance(labels, Mapping):
+        return []
+    return [{"label": k, "value": get(labels, k)} for k in labels.keys()]  # noqa: SIM118
+
+
+def job_view(props: Mapping[str, Any]) -> dict[str, Any]:
+    """A SwarmJob's task template (the Engine API's TaskTemplate) as a one-shot container."""
+    task = get(props, "task_template", {})
+    spec = get(task, "ContainerSpec", {})
+    limits = get(get(task, "Resources", {}), "Limits", {})
+    log = get(task, "LogDriver", {})
+    memory = get(limits, "MemoryBytes")
+    condition = get(get(task, "RestartPolicy", {}), "Condition", "any")
+    return {
+        "image": get(spec, "Image"),
+        "user": get(spec, "User", ""),
+        "hostname": get(spec, "Hostname"),
+        "readOnly": get(spec, "ReadOnly", False),
+        "capabilities": {
+            "drops": get(spec, "CapabilityDrop", []),
+            "adds": get(spec, "CapabilityAdd", []),
+        },
+        "mounts": [_mount(m) for m in elements(get(spec, "Mounts", []))],
+        "envs": get(spec, "Env", []),
+        "labels": _labels(get(props, "labels", {})),
+        "memory": memory if memory in (None, UNKNOWN) else float(memory) / (1024 * 1024),
+        "cpus": _cpus(get(limits, "NanoCPUs")),
+        "restart": UNKNOWN if condition is UNKNOWN else RESTART.get(str(condition), condition),
+        "mustRun": False,
+        "logDriver": get(log, "Name", "json-file"),
+        "logOpts": get(log, "Options", {}),
+        "networksAdvanced": [{"name": get(n, "Target")} for n in elements(get(task, "Networks"))],
+        "ports": [],
     }

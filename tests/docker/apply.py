@@ -38,6 +38,7 @@ import pulumi
 from pulumi.dynamic import ResourceProvider
 
 from components.docker.spec import RETRY_FAILED_CREATE
+from components.swarm.job_provider import SwarmJobProvider
 from components.vault.access import AppRoleProvider, PolicyProvider
 from components.vault.kv_secret import KvSecretProvider
 from tests.docker.engine import Engine
@@ -63,10 +64,11 @@ from tools.offline.replacement import CONTAINER_IN_PLACE, trigger_replaces
 
 DOCKER = "docker:index/"
 
-VAULT_PROVIDERS: dict[str, type[ResourceProvider]] = {
+DYNAMIC_PROVIDERS: dict[str, type[ResourceProvider]] = {
     "pulumi-python:dynamic/vault:KvSecret": KvSecretProvider,
     "pulumi-python:dynamic/vault:Policy": PolicyProvider,
     "pulumi-python:dynamic/vault:AppRole": AppRoleProvider,
+    "pulumi-python:dynamic/swarm:Job": SwarmJobProvider,
 }
 
 IN_PLACE = {CONTAINER: CONTAINER_IN_PLACE, NETWORK: frozenset(), VOLUME: frozenset({"cluster"})}
@@ -156,8 +158,8 @@ class EngineMocks(MaterialMocks):
         key = (args.typ, args.name)
         with self._lock:
             self.registered.add(key)
-        if args.typ in VAULT_PROVIDERS:
-            answer = self._vault(args, trigger, requested)
+        if args.typ in DYNAMIC_PROVIDERS:
+            answer = self._dynamic(args, trigger, requested)
         elif args.typ.startswith(DOCKER):
             answer = self._docker(args, trigger, requested)
         else:
@@ -289,7 +291,11 @@ class EngineMocks(MaterialMocks):
             if entry.resource_id in self.deleted:
                 return
             self.deleted.add(entry.resource_id)
-        if not entry.requested.retain_on_delete:
+        if entry.requested.retain_on_delete:
+            return
+        if entry.type in DYNAMIC_PROVIDERS:
+            DYNAMIC_PROVIDERS[entry.type]().delete(entry.resource_id, entry.outputs)
+        else:
             self.provider.delete(entry.type, entry.resource_id, entry.outputs)
 
     def finish(self) -> list[tuple[str, str]]:
@@ -297,7 +303,10 @@ class EngineMocks(MaterialMocks):
         state holds and the program no longer registers (containers, then volumes and
         networks), which leaves the state."""
         if not self.preview:
-            for old in self.replaced:
+            # Dependents first: the engine deletes the condemned in reverse dependency order
+            # (pulumi/pulumi step_generator.go ScheduleDeletes); a resource registers after
+            # what it depends on, so the reverse of the order they were replaced in.
+            for old in reversed(self.replaced):
                 self._delete(old)
         with self.state.lock:
             gone = [k for k in self.state.entries if k not in self.registered]
@@ -307,18 +316,18 @@ class EngineMocks(MaterialMocks):
             entry = self.state.entries[key]
             if key[0].startswith(DOCKER) and not self.preview:
                 self._delete(entry)
-            elif key[0] in VAULT_PROVIDERS and not self.preview:
-                VAULT_PROVIDERS[key[0]]().delete(entry.resource_id, entry.outputs)
+            elif key[0] in DYNAMIC_PROVIDERS and not self.preview:
+                DYNAMIC_PROVIDERS[key[0]]().delete(entry.resource_id, entry.outputs)
             if not self.preview:
                 with self.state.lock:
                     del self.state.entries[key]
         return gone
 
-    # -- the program's own Vault providers ----------------------------------------------
-    def _vault(
+    # -- the program's own dynamic providers --------------------------------------------
+    def _dynamic(
         self, args: pulumi.runtime.MockResourceArgs, trigger: Any, requested: Requested
     ) -> tuple[str, dict[str, Any], Operation]:
-        provider = VAULT_PROVIDERS[args.typ]()
+        provider = DYNAMIC_PROVIDERS[args.typ]()
         raw = {k: v for k, v in unwrap(args.inputs).items() if k != "__provider"}
         key = (args.typ, args.name)
         with self.state.lock:
@@ -343,14 +352,20 @@ class EngineMocks(MaterialMocks):
             created = provider.create(props)
             resource_id, outs = str(created.id), dict(created.outs or {})
         elif operation == "replace":
-            provider.delete(previous.resource_id, previous.outputs)
+            # The engine deletes first only when the diff says so; else the old one goes at
+            # the end of the `up` (finish), as for every create-before-delete replacement.
+            if diff.delete_before_replace:
+                provider.delete(previous.resource_id, previous.outputs)
             created = provider.create(props)
             resource_id, outs = str(created.id), dict(created.outs or {})
+            if not diff.delete_before_replace:
+                with self._lock:
+                    self.replaced.append(previous)
         else:
             updated = provider.update(previous.resource_id, previous.outputs, props)
             resource_id, outs = previous.resource_id, dict(updated.outs or {})
         entry = StateEntry(
-            fingerprint(props, trigger), resource_id, outs, props, trigger, requested, args.typ
+            fingerprint(props, trigger), resource_id, outs, props, trigger, requested, type=args.typ
         )
         with self.state.lock:
             self.state.entries[key] = entry
@@ -364,8 +379,8 @@ def refresh(engine: Engine, state: MockState) -> dict[tuple[str, str], str]:
     for key, entry in list(state.entries.items()):
         if key[0].startswith(DOCKER):
             read = provider.read(key[0], entry.resource_id, entry.outputs)
-        elif key[0] in VAULT_PROVIDERS:
-            result = VAULT_PROVIDERS[key[0]]().read(entry.resource_id, entry.outputs)
+        elif key[0] in DYNAMIC_PROVIDERS:
+            result = DYNAMIC_PROVIDERS[key[0]]().read(entry.resource_id, entry.outputs)
             read = dict(result.outs or {}) if result.id else None
         else:
             continue

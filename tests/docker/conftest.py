@@ -130,6 +130,7 @@ MODULE_ORDER = (
     "test_second_up",
     "test_host_layer",
     "test_swarm_services",
+    "test_swarm_jobs",
     "test_host_swarm",
 )
 """The tier's modules share one applied stack: those that only look come first, then

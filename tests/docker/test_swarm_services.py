@@ -28,55 +28,20 @@ from components.postgres.roles import ADMIN_ROLE, DATABASE
 from components.swarm.networks import SwarmNetworks
 from components.swarm.placement import swarm_placement
 from components.swarm.service import hardened_service
-from tests.docker.apply import EngineMocks
 from tests.docker.engine import Engine
 from tests.docker.host_pki import ca, issue
 from tests.docker.images import Built
-from tests.docker.provider_swarm import SERVICE, SWARM_TYPES, SwarmProvider
+from tests.docker.provider_swarm import SERVICE, SWARM_TYPES
 from tests.docker.provider_swarm_read import unmatched
+from tests.docker.swarm_apply import SwarmMocks
 from tests.docker.swarm_hosts import Swarm
 from tests.helpers import profile
-from tools.offline.mocks import MockState, Operation, Requested, StateEntry
+from tools.offline.mocks import MockState
 from tools.offline.runner import evaluate
 
 PREFIX = "vos-sw"
 CLIENT_UID = 10001
 CLIENT_CONF = "/etc/vos/client.conf"
-
-
-FORCE_NEW = (".name", ".taskSpec.networksAdvanceds", ".taskSpec.containerSpec.hosts",
-             ".mode.global")  # fmt: skip
-"""A service's inputs whose change replaces it (resource_docker_service.go: ForceNew)."""
-
-
-class SwarmMocks(EngineMocks):
-    """The tier's engine steps (apply.py), the Swarm's resources on the manager; a second
-    run compares the inputs with what the provider read back (provider_swarm_read.unmatched)."""
-
-    def __init__(
-        self, engine: Engine, swarm: Swarm, state: MockState, preview: bool = False
-    ) -> None:
-        super().__init__(engine, state, preview=preview)
-        self.provider = SwarmProvider(swarm.api())  # type: ignore[assignment]
-
-    @staticmethod
-    def step(
-        previous: StateEntry,
-        inputs: dict[str, Any],
-        trigger: Any,
-        requested: Requested,
-        forced: bool = False,
-    ) -> Operation:
-        if previous.type not in SWARM_TYPES:
-            return EngineMocks.step(previous, inputs, trigger, requested, forced)
-        # The bridge drops the differences under an ignored input before it plans.
-        compared = {k: v for k, v in inputs.items() if k not in requested.ignore_changes}
-        changed = unmatched(previous.outputs, compared)
-        if not changed:
-            return "same"
-        if previous.type != SERVICE or any(p.startswith(FORCE_NEW) for p in changed):
-            return "replace"  # a secret, config or network has no Update
-        return "update"
 
 
 @dataclass

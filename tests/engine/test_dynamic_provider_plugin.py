@@ -30,12 +30,13 @@ from tests.integration.vault_server import root_client
 from tools.dev_vault import DevVault
 from tools.offline.mocks import unwrap
 from tools.offline.monitor import Registration
-from tools.offline.runner import Evaluation
+from tools.offline.runner import Evaluation, evaluate
 
 ROOT = Path(__file__).resolve().parents[2]
 KV = "pulumi-python:dynamic/vault:KvSecret"
 POLICY = "pulumi-python:dynamic/vault:Policy"
 APPROLE = "pulumi-python:dynamic/vault:AppRole"
+SWARM_JOB = "pulumi-python:dynamic/swarm:Job"
 
 
 def struct(props: dict[str, Any]) -> struct_pb2.Struct:
@@ -193,3 +194,52 @@ def test_the_previous_layout_fails_as_the_engine_would_fail(tmp_path: Path) -> N
     (project / "infra" / ".venv").symlink_to(ROOT / ".venv")
     with pytest.raises(LaunchFailed, match=r"did not start[\s\S]*(platform|circular import)"):
         launch(project, dict(os.environ), timeout=30)
+
+
+def _job_registration() -> Registration:
+    """A SwarmJob as a program registers it (the pickled provider and all)."""
+    from components.docker.spec import ContainerSpec, Upload
+    from components.swarm.job import swarm_job
+    from components.swarm.placement import swarm_placement
+
+    def program() -> None:
+        spec = ContainerSpec(service="roles", image="registry.example/vos/pg@sha256:" + "0" * 64,
+                             command=["true"], user="999:999", one_shot=True,
+                             uploads=[Upload("/etc/vos/roles.sql", "select 1;", 999, "0400",
+                                             secret=True)])  # fmt: skip
+        placement = swarm_placement(spec, name_prefix="vos-plugin", stack="plugin",
+                                    networks=["n1"], memory_mb=64, cpus=0.25,
+                                    endpoint_mode="dnsrr")  # fmt: skip
+        swarm_job("roles", spec, placement, None)  # type: ignore[arg-type]
+
+    evaluation = evaluate("dev", program=program)
+    return next(iter(evaluation.of_type(SWARM_JOB)))
+
+
+def test_the_swarm_job_provider_answers_from_the_plugin(plugin: Plugin) -> None:
+    """Unpickled in the plugin process (by reference to components/swarm/job_provider.py):
+    its Check and Diff as the engine calls them; its create runs on the tier's real Swarm
+    (tests/docker/test_swarm_jobs.py)."""
+    registration = _job_registration()
+    inputs = _fresh(registration)
+    provider, urn = plugin.provider, registration.urn
+    checked = provider.Check(proto.CheckRequest(urn=urn, olds=struct({}), news=struct(inputs)))
+    assert list(checked.failures) == []
+    template = unwrap(inputs["task_template"])
+    # Named by a hash of everything it runs: a change is a new job service.
+    assert plain(checked.inputs)["name"].startswith("vos-plugin-roles-")
+    same = provider.Diff(
+        proto.DiffRequest(id="job", urn=urn, olds=checked.inputs, news=checked.inputs)
+    )
+    assert same.changes == proto.DiffResponse.DIFF_NONE
+    changed = inputs | {"task_template": template | {"RestartPolicy": {"Condition": "any"}}}
+    diff = provider.Diff(
+        proto.DiffRequest(id="job", urn=urn, olds=checked.inputs, news=struct(changed))
+    )
+    assert diff.changes == proto.DiffResponse.DIFF_SOME
+    assert list(diff.replaces) == ["task_template"]
+    assert diff.deleteBeforeReplace is False
+    nameless = provider.Check(
+        proto.CheckRequest(urn=urn, olds=struct({}), news=struct(inputs | {"name": ""}))
+    )
+    assert [f.property for f in nameless.failures] == ["name"]

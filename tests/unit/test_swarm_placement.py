@@ -6,6 +6,7 @@ import pytest
 
 from components.docker.spec import BuildSource, ContainerSpec, HostFolder, SharedMount
 from components.swarm.files import NAME_MAX, content_name
+from components.swarm.job import swarm_job
 from components.swarm.placement import SwarmPlacement, swarm_placement
 from components.swarm.service import hardened_service
 
@@ -62,7 +63,7 @@ def test_object_names_change_with_content_and_fit_swarm_s_limit() -> None:
 
 @pytest.mark.parametrize(
     ("given", "why"),
-    [({"one_shot": True}, "no job mode"),
+    [({"one_shot": True}, "runs as a Swarm job"),
      ({"shared_mounts": [SharedMount("/run/secrets", "v", read_only=True)]}, "sidecar"),
      ({"build": BuildSource("/src", "/src/Dockerfile")}, "registry"),
      ({"extra_hosts": {"vault": "host-gateway"}}, "host-gateway")],
@@ -73,3 +74,16 @@ def test_what_a_swarm_service_cannot_be_is_refused_before_anything_is_made(
     spec = _spec(**given)
     with pytest.raises(ValueError, match=why):
         hardened_service("svc", spec, _placed(_spec()), parent=None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("given", "why"),
+    [({}, "not a one-shot job"),
+     ({"one_shot": True, "data_volume": "/data"}, "image, files and tmpfs only"),
+     ({"one_shot": True, "build": BuildSource("/src", "/src/Dockerfile")}, "tmpfs only")],
+)  # fmt: skip
+def test_what_a_swarm_job_cannot_be_is_refused_before_anything_is_made(
+    given: dict[str, object], why: str
+) -> None:
+    with pytest.raises(ValueError, match=why):
+        swarm_job("job", _spec(**given), _placed(_spec()), parent=None)  # type: ignore[arg-type]
