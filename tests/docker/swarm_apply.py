@@ -1,5 +1,5 @@
 """The tier's engine steps (apply.py) with the Swarm's resources performed on the manager
-(provider_swarm.py): the Swarm modules' `pulumi up`."""
+(provider_swarm.py): the Swarm modules' `pulumi up`, and the removal of what it made."""
 
 from __future__ import annotations
 
@@ -45,3 +45,15 @@ class SwarmMocks(EngineMocks):
         if previous.type != SERVICE or any(p.startswith(FORCE_NEW) for p in changed):
             return "replace"  # a secret, config or network has no Update
         return "update"
+
+
+def remove_stack(api: Any, stack: str, prefix: str) -> None:
+    """What a Swarm module's program made: its services (by the stack label), then the
+    configs, secrets and overlays they used (by name)."""
+    for service in api.services(filters={"label": f"vos.stack={stack}"}):
+        api.remove_service(service["ID"])
+    for kind in ("secrets", "configs"):
+        for item in getattr(api, kind)(filters={"name": prefix}):
+            getattr(api, f"remove_{kind[:-1]}")(item["ID"])
+    for network in api.networks(names=[f"{prefix}-{n}" for n in ("backend", "edge", "logs")]):
+        api.remove_network(network["Id"])

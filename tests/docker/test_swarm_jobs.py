@@ -28,7 +28,7 @@ from components.swarm.placement import swarm_placement
 from components.swarm.service import hardened_service
 from tests.docker.engine import Engine
 from tests.docker.host_pki import ca, issue
-from tests.docker.swarm_apply import SwarmMocks
+from tests.docker.swarm_apply import SwarmMocks, remove_stack
 from tests.docker.swarm_hosts import ADDRESSES, API_PORT, MANAGER, Swarm
 from tests.helpers import profile
 from tools.offline.mocks import MockState
@@ -133,15 +133,7 @@ def jobs(engine: Engine, swarm: Swarm) -> Iterator[Jobs]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        api = swarm.api()
-        for service in api.services(filters={"label": "vos.stack=jobs"}):
-            api.remove_service(service["ID"])
-        for kind in ("secrets", "configs"):
-            for item in getattr(api, kind)(filters={"name": PREFIX}):
-                getattr(api, f"remove_{kind[:-1]}")(item["ID"])
-        for network in api.networks(names=[f"{PREFIX}-backend", f"{PREFIX}-edge",
-                                           f"{PREFIX}-logs"]):  # fmt: skip
-            api.remove_network(network["Id"])
+        remove_stack(swarm.api(), "jobs", PREFIX)
 
 
 def test_the_roles_job_ran_once_and_its_role_logs_in(jobs: Jobs) -> None:

@@ -33,7 +33,7 @@ from tests.docker.host_pki import ca, issue
 from tests.docker.images import Built
 from tests.docker.provider_swarm import SERVICE, SWARM_TYPES
 from tests.docker.provider_swarm_read import unmatched
-from tests.docker.swarm_apply import SwarmMocks
+from tests.docker.swarm_apply import SwarmMocks, remove_stack
 from tests.docker.swarm_hosts import Swarm
 from tests.helpers import profile
 from tools.offline.mocks import MockState
@@ -151,15 +151,7 @@ def applied(engine: Engine, stand_ins: Built, swarm: Swarm) -> Iterator[Applied]
         mocks.finish()
         yield made
     finally:
-        api = swarm.api()
-        for service in api.services(filters={"label": "vos.stack=swarm"}):
-            api.remove_service(service["ID"])
-        for kind in ("secrets", "configs"):
-            for item in getattr(api, kind)(filters={"name": PREFIX}):
-                getattr(api, f"remove_{kind[:-1]}")(item["ID"])
-        for network in api.networks(names=[f"{PREFIX}-backend", f"{PREFIX}-edge",
-                                           f"{PREFIX}-logs"]):  # fmt: skip
-            api.remove_network(network["Id"])
+        remove_stack(swarm.api(), "swarm", PREFIX)
 
 
 def test_each_service_runs_where_its_kind_belongs(applied: Applied) -> None:
