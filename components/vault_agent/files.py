@@ -7,8 +7,9 @@ Decisions (documented in docs/ARCHITECTURE.md):
   id file is kept (`remove_secret_id_file_after_reading = false`) so a restarted sidecar can
   log in again; rotation.approle replaces it with the container.
 - Failing closed: a template whose secret cannot be read (another service's, deleted, or a
-  revoked secret id) stops the agent after a few retries instead of leaving stale or empty
-  files behind silently; Docker's restart policy retries, and the health shows it.
+  revoked secret id) stops the agent after its retries instead of leaving stale or empty
+  files behind silently; Docker's restart policy retries, and the health shows it. The
+  retries are also what an outage of Vault is ridden out with (RETRIES).
 - Files are 0400 and written atomically by the agent; the app reads `*_FILE` paths.
 The agent parses JSON as HCL (its config loader accepts both), so the file is plain JSON.
 """
@@ -33,7 +34,12 @@ PID = f"{TMP}/bao-agent.pid"
 RENDER_INTERVAL_S = 30
 """How often KV v2 secrets (which carry no lease) are read again: a rotation reaches the
 files within this time."""
-RETRIES = 5
+RETRIES = 12
+"""Vault's own default: a failed read is retried with a backoff from 250 ms doubling up to
+1 min (consul-template's retry), about 5 minutes in all before the agent gives up and exits.
+An outage of Vault shorter than that changes nothing: the files stay, the app serves, no
+container restarts (the fault drill, tests/docker/test_fault_drills.py). With 5 retries (8 s)
+every sidecar exited in a 75 s outage and was restarted (measured by the drill)."""
 # Paths and fields go inside a template's quoted string and field access: nothing that
 # could close either.
 _PATH = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
