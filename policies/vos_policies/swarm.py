@@ -83,7 +83,8 @@ def _rule(name: str, description: str, remediation: str, severity: Severity, che
 
 RULES = [
     _rule("swarm-overlays-encrypted", "Overlay networks encrypt their traffic between nodes.",
-          "Keep swarm.encryptedNetworks on (the `encrypted` option); hosts need IPsec ESP.",
+          "Create overlays with encrypted=True (components/swarm/networks.py); hosts need "
+          "IPsec ESP.",
           Severity.HIGH, _encrypted, NETWORK),
     _rule("swarm-overlays-not-attachable", "Overlay networks take only the stack's services.",
           "Create overlays with attachable=False.", Severity.HIGH, _not_attachable, NETWORK),
@@ -100,7 +101,8 @@ RULES = [
           f"{DATA_CONSTRAINT} (label the data hosts in the host layer's inventory).",
           Severity.HIGH, _stateful, SERVICE),
     _rule("swarm-gateway-replicated", "The gateway runs on more than one task.",
-          "Set swarm.replicas.apiGateway to 2 or more.", Severity.MEDIUM, _replicas, SERVICE,
+          "Place the gateway with replicas=2 or more (components/swarm/placement.py).",
+          Severity.MEDIUM, _replicas, SERVICE,
           replicatedServices={"type": "array", "items": {"type": "string"},
                               "default": ["api-gateway"],
                               "description": "services that must run replicated"},

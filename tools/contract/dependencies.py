@@ -191,14 +191,12 @@ class Dependencies:
         container = self._launch(job)
         try:
             status = container.wait(timeout=JOB_WITHIN_S)["StatusCode"]
-        except Exception:  # the engine's read timeout: it still runs
-            status = None
+            why = f"failed (exit status {status})"
+        except Exception:  # the client's read timeout: the job still runs
+            status, why = None, f"did not finish within {JOB_WITHIN_S} s"
         if status != 0:
             tail = container.logs(tail=5).decode(errors="replace")
-            raise VerifyError(
-                f"the dev stack's job {job.service} failed (exit status {status}); its last "
-                f"output:\n{tail}"
-            )
+            raise VerifyError(f"the dev stack's job {job.service} {why}; its last output:\n{tail}")
 
     def remove(self) -> None:
         """Every container, then every volume, each whatever the others did."""
