@@ -118,8 +118,11 @@ def run_job(client: Any, props: dict[str, Any]) -> str:
 class SwarmJobProvider(ResourceProvider):
     def check(self, olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = []
-        image = ((news.get("task_template") or {}).get("ContainerSpec") or {}).get("Image")
-        if not image:
+        # At preview a value still unknown (the configs' ids) arrives as the engine's
+        # sentinel string: only what is known is checked.
+        template = news.get("task_template")
+        spec = template.get("ContainerSpec") if isinstance(template, dict) else None
+        if isinstance(template, dict) and not (isinstance(spec, dict) and spec.get("Image")):
             failures.append(CheckFailure("task_template", "a job needs an image"))
         if not news.get("name"):
             failures.append(CheckFailure("name", "a job needs a name"))

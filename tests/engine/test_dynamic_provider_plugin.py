@@ -239,6 +239,13 @@ def test_the_swarm_job_provider_answers_from_the_plugin(plugin: Plugin) -> None:
     assert diff.changes == proto.DiffResponse.DIFF_SOME
     assert list(diff.replaces) == ["task_template"]
     assert diff.deleteBeforeReplace is False
+    # At preview the template is not known yet (its configs' ids): Check takes it as it is.
+    unknown = inputs | {"task_template": rpc.UNKNOWN}
+    previewed = provider.Check(proto.CheckRequest(urn=urn, olds=struct({}), news=struct(unknown)))
+    assert list(previewed.failures) == []
+    imageless = inputs | {"task_template": template | {"ContainerSpec": {"Args": ["true"]}}}
+    refused = provider.Check(proto.CheckRequest(urn=urn, olds=struct({}), news=struct(imageless)))
+    assert [f.property for f in refused.failures] == ["task_template"]
     nameless = provider.Check(
         proto.CheckRequest(urn=urn, olds=struct({}), news=struct(inputs | {"name": ""}))
     )
