@@ -40,6 +40,12 @@ RETRIES = 12
 An outage of Vault shorter than that changes nothing: the files stay, the app serves, no
 container restarts (the fault drill, tests/docker/test_fault_drills.py). With 5 retries (8 s)
 every sidecar exited in a 75 s outage and was restarted (measured by the drill)."""
+LONGEST_RETRY_WAIT_S = 65
+"""The longest a sidecar goes without reading Vault while it is away: the retry backoff's cap
+(1 min) plus the Vault client's own retries inside one read (about 4 s, measured with bao
+agent 2.7 against a stopped server, connections refused; a network that drops packets adds
+the client's timeout). So once Vault is back, every sidecar reads it again within this
+time, and a rotation made meanwhile reaches the files then at the latest."""
 # Paths and fields go inside a template's quoted string and field access: nothing that
 # could close either.
 _PATH = re.compile(r"[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
