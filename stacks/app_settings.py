@@ -54,6 +54,13 @@ class AppSettings(Model):
         "credential (secrets)",
     )
 
+    replicas: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description="tasks of the app on a Swarm (target: swarm); a single host runs one",
+    )
+
     @property
     def destinations(self) -> list[Destination]:
         return list(dict.fromkeys(parse_destination(entry) for entry in self.egress))

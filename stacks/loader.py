@@ -30,6 +30,8 @@ def available_profiles(profiles_dir: Path = PROFILES_DIR) -> list[str]:
 
 
 ALTERNATIVES = (("image", "build"),)
+MISSING = "is required but not set"
+"""How a field that has no value is reported (by a field rule or a cross rule)."""
 """Keys of which a map holds one: a stack that sets one replaces the profile's other (a VOS
 team's `image` instead of the dev profile's reference-app `build`)."""
 
@@ -127,10 +129,17 @@ STACK_NAME_FIX = (
 
 
 def _explained(problem: Problem, stack: str, overrides: Mapping[str, Any]) -> Problem:
-    """Problems whose generic fix would mislead."""
+    """Problems whose generic fix would mislead: a field missing from an agent of the
+    stack's own list (which replaces the profile's), and a bad stack name."""
     if problem.path[:1] == ("stack",):
         return Problem(problem.path, problem.message, STACK_NAME_FIX, f"the stack name '{stack}'")
-    if problem.path[:1] == ("agents",) and "agents" in overrides and len(problem.path) == 3:
+    missing = problem.message.startswith(MISSING)
+    if (
+        problem.path[:1] == ("agents",)
+        and "agents" in overrides
+        and len(problem.path) == 3
+        and missing
+    ):
         index, field = problem.path[1], problem.path[2]
         return Problem(
             problem.path,
@@ -165,7 +174,7 @@ def _from_pydantic(exc: ValidationError, model: type[Settings]) -> list[Problem]
             problems.append(_unknown_key(path, _sibling_aliases(model, path), source=None))
             continue
         if error["type"] == "missing":
-            message = "is required but not set"
+            message = MISSING
         else:
             message = f"{error['msg']} (got {error.get('input')!r})"
             message = message.replace("Value error, ", "")

@@ -231,6 +231,21 @@ class ReceiverSettings(Model):
     channel: str | None = Field(default=None, description="slack: #channel")
 
 
+class SwarmSettings(Model):
+    """How the stack runs on a Swarm (`target: swarm`); rules/swarm.py relates it to the rest."""
+
+    endpoint_mode: Literal["vip", "dnsrr"] = Field(
+        default="vip",
+        description="how a service's tasks are reached: vip (a virtual IP; the nodes' kernel "
+        "needs IPVS) or dnsrr (DNS round robin, for kernels without it)",
+    )
+    encrypted_overlays: Boolean = Field(
+        default=True,
+        description="IPsec on the overlays between nodes (the nodes' kernel needs ESP); "
+        "required in prod",
+    )
+
+
 class AlertingSettings(Model):
     receivers: list[ReceiverSettings] = Field(default=[], max_length=20)
 
@@ -241,6 +256,11 @@ class Settings(Model):
 
     environment: Literal["dev", "prod"]
     stack: Annotated[str, matching(re.compile(r"^[a-z0-9][a-z0-9-]{0,30}$"), "stack name")]
+    target: Literal["docker", "swarm"] = Field(
+        default="docker",
+        description="docker: one Docker host; swarm: the services of a Swarm (docs/swarm.md)",
+    )
+    swarm: SwarmSettings = SwarmSettings()
     services: ServicesSettings
     agents: list[AgentSettings] = Field(max_length=250)
     network: NetworkSettings

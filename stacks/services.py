@@ -115,6 +115,10 @@ class ServiceDefinition:
     not_published: str | None = None
     """Why `network.publishedPorts` may not name it, and what to publish instead (None: it
     may be published: it has TLS and authentication of its own)."""
+    swarm_entry: bool = False
+    """On a Swarm, may be published: it keeps no state, so it runs once on every node
+    labelled `edge` and publishes there in host mode (components/swarm/placement.py). Only
+    the platform's entry is."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "restarts", MappingProxyType(dict(self.restarts)))

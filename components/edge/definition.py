@@ -9,4 +9,5 @@ DEFINITION = ServiceDefinition(
     requires=("apiGateway",),
     image_uid=101,  # the nginx user of the official image
     component="components.edge.component:Edge",
+    swarm_entry=True,
 )

@@ -12,7 +12,18 @@ of the `Rule` shape and one line in `RULES`.
 from __future__ import annotations
 
 from stacks.problems import Problem
-from stacks.rules import agents, alerting, backend, edge, egress, images, services, tls, vault
+from stacks.rules import (
+    agents,
+    alerting,
+    backend,
+    edge,
+    egress,
+    images,
+    services,
+    swarm,
+    tls,
+    vault,
+)
 from stacks.rules.raw import Raw, Rule
 from stacks.services import Catalogue
 
@@ -33,6 +44,10 @@ RULES: tuple[Rule, ...] = (
     edge.one_limit_per_path,
     edge.no_wildcard_with_credentials,
     edge.exact_https_origins_in_prod,
+    swarm.builds,
+    swarm.published_entry_only,
+    swarm.replicas,
+    swarm.prod_encryption,
 )
 """Every cross-setting rule, in the order their problems are reported."""
 

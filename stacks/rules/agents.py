@@ -33,7 +33,7 @@ def agents(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
                 ("agents", i, "name"),
                 f"agent '{name}' is declared twice (also at agents[{seen[name]}]);"
                 " each agent has its own identity",
-                f"rename or remove one: {set_hint(('agents', i, 'name'), '<unique name>')}",
+                f"{set_hint(('agents', i, 'name'), '<unique name>')} (or remove one of the two)",
             )
         else:
             seen[name] = i

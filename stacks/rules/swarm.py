@@ -1,0 +1,113 @@
+"""The Swarm target (`target: swarm`): what a single host allows and a Swarm cannot do, what
+only a Swarm can do, and what prod demands of one.
+
+- An image built on one host reaches no other node: every container runs a published image.
+- Only the platform's entry is published (host mode, on each node labelled `edge`); a
+  service that keeps state runs once on its data node and is reached through the edge.
+- Host-mode publishing binds every address of the node: `network.bindAddress` says so
+  (0.0.0.0), so no one reads 127.0.0.1 and believes the port is private.
+- Replicas exist only on a Swarm; a single host runs one container per app.
+- Prod: the gateway survives a lost node (2 replicas or more); overlays are encrypted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from stacks.problems import Problem, config_key
+from stacks.rules.raw import Raw, enabled, integer, section, set_hint
+from stacks.services import Catalogue
+from stacks.values import boolean
+
+PROD_GATEWAY_REPLICAS = 2
+ALL_ADDRESSES = {"0.0.0.0", "::"}  # noqa: S104 (what host-mode publishing binds)
+
+
+def _apps(raw: Raw, catalogue: Catalogue) -> Iterator[tuple[tuple[str | int, ...], Raw]]:
+    """(config path, raw settings) of every enabled VOS app: the consumer services, the
+    agents."""
+    services = section(raw, "services")
+    for definition in catalogue:
+        if definition.consumer and enabled(services, definition.key):
+            yield ("services", definition.key), section(services, definition.key)
+    agents = raw.get("agents")
+    for i, agent in enumerate(agents if isinstance(agents, list) else []):
+        if isinstance(agent, Mapping):
+            yield ("agents", i), agent
+
+
+def builds(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
+    if raw.get("target") != "swarm":
+        return
+    for path, values in _apps(raw, catalogue):
+        if values.get("build") is not None:
+            yield Problem(
+                (*path, "build"),
+                "builds the image on one host, and a Swarm's other nodes cannot run it",
+                f"push the image to a registry the nodes trust and name it: pulumi config rm "
+                f"--path '{config_key((*path, 'build'))}'; "
+                + set_hint((*path, "image"), "'<registry>/<repository>:<tag>@sha256:<digest>'"),
+            )
+
+
+def published_entry_only(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
+    if raw.get("target") != "swarm":
+        return
+    network = section(raw, "network")
+    entries = [d.key for d in catalogue if d.swarm_entry]
+    for key in section(network, "publishedPorts"):
+        if key in catalogue.keys and not catalogue.get(key).swarm_entry:
+            port = ("network", "publishedPorts", key)
+            yield Problem(
+                port,
+                f"on a Swarm only the platform's entry ({', '.join(entries)}) is published: "
+                f"{key} runs on one node, and publishing it would open it on every node",
+                f"pulumi config rm --path '{config_key(port)}' (a null there in "
+                "Pulumi.<stack>.yaml removes the profile's entry)",
+            )
+    address = network.get("bindAddress")
+    if isinstance(address, str) and address not in ALL_ADDRESSES:
+        path = ("network", "bindAddress")
+        yield Problem(
+            path,
+            f"a Swarm publishes in host mode on every address of each edge node, not on "
+            f"{address} only",
+            set_hint(path, "0.0.0.0")  # noqa: S104
+            + " (and let the hosts' firewall decide who reaches it)",
+        )
+
+
+def replicas(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
+    target, prod = raw.get("target", "docker"), raw.get("environment") == "prod"
+    for path, values in _apps(raw, catalogue):
+        count = integer(values.get("replicas", 1))
+        if count is None:
+            continue  # the field rule reports it
+        if target != "swarm" and count > 1:
+            yield Problem(
+                (*path, "replicas"),
+                f"is {count}, but a single Docker host runs one container per app",
+                set_hint((*path, "replicas"), "1")
+                + " or deploy to a Swarm: pulumi config set vos-infra:target swarm",
+            )
+        gateway = path[0] == "services"
+        if target == "swarm" and prod and gateway and count < PROD_GATEWAY_REPLICAS:
+            yield Problem(
+                (*path, "replicas"),
+                f"is {count}: in prod the gateway runs {PROD_GATEWAY_REPLICAS} tasks or more, "
+                "so a lost node or a rolling update leaves one serving",
+                set_hint((*path, "replicas"), str(PROD_GATEWAY_REPLICAS)),
+            )
+
+
+def prod_encryption(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
+    if raw.get("target") != "swarm" or raw.get("environment") != "prod":
+        return
+    value = section(raw, "swarm").get("encryptedOverlays", True)
+    if boolean(value) is False:
+        path = ("swarm", "encryptedOverlays")
+        yield Problem(
+            path,
+            "is false: in prod the overlays between nodes carry the platform's traffic "
+            "encrypted (IPsec)",
+            set_hint(path, "true") + " (every node's kernel needs the esp4 module)",
+        )
