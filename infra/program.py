@@ -36,6 +36,7 @@ def main() -> Platform:
     settings = load_settings(
         pulumi.get_stack(), stack_config(), REGISTRY, is_secret=config_source.is_secret
     )
+    refuse_undeployed_target(settings)
     refuse_placeholder_images(settings)
     tolerant = pulumi.runtime.is_dry_run() or os.environ.get(OFFLINE) == "1"
     vault_ca = read_vault_ca(settings, tolerate_missing=tolerant)
@@ -71,3 +72,21 @@ def refuse_placeholder_images(settings: Settings) -> None:
         pulumi.log.warn(f"{len(problems)} image(s) will be refused at `pulumi up`:\n{message}")
         return
     raise PlaceholderImages(f"nothing was created; pin these images first:\n{message}")
+
+
+class TargetNotDeployed(RuntimeError):
+    """A target the settings know but the program does not deploy yet."""
+
+
+def refuse_undeployed_target(settings: Settings) -> None:
+    """`target: swarm` is validated (stacks/rules/swarm.py) and its building blocks exist
+    (components/swarm, proven on a real Swarm by tests/docker/test_swarm_*.py), but the
+    program does not assemble a stack from them yet (issue 25). Deploying the stack to one
+    host instead would be a silent lie, so preview and `up` stop here."""
+    if settings.target == "swarm":
+        raise TargetNotDeployed(
+            "nothing was created: vos-infra:target is 'swarm', and this version of vos-infra "
+            "deploys a stack to one Docker host only (its Swarm services, jobs and overlays "
+            "exist, the stack's assembly on them does not yet).\n"
+            "  Fix: pulumi config set vos-infra:target docker"
+        )
