@@ -30,10 +30,10 @@ def available_profiles(profiles_dir: Path = PROFILES_DIR) -> list[str]:
 
 
 ALTERNATIVES = (("image", "build"),)
-MISSING = "is required but not set"
-"""How a field that has no value is reported (by a field rule or a cross rule)."""
 """Keys of which a map holds one: a stack that sets one replaces the profile's other (a VOS
 team's `image` instead of the dev profile's reference-app `build`)."""
+MISSING = "is required but not set"
+"""How a field that has no value is reported (by a field rule or a cross rule)."""
 
 
 def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
@@ -133,13 +133,8 @@ def _explained(problem: Problem, stack: str, overrides: Mapping[str, Any]) -> Pr
     stack's own list (which replaces the profile's), and a bad stack name."""
     if problem.path[:1] == ("stack",):
         return Problem(problem.path, problem.message, STACK_NAME_FIX, f"the stack name '{stack}'")
-    missing = problem.message.startswith(MISSING)
-    if (
-        problem.path[:1] == ("agents",)
-        and "agents" in overrides
-        and len(problem.path) == 3
-        and missing
-    ):
+    in_own_list = problem.path[:1] == ("agents",) and "agents" in overrides
+    if in_own_list and len(problem.path) == 3 and problem.message.startswith(MISSING):
         index, field = problem.path[1], problem.path[2]
         return Problem(
             problem.path,
