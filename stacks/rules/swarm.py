@@ -43,9 +43,10 @@ def builds(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
             yield Problem(
                 (*path, "build"),
                 "builds the image on one host, and a Swarm's other nodes cannot run it",
-                f"push the image to a registry the nodes trust and name it: pulumi config rm "
-                f"--path '{config_key((*path, 'build'))}'; "
-                + set_hint((*path, "image"), "'<registry>/<repository>:<tag>@sha256:<digest>'"),
+                set_hint((*path, "image"), "'<registry>/<repository>:<tag>@sha256:<digest>'")
+                + " (pushed to a registry every node trusts; a stack's image replaces the "
+                "profile's build, and a build the stack sets itself goes with pulumi config rm "
+                f"--path '{config_key((*path, 'build'))}')",
             )
 
 

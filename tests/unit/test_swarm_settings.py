@@ -25,7 +25,7 @@ def _swarm_dev(**changes: Any) -> dict[str, Any]:
         dev
         | {
             "target": "swarm",
-            "services": {"apiGateway": {"build": None, "image": IMAGE}},
+            "services": {"apiGateway": {"image": IMAGE}},  # replaces the profile's build
             "agents": [{"name": "primary", "image": IMAGE, "memoryMb": 256, "cpus": 0.5}],
             "network": {"bindAddress": EVERY_ADDRESS, "publishedPorts": ENTRY_ONLY},
         }
