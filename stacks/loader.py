@@ -48,8 +48,8 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
                     if other != key and other not in override:
                         merged.pop(other, None)
     for key, value in override.items():
-        if value is None and key in merged:
-            del merged[key]
+        if value is None:  # nothing to take away when the profile has no such key
+            merged.pop(key, None)
         elif isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
             merged[key] = deep_merge(merged[key], value)
         else:
