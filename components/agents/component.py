@@ -10,13 +10,14 @@ from components.app.component import app_containers
 from components.app.contract import App
 from components.docker.container import Placement, dependencies_of
 from components.docker.spec import ContainerSpec
-from components.service import ServiceArgs
+from components.service import Deployed, ServiceArgs
 from stacks.models import AgentSettings
 
 
 class Agent(pulumi.ComponentResource):
-    app: docker.Container
-    sidecar: docker.Container
+    app: Deployed
+    sidecar: docker.Container | None
+    """None on a Swarm (components/app/component.py)."""
     specs: dict[str, ContainerSpec]
 
     def __init__(
@@ -32,7 +33,7 @@ class Agent(pulumi.ComponentResource):
         placement = Placement(
             name_prefix=settings.name_prefix,
             stack=settings.stack,
-            networks=[args.networks.backend.name],
+            networks=[args.networks.ref(args.networks.backend)],
             memory_mb=agent.memory_mb,
             cpus=agent.cpus,
             bind_address=str(settings.network.bind_address),

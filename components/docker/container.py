@@ -29,8 +29,8 @@ import pulumi
 import pulumi_docker as docker
 
 from components.docker.engine_defaults import LOG_LABELS, log_options, ulimits
-from components.docker.networks import Networks
 from components.docker.spec import CONFIG_DIR, RETRY_FAILED_CREATE, ContainerSpec
+from components.stack_networks import StackNetworks
 from stacks import Settings
 from stacks.docker_values import cpus_input, go_duration
 from stacks.services import ServiceDefinition
@@ -67,7 +67,7 @@ class Placement:
 
 
 def service_placement(
-    settings: Settings, definition: ServiceDefinition, networks: Networks
+    settings: Settings, definition: ServiceDefinition, networks: StackNetworks
 ) -> Placement:
     """Placement of a service: the internal backend network, its limits, and, when
     `network.publishedPorts` names it, its TLS port on the host plus the edge network
@@ -77,7 +77,8 @@ def service_placement(
     return Placement(
         name_prefix=settings.name_prefix,
         stack=settings.stack,
-        networks=[networks.backend.name] + ([networks.edge.name] if published else []),
+        networks=[networks.ref(networks.backend)]
+        + ([networks.ref(networks.edge)] if published else []),
         memory_mb=service.memory_mb,
         cpus=service.cpus,
         bind_address=str(settings.network.bind_address),
@@ -191,6 +192,8 @@ def hardened_container(
     parent: pulumi.Resource,
     depends_on: Sequence[pulumi.Resource] = (),
 ) -> docker.Container:
+    if spec.engine_secrets:
+        raise ValueError(f"{spec.service}: one Docker host mounts no engine secrets (a Swarm's)")
     prefix = f"{placement.name_prefix}-{spec.service}"
     child = pulumi.ResourceOptions(parent=parent)
     image = _image(name, spec, child)

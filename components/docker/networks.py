@@ -72,3 +72,8 @@ class Networks(pulumi.ComponentResource):
             else None
         )
         self.register_outputs({})
+
+    def ref(self, network: docker.Network) -> pulumi.Output[str]:
+        """How a container names a network it joins: by name (the provider reads a
+        container's networks back by name)."""
+        return network.name

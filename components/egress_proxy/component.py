@@ -6,20 +6,18 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-import pulumi_docker as docker
-
 from components.app.inputs import apps
 from components.egress_proxy.containers import proxy_spec
 from components.egress_proxy.definition import DEFINITION
 from components.egress_proxy.files import AppEgress, squid_conf
-from components.service import ServiceArgs, ServiceComponent
+from components.service import Deployed, ServiceArgs, ServiceComponent
 
 
 class EgressProxy(ServiceComponent):
     definition = DEFINITION
     resource_type = "vos:network:EgressProxy"
 
-    server: docker.Container
+    server: Deployed
 
     def build(self, args: ServiceArgs) -> dict[str, Any]:
         settings = args.settings
@@ -29,7 +27,8 @@ class EgressProxy(ServiceComponent):
         conf = squid_conf(allowed, DEFINITION.tls_port)
         assert args.networks.egress is not None, "the egress network exists with the proxy"
         placement = dataclasses.replace(
-            self.placement, networks=[*self.placement.networks, args.networks.egress.name]
+            self.placement,
+            networks=[*self.placement.networks, args.networks.ref(args.networks.egress)],
         )
         self.server = self.container(
             "server", proxy_spec(self.service.image_reference, conf, self.tls), placement

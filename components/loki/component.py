@@ -6,25 +6,24 @@ from dataclasses import replace
 from typing import Any
 
 import pulumi
-import pulumi_docker as docker
 
 from components.edge.definition import DEFINITION as EDGE
 from components.loki import files, gate
 from components.loki.containers import gate_spec, store_spec
 from components.loki.definition import DEFINITION
 from components.pki.specs import ca_common_name
-from components.service import ServiceArgs, ServiceComponent
+from components.service import Deployed, ServiceArgs, ServiceComponent
 
 
 class Loki(ServiceComponent):
     definition = DEFINITION
     resource_type = "vos:observability:Loki"
 
-    store: docker.Container
-    gate: docker.Container
+    store: Deployed
+    gate: Deployed
 
     def build(self, args: ServiceArgs) -> dict[str, Any]:
-        logs = args.networks.logs.name
+        logs = args.networks.ref(args.networks.logs)
         identity = args.pki.certificates[DEFINITION.client_certificate("loki-gate").name]
         stack = args.settings.stack
         self.store = self.container(

@@ -6,24 +6,22 @@ from functools import partial
 from typing import Any
 
 import pulumi
-import pulumi_docker as docker
 
-from components.docker.container import job_result
 from components.off_loop import off_loop
 from components.postgres import files
 from components.postgres.containers import role_job_spec, server_spec
 from components.postgres.definition import DEFINITION
 from components.postgres.roles import ADMIN_CERTIFICATE, ADMIN_ROLE, monitor_role, roles
 from components.postgres.scram import verifier
-from components.service import ServiceArgs, ServiceComponent
+from components.service import Deployed, ServiceArgs, ServiceComponent
 
 
 class Postgres(ServiceComponent):
     definition = DEFINITION
     resource_type = "vos:data:Postgres"
 
-    server: docker.Container
-    role_job: docker.Container
+    server: Deployed
+    role_job: Deployed
     role_job_exit_code: pulumi.Output[int]
     """0 once the role job succeeded; a failed job fails the update (JobFailed)."""
     client_urls: dict[str, pulumi.Output[str]]
@@ -63,11 +61,13 @@ class Postgres(ServiceComponent):
                 admin_tls.cert_pem,
                 admin_tls.private_key_pem,
             ),
-            self.placement.for_helper(args.networks.backend.name, memory_mb=128, cpus=0.25),
+            self.placement.for_helper(
+                args.networks.ref(args.networks.backend), memory_mb=128, cpus=0.25
+            ),
             after=[self.server],
         )
         # The job runs in one transaction: when it fails, no role changed.
-        self.role_job_exit_code = job_result(
+        self.role_job_exit_code = self.job_exit_code(
             self.role_job, f"{settings.name_prefix}-postgres-roles"
         )
         self.client_urls = {

@@ -1,6 +1,7 @@
 """The stack's networks on Swarm: overlays spanning the nodes, in the roles of the single
-host's (components/docker/networks.py) but the sidecars' way out to Vault (on Swarm a task
-shares no volume with a sidecar: how its apps get their secrets is still open, issue 25).
+host's (components/docker/networks.py) but the sidecars' way out to Vault: on Swarm a task
+shares no volume with a sidecar, so the apps get their secrets at deploy time
+(components/swarm/target.py) and nothing of the stack talks to Vault.
 
 Every overlay is swarm-scoped and not attachable: only the stack's services join it, never
 a container someone runs by hand on a node. `encrypted` turns on IPsec between nodes for the
@@ -75,3 +76,7 @@ class SwarmNetworks(pulumi.ComponentResource):
         self.logs = make("logs", internal=True)
         self.egress = make("egress", internal=False) if egress else None
         self.register_outputs({})
+
+    def ref(self, network: docker.Network) -> pulumi.Output[str]:
+        """How a service names a network it joins: by id (hardened_service says why)."""
+        return network.id

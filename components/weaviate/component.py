@@ -7,12 +7,10 @@ import json
 from typing import Any
 
 import pulumi
-import pulumi_docker as docker
 
 from components.api_gateway.definition import DEFINITION as GATEWAY
 from components.app.component import Runs, build_source
-from components.docker.container import job_result
-from components.service import ServiceArgs, ServiceComponent
+from components.service import Deployed, ServiceArgs, ServiceComponent
 from components.weaviate import files
 from components.weaviate.containers import server_spec
 from components.weaviate.definition import DEFINITION
@@ -26,8 +24,8 @@ class Weaviate(ServiceComponent):
     definition = DEFINITION
     resource_type = "vos:data:Weaviate"
 
-    server: docker.Container
-    roles_job: docker.Container | None
+    server: Deployed
+    roles_job: Deployed | None
     roles_job_exit_code: pulumi.Output[int] | None
     """0 once the roles job succeeded; a failed job fails the update (JobFailed)."""
 
@@ -53,10 +51,12 @@ class Weaviate(ServiceComponent):
                     args.credentials.values[DEFINITION.own("admin-api-key")],
                     args.pki.ca_cert_pem,
                 ),
-                self.placement.for_helper(args.networks.backend.name, memory_mb=128, cpus=0.25),
+                self.placement.for_helper(
+                    args.networks.ref(args.networks.backend), memory_mb=128, cpus=0.25
+                ),
                 after=[self.server],
             )
-            self.roles_job_exit_code = job_result(
+            self.roles_job_exit_code = self.job_exit_code(
                 self.roles_job, f"{settings.name_prefix}-weaviate-roles"
             )
         return {}
