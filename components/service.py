@@ -14,15 +14,21 @@ from components.docker.container import (
     Placement,
     dependencies_of,
     hardened_container,
+    job_result,
     service_placement,
 )
-from components.docker.networks import Networks
 from components.docker.spec import ContainerSpec, TlsFiles
 from components.pki import Pki
+from components.stack_networks import StackNetworks
+from components.swarm.job import SwarmJob
+from components.swarm.target import on_swarm
 from components.vault import SecretStore
 from stacks import Settings
 from stacks.models import ServiceSettings
 from stacks.services import ServiceDefinition
+
+Deployed = docker.Container | docker.Service | SwarmJob
+"""What runs a spec: a container on one host; a service, or a job, on a Swarm."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,7 @@ class ServiceArgs:
     settings: Settings
     pki: Pki
     credentials: Credentials
-    networks: Networks
+    networks: StackNetworks
     vault: SecretStore
     vault_ca_pem: str
     """The CA that signed Vault's certificate (vault.caCertFile), for the apps' sidecars."""
@@ -58,6 +64,7 @@ class ServiceComponent(pulumi.ComponentResource):
         super().__init__(self.resource_type, name, None, opts)
         definition = self.definition
         self._resource_name = name
+        self._settings = args.settings
         self._after = dependencies_of(opts)
         self.specs = {}
         self.service = args.settings.service(definition.key)
@@ -76,10 +83,19 @@ class ServiceComponent(pulumi.ComponentResource):
         spec: ContainerSpec,
         placement: Placement | None = None,
         after: Sequence[pulumi.Resource] = (),
-    ) -> docker.Container:
-        """A hardened container `<component>-<suffix>`, created after everything the
-        component waits for (and `after`)."""
+    ) -> Deployed:
+        """A hardened container `<component>-<suffix>` (on a Swarm, a service or a job of
+        that name), created after everything the component waits for (and `after`)."""
         self.specs[suffix] = spec
+        if self._settings.target == "swarm":
+            return on_swarm(
+                f"{self._resource_name}-{suffix}",
+                spec,
+                placement or self.placement,
+                self._settings,
+                self,
+                [*self._after, *after],
+            )
         return hardened_container(
             f"{self._resource_name}-{suffix}",
             spec,
@@ -87,3 +103,11 @@ class ServiceComponent(pulumi.ComponentResource):
             self,
             [*self._after, *after],
         )
+
+    def job_exit_code(self, job: Deployed, container_name: str) -> pulumi.Output[int]:
+        """0 once a one-shot job succeeded; a failed job fails the update (JobFailed)."""
+        if isinstance(job, docker.Container):
+            return job_result(job, container_name)
+        # A Swarm job's create waits for it and fails the update with its output
+        # (components/swarm/job_provider.py): created means it ran to completion.
+        return job.id.apply(lambda _: 0)

@@ -16,9 +16,11 @@ from components.agents.component import Agent
 from components.app.component import vault_dependencies
 from components.app.contract import App
 from components.credentials import Credentials, CredentialsArgs, credential_specs
-from components.docker.networks import Networks
+from components.docker.networks import EGRESS_PROXY, Networks
 from components.pki import Pki, PkiArgs, certificate_specs
 from components.service import ServiceArgs, ServiceComponent
+from components.stack_networks import StackNetworks
+from components.swarm.networks import SwarmNetworks
 from components.vault import SecretStore, SecretStoreArgs
 from components.vault.written import vault_written
 from stacks import Settings
@@ -46,12 +48,26 @@ def component_class(definition: ServiceDefinition) -> type[ServiceComponent]:
     return found
 
 
+def networks(settings: Settings, opts: pulumi.ResourceOptions) -> StackNetworks:
+    """The target's networks: one host's bridges, or a Swarm's overlays."""
+    if settings.target == "swarm":
+        egress = EGRESS_PROXY in settings.catalogue and settings.is_enabled(EGRESS_PROXY)
+        return SwarmNetworks(
+            "networks",
+            settings.name_prefix,
+            encrypted=settings.swarm.encrypted_overlays,
+            egress=egress,
+            opts=opts,
+        )
+    return Networks("networks", settings, opts)
+
+
 class Platform(pulumi.ComponentResource):
     settings: Settings
     pki: Pki
     credentials: Credentials
     vault: SecretStore
-    networks: Networks
+    networks: StackNetworks
     services: dict[str, ServiceComponent]
     """Service config key -> its component, for the enabled services that have one."""
     agents: dict[str, Agent]
@@ -70,7 +86,7 @@ class Platform(pulumi.ComponentResource):
         self.vault = SecretStore(
             "vault", SecretStoreArgs(settings, self.credentials, self.pki), child
         )
-        self.networks = Networks("networks", settings, child)
+        self.networks = networks(settings, child)
         # Vault is the system of record: a service starts only after every secret is in it,
         # through one marker that depends on the whole store (components/vault/written.py).
         self.vault_written = vault_written("vault-written", self.vault, self)

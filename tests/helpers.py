@@ -30,6 +30,29 @@ def profile(environment: str) -> dict[str, Any]:
     return loaded
 
 
+SWARM_IMAGE = "registry.example:5000/vos/app:1.0.0@sha256:" + "a" * 64
+
+
+def swarm_overrides(stack: str) -> dict[str, Any]:
+    """The stack's own values turned to a Swarm as its operator would first write them: the
+    apps from a registry (a stack's image replaces the profile's build), only the edge
+    published (a null drops what the profile publishes), on every address, the gateway twice."""
+    own = stack_overrides(stack)
+    agents = [{"name": "primary", "image": SWARM_IMAGE, "memoryMb": 256, "cpus": 0.5,
+               "replicas": 3}]  # fmt: skip
+    gateway = {**own.get("services", {}).get("apiGateway", {}), "image": SWARM_IMAGE, "replicas": 2}
+    return own | {
+        "target": "swarm",
+        "services": {**own.get("services", {}), "apiGateway": gateway},
+        "agents": agents,
+        "network": {
+            **own.get("network", {}),
+            "bindAddress": "0.0.0.0",  # noqa: S104 (host-mode publishing binds every address)
+            "publishedPorts": {"grafana": None, "prometheus": None},
+        },
+    }
+
+
 def config_with(stack: str, **overrides: Any) -> StackConfig:
     """The stack's config with some top-level `vos-infra:` keys replaced."""
     return with_overrides(read_stack_config(stack), **overrides)

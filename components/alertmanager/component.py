@@ -6,21 +6,20 @@ from functools import partial
 from typing import Any
 
 import pulumi
-import pulumi_docker as docker
 
 from components.alertmanager import files
 from components.alertmanager.containers import server_spec
 from components.alertmanager.definition import DEFINITION
 from components.off_loop import off_loop
 from components.prometheus.web_config import login_web_config
-from components.service import ServiceArgs, ServiceComponent
+from components.service import Deployed, ServiceArgs, ServiceComponent
 
 
 class Alertmanager(ServiceComponent):
     definition = DEFINITION
     resource_type = "vos:observability:Alertmanager"
 
-    server: docker.Container
+    server: Deployed
 
     def build(self, args: ServiceArgs) -> dict[str, Any]:
         password = args.credentials.values[DEFINITION.own("admin-password")]

@@ -23,11 +23,13 @@ from components.app.containers import AppTls, app_spec, sidecar_name, sidecar_sp
 from components.app.contract import App
 from components.app.inputs import environment, readable_secrets
 from components.docker.container import Placement, hardened_container
-from components.docker.spec import BuildSource, ContainerSpec
-from components.service import ServiceArgs
+from components.docker.networks import Networks
+from components.docker.spec import BuildSource, ContainerSpec, Upload
+from components.service import Deployed, ServiceArgs
+from components.swarm.target import on_swarm
 from components.vault import SecretStore
 from components.vault.layout import secret_path
-from components.vault_agent.files import SecretFile, agent_config
+from components.vault_agent.files import SECRETS_DIR, SecretFile, agent_config
 from stacks import Settings
 from stacks.docker_values import HOST_GATEWAY
 from stacks.images import project_path
@@ -71,8 +73,9 @@ def _secrets_volume_options(uid: int) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class AppContainers:
-    app: docker.Container
-    sidecar: docker.Container
+    app: Deployed
+    sidecar: docker.Container | None
+    """None on a Swarm: the secrets arrive at deploy time (components/swarm/target.py)."""
     specs: dict[str, ContainerSpec]
     """Container suffix (`app`, `vault-agent`) -> its spec."""
 
@@ -87,6 +90,13 @@ class Runs(Protocol):
     def build(self) -> BuildSettings | None: ...
 
 
+class Replicated(Runs, Protocol):
+    """An app's settings: what it runs and how many tasks (on a Swarm)."""
+
+    @property
+    def replicas(self) -> int: ...
+
+
 def build_source(runs: Runs) -> BuildSource | None:
     if runs.build is None:
         return None
@@ -94,16 +104,68 @@ def build_source(runs: Runs) -> BuildSource | None:
     return BuildSource(str(context), str(context / runs.build.dockerfile))
 
 
+def _tls(args: ServiceArgs, app: App) -> AppTls:
+    server = args.pki.certificates[app.dns_name]
+    client = args.pki.certificates[f"{app.dns_name}-client"]
+    return AppTls(
+        server.cert_pem,
+        server.private_key_pem,
+        client.cert_pem,
+        client.private_key_pem,
+        args.pki.ca_cert_pem,
+        args.pki.metrics_ca_cert_pem,
+    )
+
+
+def _written_value(data: dict[str, str]) -> str:
+    return data["value"]
+
+
+def _on_swarm(
+    parent: pulumi.Resource,
+    name: str,
+    app: App,
+    runs: Replicated,
+    placement: Placement,
+    args: ServiceArgs,
+    after: Sequence[pulumi.Resource],
+) -> AppContainers:
+    """The app alone, its secrets as Swarm secrets at the paths its sidecar would render,
+    each the value the program wrote to Vault."""
+    settings = args.settings
+    uploads = [
+        Upload(
+            f"{SECRETS_DIR}/{secret.file_name(app)}",
+            args.vault.secrets[f"{secret.owner}/{secret.name}"].data.apply(_written_value),
+            contract.APP_UID,
+            "0400",
+            secret=True,
+        )
+        for secret in readable_secrets(settings, app)
+    ]
+    main = app_spec(
+        app, runs.image_reference, environment(settings, app), _tls(args, app), None,
+        build_source(runs), uploads,
+    )  # fmt: skip
+    deployed = on_swarm(
+        f"{name}-app", main, placement, settings, parent, after, replicas=runs.replicas, app=True
+    )
+    return AppContainers(deployed, None, {"app": main})
+
+
 def app_containers(
     parent: pulumi.Resource,
     name: str,
     app: App,
-    runs: Runs,
+    runs: Replicated,
     placement: Placement,
     args: ServiceArgs,
     after: Sequence[pulumi.Resource] = (),
 ) -> AppContainers:
     settings = args.settings
+    if settings.target == "swarm":
+        return _on_swarm(parent, name, app, runs, placement, args, after)
+    assert isinstance(args.networks, Networks), "one host's networks"
     child = pulumi.ResourceOptions(parent=parent)
     volume = docker.Volume(
         f"{name}-secrets",
@@ -126,18 +188,13 @@ def app_containers(
         secrets_volume=volume.name,
         extra_hosts={HOST_GATEWAY: "host-gateway"} if vault_host == HOST_GATEWAY else {},
     )
-    server = args.pki.certificates[app.dns_name]
-    client = args.pki.certificates[f"{app.dns_name}-client"]
-    tls = AppTls(
-        server.cert_pem,
-        server.private_key_pem,
-        client.cert_pem,
-        client.private_key_pem,
-        args.pki.ca_cert_pem,
-        args.pki.metrics_ca_cert_pem,
-    )
     main = app_spec(
-        app, runs.image_reference, environment(settings, app), tls, volume.name, build_source(runs)
+        app,
+        runs.image_reference,
+        environment(settings, app),
+        _tls(args, app),
+        volume.name,
+        build_source(runs),
     )
     helper = placement.for_helper(
         args.networks.vault.name, memory_mb=SIDECAR_MEMORY_MB, cpus=SIDECAR_CPUS

@@ -11,6 +11,7 @@ cannot reach Vault, and the sidecar reaches no other service.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,9 +71,13 @@ def app_spec(
     image: str,
     env: dict[str, str],
     tls: AppTls,
-    secrets_volume: Any,
+    secrets_volume: Any | None,
     build: BuildSource | None = None,
+    secret_uploads: Sequence[Upload] = (),
 ) -> ContainerSpec:
+    """`secrets_volume`: the tmpfs its sidecar renders into (one host); None on a Swarm,
+    where the engine mounts `secret_uploads` at the same paths."""
+    shared = [SharedMount(agent_files.SECRETS_DIR, secrets_volume, read_only=True)]
     return ContainerSpec(
         service=app.dns_name,
         image=image,
@@ -82,8 +87,9 @@ def app_spec(
         user=f"{UID}:{UID}",
         env=env,
         uploads=tls.uploads(),
+        engine_secrets=list(secret_uploads),
         tmpfs={contract.TMP_DIR: tmpfs_options(UID)},
-        shared_mounts=[SharedMount(agent_files.SECRETS_DIR, secrets_volume, read_only=True)],
+        shared_mounts=shared if secrets_volume is not None else [],
         healthcheck=_ready_check(app),
         internal_ports=[contract.HTTPS_PORT, contract.METRICS_PORT],
     )

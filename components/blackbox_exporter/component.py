@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import pulumi_docker as docker
-
 from components.blackbox_exporter.containers import exporter_spec
 from components.blackbox_exporter.definition import DEFINITION
-from components.service import ServiceArgs, ServiceComponent
+from components.service import Deployed, ServiceArgs, ServiceComponent
 
 
 class BlackboxExporter(ServiceComponent):
     definition = DEFINITION
     resource_type = "vos:observability:BlackboxExporter"
 
-    server: docker.Container
+    server: Deployed
 
     def build(self, args: ServiceArgs) -> dict[str, Any]:
         self.server = self.container(

@@ -144,6 +144,10 @@ class ContainerSpec:
     EGRESS_PROXY_ROLE)."""
     build: BuildSource | None = None
     """Build `image` (then a local tag) from source on the Docker host instead of pulling."""
+    engine_secrets: list[Upload] = field(default_factory=list)
+    """Secret files the engine itself mounts into the container, each at its own path (a
+    Swarm's secrets, on a tmpfs of the task): an app's secrets on a Swarm, where no sidecar
+    renders them. One host has no such mount (hardened_container refuses them)."""
 
     def __post_init__(self) -> None:
         # Anything else would be copied into the read-only root filesystem, which Docker

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-import pulumi_docker as docker
-
 from components.api_gateway.definition import DEFINITION as GATEWAY
 from components.edge.containers import client_hostnames, conf_for, edge_spec
 from components.edge.definition import DEFINITION
-from components.service import ServiceArgs, ServiceComponent
+from components.service import Deployed, ServiceArgs, ServiceComponent
 
 
 class Edge(ServiceComponent):
     definition = DEFINITION
     resource_type = "vos:edge:Edge"
 
-    server: docker.Container
+    server: Deployed
 
     def build(self, args: ServiceArgs) -> dict[str, Any]:
         settings = args.settings

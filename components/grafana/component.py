@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-import pulumi_docker as docker
 
 from components.alertmanager.definition import DEFINITION as ALERTMANAGER
 from components.alertmanager.files import ADMIN as ALERTMANAGER_ADMIN
@@ -30,7 +29,7 @@ from components.loki.definition import DEFINITION as LOKI
 from components.loki.files import STORE_NAME as LOKI_STORE
 from components.prometheus.definition import DEFINITION as PROMETHEUS
 from components.prometheus.files import ADMIN as PROMETHEUS_ADMIN
-from components.service import ServiceArgs, ServiceComponent
+from components.service import Deployed, ServiceArgs, ServiceComponent
 from stacks import Settings
 
 
@@ -61,7 +60,7 @@ class Grafana(ServiceComponent):
     definition = DEFINITION
     resource_type = "vos:observability:Grafana"
 
-    server: docker.Container
+    server: Deployed
 
     def build(self, args: ServiceArgs) -> dict[str, Any]:
         settings, values = args.settings, args.credentials.values

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import pulumi_docker as docker
-
 from components.jaeger.containers import server_spec
 from components.jaeger.definition import DEFINITION
-from components.service import ServiceArgs, ServiceComponent
+from components.service import Deployed, ServiceArgs, ServiceComponent
 
 
 class Jaeger(ServiceComponent):
     definition = DEFINITION
     resource_type = "vos:observability:Jaeger"
 
-    server: docker.Container
+    server: Deployed
 
     def build(self, args: ServiceArgs) -> dict[str, Any]:
         self.server = self.container(

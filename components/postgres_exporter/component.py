@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-import pulumi_docker as docker
-
 from components.postgres_exporter.containers import exporter_spec
 from components.postgres_exporter.definition import DEFINITION
-from components.service import ServiceArgs, ServiceComponent
+from components.service import Deployed, ServiceArgs, ServiceComponent
 
 
 class PostgresExporter(ServiceComponent):
     definition = DEFINITION
     resource_type = "vos:observability:PostgresExporter"
 
-    server: docker.Container
+    server: Deployed
 
     def build(self, args: ServiceArgs) -> dict[str, Any]:
         identity = args.pki.certificates[DEFINITION.client_certificate("postgres-monitor").name]

@@ -6,8 +6,6 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-import pulumi_docker as docker
-
 from components.alertmanager.definition import DEFINITION as ALERTMANAGER
 from components.alloy.definition import DEFINITION as ALLOY
 from components.app.contract import METRICS_PORT
@@ -23,7 +21,7 @@ from components.prometheus.containers import server_spec
 from components.prometheus.definition import DEFINITION
 from components.prometheus.web_config import login_web_config
 from components.rabbitmq.definition import DEFINITION as RABBITMQ
-from components.service import ServiceArgs, ServiceComponent
+from components.service import Deployed, ServiceArgs, ServiceComponent
 from stacks import Settings
 
 EXPORTERS = (POSTGRES_EXPORTER, BLACKBOX, LOKI, ALLOY)
@@ -62,7 +60,7 @@ class Prometheus(ServiceComponent):
     definition = DEFINITION
     resource_type = "vos:observability:Prometheus"
 
-    server: docker.Container
+    server: Deployed
 
     def build(self, args: ServiceArgs) -> dict[str, Any]:
         values = args.credentials.values

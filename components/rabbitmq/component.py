@@ -5,21 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
-import pulumi_docker as docker
 
 from components.rabbitmq import files
 from components.rabbitmq.containers import broker_spec
 from components.rabbitmq.definition import DEFINITION
 from components.rabbitmq.password_hash import password_hash
 from components.rabbitmq.users import ADMIN, DEAD_LETTER, users
-from components.service import ServiceArgs, ServiceComponent
+from components.service import Deployed, ServiceArgs, ServiceComponent
 
 
 class RabbitMq(ServiceComponent):
     definition = DEFINITION
     resource_type = "vos:messaging:RabbitMq"
 
-    broker: docker.Container
+    broker: Deployed
 
     def build(self, args: ServiceArgs) -> dict[str, Any]:
         values = args.credentials.values

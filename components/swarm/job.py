@@ -112,7 +112,8 @@ def swarm_job(
         raise ValueError(f"{spec.service}: a Swarm job takes an image, files and tmpfs only")
     prefix = f"{placement.name_prefix}-{spec.service}"
     child = pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on))
-    files = swarm_files(name, prefix, spec.service, spec.uploads, child)
+    uploads = [*spec.uploads, *spec.engine_secrets]
+    files = swarm_files(name, placement.name_prefix, spec.service, uploads, child)
     labels = {"vos.stack": placement.stack, "vos.service": spec.service, "vos.role": "job"}
     template = pulumi.Output.from_input(task_template(spec, placement, files, labels))
     return SwarmJob(

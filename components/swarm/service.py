@@ -167,7 +167,8 @@ def hardened_service(
             raise ValueError(f"{spec.service}: {why}")
     prefix = f"{placement.name_prefix}-{spec.service}"
     child = pulumi.ResourceOptions(parent=parent, depends_on=list(depends_on))
-    files = swarm_files(name, prefix, spec.service, spec.uploads, child)
+    uploads = [*spec.uploads, *spec.engine_secrets]
+    files = swarm_files(name, placement.name_prefix, spec.service, uploads, child)
     configs, secrets = _references(files)
     labels = {"vos.stack": placement.stack, "vos.service": spec.service,
               **({"vos.role": spec.role} if spec.role else {})}  # fmt: skip

@@ -246,6 +246,8 @@ class KvSecret(pulumi.dynamic.Resource, module="vault", name="KvSecret"):
 
     mount: pulumi.Output[str]
     path: pulumi.Output[str]
+    data: pulumi.Output[dict[str, str]]
+    """What was written (secret)."""
     version: pulumi.Output[int]
 
     def __init__(

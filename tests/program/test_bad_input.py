@@ -52,21 +52,3 @@ def test_bad_service_input_stops_before_any_resource(overrides: dict[str, Any], 
     assert any(k.startswith(key) for k in caught.value.keys), str(caught.value)
     assert "Fix:" in str(caught.value)
     assert state.entries == {}
-
-
-def test_a_swarm_target_stops_before_any_resource_until_the_program_deploys_it() -> None:
-    from infra.program import TargetNotDeployed
-
-    state = MockState()
-    swarm = {
-        "target": "swarm",
-        "services": {"apiGateway": {"build": None, "image": "vos/api-gateway:1.0.0"}},
-        "agents": [{"name": "primary", "image": "vos/agent:1.0.0", "memoryMb": 256, "cpus": 0.5}],
-        "network": {
-            "bindAddress": "0.0.0.0",  # noqa: S104 (a Swarm publishes on every address)
-            "publishedPorts": {"grafana": None, "prometheus": None},
-        },
-    }
-    with pytest.raises(TargetNotDeployed, match="vos-infra:target docker"):
-        evaluate("dev", with_overrides(read_stack_config("dev"), **swarm), state=state)
-    assert state.entries == {}
