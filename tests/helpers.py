@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +52,24 @@ def swarm_overrides(stack: str) -> dict[str, Any]:
             "publishedPorts": {"grafana": None, "prometheus": None},
         },
     }
+
+
+def swarm_config_file(evaluation: Evaluation, service: str, path: str) -> str:
+    """A file a Swarm service of the evaluation mounts from a config, as the engine hands
+    it over."""
+    prefix = f"vos-{evaluation.stack}"
+    [spec] = [
+        unwrap(r.inputs)["taskSpec"]["containerSpec"]
+        for r in evaluation.of_type("docker:index/service:Service")
+        if unwrap(r.inputs)["name"] == f"{prefix}-{service}"
+    ]
+    [name] = [c["configName"] for c in spec["configs"] if c["fileName"] == path]
+    [data] = [
+        unwrap(r.inputs)["data"]
+        for r in evaluation.of_type("docker:index/serviceConfig:ServiceConfig")
+        if unwrap(r.inputs)["name"] == name
+    ]
+    return base64.b64decode(data).decode()
 
 
 def config_with(stack: str, **overrides: Any) -> StackConfig:

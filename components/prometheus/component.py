@@ -53,6 +53,7 @@ def scrape_plan(settings: Settings) -> files.ScrapePlan:
         probes=tls_endpoints(settings) if probing else (),
         alertmanager=alertmanager,
         grafana=grafana,
+        every_task=settings.target == "swarm",
     )
 
 

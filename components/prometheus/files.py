@@ -85,6 +85,9 @@ class ScrapePlan:
     """Send alerts to Alertmanager (and scrape it), with its password."""
     grafana: bool = False
     """Scrape Grafana's /metrics, with the password Grafana gives Prometheus."""
+    every_task: bool = False
+    """On a Swarm: find each app's tasks by DNS (`tasks.<name>`, one address per running
+    task) instead of dialling its name, which answers one task at a time."""
 
 
 def _job(
@@ -96,6 +99,23 @@ def _job(
         "tls_config": _tls(server, client_cert=client_cert),
         **more,
         "static_configs": [{"targets": [target]}],
+    }
+
+
+def _tasks_job(app: str, target: str) -> dict[str, object]:
+    """Every task of a replicated app: Swarm's DNS answers `tasks.<alias>` with the address
+    of each of its running tasks (moby libnetwork service_common.go,
+    addEndpointNameResolution: every service alias gets a `tasks.` record per task), so each
+    is a target of its own (its `instance` the task's address) while TLS still verifies the
+    app's name."""
+    port = int(target.rsplit(":", 1)[1])
+    return {
+        "job_name": app,
+        "scheme": "https",
+        "tls_config": _tls(app, client_cert=True),
+        "dns_sd_configs": [
+            {"names": [f"tasks.{app}"], "type": "A", "port": port, "refresh_interval": "15s"}
+        ],
     }
 
 
@@ -175,7 +195,10 @@ def prometheus_yml(plan: ScrapePlan, interval_s: int = 15) -> str:
                 },
             )
         )
-    jobs += [_job(app, app, True, targets[app]) for app in plan.apps]
+    jobs += [
+        _tasks_job(app, targets[app]) if plan.every_task else _job(app, app, True, targets[app])
+        for app in plan.apps
+    ]
     return yaml_text(
         {
             "global": {"scrape_interval": f"{interval_s}s", "evaluation_interval": "15s"},

@@ -160,6 +160,24 @@ def test_each_service_runs_where_its_kind_belongs(applied: Applied) -> None:
     assert set(applied.tasks("client")) == {"vos-swarm-w1", "vos-swarm-w2"}
 
 
+def test_swarm_dns_answers_every_task_of_a_service_by_its_alias(applied: Applied) -> None:
+    # How Prometheus finds each replica of an app (components/prometheus/files.py
+    # _tasks_job): `tasks.<alias>` names the address of every running task.
+    tasks = applied.tasks("client")
+    addresses = set()
+    for node, container in tasks.items():
+        shown = applied.swarm.nodes[node].run(
+            "docker", "inspect", "-f",
+            "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", container,
+        )  # fmt: skip
+        addresses |= set(shown.stdout.split())
+    node, container = next(iter(tasks.items()))
+    code, out = applied.exec(node, container, "getent", "ahostsv4", "tasks.client")
+    assert code == 0, out
+    assert {line.split()[0] for line in out.splitlines() if line.strip()} == addresses
+    assert len(addresses) == len(tasks) == 2
+
+
 def test_nodes_run_the_images_they_pulled_by_digest_from_the_registry(applied: Applied) -> None:
     for service, image in (("postgres", applied.image), ("client", applied.client_image)):
         assert "@sha256:" in image

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from components.app.contract import APP_UID
+from components.prometheus.files import CONFIG as PROMETHEUS_YML
 from infra.program import OFFLINE, TargetNotDeployed, refuse_undeployed_target
-from tests.helpers import swarm_overrides
+from tests.helpers import swarm_config_file, swarm_overrides
 from tools.offline.mocks import MockState, unwrap
 from tools.offline.rendered import containers
 from tools.offline.runner import Evaluation, evaluate
@@ -228,3 +230,18 @@ def test_a_real_update_of_a_swarm_stack_stops_before_anything_until_the_whole_st
         TargetNotDeployed, match=r"(?s)nothing was created.*vos-infra:target docker"
     ):
         refuse_undeployed_target(loaded)
+
+
+def test_prometheus_scrapes_every_task_of_each_app_and_still_verifies_its_name() -> None:
+    config = yaml.safe_load(swarm_config_file(_rendered("dev"), "prometheus", PROMETHEUS_YML))
+    jobs = {job["job_name"]: job for job in config["scrape_configs"]}
+    for app in ("api-gateway", "primary-agent"):
+        job = jobs[app]
+        assert "static_configs" not in job, app
+        [found] = job["dns_sd_configs"]
+        assert (found["names"], found["type"], found["port"]) == ([f"tasks.{app}"], "A", 9464)
+        assert job["tls_config"]["server_name"] == app  # the certificate's name, not the task's
+    # A single host dials the app's name, as before.
+    twin = containers(_one_host_twin("dev"))["prometheus"].file(PROMETHEUS_YML)
+    one_host = {job["job_name"]: job for job in yaml.safe_load(twin)["scrape_configs"]}
+    assert one_host["api-gateway"]["static_configs"] == [{"targets": ["api-gateway:9464"]}]
