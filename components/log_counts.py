@@ -46,14 +46,29 @@ class Extract:
 @dataclass(frozen=True)
 class LogCount:
     service: str
-    """The service's DNS name: its stream's `service` label."""
-    parser: Literal["logfmt", "json"]
-    fields: tuple[str, ...]
-    """Keys taken from the parsed line."""
+    """The service's DNS name: its stream's `service` label (with `suffix`, the end of every
+    such name: every app's sidecar)."""
     counters: tuple[Counter, ...]
+    parser: Literal["logfmt", "json"] | None = None
+    """How a line is parsed into fields; None: it is not (a server's plain text log)."""
+    fields: tuple[str, ...] = ()
+    """Keys taken from the parsed line."""
     extracts: tuple[Extract, ...] = ()
     labels: tuple[str, ...] = ()
     """Extracted values that become labels of the stream (in Loki) and of the counters."""
     stream: str = "stdout"
     """Only this stream of its log (nginx and Squid write their errors to stderr: counting
     those lines too would count a refused request twice)."""
+    suffix: bool = False
+    line_filter: str | None = None
+    """An RE2 expression a line must match to reach the counters (a LogQL line filter)."""
+
+    @property
+    def selector(self) -> str:
+        """The LogQL selector (and line filter) of the lines it counts."""
+        service = f'service=~".+{self.service}"' if self.suffix else f'service="{self.service}"'
+        found = f'{{{service}, stream="{self.stream}"}}'
+        if self.line_filter:
+            escaped = self.line_filter.replace("\\", "\\\\").replace('"', '\\"')
+            found += f' |~ "{escaped}"'
+        return found

@@ -20,7 +20,8 @@ tls).
 Its HTTP server (UI, API, /metrics) has no login of its own: it listens on the backend
 network with TLS and demands a client certificate of the metrics CA, which only
 Prometheus holds (the exporters' rule), so /metrics carries the
-counts it takes from log lines (COUNTS: the egress proxy's refusals, the edge's answers)
+counts it takes from log lines (COUNTS: the egress proxy's refusals, the edge's answers,
+the sidecars' failed reads of Vault)
 to Prometheus and nothing else gets in."""
 
 from __future__ import annotations
@@ -33,12 +34,13 @@ from components.log_counts import IDLE, PREFIX, LogCount
 from components.loki.definition import DEFINITION as LOKI
 from components.loki.gate import PUSH_PATHS
 from components.prometheus.web_config import CIPHER_SUITES, METRICS_CA
+from components.vault_agent import failures as sidecar_failures
 
 REQUEST_FIELDS = (REQUEST_ID_FIELD, TRACE_ID_FIELD)
 """Kept as Loki structured metadata from every JSON line that has them (the edge's, the
 apps' by the contract): a request is found by id without parsing every line, and they are
 never labels (a label value per request would make a stream per request)."""
-COUNTS = (refusals.COUNT, access_log.COUNT)
+COUNTS = (refusals.COUNT, access_log.COUNT, sidecar_failures.COUNT)
 """Counts taken from services' log lines, served on Alloy's /metrics."""
 
 CONFIG = f"{CONFIG_DIR}/config.alloy"
@@ -68,17 +70,17 @@ def _count_stages(count: LogCount) -> str:
     """One service's counts (components/log_counts.py), only for its stream (stdout, not its
     error log), from the line
     Docker's record carried (`output`, before it replaces the entry)."""
-    selector = _string(f'{{service="{count.service}", stream="{count.stream}"}}')
+    selector = _string(count.selector)
     fields = "".join(f'        {name} = "",\n' for name in count.fields)
-    parts = [
-        f"""
+    parts = []
+    if count.parser:
+        parts.append(f"""
     stage.{count.parser} {{
       source = "output"
       {"mapping" if count.parser == "logfmt" else "expressions"} = {{
 {fields}      }}
     }}
-"""
-    ]
+""")
     parts += [
         f"""
     stage.regex {{

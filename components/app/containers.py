@@ -96,7 +96,7 @@ def app_spec(
 
 
 def sidecar_name(app: App) -> str:
-    return f"{app.dns_name}-vault-agent"
+    return f"{app.dns_name}{agent_files.SIDECAR_SUFFIX}"
 
 
 def sidecar_spec(

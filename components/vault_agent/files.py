@@ -31,6 +31,8 @@ VAULT_CA = f"{TLS_DIR}/vault-ca.crt"
 """The CA that signed Vault's certificate (vault.caCertFile), not the platform's."""
 TMP = "/tmp"  # noqa: S108 (a private tmpfs inside the container)
 PID = f"{TMP}/bao-agent.pid"
+SIDECAR_SUFFIX = "-vault-agent"
+"""The end of every sidecar's service name (`<app>-vault-agent`)."""
 RENDER_INTERVAL_S = 30
 """How often KV v2 secrets (which carry no lease) are read again: a rotation reaches the
 files within this time."""

@@ -12,7 +12,11 @@ still be there.
 Vault unreachable: the tier's Vault (the dev server `scripts/vault.sh` runs) stopped for a
 while. The apps must go on serving on the secrets their sidecars rendered, no container may
 restart (a sidecar that gives up exits, and its restart would show), and once Vault is back
-a rotation must reach the app through its sidecar.
+a rotation must reach the app through its sidecar. The alert (VaultReadsFailing) is seen
+through what it counts: every sidecar's real log lines during the outage hold the failures
+Alloy counts for it (components/vault_agent/failures.py), and none after Vault's return; the
+rule itself is promtool-tested (monitoring/prometheus/tests/vault.test.yml). No Alloy binary
+runs here, so the series is not seen on the live Prometheus.
 
 The engine restarted: dockerd stopped with SIGTERM (it stops every container, as a host's
 shutdown does; the tier's engine runs without live-restore, like a Swarm node) and started
@@ -31,7 +35,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from components.rabbitmq.users import APP_QUEUE_LIMIT
-from components.vault_agent.files import LONGEST_RETRY_WAIT_S, RENDER_INTERVAL_S
+from components.vault_agent import failures as sidecar_failures
+from components.vault_agent.files import (
+    LONGEST_RETRY_WAIT_S,
+    RENDER_INTERVAL_S,
+    SIDECAR_SUFFIX,
+)
 from tests.docker import engine as docker_engine
 from tests.docker.engine import Engine
 from tests.docker.probes import (
@@ -45,6 +54,7 @@ from tests.docker.probes import (
     running,
 )
 from tests.docker.stack import PREFIX, Stack
+from tests.integration.log_counts import tally
 from tools.offline.rendered import containers
 
 BACK_WITHIN_S = 90
@@ -218,14 +228,18 @@ def _starts(stack: Stack, services: list[str]) -> dict[str, tuple[str, int]]:
     return found
 
 
-def _sidecar_retries_since(stack: Stack, since: float) -> dict[str, list[str]]:
-    """Each sidecar's failed reads of Vault (the agent logs each retry) since a wall-clock
-    time."""
+def _sidecar_failures(stack: Stack, since: float, until: float | None = None) -> dict[str, int]:
+    """Each sidecar's failed reads of Vault between two wall-clock times, counted from its
+    real log lines as Alloy counts them for the VaultReadsFailing alert
+    (components/vault_agent/failures.py)."""
     found = {}
     for service in running(stack):
-        if service.endswith("-vault-agent"):
-            logs = stack.container(service).logs(since=int(since)).decode(errors="replace")
-            found[service] = [line for line in logs.splitlines() if "retry attempt" in line]
+        if service.endswith(SIDECAR_SUFFIX):
+            window = {"since": int(since), **({"until": int(until) + 1} if until else {})}
+            logs = stack.container(service).logs(stdout=False, stderr=True, **window)
+            tallied = tally(sidecar_failures.COUNT, logs.decode(errors="replace").splitlines(),
+                            "stderr")  # fmt: skip
+            found[service] = tallied[(sidecar_failures.METRIC, ())]
     return found
 
 
@@ -234,6 +248,7 @@ def test_vault_unreachable_for_a_while_changes_nothing_the_apps_do(stack: Stack)
     services = running(stack)
     before = _starts(stack, services)
     answered, failed = 0, []
+    stopped = time.time()
     stack.vault.stop()
     try:
         deadline = time.monotonic() + VAULT_OUTAGE_S
@@ -253,6 +268,10 @@ def test_vault_unreachable_for_a_while_changes_nothing_the_apps_do(stack: Stack)
     assert failed == [] and answered >= VAULT_OUTAGE_S / 2, (answered, failed)
     assert task[:2] == (200, {"output": "cba", "agent": "weather"}), task
     assert _starts(stack, services) == before  # no app, sidecar or service restarted
+    # While it lasted every sidecar logged failed reads, which Alloy counts into the series
+    # the VaultReadsFailing alert watches.
+    during = _sidecar_failures(stack, stopped, returned_wall)
+    assert during and all(n > 0 for n in during.values()), during
     # The sidecars are back on Vault: a rotation made now reaches the gateway's key file,
     # and the new key is taken through the edge, still with no restart. A sidecar may be
     # in its longest backoff when Vault returns (and, if it read just before the rotation,
@@ -268,6 +287,6 @@ def test_vault_unreachable_for_a_while_changes_nothing_the_apps_do(stack: Stack)
     # modules after this one find them on their render interval, not in a backoff.
     time.sleep(max(0.0, returned + LONGEST_RETRY_WAIT_S - time.monotonic()))
     # (A read under way when Vault returned may still log its failure: 5 s of grace.)
-    retries = _sidecar_retries_since(stack, returned_wall + 5)
-    assert retries and not any(retries.values()), retries
+    after = _sidecar_failures(stack, returned_wall + 5)
+    assert set(after) == set(during) and not any(after.values()), after
     assert _starts(stack, services) == before

@@ -15,6 +15,8 @@ from components.log_counts import LogCount
 
 
 def _parsed(count: LogCount, line: str) -> dict[str, str]:
+    if count.parser is None:  # the line itself, as Docker's record carried it
+        return {"output": line}
     if count.parser == "json":
         record = json.loads(line)
         # Alloy turns extracted numbers into their shortest decimal text (429, not 429.0).
@@ -32,6 +34,8 @@ def tally(
     if stream != count.stream:
         return result
     for line in lines:
+        if count.line_filter and not re.search(count.line_filter, line):
+            continue
         extracted = _parsed(count, line)
         for extract in count.extracts:
             found = re.search(extract.expression, extracted.get(extract.source, ""))

@@ -95,33 +95,58 @@ def test_only_prometheus_scrape_identity_gets_into_alloys_endpoint(
 
 
 def _matches(config: str) -> dict[str, str]:
-    """Each stage.match block by the service its selector names."""
+    """Each stage.match block by its selector."""
     blocks, at = {}, 0
     while (at := config.find("  stage.match {", at)) >= 0:
         block = _block(config[at:], "  stage.match")
-        selector = _setting(block, "selector")
-        found = re.fullmatch(r'\{service="([a-z0-9-]+)", stream="(stdout|stderr)"\}', selector)
-        assert found, block
-        blocks[found[1]] = block
+        blocks[_setting(block, "selector")] = block
         at += len(block)
     return blocks
 
 
-@pytest.mark.parametrize("count", alloy.COUNTS, ids=lambda c: c.service)
+def _service_labels(dev: Evaluation) -> set[str]:
+    """The `vos.service` label of every container the stack runs."""
+    return {
+        x["value"]
+        for r in dev.of_type("docker:index/container:Container")
+        for x in r.inputs.get("labels", [])
+        if x["label"] == "vos.service"
+    }
+
+
+SELECTOR = re.compile(
+    r'\{service(?P<op>=~?)"(?P<service>[^"]+)", stream="(?P<stream>stdout|stderr)"\}'
+    r'(?: \|~ "(?P<filter>(?:[^"\\]|\\.)*)")?'
+)
+
+
+@pytest.mark.parametrize("count", alloy.COUNTS, ids=lambda c: c.service.strip("-"))
 def test_each_log_count_reads_its_own_services_stream_as_declared(
     rendered: dict[str, RenderedContainer], dev: Evaluation, count: LogCount
 ) -> None:
     config = rendered["alloy"].file(alloy.CONFIG)
     matches = _matches(config)
-    assert set(matches) == {c.service for c in alloy.COUNTS}
-    block = matches[count.service]
-    assert f'stream=\\"{count.stream}\\"' in block  # its access log only, not its errors
-    # The selector names the label the service's container really logs with.
-    labels = {x["label"]: x["value"] for x in dev.named(f"{count.service}-server").inputs["labels"]}
-    assert labels["vos.service"] == count.service
-    parser = _block(block, f"    stage.{count.parser}")
-    assert _setting(parser, "source") == "output"  # the line Docker's record carried
-    assert set(re.findall(r'^\s*(\w+) = ""', parser, re.M)) == set(count.fields)
+    assert set(matches) == {c.selector for c in alloy.COUNTS}
+    block = matches[count.selector]
+    found = SELECTOR.fullmatch(_setting(block, "selector"))
+    assert found, block
+    assert found["stream"] == count.stream  # e.g. its access log only, not its errors
+    # The selector names the label the service's containers really log with.
+    labels = _service_labels(dev)
+    if count.suffix:
+        named = {x for x in labels if re.fullmatch(found["service"], x)}
+        assert found["op"] == "=~" and named and all(x.endswith(count.service) for x in named)
+    else:
+        assert found["op"] == "=" and found["service"] == count.service in labels
+    if count.line_filter:
+        written = found["filter"].replace('\\"', '"').replace("\\\\", "\\")
+        assert written == count.line_filter
+    if count.parser is None:
+        assert "stage.logfmt" not in block and "stage.json" not in block
+    else:
+        parser = _block(block, f"    stage.{count.parser}")
+        assert _setting(parser, "source") == "output"  # the line Docker's record carried
+        assert set(re.findall(r'^\s*(\w+) = ""', parser, re.M)) == set(count.fields)
     expressions = [_setting(b, "expression") for b in _blocks(block, "    stage.regex")]
     assert expressions == [e.expression for e in count.extracts]
     rendered_counters = [
