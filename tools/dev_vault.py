@@ -58,6 +58,8 @@ def interface_ipv4(name: str) -> str | None:
 DEFAULT_PORT = 8200
 KV_MOUNT = "secret"
 APPROLE_MOUNT = "approle"
+AUDIT_PATH = "vos-audit"
+"""Where the audit device is mounted (`bao audit list`)."""
 
 
 class DevVaultError(RuntimeError):
@@ -96,6 +98,13 @@ class DevVault:
     @property
     def ca_file(self) -> Path:
         return self.home / "tls" / "ca.pem"
+
+    @property
+    def audit_file(self) -> Path:
+        """Vault's audit log: one JSON line per request and per response, each secret
+        value as an HMAC (declared in the configuration: OpenBao creates no audit device
+        through its API)."""
+        return self.home / "audit.log"
 
     @property
     def token_file(self) -> Path:
@@ -197,7 +206,14 @@ listener "tcp" {{
   tls_key_file    = "{tls / "server-key.pem"}"
   tls_min_version = "tls12"
 }}
-{self._bridge_listener()}telemetry {{
+{self._bridge_listener()}audit "file" "{AUDIT_PATH}" {{
+  description = "every request and response, secrets as HMACs (vos-infra)"
+  options {{
+    file_path = "{self.audit_file}"
+    mode      = "0600"
+  }}
+}}
+telemetry {{
   prometheus_retention_time = "1h"
   disable_hostname          = true
 }}

@@ -27,7 +27,7 @@ from components.vault_agent.files import CONF, PID, SECRETS_DIR, VAULT_CA
 from tests.helpers import write_private
 from tests.integration.vault_apply import KV, apply
 from tests.integration.vault_server import root_client
-from tools.dev_vault import DevVault
+from tools.dev_vault import AUDIT_PATH, DevVault
 from tools.offline.mocks import unwrap
 from tools.offline.rendered import containers
 from tools.offline.runner import Evaluation, evaluate
@@ -165,6 +165,35 @@ def test_each_sidecar_renders_exactly_the_files_its_app_reads(
         for path in out.iterdir():
             assert path.stat().st_mode & 0o777 == 0o400, path
         assert process.poll() is None
+
+
+def test_every_read_of_a_sidecar_is_audited_with_its_approle_and_only_an_hmac_of_the_value(
+    applied: Applied, tmp_path: Path
+) -> None:
+    app = "api-gateway"
+    want = applied.expected_files(app)
+    with _agent(tmp_path, applied, f"vault-{app}-approle", applied.config(app)) as (_, out):
+        assert _eventually(lambda: _contents(out) == want)
+    role = f"vos-{applied.evaluation.stack}-{app}"
+    records = [json.loads(line) for line in applied.bao.audit_file.read_text().splitlines()]
+    read = {
+        r["request"]["path"].removeprefix("secret/data/"): r["response"]["data"]["data"]["value"]
+        for r in records
+        if r["type"] == "response"
+        and r["request"]["path"].startswith("secret/data/")
+        and (r.get("auth") or {}).get("metadata", {}).get("role_name") == role
+    }
+    values = applied.values()
+    sidecar_paths = {p for p in values if p in read}
+    assert len(sidecar_paths) >= len(want)  # each file the sidecar rendered was a read
+    for path in sidecar_paths:
+        # Vault's own HMAC of the value (its audit-hash endpoint), never the value itself.
+        hashed = applied.root.adapter.post(
+            f"/v1/sys/audit-hash/{AUDIT_PATH}", json={"input": values[path]}
+        )["data"]["hash"]
+        assert read[path] == hashed and hashed.startswith("hmac-sha256:"), path
+    log = applied.bao.audit_file.read_text()
+    assert not [p for p in sidecar_paths if values[p] in log]
 
 
 def test_an_agents_approle_cannot_render_another_agents_secrets(
