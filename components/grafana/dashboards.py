@@ -17,6 +17,7 @@ from components.grafana.dashboard_model import (
     dashboard,
     query_variable,
 )
+from components.grafana.errors_dashboard import errors
 
 GATEWAY_JOB = 'job="api-gateway"'
 AGENTS = 'job=~"$agent"'
@@ -33,6 +34,22 @@ def overview() -> dict[str, Any]:
         "Is every target up, what fires, what restarts, does every TLS endpoint answer.",
         [
             Panel("Targets up", (Query("sum by (job) (up)", "{{job}}"),), "stat"),
+            # The seed plan's signals: request rate, p95, error rate, queue depth.
+            Panel("Gateway requests", (Query(f"sum({REQUESTS})", "requests"),), unit="reqps"),
+            Panel(
+                "Gateway p95",
+                (Query(f"histogram_quantile(0.95, sum by (le) ({BUCKETS}))", "p95"),),
+                unit="s",
+            ),
+            Panel(
+                "Gateway 5xx ratio",
+                (Query(f"sum({ERRORS}) / sum({REQUESTS})", "5xx"),),
+                unit="percentunit",
+            ),
+            Panel(
+                "Queue depth",
+                (Query("sum by (queue) (rabbitmq_detailed_queue_messages_ready)", "{{queue}}"),),
+            ),
             Panel(
                 "Firing alerts",
                 (
@@ -330,6 +347,7 @@ def all_dashboards(
     """File name -> dashboard. `logs_from`: the services whose logs Loki has (None: no
     Loki); `traced`: the services that send traces (None: no Jaeger)."""
     found = [overview(), gateway(), agents(), rabbitmq(), postgres(), certificates()]
+    found.append(errors(logs_from))
     if logs_from is not None:
         found.append(logs(logs_from))
     if traced is not None:
