@@ -14,8 +14,10 @@ from typing import Any
 import pytest
 from vos_policies import RULES
 
+from tests.helpers import swarm_overrides
 from tools.offline.mocks import unwrap
 from tools.offline.runner import evaluate
+from tools.offline.stack_files import read_stack_config, with_overrides
 from tools.policy.analyzer import Analyzer
 from tools.policy.config import config_file, load
 from tools.policy.resources import PolicyInput, from_evaluation
@@ -269,6 +271,51 @@ VARIANTS = [
 ]  # fmt: skip
 
 
+def nested(path: str, value: Any) -> Callable[[Props], Props]:
+    """One value deep inside the inputs (`taskSpec.containerSpec.readOnly`) replaced."""
+
+    def apply(props: Props) -> Props:
+        changed = copy.deepcopy(props)
+        *parents, last = path.split(".")
+        node = changed
+        for key in parents:
+            node = node.setdefault(key, {})
+        node[last] = value
+        return changed
+
+    return apply
+
+
+SWARM = "prod-swarm"
+"""The prod stack rendered for a Swarm (target: swarm, tests/helpers.py swarm_overrides)."""
+GW, PGS, JOBS = "api-gateway-app", "postgres-server", "postgres-roles"
+INGRESS = [
+    {"targetPort": 9090.0, "publishedPort": 9090.0, "publishMode": "ingress", "protocol": "tcp"}
+]
+VARIANTS += [
+    V("swarm-one-gateway", GW, nested("mode", {"replicated": {"replicas": 1.0}}),
+      "swarm-gateway-replicated", SWARM),
+    V("swarm-clear-overlay", "networks-backend", setting(options={}),
+      "swarm-overlays-encrypted", SWARM),
+    V("swarm-attachable-overlay", "networks-edge", setting(attachable=True),
+      "swarm-overlays-not-attachable", SWARM),
+    V("swarm-update-continues", GW, nested("updateConfig.failureAction", "continue"),
+      "swarm-rollback-on-failure", SWARM),
+    V("swarm-mesh-published", "prometheus-server", nested("endpointSpec.ports", INGRESS),
+      "swarm-host-mode-edge-only", SWARM),
+    V("swarm-data-anywhere", PGS, nested("taskSpec.placement.constraints", []),
+      "swarm-stateful-pinned", SWARM),
+    V("swarm-writable-root", PGS, nested("taskSpec.containerSpec.readOnly", False),
+      "read-only-root-filesystem", SWARM),
+    V("swarm-caps-kept", GW, nested("taskSpec.containerSpec.capDrops", []),
+      "drop-all-capabilities", SWARM),
+    V("swarm-root-service", PGS, nested("taskSpec.containerSpec.user", "0:0"),
+      "non-root-user", SWARM),
+    V("swarm-job-as-root", JOBS, nested("task_template.ContainerSpec.User", "0:0"),
+      "non-root-user", SWARM),
+]  # fmt: skip
+
+
 @dataclass
 class Stack:
     resources: list[PolicyInput]
@@ -284,6 +331,20 @@ def stacks() -> Iterator[dict[str, Stack]]:
             settings = load(config_file(name), [r.name for r in RULES])
             pack.configure(settings.levels, settings.properties)
             found[name] = Stack(from_evaluation(evaluate(name)), pack)
+        # On a Swarm the engines refuse new privileges (the host layer's daemon.json), which
+        # the pack's config says (tests/program/test_swarm_target.py).
+        pack = Analyzer()
+        settings = load(config_file("prod"), [r.name for r in RULES])
+        properties = settings.properties | {
+            "no-new-privileges": {
+                **settings.properties.get("no-new-privileges", {}),
+                "enginesSetNoNewPrivileges": True,
+            }
+        }
+        pack.configure(settings.levels, properties)
+        overrides = swarm_overrides("prod")
+        swarm = evaluate("prod", with_overrides(read_stack_config("prod"), **overrides))
+        found[SWARM] = Stack(from_evaluation(swarm), pack)
         yield found
     finally:
         for stack in found.values():
@@ -321,3 +382,14 @@ def test_the_catalogue_is_large_and_reaches_every_group() -> None:
     assert groups >= {"containers", "network", "tls", "credentials", "images", "vault"}
     named = {v.policy for v in VARIANTS}
     assert all(re.fullmatch(r"[a-z0-9-]+", n) for n in named)
+
+
+@pytest.mark.parametrize("name", ["dev", "prod", SWARM])
+def test_each_stack_the_variants_start_from_passes_the_pack(
+    stacks: dict[str, Stack], name: str
+) -> None:
+    # Control: a variant's rejection is its own change's, not the stack's.
+    stack = stacks[name]
+    found = [d for r in stack.resources for d in stack.pack.analyze(r)]
+    found += stack.pack.analyze_stack(stack.resources)
+    assert [(d.policy, d.urn) for d in found if d.level == "mandatory"] == []
