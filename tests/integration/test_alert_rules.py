@@ -14,6 +14,7 @@ import yaml
 from components.alloy.files import COUNTS
 from components.app.contract import METRICS, metric_series
 from components.rabbitmq.users import APP_QUEUE_LIMIT
+from tests.alert_rules import alert_rules
 from tests.promql import metric_names, quantiles_without_le
 
 MONITORING = Path(__file__).resolve().parents[2] / "monitoring" / "prometheus"
@@ -24,13 +25,7 @@ def _promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["promtool", *args], capture_output=True, text=True, cwd=cwd)
 
 
-def _rules() -> dict[str, dict[str, Any]]:
-    return {
-        rule["alert"]: rule
-        for path in sorted(RULES.glob("*.yml"))
-        for group in yaml.safe_load(path.read_text())["groups"]
-        for rule in group["rules"]
-    }
+_rules = alert_rules
 
 
 def _cases() -> list[dict[str, Any]]:

@@ -7,29 +7,21 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import pytest
-import yaml
 
 from components.grafana.dashboards import all_dashboards
+from tests.alert_rules import alert_rules
 from tools.cli.main import _parser
 from tools.offline.rendered import containers
 from tools.offline.runner import Evaluation
 
 ROOT = Path(__file__).resolve().parents[2]
 RUNBOOK = ROOT / "docs" / "runbooks" / "alerts.md"
-RULES = ROOT / "monitoring" / "prometheus" / "rules"
 URL = "docs/runbooks/alerts.md#"
 
 
-def _rules() -> dict[str, dict[str, Any]]:
-    return {
-        rule["alert"]: rule
-        for path in sorted(RULES.glob("*.yml"))
-        for group in yaml.safe_load(path.read_text())["groups"]
-        for rule in group["rules"]
-    }
+_rules = alert_rules
 
 
 def _sections() -> dict[str, str]:
