@@ -119,10 +119,13 @@ class SecretStore(pulumi.ComponentResource):
                 },
             )
 
+        # A policy and an AppRole per service: how a sidecar reads at run time. A Swarm has
+        # no sidecars (its apps get their secrets at deploy time, components/swarm/target.py),
+        # so no login is left lying around there.
         services = sorted({key.split("/", 1)[0] for key in self.secrets} - {CA_OWNER})
         self.access = {}
         also = cross_reads(settings)
-        for service in services:
+        for service in services if settings.target != "swarm" else []:
             policy = Policy(
                 f"{name}-{service}-policy",
                 name=policy_name(settings, service),

@@ -245,3 +245,9 @@ def test_prometheus_scrapes_every_task_of_each_app_and_still_verifies_its_name()
     twin = containers(_one_host_twin("dev"))["prometheus"].file(PROMETHEUS_YML)
     one_host = {job["job_name"]: job for job in yaml.safe_load(twin)["scrape_configs"]}
     assert one_host["api-gateway"]["static_configs"] == [{"targets": ["api-gateway:9464"]}]
+
+
+def test_no_approle_or_policy_waits_in_vault_for_a_sidecar_that_never_runs() -> None:
+    logins = {"pulumi-python:dynamic/vault:AppRole", "pulumi-python:dynamic/vault:Policy"}
+    assert not [r.name for r in _rendered("prod").registrations if r.type in logins]
+    assert {r.type for r in _one_host_twin("prod").registrations} >= logins
