@@ -56,7 +56,9 @@ def vault_dependencies(store: SecretStore, settings: Settings, app: App) -> list
     """What an app's containers wait for in Vault: its policy, its AppRole and the secrets
     its sidecar reads; not every secret of the stack, which would make each of N agents
     depend on O(N) resources (O(N^2) in all)."""
-    read = [store.secrets[f"{s.owner}/{s.name}"] for s in readable_secrets(settings, app)]
+    read: list[pulumi.Resource] = [
+        store.secrets[f"{s.owner}/{s.name}"] for s in readable_secrets(settings, app)
+    ]
     access = store.access.get(app.dns_name)  # none on a Swarm: no sidecar logs in
     return [access.policy, access.approle, *read] if access else read
 
