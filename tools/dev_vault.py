@@ -58,8 +58,7 @@ def interface_ipv4(name: str) -> str | None:
 DEFAULT_PORT = 8200
 KV_MOUNT = "secret"
 APPROLE_MOUNT = "approle"
-AUDIT_PATH = "vos-audit"
-"""Where the audit device is mounted (`bao audit list`)."""
+AUDIT_PATH = "vos-audit"  # the audit device (`bao audit list`): JSON lines, secrets as HMACs
 
 
 class DevVaultError(RuntimeError):
@@ -101,9 +100,7 @@ class DevVault:
 
     @property
     def audit_file(self) -> Path:
-        """Vault's audit log: one JSON line per request and per response, each secret
-        value as an HMAC (declared in the configuration: OpenBao creates no audit device
-        through its API)."""
+        """The audit log (declared in the configuration: OpenBao creates none by its API)."""
         return self.home / "audit.log"
 
     @property
@@ -207,7 +204,6 @@ listener "tcp" {{
   tls_min_version = "tls12"
 }}
 {self._bridge_listener()}audit "file" "{AUDIT_PATH}" {{
-  description = "every request and response, secrets as HMACs (vos-infra)"
   options {{
     file_path = "{self.audit_file}"
     mode      = "0600"
