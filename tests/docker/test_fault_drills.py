@@ -303,7 +303,7 @@ def test_vault_unreachable_for_a_while_changes_nothing_the_apps_do(stack: Stack)
     # a read with its AppRole since the return), and none failed to since: the modules after
     # this one find them on their render interval, not in a backoff.
     roles = {f"{PREFIX}-{s.removesuffix(SIDECAR_SUFFIX)}" for s in during}
-    left = max(0.0, returned + LONGEST_RETRY_WAIT_S - time.monotonic())
+    left = max(2.0, returned + LONGEST_RETRY_WAIT_S - time.monotonic())  # one look at least
     assert eventually(lambda: roles <= _roles_that_read(stack, returned_wall), seconds=left), (
         roles - _roles_that_read(stack, returned_wall)
     )
