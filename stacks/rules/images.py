@@ -9,7 +9,7 @@ from typing import Any
 
 from stacks.images import parse_image, project_path
 from stacks.problems import Problem, config_key
-from stacks.rules.raw import Raw, enabled, runs_apps, section, set_hint
+from stacks.rules.raw import Raw, enabled, runners, runs_apps, section, set_hint
 from stacks.services import Catalogue
 
 
@@ -44,25 +44,10 @@ def prod_digests(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
             )
 
 
-def _runners(raw: Raw, catalogue: Catalogue) -> Iterator[tuple[tuple[str | int, ...], Raw, bool]]:
-    """(config path, raw settings, is a VOS app) of every enabled service, of every service
-    whose image an enabled one borrows, and of every agent."""
-    services = section(raw, "services")
-    borrowed = {d.borrows_image for d in catalogue if d.borrows_image and enabled(services, d.key)}
-    for definition in catalogue:
-        if enabled(services, definition.key) or definition.key in borrowed:
-            settings = section(services, definition.key)
-            yield ("services", definition.key), settings, definition.consumer
-    agents = raw.get("agents")
-    for i, agent in enumerate(agents if isinstance(agents, list) else []):
-        if isinstance(agent, Mapping):
-            yield ("agents", i), agent, True
-
-
 def image_sources(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
     """Each container runs exactly one of: a published image, or (a VOS app, dev only) an
     image built from a source folder on the Docker host."""
-    for path, values, app in _runners(raw, catalogue):
+    for path, values, app in runners(raw, catalogue):
         image, build = values.get("image"), values.get("build")
         if image is None and build is None:
             yield Problem(

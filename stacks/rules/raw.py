@@ -52,3 +52,18 @@ def runs_apps(raw: Raw, catalogue: Catalogue) -> bool:
     return bool(isinstance(agents, list) and agents) or any(
         enabled(services, key) for key in consumers
     )
+
+
+def runners(raw: Raw, catalogue: Catalogue) -> Iterator[tuple[tuple[str | int, ...], Raw, bool]]:
+    """(config path, raw settings, is a VOS app) of every enabled service, of every service
+    whose image an enabled one borrows, and of every agent."""
+    services = section(raw, "services")
+    borrowed = {d.borrows_image for d in catalogue if d.borrows_image and enabled(services, d.key)}
+    for definition in catalogue:
+        if enabled(services, definition.key) or definition.key in borrowed:
+            settings = section(services, definition.key)
+            yield ("services", definition.key), settings, definition.consumer
+    agents = raw.get("agents")
+    for i, agent in enumerate(agents if isinstance(agents, list) else []):
+        if isinstance(agent, Mapping):
+            yield ("agents", i), agent, True

@@ -11,10 +11,10 @@ only a Swarm can do, and what prod demands of one.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 
 from stacks.problems import Problem, config_key
-from stacks.rules.raw import Raw, enabled, integer, section, set_hint
+from stacks.rules.raw import Raw, integer, runners, section, set_hint
 from stacks.services import Catalogue
 from stacks.values import boolean
 
@@ -25,14 +25,7 @@ ALL_ADDRESSES = {"0.0.0.0", "::"}  # noqa: S104 (what host-mode publishing binds
 def _apps(raw: Raw, catalogue: Catalogue) -> Iterator[tuple[tuple[str | int, ...], Raw]]:
     """(config path, raw settings) of every enabled VOS app: the consumer services, the
     agents."""
-    services = section(raw, "services")
-    for definition in catalogue:
-        if definition.consumer and enabled(services, definition.key):
-            yield ("services", definition.key), section(services, definition.key)
-    agents = raw.get("agents")
-    for i, agent in enumerate(agents if isinstance(agents, list) else []):
-        if isinstance(agent, Mapping):
-            yield ("agents", i), agent
+    return ((path, values) for path, values, app in runners(raw, catalogue) if app)
 
 
 def builds(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
