@@ -38,7 +38,7 @@ def main() -> Platform:
     )
     refuse_undeployed_target(settings)
     refuse_placeholder_images(settings)
-    tolerant = pulumi.runtime.is_dry_run() or os.environ.get(OFFLINE) == "1"
+    tolerant = only_warns()
     vault_ca = read_vault_ca(settings, tolerate_missing=tolerant)
     if vault_ca == STAND_IN:
         pulumi.log.warn(
@@ -57,6 +57,11 @@ OFFLINE = "VOS_INFRA_OFFLINE"
 """Set by the offline runner (plan, render, check, the tests): they only warn."""
 
 
+def only_warns() -> bool:
+    """A preview or an offline evaluation: what a real update would refuse is a warning."""
+    return pulumi.runtime.is_dry_run() or os.environ.get(OFFLINE) == "1"
+
+
 class PlaceholderImages(RuntimeError):
     """Images pinned to placeholder digests cannot be deployed."""
 
@@ -68,7 +73,7 @@ def refuse_placeholder_images(settings: Settings) -> None:
     if not problems:
         return
     message = "\n".join(problems)
-    if pulumi.runtime.is_dry_run() or os.environ.get(OFFLINE) == "1":
+    if only_warns():
         pulumi.log.warn(f"{len(problems)} image(s) will be refused at `pulumi up`:\n{message}")
         return
     raise PlaceholderImages(f"nothing was created; pin these images first:\n{message}")
@@ -90,7 +95,7 @@ def refuse_undeployed_target(settings: Settings) -> None:
         "vos-infra:target is 'swarm': the stack is rendered for a Swarm, but the whole stack "
         "has not yet run on a real Swarm in this project's tests (each kind of resource has)"
     )
-    if pulumi.runtime.is_dry_run() or os.environ.get(OFFLINE) == "1":
+    if only_warns():
         pulumi.log.warn(f"{why}; `pulumi up` refuses it until it has")
         return
     raise TargetNotDeployed(
