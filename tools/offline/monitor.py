@@ -8,6 +8,7 @@ engine does, which the stock mock monitor skips.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,11 +44,21 @@ class RecordingMonitor(MockMonitor):
     def __init__(self, mocks: MaterialMocks) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self._claimed: set[str] = set()
+        self._claiming = threading.Lock()
 
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
             return resource_pb2.RegisterResourceResponse(urn=urn)
+        # The engine refuses a second resource of one URN (pulumi/pulumi pkg/diag/errors.go,
+        # GetDuplicateResourceURNError, code 2001); the SDK's mocks do not, so a name
+        # collision would pass every offline evaluation and stop a real `pulumi up`.
+        # The SDK registers from several threads at once: claim the URN before anything else.
+        with self._claiming:
+            if urn in self._claimed:
+                raise ValueError(f"Duplicate resource URN '{urn}'; try giving it a unique name")
+            self._claimed.add(urn)
         _ensure_event_loop()
         inputs = rpc.deserialize_properties(request.object, keep_unknowns=True)
         trigger = (
