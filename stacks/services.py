@@ -155,6 +155,14 @@ class Catalogue:
             twice = sorted({v for v in values if values.count(v) > 1})
             if twice:
                 problems.append(f"{attribute} used twice: {twice}")
+        # Each names a certificate's PKI resources (pki-<name>-key/-csr/-cert): a server's by
+        # its DNS name, a client identity by its own name.
+        certificates = [d.dns_name for d in self.definitions] + [
+            c.name for d in self.definitions for c in d.client_certificates
+        ]
+        twice = sorted({n for n in certificates if certificates.count(n) > 1})
+        if twice:
+            problems.append(f"certificate names used twice: {twice}")
         for d in self.definitions:
             unknown = [r for r in (*d.requires, d.borrows_image or d.key) if r not in self._by_key]
             if unknown:

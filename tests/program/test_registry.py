@@ -74,6 +74,12 @@ def test_an_inconsistent_catalogue_is_refused() -> None:
         Catalogue([postgres, postgres])
     with pytest.raises(ValueError, match="requires unknown services"):
         Catalogue([REGISTRY.get("alloy")])
+    # A client identity named like a service would issue a second pki-<name>-cert.
+    exporter = REGISTRY.get("postgresExporter")
+    (monitor,) = exporter.client_certificates
+    clash = replace(exporter, client_certificates=(replace(monitor, name="postgres"),))
+    with pytest.raises(ValueError, match=r"certificate names used twice: \['postgres'\]"):
+        Catalogue([postgres, REGISTRY.get("prometheus"), clash])
     # A rollover partner must roll over a credential of its own group and class.
     gateway = REGISTRY.get("apiGateway")
     stray = Credential("api-key-older", "apiGateway", 48, "p", rollover_of="api-key")
