@@ -14,6 +14,7 @@ from components.grafana.definition import DEFINITION as GRAFANA
 from components.jaeger.definition import DEFINITION as JAEGER
 from components.loki.definition import DEFINITION as LOKI
 from components.postgres.definition import DEFINITION as POSTGRES
+from components.postgres_backup.definition import DEFINITION as POSTGRES_BACKUP
 from components.postgres_exporter.definition import DEFINITION as POSTGRES_EXPORTER
 from components.prometheus.definition import DEFINITION as PROMETHEUS
 from components.rabbitmq.definition import DEFINITION as RABBITMQ
@@ -31,6 +32,7 @@ REGISTRY = Catalogue(
         PROMETHEUS,
         ALERTMANAGER,
         POSTGRES_EXPORTER,
+        POSTGRES_BACKUP,
         BLACKBOX_EXPORTER,
         GRAFANA,
         LOKI,

@@ -12,8 +12,8 @@ say "ruff"
 "$VENV/bin/ruff" format --check .
 say "mypy"
 "$VENV/bin/mypy"
-# The benchmarks are scripts beside each other (not a package): checked as files.
-"$VENV/bin/mypy" benchmarks
+# The benchmarks and the images' own scripts are files, not packages: checked as files.
+"$VENV/bin/mypy" --strict benchmarks images
 say "ansible-lint"
 # The host layer's roles and playbooks, production profile; offline (no Galaxy).
 (cd ansible && PATH="$VENV/bin:$PATH" "$VENV/bin/ansible-lint" --offline --profile production -q)

@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic.alias_generators import to_snake
 
 from stacks.app_settings import AppSettings, ErrorTrackingSettings
+from stacks.backup_settings import BackupSettings
 from stacks.edge_settings import EdgeSettings
 from stacks.egress import Destination
 from stacks.fields import (
@@ -272,6 +273,7 @@ class Settings(Model):
     error_tracking: ErrorTrackingSettings | None = None
     edge: EdgeSettings = EdgeSettings()
     limits: LimitsSettings = LimitsSettings()
+    backup: BackupSettings = BackupSettings()
 
     @property
     def name_prefix(self) -> str:

@@ -115,6 +115,10 @@ class ServiceDefinition:
     not_published: str | None = None
     """Why `network.publishedPorts` may not name it, and what to publish instead (None: it
     may be published: it has TLS and authentication of its own)."""
+    source: str | None = None
+    """Project folder with the Dockerfile of its image, where no published image does what it
+    needs (the backup service's Barman): dev may build it (`build: {context: <source>}`)
+    like the VOS apps; prod pins what the release pipeline built from it."""
     swarm_entry: bool = False
     """On a Swarm, may be published: it keeps no state, so it runs once on every node
     labelled `edge` and publishes there in host mode (components/swarm/placement.py). Only

@@ -11,7 +11,13 @@ from components.off_loop import off_loop
 from components.postgres import files
 from components.postgres.containers import role_job_spec, server_spec
 from components.postgres.definition import DEFINITION
-from components.postgres.roles import ADMIN_CERTIFICATE, ADMIN_ROLE, monitor_role, roles
+from components.postgres.roles import (
+    ADMIN_CERTIFICATE,
+    ADMIN_ROLE,
+    backup_role,
+    monitor_role,
+    roles,
+)
 from components.postgres.scram import verifier
 from components.service import Deployed, ServiceArgs, ServiceComponent
 
@@ -30,7 +36,7 @@ class Postgres(ServiceComponent):
     def build(self, args: ServiceArgs) -> dict[str, Any]:
         settings, pki, values = args.settings, args.pki, args.credentials.values
         managed = roles(settings)
-        monitor = monitor_role(settings)
+        monitor, backup = monitor_role(settings), backup_role(settings)
         passwords = [values[role.credential_id] for role in managed]
 
         def sql(secrets: list[str]) -> str:
@@ -38,16 +44,17 @@ class Postgres(ServiceComponent):
             pairs = [
                 (role, verifier(pw, role.name)) for role, pw in zip(managed, others, strict=True)
             ]
-            return files.roles_sql(verifier(admin, ADMIN_ROLE), pairs, monitor)
+            return files.roles_sql(verifier(admin, ADMIN_ROLE), pairs, monitor, backup)
 
         admin_tls = pki.certificates[ADMIN_CERTIFICATE]
         self.server = self.container(
             "server",
             server_spec(
                 self.service.image_reference,
-                files.pg_hba_conf(managed, monitor),
+                files.pg_hba_conf(managed, monitor, backup),
                 self.tls,
                 values[DEFINITION.own("bootstrap-password")],
+                backup=backup is not None,
             ),
         )
         self.role_job = self.container(

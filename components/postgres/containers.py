@@ -23,9 +23,12 @@ INITDB_ARGS = "--auth-local=scram-sha-256 --auth-host=scram-sha-256 --data-check
 TMP = "/tmp"  # noqa: S108 (a private tmpfs inside the container)
 
 
-def server_spec(image: str, hba: str, tls: TlsFiles, bootstrap_password: Any) -> ContainerSpec:
+def server_spec(
+    image: str, hba: str, tls: TlsFiles, bootstrap_password: Any, backup: bool = False
+) -> ContainerSpec:
     """No wrapper around the image's entrypoint: certificates and configuration are in place
-    before the first start, so initialisation and the final server read the same files."""
+    before the first start, so initialisation and the final server read the same files.
+    `backup`: the backup service streams from it (a bound on the WAL its slot holds)."""
     return ContainerSpec(
         service="postgres",
         image=image,
@@ -39,7 +42,7 @@ def server_spec(image: str, hba: str, tls: TlsFiles, bootstrap_password: Any) ->
             "PGDATA": DATA,
         },
         uploads=[
-            Upload(files.CONF, files.postgresql_conf(), UID),
+            Upload(files.CONF, files.postgresql_conf(backup), UID),
             Upload(files.HBA, hba, UID),
             # PostgreSQL refuses a key readable by others than its owner (0600 or stricter).
             *tls.uploads(UID, key_mode="0600"),

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 from components.docker.spec import CONFIG_DIR, TLS_DIR
 from components.postgres.definition import DEFINITION
-from components.postgres.roles import ADMIN_ROLE, DATABASE, Role
+from components.postgres.roles import ADMIN_ROLE, BACKUP_SLOT, DATABASE, Role
 
 PORT = DEFINITION.tls_port
 CONF = f"{CONFIG_DIR}/postgresql.conf"
@@ -16,7 +16,14 @@ BOOTSTRAP_PASSWORD_FILE = f"{CONFIG_DIR}/secrets/bootstrap-password"
 ROLES_SQL = f"{CONFIG_DIR}/roles.sql"
 
 
-def postgresql_conf() -> str:
+WAL_KEPT_FOR_BACKUP = "4GB"
+"""How much WAL the backup service's replication slot may hold back on the database's own
+volume while the backup service is away: past it PostgreSQL drops the slot (and the backup
+alerts fire) instead of filling its disk."""
+
+
+def postgresql_conf(backup: bool = False) -> str:
+    slot = f"max_slot_wal_keep_size = {WAL_KEPT_FOR_BACKUP}\n" if backup else ""
     return f"""# Rendered by vos-infra. TLS only, SCRAM only.
 listen_addresses = '*'
 port = {PORT}
@@ -32,13 +39,16 @@ max_connections = 200
 log_connections = on
 log_disconnections = on
 log_line_prefix = '%m [%p] %q%u@%d '
-"""
+{slot}"""
 
 
-def pg_hba_conf(roles: Sequence[Role], monitor: str | None = None) -> str:
+def pg_hba_conf(
+    roles: Sequence[Role], monitor: str | None = None, backup: str | None = None
+) -> str:
     """First match wins: every network connection must be TLS; each service role may reach
-    only the platform database with SCRAM; the admin and the monitor role (postgres_exporter)
-    only with a client certificate."""
+    only the platform database with SCRAM; the admin, the monitor role (postgres_exporter)
+    and the backup role only with a client certificate, and only the backup role may open
+    a replication connection (`all` does not match those)."""
     lines = [
         "# Rendered by vos-infra. First matching line wins.",
         "# TYPE     DATABASE  USER  ADDRESS  METHOD",
@@ -49,6 +59,9 @@ def pg_hba_conf(roles: Sequence[Role], monitor: str | None = None) -> str:
     ]
     if monitor:
         lines.append(f"hostssl    {DATABASE}  {monitor}  all  cert")
+    if backup:
+        lines.append(f"hostssl    {DATABASE}  {backup}  all  cert")
+        lines.append(f"hostssl    replication  {backup}  all  cert")
     lines += [f"hostssl    {DATABASE}  {role.name}  all  scram-sha-256" for role in roles]
     lines.append("host       all       all   all      reject")
     return "\n".join(lines) + "\n"
@@ -78,13 +91,35 @@ def monitor_sql(name: str) -> list[str]:
     ]
 
 
+def backup_sql(name: str) -> list[str]:
+    """The backup service's role (Barman, backup_method = postgres): replication, the
+    settings and statistics it checks, the backup and WAL functions it calls (Barman's
+    documented grants for a non-superuser on PostgreSQL 15+); no data, no password
+    (certificate login only)."""
+    return [
+        _create_role(name),
+        f"ALTER ROLE {name} WITH LOGIN REPLICATION NOSUPERUSER NOCREATEDB NOCREATEROLE "
+        "NOBYPASSRLS INHERIT CONNECTION LIMIT 5 PASSWORD NULL;",
+        f"COMMENT ON ROLE {name} IS 'managed by vos-infra for postgres-backup';",
+        f"GRANT pg_read_all_settings, pg_read_all_stats, pg_checkpoint TO {name};",
+        f"GRANT EXECUTE ON FUNCTION pg_backup_start(text, boolean) TO {name};",
+        f"GRANT EXECUTE ON FUNCTION pg_backup_stop(boolean) TO {name};",
+        f"GRANT EXECUTE ON FUNCTION pg_switch_wal() TO {name};",
+        f"GRANT EXECUTE ON FUNCTION pg_create_restore_point(text) TO {name};",
+        f"GRANT CONNECT ON DATABASE {DATABASE} TO {name};",
+    ]
+
+
 def roles_sql(
-    admin_verifier: str, roles: Sequence[tuple[Role, str]], monitor: str | None = None
+    admin_verifier: str,
+    roles: Sequence[tuple[Role, str]],
+    monitor: str | None = None,
+    backup: str | None = None,
 ) -> str:
     """Idempotent SQL the role job runs as the admin over TLS: create or update every role
     with its pre-hashed verifier, give each its own schema and nothing else, the monitor
-    role (when the exporter runs), and disable the login of managed roles that are no longer
-    configured."""
+    role (when the exporter runs), the backup role (when the backup service runs), and
+    disable the login of managed roles that are no longer configured."""
     out = [
         "-- Rendered by vos-infra; run by the postgres-roles job in one transaction.",
         f"ALTER ROLE {ADMIN_ROLE} WITH PASSWORD {_literal(admin_verifier)};",
@@ -106,7 +141,16 @@ def roles_sql(
         ]
     if monitor:
         out += monitor_sql(monitor)
-    kept = [role.name for role, _ in roles] + ([monitor] if monitor else [])
+    if backup:
+        out += backup_sql(backup)
+    else:
+        # A slot nobody reads holds WAL back without bound once max_slot_wal_keep_size
+        # (set only while the backup service runs) is gone: drop it with the service.
+        out.append(
+            "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "  # noqa: S608
+            f"WHERE slot_name = {_literal(BACKUP_SLOT)} AND NOT active;"
+        )
+    kept = [role.name for role, _ in roles] + [name for name in (monitor, backup) if name]
     keep = ", ".join(_literal(name) for name in kept) or "''"
     # Identifiers come from Role names, which roles.roles() checks are plain SQL
     # identifiers; every value is a quoted literal.

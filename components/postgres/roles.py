@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from components.api_gateway.definition import DEFINITION as GATEWAY
 from components.postgres.definition import DEFINITION
+from components.postgres_backup.definition import DEFINITION as BACKUP
 from components.postgres_exporter.definition import DEFINITION as EXPORTER
 from stacks import Settings
 
@@ -16,6 +17,10 @@ ADMIN_ROLE = DEFINITION.client_certificate("postgres-admin").common_name
 """The bootstrap superuser. Over the network it authenticates only with a client certificate."""
 MONITOR_ROLE = EXPORTER.client_certificate("postgres-monitor").common_name
 """postgres_exporter's role: pg_monitor only, logs in only with its client certificate."""
+BACKUP_ROLE = BACKUP.client_certificate("postgres-streaming").common_name
+"""The backup service's role: replication and the backup functions, certificate login only."""
+BACKUP_SLOT = BACKUP_ROLE
+"""The replication slot that keeps the WAL the backup service has not received yet."""
 
 
 @dataclass(frozen=True)
@@ -49,3 +54,9 @@ def monitor_role(settings: Settings) -> str | None:
     """The exporter's role when the exporter runs (else its login is disabled like any
     managed role that is no longer configured)."""
     return MONITOR_ROLE if settings.is_enabled(EXPORTER.key) else None
+
+
+def backup_role(settings: Settings) -> str | None:
+    """The backup service's role when it runs (else its login is disabled and its slot
+    dropped)."""
+    return BACKUP_ROLE if settings.is_enabled(BACKUP.key) else None

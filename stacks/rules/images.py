@@ -1,5 +1,6 @@
 """Where each container's image comes from: pinned by digest in prod, exactly one of image
-or build, builds only for the VOS apps in dev, from a folder that holds the Dockerfile."""
+or build, builds in dev only for the VOS apps and the services that have no published image,
+from a folder that holds the Dockerfile."""
 
 from __future__ import annotations
 
@@ -47,12 +48,13 @@ def prod_digests(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
 def image_sources(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
     """Each container runs exactly one of: a published image, or (a VOS app, dev only) an
     image built from a source folder on the Docker host."""
-    for path, values, app in runners(raw, catalogue):
+    for path, values, _, buildable in runners(raw, catalogue):
         image, build = values.get("image"), values.get("build")
         if image is None and build is None:
             yield Problem(
                 (*path, "image"),
-                "is required but not set" + (" (or build, to build it from source)" if app else ""),
+                "is required but not set"
+                + (" (or build, to build it from source)" if buildable else ""),
                 set_hint((*path, "image"), "<repository>:<tag>"),
             )
             continue
@@ -65,11 +67,12 @@ def image_sources(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
                 f"pulumi config rm --path '{config_key((*path, 'build'))}' or "
                 f"pulumi config rm --path '{config_key((*path, 'image'))}'",
             )
-        if not app:
+        if not buildable:
             yield Problem(
                 (*path, "build"),
                 f"{path[-1]} runs its published image; only the VOS apps (the gateway, the "
-                "agents) are built from source",
+                "agents) and the services without one (the backup service) are built from "
+                "source",
                 f"pulumi config rm --path '{config_key((*path, 'build'))}'",
             )
         elif raw.get("environment") == "prod":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from stacks.problems import Problem, config_key
 from stacks.services import Catalogue
@@ -54,16 +54,30 @@ def runs_apps(raw: Raw, catalogue: Catalogue) -> bool:
     )
 
 
-def runners(raw: Raw, catalogue: Catalogue) -> Iterator[tuple[tuple[str | int, ...], Raw, bool]]:
-    """(config path, raw settings, is a VOS app) of every enabled service, of every service
-    whose image an enabled one borrows, and of every agent."""
+class Runner(NamedTuple):
+    """A container of the stack as its settings say it: what runs an image."""
+
+    path: tuple[str | int, ...]
+    """Its config path: ("services", key) or ("agents", index)."""
+    values: Raw
+    app: bool
+    """A VOS app (a consumer service or an agent)."""
+    buildable: bool
+    """Dev may build its image from source: the VOS apps, and the services that name a
+    `source` (ServiceDefinition.source)."""
+
+
+def runners(raw: Raw, catalogue: Catalogue) -> Iterator[Runner]:
+    """Every enabled service, every service whose image an enabled one borrows, and every
+    agent."""
     services = section(raw, "services")
     borrowed = {d.borrows_image for d in catalogue if d.borrows_image and enabled(services, d.key)}
     for definition in catalogue:
         if enabled(services, definition.key) or definition.key in borrowed:
             settings = section(services, definition.key)
-            yield ("services", definition.key), settings, definition.consumer
+            app, source = definition.consumer, bool(definition.source)
+            yield Runner(("services", definition.key), settings, app, app or source)
     agents = raw.get("agents")
     for i, agent in enumerate(agents if isinstance(agents, list) else []):
         if isinstance(agent, Mapping):
-            yield ("agents", i), agent, True
+            yield Runner(("agents", i), agent, True, True)

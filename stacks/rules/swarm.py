@@ -25,14 +25,14 @@ ALL_ADDRESSES = {"0.0.0.0", "::"}  # noqa: S104 (what host-mode publishing binds
 def _apps(raw: Raw, catalogue: Catalogue) -> Iterator[tuple[tuple[str | int, ...], Raw]]:
     """(config path, raw settings) of every enabled VOS app: the consumer services, the
     agents."""
-    return ((path, values) for path, values, app in runners(raw, catalogue) if app)
+    return ((run.path, run.values) for run in runners(raw, catalogue) if run.app)
 
 
 def builds(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
     if raw.get("target") != "swarm":
         return
-    for path, values in _apps(raw, catalogue):
-        if values.get("build") is not None:
+    for path, values, _, buildable in runners(raw, catalogue):
+        if buildable and values.get("build") is not None:  # else rules/images.py refuses it
             yield Problem(
                 (*path, "build"),
                 "builds the image on one host, and a Swarm's other nodes cannot run it",

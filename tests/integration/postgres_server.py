@@ -56,20 +56,23 @@ class PostgresServer:
             check=False,
         )
 
-    def start(self) -> None:
+    def start(self, initialise: bool = True) -> None:
         """initdb as the image's entrypoint does (superuser and password from the rendered
-        environment), then the server with the rendered command, then POSTGRES_DB."""
+        environment), then the server with the rendered command, then POSTGRES_DB.
+        `initialise=False`: a data directory is already there (a restore), as the
+        entrypoint skips both for a volume that holds one."""
         env = self.container.env
         password_file = remap(env["POSTGRES_PASSWORD_FILE"], self.config)
-        init = self._run(
-            _bin("initdb"),
-            "-D",
-            str(self.data),
-            f"--username={env['POSTGRES_USER']}",
-            f"--pwfile={password_file}",
-            *shlex.split(env["POSTGRES_INITDB_ARGS"]),
-        )
-        assert init.returncode == 0, init.stderr
+        if initialise:
+            init = self._run(
+                _bin("initdb"),
+                "-D",
+                str(self.data),
+                f"--username={env['POSTGRES_USER']}",
+                f"--pwfile={password_file}",
+                *shlex.split(env["POSTGRES_INITDB_ARGS"]),
+            )
+            assert init.returncode == 0, init.stderr
         command = [remap(part, self.config) for part in self.container.command]
         assert command[0] == "postgres"
         with open(self.root / "server.log", "wb") as log:
@@ -91,6 +94,8 @@ class PostgresServer:
                 stderr=log,
             )
         self._wait_ready()
+        if not initialise:
+            return
         created = self.socket_psql(
             "postgres",
             f'CREATE DATABASE "{env["POSTGRES_DB"]}"',

@@ -12,56 +12,17 @@ from __future__ import annotations
 import ssl
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 from pulumi.runtime.sync_await import _sync_await
 
 from tests.helpers import output, write_private
-from tests.integration.postgres_server import PostgresServer
+from tests.integration.postgres_cluster import PROFILE, Cluster
 from tests.integration.tls_probe import handshake
-from tools.offline.mocks import MockState
 from tools.offline.rendered import RenderedContainer, containers
 from tools.offline.runner import evaluate
-from tools.offline.stack_files import read_stack_config, with_overrides
-
-PROFILE = read_stack_config("dev")
-
-
-class Cluster:
-    def __init__(self, tmp: Path) -> None:
-        self.state = MockState()
-        self.evaluation = evaluate("dev", PROFILE, state=self.state)
-        rendered = containers(self.evaluation)
-        self.server = PostgresServer(rendered["postgres"])
-        self.tmp = tmp
-        self.server.start()
-        job = self.server.run_job(rendered["postgres-roles"])
-        assert job.returncode == 0, job.stderr
-        self.ca = write_private(
-            tmp, "ca.crt", output(self.evaluation.named("pki-ca-cert"), "certPem")
-        )
-
-    def password(self, service: str) -> str:
-        return str(
-            output(self.evaluation.named(f"credentials-{service}-postgres-password"), "result")
-        )
-
-    def connect(self, user: str, password: str | None, **params: Any) -> psycopg.Connection[Any]:
-        options: dict[str, Any] = {
-            "host": "postgres",
-            "hostaddr": "127.0.0.1",
-            "port": self.server.port,
-            "dbname": "vos",
-            "user": user,
-            "sslmode": "verify-full",
-            "sslrootcert": self.ca,
-            "connect_timeout": 10,
-        } | params
-        if password is not None:
-            options["password"] = password
-        return psycopg.connect(**options)
+from tools.offline.stack_files import with_overrides
 
 
 @pytest.fixture(scope="module")

@@ -64,8 +64,15 @@ def test_each_service_with_containers_is_proven_on_a_real_server_or_by_rules(
     )
 
 
-def test_the_dev_stack_assembles_every_enabled_service_with_containers(dev: Evaluation) -> None:
-    assert set(dev.result.services) == {d.key for d in WITH_CONTAINERS}
+def test_each_stack_assembles_every_enabled_service_with_containers(
+    dev: Evaluation, prod: Evaluation
+) -> None:
+    for evaluation in (dev, prod):
+        settings = evaluation.result.settings
+        enabled = {d.key for d in WITH_CONTAINERS if settings.is_enabled(d.key)}
+        assert set(evaluation.result.services) == enabled
+    # Between them, every service with containers is assembled in some profile.
+    assert set(dev.result.services) | set(prod.result.services) == {d.key for d in WITH_CONTAINERS}
 
 
 def test_an_inconsistent_catalogue_is_refused() -> None:

@@ -1,0 +1,1 @@
+"""The PostgreSQL backup service: Barman streaming WAL and taking base backups on a schedule."""

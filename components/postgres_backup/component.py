@@ -1,0 +1,34 @@
+"""The backup service: Barman streaming the stack's PostgreSQL and backing it up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.app.component import build_source
+from components.postgres_backup.containers import backup_spec
+from components.postgres_backup.definition import DEFINITION
+from components.service import Deployed, ServiceArgs, ServiceComponent
+
+
+class PostgresBackup(ServiceComponent):
+    definition = DEFINITION
+    resource_type = "vos:data:PostgresBackup"
+
+    server: Deployed
+
+    def build(self, args: ServiceArgs) -> dict[str, Any]:
+        identity = args.pki.certificates[DEFINITION.client_certificate("postgres-streaming").name]
+        policy = args.settings.backup.postgres
+        self.server = self.container(
+            "server",
+            backup_spec(
+                self.service.image_reference,
+                build_source(self.service),
+                policy.schedule,
+                policy.retention_policy,
+                args.pki.ca_cert_pem,
+                identity.cert_pem,
+                identity.private_key_pem,
+            ),
+        )
+        return {}

@@ -1,0 +1,57 @@
+"""The backup service as a ContainerSpec (no resources created here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from components.docker.spec import (
+    TLS_DIR,
+    BuildSource,
+    ContainerSpec,
+    Healthcheck,
+    Upload,
+    tmpfs_options,
+)
+from components.postgres_backup import files
+from components.postgres_backup.definition import DEFINITION
+
+assert DEFINITION.image_uid is not None
+UID = DEFINITION.image_uid
+TMP = "/tmp"  # noqa: S108 (a private tmpfs inside the container)
+
+
+def backup_spec(
+    image: str,
+    build: BuildSource | None,
+    schedule: str,
+    retention_policy: str,
+    ca: Any,
+    cert: Any,
+    key: Any,
+) -> ContainerSpec:
+    return ContainerSpec(
+        service=DEFINITION.dns_name,
+        image=image,
+        build=build,
+        # The image's entrypoint is images/postgres-backup/vos_backup.py; these its arguments.
+        command=["--config", files.CONFIG, "--server", files.SERVER, "--schedule", schedule],
+        user=f"{UID}:{UID}",
+        uploads=[
+            Upload(files.CONFIG, files.barman_conf(), UID),
+            Upload(files.SERVER_CONF, files.server_conf(retention_policy), UID),
+            Upload(f"{TLS_DIR}/ca.crt", ca, UID),
+            Upload(files.CLIENT_CERT, cert, UID),
+            # libpq refuses a key that others may read.
+            Upload(files.CLIENT_KEY, key, UID, "0400", secret=True),
+        ],
+        data_volume=files.HOME,
+        tmpfs={TMP: tmpfs_options(UID)},
+        # Healthy once Barman's own checks pass: PostgreSQL reached with the certificate,
+        # the slot streaming, WAL arriving, a base backup within the retention policy.
+        healthcheck=Healthcheck(
+            ["barman", "-c", files.CONFIG, "check", "--nagios", files.SERVER],
+            interval="60s",
+            timeout="30s",
+            retries=3,
+        ),
+    )

@@ -1,0 +1,132 @@
+"""The rendered postgres-backup container run here: its files laid out for the local barman
+account, its entrypoint (images/postgres-backup/vos_backup.py) under Debian's python3 with
+python3-croniter, as in the image, and Barman (Debian's) against a real PostgreSQL.
+
+Remapped for the test: /etc/vos -> a temporary folder, Barman's home (the data volume) ->
+another, `host=postgres` -> the same name at 127.0.0.1 and the server's port (the
+certificate is still verified against `postgres`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from components.postgres.definition import DEFINITION as POSTGRES
+from components.postgres_backup import files
+from tests.integration.local_files import (
+    lay_out,
+    private_workdir,
+    remap,
+    remove,
+    run_as,
+    service_account,
+)
+from tools.offline.rendered import RenderedContainer
+
+ACCOUNT = "barman"
+PROJECT = Path(__file__).resolve().parents[2]
+ENTRYPOINT = PROJECT / "images" / "postgres-backup" / "vos_backup.py"
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with python3-croniter: the image's
+
+
+class BackupService:
+    def __init__(self, container: RenderedContainer, postgres_port: int) -> None:
+        self.container = container
+        self.root = private_workdir(ACCOUNT, "vos-barman-")
+        self.config = lay_out(container, self.root, ACCOUNT)
+        self.home = self.root / "home"
+        self.home.mkdir(mode=0o700)
+        os.chown(self.home, *service_account(ACCOUNT))
+        self._rewrite(files.CONFIG, files.HOME, str(self.home))
+        self._rewrite(
+            files.SERVER_CONF,
+            f"host=postgres port={POSTGRES.tls_port}",
+            f"host=postgres hostaddr=127.0.0.1 port={postgres_port}",
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def path(self, rendered: str) -> Path:
+        return Path(remap(rendered, self.config))
+
+    def _rewrite(self, rendered: str, old: str, new: str) -> None:
+        path = self.path(rendered)
+        text = path.read_text()
+        assert old in text, (rendered, old)
+        path.write_text(text.replace(old, new))
+
+    def command(self, *args: str) -> list[str]:
+        """A rendered command (the healthcheck's, the entrypoint's arguments) made local."""
+        return [remap(part, self.config) for part in args]
+
+    def barman(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*run_as(ACCOUNT), "barman", "-c", str(self.path(files.CONFIG)), *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+
+    def start(self) -> None:
+        """The container's main process: the image's entrypoint with the rendered arguments."""
+        with open(self.root / "entrypoint.log", "wb") as log:
+            self.process = subprocess.Popen(
+                [
+                    *run_as(ACCOUNT),
+                    SYSTEM_PYTHON,
+                    str(ENTRYPOINT),
+                    *self.command(*self.container.command),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def log(self) -> str:
+        return (self.root / "entrypoint.log").read_text(errors="replace")
+
+    def backups(self) -> list[dict[str, Any]]:
+        listed = self.barman("--format", "json", "list-backups", files.SERVER)
+        assert listed.returncode == 0, listed.stderr
+        found: list[dict[str, Any]] = json.loads(listed.stdout).get(files.SERVER, [])
+        return found
+
+    def wait_for_backup(self, timeout: float = 180) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            done = [b for b in self.backups() if b.get("status") == "DONE"]
+            if done:
+                return done[-1]
+            if self.process is not None and self.process.poll() is not None:
+                raise AssertionError(f"the entrypoint exited: {self.log()[-3000:]}")
+            time.sleep(1)
+        raise AssertionError(f"no base backup within {timeout} s: {self.log()[-3000:]}")
+
+    def recover(self, target_time: str, destination: Path, owner: str) -> None:
+        """`barman recover` of the latest base backup to a moment, into `destination` (a new,
+        empty data directory), then handed to the account PostgreSQL runs as. Its parent
+        becomes traversable (not readable) for Barman's account, which writes there first."""
+        destination.parent.chmod(0o711)
+        os.chown(destination, *service_account(ACCOUNT))
+        done = self.barman(
+            "recover", "--target-time", target_time, files.SERVER, "latest", str(destination)
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        uid, gid = service_account(owner)
+        handed = subprocess.run(
+            ["chown", "-R", f"{uid}:{gid}", str(destination)], capture_output=True, check=False
+        )
+        assert handed.returncode == 0, handed.stderr
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=30)
+        # `barman cron` started pg_receivewal in the background, outside that group.
+        self.barman("receive-wal", "--stop", files.SERVER, timeout=60)
+        remove(self.root)

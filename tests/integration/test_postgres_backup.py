@@ -1,0 +1,160 @@
+"""The backup service as rendered, on real software: Debian's PostgreSQL 15 with the rendered
+files and role job, Debian's Barman with the rendered configuration, the image's entrypoint
+(images/postgres-backup/vos_backup.py) with the rendered arguments. A point-in-time restore
+gives back exactly what was committed before the target."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from components.postgres.roles import BACKUP_ROLE, BACKUP_SLOT
+from components.postgres_backup import files
+from tests.helpers import output, write_private
+from tests.integration.backup_service import ACCOUNT, BackupService
+from tests.integration.local_files import run_as
+from tests.integration.postgres_cluster import PROFILE, Cluster
+from tests.integration.postgres_server import PostgresServer
+from tools.offline.stack_files import with_overrides
+
+BACKUP = with_overrides(PROFILE, services={"postgresBackup": {"enabled": True}})
+
+
+class Setup:
+    def __init__(self, tmp: Path) -> None:
+        self.cluster = Cluster(tmp, BACKUP)
+        self.backup = BackupService(
+            self.cluster.rendered["postgres-backup"], self.cluster.server.port
+        )
+        self.tmp = tmp
+
+    def identity(self) -> dict[str, str]:
+        evaluation = self.cluster.evaluation
+        return {
+            "sslcert": write_private(
+                self.tmp,
+                "backup.crt",
+                output(evaluation.named("pki-postgres-streaming-cert"), "certPem"),
+            ),
+            "sslkey": write_private(
+                self.tmp,
+                "backup.key",
+                output(evaluation.named("pki-postgres-streaming-key"), "privateKeyPem"),
+            ),
+        }
+
+    def gateway(self, server: PostgresServer | None = None) -> psycopg.Connection[Any]:
+        """The gateway's own login (its data is what is backed up), over verified TLS."""
+        port = (server or self.cluster.server).port
+        return self.cluster.connect(
+            "api_gateway", self.cluster.password("api-gateway"), port=port, autocommit=True
+        )
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    made = Setup(tmp_path_factory.mktemp("pg-backup"))
+    try:
+        made.backup.start()
+        made.backup.wait_for_backup()
+        yield made
+    finally:
+        made.backup.stop()
+        made.cluster.server.stop()
+
+
+def test_the_first_round_takes_a_base_backup_streaming_over_the_certificate(
+    setup: Setup,
+) -> None:
+    (done,) = setup.backup.backups()
+    assert done["status"] == "DONE"
+    with setup.gateway() as conn:
+        conn.execute("SELECT 1")
+    # The slot the rendered configuration names, read by pg_receivewal as the backup role,
+    # over TLS: what keeps every WAL record until Barman has it.
+    admin = setup.cluster.connect("vos_backup", None, **setup.identity(), autocommit=True)
+    with admin:
+        streaming = admin.execute(
+            "SELECT r.usename, s.ssl FROM pg_stat_replication r JOIN pg_stat_ssl s ON s.pid = r.pid"
+        ).fetchall()
+        slot = admin.execute(
+            "SELECT slot_type, active FROM pg_replication_slots WHERE slot_name = %s",
+            (BACKUP_SLOT,),
+        ).fetchone()
+    assert (BACKUP_ROLE, True) in streaming
+    assert slot == ("physical", True)
+
+
+def test_the_backup_role_logs_in_only_with_its_certificate_and_reads_no_data(
+    setup: Setup,
+) -> None:
+    with pytest.raises(psycopg.OperationalError):
+        setup.cluster.connect("vos_backup", "guess", connect_timeout=5)
+    with setup.gateway() as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS secrets (v text)")
+    with setup.cluster.connect("vos_backup", None, **setup.identity(), autocommit=True) as conn:
+        flags = conn.execute(
+            "SELECT rolsuper, rolreplication FROM pg_roles WHERE rolname = current_user"
+        ).fetchone()
+        assert flags == (False, True)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT * FROM api_gateway.secrets")
+
+
+def test_the_healthcheck_passes_while_it_streams_and_fails_when_it_does_not(
+    setup: Setup,
+) -> None:
+    check = [*run_as(ACCOUNT), *setup.backup.command(*setup.backup.container.healthcheck)]
+    assert subprocess.run(check, capture_output=True, timeout=120).returncode == 0
+    stopped = setup.backup.barman("receive-wal", "--stop", files.SERVER)
+    assert stopped.returncode == 0, stopped.stderr
+    failing = subprocess.run(check, capture_output=True, text=True, timeout=120)
+    assert failing.returncode != 0
+    assert "receive-wal running" in failing.stdout + failing.stderr
+    # The entrypoint's next `barman cron` (every minute) starts it again; here at once.
+    assert setup.backup.barman("cron").returncode == 0
+    deadline = time.monotonic() + 60
+    while subprocess.run(check, capture_output=True, timeout=120).returncode != 0:
+        assert time.monotonic() < deadline, "receive-wal did not come back"
+        time.sleep(1)
+
+
+def test_a_restore_to_a_point_in_time_gives_back_exactly_what_was_committed_before_it(
+    setup: Setup,
+) -> None:
+    with setup.gateway() as conn:
+        conn.execute("CREATE TABLE orders (id int PRIMARY KEY, note text)")
+        conn.execute("INSERT INTO orders SELECT i, 'before' FROM generate_series(1, 1000) i")
+        target = conn.execute("SELECT clock_timestamp()").fetchone()
+        assert target is not None
+        time.sleep(1.5)
+        conn.execute("INSERT INTO orders VALUES (1001, 'after the target')")
+        conn.execute("DROP TABLE orders")
+    # Close the segment that holds the drop, and wait until Barman has filed it.
+    switched = setup.backup.barman(
+        "switch-wal", "--archive", "--archive-timeout", "60", files.SERVER
+    )
+    assert switched.returncode == 0, switched.stdout + switched.stderr
+
+    restored = PostgresServer(setup.cluster.rendered["postgres"])
+    try:
+        setup.backup.recover(target[0].isoformat(), restored.data, "postgres")
+        restored.start(initialise=False)
+        with setup.gateway(restored) as conn:
+            rows = conn.execute("SELECT count(*), min(id), max(id) FROM orders").fetchone()
+            notes = conn.execute("SELECT DISTINCT note FROM orders").fetchall()
+            in_recovery = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+        assert rows == (1000, 1, 1000)
+        assert notes == [("before",)]
+        assert in_recovery == (True,)  # paused at the target, for a look before promoting
+    finally:
+        restored.stop()
+    # The live server still has the drop: a restore never touched it.
+    with setup.gateway() as conn, pytest.raises(psycopg.errors.UndefinedTable):
+        conn.execute("SELECT 1 FROM orders")
