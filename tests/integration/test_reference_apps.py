@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import ssl
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -304,19 +305,23 @@ def test_an_agent_rejects_a_message_without_user_id(stack: ReferenceStack, tmp_p
         ssl_options=pika.SSLOptions(context, server_hostname="rabbitmq"),
     )
     before = len(agent.lines())
+    # Its own request id: were it handled, the task's line would carry it. (Another test's
+    # task may still finish meanwhile, with its own id: it is not this one.)
+    request_id = f"anon-{uuid.uuid4().hex}"
     with pika.BlockingConnection(parameters) as connection:
         channel = connection.channel()
         channel.confirm_delivery()
         channel.basic_publish(
             "vos.messages", "agent.weather.task", b'{"input": "anonymous"}',
-            pika.BasicProperties(correlation_id="anon"),
+            pika.BasicProperties(correlation_id="anon", headers={"x-request-id": request_id}),
         )  # fmt: skip
 
     def rejected() -> bool:
         return any("without user_id" in line for line in agent.lines()[before:])
 
     assert wait_until(rejected, timeout=10), agent.lines()[-5:]
-    assert not any('"outcome"' in line for line in agent.lines()[before:])  # no work done
+    handled = [line for line in agent.lines()[before:] if request_id in line]
+    assert not any('"outcome"' in line for line in handled), handled  # no work done
 
 
 def test_the_api_takes_tls_1_2_with_aead_suites_only(stack: ReferenceStack) -> None:
