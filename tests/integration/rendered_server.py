@@ -17,7 +17,7 @@ import re
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from tests.integration.local_files import (
@@ -81,10 +81,12 @@ class RenderedServer:
         addresses: dict[str, int],
         listen: int,
         faster: dict[str, str] | None = None,
+        sooner: Sequence[str] = (),
     ) -> None:
         """`addresses`: `name:port` as rendered -> the port its test server listens on;
         `listen`: this server's own test port; `faster`: text -> replacement in its files
-        that only shortens its intervals (the one remapping besides paths and ports)."""
+        that only shortens its intervals (the one remapping besides paths and ports);
+        `sooner`: flags added to its command that only shorten its delays."""
         self.container, self.port = container, listen
         self.root = private_workdir(ACCOUNT, f"vos-{container.service}-")
         self.config = lay_out(container, self.root, ACCOUNT)
@@ -103,6 +105,7 @@ class RenderedServer:
             part = re.sub(r"^(--web\.listen-address)=.*", rf"\1=127.0.0.1:{listen}", part)
             part = re.sub(r"^(--storage\.(?:tsdb\.)?path)=.*", rf"\1={data}", part)
             args.append(part)
+        args += sooner
         env = {k: retarget(remap(v, self.config), addresses) for k, v in container.env.items()}
         self.log = self.root / "server.log"
         with open(self.log, "wb") as log:
