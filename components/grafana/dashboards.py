@@ -25,6 +25,7 @@ HTTP = "http_server_request_duration_seconds"
 REQUESTS = f"rate({HTTP}_count{{{GATEWAY_JOB}}}[{RATE}])"
 ERRORS = f'rate({HTTP}_count{{{GATEWAY_JOB}, http_response_status_code=~"5.."}}[{RATE}])'
 BUCKETS = f"rate({HTTP}_bucket{{{GATEWAY_JOB}}}[{RATE}])"
+BACKUP_AGE = "time() - vos_backup_last_base_backup_end_timestamp_seconds"
 
 
 def overview() -> dict[str, Any]:
@@ -213,7 +214,8 @@ def postgres() -> dict[str, Any]:
     return dashboard(
         "vos-postgres",
         "VOS / PostgreSQL",
-        "Read by postgres_exporter as the pg_monitor-only role vos_monitor.",
+        "Read by postgres_exporter as the pg_monitor-only role vos_monitor; the backups "
+        "as the backup service reports them.",
         [
             Panel("Up", (Query("pg_up", "{{instance}}"),), "stat"),
             Panel(
@@ -259,6 +261,24 @@ def postgres() -> dict[str, Any]:
                         "{{datname}}",
                     ),
                 ),
+            ),
+            # The backup service's (docs/backups.md): what the backup alerts watch.
+            Panel(
+                "Newest base backup: age",
+                (Query(f"{BACKUP_AGE} and vos_backup_base_backups > 0", "{{instance}}"),),
+                "stat",
+                unit="s",
+            ),
+            Panel(
+                "Newest base backup: size",
+                (Query("vos_backup_last_base_backup_size_bytes", "{{instance}}"),),
+                "stat",
+                unit="bytes",
+            ),
+            Panel(
+                "Backup checks failing",
+                (Query("count by (instance) (vos_backup_check_ok == 0) or vector(0)", "failing"),),
+                "stat",
             ),
         ],
     )

@@ -26,9 +26,9 @@ class PostgresBackup(ServiceComponent):
                 build_source(self.service),
                 policy.schedule,
                 policy.retention_policy,
-                args.pki.ca_cert_pem,
-                identity.cert_pem,
-                identity.private_key_pem,
+                self.tls,
+                args.pki.metrics_ca_cert_pem,
+                (identity.cert_pem, identity.private_key_pem),
             ),
         )
         return {}

@@ -9,14 +9,18 @@ from components.docker.spec import (
     BuildSource,
     ContainerSpec,
     Healthcheck,
+    TlsFiles,
     Upload,
     tmpfs_options,
 )
 from components.postgres_backup import files
 from components.postgres_backup.definition import DEFINITION
+from components.prometheus.web_config import METRICS_CA
 
 assert DEFINITION.image_uid is not None
 UID = DEFINITION.image_uid
+PORT = DEFINITION.tls_port
+"""Its metrics endpoint (HTTPS, the scrape identity only)."""
 TMP = "/tmp"  # noqa: S108 (a private tmpfs inside the container)
 
 
@@ -25,25 +29,34 @@ def backup_spec(
     build: BuildSource | None,
     schedule: str,
     retention_policy: str,
-    ca: Any,
-    cert: Any,
-    key: Any,
+    tls: TlsFiles,
+    metrics_ca: Any,
+    client: tuple[Any, Any],
 ) -> ContainerSpec:
+    """`tls`: its own certificate, for its metrics endpoint; `client`: the backup role's
+    certificate and key, its login at PostgreSQL."""
+    cert, key = client
     return ContainerSpec(
         service=DEFINITION.dns_name,
         image=image,
         build=build,
         # The image's entrypoint is images/postgres-backup/vos_backup.py; these its arguments.
-        command=["--config", files.CONFIG, "--server", files.SERVER, "--schedule", schedule],
+        command=[
+            *("--config", files.CONFIG, "--server", files.SERVER, "--schedule", schedule),
+            *("--metrics-port", str(PORT), "--metrics-ca", METRICS_CA),
+            *("--tls-cert", f"{TLS_DIR}/server.crt", "--tls-key", f"{TLS_DIR}/server.key"),
+        ],
         user=f"{UID}:{UID}",
         uploads=[
             Upload(files.CONFIG, files.barman_conf(), UID),
             Upload(files.SERVER_CONF, files.server_conf(retention_policy), UID),
-            Upload(f"{TLS_DIR}/ca.crt", ca, UID),
+            *tls.uploads(UID),
+            Upload(METRICS_CA, metrics_ca, UID),
             Upload(files.CLIENT_CERT, cert, UID),
             # libpq refuses a key that others may read.
             Upload(files.CLIENT_KEY, key, UID, "0400", secret=True),
         ],
+        internal_ports=[PORT],
         data_volume=files.HOME,
         tmpfs={TMP: tmpfs_options(UID)},
         # Healthy once Barman's own checks pass: PostgreSQL reached with the certificate,

@@ -5,9 +5,9 @@ from stacks.services import ClientCertificate, ServiceDefinition
 DEFINITION = ServiceDefinition(
     key="postgresBackup",
     dns_name="postgres-backup",
-    # Nothing listens here yet (no metrics endpoint): the port a later status endpoint takes.
+    # Its metrics endpoint: what Barman did, for the backup alerts.
     tls_port=9188,
-    tls_probe=False,
+    tls_probe=False,  # demands the scrape identity; Prometheus's `up` covers it
     requires=("postgres",),
     # Barman streams WAL and takes base backups through the replication protocol, logging in
     # with a certificate (pg_hba `cert`): no password to store or rotate. Its role may

@@ -15,6 +15,7 @@ from components.blackbox_exporter.files import tls_endpoints
 from components.grafana.definition import DEFINITION as GRAFANA
 from components.loki.definition import DEFINITION as LOKI
 from components.off_loop import off_loop
+from components.postgres_backup.definition import DEFINITION as POSTGRES_BACKUP
 from components.postgres_exporter.definition import DEFINITION as POSTGRES_EXPORTER
 from components.prometheus import files
 from components.prometheus.containers import server_spec
@@ -24,10 +25,10 @@ from components.rabbitmq.definition import DEFINITION as RABBITMQ
 from components.service import Deployed, ServiceArgs, ServiceComponent
 from stacks import Settings
 
-EXPORTERS = (POSTGRES_EXPORTER, BLACKBOX, LOKI, ALLOY)
+EXPORTERS = (POSTGRES_EXPORTER, BLACKBOX, LOKI, ALLOY, POSTGRES_BACKUP)
 """Scraped with the scrape identity when they run: the exporters, Loki (its gate serves
-/metrics to that identity only) and Alloy (the counts it takes from logs, e.g. the egress
-proxy's refusals)."""
+/metrics to that identity only), Alloy (the counts it takes from logs, e.g. the egress
+proxy's refusals) and the backup service (what Barman did)."""
 
 
 def scrape_plan(settings: Settings) -> files.ScrapePlan:

@@ -1,12 +1,14 @@
-"""The backup service's main process: Barman kept at work.
+"""The backup service's main process: Barman kept at work, and what it did as metrics.
 
 Every minute `barman cron` (it keeps pg_receivewal streaming through the replication slot,
 files the WAL it received and applies the retention policy); a base backup whenever the
 cron schedule comes round, and in the next minute while the server has none, since until
 its first base backup the WAL alone restores nothing. Barman schedules neither itself.
+After each round, what Barman says (its backups, its checks) becomes Prometheus metrics on
+an HTTPS endpoint that only the metrics CA's scrape identity may read.
 
-Runs inside the image (Debian's python3 and python3-croniter); vos-infra renders its
-arguments (components/postgres_backup/containers.py).
+Runs inside the image (Debian's python3, python3-croniter, python3-prometheus-client);
+vos-infra renders its arguments (components/postgres_backup/containers.py).
 """
 
 from __future__ import annotations
@@ -14,20 +16,33 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
+from http.server import ThreadingHTTPServer
+from typing import Any, Protocol
 
 from croniter import croniter
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from prometheus_client.exposition import MetricsHandler
 
 TICK_S = 60.0
+HANDSHAKE_TIMEOUT_S = 10.0
 
 
 def next_backup(schedule: str, after: datetime.datetime) -> datetime.datetime:
     """The next time the schedule (UTC) comes round strictly after `after`."""
     found: datetime.datetime = croniter(schedule, after).get_next(datetime.datetime)
     return found
+
+
+def period_s(schedule: str, after: datetime.datetime) -> float:
+    """Seconds between the schedule's next two slots: how old the newest backup may get."""
+    first = next_backup(schedule, after)
+    return (next_backup(schedule, first) - first).total_seconds()
 
 
 class Barman:
@@ -47,15 +62,26 @@ class Barman:
             print(f"vos-backup: barman {' '.join(args)} exited {done.returncode}", file=sys.stderr)
         return done
 
+    def _json(self, *args: str) -> Any:
+        done = self.run("--format", "json", *args, self.server)
+        try:
+            return json.loads(done.stdout or "{}").get(self.server)
+        except ValueError:
+            return None
+
     def cron(self) -> None:
         self.run("cron")
 
-    def has_backup(self) -> bool:
-        listed = self.run("--format", "json", "list-backups", self.server)
-        if listed.returncode != 0:
-            return False
-        found = json.loads(listed.stdout or "{}").get(self.server, [])
-        return any(b.get("status") == "DONE" for b in found)
+    def backups(self) -> list[dict[str, Any]]:
+        """The completed base backups, oldest first."""
+        found = self._json("list-backups") or []
+        done = [b for b in found if b.get("status") == "DONE"]
+        return sorted(done, key=lambda b: int(b.get("end_time_timestamp") or 0))
+
+    def checks(self) -> dict[str, bool]:
+        """`barman check`, one entry per check (receive_wal_running, replication_slot, ...)."""
+        found = self._json("check") or {}
+        return {name: result.get("status") == "OK" for name, result in found.items()}
 
     def backup(self) -> bool:
         # A fresh slot has shipped no WAL segment yet: switching makes the first one, which
@@ -65,24 +91,110 @@ class Barman:
         return self.run("backup", "--wait", self.server).returncode == 0
 
 
+class Worker(Protocol):
+    """What the loop asks of Barman (Barman above; a recording stand-in in the unit tests)."""
+
+    def cron(self) -> None: ...
+    def backups(self) -> list[dict[str, Any]]: ...
+    def checks(self) -> dict[str, bool]: ...
+    def backup(self) -> bool: ...
+
+
+class Status:
+    """The metrics, refreshed after every round from what Barman reports."""
+
+    def __init__(self, schedule: str) -> None:
+        self.schedule = schedule
+        self.registry = CollectorRegistry()
+        self.count = Gauge("vos_backup_base_backups", "completed base backups kept",
+                           registry=self.registry)  # fmt: skip
+        self.last_end = Gauge(
+            "vos_backup_last_base_backup_end_timestamp_seconds",
+            "when the newest completed base backup ended (0: none yet)",
+            registry=self.registry,
+        )
+        self.last_size = Gauge(
+            "vos_backup_last_base_backup_size_bytes", "size of the newest base backup",
+            registry=self.registry,
+        )  # fmt: skip
+        self.period = Gauge(
+            "vos_backup_schedule_period_seconds",
+            "time between two scheduled base backups (backup.postgres.schedule)",
+            registry=self.registry,
+        )
+        self.check = Gauge("vos_backup_check_ok", "1 when `barman check` passes this check",
+                           ["check"], registry=self.registry)  # fmt: skip
+        self.failures = Counter("vos_backup_base_backup_failures", "base backups that failed",
+                                registry=self.registry)  # fmt: skip
+        self.round = Gauge(
+            "vos_backup_round_end_timestamp_seconds",
+            "when the loop last finished a round (it runs one a minute)",
+            registry=self.registry,
+        )
+
+    def observe(self, barman: Worker, now: datetime.datetime) -> None:
+        # Ask Barman first, then set everything: a scrape meanwhile sees one round or the
+        # other, barring the instant of the sets; the round's end is set last.
+        backups, checks = barman.backups(), barman.checks()
+        self.count.set(len(backups))
+        newest = backups[-1] if backups else {}
+        self.last_end.set(int(newest.get("end_time_timestamp") or 0))
+        self.last_size.set(int(newest.get("size_bytes") or 0))
+        self.period.set(period_s(self.schedule, now))
+        for name, ok in checks.items():
+            self.check.labels(name).set(1 if ok else 0)
+        self.round.set(now.timestamp())
+
+
 def serve(
-    barman: Barman,
-    schedule: str,
+    barman: Worker,
+    status: Status,
     now: Callable[[], datetime.datetime],
     sleep: Callable[[float], None],
     rounds: int | None = None,
 ) -> None:
     """The loop; `rounds` bounds it (tests), None runs for ever. A server without a base
     backup (a new stack, or every attempt failed so far) gets one at the next round."""
-    due = next_backup(schedule, now())
+    due = next_backup(status.schedule, now())
     done = 0
     while rounds is None or done < rounds:
         barman.cron()
-        if now() >= due or not barman.has_backup():
-            barman.backup()
-            due = next_backup(schedule, now())
+        if now() >= due or not barman.backups():
+            if not barman.backup():
+                status.failures.inc()
+            due = next_backup(status.schedule, now())
+        status.observe(barman, now())
         done += 1
         sleep(TICK_S)
+
+
+class TlsMetricsServer(ThreadingHTTPServer):
+    """/metrics over TLS 1.2+, for clients with a certificate of the given CA only. The
+    handshake runs in each request's own thread, bounded, so a client that stalls holds
+    only its own thread."""
+
+    daemon_threads = True
+
+    def __init__(self, port: int, registry: CollectorRegistry, context: ssl.SSLContext) -> None:
+        super().__init__(("", port), MetricsHandler.factory(registry))
+        self.context = context
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        request.settimeout(HANDSHAKE_TIMEOUT_S)
+        super().finish_request(self.context.wrap_socket(request, server_side=True), client_address)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        print(f"vos-backup: metrics client {client_address[0]}: {error}", file=sys.stderr)
+
+
+def tls_context(cert: str, key: str, client_ca: str) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert, key)
+    context.load_verify_locations(client_ca)
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -90,12 +202,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--config", required=True, help="barman.conf")
     parser.add_argument("--server", required=True, help="Barman's name for the server")
     parser.add_argument("--schedule", required=True, help="base backups: cron, UTC")
+    parser.add_argument("--metrics-port", type=int, required=True)
+    parser.add_argument("--tls-cert", required=True, help="the service's certificate")
+    parser.add_argument("--tls-key", required=True)
+    parser.add_argument("--metrics-ca", required=True, help="the CA of the scrape identity")
     args = parser.parse_args(argv)
     if not croniter.is_valid(args.schedule):
         parser.error(f"--schedule: not a cron expression: {args.schedule!r}")
+    status = Status(args.schedule)
+    server = TlsMetricsServer(
+        args.metrics_port,
+        status.registry,
+        tls_context(args.tls_cert, args.tls_key, args.metrics_ca),
+    )
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
     serve(
         Barman(args.config, args.server),
-        args.schedule,
+        status,
         now=lambda: datetime.datetime.now(datetime.UTC),
         sleep=time.sleep,
     )

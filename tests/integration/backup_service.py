@@ -26,6 +26,7 @@ from tests.integration.local_files import (
     run_as,
     service_account,
 )
+from tests.integration.vault_server import free_port_pair
 from tools.offline.rendered import RenderedContainer
 
 ACCOUNT = "barman"
@@ -49,6 +50,7 @@ class BackupService:
             f"host=postgres hostaddr=127.0.0.1 port={postgres_port}",
         )
         self.process: subprocess.Popen[bytes] | None = None
+        self.metrics_port = free_port_pair()
 
     def path(self, rendered: str) -> Path:
         return Path(remap(rendered, self.config))
@@ -73,15 +75,13 @@ class BackupService:
         )
 
     def start(self) -> None:
-        """The container's main process: the image's entrypoint with the rendered arguments."""
+        """The container's main process: the image's entrypoint with the rendered arguments
+        (its metrics port moved to a free one)."""
+        arguments = self.command(*self.container.command)
+        arguments[arguments.index("--metrics-port") + 1] = str(self.metrics_port)
         with open(self.root / "entrypoint.log", "wb") as log:
             self.process = subprocess.Popen(
-                [
-                    *run_as(ACCOUNT),
-                    SYSTEM_PYTHON,
-                    str(ENTRYPOINT),
-                    *self.command(*self.container.command),
-                ],
+                [*run_as(ACCOUNT), SYSTEM_PYTHON, str(ENTRYPOINT), *arguments],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

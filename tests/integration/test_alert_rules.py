@@ -15,6 +15,7 @@ from components.alloy.files import COUNTS
 from components.app.contract import METRICS, metric_series
 from components.rabbitmq.users import APP_QUEUE_LIMIT
 from tests.alert_rules import alert_rules
+from tests.backup_image import backup_series
 from tests.promql import metric_names, quantiles_without_le
 
 MONITORING = Path(__file__).resolve().parents[2] / "monitoring" / "prometheus"
@@ -84,6 +85,9 @@ def test_the_queue_alert_watches_the_bound_the_broker_is_given() -> None:
 
 APP_PREFIXES = ("http_server_", "vos_")
 """Metrics only the VOS apps provide: they must be families of the app contract."""
+BACKUP = backup_series()
+"""The backup service's own series (images/postgres-backup/vos_backup.py), read from its
+real endpoint by tests/integration/test_postgres_backup.py."""
 ELSEWHERE = {
     # Loki has no binary here: names from the Loki mixin's alerts (grafana/loki
     # production/loki-mixin), labels route and status_code.
@@ -101,7 +105,7 @@ def test_there_are_at_least_25_alerts() -> None:
 def test_app_metrics_the_rules_read_are_in_the_app_contract() -> None:
     contract = {series for metric in METRICS for series in metric_series(metric)}
     read = {name for rule in _rules().values() for name in metric_names(rule["expr"])}
-    app = {name for name in read - FROM_LOGS if name.startswith(APP_PREFIXES)}
+    app = {name for name in read - FROM_LOGS - BACKUP if name.startswith(APP_PREFIXES)}
     assert app and app <= contract, app - contract
     # Every other name is checked on a real server (test_monitoring.py), counted from logs
     # (FROM_LOGS) or listed here.

@@ -13,14 +13,18 @@ from typing import Any
 
 import psycopg
 import pytest
+import urllib3
+from prometheus_client.parser import text_string_to_metric_families
 
 from components.postgres.roles import BACKUP_ROLE, BACKUP_SLOT
 from components.postgres_backup import files
+from tests.alert_rules import alert_rules
 from tests.helpers import output, write_private
 from tests.integration.backup_service import ACCOUNT, BackupService
 from tests.integration.local_files import run_as
 from tests.integration.postgres_cluster import PROFILE, Cluster
 from tests.integration.postgres_server import PostgresServer
+from tests.promql import metric_names
 from tools.offline.stack_files import with_overrides
 
 BACKUP = with_overrides(PROFILE, services={"postgresBackup": {"enabled": True}})
@@ -89,6 +93,71 @@ def test_the_first_round_takes_a_base_backup_streaming_over_the_certificate(
         ).fetchone()
     assert (BACKUP_ROLE, True) in streaming
     assert slot == ("physical", True)
+
+
+def _scrape(setup: Setup, identity: str | None) -> dict[str, float]:
+    """/metrics of the running entrypoint, verified as `postgres-backup` against the platform
+    CA, with the named client certificate (or none)."""
+    evaluation, tmp = setup.cluster.evaluation, setup.tmp
+    client = {}
+    if identity:
+        client = {
+            "cert_file": write_private(
+                tmp, f"{identity}.crt", output(evaluation.named(f"pki-{identity}-cert"), "certPem")
+            ),
+            "key_file": write_private(
+                tmp,
+                f"{identity}.key",
+                output(evaluation.named(f"pki-{identity}-key"), "privateKeyPem"),
+            ),
+        }
+    pool = urllib3.PoolManager(
+        ca_certs=setup.cluster.ca, server_hostname="postgres-backup", retries=False, **client
+    )
+    answer = pool.request(
+        "GET", f"https://127.0.0.1:{setup.backup.metrics_port}/metrics", timeout=10
+    )
+    assert answer.status == 200
+    return {
+        sample.name
+        + "".join(f"{{{k}={v}}}" for k, v in sorted(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(answer.data.decode())
+        for sample in family.samples
+    }
+
+
+def test_its_metrics_say_what_barman_did_and_only_the_scrape_identity_reads_them(
+    setup: Setup,
+) -> None:
+    deadline = time.monotonic() + 90  # the round that took the backup ends, then reports
+    while (
+        (seen := _scrape(setup, "prometheus-scraper"))["vos_backup_base_backups"] < 1
+        or seen["vos_backup_round_end_timestamp_seconds"] == 0  # set last in a round
+    ):
+        assert time.monotonic() < deadline, seen
+        time.sleep(1)
+    (done,) = setup.backup.backups()
+    assert seen["vos_backup_last_base_backup_end_timestamp_seconds"] == int(
+        done["end_time_timestamp"]
+    )
+    assert seen["vos_backup_last_base_backup_size_bytes"] == done["size_bytes"] > 0
+    assert seen["vos_backup_schedule_period_seconds"] == 86400  # 0 3 * * *
+    assert seen["vos_backup_check_ok{check=receive_wal_running}"] == 1
+    assert seen["vos_backup_check_ok{check=replication_slot}"] == 1
+    assert seen["vos_backup_base_backup_failures_total"] == 0
+    # Every name the backup alerts read is one the endpoint serves.
+    read = {
+        name
+        for rule in alert_rules().values()
+        for name in metric_names(rule["expr"])
+        if name.startswith("vos_backup_")
+    }
+    served = {key.split("{")[0] for key in seen}
+    assert read and read <= served, read - served
+    # No certificate, or a real identity of the platform CA that is not the scraper's.
+    for identity in (None, "postgres-streaming"):
+        with pytest.raises(urllib3.exceptions.HTTPError):
+            _scrape(setup, identity)
 
 
 def test_the_backup_role_logs_in_only_with_its_certificate_and_reads_no_data(

@@ -46,7 +46,7 @@ def test_each_section_says_what_it_means_how_to_confirm_and_what_to_do(name: str
     assert text.index("**Means.**") < text.index("**Confirm.**") < text.index("**Do.**"), name
 
 
-def test_what_the_runbook_tells_to_run_or_read_exists(dev: Evaluation) -> None:
+def test_what_the_runbook_tells_to_run_or_read_exists(dev: Evaluation, prod: Evaluation) -> None:
     text = RUNBOOK.read_text().replace("\n", " ")
     scripts = set(re.findall(r"\bscripts/[\w.-]+", text))
     assert scripts and all((ROOT / s).is_file() for s in scripts), scripts
@@ -55,11 +55,15 @@ def test_what_the_runbook_tells_to_run_or_read_exists(dev: Evaluation) -> None:
     subcommands = set(next(a for a in _parser()._actions if a.dest == "command").choices)
     used = set(re.findall(r"\bvos-infra ([a-z]+)", text))
     assert used and used <= subcommands, used - subcommands
-    # Every container or volume named without a placeholder is one the stack has.
-    running = {f"vos-dev-{name}" for name in containers(dev)}
-    volumes = {str(v.inputs["name"]) for v in dev.of_type("docker:index/volume:Volume")}
-    named = {f"vos-dev-{n}" for n in re.findall(r"\bvos-<stack>-([a-z][a-z-]*[a-z])\b", text)}
-    assert named and named <= running | volumes, named - running - volumes
+    # Every container or volume named without a placeholder is one a stack has (dev, or
+    # prod for what dev leaves off: the backup service).
+    running, volumes = set(), set()
+    for evaluation in (dev, prod):
+        running |= {f"vos-{evaluation.stack}-{name}" for name in containers(evaluation)}
+        volumes |= {str(v.inputs["name"]) for v in evaluation.of_type("docker:index/volume:Volume")}
+    named = re.findall(r"\bvos-<stack>-([a-z][a-z-]*[a-z])\b", text)
+    either = [{f"vos-dev-{n}", f"vos-prod-{n}"} & (running | volumes) for n in named]
+    assert named and all(either), [n for n, found in zip(named, either, strict=True) if not found]
     # Every dashboard named by its title is one Grafana is given.
     titles = {d["title"] for d in all_dashboards(logs_from=[], traced=[]).values()}
     quoted = set(re.findall(r'"(VOS / [^"]+)"', text))

@@ -5,24 +5,13 @@ PostgreSQL in tests/integration/test_postgres_backup.py."""
 from __future__ import annotations
 
 import datetime
-import importlib.util
-from pathlib import Path
-from types import ModuleType
+from typing import Any
 
 import pytest
 
-SOURCE = Path(__file__).resolve().parents[2] / "images" / "postgres-backup" / "vos_backup.py"
+from tests.backup_image import load_scheduler
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("vos_backup", SOURCE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-vos_backup = _load()
+vos_backup = load_scheduler()
 START = datetime.datetime(2026, 12, 4, 2, 58, tzinfo=datetime.UTC)
 
 
@@ -38,30 +27,47 @@ class Recorded:
     """Barman as the loop sees it: backups succeed unless told otherwise."""
 
     def __init__(self, clock: Clock, has: bool, fails: int = 0) -> None:
-        self.clock, self.has, self.fails = clock, has, fails
+        self.clock, self.fails = clock, fails
+        self.done: list[dict[str, Any]] = (
+            [_backup(START - datetime.timedelta(hours=20))] if has else []
+        )
         self.calls: list[tuple[str, datetime.datetime]] = []
 
     def cron(self) -> None:
         self.calls.append(("cron", self.clock.now))
 
-    def has_backup(self) -> bool:
-        return self.has
+    def backups(self) -> list[dict[str, Any]]:
+        return list(self.done)
+
+    def checks(self) -> dict[str, bool]:
+        return {"receive_wal_running": True, "minimum_redundancy_requirements": bool(self.done)}
 
     def backup(self) -> bool:
         self.calls.append(("backup", self.clock.now))
         if self.fails:
             self.fails -= 1
             return False
-        self.has = True
+        self.done.append(_backup(self.clock.now))
         return True
 
 
-def _run(barman: Recorded, clock: Clock, rounds: int, schedule: str = "0 3 * * *") -> None:
-    vos_backup.serve(barman, schedule, now=lambda: clock.now, sleep=clock.sleep, rounds=rounds)
+def _backup(end: datetime.datetime) -> dict[str, Any]:
+    return {"status": "DONE", "end_time_timestamp": str(int(end.timestamp())), "size_bytes": 4096}
+
+
+def _run(barman: Recorded, clock: Clock, rounds: int, schedule: str = "0 3 * * *") -> Any:
+    status = vos_backup.Status(schedule)
+    vos_backup.serve(barman, status, now=lambda: clock.now, sleep=clock.sleep, rounds=rounds)
+    return status
 
 
 def _backups(barman: Recorded) -> list[str]:
     return [at.strftime("%H:%M") for what, at in barman.calls if what == "backup"]
+
+
+def _metric(status: Any, name: str, **labels: str) -> float | None:
+    value = status.registry.get_sample_value(name, labels)
+    return None if value is None else float(value)
 
 
 def test_a_server_with_backups_waits_for_the_schedule_and_cron_runs_every_minute() -> None:
@@ -83,9 +89,31 @@ def test_a_server_without_a_backup_gets_one_at_once() -> None:
 def test_a_failed_first_backup_is_tried_again_each_minute_until_one_exists() -> None:
     clock = Clock()
     barman = Recorded(clock, has=False, fails=2)
-    _run(barman, clock, rounds=4)
+    status = _run(barman, clock, rounds=2)
+    assert _backups(barman) == ["02:58", "02:59"]
+    # What the alerts read: no backup yet, two failures, a check failing.
+    assert _metric(status, "vos_backup_base_backups") == 0
+    assert _metric(status, "vos_backup_last_base_backup_end_timestamp_seconds") == 0
+    assert _metric(status, "vos_backup_base_backup_failures_total") == 2
+    assert _metric(status, "vos_backup_check_ok", check="minimum_redundancy_requirements") == 0
+    vos_backup.serve(barman, status, now=lambda: clock.now, sleep=clock.sleep, rounds=2)
     assert _backups(barman) == ["02:58", "02:59", "03:00"]  # the third succeeded
-    assert barman.has
+    assert _metric(status, "vos_backup_base_backups") == 1
+    ended = datetime.datetime(2026, 12, 4, 3, 0, tzinfo=datetime.UTC).timestamp()
+    assert _metric(status, "vos_backup_last_base_backup_end_timestamp_seconds") == ended
+    assert _metric(status, "vos_backup_last_base_backup_size_bytes") == 4096
+    assert _metric(status, "vos_backup_check_ok", check="minimum_redundancy_requirements") == 1
+    assert _metric(status, "vos_backup_base_backup_failures_total") == 2
+
+
+@pytest.mark.parametrize(
+    ("schedule", "period"),
+    [("0 3 * * *", 86400), ("*/30 * * * *", 1800), ("0 4 * * 0", 7 * 86400)],
+)
+def test_the_schedule_s_period_is_how_old_a_backup_may_get(schedule: str, period: int) -> None:
+    clock = Clock()
+    status = _run(Recorded(clock, has=True), clock, rounds=1, schedule=schedule)
+    assert _metric(status, "vos_backup_schedule_period_seconds") == period
 
 
 def test_the_schedule_is_read_in_utc() -> None:
