@@ -17,8 +17,9 @@ from tools.offline.runner import Evaluation, evaluate
 # look like passes. CI machines have neither tool.
 collect_ignore = [] if os.environ.get("VOS_E2E") == "1" else ["e2e"]
 
-# Failure reports that survive CPython 3.11's AST depth bug; pytester for its own test.
-pytest_plugins = ["tests.report_gc", "pytester"]
+# Failure reports that survive CPython 3.11's AST depth bug; each tier's time at the end;
+# pytester for their own tests.
+pytest_plugins = ["tests.report_gc", "tests.tier_times", "pytester"]
 
 
 @pytest.fixture(scope="session")
