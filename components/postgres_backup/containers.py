@@ -58,6 +58,9 @@ def backup_spec(
         ],
         internal_ports=[PORT],
         data_volume=files.HOME,
+        # `barman cron` starts pg_receivewal in the background and exits: docker-init as
+        # PID 1 reaps what it leaves (the entrypoint reaps only its own children).
+        init=True,
         tmpfs={TMP: tmpfs_options(UID)},
         # Healthy once Barman's own checks pass: PostgreSQL reached with the certificate,
         # the slot streaming, WAL arriving, a base backup within the retention policy.

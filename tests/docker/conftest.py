@@ -72,7 +72,8 @@ def without_stand_ins(config: dict[str, Any]) -> dict[str, Any]:
 def stand_ins(engine: Engine) -> Built:
     started = time.monotonic()
     settings = load_settings("dev", without_stand_ins(stack_overrides("dev")), REGISTRY)
-    apps = {d.key for d in SERVICES if d.consumer}
+    # The apps and the services built from the project's source are built by the stack.
+    apps = {d.key for d in SERVICES if d.consumer or d.source}
     references = [
         (d.dns_name, settings.service(d.key).image) for d in SERVICES if d.key not in apps
     ]
@@ -121,6 +122,7 @@ MODULE_ORDER = (
     "test_networks",
     "test_egress",
     "test_data_services",
+    "test_backups",
     "test_apps",
     "test_monitoring",
     "test_app_signals",

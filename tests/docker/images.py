@@ -38,13 +38,9 @@ NO_STAND_IN = {
     "alloy": "no Alloy build exists for Debian, PyPI or npm; its configuration is checked "
     "against the format and its JSON expressions against a real engine's log records "
     "(tests/program/test_loki.py, the Docker tier)",
-    "postgresBackup": "dev leaves it off, and the tier does not run it yet (issue 26); its "
-    "image builds from the project's images/postgres-backup (Barman from Debian), its "
-    "rendered files and entrypoint run against a real PostgreSQL and Barman "
-    "(tests/integration/test_postgres_backup.py)",
 }
-"""Services the tier does not run (most: no binary to build a stand-in from): disabled in
-its stack, each with the reason and where its files are checked instead."""
+"""Services the tier cannot run (no binary to build a stand-in from): disabled in its stack,
+each with the reason and where its files are checked instead."""
 
 
 def not_published(profile_ports: dict[str, int]) -> dict[str, None]:

@@ -19,7 +19,7 @@ from docker.models.containers import Container
 
 from tests.docker.apply import EngineMocks, refresh
 from tests.docker.engine import NOFILE, Engine
-from tests.docker.images import NO_STAND_IN, Built, not_published, split_reference
+from tests.docker.images import BASE, NO_STAND_IN, Built, not_published, split_reference
 from tests.docker.reference_image import build_reference_image, reference_context
 from tests.helpers import output, profile, throwaway_server
 from tests.integration.vault_server import point_at
@@ -28,6 +28,10 @@ from tools.offline.mocks import MockState
 from tools.offline.runner import Evaluation, evaluate
 from tools.offline.stack_files import StackConfig, read_stack_config, with_overrides
 
+BACKUP_BASE = ("debian", "trixie-slim")
+"""images/postgres-backup's default BASE. The tier has only its bookworm base, which stands
+in under that name: the backup image built on it has Barman 3.4 and PostgreSQL 15's client,
+for the tier's PostgreSQL 15 (the stacks' trixie base gives 17's, for postgres:17)."""
 PRIMARY_IMAGE = "vos/primary-agent:1.0.0"
 """The tier runs the reference apps (apps/) as the stack's apps, no stand-in: the gateway and
 the weather agent build them on the engine as the dev profile does (from the tier's copy of
@@ -135,6 +139,7 @@ def applied_stack(
 ) -> Iterator[Stack]:
     started = time.monotonic()
     context = reference_context(engine)
+    engine.api().tag(BASE, *BACKUP_BASE)
     engine.api().tag(build_reference_image(engine, context), *split_reference(PRIMARY_IMAGE))
     times["reference image"] = time.monotonic() - started
     started = time.monotonic()
@@ -153,6 +158,8 @@ def applied_stack(
         services={
             **{key: {"enabled": False} for key in NO_STAND_IN},
             "apiGateway": {"build": {"context": str(context)}},
+            # off in the dev profile; built on the engine from the profile's source folder
+            "postgresBackup": {"enabled": True},
         },
         # one agent from its image, one built from source on the engine and allowed to
         # reach the outside stand-in

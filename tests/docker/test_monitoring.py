@@ -19,10 +19,12 @@ def test_prometheus_scrapes_every_target_over_verified_tls_and_demands_its_passw
 ) -> None:
     """Its published endpoint (TLS, name localhost, basic auth), and every target the
     program gave it up: itself, RabbitMQ's two jobs, the gateway and each agent on their
-    metrics endpoints, which take only the metrics CA's scrape identity."""
+    metrics endpoints, the exporters and the backup service, which take only the metrics
+    CA's scrape identity."""
     assert prometheus_api(stack, "/api/v1/query?query=up", auth=False)[0] == 401
     wanted = {"prometheus", "rabbitmq", "rabbitmq-queues", *APPS}
     wanted |= {"postgres-exporter", "blackbox-exporter", "blackbox", "alertmanager"}
+    wanted |= {"postgres-backup"}  # its metrics endpoint: the scrape identity only
 
     def up() -> dict[str, str]:
         status, body = prometheus_api(stack, "/api/v1/query?query=up")

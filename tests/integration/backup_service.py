@@ -107,14 +107,16 @@ class BackupService:
             time.sleep(1)
         raise AssertionError(f"no base backup within {timeout} s: {self.log()[-3000:]}")
 
-    def recover(self, target_time: str, destination: Path, owner: str) -> None:
-        """`barman recover` of the latest base backup to a moment, into `destination` (a new,
-        empty data directory), then handed to the account PostgreSQL runs as. Its parent
-        becomes traversable (not readable) for Barman's account, which writes there first."""
+    def recover(self, target_time: str | None, destination: Path, owner: str) -> None:
+        """`barman recover` of the latest base backup to a moment (None: to the end of the
+        WAL it has), into `destination` (a new, empty data directory), then handed to the
+        account PostgreSQL runs as. Its parent becomes traversable (not readable) for
+        Barman's account, which writes there first."""
         destination.parent.chmod(0o711)
         os.chown(destination, *service_account(ACCOUNT))
+        target = ["--target-time", target_time] if target_time else []
         done = self.barman(
-            "recover", "--target-time", target_time, files.SERVER, "latest", str(destination)
+            "recover", *target, files.SERVER, "latest", str(destination), timeout=3600
         )
         assert done.returncode == 0, done.stdout + done.stderr
         uid, gid = service_account(owner)

@@ -17,6 +17,7 @@ from tests.docker.images import NO_STAND_IN
 from tools.offline.runner import Evaluation
 
 TESTS = Path(__file__).resolve().parents[1]
+ROOT = TESTS.parent
 WITH_CONTAINERS = [d for d in REGISTRY if d.component]
 
 
@@ -56,9 +57,11 @@ def test_each_service_with_containers_is_proven_on_a_real_server_or_by_rules(
     assert any(p.is_file() for p in proofs) or shared, (
         f"no test module for {definition.key}: {proofs}, and no module's PROVES names {name}"
     )
-    # An app (a consumer of credentials) runs the reference apps' image on the tier.
+    # An app (a consumer of credentials) runs the reference apps' image on the tier; a
+    # service built from the project's own source (ServiceDefinition.source) runs that.
     stand_in = TESTS / "docker" / "images" / definition.dns_name / "Dockerfile"
-    assert stand_in.is_file() or definition.consumer or definition.key in NO_STAND_IN, (
+    own = definition.source is not None and (ROOT / definition.source / "Dockerfile").is_file()
+    assert stand_in.is_file() or definition.consumer or own or definition.key in NO_STAND_IN, (
         f"the Docker tier has no stand-in image for {definition.key} and no reason in "
         "tests/docker/images.py NO_STAND_IN"
     )

@@ -11,6 +11,8 @@ from pathlib import Path
 from stacks import SettingsError
 from stacks.values import YamlFileError
 from tools.backend.aws import BackendError
+from tools.backup.restore import RestoreError
+from tools.backup.target import TargetError
 from tools.cli.errors import RenderTargetError
 from tools.contract.errors import VerifyError
 from tools.dev_vault import DevVaultError
@@ -89,6 +91,16 @@ def _parser() -> argparse.ArgumentParser:
     backend.add_argument(
         "--adopt", action="store_true", help="take over a bucket or key vos-infra did not create"
     )
+    backup = commands.add_parser(
+        "backup",
+        help="the stack's PostgreSQL backups on its Docker engine (DOCKER_HOST): list them, or "
+        "restore one to a moment into a new volume (docs/backups.md)",
+    )
+    backup.add_argument("action", choices=["list", "restore"])
+    backup.add_argument("--stack", required=True, help=f"one of: {', '.join(available_stacks())}")
+    backup.add_argument(
+        "--to", help="with restore: `latest`, or a moment with its time zone (ISO 8601)"
+    )
     vault = commands.add_parser("vault", help="the embedded development Vault (OpenBao)")
     vault.add_argument("action", choices=["start", "stop", "status", "env"])
     vault.add_argument("--home", type=Path, default=None, help="data folder (default .state/vault)")
@@ -134,6 +146,19 @@ def _backend(args: argparse.Namespace) -> int:
         report, passed = run_check(args.stack)
         print(report)
         return 0 if passed else 1
+    return 0
+
+
+def _backup(args: argparse.Namespace) -> int:
+    from tools.cli.backup import run_list, run_restore
+
+    if args.action == "list":
+        print(run_list(args.stack))
+        return 0
+    if not args.to:
+        print("vos-infra: backup restore needs --to latest|<time with zone>", file=sys.stderr)
+        return 2
+    print(run_restore(args.stack, args.to))
     return 0
 
 
@@ -190,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             return _contract(args)
         elif args.command == "vault":
             print(_vault(args))
+        elif args.command == "backup":
+            return _backup(args)
     except SettingsError as error:
         print(f"vos-infra: {error}", file=sys.stderr)
         return 2
@@ -202,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
         RenderTargetError,
         BackendError,
         VerifyError,
+        RestoreError,
+        TargetError,
     ) as error:
         print(f"vos-infra: {error}", file=sys.stderr)
         return 2

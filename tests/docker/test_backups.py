@@ -1,0 +1,156 @@
+"""The backup service on the engine as `pulumi up` leaves it: its image built from
+images/postgres-backup as the dev profile builds it, run hardened like the rest (the
+tier's generic checks cover it with every other container), streaming from the tier's
+PostgreSQL with its certificate, its first base backup taken; then a restore drill with
+`vos-infra backup restore`'s own code (tools/backup/restore.py) on the tier's engine."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+from typing import Any
+
+import pytest
+
+from components.docker.spec import CONFIG_DIR
+from components.postgres.containers import DATA
+from components.postgres.files import CONF
+from components.postgres_backup import files
+from components.postgres_backup.definition import DEFINITION
+from tests.docker.probes import gateway_url, psql
+from tests.docker.stack import PREFIX, Stack
+from tools.backup.listing import list_backups
+from tools.backup.restore import RestoreError, restore
+from tools.backup.target import Target, parse_target
+
+NAME = f"{PREFIX}-{DEFINITION.dns_name}"
+
+
+def _barman(stack: Stack, *args: str) -> tuple[int, str]:
+    code, out = stack.container(DEFINITION.dns_name).exec_run(
+        ["barman", "-c", files.CONFIG, *args], user=f"{DEFINITION.image_uid}"
+    )
+    return int(code), out.decode(errors="replace")
+
+
+def _backups(stack: Stack) -> list[dict[str, Any]]:
+    code, out = _barman(stack, "--format", "json", "list-backups", files.SERVER)
+    assert code == 0, out
+    found: list[dict[str, Any]] = json.loads(out)[files.SERVER]
+    done = [b for b in found if b["status"] == "DONE"]
+    return sorted(done, key=lambda b: int(b["end_time_timestamp"]))  # oldest first
+
+
+def test_it_runs_as_barman_on_a_read_only_root_and_takes_its_first_base_backup(
+    stack: Stack,
+) -> None:
+    seen = stack.inspect(NAME)
+    assert seen["Config"]["User"] == f"{DEFINITION.image_uid}:{DEFINITION.image_uid}"
+    assert seen["HostConfig"]["ReadonlyRootfs"] is True
+    assert seen["HostConfig"]["CapDrop"] == ["ALL"] and not seen["HostConfig"]["CapAdd"]
+    assert seen["HostConfig"]["Init"] is True
+    assert not seen["HostConfig"]["PortBindings"]
+    deadline = time.monotonic() + 120
+    while not (done := _backups(stack)):
+        assert time.monotonic() < deadline, stack.container(DEFINITION.dns_name).logs()[-3000:]
+        time.sleep(2)
+    assert int(done[-1]["size_bytes"]) > 0
+    stack.wait_healthy(NAME)  # `barman check`: streaming, slot, receive-wal, directories
+
+
+def test_wal_streams_from_the_tier_s_postgres_over_tls_as_the_backup_role(stack: Stack) -> None:
+    code, out = _barman(stack, "replication-status", "--target", "wal-streamer", files.SERVER)
+    assert code == 0, out
+    postgres = stack.container("postgres")
+    query = (
+        "select r.usename, s.ssl, r.state from pg_stat_replication r "
+        "join pg_stat_ssl s on s.pid = r.pid"
+    )
+    code, rows = postgres.exec_run(
+        ["psql", "-h", "/var/run/postgresql", "-U", "vos_admin", "-d", "vos", "-At", "-c", query],
+        environment={"PGPASSWORD": stack.secret("credentials-postgres-admin-password")},
+    )
+    assert code == 0, rows
+    assert "vos_backup|t|streaming" in rows.decode().split("\n"), rows
+
+
+def test_the_list_names_each_base_backup_and_what_can_be_restored(stack: Stack) -> None:
+    listed = list_backups(stack.engine.client(), PREFIX)
+    (newest,) = [b["backup_id"] for b in _backups(stack)][-1:]
+    assert f"{NAME}: " in listed and newest in listed and "DONE" in listed, listed
+    assert f"restorable: from the end of {_backups(stack)[0]['backup_id']}" in listed, listed
+
+
+def _moment(stack: Stack) -> str:
+    """The server's clock now, in UTC, as `--to` takes it."""
+    code, out = psql(
+        stack,
+        gateway_url(stack),
+        "select to_char(clock_timestamp() at time zone 'UTC', "
+        "'YYYY-MM-DD\"T\"HH24:MI:SS.US') || '+00:00'",
+    )
+    assert code == 0, out
+    return out.strip()
+
+
+def _look(stack: Stack, volume: str, sql: str) -> str:
+    """PostgreSQL on a restored volume with the stack's files, asked as the admin (socket)."""
+    client = stack.engine.client()
+    server = client.containers.run(
+        stack.inspect(f"{PREFIX}-postgres")["Image"],
+        ["postgres", "-c", f"config_file={CONF}", "-c", "listen_addresses="],
+        detach=True, user="999:999", environment={"PGDATA": DATA}, network_mode="none",
+        volumes={volume: {"bind": DATA, "mode": "rw"},
+                 f"{PREFIX}-postgres-config": {"bind": CONFIG_DIR, "mode": "ro"}},
+        tmpfs={"/var/run/postgresql": "uid=999,gid=999,mode=0700"},
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while server.exec_run(["pg_isready", "-h", "/var/run/postgresql"]).exit_code != 0:
+            assert time.monotonic() < deadline, server.logs()[-3000:]
+            time.sleep(1)
+        code, out = server.exec_run(
+            ["psql", "-h", "/var/run/postgresql", "-U", "vos_admin", "-d", "vos", "-At", "-c", sql],
+            environment={"PGPASSWORD": stack.secret("credentials-postgres-admin-password")},
+        )
+        assert code == 0, out
+        return str(out.decode()).strip()
+    finally:
+        server.remove(force=True)
+
+
+def test_a_restore_drill_gives_back_what_was_committed_before_the_moment(stack: Stack) -> None:
+    setup = "create table drill (id int); insert into drill select generate_series(1, 500)"
+    assert psql(stack, gateway_url(stack), setup)[0] == 0
+    moment = _moment(stack)
+    time.sleep(1.5)
+    later = "insert into drill values (501); drop table drill"
+    assert psql(stack, gateway_url(stack), later)[0] == 0
+    now = datetime.datetime.now(datetime.UTC)
+    client = stack.engine.client()
+    before = {v.name for v in client.volumes.list()}
+    done = restore(client, PREFIX, parse_target(moment, now), now)
+    try:
+        assert done.volume not in before and done.volume.startswith(f"{PREFIX}-postgres-restore-")
+        assert any("recovery stopping before commit" in line for line in done.replayed), done
+        assert any("selected new timeline" in line for line in done.replayed), done
+        assert _look(stack, done.volume, "select count(*), max(id) from api_gateway.drill") == (
+            "500|500"
+        )
+        assert _look(stack, done.volume, "select pg_is_in_recovery()") == "f"  # promoted
+    finally:
+        client.volumes.get(done.volume).remove(force=True)
+    # The stack's own server was never touched: the drop is still there.
+    code, out = psql(stack, gateway_url(stack), "select 1 from drill")
+    assert code != 0 and "does not exist" in out, out
+
+
+def test_a_failed_restore_leaves_no_volume_behind(stack: Stack) -> None:
+    client = stack.engine.client()
+    before = {v.name for v in client.volumes.list()}
+    long_ago = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)  # before every backup
+    now = datetime.datetime.now(datetime.UTC)
+    with pytest.raises(RestoreError, match="barman recover failed"):
+        restore(client, PREFIX, Target(long_ago), now)
+    assert {v.name for v in client.volumes.list()} == before

@@ -1,0 +1,57 @@
+"""`vos-infra backup`: what it refuses before it touches the engine (a `--to` that names no
+reachable moment, a stack without the backup service), each with the fix. The restore
+itself runs on the Docker tier (tests/docker/test_backups.py)."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+
+from tools.backup.target import Target, TargetError, parse_target
+from tools.cli.main import main
+
+NOW = datetime.datetime(2026, 12, 4, 11, 0, tzinfo=datetime.UTC)
+
+
+def test_latest_and_a_moment_with_its_zone_are_targets() -> None:
+    assert parse_target("latest", NOW) == Target(None)
+    moment = parse_target("2026-12-04T10:30:00+01:00", NOW).moment
+    assert moment == datetime.datetime(2026, 12, 4, 9, 30, tzinfo=datetime.UTC)
+    assert Target(moment).barman_args == [
+        "--target-time", "2026-12-04T10:30:00+01:00", "--target-action", "promote",
+    ]  # fmt: skip
+    assert Target(None).barman_args == []  # everything filed, then PostgreSQL promotes
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("yesterday", "neither `latest` nor an ISO 8601 time"),
+        ("2026-12-04T10:30:00", "has no time zone"),
+        ("2026-12-04T12:00:00+00:00", "is not in the past"),
+    ],
+)
+def test_a_target_that_names_no_reachable_moment_is_refused(text: str, said: str) -> None:
+    with pytest.raises(TargetError, match=said):
+        parse_target(text, NOW)
+
+
+def test_the_command_refuses_before_it_reaches_the_engine(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An engine that is not there: reaching it would fail differently.
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    assert main(["backup", "restore", "--stack", "prod", "--to", "2026-12-04T10:30:00"]) == 2
+    assert "has no time zone" in capsys.readouterr().err
+    assert main(["backup", "restore", "--stack", "prod"]) == 2
+    assert "needs --to" in capsys.readouterr().err
+    # dev leaves the backup service off
+    assert main(["backup", "list", "--stack", "dev"]) == 2
+    err = capsys.readouterr().err
+    assert "stack dev has no backup service" in err
+    assert "'vos-infra:services.postgresBackup.enabled' true" in err
+    # prod runs it: then the engine is asked, and one that is not there is named
+    assert main(["backup", "list", "--stack", "prod"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the stack's Docker engine at unix:///nonexistent/docker.sock" in err

@@ -1,0 +1,67 @@
+"""`vos-infra backup list|restore --stack S`: the settings say the stack's names and that its
+backup service runs; the engine (DOCKER_HOST) does the rest (tools/backup/)."""
+
+from __future__ import annotations
+
+import datetime
+import os
+
+import docker
+import docker.errors
+
+from components.postgres_backup.definition import DEFINITION as BACKUP
+from components.registry import REGISTRY
+from infra.config_source import decode
+from stacks import Settings, load_settings
+from tools.backup.listing import list_backups
+from tools.backup.restore import RestoreError, restore
+from tools.backup.target import parse_target
+from tools.offline.stack_files import read_stack_config
+
+
+def _settings(stack: str) -> Settings:
+    config = read_stack_config(stack)
+    prefix = "vos-infra:"
+    values = {k[len(prefix) :]: decode(v) for k, v in config.values.items() if k.startswith(prefix)}
+    settings = load_settings(stack, values, REGISTRY)
+    if not settings.is_enabled(BACKUP.key):
+        raise RestoreError(
+            f"stack {stack} has no backup service: pulumi config set --path "
+            f"'vos-infra:services.{BACKUP.key}.enabled' true, then pulumi up"
+        )
+    return settings
+
+
+def _engine() -> docker.DockerClient:
+    try:
+        return docker.from_env()
+    except docker.errors.DockerException as error:
+        where = os.environ.get("DOCKER_HOST") or "the local socket"
+        raise RestoreError(
+            f"cannot reach the stack's Docker engine at {where}: {error}; set DOCKER_HOST "
+            "(and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) as for `pulumi up`"
+        ) from None
+
+
+def run_list(stack: str) -> str:
+    settings = _settings(stack)
+    try:
+        return list_backups(_engine(), settings.name_prefix)
+    except docker.errors.APIError as error:
+        raise RestoreError(f"the engine refused: {error}") from None
+
+
+def run_restore(stack: str, to: str) -> str:
+    now = datetime.datetime.now(datetime.UTC)
+    target = parse_target(to, now)  # before anything is made
+    settings = _settings(stack)
+    try:
+        done = restore(_engine(), settings.name_prefix, target, now)
+    except docker.errors.APIError as error:  # after restore() removed what it made
+        raise RestoreError(f"the engine refused: {error}") from None
+    lines = [
+        f"restored PostgreSQL to {done.target.label()} into the volume {done.volume}",
+        "(the stack's own data volume is untouched); PostgreSQL started on it and said:",
+        *(f"  {line}" for line in done.replayed),
+    ]
+    return "\n".join(lines)
