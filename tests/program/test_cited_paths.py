@@ -20,6 +20,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.report_gc import parse_python
+
 ROOT = Path(__file__).resolve().parents[2]
 
 TOP_FOLDERS = (
@@ -108,7 +110,7 @@ class Citation:
             return None
         if not (self.target.is_file() and self.target.suffix == ".py"):
             return "`::` after something that is not a Python file"
-        tree = ast.parse(self.target.read_text(), str(self.target))
+        tree = parse_python(self.target.read_text(), str(self.target))
         defined = {
             node.name
             for node in ast.walk(tree)

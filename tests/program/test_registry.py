@@ -14,6 +14,7 @@ from components.registry import REGISTRY
 from infra.assembly import component_class
 from stacks.services import Catalogue, Credential, ServiceDefinition
 from tests.docker.images import NO_STAND_IN
+from tests.report_gc import parse_python
 from tools.offline.runner import Evaluation
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -30,7 +31,7 @@ def package(definition: ServiceDefinition) -> str:
 def proves(module: Path) -> tuple[str, ...]:
     """A test module that proves several services on real servers together names their
     packages in a module-level `PROVES` tuple."""
-    for node in ast.parse(module.read_text()).body:
+    for node in parse_python(module.read_text(), str(module)).body:
         if isinstance(node, ast.Assign) and any(
             isinstance(t, ast.Name) and t.id == "PROVES" for t in node.targets
         ):
