@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from components.registry import REGISTRY
-from infra.config_source import decode
-from stacks import load_settings
 from tools.backend.aws import BackendError
 from tools.backend.desired import Backend
-from tools.offline.stack_files import read_stack_config
+from tools.cli.stack_settings import stack_settings
 
 
 def backend_of(stack: str) -> Backend:
-    prefix = "vos-infra:"
-    config = read_stack_config(stack)
-    values = {k[len(prefix) :]: decode(v) for k, v in config.values.items() if k.startswith(prefix)}
-    settings = load_settings(stack, values, REGISTRY)
+    settings = stack_settings(stack)
     if settings.backend is None:
         raise BackendError(
             f"stack {stack} has no vos-infra:backend settings (its state is the local file "

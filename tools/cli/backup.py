@@ -10,20 +10,15 @@ import docker
 import docker.errors
 
 from components.postgres_backup.definition import DEFINITION as BACKUP
-from components.registry import REGISTRY
-from infra.config_source import decode
-from stacks import Settings, load_settings
+from stacks import Settings
 from tools.backup.listing import list_backups
 from tools.backup.restore import RestoreError, restore
 from tools.backup.target import parse_target
-from tools.offline.stack_files import read_stack_config
+from tools.cli.stack_settings import stack_settings
 
 
 def _settings(stack: str) -> Settings:
-    config = read_stack_config(stack)
-    prefix = "vos-infra:"
-    values = {k[len(prefix) :]: decode(v) for k, v in config.values.items() if k.startswith(prefix)}
-    settings = load_settings(stack, values, REGISTRY)
+    settings = stack_settings(stack)
     if not settings.is_enabled(BACKUP.key):
         raise RestoreError(
             f"stack {stack} has no backup service: pulumi config set --path "

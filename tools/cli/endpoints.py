@@ -9,18 +9,12 @@ from components.grafana.definition import DEFINITION as GRAFANA
 from components.grafana.settings_ini import ADMIN as GRAFANA_ADMIN
 from components.prometheus.definition import DEFINITION as PROMETHEUS
 from components.prometheus.files import ADMIN as PROMETHEUS_ADMIN
-from components.registry import REGISTRY
-from infra.config_source import decode
-from stacks import load_settings
 from stacks.services import credential_id
-from tools.offline.stack_files import read_stack_config
+from tools.cli.stack_settings import stack_settings
 
 
 def run_endpoints(stack: str) -> str:
-    config = read_stack_config(stack)
-    prefix = "vos-infra:"
-    values = {k[len(prefix) :]: decode(v) for k, v in config.values.items() if k.startswith(prefix)}
-    settings = load_settings(stack, values, REGISTRY)
+    settings = stack_settings(stack)
     running = [d for d in settings.enabled_services() if d.component]
     lines = [f"stack {stack}: {', '.join(d.dns_name for d in running)} run on Docker"]
     if settings.agents:
