@@ -66,10 +66,16 @@ def backup_spec(
         # the slot streaming, WAL arriving, a base backup within the retention policy.
         # Every 15 s: Docker runs the first check one interval after a start, and whatever
         # waits for the stack to be healthy again (an update, a restart) waits that long.
+        # A first start passes only once the first WAL segment is filed (check "WAL
+        # archive"), which the first round forces and waits up to 120 s for: failures in
+        # the start period do not count, so it spans that wait and the round's cron (a
+        # loaded host took over 90 s: 30 s + 4 x 15 s, and the first `up` failed). Past
+        # the first start the check passes at once; the period costs nothing then.
         healthcheck=Healthcheck(
             ["barman", "-c", files.CONFIG, "check", "--nagios", files.SERVER],
             interval="15s",
             timeout="10s",
             retries=4,
+            start_period="180s",
         ),
     )

@@ -63,7 +63,11 @@ class Barman:
         return done
 
     def _json(self, *args: str) -> Any:
+        """What Barman answered for the server; None when it did not answer (it failed, or
+        printed no JSON)."""
         done = self.run("--format", "json", *args, self.server)
+        if done.returncode != 0:
+            return None
         try:
             return json.loads(done.stdout or "{}").get(self.server)
         except ValueError:
@@ -72,9 +76,12 @@ class Barman:
     def cron(self) -> None:
         self.run("cron")
 
-    def backups(self) -> list[dict[str, Any]]:
-        """The completed base backups, oldest first."""
-        found = self._json("list-backups") or []
+    def backups(self) -> list[dict[str, Any]] | None:
+        """The completed base backups, oldest first; None when Barman could not say (not
+        the same as none: a failed listing must not start an unscheduled backup)."""
+        found = self._json("list-backups")
+        if not isinstance(found, list):
+            return None
         done = [b for b in found if b.get("status") == "DONE"]
         return sorted(done, key=lambda b: int(b.get("end_time_timestamp") or 0))
 
@@ -95,7 +102,7 @@ class Worker(Protocol):
     """What the loop asks of Barman (Barman above; a recording stand-in in the unit tests)."""
 
     def cron(self) -> None: ...
-    def backups(self) -> list[dict[str, Any]]: ...
+    def backups(self) -> list[dict[str, Any]] | None: ...
     def checks(self) -> dict[str, bool]: ...
     def backup(self) -> bool: ...
 
@@ -136,10 +143,11 @@ class Status:
         # Ask Barman first, then set everything: a scrape meanwhile sees one round or the
         # other, barring the instant of the sets; the round's end is set last.
         backups, checks = barman.backups(), barman.checks()
-        self.count.set(len(backups))
-        newest = backups[-1] if backups else {}
-        self.last_end.set(int(newest.get("end_time_timestamp") or 0))
-        self.last_size.set(int(newest.get("size_bytes") or 0))
+        if backups is not None:  # unknown this round: the last round's figures stay
+            self.count.set(len(backups))
+            newest = backups[-1] if backups else {}
+            self.last_end.set(int(newest.get("end_time_timestamp") or 0))
+            self.last_size.set(int(newest.get("size_bytes") or 0))
         self.period.set(period_s(self.schedule, now))
         for name, ok in checks.items():
             self.check.labels(name).set(1 if ok else 0)
@@ -159,7 +167,7 @@ def serve(
     done = 0
     while rounds is None or done < rounds:
         barman.cron()
-        if now() >= due or not barman.backups():
+        if now() >= due or barman.backups() == []:
             if not barman.backup():
                 status.failures.inc()
             due = next_backup(status.schedule, now())

@@ -26,8 +26,8 @@ class Clock:
 class Recorded:
     """Barman as the loop sees it: backups succeed unless told otherwise."""
 
-    def __init__(self, clock: Clock, has: bool, fails: int = 0) -> None:
-        self.clock, self.fails = clock, fails
+    def __init__(self, clock: Clock, has: bool, fails: int = 0, unanswered: int = 0) -> None:
+        self.clock, self.fails, self.unanswered = clock, fails, unanswered
         self.done: list[dict[str, Any]] = (
             [_backup(START - datetime.timedelta(hours=20))] if has else []
         )
@@ -36,7 +36,10 @@ class Recorded:
     def cron(self) -> None:
         self.calls.append(("cron", self.clock.now))
 
-    def backups(self) -> list[dict[str, Any]]:
+    def backups(self) -> list[dict[str, Any]] | None:
+        if self.unanswered:  # Barman's listing failed (a lock, a crash)
+            self.unanswered -= 1
+            return None
         return list(self.done)
 
     def checks(self) -> dict[str, bool]:
@@ -84,6 +87,17 @@ def test_a_server_without_a_backup_gets_one_at_once() -> None:
     barman = Recorded(clock, has=False)
     _run(barman, clock, rounds=3)
     assert _backups(barman) == ["02:58", "03:00"]
+
+
+def test_a_listing_that_fails_starts_no_backup_and_keeps_the_last_figures() -> None:
+    clock = Clock()
+    barman = Recorded(clock, has=True, unanswered=0)
+    status = _run(barman, clock, rounds=1)  # 02:58: figures of the backup it has
+    barman.unanswered = 6  # every listing of the next round (loop, then observe)
+    vos_backup.serve(barman, status, now=lambda: clock.now, sleep=clock.sleep, rounds=1)
+    assert _backups(barman) == []
+    assert _metric(status, "vos_backup_base_backups") == 1
+    assert _metric(status, "vos_backup_last_base_backup_size_bytes") == 4096
 
 
 def test_a_failed_first_backup_is_tried_again_each_minute_until_one_exists() -> None:
