@@ -9,10 +9,11 @@ source "$(dirname "$0")/lib.sh"
 # squid-openssl: the egress proxy (Debian builds its TLS listener only in this variant);
 # chromium: a real browser for the edge's CORS (tests/integration/test_edge_cors.py);
 # openssh-client: Ansible reaches the host layer's test hosts over SSH, as it reaches hosts;
-# barman + python3-croniter + python3-prometheus-client: the backup service's Barman and the
-# scheduler of its image (images/postgres-backup) against the real PostgreSQL
+# barman + python3-croniter + python3-prometheus-client + python3-cryptography +
+# python3-boto3: the backup service's Barman and the scheduler and off-host copies of its
+# image (images/postgres-backup) against the real PostgreSQL
 # (tests/integration/test_postgres_backup.py).
-PACKAGES=(python3-venv postgresql-15 barman barman-cli python3-croniter python3-prometheus-client rabbitmq-server nginx squid-openssl chromium prometheus prometheus-alertmanager prometheus-postgres-exporter prometheus-blackbox-exporter docker.io debootstrap iproute2 shellcheck openssh-client)
+PACKAGES=(python3-venv postgresql-15 barman barman-cli python3-croniter python3-prometheus-client python3-cryptography python3-boto3 rabbitmq-server nginx squid-openssl chromium prometheus prometheus-alertmanager prometheus-postgres-exporter prometheus-blackbox-exporter docker.io debootstrap iproute2 shellcheck openssh-client)
 need=()
 for package in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || need+=("$package")

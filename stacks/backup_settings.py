@@ -1,4 +1,5 @@
-"""What the backups keep and when: `backup.postgres.{schedule, retention}`.
+"""What the backups keep, when, and where a copy goes:
+`backup.postgres.{schedule, retention, offsite}`.
 
 Single-field checks live here; the backup service (services.postgresBackup) reads them.
 """
@@ -6,7 +7,7 @@ Single-field checks live here; the backup service (services.postgresBackup) read
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Literal
 
 from croniter import croniter
 from pydantic import AfterValidator, Field
@@ -44,6 +45,22 @@ class PostgresBackupSettings(Model):
         found = RETENTION.fullmatch(self.retention)
         assert found is not None, "validated by the field"
         return f"RECOVERY WINDOW OF {found['count']} {UNITS[found['unit']]}"
+
+    offsite: Literal["volume", "none"] = Field(
+        default="volume",
+        description=(
+            "where sealed copies of the backups go (encrypted with the stack's backup key, "
+            "kept in Vault): `volume`, a volume of their own that outlives the service's; "
+            "`none`, no copy"
+        ),
+    )
+
+    @property
+    def window_days(self) -> int:
+        """The recovery window in days: what the copies keep (vos_offsite.py expired)."""
+        found = RETENTION.fullmatch(self.retention)
+        assert found is not None, "validated by the field"
+        return int(found["count"]) * (7 if found["unit"] == "w" else 1)
 
 
 class BackupSettings(Model):

@@ -206,10 +206,11 @@ def hardened_container(
         ),
     )
     volumes: dict[str, pulumi.Output[str]] = {CONFIG_DIR: config.name}
-    if spec.data_volume:
-        data = docker.Volume(
-            f"{name}-data",
-            name=f"{prefix}-data",
+    kept = {spec.data_volume: "data", **spec.kept_volumes} if spec.data_volume else {}
+    for path, suffix in kept.items():
+        volume = docker.Volume(
+            f"{name}-{suffix}",
+            name=f"{prefix}-{suffix}",
             # Data outlives the container; deleting the stack keeps it unless asked otherwise.
             opts=pulumi.ResourceOptions(
                 parent=parent,
@@ -218,7 +219,7 @@ def hardened_container(
                 replace_on_changes=[RETRY_FAILED_CREATE],
             ),
         )
-        volumes[spec.data_volume] = data.name
+        volumes[path] = volume.name
     # Fixed container names: an old container must be gone before its successor is created.
     replaced_first = pulumi.ResourceOptions(
         parent=parent, depends_on=list(depends_on), delete_before_replace=True

@@ -125,6 +125,10 @@ class ContainerSpec:
     uploads: list[Upload] = field(default_factory=list)
     data_volume: str | None = None
     """Mount path of the service's persistent data volume, if any."""
+    kept_volumes: dict[str, str] = field(default_factory=dict)
+    """Mount path -> name suffix of further volumes kept like the data volume (the backup
+    service's copies, which must outlive its data volume). Only beside a data volume: the
+    service is stateful, and placed as such."""
     tmpfs: dict[str, str] = field(default_factory=dict)
     capabilities_add: list[str] = field(default_factory=list)
     entrypoint: list[str] | None = None
@@ -150,6 +154,8 @@ class ContainerSpec:
     renders them. One host has no such mount (hardened_container refuses them)."""
 
     def __post_init__(self) -> None:
+        if self.kept_volumes and not self.data_volume:
+            raise ValueError(f"{self.service}: kept volumes only beside a data volume")
         # Anything else would be copied into the read-only root filesystem, which Docker
         # refuses at `pulumi up`: fail when the program is evaluated instead.
         roots = [CONFIG_DIR, *([self.data_volume] if self.data_volume else [])]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.app.component import build_source
-from components.postgres_backup.containers import backup_spec
+from components.postgres_backup.containers import Offsite, backup_spec
 from components.postgres_backup.definition import DEFINITION
 from components.service import Deployed, ServiceArgs, ServiceComponent
 
@@ -19,6 +19,11 @@ class PostgresBackup(ServiceComponent):
     def build(self, args: ServiceArgs) -> dict[str, Any]:
         identity = args.pki.certificates[DEFINITION.client_certificate("postgres-streaming").name]
         policy = args.settings.backup.postgres
+        offsite = None
+        if policy.offsite == "volume":
+            offsite = Offsite(
+                args.credentials.values[DEFINITION.own("encryption-key")], policy.window_days
+            )
         self.server = self.container(
             "server",
             backup_spec(
@@ -29,6 +34,7 @@ class PostgresBackup(ServiceComponent):
                 self.tls,
                 args.pki.metrics_ca_cert_pem,
                 (identity.cert_pem, identity.private_key_pem),
+                offsite,
             ),
         )
         return {}

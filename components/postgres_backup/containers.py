@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from components.docker.spec import (
@@ -24,6 +25,15 @@ PORT = DEFINITION.tls_port
 TMP = "/tmp"  # noqa: S108 (a private tmpfs inside the container)
 
 
+@dataclass(frozen=True)
+class Offsite:
+    """backup.postgres.offsite `volume`: the key that seals the copies (a secret Output) and
+    how many days of them to keep; they go to a volume of their own."""
+
+    key: Any
+    window_days: int
+
+
 def backup_spec(
     image: str,
     build: BuildSource | None,
@@ -32,10 +42,22 @@ def backup_spec(
     tls: TlsFiles,
     metrics_ca: Any,
     client: tuple[Any, Any],
+    offsite: Offsite | None,
 ) -> ContainerSpec:
     """`tls`: its own certificate, for its metrics endpoint; `client`: the backup role's
-    certificate and key, its login at PostgreSQL."""
+    certificate and key, its login at PostgreSQL; `offsite`: where sealed copies go."""
     cert, key = client
+    copies: list[str] = []
+    uploads: list[Upload] = []
+    kept: dict[str, str] = {}
+    if offsite is not None:
+        copies = [
+            *("--offsite-key", files.OFFSITE_KEY, "--store-dir", files.OFFSITE_STORE),
+            *("--offsite-scratch", files.OFFSITE_SCRATCH),
+            *("--offsite-window-days", str(offsite.window_days)),
+        ]
+        uploads = [Upload(files.OFFSITE_KEY, offsite.key, UID, "0400", secret=True)]
+        kept = {files.OFFSITE_STORE: "offsite"}
     return ContainerSpec(
         service=DEFINITION.dns_name,
         image=image,
@@ -45,6 +67,7 @@ def backup_spec(
             *("--config", files.CONFIG, "--server", files.SERVER, "--schedule", schedule),
             *("--metrics-port", str(PORT), "--metrics-ca", METRICS_CA),
             *("--tls-cert", f"{TLS_DIR}/server.crt", "--tls-key", f"{TLS_DIR}/server.key"),
+            *copies,
         ],
         user=f"{UID}:{UID}",
         uploads=[
@@ -55,7 +78,9 @@ def backup_spec(
             Upload(files.CLIENT_CERT, cert, UID),
             # libpq refuses a key that others may read.
             Upload(files.CLIENT_KEY, key, UID, "0400", secret=True),
+            *uploads,
         ],
+        kept_volumes=kept,
         internal_ports=[PORT],
         data_volume=files.HOME,
         # `barman cron` starts pg_receivewal in the background and exits: docker-init as

@@ -1,6 +1,6 @@
 """The PostgreSQL backup service's identity (pure data): see stacks/services.py."""
 
-from stacks.services import ClientCertificate, ServiceDefinition
+from stacks.services import SIGNING_KEY, ClientCertificate, Credential, ServiceDefinition
 
 DEFINITION = ServiceDefinition(
     key="postgresBackup",
@@ -15,8 +15,16 @@ DEFINITION = ServiceDefinition(
     client_certificates=(
         ClientCertificate("postgres-streaming", "vos_backup", "backup-client-tls"),
     ),
+    # Seals the off-host copies (images/postgres-backup/vos_offsite.py). Rotation writes a
+    # new version in Vault and keeps the old ones, which open the copies sealed before it.
+    credentials=(
+        Credential("encryption-key", "backupKey", SIGNING_KEY, "seals the off-host copies"),
+    ),
     image_uid=10010,  # the barman user images/postgres-backup/Dockerfile creates
     source="images/postgres-backup",
     not_published="the backup service serves nothing: it only connects out, to PostgreSQL",
     component="components.postgres_backup.component:PostgresBackup",
+    # A new key reaches it as a new file, so the service is replaced: the slot keeps every
+    # WAL record meanwhile, and copies sealed before keep opening with the old version.
+    restarts={"backupKey": ("postgres-backup-server",)},
 )

@@ -13,6 +13,13 @@ SERVERS = f"{CONFIG_DIR}/barman.d"
 SERVER = "vos"
 """Barman's name for the stack's PostgreSQL: `barman backup vos`, `barman recover vos ...`."""
 SERVER_CONF = f"{SERVERS}/{SERVER}.conf"
+OFFSITE_KEY = f"{CONFIG_DIR}/offsite.key"
+"""The stack's backup key (Vault: postgres-backup/encryption-key), read at every round."""
+OFFSITE_STORE = "/var/lib/vos-offsite"
+"""backup.postgres.offsite `volume`: where that volume is mounted."""
+OFFSITE_SCRATCH = f"{HOME}/offsite-scratch"
+"""Where an object is sealed before it is put: the data volume (a base backup can be larger
+than any tmpfs)."""
 CLIENT_CERT = f"{TLS_DIR}/backup.crt"
 CLIENT_KEY = f"{TLS_DIR}/backup.key"
 

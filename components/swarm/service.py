@@ -87,6 +87,12 @@ def _mounts(
         )
     mounts += [
         docker.ServiceTaskSpecContainerSpecMountArgs(
+            type="volume", source=f"{placement.name_prefix}-{spec.service}-{suffix}", target=path
+        )
+        for path, suffix in spec.kept_volumes.items()
+    ]
+    mounts += [
+        docker.ServiceTaskSpecContainerSpecMountArgs(
             type="bind", source=f.source, target=f.target, read_only=True
         )
         for f in spec.host_folders

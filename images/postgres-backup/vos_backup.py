@@ -4,8 +4,10 @@ Every minute `barman cron` (it keeps pg_receivewal streaming through the replica
 files the WAL it received and applies the retention policy); a base backup whenever the
 cron schedule comes round, and in the next minute while the server has none, since until
 its first base backup the WAL alone restores nothing. Barman schedules neither itself.
-After each round, what Barman says (its backups, its checks) becomes Prometheus metrics on
-an HTTPS endpoint that only the metrics CA's scrape identity may read.
+After each round, what Barman keeps is copied, sealed, to the off-host store
+(vos_offsite.py) when one is configured, and what Barman says (its backups, its checks) and
+how the copy went become Prometheus metrics on an HTTPS endpoint that only the metrics CA's
+scrape identity may read.
 
 Runs inside the image (Debian's python3, python3-croniter, python3-prometheus-client);
 vos-infra renders its arguments (components/postgres_backup/containers.py).
@@ -14,6 +16,7 @@ vos-infra renders its arguments (components/postgres_backup/containers.py).
 from __future__ import annotations
 
 import argparse
+import configparser
 import datetime
 import json
 import ssl
@@ -23,8 +26,12 @@ import threading
 import time
 from collections.abc import Callable
 from http.server import ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, Protocol
 
+import vos_offsite  # these three beside this file, in the image and in the project
+import vos_seal
+import vos_stores
 from croniter import croniter
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.exposition import MetricsHandler
@@ -98,6 +105,13 @@ class Barman:
         return self.run("backup", "--wait", self.server).returncode == 0
 
 
+def barman_home(config: str) -> str:
+    """barman_home of the [barman] section: where Barman keeps each server's folder."""
+    parser = configparser.ConfigParser()
+    parser.read(config)
+    return parser.get("barman", "barman_home")
+
+
 class Worker(Protocol):
     """What the loop asks of Barman (Barman above; a recording stand-in in the unit tests)."""
 
@@ -133,6 +147,23 @@ class Status:
                            ["check"], registry=self.registry)  # fmt: skip
         self.failures = Counter("vos_backup_base_backup_failures", "base backups that failed",
                                 registry=self.registry)  # fmt: skip
+        self.copied = Gauge(
+            "vos_backup_offsite_last_success_timestamp_seconds",
+            "when a copy round to the off-host store last succeeded (0: never, or no store)",
+            registry=self.registry,
+        )
+        self.copy_failures = Counter(
+            "vos_backup_offsite_failures", "copy rounds to the off-host store that failed",
+            registry=self.registry,
+        )  # fmt: skip
+        self.copy_objects = Gauge(
+            "vos_backup_offsite_objects", "sealed objects in the off-host store",
+            registry=self.registry,
+        )  # fmt: skip
+        self.copy_bytes = Counter(
+            "vos_backup_offsite_uploaded_bytes", "sealed bytes put in the off-host store",
+            registry=self.registry,
+        )  # fmt: skip
         self.round = Gauge(
             "vos_backup_round_end_timestamp_seconds",
             "when the loop last finished a round (it runs one a minute)",
@@ -154,12 +185,57 @@ class Status:
         self.round.set(now.timestamp())
 
 
+class Copier(Protocol):
+    """The off-host copy (Offsite below; a stand-in in the unit tests)."""
+
+    def copy(self, now: datetime.datetime) -> vos_offsite.Report: ...
+
+
+class Offsite:
+    """Seals and puts what Barman filed since the last round, then prunes the store to the
+    recovery window. The key is read each round: a rotation reaches the next one."""
+
+    def __init__(
+        self, store: vos_stores.Store, key: str, server: str, scratch: str, window_days: int
+    ) -> None:
+        self.store, self.key, self.server = store, key, server
+        self.scratch, self.window = scratch, datetime.timedelta(days=window_days)
+
+    def copy(self, now: datetime.datetime) -> vos_offsite.Report:
+        report = vos_offsite.push(
+            Path(self.server), self.store, vos_seal.Key.read(self.key), Path(self.scratch)
+        )
+        report.pruned = vos_offsite.prune(self.store, self.window, now)
+        return report
+
+
+def copy_round(copier: Copier, status: Status, now: datetime.datetime) -> None:
+    try:
+        report = copier.copy(now)
+    # The loop outlives a store that is away (a network, a credential, a full disk): the
+    # failure is counted and logged, the alert reads the time of the last success.
+    except Exception as error:
+        status.copy_failures.inc()
+        print(f"vos-backup: off-host copy failed: {error!r}", file=sys.stderr)
+        return
+    status.copy_objects.set(report.objects)
+    status.copy_bytes.inc(report.uploaded_bytes)
+    status.copied.set(now.timestamp())
+    if report.uploaded or report.pruned:
+        print(
+            f"vos-backup: off-host copy: {report.uploaded} put ({report.uploaded_bytes} bytes), "
+            f"{report.pruned} pruned, {report.objects} kept",
+            file=sys.stderr,
+        )
+
+
 def serve(
     barman: Worker,
     status: Status,
     now: Callable[[], datetime.datetime],
     sleep: Callable[[float], None],
     rounds: int | None = None,
+    copier: Copier | None = None,
 ) -> None:
     """The loop; `rounds` bounds it (tests), None runs for ever. A server without a base
     backup (a new stack, or every attempt failed so far) gets one at the next round."""
@@ -171,6 +247,8 @@ def serve(
             if not barman.backup():
                 status.failures.inc()
             due = next_backup(status.schedule, now())
+        if copier is not None:
+            copy_round(copier, status, now())
         status.observe(barman, now())
         done += 1
         sleep(TICK_S)
@@ -214,10 +292,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tls-cert", required=True, help="the service's certificate")
     parser.add_argument("--tls-key", required=True)
     parser.add_argument("--metrics-ca", required=True, help="the CA of the scrape identity")
+    parser.add_argument("--offsite-key", help="the key that seals the copies (none: no copy)")
+    parser.add_argument("--offsite-scratch", help="where an object is sealed before the put")
+    parser.add_argument("--offsite-window-days", type=int, default=7, help="copies kept")
+    vos_stores.add_store_arguments(parser)
     args = parser.parse_args(argv)
     if not croniter.is_valid(args.schedule):
         parser.error(f"--schedule: not a cron expression: {args.schedule!r}")
     status = Status(args.schedule)
+    copier = None
+    if args.offsite_key:
+        if not (args.store_dir or args.s3_bucket) or not args.offsite_scratch:
+            parser.error(
+                "--offsite-key needs a store (--store-dir, --s3-bucket) and --offsite-scratch"
+            )
+        copier = Offsite(
+            vos_stores.store_from(args),
+            args.offsite_key,
+            f"{barman_home(args.config)}/{args.server}",
+            args.offsite_scratch,
+            args.offsite_window_days,
+        )
+        status.copied.set(0)
     server = TlsMetricsServer(
         args.metrics_port,
         status.registry,
@@ -229,6 +325,7 @@ def main(argv: list[str] | None = None) -> None:
         status,
         now=lambda: datetime.datetime.now(datetime.UTC),
         sleep=time.sleep,
+        copier=copier,
     )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -51,6 +52,11 @@ class BackupService:
         )
         self.process: subprocess.Popen[bytes] | None = None
         self.metrics_port = free_port_pair()
+        # backup.postgres.offsite `volume`: the copies' volume, owned by barman as the
+        # image's mount point is.
+        self.store = self.root / "offsite"
+        self.store.mkdir(mode=0o700)
+        os.chown(self.store, *service_account(ACCOUNT))
 
     def path(self, rendered: str) -> Path:
         return Path(remap(rendered, self.config))
@@ -63,11 +69,45 @@ class BackupService:
 
     def command(self, *args: str) -> list[str]:
         """A rendered command (the healthcheck's, the entrypoint's arguments) made local."""
-        return [remap(part, self.config) for part in args]
+        local = {
+            files.OFFSITE_STORE: str(self.store),
+            files.OFFSITE_SCRATCH: str(self.home / "offsite-scratch"),
+        }
+        return [local.get(part, remap(part, self.config)) for part in args]
 
-    def barman(self, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    def offsite(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """The image's vos_offsite.py (push, fetch) as barman, under Debian's python3."""
         return subprocess.run(
-            [*run_as(ACCOUNT), "barman", "-c", str(self.path(files.CONFIG)), *args],
+            [*run_as(ACCOUNT), "env", *(f"{k}={v}" for k, v in (env or {}).items()),
+             SYSTEM_PYTHON, str(ENTRYPOINT.with_name("vos_offsite.py")), *args],
+            capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+
+    def home_at(self, home: Path) -> Path:
+        """Barman's configuration again, for a new, empty home (a new host's): the
+        configuration file to pass as `config`."""
+        folder = self.root / f"config-{home.name}"
+        shutil.copytree(self.path(files.SERVERS), folder / "barman.d")
+        config = folder / "barman.conf"
+        text = self.path(files.CONFIG).read_text()
+        config.write_text(
+            text.replace(str(self.home), str(home)).replace(
+                str(self.path(files.SERVERS)), str(folder / "barman.d")
+            )
+        )
+        subprocess.run(["chown", "-R", ACCOUNT, str(folder)], check=True)
+        home.mkdir(mode=0o700)
+        os.chown(home, *service_account(ACCOUNT))
+        return config
+
+    def barman(
+        self, *args: str, timeout: float = 180, config: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        config = config or self.path(files.CONFIG)
+        return subprocess.run(
+            [*run_as(ACCOUNT), "barman", "-c", str(config), *args],
             capture_output=True,
             text=True,
             timeout=timeout,
@@ -107,17 +147,25 @@ class BackupService:
             time.sleep(1)
         raise AssertionError(f"no base backup within {timeout} s: {self.log()[-3000:]}")
 
-    def recover(self, target_time: str | None, destination: Path, owner: str) -> None:
-        """`barman recover` of the latest base backup to a moment (None: to the end of the
-        WAL it has), into `destination` (a new, empty data directory), then handed to the
-        account PostgreSQL runs as. Its parent becomes traversable (not readable) for
-        Barman's account, which writes there first."""
+    def recover(
+        self,
+        target_time: str | None,
+        destination: Path,
+        owner: str,
+        config: Path | None = None,
+        backup_id: str = "latest",
+    ) -> None:
+        """`barman recover` of a base backup (the latest unless named) to a moment (None:
+        to the end of the WAL it has), into `destination` (a new, empty data directory),
+        then handed to the account PostgreSQL runs as. Its parent becomes traversable (not
+        readable) for Barman's account, which writes there first."""
         destination.parent.chmod(0o711)
         os.chown(destination, *service_account(ACCOUNT))
         target = ["--target-time", target_time] if target_time else []
         done = self.barman(
-            "recover", *target, files.SERVER, "latest", str(destination), timeout=3600
-        )
+            "recover", *target, files.SERVER, backup_id, str(destination), timeout=3600,
+            config=config,
+        )  # fmt: skip
         assert done.returncode == 0, done.stdout + done.stderr
         uid, gid = service_account(owner)
         handed = subprocess.run(

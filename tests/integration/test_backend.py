@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +17,8 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from tests.integration.moto_s3 import CREDENTIALS
+from tests.integration.moto_s3 import moto_server as running_moto
 from tools.backend.aws import BackendError
 from tools.backend.bootstrap import bootstrap
 from tools.backend.check import check
@@ -214,23 +214,8 @@ def test_the_printed_commands_point_pulumi_at_the_bucket_and_key() -> None:
 
 @pytest.fixture(scope="module")
 def moto_server() -> Iterator[str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.2)
-    yield url
-    server.terminate()
-    server.wait(timeout=10)
+    with running_moto() as url:
+        yield url
 
 
 def _cli(url: str, *args: str, credentials: bool = True) -> subprocess.CompletedProcess[str]:
@@ -239,7 +224,7 @@ def _cli(url: str, *args: str, credentials: bool = True) -> subprocess.Completed
             "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
             "AWS_CONFIG_FILE": "/nonexistent"}  # fmt: skip
     if credentials:
-        env |= {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+        env |= CREDENTIALS
     return subprocess.run(
         [sys.executable, "-m", "tools.cli.main", "backend", *args, "--stack", "prod"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import boto3
 import psycopg
 import pytest
 import urllib3
@@ -22,6 +23,7 @@ from tests.alert_rules import alert_rules
 from tests.helpers import output, write_private
 from tests.integration.backup_service import ACCOUNT, BackupService
 from tests.integration.local_files import run_as
+from tests.integration.moto_s3 import CREDENTIALS, moto_server
 from tests.integration.postgres_cluster import PROFILE, Cluster
 from tests.integration.postgres_server import PostgresServer
 from tests.promql import metric_names
@@ -227,3 +229,120 @@ def test_a_restore_to_a_point_in_time_gives_back_exactly_what_was_committed_befo
     # The live server still has the drop: a restore never touched it.
     with setup.gateway() as conn, pytest.raises(psycopg.errors.UndefinedTable):
         conn.execute("SELECT 1 FROM orders")
+
+
+# --- off-host copies (backup.postgres.offsite; images/postgres-backup/vos_offsite.py) -------
+
+MARKER = "sealed-ledger-row"
+
+
+def _store_names(setup: Setup) -> set[str]:
+    store = setup.backup.store
+    return {p.relative_to(store).as_posix() for p in store.rglob("*.sealed")}
+
+
+def _filed(setup: Setup, segment: str) -> None:
+    """Closes the segment and waits until Barman has filed it under wals/ (what a round
+    copies). `switch-wal --archive` waits for a segment to be filed, not for this one."""
+    switched = setup.backup.barman("switch-wal", files.SERVER)
+    assert switched.returncode == 0, switched.stdout + switched.stderr
+    filed = setup.backup.home / files.SERVER / "wals" / segment[:16] / segment
+    deadline = time.monotonic() + 60
+    while not filed.exists():
+        assert time.monotonic() < deadline, f"{segment} not filed: {setup.backup.log()[-2000:]}"
+        setup.backup.barman("archive-wal", files.SERVER)
+        time.sleep(1)
+
+
+def _bucket(url: str) -> Any:
+    client = boto3.client(
+        "s3", endpoint_url=url, region_name="eu-central-1",
+        aws_access_key_id="testing", aws_secret_access_key="testing",
+    )  # fmt: skip
+    client.create_bucket(
+        Bucket="vos-backups", CreateBucketConfiguration={"LocationConstraint": "eu-central-1"}
+    )
+    return client
+
+
+def test_sealed_copies_leave_the_volume_and_a_new_host_restores_from_them_with_the_key(
+    setup: Setup,
+) -> None:
+    # The entrypoint's own rounds copy into the dev store (the copies' volume) as they go.
+    deadline = time.monotonic() + 90
+    while not any(n.startswith("base/") for n in _store_names(setup)):
+        assert time.monotonic() < deadline, setup.backup.log()[-3000:]
+        time.sleep(1)
+    with setup.gateway() as conn:
+        conn.execute("CREATE TABLE ledger (id int PRIMARY KEY, note text)")
+        conn.execute("INSERT INTO ledger SELECT i, %s FROM generate_series(1, 500) i", (MARKER,))
+        target = conn.execute("SELECT clock_timestamp()").fetchone()
+        assert target is not None
+        time.sleep(1.5)
+        conn.execute("INSERT INTO ledger VALUES (501, 'after the target')")
+        conn.execute("DROP TABLE ledger")
+        last = conn.execute("SELECT pg_walfile_name(pg_current_wal_lsn())").fetchone()
+    assert last is not None
+    _filed(setup, last[0])
+
+    rendered = setup.backup.command(*setup.backup.container.command)
+    key = rendered[rendered.index("--offsite-key") + 1]
+    server = str(setup.backup.home / files.SERVER)
+    with moto_server() as url:
+        s3 = _bucket(url)
+        bucket = ["--s3-bucket", "vos-backups", "--s3-endpoint", url, "--s3-region", "eu-central-1"]
+        # `push` (what each round runs, and what an operator runs for a copy now) to S3.
+        pushed = setup.backup.offsite(
+            "push", "--key", key, *bucket, "--server-dir", server,
+            "--scratch", str(setup.backup.home / "push-scratch"), env=CREDENTIALS,
+        )  # fmt: skip
+        assert pushed.returncode == 0, pushed.stdout + pushed.stderr
+        listed = s3.list_objects_v2(Bucket="vos-backups", Prefix="postgres/")["Contents"]
+        names = {item["Key"].removeprefix("postgres/") for item in listed}
+        assert any(n.startswith("base/") for n in names) and any(
+            n.startswith("wals/") for n in names
+        )
+        # What S3 holds is ciphertext: no row, no file name of the data directory.
+        for item in listed:
+            body = s3.get_object(Bucket="vos-backups", Key=item["Key"])["Body"].read()
+            assert MARKER.encode() not in body and b"PG_VERSION" not in body, item["Key"]
+
+        # A new host: an empty Barman home, the copies fetched from S3 and opened.
+        home = setup.backup.root / "new-host"
+        config = setup.backup.home_at(home)
+
+        def fetch(key_file: str) -> subprocess.CompletedProcess[str]:
+            return setup.backup.offsite(
+                "fetch", "--keys", key_file, *bucket, "--server-dir", str(home / files.SERVER),
+                "--scratch", str(home / "fetch-scratch"), env=CREDENTIALS,
+            )  # fmt: skip
+
+        wrong = setup.backup.root / "wrong.key"
+        wrong.write_text("w" * 64)
+        subprocess.run(["chown", ACCOUNT, str(wrong)], check=True)
+        refused = fetch(str(wrong))
+        assert refused.returncode != 0 and "none of the keys" in refused.stderr, refused.stderr
+        assert not (home / files.SERVER).exists()  # refused before anything was laid out
+        fetched = fetch(key)
+        assert fetched.returncode == 0, fetched.stdout + fetched.stderr
+    # The newest base backup that ended before the target is what the target restores from.
+    before = [b for b in setup.backup.backups() if b["status"] == "DONE" and
+              float(b["end_time_timestamp"]) < target[0].timestamp()]  # fmt: skip
+    assert before, setup.backup.log()[-3000:]
+    assert before[-1]["backup_id"] in fetched.stdout.split(), fetched.stdout
+    indexed = setup.backup.barman("rebuild-xlogdb", files.SERVER, config=config)
+    assert indexed.returncode == 0, indexed.stdout + indexed.stderr
+
+    restored = PostgresServer(setup.cluster.rendered["postgres"])
+    try:
+        setup.backup.recover(
+            target[0].isoformat(), restored.data, "postgres", config, before[-1]["backup_id"]
+        )
+        restored.start(initialise=False)
+        with setup.gateway(restored) as conn:
+            rows = conn.execute("SELECT count(*), min(id), max(id) FROM ledger").fetchone()
+            notes = conn.execute("SELECT DISTINCT note FROM ledger").fetchall()
+        assert rows == (500, 1, 500)
+        assert notes == [(MARKER,)]
+    finally:
+        restored.stop()

@@ -6,6 +6,8 @@ replacement trigger did not change keeps its outputs, as in a real `pulumi up`.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from components.app.inputs import apps
@@ -45,10 +47,17 @@ def _material(ev: Evaluation) -> dict[str, str]:
     }
 
 
+EVERY_SERVICE: dict[str, Any] = {"services": {"postgresBackup": {"enabled": True}}}
+"""Dev with the one service it leaves off (the backup service, with its key) turned on, so
+that every rotation class has material."""
+
+
 def _rotate(rotation_class: str) -> tuple[Evaluation, Evaluation]:
     state = MockState()
-    before = evaluate("dev", state=state)
-    after = evaluate("dev", config_with("dev", rotation={rotation_class: 1}), state=state)
+    before = evaluate("dev", config_with("dev", **EVERY_SERVICE), state=state)
+    after = evaluate(
+        "dev", config_with("dev", **EVERY_SERVICE, rotation={rotation_class: 1}), state=state
+    )
     return before, after
 
 
@@ -58,7 +67,7 @@ def _changed(before: Evaluation, after: Evaluation) -> set[str]:
     return {name for name in old if old[name] != new[name]}
 
 
-SETTINGS = load_settings("dev", stack_overrides("dev"), REGISTRY)
+SETTINGS = load_settings("dev", stack_overrides("dev") | EVERY_SERVICE, REGISTRY)
 
 
 ROLLOVER_CLASSES = {s.rotation_class for s in credential_specs(SETTINGS) if s.rollover_of}
