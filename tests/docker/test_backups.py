@@ -59,6 +59,32 @@ def test_it_runs_as_barman_on_a_read_only_root_and_takes_its_first_base_backup(
     stack.wait_healthy(NAME)  # `barman check`: streaming, slot, receive-wal, directories
 
 
+def test_each_round_seals_its_copies_into_their_own_volume(stack: Stack) -> None:
+    copies = {m["Destination"]: m for m in stack.inspect(NAME)["Mounts"]}[files.OFFSITE_STORE]
+    assert (copies["Type"], copies["Name"], copies["RW"]) == ("volume", f"{NAME}-offsite", True)
+    backup = stack.container(DEFINITION.dns_name)
+    user = f"{DEFINITION.image_uid}"
+    deadline = time.monotonic() + 120
+    while True:
+        code, out = backup.exec_run(["find", files.OFFSITE_STORE, "-name", "*.sealed"], user=user)
+        found = out.decode().split()
+        if any("/base/" in n for n in found) and any("/wals/" in n for n in found):
+            break
+        assert time.monotonic() < deadline, (found, backup.logs()[-3000:])
+        time.sleep(2)
+    # The runbook's "a copy now" (docs/runbooks/alerts.md), as written there.
+    code, out = backup.exec_run(
+        ["python3", "/usr/local/bin/vos_offsite.py", "push", "--key", files.OFFSITE_KEY,
+         "--store-dir", files.OFFSITE_STORE, "--server-dir", f"{files.HOME}/{files.SERVER}",
+         "--scratch", files.OFFSITE_SCRATCH],
+        user=user,
+    )  # fmt: skip
+    assert code == 0 and "in the store" in out.decode(), out
+    # Sealed: not a file name of the data directory in any copy (a tar would show them).
+    code, out = backup.exec_run(["grep", "-rlF", "PG_VERSION", files.OFFSITE_STORE], user=user)
+    assert code == 1, out
+
+
 def test_wal_streams_from_the_tier_s_postgres_over_tls_as_the_backup_role(stack: Stack) -> None:
     code, out = _barman(stack, "replication-status", "--target", "wal-streamer", files.SERVER)
     assert code == 0, out
@@ -146,11 +172,23 @@ def test_a_restore_drill_gives_back_what_was_committed_before_the_moment(stack: 
     assert code != 0 and "does not exist" in out, out
 
 
+class _Unreadable(Target):
+    """A moment Barman cannot read: its recover step fails after the volume is made."""
+
+    @property
+    def barman_args(self) -> list[str]:
+        return ["--target-time", "not a time", "--target-action", "promote"]
+
+
 def test_a_failed_restore_leaves_no_volume_behind(stack: Stack) -> None:
     client = stack.engine.client()
     before = {v.name for v in client.volumes.list()}
-    long_ago = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)  # before every backup
     now = datetime.datetime.now(datetime.UTC)
-    with pytest.raises(RestoreError, match="barman recover failed"):
+    # Before every backup: refused before anything is made, with the earliest moment.
+    long_ago = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+    with pytest.raises(RestoreError, match="no base backup ended before it; the earliest"):
         restore(client, PREFIX, Target(long_ago), now)
+    # Barman's step fails: the volume made for it is removed.
+    with pytest.raises(RestoreError, match="barman recover failed"):
+        restore(client, PREFIX, _Unreadable(now - datetime.timedelta(seconds=1)), now)
     assert {v.name for v in client.volumes.list()} == before

@@ -37,6 +37,32 @@ def test_a_target_that_names_no_reachable_moment_is_refused(text: str, said: str
         parse_target(text, NOW)
 
 
+def _kept(backup_id: str, end: datetime.datetime, status: str = "DONE") -> dict[str, str]:
+    return {"backup_id": backup_id, "status": status, "end_time": end.isoformat(),
+            "end_time_timestamp": str(int(end.timestamp()))}  # fmt: skip
+
+
+def test_a_moment_starts_from_the_newest_backup_that_ended_before_it() -> None:
+    hour = datetime.timedelta(hours=1)
+    kept = [
+        _kept("20261202T030000", NOW - 56 * hour),
+        _kept("20261203T030000", NOW - 32 * hour),
+        _kept("20261203T120000", NOW - 23 * hour, status="FAILED"),
+        _kept("20261204T030000", NOW - 8 * hour),
+    ]
+    assert Target(None).base_backup(kept) == "latest"
+    assert Target(NOW - hour).base_backup(kept) == "20261204T030000"
+    # Between two backups: Barman refuses the newer one (it ended after the moment).
+    assert Target(NOW - 24 * hour).base_backup(kept) == "20261203T030000"
+    assert Target(NOW - 40 * hour).base_backup(kept) == "20261202T030000"
+    with pytest.raises(
+        TargetError, match=r"the earliest moment a restore reaches is the end of 20261202T030000"
+    ):
+        Target(NOW - 60 * hour).base_backup(kept)
+    with pytest.raises(TargetError, match="none yet"):
+        Target(NOW - hour).base_backup([])
+
+
 def test_the_command_refuses_before_it_reaches_the_engine(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

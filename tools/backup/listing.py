@@ -3,30 +3,15 @@ back a restore can go."""
 
 from __future__ import annotations
 
-import json
-
 import docker
 
-from components.postgres_backup import files
-from components.postgres_backup.containers import UID
 from components.postgres_backup.definition import DEFINITION
-from tools.backup.restore import RestoreError, running_container
+from tools.backup.restore import kept_backups, running_container
 
 
 def list_backups(client: docker.DockerClient, prefix: str) -> str:
     backup = running_container(client, f"{prefix}-{DEFINITION.dns_name}")
-    code, out = backup.exec_run(
-        ["barman", "-c", files.CONFIG, "--format", "json", "list-backups", files.SERVER],
-        user=str(UID),
-    )
-    assert isinstance(out, bytes), "exec_run without stream returns the whole output"
-    text = out.decode(errors="replace")
-    if code != 0:
-        raise RestoreError(f"barman list-backups failed (exit {code}):\n{text.strip()}")
-    found = sorted(
-        json.loads(text).get(files.SERVER, []),
-        key=lambda entry: int(entry.get("end_time_timestamp") or 0),
-    )
+    found = kept_backups(backup)
     if not found:
         return f"{backup.name}: no base backup yet (the first is taken within a minute of start)"
     lines = [f"{backup.name}: {len(found)} base backup(s), newest last"]

@@ -7,7 +7,8 @@ as hardened as the services (no network, read-only root, no capability beyond th
    now can be replayed; skipped when PostgreSQL is down, e.g. a lost data volume);
 2. a new volume `<prefix>-postgres-restore-<UTC time>`;
 3. the backup image's Barman, with the backup service's files and backups (its volumes),
-   recovers the newest base backup into it, replaying WAL to the moment and then promoting;
+   recovers the newest base backup that ended before the moment into it, replaying WAL to
+   the moment and then promoting (a moment no backup reaches is refused before step 2);
 4. the files handed to the postgres image's user (999), as only root may;
 5. the stack's postgres image starts on the volume with the stack's own rendered files,
    replays, promotes and answers; then it stops cleanly.
@@ -17,6 +18,7 @@ Any failure removes the new volume and says which step failed, with its output.
 from __future__ import annotations
 
 import datetime
+import json
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +35,7 @@ from components.postgres.files import CONF
 from components.postgres_backup import files
 from components.postgres_backup.containers import UID as BACKUP_UID
 from components.postgres_backup.definition import DEFINITION as BACKUP
-from tools.backup.target import Target
+from tools.backup.target import Target, TargetError
 
 RESTORE_DIR = "/restore"
 """Where the new volume is mounted in the backup image (a folder its barman user owns, so a
@@ -74,6 +76,20 @@ def _container(client: docker.DockerClient, name: str, running: bool) -> Contain
     if running and found.status != "running":
         raise RestoreError(f"{name} is {found.status}: start it (`pulumi up`) and try again")
     return found
+
+
+def kept_backups(backup: Container) -> list[dict[str, Any]]:
+    """Barman's `list-backups` in the running backup service, oldest first."""
+    code, out = backup.exec_run(
+        ["barman", "-c", files.CONFIG, "--format", "json", "list-backups", files.SERVER],
+        user=str(BACKUP_UID),
+    )
+    assert isinstance(out, bytes), "exec_run without stream returns the whole output"
+    text = out.decode(errors="replace")
+    if code != 0:
+        raise RestoreError(f"barman list-backups failed (exit {code}):\n{text.strip()}")
+    found: list[dict[str, Any]] = json.loads(text).get(files.SERVER, [])
+    return sorted(found, key=lambda entry: int(entry.get("end_time_timestamp") or 0))
 
 
 def _image(container: Container) -> str:
@@ -148,6 +164,10 @@ def restore(
     backup = _container(client, f"{prefix}-{BACKUP.dns_name}", running=True)
     postgres = _container(client, f"{prefix}-{POSTGRES.dns_name}", running=False)
     barman = ["barman", "-c", files.CONFIG]
+    try:
+        base = target.base_backup(kept_backups(backup))
+    except TargetError as error:
+        raise RestoreError(str(error)) from None
     if postgres.status == "running":
         backup.exec_run(
             [*barman, "switch-wal", "--archive", "--archive-timeout", "60", files.SERVER],
@@ -166,7 +186,7 @@ def restore(
     try:
         _one_off(
             client, "barman recover", _image(backup),
-            [*barman, "recover", *target.barman_args, files.SERVER, "latest", RESTORE_DIR],
+            [*barman, "recover", *target.barman_args, files.SERVER, base, RESTORE_DIR],
             entrypoint=[], user=f"{BACKUP_UID}:{BACKUP_UID}", volumes_from=[backup.id],
             volumes={name: {"bind": RESTORE_DIR, "mode": "rw"}},
             tmpfs={"/tmp": tmpfs_options(BACKUP_UID)},  # noqa: S108

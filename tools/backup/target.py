@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 class TargetError(ValueError):
@@ -22,6 +24,31 @@ class Target:
         if self.moment is None:
             return []
         return ["--target-time", self.moment.isoformat(), "--target-action", "promote"]
+
+    def base_backup(self, kept: Sequence[Mapping[str, Any]]) -> str:
+        """The base backup to start from (Barman's `list-backups` entries): the newest for
+        everything; for a moment, the newest completed one that ended before it. Barman
+        refuses a moment before the end of the backup it is given
+        (barman/recovery_executor.py: RecoveryInvalidTargetException), so `latest` would
+        restore only moments after the newest backup."""
+        if self.moment is None:
+            return "latest"
+        done = sorted(
+            (b for b in kept if b.get("status") == "DONE"),
+            key=lambda b: float(b.get("end_time_timestamp") or 0),
+        )
+        before = [b for b in done if float(b["end_time_timestamp"]) < self.moment.timestamp()]
+        if not before:
+            earliest = (
+                f"the end of {done[0]['backup_id']} ({done[0].get('end_time')})"
+                if done
+                else "none yet"
+            )
+            raise TargetError(
+                f"--to {self.label()}: no base backup ended before it; the earliest moment "
+                f"a restore reaches is {earliest} (`vos-infra backup list`)"
+            )
+        return str(before[-1]["backup_id"])
 
     def label(self) -> str:
         return "latest" if self.moment is None else self.moment.isoformat()
