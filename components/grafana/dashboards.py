@@ -26,6 +26,7 @@ REQUESTS = f"rate({HTTP}_count{{{GATEWAY_JOB}}}[{RATE}])"
 ERRORS = f'rate({HTTP}_count{{{GATEWAY_JOB}, http_response_status_code=~"5.."}}[{RATE}])'
 BUCKETS = f"rate({HTTP}_bucket{{{GATEWAY_JOB}}}[{RATE}])"
 BACKUP_AGE = "time() - vos_backup_last_base_backup_end_timestamp_seconds"
+COPY_AGE = "time() - vos_backup_offsite_last_success_timestamp_seconds"
 
 
 def overview() -> dict[str, Any]:
@@ -278,6 +279,24 @@ def postgres() -> dict[str, Any]:
             Panel(
                 "Backup checks failing",
                 (Query("count by (instance) (vos_backup_check_ok == 0) or vector(0)", "failing"),),
+                "stat",
+            ),
+            # The sealed copies (backup.postgres.offsite): what PostgresBackupCopiesFailing
+            # watches; a service without a store never copies and shows no age.
+            Panel(
+                "Sealed copies: since the last one",
+                (
+                    Query(
+                        f"{COPY_AGE} and vos_backup_offsite_last_success_timestamp_seconds > 0",
+                        "{{instance}}",
+                    ),
+                ),
+                "stat",
+                unit="s",
+            ),
+            Panel(
+                "Sealed copies: objects in the store",
+                (Query("vos_backup_offsite_objects", "{{instance}}"),),
                 "stat",
             ),
         ],
