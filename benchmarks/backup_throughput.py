@@ -9,7 +9,9 @@ about `--megabytes` of rows, then times, interleaved over `--repeat` rounds:
 - backup: `barman backup --wait` with the rendered configuration (what the service's
   schedule runs);
 - restore: `barman recover` of that backup into a new folder, then PostgreSQL started on it
-  with the stack's files until it answers: what a restore costs before anyone can look.
+  with the stack's files until it answers: what a restore costs before anyone can look;
+- seal, open: that backup sealed as the service's copy round seals it (a tar, AES-256-GCM:
+  images/postgres-backup/vos_seal.py), and opened again as a fetch does, file to file.
 Then writes `--segments` WAL segments (16 MB each) after the newest backup, and times a
 restore that replays them all (recover, start, ready), beside the restore without them.
 
@@ -33,6 +35,7 @@ from pathlib import Path
 
 from components.docker.spec import TLS_DIR
 from components.postgres_backup import files
+from tests.backup_image import load_sibling
 from tests.helpers import output, write_private
 from tests.integration.backup_service import ACCOUNT, BackupService
 from tests.integration.local_files import run_as, service_account
@@ -41,6 +44,7 @@ from tests.integration.postgres_server import PostgresServer
 from tools.offline.stack_files import with_overrides
 
 SEGMENT_MB = 16
+seal = load_sibling("vos_seal")
 
 
 def _timed(action: Callable[[], None]) -> float:
@@ -106,7 +110,9 @@ def main() -> None:
             .replace(f"{files.CLIENT_KEY}", key)
             .replace(f"sslrootcert={TLS_DIR}/ca.crt", f"sslrootcert={cluster.ca}")
         )
-        times: dict[str, list[float]] = {"floor": [], "backup": [], "restore": []}
+        times: dict[str, list[float]] = {
+            "floor": [], "backup": [], "restore": [], "seal": [], "open": [],
+        }  # fmt: skip
         size = 0
         for round_ in range(args.repeat):
             target = Path(tempfile.mkdtemp(prefix="vos-bench-floor-"))
@@ -120,6 +126,9 @@ def main() -> None:
                 _timed(lambda: _ok(backup.barman("backup", "--wait", files.SERVER, timeout=3600)))
             )
             times["restore"].append(_restore(cluster, backup, None))
+            sealed, opened = _sealing(backup, work)
+            times["seal"].append(sealed)
+            times["open"].append(opened)
             print(
                 f"round {round_ + 1}: " + ", ".join(f"{k} {v[-1]:.1f} s" for k, v in times.items()),
                 flush=True,
@@ -160,6 +169,19 @@ def _restore(cluster: Cluster, backup: BackupService, target_time: str | None) -
         return _timed(run)
     finally:
         restored.stop()
+
+
+def _sealing(backup: BackupService, work: Path) -> tuple[float, float]:
+    """Seconds to seal the newest base backup as a copy round does, and to open it again."""
+    newest = sorted((backup.home / files.SERVER / "base").iterdir())[-1]
+    key = seal.Key(os.urandom(32).hex().encode())
+    name = f"base/{newest.name}.bench.tar.sealed"
+    sealed, opened = work / "copy.sealed", work / "copy.tar"
+    seconds = _timed(lambda: seal.seal_path(newest, sealed, key, name))
+    opening = _timed(lambda: seal.open_file(sealed, opened, seal.keyring([key]), name))
+    sealed.unlink()
+    opened.unlink()
+    return seconds, opening
 
 
 def _report(times: dict[str, list[float]], size: int, added: int) -> None:
