@@ -1,5 +1,5 @@
 """What the backups keep, when, and where a copy goes:
-`backup.postgres.{schedule, retention, offsite}`.
+`backup.postgres.{schedule, retention, offsite, s3}`.
 
 Single-field checks live here; the backup service (services.postgresBackup) reads them.
 """
@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from croniter import croniter
 from pydantic import AfterValidator, Field
 
-from stacks.fields import Model, matching
+from stacks.egress import Destination, parse_destination
+from stacks.fields import PATH_PREFIX, Model, https_url, matching
 
 RETENTION = re.compile(r"(?P<count>[1-9][0-9]{0,2})(?P<unit>[dw])")
 UNITS = {"d": "DAYS", "w": "WEEKS"}
@@ -27,6 +29,40 @@ def _cron(value: str) -> str:
             "month day-of-week, UTC), e.g. '0 3 * * *'"
         )
     return value
+
+
+BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+"""S3's bucket naming rules, without dots: a dotted name breaks the TLS name check of
+virtual-hosted addressing (<bucket>.s3.<region>.amazonaws.com)."""
+REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]")
+
+
+class S3StoreSettings(Model):
+    """backup.postgres.offsite `s3`: the bucket the sealed copies go to, reached through the
+    egress proxy with the backup service's certificate. The bucket's own rules (TLS only,
+    SSE-KMS, versioning, a lifecycle) are the operator's (docs/backups.md)."""
+
+    bucket: Annotated[str, matching(BUCKET, "S3 bucket name (3-63 of a-z, 0-9, '-')")]
+    region: Annotated[str, matching(REGION, "AWS region (e.g. eu-central-1)")]
+    prefix: Annotated[str, matching(PATH_PREFIX, "key prefix (a/b/c, lowercase)")] = Field(
+        default="postgres", description="where under the bucket the copies go"
+    )
+    endpoint: Annotated[str | None, AfterValidator(lambda v: v and https_url(v))] = Field(
+        default=None, description="an S3-compatible store's https:// address instead of AWS's"
+    )
+    access_key_id: str = Field(min_length=3, description="the store's access key id")
+    secret_access_key: str = Field(
+        min_length=8, description="set with `pulumi config set --secret`: its secret key"
+    )
+
+    @property
+    def destination(self) -> Destination:
+        """What the egress proxy lets the backup service reach: the bucket's own name on
+        AWS (virtual-hosted addressing), or the endpoint's host and port."""
+        if self.endpoint:
+            parts = urlsplit(self.endpoint)
+            return parse_destination(f"{parts.hostname}:{parts.port or 443}")
+        return parse_destination(f"{self.bucket}.s3.{self.region}.amazonaws.com")
 
 
 class PostgresBackupSettings(Model):
@@ -46,14 +82,15 @@ class PostgresBackupSettings(Model):
         assert found is not None, "validated by the field"
         return f"RECOVERY WINDOW OF {found['count']} {UNITS[found['unit']]}"
 
-    offsite: Literal["volume", "none"] = Field(
+    offsite: Literal["volume", "s3", "none"] = Field(
         default="volume",
         description=(
             "where sealed copies of the backups go (encrypted with the stack's backup key, "
             "kept in Vault): `volume`, a volume of their own that outlives the service's; "
-            "`none`, no copy"
+            "`s3`, the bucket of backup.postgres.s3; `none`, no copy"
         ),
     )
+    s3: S3StoreSettings | None = None
 
     @property
     def window_days(self) -> int:

@@ -71,8 +71,8 @@ def file_name(name: str) -> str:
 
 
 def entries(raw: Mapping[str, Any], catalogue: Catalogue) -> Iterator[tuple[Path, Any]]:
-    """(config path, value) of every operator secret of every app, and the error tracker's
-    DSN (every app's)."""
+    """(config path, value) of every operator secret of every app, the error tracker's DSN
+    (every app's) and the backup store's secret key (the backup service's)."""
     services = raw.get("services")
     for definition in catalogue:
         if not definition.consumer or not isinstance(services, Mapping):
@@ -82,6 +82,11 @@ def entries(raw: Mapping[str, Any], catalogue: Catalogue) -> Iterator[tuple[Path
         if isinstance(found, Mapping):
             for name, value in found.items():
                 yield ("services", definition.key, "secrets", str(name)), value
+    backup = raw.get("backup")
+    postgres = backup.get("postgres") if isinstance(backup, Mapping) else None
+    s3 = postgres.get("s3") if isinstance(postgres, Mapping) else None
+    if isinstance(s3, Mapping) and "secretAccessKey" in s3:
+        yield ("backup", "postgres", "s3", "secretAccessKey"), s3["secretAccessKey"]
     tracking = raw.get("errorTracking")
     if isinstance(tracking, Mapping) and "sentryDsn" in tracking:
         yield ("errorTracking", "sentryDsn"), tracking["sentryDsn"]

@@ -1,5 +1,6 @@
 """The egress proxy: on the apps' internal network and on the stack's egress network, the
-only way out of the stack for the apps (their Vault sidecars have their own, to Vault)."""
+only way out of the stack for the apps (their Vault sidecars have their own, to Vault) and
+for the backup service's copies to their bucket."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from components.app.inputs import apps
 from components.egress_proxy.containers import proxy_spec
 from components.egress_proxy.definition import DEFINITION
 from components.egress_proxy.files import AppEgress, squid_conf
+from components.postgres_backup.definition import DEFINITION as BACKUP
+from components.postgres_backup.definition import EGRESS_CERTIFICATE
 from components.service import Deployed, ServiceArgs, ServiceComponent
 
 
@@ -24,6 +27,12 @@ class EgressProxy(ServiceComponent):
         allowed = [
             AppEgress(app.dns_name, settings.destinations(app.dns_name)) for app in apps(settings)
         ]
+        # The backup service's copies to their bucket (backup.postgres.offsite s3), by its
+        # egress identity, to that bucket's name only.
+        copies = settings.backup.postgres
+        if settings.is_enabled(BACKUP.key) and copies.offsite == "s3" and copies.s3 is not None:
+            identity = BACKUP.client_certificate(EGRESS_CERTIFICATE).common_name
+            allowed.append(AppEgress(identity, [copies.s3.destination]))
         conf = squid_conf(allowed, DEFINITION.tls_port)
         assert args.networks.egress is not None, "the egress network exists with the proxy"
         placement = dataclasses.replace(

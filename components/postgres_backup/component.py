@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from components.app.component import build_source
-from components.postgres_backup.containers import Offsite, backup_spec
-from components.postgres_backup.definition import DEFINITION
+from components.postgres_backup.containers import backup_spec
+from components.postgres_backup.copies import Offsite
+from components.postgres_backup.definition import DEFINITION, EGRESS_CERTIFICATE
 from components.service import Deployed, ServiceArgs, ServiceComponent
 
 
@@ -20,9 +21,13 @@ class PostgresBackup(ServiceComponent):
         identity = args.pki.certificates[DEFINITION.client_certificate("postgres-streaming").name]
         policy = args.settings.backup.postgres
         offsite = None
-        if policy.offsite == "volume":
+        if policy.offsite != "none":
+            egress = args.pki.certificates[DEFINITION.client_certificate(EGRESS_CERTIFICATE).name]
             offsite = Offsite(
-                args.credentials.values[DEFINITION.own("encryption-key")], policy.window_days
+                args.credentials.values[DEFINITION.own("encryption-key")],
+                policy.window_days,
+                policy.s3 if policy.offsite == "s3" else None,
+                (egress.cert_pem, egress.private_key_pem),
             )
         self.server = self.container(
             "server",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from components.docker.spec import (
@@ -15,6 +14,7 @@ from components.docker.spec import (
     tmpfs_options,
 )
 from components.postgres_backup import files
+from components.postgres_backup.copies import Offsite, copies
 from components.postgres_backup.definition import DEFINITION
 from components.prometheus.web_config import METRICS_CA
 
@@ -23,15 +23,6 @@ UID = DEFINITION.image_uid
 PORT = DEFINITION.tls_port
 """Its metrics endpoint (HTTPS, the scrape identity only)."""
 TMP = "/tmp"  # noqa: S108 (a private tmpfs inside the container)
-
-
-@dataclass(frozen=True)
-class Offsite:
-    """backup.postgres.offsite `volume`: the key that seals the copies (a secret Output) and
-    how many days of them to keep; they go to a volume of their own."""
-
-    key: Any
-    window_days: int
 
 
 def backup_spec(
@@ -47,17 +38,7 @@ def backup_spec(
     """`tls`: its own certificate, for its metrics endpoint; `client`: the backup role's
     certificate and key, its login at PostgreSQL; `offsite`: where sealed copies go."""
     cert, key = client
-    copies: list[str] = []
-    uploads: list[Upload] = []
-    kept: dict[str, str] = {}
-    if offsite is not None:
-        copies = [
-            *("--offsite-key", files.OFFSITE_KEY, "--store-dir", files.OFFSITE_STORE),
-            *("--offsite-scratch", files.OFFSITE_SCRATCH),
-            *("--offsite-window-days", str(offsite.window_days)),
-        ]
-        uploads = [Upload(files.OFFSITE_KEY, offsite.key, UID, "0400", secret=True)]
-        kept = {files.OFFSITE_STORE: "offsite"}
+    extra = copies(offsite)
     return ContainerSpec(
         service=DEFINITION.dns_name,
         image=image,
@@ -67,7 +48,7 @@ def backup_spec(
             *("--config", files.CONFIG, "--server", files.SERVER, "--schedule", schedule),
             *("--metrics-port", str(PORT), "--metrics-ca", METRICS_CA),
             *("--tls-cert", f"{TLS_DIR}/server.crt", "--tls-key", f"{TLS_DIR}/server.key"),
-            *copies,
+            *extra.command,
         ],
         user=f"{UID}:{UID}",
         uploads=[
@@ -78,9 +59,10 @@ def backup_spec(
             Upload(files.CLIENT_CERT, cert, UID),
             # libpq refuses a key that others may read.
             Upload(files.CLIENT_KEY, key, UID, "0400", secret=True),
-            *uploads,
+            *extra.uploads,
         ],
-        kept_volumes=kept,
+        env=extra.env,
+        kept_volumes=extra.kept_volumes,
         internal_ports=[PORT],
         data_volume=files.HOME,
         # `barman cron` starts pg_receivewal in the background and exits: docker-init as

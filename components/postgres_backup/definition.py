@@ -2,6 +2,8 @@
 
 from stacks.services import SIGNING_KEY, ClientCertificate, Credential, ServiceDefinition
 
+EGRESS_CERTIFICATE = "postgres-backup-client"
+
 DEFINITION = ServiceDefinition(
     key="postgresBackup",
     dns_name="postgres-backup",
@@ -14,6 +16,9 @@ DEFINITION = ServiceDefinition(
     # replicate and run the backup functions, nothing else (components/postgres/files.py).
     client_certificates=(
         ClientCertificate("postgres-streaming", "vos_backup", "backup-client-tls"),
+        # Its identity at the egress proxy (CN = its name, as an app's), which lets it reach
+        # the bucket of backup.postgres.s3 and nothing else.
+        ClientCertificate(EGRESS_CERTIFICATE, "postgres-backup", "egress-client-tls"),
     ),
     # Seals the off-host copies (images/postgres-backup/vos_offsite.py). Rotation writes a
     # new version in Vault and keeps the old ones, which open the copies sealed before it.

@@ -17,6 +17,10 @@ OFFSITE_KEY = f"{CONFIG_DIR}/offsite.key"
 """The stack's backup key (Vault: postgres-backup/encryption-key), read at every round."""
 OFFSITE_STORE = "/var/lib/vos-offsite"
 """backup.postgres.offsite `volume`: where that volume is mounted."""
+S3_CREDENTIALS = f"{CONFIG_DIR}/s3-credentials"
+"""backup.postgres.offsite `s3`: the store's keys, as botocore's shared credentials file."""
+EGRESS_CERT = f"{TLS_DIR}/egress.crt"
+EGRESS_KEY = f"{TLS_DIR}/egress.key"
 OFFSITE_SCRATCH = f"{HOME}/offsite-scratch"
 """Where an object is sealed before it is put: the data volume (a base backup can be larger
 than any tmpfs)."""
@@ -33,6 +37,14 @@ def conninfo(replication: bool, host: str = POSTGRES.dns_name) -> str:
         f"host={host} port={POSTGRES.tls_port}{database} user={BACKUP_ROLE} "
         f"sslmode=verify-full sslrootcert={TLS_DIR}/ca.crt sslcert={CLIENT_CERT} "
         f"sslkey={CLIENT_KEY}"
+    )
+
+
+def s3_credentials(access_key_id: str, secret_access_key: str) -> str:
+    """botocore's shared credentials file (INI, profile `default`)."""
+    return (
+        f"[default]\naws_access_key_id = {access_key_id}\n"
+        f"aws_secret_access_key = {secret_access_key}\n"
     )
 
 

@@ -11,6 +11,7 @@ from components.alertmanager.definition import receiver_secret_name
 from components.app.inputs import apps
 from components.credentials import Credentials
 from components.pki import Pki
+from components.postgres_backup.definition import DEFINITION as BACKUP
 from components.vault.access import AppRole, Policy
 from components.vault.kv_secret import KvSecret
 from components.vault.layout import (
@@ -99,6 +100,18 @@ class SecretStore(pulumi.ComponentResource):
                     receiver_secret_name(receiver.name),
                     {"value": pulumi.Output.secret(receiver.secret)},
                 )
+        # The backup store's keys (backup.postgres.s3, the secret key a Pulumi secret): Vault
+        # holds them like every other credential; the backup service gets them as a file.
+        store = settings.backup.postgres
+        if settings.is_enabled(BACKUP.key) and store.offsite == "s3" and store.s3 is not None:
+            secret(
+                BACKUP.dns_name,
+                "s3-credentials",
+                {
+                    "access_key_id": store.s3.access_key_id,
+                    "secret_access_key": pulumi.Output.secret(store.s3.secret_access_key),
+                },
+            )
         # The secrets the operator supplies to each app (Pulumi secrets of the stack), under
         # the app's own folder: its policy reads them, no other's does.
         for app in apps(settings):

@@ -80,11 +80,28 @@ def store_from(args: argparse.Namespace) -> Store:
     import boto3  # only where a bucket is the store
     from botocore.config import Config
 
+    proxy: dict[str, Any] = {}
+    if args.proxy:
+        # An HTTPS proxy that knows the service by its client certificate (the stack's
+        # egress proxy); TLS to the store runs inside the tunnel, end to end.
+        proxy = {
+            "proxies": {"https": args.proxy},
+            "proxies_config": {
+                "proxy_ca_bundle": args.proxy_ca,
+                "proxy_client_cert": (args.proxy_cert, args.proxy_key),
+            },
+        }
     client = boto3.client(
         "s3",
         region_name=args.s3_region,
         endpoint_url=args.s3_endpoint,
-        config=Config(retries={"mode": "standard", "max_attempts": 5}),
+        config=Config(
+            retries={"mode": "standard", "max_attempts": 5},
+            # One name per store, known in advance: the proxy allows exactly it (AWS: the
+            # bucket's own name; another store: its endpoint's).
+            s3={"addressing_style": "path" if args.s3_endpoint else "virtual"},
+            **proxy,
+        ),
     )
     return S3Store(client, args.s3_bucket, args.s3_prefix)
 
@@ -95,3 +112,7 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--s3-region")
     parser.add_argument("--s3-endpoint", help="another S3 endpoint (tests: moto)")
     parser.add_argument("--s3-prefix", default="postgres", help="where under the bucket")
+    parser.add_argument("--proxy", help="https://host:port of the way out (the egress proxy)")
+    parser.add_argument("--proxy-ca", help="the CA of the proxy's certificate")
+    parser.add_argument("--proxy-cert", help="this service's certificate at the proxy")
+    parser.add_argument("--proxy-key")

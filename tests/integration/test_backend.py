@@ -17,12 +17,16 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from components.registry import REGISTRY
+from stacks import Settings, load_settings
+from tests.helpers import stack_overrides
 from tests.integration.moto_s3 import CREDENTIALS
 from tests.integration.moto_s3 import moto_server as running_moto
 from tools.backend.aws import BackendError
 from tools.backend.bootstrap import bootstrap
 from tools.backend.check import check
 from tools.backend.desired import OWNER_TAG, Backend
+from tools.cli.backend import backups_bucket_of, run_bootstrap, run_check
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-central-1"
@@ -255,3 +259,55 @@ def test_the_cli_bootstraps_and_checks_the_prod_backend_on_a_server(moto_server:
     exports = _cli(moto_server, "env")
     assert "export PULUMI_BACKEND_URL='s3://vos-infra-prod-state" in exports.stdout
     assert OWNER_TAG  # the tag that marks what bootstrap created
+
+
+# --- the backups' bucket (backup.postgres.offsite s3) under the same rules -------------------
+
+BACKUP_STORE = {
+    "bucket": "vos-infra-test-backups",
+    "region": REGION,
+    "accessKeyId": "AKIAEXAMPLEKEYID0001",
+    "secretAccessKey": "an-example-secret-access-key-value",
+}
+
+
+def _with_backup_bucket(store: dict[str, Any]) -> Settings:
+    own = stack_overrides("prod")
+    return load_settings(
+        "prod", own | {"backup": {"postgres": {"offsite": "s3", "s3": store}}}, REGISTRY
+    )
+
+
+def test_the_backups_bucket_gets_the_state_bucket_s_rules_and_its_own_messages(
+    aws: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _with_backup_bucket(BACKUP_STORE)
+    monkeypatch.setattr("tools.cli.backend.stack_settings", lambda stack: settings)
+    backups = backups_bucket_of("prod")
+    assert backups is not None and backups.bucket == "vos-infra-test-backups"
+    made = run_bootstrap("prod", adopt=False)
+    assert "backups' bucket of stack prod: s3://vos-infra-test-backups" in made
+    assert check(backups) == [] and bootstrap(backups) == []
+    policy = json.loads(s3().get_bucket_policy(Bucket=backups.bucket)["Policy"])
+    assert {s["Sid"] for s in policy["Statement"]} == {"DenyInsecureTransport",
+                                                         "DenyOtherEncryption"}  # fmt: skip
+    assert s3().get_bucket_versioning(Bucket=backups.bucket)["Status"] == "Enabled"
+    rules = s3().get_bucket_lifecycle_configuration(Bucket=backups.bucket)["Rules"]
+    assert rules[0]["NoncurrentVersionExpiration"]["NoncurrentDays"] == backups.version_days
+    # Encrypted with the state's key (one alias per region), read back from the store.
+    assert settings.backend is not None
+    keys = {
+        s3().get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0][
+            "ApplyServerSideEncryptionByDefault"
+        ]["KMSMasterKeyID"]
+        for bucket in (settings.backend.bucket, backups.bucket)
+    }
+    assert keys == {kms().describe_key(KeyId=settings.backend.kms_alias)["KeyMetadata"]["Arn"]}
+    passed, ok = run_check("prod")
+    assert ok and "backend check passed (prod, backup.postgres.s3)" in passed
+    # What goes wrong is said with the backups' own settings.
+    moved = _with_backup_bucket({**BACKUP_STORE, "region": "us-west-2"}).backup.postgres.s3
+    assert moved is not None
+    elsewhere = Backend.for_backups("prod", settings.backend, moved)
+    with pytest.raises(BackendError, match=r"backup\.postgres\.s3\.region"):
+        bootstrap(elsewhere)

@@ -88,3 +88,57 @@ def test_the_backup_service_is_never_published() -> None:
     network = {**own.get("network", {}), "publishedPorts": {"postgresBackup": 9188}}
     problems = _problems("dev", own | {"network": network})
     assert "serves nothing" in problems["vos-infra:network.publishedPorts.postgresBackup"]
+
+
+S3 = {
+    "bucket": "vos-prod-backups",
+    "region": "eu-central-1",
+    "accessKeyId": "AKIAEXAMPLEKEYID0001",
+    "secretAccessKey": "an-example-secret-access-key-value",
+}
+
+
+def test_copies_to_a_bucket_name_exactly_what_the_proxy_lets_through() -> None:
+    settings = load_settings("prod", _with_backup("prod", {"offsite": "s3", "s3": S3}), REGISTRY)
+    store = settings.backup.postgres.s3
+    assert store is not None and settings.backup.postgres.offsite == "s3"
+    assert str(store.destination) == "vos-prod-backups.s3.eu-central-1.amazonaws.com"
+    other = {**S3, "endpoint": "https://minio.example.net:9000"}
+    settings = load_settings("prod", _with_backup("prod", {"offsite": "s3", "s3": other}), REGISTRY)
+    assert settings.backup.postgres.s3 is not None
+    assert str(settings.backup.postgres.s3.destination) == "minio.example.net:9000"
+
+
+@pytest.mark.parametrize(
+    ("backup", "services", "key", "said"),
+    [
+        ({"offsite": "s3"}, {}, "vos-infra:backup.postgres.s3",
+         "is required when backup.postgres.offsite is s3"),
+        ({"offsite": "s3", "s3": S3}, {"egressProxy": {"enabled": False}},
+         "vos-infra:backup.postgres.offsite", "the egress proxy"),
+        ({"s3": S3}, {}, "vos-infra:backup.postgres.s3", "no copy goes to the bucket"),
+        ({"offsite": "s3", "s3": {**S3, "bucket": "vos.backups"}}, {},
+         "vos-infra:backup.postgres.s3.bucket", "S3 bucket name"),
+        ({"offsite": "s3", "s3": {**S3, "region": "Frankfurt"}}, {},
+         "vos-infra:backup.postgres.s3.region", "AWS region"),
+        ({"offsite": "s3", "s3": {**S3, "endpoint": "http://minio:9000"}}, {},
+         "vos-infra:backup.postgres.s3.endpoint", "https://"),
+    ],
+)  # fmt: skip
+def test_a_bucket_without_what_it_needs_is_refused_with_the_fix(
+    backup: dict[str, Any], services: dict[str, Any], key: str, said: str
+) -> None:
+    overrides = _with_backup("prod", backup)
+    overrides["services"] = {**overrides["services"], **services}
+    problems = _problems("prod", overrides)
+    assert key in problems and said in problems[key], problems
+
+
+def test_the_store_s_secret_key_must_be_a_pulumi_secret() -> None:
+    overrides = _with_backup("prod", {"offsite": "s3", "s3": S3})
+    with pytest.raises(SettingsError) as caught:
+        load_settings("prod", overrides, REGISTRY, is_secret=lambda path: False)
+    (problem,) = [p for p in caught.value.problems if "secretAccessKey" in p.key]
+    assert "not a Pulumi secret" in problem.message
+    assert "pulumi config set --secret --path" in problem.fix
+    load_settings("prod", overrides, REGISTRY, is_secret=lambda path: True)

@@ -88,7 +88,7 @@ def _bucket(s3: Any, backend: Backend, adopt: bool, actions: list[str]) -> None:
         if code in ("403", "Forbidden", "AccessDenied"):
             raise BackendError(
                 f"bucket {backend.bucket} exists but is not yours (or your credentials may "
-                "not read it); bucket names are global: choose another backend.bucket"
+                f"not read it); bucket names are global: choose another {backend.setting}.bucket"
             ) from None
         if code not in ("404", "NoSuchBucket", "NotFound"):
             raise
@@ -101,7 +101,7 @@ def _bucket(s3: Any, backend: Backend, adopt: bool, actions: list[str]) -> None:
             if _code(failed) == "BucketAlreadyExists":
                 raise BackendError(
                     f"bucket {backend.bucket} belongs to another AWS account; bucket names "
-                    "are global: choose another backend.bucket"
+                    f"are global: choose another {backend.setting}.bucket"
                 ) from None
             raise
         s3.put_bucket_tagging(
@@ -111,21 +111,22 @@ def _bucket(s3: Any, backend: Backend, adopt: bool, actions: list[str]) -> None:
     if not _in_our_account(s3, backend.bucket):
         raise BackendError(
             f"bucket {backend.bucket} belongs to another AWS account; bucket names are global: "
-            "choose another backend.bucket"
+            f"choose another {backend.setting}.bucket"
         )
     region = s3.get_bucket_location(Bucket=backend.bucket).get("LocationConstraint") or "us-east-1"
     if region != backend.region:
         raise BackendError(
-            f"bucket {backend.bucket} is in {region}, not in backend.region {backend.region}; "
-            f"set pulumi config set --path 'vos-infra:backend.region' {region} (the key must "
+            f"bucket {backend.bucket} is in {region}, not in {backend.setting}.region "
+            f"{backend.region}; set pulumi config set --path "
+            f"'vos-infra:{backend.setting}.region' {region} (the key must "
             "then be in that region too) or choose another bucket"
         )
     if _bucket_tags(s3, backend.bucket).get(OWNER_TAG) != backend.owner:
         if not adopt:
             raise BackendError(
                 f"bucket {backend.bucket} was not created by vos-infra for stack "
-                f"{backend.stack}; refusing to change it. Choose another backend.bucket, or "
-                "adopt it (vos-infra backend bootstrap --adopt)"
+                f"{backend.stack}; refusing to change it. Choose another "
+                f"{backend.setting}.bucket, or adopt it (vos-infra backend bootstrap --adopt)"
             )
         tags = _bucket_tags(s3, backend.bucket) | {OWNER_TAG: backend.owner}
         s3.put_bucket_tagging(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
+from stacks.backup_settings import S3StoreSettings
 from stacks.models import BackendSettings
 
 OWNER_TAG = "vos-infra:managed-by"
@@ -22,6 +23,9 @@ class Backend:
     alias: str
     endpoint: str | None
     version_days: int
+    setting: str = "backend"
+    """Where the bucket's settings are (`backend`, or `backup.postgres.s3` for the backups'
+    bucket): what the messages tell the operator to change."""
 
     @classmethod
     def of(cls, stack: str, settings: BackendSettings) -> Backend:
@@ -32,6 +36,22 @@ class Backend:
             settings.kms_alias,
             settings.endpoint,
             settings.state_version_days,
+        )
+
+    @classmethod
+    def for_backups(cls, stack: str, state: BackendSettings, store: S3StoreSettings) -> Backend:
+        """The backups' bucket (backup.postgres.offsite s3) under the state bucket's rules:
+        TLS only, SSE-KMS with the stack's key (the alias in the bucket's region), versions
+        kept and expired after as many days, public access blocked. Objects the backup
+        service prunes become old versions, which the lifecycle then expires."""
+        return cls(
+            stack,
+            store.bucket,
+            store.region,
+            state.kms_alias,
+            store.endpoint,
+            state.state_version_days,
+            "backup.postgres.s3",
         )
 
     @property

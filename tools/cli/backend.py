@@ -1,4 +1,5 @@
-"""`vos-infra backend bootstrap|check|env --stack <stack>`: the stack's S3 + KMS state."""
+"""`vos-infra backend bootstrap|check|env --stack <stack>`: the stack's S3 + KMS state, and
+the backups' bucket when its copies go to S3 (backup.postgres.offsite), under the same rules."""
 
 from __future__ import annotations
 
@@ -17,31 +18,52 @@ def backend_of(stack: str) -> Backend:
     return Backend.of(stack, settings.backend)
 
 
+def backups_bucket_of(stack: str) -> Backend | None:
+    """The backups' bucket (backup.postgres.offsite s3), under the state bucket's rules."""
+    settings = stack_settings(stack)
+    store = settings.backup.postgres
+    if settings.backend is None or store.offsite != "s3" or store.s3 is None:
+        return None
+    if not settings.is_enabled("postgresBackup"):
+        return None
+    return Backend.for_backups(stack, settings.backend, store.s3)
+
+
 def run_bootstrap(stack: str, adopt: bool) -> str:
     from tools.backend.bootstrap import bootstrap
 
     backend = backend_of(stack)
     actions = bootstrap(backend, adopt=adopt)
     done = "\n".join(f"  {a}" for a in actions) if actions else "  nothing to change"
-    return (
+    lines = [
         f"state backend of stack {stack}: s3://{backend.bucket} ({backend.region}), secrets "
-        f"with {backend.alias}\n{done}\nthen (scripts/up.sh {stack} does this for you):\n"
-        f"{backend.commands()}"
-    )
+        f"with {backend.alias}\n{done}"
+    ]
+    backups = backups_bucket_of(stack)
+    if backups is not None:
+        made = bootstrap(backups, adopt=adopt)
+        done = "\n".join(f"  {a}" for a in made) if made else "  nothing to change"
+        lines.append(f"backups' bucket of stack {stack}: s3://{backups.bucket}\n{done}")
+    lines.append(f"then (scripts/up.sh {stack} does this for you):\n{backend.commands()}")
+    return "\n".join(lines)
 
 
 def run_check(stack: str) -> tuple[str, bool]:
     from tools.backend.check import check
 
-    backend = backend_of(stack)
-    deviations = check(backend)
-    lines = [f"  [{d.setting}] {d.message}" for d in deviations]
-    verdict = "FAILED" if deviations else "passed"
-    lines.append(
-        f"backend check {verdict} ({stack}): s3://{backend.bucket}, {backend.alias}"
-        + (f"; fix: vos-infra backend bootstrap --stack {stack}" if deviations else "")
-    )
-    return "\n".join(lines), not deviations
+    lines: list[str] = []
+    passed = True
+    for backend in [backend_of(stack), *filter(None, [backups_bucket_of(stack)])]:
+        deviations = check(backend)
+        passed = passed and not deviations
+        lines += [f"  [{d.setting}] {d.message}" for d in deviations]
+        verdict = "FAILED" if deviations else "passed"
+        lines.append(
+            f"backend check {verdict} ({stack}, {backend.setting}): s3://{backend.bucket}, "
+            f"{backend.alias}"
+            + (f"; fix: vos-infra backend bootstrap --stack {stack}" if deviations else "")
+        )
+    return "\n".join(lines), passed
 
 
 def run_env(stack: str) -> str:

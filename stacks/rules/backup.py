@@ -1,0 +1,47 @@
+"""Where the backups' sealed copies go: a bucket needs its settings and the egress proxy
+(the backup service's only way out), and bucket settings with no bucket to go to are a
+mistake worth saying."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from stacks.problems import Problem
+from stacks.rules.raw import Raw, enabled, section, set_hint
+from stacks.services import Catalogue
+
+OFFSITE = ("backup", "postgres", "offsite")
+S3 = ("backup", "postgres", "s3")
+
+
+def s3_store(raw: Raw, _: Catalogue) -> Iterator[Problem]:
+    postgres = section(section(raw, "backup"), "postgres")
+    services = section(raw, "services")
+    offsite, s3 = postgres.get("offsite"), postgres.get("s3")
+    if offsite != "s3":
+        if s3 is not None:
+            yield Problem(
+                S3,
+                f"is set, but backup.postgres.offsite is {offsite or 'volume'!r}: no copy goes "
+                "to the bucket",
+                f"{set_hint(OFFSITE, 's3')} (or remove backup.postgres.s3)",
+            )
+        return
+    if not enabled(services, "postgresBackup"):
+        return
+    if s3 is None:
+        yield Problem(
+            S3,
+            "is required when backup.postgres.offsite is s3: the bucket, its region and the "
+            "store's keys",
+            f"{set_hint((*S3, 'bucket'), '<bucket>')}; {set_hint((*S3, 'region'), '<region>')}; "
+            f"{set_hint((*S3, 'accessKeyId'), '<key id>')}; pulumi config set --secret --path "
+            "'vos-infra:backup.postgres.s3.secretAccessKey' <secret key>",
+        )
+    if not enabled(services, "egressProxy"):
+        yield Problem(
+            OFFSITE,
+            "is s3, but the egress proxy, the backup service's only way out of the stack, "
+            "is disabled",
+            set_hint(("services", "egressProxy", "enabled"), "true"),
+        )
