@@ -96,7 +96,8 @@ def store_from(args: argparse.Namespace) -> Store:
         region_name=args.s3_region,
         endpoint_url=args.s3_endpoint,
         config=Config(
-            retries={"mode": "standard", "max_attempts": 5},
+            # botocore's standard retries (3 attempts; AWS_MAX_ATTEMPTS may say otherwise).
+            retries={"mode": "standard"},
             # One name per store, known in advance: the proxy allows exactly it (AWS: the
             # bucket's own name; another store: its endpoint's).
             s3={"addressing_style": "path" if args.s3_endpoint else "virtual"},

@@ -57,7 +57,9 @@ class Setup:
         key = output(self.evaluation.named(f"pki-{certificate}-key"), "privateKeyPem")
         return self.file(f"{certificate}.crt", cert), self.file(f"{certificate}.key", key)
 
-    def push(self, identity: tuple[str, str], endpoint: str) -> subprocess.CompletedProcess[str]:
+    def push(
+        self, identity: tuple[str, str], endpoint: str, attempts: int = 3
+    ) -> subprocess.CompletedProcess[str]:
         """The image's push with the rendered arguments, the proxy moved to its test port,
         the rendered files laid out here, `identity` as its certificate at the proxy."""
         command = list(self.backup.command)
@@ -83,6 +85,7 @@ class Setup:
             **self.backup.env,
             "AWS_SHARED_CREDENTIALS_FILE": credentials,
             "AWS_CA_BUNDLE": self.store_ca,  # the store's test certificate, end to end
+            "AWS_MAX_ATTEMPTS": str(attempts),  # a refusal is final: no retries to wait for
         }
         return subprocess.run(
             [*in_private_hosts(self.hosts), SYSTEM_PYTHON,
@@ -166,11 +169,13 @@ def test_the_copies_reach_the_bucket_through_the_proxy_as_the_backup_service(
 def test_another_identity_or_another_store_is_refused_at_the_proxy(setup: Setup) -> None:
     before = setup.objects()
     # An agent's certificate: a real identity of the platform CA, not the backup service's.
-    agent = setup.push(setup.identity("primary-agent-client"), f"https://{STORE}:{_port(setup)}")
+    agent = setup.push(
+        setup.identity("primary-agent-client"), f"https://{STORE}:{_port(setup)}", attempts=1
+    )
     assert agent.returncode != 0
     # The backup service's own identity, to a store the stack did not name.
     elsewhere = setup.push(
-        setup.identity("postgres-backup-client"), f"https://{ELSEWHERE}:{_port(setup)}"
+        setup.identity("postgres-backup-client"), f"https://{ELSEWHERE}:{_port(setup)}", 1
     )
     assert elsewhere.returncode != 0
     assert setup.objects() == before
