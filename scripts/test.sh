@@ -49,6 +49,7 @@ docker=0
 wait "$docker_pid" || docker=$?
 say "pytest: the Docker tier's output"
 cat "$docker_log"
+rm -f "$docker_log"
 took "pytest (both)"
 if [ "$rest" != 0 ] || [ "$docker" != 0 ]; then
   die "pytest failed (Docker tier exit $docker, other tiers exit $rest)"

@@ -193,7 +193,8 @@ class Copier(Protocol):
 
 class Offsite:
     """Seals and puts what Barman filed since the last round, then prunes the store to the
-    recovery window. The key is read each round: a rotation reaches the next one."""
+    recovery window. The key file is read each round, so no key outlives its file (a
+    rotation replaces the service anyway: components/postgres_backup/definition.py)."""
 
     def __init__(
         self, store: vos_stores.Store, key: str, server: str, scratch: str, window_days: int

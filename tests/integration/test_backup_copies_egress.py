@@ -21,6 +21,7 @@ from typing import Any
 
 import boto3
 import pytest
+import urllib3
 
 from components.egress_proxy.definition import DEFINITION as EGRESS_PROXY
 from components.postgres_backup import files
@@ -96,6 +97,7 @@ class Setup:
     def client(self) -> Any:
         """The test's own look at the store, straight to moto (by address: its certificate
         names the store, so no name check here; the pushes check it end to end)."""
+        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
         return boto3.client(
             "s3", endpoint_url=self.store_url, region_name="eu-central-1", verify=False,
             aws_access_key_id="testing", aws_secret_access_key="testing",
