@@ -37,6 +37,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.exposition import MetricsHandler
 
 TICK_S = 60.0
+SWITCH_WAIT_S = 120.0
+SWITCH_RETRY_S = 5.0
 HANDSHAKE_TIMEOUT_S = 10.0
 
 
@@ -101,8 +103,24 @@ class Barman:
         # A fresh slot has shipped no WAL segment yet: switching makes the first one, which
         # `backup --wait` then waits for, so the backup is complete when it returns. Not
         # `--force`: its CHECKPOINT needs a superuser in Barman (pg_checkpoint is not enough).
-        self.run("switch-wal", "--archive", "--archive-timeout", "120", self.server)
+        self.segment_filed()
         return self.run("backup", "--wait", self.server).returncode == 0
+
+    def segment_filed(self, within_s: float = SWITCH_WAIT_S) -> bool:
+        """Switches to a new WAL segment and waits until Barman has filed one. Each try runs
+        `barman cron` first, which starts receive-wal: the round's own cron may have run
+        before PostgreSQL had the backup role (the stack starts both at once), and a single
+        long wait then waited for a stream nobody had started (a fresh CI's first `up` found
+        the service unhealthy after 180 s that way)."""
+        deadline = time.monotonic() + within_s
+        while True:
+            self.run("cron")
+            switched = self.run("switch-wal", "--archive", "--archive-timeout", "15", self.server)
+            if switched.returncode == 0:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(SWITCH_RETRY_S)
 
 
 def barman_home(config: str) -> str:
