@@ -39,8 +39,9 @@ REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]")
 
 class S3StoreSettings(Model):
     """backup.postgres.offsite `s3`: the bucket the sealed copies go to, reached through the
-    egress proxy with the backup service's certificate. The bucket's own rules (TLS only,
-    SSE-KMS, versioning, a lifecycle) are the operator's (docs/backups.md)."""
+    egress proxy with the backup service's certificate. `vos-infra backend bootstrap|check`
+    make and check it under the state bucket's rules (TLS only, SSE-KMS, versioning, a
+    lifecycle: tools/backend/desired.py Backend.for_backups)."""
 
     bucket: Annotated[str, matching(BUCKET, "S3 bucket name (3-63 of a-z, 0-9, '-')")]
     region: Annotated[str, matching(REGION, "AWS region (e.g. eu-central-1)")]

@@ -30,6 +30,9 @@ WAL = re.compile(r"[0-9A-F]{8}(\.history|[0-9A-F]{16}(\.[0-9A-F]{8}\.backup)?)")
 TAR = ".tar" + SEALED
 """How every object's name ends: each is a sealed tar."""
 BASE = re.compile(r"base/(?P<id>\d{8}T\d{6})\.(?P<begin_wal>[0-9A-F]{24})" + re.escape(TAR))
+WAL_OBJECT = re.compile(r"wals/(?:[0-9A-F]{16}/)?(?:" + WAL.pattern + ")" + re.escape(TAR))
+"""A WAL copy's name: where Barman files it (histories at the top), so a fetch lays out
+nothing anywhere else, whatever names a store holds."""
 BACKUP_ID = "%Y%m%dT%H%M%S"
 
 
@@ -143,7 +146,7 @@ def fetch(store: Store, keys: Mapping[bytes, Key], server: Path, scratch: Path) 
     ids = []
     for name in sorted(store.names()):
         base = BASE.fullmatch(name)
-        if not base and not (name.startswith("wals/") and name.endswith(TAR)):
+        if not base and not WAL_OBJECT.fullmatch(name):
             continue
         store.get(name, sealed)
         open_file(sealed, plain, keys, name)

@@ -133,9 +133,34 @@ def test_a_round_puts_what_the_store_lacks_and_a_fetch_lays_barman_out_again(
         if not k.startswith("base/20261204T030000") and k != "wals/xlog.db"
     }
     assert _tree(restored) == expected
+    # A store may hold any name (S3 does): one that is not a copy's is left alone, even
+    # sealed with the key under that very name, so nothing lands outside the folder.
+    memory = _Memory({n: (tmp_path / "store" / n).read_bytes() for n in names})
+    traversal = "wals/0000000100000000/../../../escaped.tar.sealed"
+    segment = server / "wals" / "0000000100000000" / SEGMENTS[0]
+    seal.seal_path(segment, tmp_path / "evil", KEY, traversal)
+    memory.objects[traversal] = (tmp_path / "evil").read_bytes()
+    again = tmp_path / "again" / "vos"
+    assert offsite.fetch(memory, seal.keyring([KEY]), again, tmp_path / "s4") == ids
+    assert _tree(again) == expected
+    outside = [p for p in again.parent.rglob("*") if p.is_file() and again not in p.parents]
+    assert outside == []
     # A wrong key stops the fetch at the first object.
     with pytest.raises(seal.OffsiteError, match="none of the keys"):
         offsite.fetch(store, seal.keyring([ROTATED]), tmp_path / "r2", tmp_path / "s3")
+
+
+class _Memory:
+    """A store that holds whatever names it is given (as a bucket does)."""
+
+    def __init__(self, objects: dict[str, bytes]) -> None:
+        self.objects = objects
+
+    def names(self) -> set[str]:
+        return set(self.objects)
+
+    def get(self, name: str, path: Path) -> None:
+        path.write_bytes(self.objects[name])
 
 
 def test_after_a_rotation_new_copies_use_the_new_key_and_old_ones_still_open(
