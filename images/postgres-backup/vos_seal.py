@@ -124,6 +124,8 @@ def open_file(sealed: Path, plain: Path, keys: Mapping[bytes, Key], name: str) -
             with plain.open("wb") as sink:
                 while left > 0:
                     chunk = source.read(min(CHUNK, left))
+                    if not chunk:  # shorter than when it was measured: never a whole copy
+                        raise InvalidTag
                     left -= len(chunk)
                     sink.write(decryptor.update(chunk))
                 decryptor.finalize_with_tag(source.read(TAG_BYTES))
