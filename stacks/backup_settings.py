@@ -76,12 +76,16 @@ class PostgresBackupSettings(Model):
         description="the recovery window: any moment this far back can be restored (Nd, Nw)",
     )
 
+    def _window(self) -> tuple[int, str]:
+        found = RETENTION.fullmatch(self.retention)
+        assert found is not None, "validated by the field"
+        return int(found["count"]), found["unit"]
+
     @property
     def retention_policy(self) -> str:
         """Barman's words for it (barman.conf retention_policy)."""
-        found = RETENTION.fullmatch(self.retention)
-        assert found is not None, "validated by the field"
-        return f"RECOVERY WINDOW OF {found['count']} {UNITS[found['unit']]}"
+        count, unit = self._window()
+        return f"RECOVERY WINDOW OF {count} {UNITS[unit]}"
 
     offsite: Literal["volume", "s3", "none"] = Field(
         default="volume",
@@ -96,9 +100,8 @@ class PostgresBackupSettings(Model):
     @property
     def window_days(self) -> int:
         """The recovery window in days: what the copies keep (vos_offsite.py expired)."""
-        found = RETENTION.fullmatch(self.retention)
-        assert found is not None, "validated by the field"
-        return int(found["count"]) * (7 if found["unit"] == "w" else 1)
+        count, unit = self._window()
+        return count * (7 if unit == "w" else 1)
 
 
 class BackupSettings(Model):

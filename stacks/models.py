@@ -22,7 +22,7 @@ from pydantic import (
 from pydantic.alias_generators import to_snake
 
 from stacks.app_settings import AppSettings, ErrorTrackingSettings
-from stacks.backup_settings import BackupSettings
+from stacks.backup_settings import BackupSettings, S3StoreSettings
 from stacks.edge_settings import EdgeSettings
 from stacks.egress import Destination
 from stacks.fields import (
@@ -288,6 +288,15 @@ class Settings(Model):
 
     def is_enabled(self, key: str) -> bool:
         return self.service(key).enabled
+
+    @property
+    def backup_bucket(self) -> S3StoreSettings | None:
+        """The bucket the backup service's copies go to (backup.postgres.s3), when the
+        service runs and its copies go to S3 (backup.postgres.offsite s3); else None."""
+        copies = self.backup.postgres
+        if copies.offsite != "s3" or not self.is_enabled("postgresBackup"):
+            return None
+        return copies.s3
 
     def is_published(self, key: str) -> bool:
         return key in self.network.published_ports

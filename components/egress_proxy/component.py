@@ -29,10 +29,9 @@ class EgressProxy(ServiceComponent):
         ]
         # The backup service's copies to their bucket (backup.postgres.offsite s3), by its
         # egress identity, to that bucket's name only.
-        copies = settings.backup.postgres
-        if settings.is_enabled(BACKUP.key) and copies.offsite == "s3" and copies.s3 is not None:
+        if (bucket := settings.backup_bucket) is not None:
             identity = BACKUP.client_certificate(EGRESS_CERTIFICATE).common_name
-            allowed.append(AppEgress(identity, [copies.s3.destination]))
+            allowed.append(AppEgress(identity, [bucket.destination]))
         conf = squid_conf(allowed, DEFINITION.tls_port)
         assert args.networks.egress is not None, "the egress network exists with the proxy"
         placement = dataclasses.replace(

@@ -26,7 +26,7 @@ class PostgresBackup(ServiceComponent):
             offsite = Offsite(
                 args.credentials.values[DEFINITION.own("encryption-key")],
                 policy.window_days,
-                policy.s3 if policy.offsite == "s3" else None,
+                args.settings.backup_bucket,
                 (egress.cert_pem, egress.private_key_pem),
             )
         self.server = self.container(

@@ -102,14 +102,13 @@ class SecretStore(pulumi.ComponentResource):
                 )
         # The backup store's keys (backup.postgres.s3, the secret key a Pulumi secret): Vault
         # holds them like every other credential; the backup service gets them as a file.
-        store = settings.backup.postgres
-        if settings.is_enabled(BACKUP.key) and store.offsite == "s3" and store.s3 is not None:
+        if (bucket := settings.backup_bucket) is not None:
             secret(
                 BACKUP.dns_name,
                 "s3-credentials",
                 {
-                    "access_key_id": store.s3.access_key_id,
-                    "secret_access_key": pulumi.Output.secret(store.s3.secret_access_key),
+                    "access_key_id": bucket.access_key_id,
+                    "secret_access_key": pulumi.Output.secret(bucket.secret_access_key),
                 },
             )
         # The secrets the operator supplies to each app (Pulumi secrets of the stack), under

@@ -33,7 +33,9 @@ from tools.offline.rendered import RenderedContainer
 ACCOUNT = "barman"
 PROJECT = Path(__file__).resolve().parents[2]
 ENTRYPOINT = PROJECT / "images" / "postgres-backup" / "vos_backup.py"
-SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with python3-croniter: the image's
+SYSTEM_PYTHON = "/usr/bin/python3"
+"""Debian's, with the image's packages (python3-croniter, -prometheus-client, -cryptography,
+-boto3): what the image runs its scripts with."""
 
 
 class BackupService:

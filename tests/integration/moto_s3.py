@@ -13,14 +13,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.integration.sockets import free_port
+
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 """What moto accepts; real-looking enough for botocore to sign with."""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @contextmanager
@@ -31,7 +27,7 @@ def moto_server(
     files, HTTPS); yields its URL on 127.0.0.1. `path_style`: read every request's bucket
     from its path, as an S3-compatible store does (moto takes the first label of a host
     name that is not AWS's for a bucket otherwise)."""
-    port = port or _free_port()
+    port = port or free_port()
     extra = ["-c", tls[0], "-k", tls[1]] if tls else []
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port),

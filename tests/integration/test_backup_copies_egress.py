@@ -27,6 +27,7 @@ from components.egress_proxy.definition import DEFINITION as EGRESS_PROXY
 from components.postgres_backup import files
 from tests.backup_image import SOURCE
 from tests.helpers import config_with, output, throwaway_server, write_private
+from tests.integration.backup_service import SYSTEM_PYTHON
 from tests.integration.moto_s3 import CREDENTIALS, moto_server
 from tests.integration.rendered_server import hosts_file, in_private_hosts
 from tests.integration.sockets import free_port
@@ -35,7 +36,6 @@ from tools.offline.rendered import RenderedContainer, containers
 from tools.offline.runner import Evaluation, evaluate
 from tools.offline.stack_files import StackConfig
 
-SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with python3-boto3: the image's
 STORE, ELSEWHERE = "s3.store.test", "elsewhere.store.test"
 BUCKET = "vos-dev-backups"
 

@@ -21,12 +21,10 @@ def backend_of(stack: str) -> Backend:
 def backups_bucket_of(stack: str) -> Backend | None:
     """The backups' bucket (backup.postgres.offsite s3), under the state bucket's rules."""
     settings = stack_settings(stack)
-    store = settings.backup.postgres
-    if settings.backend is None or store.offsite != "s3" or store.s3 is None:
+    bucket = settings.backup_bucket
+    if settings.backend is None or bucket is None:
         return None
-    if not settings.is_enabled("postgresBackup"):
-        return None
-    return Backend.for_backups(stack, settings.backend, store.s3)
+    return Backend.for_backups(stack, settings.backend, bucket)
 
 
 def run_bootstrap(stack: str, adopt: bool) -> str:
