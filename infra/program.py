@@ -11,6 +11,7 @@ from components.registry import REGISTRY
 from infra import config_source, source_positions
 from infra.assembly import Platform, PlatformArgs
 from infra.config_source import ignored_keys, stack_config
+from infra.restored_volume import check_restored_volume
 from infra.vault_ca import STAND_IN, read_vault_ca
 from stacks import Settings, load_settings
 from stacks.images import placeholder_problems
@@ -39,6 +40,7 @@ def main() -> Platform:
     refuse_undeployed_target(settings)
     refuse_placeholder_images(settings)
     tolerant = only_warns()
+    check_restored_volume(settings, offline=os.environ.get(OFFLINE) == "1")
     vault_ca = read_vault_ca(settings, tolerate_missing=tolerant)
     if vault_ca == STAND_IN:
         pulumi.log.warn(

@@ -31,6 +31,10 @@ def _cron(value: str) -> str:
     return value
 
 
+RESTORED_VOLUME = re.compile(r"vos-[a-z0-9][a-z0-9-]{0,30}-postgres-restore-[0-9]{8}T[0-9]{6}Z")
+"""The name `vos-infra backup restore` gives the volume it restores into
+(tools/backup/restore.py); whose stack it is, is a rule (stacks/rules/backup.py)."""
+
 BUCKET = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
 """S3's bucket naming rules, without dots: a dotted name breaks the TLS name check of
 virtual-hosted addressing (<bucket>.s3.<region>.amazonaws.com)."""
@@ -96,6 +100,16 @@ class PostgresBackupSettings(Model):
         ),
     )
     s3: S3StoreSettings | None = None
+    restored_volume: Annotated[str, matching(RESTORED_VOLUME, "restored volume name")] | None = (
+        Field(
+            default=None,
+            description=(
+                "switch PostgreSQL over to a volume `vos-infra backup restore` made "
+                "(vos-<stack>-postgres-restore-<time>): it runs on that volume instead of "
+                "vos-<stack>-postgres-data, which is kept untouched; remove it to go back"
+            ),
+        )
+    )
 
     @property
     def window_days(self) -> int:

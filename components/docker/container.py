@@ -220,6 +220,11 @@ def hardened_container(
             ),
         )
         volumes[path] = volume.name
+    if spec.data_volume and spec.data_volume_source:
+        # Named, not made: Docker would make an empty volume of a missing name, and
+        # PostgreSQL initialise an empty database on it (infra/restored_volume.py checks
+        # it exists before anything is created).
+        volumes[spec.data_volume] = pulumi.Output.from_input(spec.data_volume_source)
     # Fixed container names: an old container must be gone before its successor is created.
     replaced_first = pulumi.ResourceOptions(
         parent=parent, depends_on=list(depends_on), delete_before_replace=True

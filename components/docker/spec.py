@@ -125,6 +125,10 @@ class ContainerSpec:
     uploads: list[Upload] = field(default_factory=list)
     data_volume: str | None = None
     """Mount path of the service's persistent data volume, if any."""
+    data_volume_source: str | None = None
+    """An existing volume mounted there instead of the service's own, which is still made
+    and kept, untouched: PostgreSQL switched over to a restore (backup.postgres.
+    restoredVolume). One Docker host only (the settings refuse it on a Swarm)."""
     kept_volumes: dict[str, str] = field(default_factory=dict)
     """Mount path -> name suffix of further volumes kept like the data volume (the backup
     service's copies, which must outlive its data volume). Only beside a data volume: the
@@ -154,7 +158,7 @@ class ContainerSpec:
     renders them. One host has no such mount (hardened_container refuses them)."""
 
     def __post_init__(self) -> None:
-        if self.kept_volumes and not self.data_volume:
+        if (self.kept_volumes or self.data_volume_source) and not self.data_volume:
             raise ValueError(f"{self.service}: kept volumes only beside a data volume")
         # Anything else would be copied into the read-only root filesystem, which Docker
         # refuses at `pulumi up`: fail when the program is evaluated instead.

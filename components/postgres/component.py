@@ -9,7 +9,7 @@ import pulumi
 
 from components.off_loop import off_loop
 from components.postgres import files
-from components.postgres.containers import role_job_spec, server_spec
+from components.postgres.containers import role_job_spec, server_spec, server_volume
 from components.postgres.definition import DEFINITION
 from components.postgres.roles import (
     ADMIN_CERTIFICATE,
@@ -47,6 +47,7 @@ class Postgres(ServiceComponent):
             return files.roles_sql(verifier(admin, ADMIN_ROLE), pairs, monitor, backup)
 
         admin_tls = pki.certificates[ADMIN_CERTIFICATE]
+        restored = settings.backup.postgres.restored_volume
         self.server = self.container(
             "server",
             server_spec(
@@ -55,6 +56,7 @@ class Postgres(ServiceComponent):
                 self.tls,
                 values[DEFINITION.own("bootstrap-password")],
                 backup=backup is not None,
+                restored_volume=restored,
             ),
         )
         self.role_job = self.container(
@@ -67,6 +69,7 @@ class Postgres(ServiceComponent):
                 pki.ca_cert_pem,
                 admin_tls.cert_pem,
                 admin_tls.private_key_pem,
+                server_volume(settings.name_prefix, restored),
             ),
             self.placement.for_helper(
                 args.networks.ref(args.networks.backend), memory_mb=128, cpus=0.25

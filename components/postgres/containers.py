@@ -21,14 +21,27 @@ UID = DEFINITION.image_uid
 DATA = "/var/lib/postgresql/data"
 INITDB_ARGS = "--auth-local=scram-sha-256 --auth-host=scram-sha-256 --data-checksums"
 TMP = "/tmp"  # noqa: S108 (a private tmpfs inside the container)
+SERVER_VOLUME = "VOS_SERVER_VOLUME"
+"""The role job's record of the volume the server runs on (read by nothing in the job)."""
+
+
+def server_volume(name_prefix: str, restored: str | None) -> str:
+    """The volume PostgreSQL runs on: a restore switched over to, or its own."""
+    return restored or f"{name_prefix}-{DEFINITION.dns_name}-data"
 
 
 def server_spec(
-    image: str, hba: str, tls: TlsFiles, bootstrap_password: Any, backup: bool = False
+    image: str,
+    hba: str,
+    tls: TlsFiles,
+    bootstrap_password: Any,
+    backup: bool = False,
+    restored_volume: str | None = None,
 ) -> ContainerSpec:
     """No wrapper around the image's entrypoint: certificates and configuration are in place
     before the first start, so initialisation and the final server read the same files.
-    `backup`: the backup service streams from it (a bound on the WAL its slot holds)."""
+    `backup`: the backup service streams from it (a bound on the WAL its slot holds).
+    `restored_volume`: it runs on that restore instead of its own data volume."""
     return ContainerSpec(
         service="postgres",
         image=image,
@@ -49,6 +62,7 @@ def server_spec(
             Upload(files.BOOTSTRAP_PASSWORD_FILE, bootstrap_password, UID, "0400", secret=True),
         ],
         data_volume=DATA,
+        data_volume_source=restored_volume,
         tmpfs={"/var/run/postgresql": tmpfs_options(UID, "16m"), TMP: tmpfs_options(UID)},
         # Over TCP, not the socket: on first boot the image's entrypoint runs a temporary
         # server with listen_addresses='' while it initialises (docker-library/postgres
@@ -72,15 +86,20 @@ def server_spec(
     )
 
 
-def role_job_spec(image: str, sql: Any, ca: Any, admin_cert: Any, admin_key: Any) -> ContainerSpec:
+def role_job_spec(
+    image: str, sql: Any, ca: Any, admin_cert: Any, admin_key: Any, server_volume: str
+) -> ContainerSpec:
     """A one-shot psql run over verified TLS with the admin's client certificate. It is
-    replaced (and so run again) whenever the SQL changes, i.e. whenever a password rotates.
-    The image's entrypoint hands any command other than `postgres` straight to exec."""
+    replaced (and so run again) whenever the SQL changes, i.e. whenever a password rotates,
+    and whenever the server switches volumes (`server_volume`): a restore holds the roles
+    and passwords of its moment. The image's entrypoint hands any command other than
+    `postgres` straight to exec."""
     return ContainerSpec(
         service="postgres-roles",
         image=image,
         command=files.role_job_command(),
         user=f"{UID}:{UID}",
+        env={SERVER_VOLUME: server_volume},
         uploads=[
             Upload(files.ROLES_SQL, sql, UID, "0400", secret=True),
             Upload(f"{TLS_DIR}/ca.crt", ca, UID),

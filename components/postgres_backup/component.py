@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from components.app.component import build_source
+from components.postgres.containers import server_volume
 from components.postgres_backup.containers import backup_spec
 from components.postgres_backup.copies import Offsite
 from components.postgres_backup.definition import DEFINITION, EGRESS_CERTIFICATE
@@ -40,6 +41,7 @@ class PostgresBackup(ServiceComponent):
                 args.pki.metrics_ca_cert_pem,
                 (identity.cert_pem, identity.private_key_pem),
                 offsite,
+                server_volume(args.settings.name_prefix, policy.restored_volume),
             ),
         )
         return {}

@@ -77,6 +77,8 @@ def _mounts(
     spec: ContainerSpec, placement: SwarmPlacement
 ) -> list[docker.ServiceTaskSpecContainerSpecMountArgs]:
     mounts = _tmpfs(spec)
+    if spec.data_volume_source is not None:
+        raise ValueError(f"{spec.service}: a Swarm runs no service on a restored volume")
     if spec.data_volume is not None:
         mounts.append(
             docker.ServiceTaskSpecContainerSpecMountArgs(

@@ -4,6 +4,8 @@ Every minute `barman cron` (it keeps pg_receivewal streaming through the replica
 files the WAL it received and applies the retention policy); a base backup whenever the
 cron schedule comes round, and in the next minute while the server has none, since until
 its first base backup the WAL alone restores nothing. Barman schedules neither itself.
+When PostgreSQL has been switched over to another volume (a restore, or back), Barman's
+stream is reset to the new server's timeline once and a base backup taken at once.
 After each round, what Barman keeps is copied, sealed, to the off-host store
 (vos_offsite.py) when one is configured, and what Barman says (its backups, its checks) and
 how the copy went become Prometheus metrics on an HTTPS endpoint that only the metrics CA's
@@ -106,6 +108,22 @@ class Barman:
         self.segment_filed()
         return self.run("backup", "--wait", self.server).returncode == 0
 
+    def reset_stream(self, within_s: float = SWITCH_WAIT_S) -> bool:
+        """Streams from the server's current position and timeline. After a switch-over the
+        stream's status still names the old server's next segment, which a server restored
+        to an earlier moment (a new timeline forked before it) refuses for ever: "requested
+        starting point ... is not in this server's history" (seen on PostgreSQL 15 and
+        Barman 3, tests/integration/test_postgres_switchover.py)."""
+        self.run("receive-wal", "--stop", self.server)  # fails when none runs: fine
+        # Tried in short steps: the stack replaces both containers at once, and the new
+        # server may not answer yet.
+        deadline = time.monotonic() + within_s
+        while self.run("receive-wal", "--reset", self.server).returncode != 0:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(SWITCH_RETRY_S)
+        return True
+
     def segment_filed(self, within_s: float = SWITCH_WAIT_S) -> bool:
         """Switches to a new WAL segment and waits until Barman has filed one. Each try runs
         `barman cron` first, which starts receive-wal: the round's own cron may have run
@@ -130,6 +148,23 @@ def barman_home(config: str) -> str:
     return parser.get("barman", "barman_home")
 
 
+class Switchover:
+    """Which volume PostgreSQL runs on (rendered from backup.postgres.restoredVolume), kept
+    in Barman's home: a change since the last start is a switch-over, done once its reset
+    succeeded. A first start (no record) is none."""
+
+    def __init__(self, record: Path, volume: str) -> None:
+        self.record, self.volume = record, volume
+        if not record.exists():
+            self.done()
+
+    def pending(self) -> bool:
+        return self.record.read_text().strip() != self.volume
+
+    def done(self) -> None:
+        self.record.write_text(f"{self.volume}\n")
+
+
 class Worker(Protocol):
     """What the loop asks of Barman (Barman above; a recording stand-in in the unit tests)."""
 
@@ -137,6 +172,7 @@ class Worker(Protocol):
     def backups(self) -> list[dict[str, Any]] | None: ...
     def checks(self) -> dict[str, bool]: ...
     def backup(self) -> bool: ...
+    def reset_stream(self) -> bool: ...
 
 
 class Status:
@@ -255,15 +291,25 @@ def serve(
     sleep: Callable[[float], None],
     rounds: int | None = None,
     copier: Copier | None = None,
+    switchover: Switchover | None = None,
 ) -> None:
     """The loop; `rounds` bounds it (tests), None runs for ever. A server without a base
-    backup (a new stack, or every attempt failed so far) gets one at the next round."""
+    backup (a new stack, or every attempt failed so far) gets one at the next round, and so
+    does one just switched over to (its timeline begins there), until one succeeds. A reset
+    that fails (the new server not up yet) is tried again the next round."""
     due = next_backup(status.schedule, now())
+    owed = False
     done = 0
     while rounds is None or done < rounds:
+        if switchover is not None and switchover.pending() and barman.reset_stream():
+            switchover.done()
+            owed = True
+            print(f"vos-backup: switched over to {switchover.volume}", file=sys.stderr)
         barman.cron()
-        if now() >= due or barman.backups() == []:
-            if not barman.backup():
+        if owed or now() >= due or barman.backups() == []:
+            if barman.backup():
+                owed = False
+            else:
                 status.failures.inc()
             due = next_backup(status.schedule, now())
         if copier is not None:
@@ -311,6 +357,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tls-cert", required=True, help="the service's certificate")
     parser.add_argument("--tls-key", required=True)
     parser.add_argument("--metrics-ca", required=True, help="the CA of the scrape identity")
+    parser.add_argument(
+        "--server-volume", required=True, help="the volume PostgreSQL runs on (a switch-over)"
+    )
     parser.add_argument("--offsite-key", help="the key that seals the copies (none: no copy)")
     parser.add_argument("--offsite-scratch", help="where an object is sealed before the put")
     parser.add_argument("--offsite-window-days", type=int, default=7, help="copies kept")
@@ -345,6 +394,9 @@ def main(argv: list[str] | None = None) -> None:
         now=lambda: datetime.datetime.now(datetime.UTC),
         sleep=time.sleep,
         copier=copier,
+        switchover=Switchover(
+            Path(barman_home(args.config)) / "vos-server-volume", args.server_volume
+        ),
     )
 
 

@@ -41,6 +41,7 @@ RULES: tuple[Rule, ...] = (
     backend.required_in_prod,
     alerting.receivers,
     backup.s3_store,
+    backup.restored_volume,
     egress.exact_names_in_prod,
     egress.proxy_for_destinations,
     edge.one_limit_per_path,

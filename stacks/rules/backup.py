@@ -1,17 +1,20 @@
 """Where the backups' sealed copies go: a bucket needs its settings and the egress proxy
 (the backup service's only way out), and bucket settings with no bucket to go to are a
-mistake worth saying."""
+mistake worth saying. A restored volume to switch PostgreSQL over to is one of this stack's,
+on its one Docker host."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from stacks.problems import Problem
+from stacks.backup_settings import RESTORED_VOLUME
+from stacks.problems import Problem, config_key
 from stacks.rules.raw import Raw, enabled, section, set_hint
 from stacks.services import Catalogue
 
 OFFSITE = ("backup", "postgres", "offsite")
 S3 = ("backup", "postgres", "s3")
+RESTORED = ("backup", "postgres", "restoredVolume")
 
 
 def s3_store(raw: Raw, _: Catalogue) -> Iterator[Problem]:
@@ -44,4 +47,28 @@ def s3_store(raw: Raw, _: Catalogue) -> Iterator[Problem]:
             "is s3, but the egress proxy, the backup service's only way out of the stack, "
             "is disabled",
             set_hint(("services", "egressProxy", "enabled"), "true"),
+        )
+
+
+def restored_volume(raw: Raw, _: Catalogue) -> Iterator[Problem]:
+    volume = section(section(raw, "backup"), "postgres").get("restoredVolume")
+    if not isinstance(volume, str) or not RESTORED_VOLUME.fullmatch(volume):
+        return  # the field's own rule says what a restore's name is
+    unset = f"pulumi config rm --path '{config_key(RESTORED)}'"
+    own = f"vos-{raw.get('stack')}-postgres-restore-"
+    if not volume.startswith(own):
+        yield Problem(
+            RESTORED,
+            f"'{volume}' is not a restore of this stack's PostgreSQL (its restores are "
+            f"named {own}<time>): another stack's data would become this one's",
+            f"vos-infra backup list --stack {raw.get('stack')}, then vos-infra backup restore "
+            f"--stack {raw.get('stack')} --to <time|latest> and set the volume it prints; or "
+            f"{unset}",
+        )
+    if raw.get("target") == "swarm":
+        yield Problem(
+            RESTORED,
+            "is set, but the stack's target is swarm: a restore is made on one Docker host "
+            "(`vos-infra backup restore`) and a Swarm's PostgreSQL runs on its data node",
+            unset,
         )

@@ -26,8 +26,11 @@ class Clock:
 class Recorded:
     """Barman as the loop sees it: backups succeed unless told otherwise."""
 
-    def __init__(self, clock: Clock, has: bool, fails: int = 0, unanswered: int = 0) -> None:
+    def __init__(
+        self, clock: Clock, has: bool, fails: int = 0, unanswered: int = 0, refusals: int = 0
+    ) -> None:
         self.clock, self.fails, self.unanswered = clock, fails, unanswered
+        self.refusals = refusals  # resets the server refuses (not up yet)
         self.done: list[dict[str, Any]] = (
             [_backup(START - datetime.timedelta(hours=20))] if has else []
         )
@@ -45,6 +48,13 @@ class Recorded:
     def checks(self) -> dict[str, bool]:
         return {"receive_wal_running": True, "minimum_redundancy_requirements": bool(self.done)}
 
+    def reset_stream(self) -> bool:
+        self.calls.append(("reset", self.clock.now))
+        if self.refusals:
+            self.refusals -= 1
+            return False
+        return True
+
     def backup(self) -> bool:
         self.calls.append(("backup", self.clock.now))
         if self.fails:
@@ -58,10 +68,23 @@ def _backup(end: datetime.datetime) -> dict[str, Any]:
     return {"status": "DONE", "end_time_timestamp": str(int(end.timestamp())), "size_bytes": 4096}
 
 
-def _run(barman: Recorded, clock: Clock, rounds: int, schedule: str = "0 3 * * *") -> Any:
+def _run(
+    barman: Recorded,
+    clock: Clock,
+    rounds: int,
+    schedule: str = "0 3 * * *",
+    switchover: Any = None,
+) -> Any:
     status = vos_backup.Status(schedule)
-    vos_backup.serve(barman, status, now=lambda: clock.now, sleep=clock.sleep, rounds=rounds)
+    vos_backup.serve(
+        barman, status, now=lambda: clock.now, sleep=clock.sleep, rounds=rounds,
+        switchover=switchover,
+    )  # fmt: skip
     return status
+
+
+def _calls(barman: Recorded, *kinds: str) -> list[str]:
+    return [f"{what} {at:%H:%M}" for what, at in barman.calls if what in kinds]
 
 
 def _backups(barman: Recorded) -> list[str]:
@@ -139,3 +162,36 @@ def test_the_schedule_is_read_in_utc() -> None:
 def test_a_bad_schedule_stops_it_before_it_runs() -> None:
     with pytest.raises(SystemExit):
         vos_backup.main(["--config", "/x", "--server", "vos", "--schedule", "every day"])
+
+
+def test_a_first_start_records_its_volume_and_is_no_switch_over(tmp_path: Any) -> None:
+    record = tmp_path / "vos-server-volume"
+    clock = Clock()
+    barman = Recorded(clock, has=True)
+    _run(barman, clock, rounds=1, switchover=vos_backup.Switchover(record, "vos-s-postgres-data"))
+    assert record.read_text() == "vos-s-postgres-data\n"
+    assert _calls(barman, "reset", "backup") == []
+
+
+def test_a_switch_over_resets_the_stream_once_then_backs_up_at_once(tmp_path: Any) -> None:
+    record = tmp_path / "vos-server-volume"
+    record.write_text("vos-s-postgres-data\n")
+    restored = "vos-s-postgres-restore-20261204T102900Z"
+    clock = Clock()
+    # The new server refuses the first reset (not up yet); the next round's succeeds.
+    barman = Recorded(clock, has=True, refusals=1, fails=1)
+    switchover = vos_backup.Switchover(record, restored)
+    _run(barman, clock, rounds=4, schedule="0 12 * * *", switchover=switchover)
+    # The reset comes before the round's cron, the backup after it; a failed backup is
+    # owed until one succeeds (the schedule's next one is hours away).
+    assert _calls(barman, "reset", "backup", "cron")[:6] == [
+        "reset 02:58", "cron 02:58", "reset 02:59", "cron 02:59", "backup 02:59",
+        "cron 03:00",
+    ]  # fmt: skip
+    assert _calls(barman, "backup") == ["backup 02:59", "backup 03:00"]
+    assert _calls(barman, "reset") == ["reset 02:58", "reset 02:59"]
+    assert record.read_text() == f"{restored}\n"
+    # A restart on the same volume is no switch-over.
+    again = Recorded(Clock(), has=True)
+    _run(again, again.clock, rounds=2, switchover=vos_backup.Switchover(record, restored))
+    assert _calls(again, "reset", "backup") == []

@@ -142,3 +142,44 @@ def test_the_store_s_secret_key_must_be_a_pulumi_secret() -> None:
     assert "not a Pulumi secret" in problem.message
     assert "pulumi config set --secret --path" in problem.fix
     load_settings("prod", overrides, REGISTRY, is_secret=lambda path: True)
+
+
+RESTORED = "backup.postgres.restoredVolume"
+
+
+def test_a_restore_to_switch_over_to_must_be_one_of_this_stack_s() -> None:
+    own = "vos-dev-postgres-restore-20261204T102900Z"
+    settings = load_settings("dev", _with_backup("dev", {"restoredVolume": own}), REGISTRY)
+    assert settings.backup.postgres.restored_volume == own
+    assert (
+        load_settings("dev", stack_overrides("dev"), REGISTRY).backup.postgres.restored_volume
+        is None
+    )
+    # Another stack's restore: its data would become this stack's.
+    other = _problems(
+        "dev", _with_backup("dev", {"restoredVolume": own.replace("-dev-", "-prod-")})
+    )
+    assert "is not a restore of this stack's PostgreSQL" in other[f"vos-infra:{RESTORED}"]
+    assert (
+        "pulumi config rm --path 'vos-infra:backup.postgres.restoredVolume'"
+        in other[f"vos-infra:{RESTORED}"]
+    )
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["vos-dev-postgres-data", "vos-dev-postgres-restore-latest", "/var/lib/postgresql",
+     "vos-dev-postgres-restore-20261204T102900Z; rm -rf /", ""],
+)  # fmt: skip
+def test_only_a_restore_s_name_may_be_switched_over_to(name: str) -> None:
+    found = _problems("dev", _with_backup("dev", {"restoredVolume": name}))
+    assert "is not a valid restored volume name" in found[f"vos-infra:{RESTORED}"]
+
+
+def test_a_swarm_runs_no_postgres_on_a_restore() -> None:
+    own = stack_overrides("prod")
+    restore = {
+        "backup": {"postgres": {"restoredVolume": "vos-prod-postgres-restore-20261204T102900Z"}}
+    }
+    found = _problems("prod", own | {"target": "swarm"} | restore)
+    assert "a restore is made on one Docker host" in found[f"vos-infra:{RESTORED}"]

@@ -58,5 +58,9 @@ def run_restore(stack: str, to: str) -> str:
         f"restored PostgreSQL to {done.target.label()} into the volume {done.volume}",
         "(the stack's own data volume is untouched); PostgreSQL started on it and said:",
         *(f"  {line}" for line in done.replayed),
+        "to run the stack's PostgreSQL on it (its own volume is kept; removing the setting "
+        "goes back):",
+        f"  pulumi config set --path 'vos-infra:backup.postgres.restoredVolume' {done.volume}",
+        "  pulumi up",
     ]
     return "\n".join(lines)

@@ -1,0 +1,87 @@
+"""backup.postgres.restoredVolume, checked on the stack's engine before anything is created.
+
+The setting names a volume the program does not make: Docker would make an empty one for a
+missing name when the container is created, and PostgreSQL's image would initialise an
+empty database on it, i.e. the stack would come back with no data. So the volume must be
+there, be a restore of this stack (`vos-infra backup restore` labels it:
+tools/backup/restore.py) and be used by no other container (two servers on one data
+directory corrupt it). Checked at preview and again at `up`, on the engine the Docker
+provider uses (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH). An offline evaluation
+(plan, render, check) with no DOCKER_HOST cannot look, and says so.
+"""
+
+from __future__ import annotations
+
+import os
+
+import docker
+import docker.errors
+import pulumi
+
+from components.postgres.definition import DEFINITION as POSTGRES
+from stacks import Settings
+
+KEY = "vos-infra:backup.postgres.restoredVolume"
+ROLE = "postgres-restore"
+"""The `vos.role` label of a volume `vos-infra backup restore` made."""
+
+
+class RestoredVolumeRefused(RuntimeError):
+    """The restored volume to switch over to is missing, not this stack's, or in use."""
+
+
+def _refused(why: str, settings: Settings) -> RestoredVolumeRefused:
+    return RestoredVolumeRefused(
+        f"nothing was created: {KEY}: {why}.\n  Fix: vos-infra backup restore --stack "
+        f"{settings.stack} --to <time|latest> makes one and prints its name; or go on with "
+        f"PostgreSQL's own volume: pulumi config rm --path '{KEY}'"
+    )
+
+
+def problems(client: docker.DockerClient, settings: Settings) -> str | None:
+    """What is wrong with the volume on this engine, or None."""
+    name = settings.backup.postgres.restored_volume
+    assert name is not None
+    try:
+        labels = client.volumes.get(name).attrs.get("Labels") or {}
+    except docker.errors.NotFound:
+        return f"no volume '{name}' on the stack's Docker engine"
+    if labels.get("vos.role") != ROLE or labels.get("vos.stack") != settings.stack:
+        return (
+            f"the volume '{name}' was not made by `vos-infra backup restore` for stack "
+            f"{settings.stack} (its labels: {labels})"
+        )
+    # The stack's own PostgreSQL (and its files carrier) on it already: a second `up`.
+    own = {"vos.stack": settings.stack, "vos.service": POSTGRES.dns_name}
+    found = client.containers.list(all=True, filters={"volume": name})
+    users = sorted(str(c.name) for c in found if own.items() - c.labels.items())
+    if users:
+        return (
+            f"the volume '{name}' is used by {', '.join(users)}: a second server on "
+            f"it would corrupt it (docker rm -f {' '.join(users)})"
+        )
+    return None
+
+
+def check_restored_volume(settings: Settings, offline: bool) -> None:
+    if settings.backup.postgres.restored_volume is None:
+        return
+    if offline and not os.environ.get("DOCKER_HOST"):
+        pulumi.log.warn(
+            f"{KEY} is not checked without a Docker engine (set DOCKER_HOST); "
+            "`pulumi preview` and `pulumi up` check it"
+        )
+        return
+    try:
+        client = docker.from_env(timeout=30)
+        found = problems(client, settings)
+    except docker.errors.DockerException as error:
+        where = os.environ.get("DOCKER_HOST") or "the local socket"
+        raise _refused(
+            f"cannot ask the stack's Docker engine at {where} about the volume ({error}); "
+            "set DOCKER_HOST (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) as for the Docker "
+            "provider",
+            settings,
+        ) from None
+    if found:
+        raise _refused(found, settings)
