@@ -108,10 +108,11 @@ class Stack:
         """`pulumi refresh`: what the providers' Reads changed in the state."""
         return refresh(self.engine, self.state)
 
-    def preview(self) -> dict[str, str]:
-        """`pulumi preview` of the same program and settings: every step but `same`."""
+    def preview(self, **overrides: Any) -> dict[str, str]:
+        """`pulumi preview` of the same program and settings (some replaced, as
+        `pulumi config set` before it would): every step but `same`."""
         mocks = EngineMocks(self.engine, self.state, preview=True)
-        evaluate("dev", self.config, mocks=mocks)
+        evaluate("dev", with_overrides(self.config, **overrides), mocks=mocks)
         gone = mocks.finish()
         self.last_reasons = mocks.reasons
         return {

@@ -21,7 +21,7 @@ from components.postgres_backup.definition import DEFINITION
 from tests.docker.probes import gateway_url, psql
 from tests.docker.stack import PREFIX, Stack
 from tools.backup.listing import list_backups
-from tools.backup.restore import RestoreError, restore
+from tools.backup.restore import Restored, RestoreError, restore
 from tools.backup.target import Target, parse_target
 
 NAME = f"{PREFIX}-{DEFINITION.dns_name}"
@@ -146,7 +146,10 @@ def _look(stack: Stack, volume: str, sql: str) -> str:
         server.remove(force=True)
 
 
-def test_a_restore_drill_gives_back_what_was_committed_before_the_moment(stack: Stack) -> None:
+@pytest.fixture(scope="module")
+def restored(stack: Stack) -> Restored:
+    """A restore to a moment before a table was dropped, with `vos-infra backup restore`'s
+    code; the stack switches over to it (the last test) and stays on it."""
     setup = "create table drill (id int); insert into drill select generate_series(1, 500)"
     assert psql(stack, gateway_url(stack), setup)[0] == 0
     moment = _moment(stack)
@@ -157,16 +160,20 @@ def test_a_restore_drill_gives_back_what_was_committed_before_the_moment(stack: 
     client = stack.engine.client()
     before = {v.name for v in client.volumes.list()}
     done = restore(client, PREFIX, parse_target(moment, now), now)
-    try:
-        assert done.volume not in before and done.volume.startswith(f"{PREFIX}-postgres-restore-")
-        assert any("recovery stopping before commit" in line for line in done.replayed), done
-        assert any("selected new timeline" in line for line in done.replayed), done
-        assert _look(stack, done.volume, "select count(*), max(id) from api_gateway.drill") == (
-            "500|500"
-        )
-        assert _look(stack, done.volume, "select pg_is_in_recovery()") == "f"  # promoted
-    finally:
-        client.volumes.get(done.volume).remove(force=True)
+    assert done.volume not in before
+    return done
+
+
+def test_a_restore_drill_gives_back_what_was_committed_before_the_moment(
+    stack: Stack, restored: Restored
+) -> None:
+    assert restored.volume.startswith(f"{PREFIX}-postgres-restore-")
+    assert any("recovery stopping before commit" in line for line in restored.replayed), restored
+    assert any("selected new timeline" in line for line in restored.replayed), restored
+    assert _look(stack, restored.volume, "select count(*), max(id) from api_gateway.drill") == (
+        "500|500"
+    )
+    assert _look(stack, restored.volume, "select pg_is_in_recovery()") == "f"  # promoted
     # The stack's own server was never touched: the drop is still there.
     code, out = psql(stack, gateway_url(stack), "select 1 from drill")
     assert code != 0 and "does not exist" in out, out
@@ -192,3 +199,74 @@ def test_a_failed_restore_leaves_no_volume_behind(stack: Stack) -> None:
     with pytest.raises(RestoreError, match="barman recover failed"):
         restore(client, PREFIX, _Unreadable(now - datetime.timedelta(seconds=1)), now)
     assert {v.name for v in client.volumes.list()} == before
+
+
+def _mounted(stack: Stack) -> str:
+    """The volume the stack's PostgreSQL runs on."""
+    mounts = {m["Destination"]: m for m in stack.inspect(f"{PREFIX}-postgres")["Mounts"]}
+    return str(mounts[DATA]["Name"])
+
+
+def _backed_up_since(stack: Stack, moment: float) -> None:
+    """A base backup ended after the moment, and the service is healthy (`barman check`)."""
+    deadline = time.monotonic() + 240
+    while not [b for b in _backups(stack) if float(b["end_time_timestamp"]) > moment]:
+        assert time.monotonic() < deadline, stack.container(DEFINITION.dns_name).logs()[-3000:]
+        time.sleep(2)
+    stack.wait_healthy(NAME)
+
+
+def test_the_stack_switches_over_to_the_restore_keeping_its_own_and_its_backups_go_on(
+    stack: Stack, restored: Restored, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The engine the program checks the volume on, as the Docker provider's (DOCKER_HOST).
+    monkeypatch.setenv("DOCKER_HOST", stack.engine.url)
+    client, own = stack.engine.client(), f"{PREFIX}-postgres-data"
+    assert _mounted(stack) == own
+    # A restore that is not there (Docker would make it empty): refused at preview.
+    missing = f"{PREFIX}-postgres-restore-20200101T000000Z"
+    with pytest.raises(Exception, match=f"no volume '{missing}' on the stack's Docker engine"):
+        stack.preview(backup={"postgres": {"restoredVolume": missing}})
+    assert missing not in {v.name for v in client.volumes.list()}
+    # A volume of that name made by hand, not by `backup restore` for this stack.
+    forged = client.volumes.create(missing)
+    try:
+        with pytest.raises(Exception, match="was not made by `vos-infra backup restore`"):
+            stack.preview(backup={"postgres": {"restoredVolume": missing}})
+    finally:
+        forged.remove(force=True)
+    # The restore still mounted by a container of the runbook's look at it (created is enough).
+    look = client.containers.create(
+        stack.inspect(f"{PREFIX}-postgres")["Image"], ["true"], name="restore-look",
+        volumes={restored.volume: {"bind": DATA, "mode": "ro"}}, network_mode="none",
+    )  # fmt: skip
+    try:
+        with pytest.raises(Exception, match="is used by restore-look"):
+            stack.preview(backup={"postgres": {"restoredVolume": restored.volume}})
+    finally:
+        look.remove(force=True)
+
+    switched = time.time()
+    stack.update(backup={"postgres": {"restoredVolume": restored.volume}})
+    assert _mounted(stack) == restored.volume
+    assert own in {v.name for v in client.volumes.list()}  # kept, untouched
+    # The gateway's own login on the restore (the role job ran again for it): the rows of
+    # the moment, the table the stack's server had dropped.
+    code, out = psql(stack, gateway_url(stack), "select count(*), max(id) from drill")
+    assert (code, out.strip()) == (0, "500|500"), out
+    job = stack.inspect(f"{PREFIX}-postgres-roles")
+    assert f"VOS_SERVER_VOLUME={restored.volume}" in job["Config"]["Env"]
+    assert job["State"]["ExitCode"] == 0
+    # The backup service follows the new timeline: its stream reset, a base backup at once.
+    _backed_up_since(stack, switched)
+    assert (
+        b"switched over to " + restored.volume.encode()
+        in stack.container(DEFINITION.dns_name).logs()
+    )
+
+    # Its own volume was kept as it was: the drop is still there.
+    tables = _look(stack, own, "select count(*) from pg_tables where tablename = 'drill'")
+    assert tables == "0"
+    # The stack stays on the restore: the modules after this one (apps, monitoring, fault
+    # drills, rotation, a converging second `up`) run on it. Going back is the same update
+    # with the setting removed (tests/program/test_backup_switchover.py renders it).

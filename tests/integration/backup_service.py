@@ -116,12 +116,15 @@ class BackupService:
             check=False,
         )
 
-    def start(self) -> None:
+    def start(self, server_volume: str | None = None) -> None:
         """The container's main process: the image's entrypoint with the rendered arguments
-        (its metrics port moved to a free one)."""
+        (its metrics port moved to a free one; `server_volume`: another volume's, as a
+        switch-over renders it)."""
         arguments = self.command(*self.container.command)
         arguments[arguments.index("--metrics-port") + 1] = str(self.metrics_port)
-        with open(self.root / "entrypoint.log", "wb") as log:
+        if server_volume is not None:
+            arguments[arguments.index("--server-volume") + 1] = server_volume
+        with open(self.root / "entrypoint.log", "ab") as log:
             self.process = subprocess.Popen(
                 [*run_as(ACCOUNT), SYSTEM_PYTHON, str(ENTRYPOINT), *arguments],
                 stdout=log,
@@ -156,6 +159,7 @@ class BackupService:
         owner: str,
         config: Path | None = None,
         backup_id: str = "latest",
+        promote: bool = False,
     ) -> None:
         """`barman recover` of a base backup (the latest unless named) to a moment (None:
         to the end of the WAL it has), into `destination` (a new, empty data directory),
@@ -164,6 +168,8 @@ class BackupService:
         destination.parent.chmod(0o711)
         os.chown(destination, *service_account(ACCOUNT))
         target = ["--target-time", target_time] if target_time else []
+        if promote:  # as `vos-infra backup restore` does: a server that runs on its own
+            target += ["--target-action", "promote"]
         done = self.barman(
             "recover", *target, files.SERVER, backup_id, str(destination), timeout=3600,
             config=config,
@@ -175,10 +181,13 @@ class BackupService:
         )
         assert handed.returncode == 0, handed.stderr
 
-    def stop(self) -> None:
+    def stop(self, keep: bool = False) -> None:
+        """The entrypoint and the pg_receivewal it left; its files too unless `keep` (a
+        container replaced: its volumes stay)."""
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=30)
         # `barman cron` started pg_receivewal in the background, outside that group.
         self.barman("receive-wal", "--stop", files.SERVER, timeout=60)
-        remove(self.root)
+        if not keep:
+            remove(self.root)

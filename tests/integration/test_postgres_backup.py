@@ -8,7 +8,6 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -21,46 +20,12 @@ from components.postgres.roles import BACKUP_ROLE, BACKUP_SLOT
 from components.postgres_backup import files
 from tests.alert_rules import alert_rules
 from tests.helpers import output, write_private
-from tests.integration.backup_service import ACCOUNT, BackupService
+from tests.integration.backup_service import ACCOUNT
+from tests.integration.backup_setup import Setup
 from tests.integration.local_files import run_as
 from tests.integration.moto_s3 import CREDENTIALS, moto_server
-from tests.integration.postgres_cluster import PROFILE, Cluster
 from tests.integration.postgres_server import PostgresServer
 from tests.promql import metric_names
-from tools.offline.stack_files import with_overrides
-
-BACKUP = with_overrides(PROFILE, services={"postgresBackup": {"enabled": True}})
-
-
-class Setup:
-    def __init__(self, tmp: Path) -> None:
-        self.cluster = Cluster(tmp, BACKUP)
-        self.backup = BackupService(
-            self.cluster.rendered["postgres-backup"], self.cluster.server.port
-        )
-        self.tmp = tmp
-
-    def identity(self) -> dict[str, str]:
-        evaluation = self.cluster.evaluation
-        return {
-            "sslcert": write_private(
-                self.tmp,
-                "backup.crt",
-                output(evaluation.named("pki-postgres-streaming-cert"), "certPem"),
-            ),
-            "sslkey": write_private(
-                self.tmp,
-                "backup.key",
-                output(evaluation.named("pki-postgres-streaming-key"), "privateKeyPem"),
-            ),
-        }
-
-    def gateway(self, server: PostgresServer | None = None) -> psycopg.Connection[Any]:
-        """The gateway's own login (its data is what is backed up), over verified TLS."""
-        port = (server or self.cluster.server).port
-        return self.cluster.connect(
-            "api_gateway", self.cluster.password("api-gateway"), port=port, autocommit=True
-        )
 
 
 @pytest.fixture(scope="module")
