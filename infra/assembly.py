@@ -18,6 +18,8 @@ from components.app.contract import App
 from components.credentials import Credentials, CredentialsArgs, credential_specs
 from components.docker.networks import EGRESS_PROXY, Networks
 from components.pki import Pki, PkiArgs, certificate_specs
+from components.postgres.definition import DEFINITION as POSTGRES
+from components.postgres_backup.definition import DEFINITION as BACKUP
 from components.service import ServiceArgs, ServiceComponent
 from components.stack_networks import StackNetworks
 from components.swarm.networks import SwarmNetworks
@@ -94,13 +96,12 @@ class Platform(pulumi.ComponentResource):
         service_args = ServiceArgs(
             settings, self.pki, self.credentials, self.networks, self.vault, args.vault_ca_pem
         )
-        self.services = {
-            definition.key: component_class(definition)(
-                definition.dns_name, service_args, after_vault
-            )
-            for definition in settings.enabled_services()
-            if definition.component
-        }
+        self.services: dict[str, ServiceComponent] = {}
+        for definition in settings.enabled_services():
+            if definition.component:
+                self.services[definition.key] = component_class(definition)(
+                    definition.dns_name, service_args, self._after(definition, after_vault)
+                )
         # An agent waits for its own secrets in Vault only (components/app/component.py).
         self.agents = {
             agent.name: Agent(
@@ -117,3 +118,16 @@ class Platform(pulumi.ComponentResource):
             for agent in settings.agents
         }
         self.register_outputs({"caCertPem": self.pki.ca_cert_pem})
+
+    def _after(
+        self, definition: ServiceDefinition, after_vault: pulumi.ResourceOptions
+    ) -> pulumi.ResourceOptions:
+        """The backup service after PostgreSQL (its server and role job): on a switch-over
+        to a restore its reset must meet the new server, not the old one it replaces
+        (images/postgres-backup/vos_switchover.py), and on a first `up` its backup role
+        exists before its first round."""
+        if definition.key != BACKUP.key or POSTGRES.key not in self.services:
+            return after_vault
+        return pulumi.ResourceOptions.merge(
+            after_vault, pulumi.ResourceOptions(depends_on=[self.services[POSTGRES.key]])
+        )

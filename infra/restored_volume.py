@@ -6,8 +6,8 @@ empty database on it, i.e. the stack would come back with no data. So the volume
 there, be a restore of this stack (`vos-infra backup restore` labels it:
 tools/backup/restore.py) and be used by no other container (two servers on one data
 directory corrupt it). Checked at preview and again at `up`, on the engine the Docker
-provider uses (DOCKER_HOST, DOCKER_TLS_VERIFY, DOCKER_CERT_PATH). An offline evaluation
-(plan, render, check) with no DOCKER_HOST cannot look, and says so.
+provider uses (`docker:host`, else DOCKER_HOST; DOCKER_TLS_VERIFY, DOCKER_CERT_PATH). An
+offline evaluation (plan, render, check) with neither cannot look, and says so.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import os
 
 import docker
 import docker.errors
+import docker.utils
 import pulumi
 
 from components.postgres.definition import DEFINITION as POSTGRES
@@ -63,24 +64,37 @@ def problems(client: docker.DockerClient, settings: Settings) -> str | None:
     return None
 
 
+def _engine(host: str | None) -> docker.DockerClient:
+    """The Docker provider's engine: its `docker:host` when the stack sets one, else
+    DOCKER_HOST and the local socket (with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH either
+    way), as the provider reads them."""
+    options = docker.utils.kwargs_from_env()
+    if host:
+        options["base_url"] = host
+    # ssh:// through the `ssh` command, as the provider connects (docker-py's own SSH
+    # needs paramiko, which the project does not install).
+    ssh = str(options.get("base_url", "")).startswith("ssh://")
+    return docker.DockerClient(timeout=30, use_ssh_client=ssh, **options)
+
+
 def check_restored_volume(settings: Settings, offline: bool) -> None:
     if settings.backup.postgres.restored_volume is None:
         return
-    if offline and not os.environ.get("DOCKER_HOST"):
+    host = pulumi.Config("docker").get("host")
+    if offline and not (host or os.environ.get("DOCKER_HOST")):
         pulumi.log.warn(
-            f"{KEY} is not checked without a Docker engine (set DOCKER_HOST); "
+            f"{KEY} is not checked without a Docker engine (docker:host or DOCKER_HOST); "
             "`pulumi preview` and `pulumi up` check it"
         )
         return
     try:
-        client = docker.from_env(timeout=30)
-        found = problems(client, settings)
+        found = problems(_engine(host), settings)
     except docker.errors.DockerException as error:
-        where = os.environ.get("DOCKER_HOST") or "the local socket"
+        where = host or os.environ.get("DOCKER_HOST") or "the local socket"
         raise _refused(
             f"cannot ask the stack's Docker engine at {where} about the volume ({error}); "
-            "set DOCKER_HOST (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) as for the Docker "
-            "provider",
+            "set docker:host or DOCKER_HOST (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) as for "
+            "the Docker provider",
             settings,
         ) from None
     if found:

@@ -31,7 +31,8 @@ def _cron(value: str) -> str:
     return value
 
 
-RESTORED_VOLUME = re.compile(r"vos-[a-z0-9][a-z0-9-]{0,30}-postgres-restore-[0-9]{8}T[0-9]{6}Z")
+RESTORED_TIME = r"[0-9]{8}T[0-9]{6}Z"
+RESTORED_VOLUME = re.compile(rf"vos-[a-z0-9][a-z0-9-]{{0,30}}-postgres-restore-{RESTORED_TIME}")
 """The name `vos-infra backup restore` gives the volume it restores into
 (tools/backup/restore.py); whose stack it is, is a rule (stacks/rules/backup.py)."""
 

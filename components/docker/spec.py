@@ -159,7 +159,9 @@ class ContainerSpec:
 
     def __post_init__(self) -> None:
         if (self.kept_volumes or self.data_volume_source) and not self.data_volume:
-            raise ValueError(f"{self.service}: kept volumes only beside a data volume")
+            raise ValueError(
+                f"{self.service}: kept volumes and a restored volume only in place of a data volume"
+            )
         # Anything else would be copied into the read-only root filesystem, which Docker
         # refuses at `pulumi up`: fail when the program is evaluated instead.
         roots = [CONFIG_DIR, *([self.data_volume] if self.data_volume else [])]

@@ -41,7 +41,10 @@ class PostgresBackup(ServiceComponent):
                 args.pki.metrics_ca_cert_pem,
                 (identity.cert_pem, identity.private_key_pem),
                 offsite,
-                server_volume(args.settings.name_prefix, policy.restored_volume),
+                (
+                    server_volume(args.settings.name_prefix, policy.restored_volume),
+                    server_volume(args.settings.name_prefix, None),
+                ),
             ),
         )
         return {}

@@ -34,11 +34,11 @@ def backup_spec(
     metrics_ca: Any,
     client: tuple[Any, Any],
     offsite: Offsite | None,
-    server_volume: str,
+    server_volume: tuple[str, str],
 ) -> ContainerSpec:
     """`tls`: its own certificate, for its metrics endpoint; `client`: the backup role's
     certificate and key, its login at PostgreSQL; `offsite`: where sealed copies go;
-    `server_volume`: the volume PostgreSQL runs on (a change is a switch-over)."""
+    `server_volume`: the volume PostgreSQL runs on (a change is a switch-over) and its own."""
     cert, key = client
     extra = copies(offsite)
     return ContainerSpec(
@@ -50,7 +50,7 @@ def backup_spec(
             *("--config", files.CONFIG, "--server", files.SERVER, "--schedule", schedule),
             *("--metrics-port", str(PORT), "--metrics-ca", METRICS_CA),
             *("--tls-cert", f"{TLS_DIR}/server.crt", "--tls-key", f"{TLS_DIR}/server.key"),
-            *("--server-volume", server_volume),
+            *("--server-volume", server_volume[0], "--own-volume", server_volume[1]),
             *extra.command,
         ],
         user=f"{UID}:{UID}",

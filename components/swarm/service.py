@@ -78,7 +78,10 @@ def _mounts(
 ) -> list[docker.ServiceTaskSpecContainerSpecMountArgs]:
     mounts = _tmpfs(spec)
     if spec.data_volume_source is not None:
-        raise ValueError(f"{spec.service}: a Swarm runs no service on a restored volume")
+        raise ValueError(
+            f"{spec.service}: a Swarm runs no service on a restored volume "
+            "(backup.postgres.restoredVolume is for target docker; the settings refuse it)"
+        )
     if spec.data_volume is not None:
         mounts.append(
             docker.ServiceTaskSpecContainerSpecMountArgs(

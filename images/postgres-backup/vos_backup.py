@@ -5,7 +5,8 @@ files the WAL it received and applies the retention policy); a base backup whene
 cron schedule comes round, and in the next minute while the server has none, since until
 its first base backup the WAL alone restores nothing. Barman schedules neither itself.
 When PostgreSQL has been switched over to another volume (a restore, or back), Barman's
-stream is reset to the new server's timeline once and a base backup taken at once.
+stream is reset to the new server's timeline and a base backup taken at once
+(vos_switchover.py).
 After each round, what Barman keeps is copied, sealed, to the off-host store
 (vos_offsite.py) when one is configured, and what Barman says (its backups, its checks) and
 how the copy went become Prometheus metrics on an HTTPS endpoint that only the metrics CA's
@@ -31,12 +32,13 @@ from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Protocol
 
-import vos_offsite  # these three beside this file, in the image and in the project
+import vos_offsite  # these beside this file, in the image and in the project
 import vos_seal
 import vos_stores
 from croniter import croniter
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.exposition import MetricsHandler
+from vos_switchover import Switchover
 
 TICK_S = 60.0
 SWITCH_WAIT_S = 120.0
@@ -146,23 +148,6 @@ def barman_home(config: str) -> str:
     parser = configparser.ConfigParser()
     parser.read(config)
     return parser.get("barman", "barman_home")
-
-
-class Switchover:
-    """Which volume PostgreSQL runs on (rendered from backup.postgres.restoredVolume), kept
-    in Barman's home: a change since the last start is a switch-over, done once its reset
-    succeeded. A first start (no record) is none."""
-
-    def __init__(self, record: Path, volume: str) -> None:
-        self.record, self.volume = record, volume
-        if not record.exists():
-            self.done()
-
-    def pending(self) -> bool:
-        return self.record.read_text().strip() != self.volume
-
-    def done(self) -> None:
-        self.record.write_text(f"{self.volume}\n")
 
 
 class Worker(Protocol):
@@ -301,13 +286,14 @@ def serve(
     owed = False
     done = 0
     while rounds is None or done < rounds:
-        if switchover is not None and switchover.pending() and barman.reset_stream():
-            switchover.done()
-            owed = True
-            print(f"vos-backup: switched over to {switchover.volume}", file=sys.stderr)
+        if switchover is not None and switchover.pending() and not owed:
+            owed = barman.reset_stream()
         barman.cron()
         if owed or now() >= due or barman.backups() == []:
             if barman.backup():
+                if owed and switchover is not None:
+                    switchover.done()
+                    print(f"vos-backup: switched over to {switchover.volume}", file=sys.stderr)
                 owed = False
             else:
                 status.failures.inc()
@@ -357,9 +343,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--tls-cert", required=True, help="the service's certificate")
     parser.add_argument("--tls-key", required=True)
     parser.add_argument("--metrics-ca", required=True, help="the CA of the scrape identity")
-    parser.add_argument(
-        "--server-volume", required=True, help="the volume PostgreSQL runs on (a switch-over)"
-    )
+    parser.add_argument("--server-volume", required=True, help="the volume PostgreSQL runs on")
+    parser.add_argument("--own-volume", required=True, help="PostgreSQL's own data volume")
     parser.add_argument("--offsite-key", help="the key that seals the copies (none: no copy)")
     parser.add_argument("--offsite-scratch", help="where an object is sealed before the put")
     parser.add_argument("--offsite-window-days", type=int, default=7, help="copies kept")
@@ -395,7 +380,9 @@ def main(argv: list[str] | None = None) -> None:
         sleep=time.sleep,
         copier=copier,
         switchover=Switchover(
-            Path(barman_home(args.config)) / "vos-server-volume", args.server_volume
+            Path(barman_home(args.config)) / "vos-server-volume",
+            args.server_volume,
+            args.own_volume,
         ),
     )
 

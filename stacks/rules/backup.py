@@ -5,9 +5,10 @@ on its one Docker host."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
-from stacks.backup_settings import RESTORED_VOLUME
+from stacks.backup_settings import RESTORED_TIME, RESTORED_VOLUME
 from stacks.problems import Problem, config_key
 from stacks.rules.raw import Raw, enabled, section, set_hint
 from stacks.services import Catalogue
@@ -56,7 +57,7 @@ def restored_volume(raw: Raw, _: Catalogue) -> Iterator[Problem]:
         return  # the field's own rule says what a restore's name is
     unset = f"pulumi config rm --path '{config_key(RESTORED)}'"
     own = f"vos-{raw.get('stack')}-postgres-restore-"
-    if not volume.startswith(own):
+    if not re.fullmatch(re.escape(own) + RESTORED_TIME, volume):
         yield Problem(
             RESTORED,
             f"'{volume}' is not a restore of this stack's PostgreSQL (its restores are "

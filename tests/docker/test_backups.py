@@ -23,6 +23,7 @@ from tests.docker.stack import PREFIX, Stack
 from tools.backup.listing import list_backups
 from tools.backup.restore import Restored, RestoreError, restore
 from tools.backup.target import Target, parse_target
+from tools.offline.stack_files import StackConfig
 
 NAME = f"{PREFIX}-{DEFINITION.dns_name}"
 
@@ -150,11 +151,14 @@ def _look(stack: Stack, volume: str, sql: str) -> str:
 def restored(stack: Stack) -> Restored:
     """A restore to a moment before a table was dropped, with `vos-infra backup restore`'s
     code; the stack switches over to it (the last test) and stays on it."""
-    setup = "create table drill (id int); insert into drill select generate_series(1, 500)"
+    setup = (
+        "create table restored_rows (id int); "
+        "insert into restored_rows select generate_series(1, 500)"
+    )
     assert psql(stack, gateway_url(stack), setup)[0] == 0
     moment = _moment(stack)
     time.sleep(1.5)
-    later = "insert into drill values (501); drop table drill"
+    later = "insert into restored_rows values (501); drop table restored_rows"
     assert psql(stack, gateway_url(stack), later)[0] == 0
     now = datetime.datetime.now(datetime.UTC)
     client = stack.engine.client()
@@ -170,12 +174,11 @@ def test_a_restore_drill_gives_back_what_was_committed_before_the_moment(
     assert restored.volume.startswith(f"{PREFIX}-postgres-restore-")
     assert any("recovery stopping before commit" in line for line in restored.replayed), restored
     assert any("selected new timeline" in line for line in restored.replayed), restored
-    assert _look(stack, restored.volume, "select count(*), max(id) from api_gateway.drill") == (
-        "500|500"
-    )
+    rows = _look(stack, restored.volume, "select count(*), max(id) from api_gateway.restored_rows")
+    assert rows == "500|500"
     assert _look(stack, restored.volume, "select pg_is_in_recovery()") == "f"  # promoted
     # The stack's own server was never touched: the drop is still there.
-    code, out = psql(stack, gateway_url(stack), "select 1 from drill")
+    code, out = psql(stack, gateway_url(stack), "select 1 from restored_rows")
     assert code != 0 and "does not exist" in out, out
 
 
@@ -219,8 +222,11 @@ def _backed_up_since(stack: Stack, moment: float) -> None:
 def test_the_stack_switches_over_to_the_restore_keeping_its_own_and_its_backups_go_on(
     stack: Stack, restored: Restored, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The engine the program checks the volume on, as the Docker provider's (DOCKER_HOST).
-    monkeypatch.setenv("DOCKER_HOST", stack.engine.url)
+    # The engine the program checks the volume on: the Docker provider's `docker:host`,
+    # set in the stack's config from here on (DOCKER_HOST, its default, is not set).
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    values = {**stack.config.values, "docker:host": stack.engine.url}
+    stack.config = StackConfig(values, list(stack.config.secret_keys))
     client, own = stack.engine.client(), f"{PREFIX}-postgres-data"
     assert _mounted(stack) == own
     # A restore that is not there (Docker would make it empty): refused at preview.
@@ -252,20 +258,22 @@ def test_the_stack_switches_over_to_the_restore_keeping_its_own_and_its_backups_
     assert own in {v.name for v in client.volumes.list()}  # kept, untouched
     # The gateway's own login on the restore (the role job ran again for it): the rows of
     # the moment, the table the stack's server had dropped.
-    code, out = psql(stack, gateway_url(stack), "select count(*), max(id) from drill")
+    code, out = psql(stack, gateway_url(stack), "select count(*), max(id) from restored_rows")
     assert (code, out.strip()) == (0, "500|500"), out
     job = stack.inspect(f"{PREFIX}-postgres-roles")
     assert f"VOS_SERVER_VOLUME={restored.volume}" in job["Config"]["Env"]
     assert job["State"]["ExitCode"] == 0
-    # The backup service follows the new timeline: its stream reset, a base backup at once.
+    # The backup service follows the new timeline: its stream reset, a base backup at once
+    # (then it says it switched over).
     _backed_up_since(stack, switched)
-    assert (
-        b"switched over to " + restored.volume.encode()
-        in stack.container(DEFINITION.dns_name).logs()
-    )
+    said = b"switched over to " + restored.volume.encode()
+    deadline = time.monotonic() + 120
+    while said not in (logs := stack.container(DEFINITION.dns_name).logs()):
+        assert time.monotonic() < deadline, logs[-3000:]
+        time.sleep(2)
 
     # Its own volume was kept as it was: the drop is still there.
-    tables = _look(stack, own, "select count(*) from pg_tables where tablename = 'drill'")
+    tables = _look(stack, own, "select count(*) from pg_tables where tablename = 'restored_rows'")
     assert tables == "0"
     # The stack stays on the restore: the modules after this one (apps, monitoring, fault
     # drills, rotation, a converging second `up`) run on it. Going back is the same update

@@ -71,14 +71,15 @@ def test_after_a_switch_over_the_entrypoint_follows_the_new_timeline(tmp_path: P
         after = time.time()
         setup.backup.start(server_volume=RESTORED)
 
+        # Done once a base backup of the new server succeeded (then it says so).
         deadline = time.monotonic() + 240
-        while not [
-            b for b in setup.backup.backups()
-            if b["status"] == "DONE" and float(b["end_time_timestamp"]) > after
-        ]:  # fmt: skip
+        while f"switched over to {RESTORED}" not in setup.backup.log():
             assert time.monotonic() < deadline, setup.backup.log()[-3000:]
             time.sleep(2)
-        assert f"switched over to {RESTORED}" in setup.backup.log()
+        assert [
+            b for b in setup.backup.backups()
+            if b["status"] == "DONE" and float(b["end_time_timestamp"]) > after
+        ]  # fmt: skip
         checked = _check(setup)
         assert checked.returncode == 0, checked.stdout + checked.stderr
         # WAL of the new timeline arrives: a segment closed now is filed.

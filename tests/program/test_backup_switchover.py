@@ -32,8 +32,9 @@ def _data_mount(evaluation: Evaluation, resource: str) -> str:
 
 
 def test_postgres_runs_on_the_restore_and_its_own_volume_is_kept(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("DOCKER_HOST", raising=False)  # no engine: the check cannot look
     before, after = _prod({"postgres": {}}), _prod({"postgres": {"restoredVolume": RESTORED}})
     assert _data_mount(before, "postgres-server") == OWN
     assert _data_mount(after, "postgres-server") == RESTORED
@@ -50,6 +51,7 @@ def test_postgres_runs_on_the_restore_and_its_own_volume_is_kept(
     for when, volume in (("before", OWN), ("after", RESTORED)):
         command = rendered[when]["postgres-backup"].command
         assert command[command.index("--server-volume") + 1] == volume
+        assert command[command.index("--own-volume") + 1] == OWN
     # Nothing else of PostgreSQL changes: the same files (each evaluation generates its own
     # keys and passwords; the configuration is the same text).
     files = {when: r["postgres"].files for when, r in rendered.items()}
@@ -62,3 +64,17 @@ def test_without_the_setting_nothing_changes_from_before_it_existed() -> None:
     evaluation = evaluate("prod")
     assert _data_mount(evaluation, "postgres-server") == OWN
     assert containers(evaluation)["postgres-roles"].env == {"VOS_SERVER_VOLUME": OWN}
+
+
+def test_the_backup_service_starts_after_postgres_and_its_role_job() -> None:
+    """A switch-over's reset must meet the new server (images/postgres-backup/
+    vos_switchover.py), and a first round the backup role."""
+    evaluation = evaluate("prod")
+    after = {
+        urn.rsplit("::", 1)[-1]
+        for urn in evaluation.named("postgres-backup-server").options["dependencies"]
+    }
+    assert {"postgres-server", "postgres-roles"} <= after
+    # Nothing else waits for PostgreSQL that did not before (the gateway does not).
+    gateway = evaluation.named("api-gateway-app").options["dependencies"]
+    assert not [urn for urn in gateway if urn.endswith("::postgres-server")]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.backup_image import load_scheduler
+from tests.backup_image import load_scheduler, load_sibling
 
 vos_backup = load_scheduler()
 START = datetime.datetime(2026, 12, 4, 2, 58, tzinfo=datetime.UTC)
@@ -164,34 +164,54 @@ def test_a_bad_schedule_stops_it_before_it_runs() -> None:
         vos_backup.main(["--config", "/x", "--server", "vos", "--schedule", "every day"])
 
 
-def test_a_first_start_records_its_volume_and_is_no_switch_over(tmp_path: Any) -> None:
+OWN = "vos-s-postgres-data"
+RESTORED = "vos-s-postgres-restore-20261204T102900Z"
+
+
+def _switchover(record: Any, volume: str) -> Any:
+    return load_sibling("vos_switchover").Switchover(record, volume, OWN)
+
+
+def test_a_first_start_on_its_own_volume_is_no_switch_over(tmp_path: Any) -> None:
     record = tmp_path / "vos-server-volume"
     clock = Clock()
     barman = Recorded(clock, has=True)
-    _run(barman, clock, rounds=1, switchover=vos_backup.Switchover(record, "vos-s-postgres-data"))
-    assert record.read_text() == "vos-s-postgres-data\n"
+    _run(barman, clock, rounds=2, switchover=_switchover(record, OWN))
+    assert record.read_text() == f"{OWN}\n"
     assert _calls(barman, "reset", "backup") == []
 
 
-def test_a_switch_over_resets_the_stream_once_then_backs_up_at_once(tmp_path: Any) -> None:
+def test_a_first_start_on_a_restore_is_a_switch_over(tmp_path: Any) -> None:
+    """One update that brings this version and sets the restore: Barman's home holds the old
+    timeline's stream with no record of it."""
     record = tmp_path / "vos-server-volume"
-    record.write_text("vos-s-postgres-data\n")
-    restored = "vos-s-postgres-restore-20261204T102900Z"
     clock = Clock()
-    # The new server refuses the first reset (not up yet); the next round's succeeds.
+    barman = Recorded(clock, has=True)
+    _run(barman, clock, rounds=1, schedule="0 12 * * *", switchover=_switchover(record, RESTORED))
+    assert _calls(barman, "reset", "backup") == ["reset 02:58", "backup 02:58"]
+    assert record.read_text() == f"{RESTORED}\n"
+
+
+def test_a_switch_over_resets_the_stream_then_backs_up_until_one_succeeds(tmp_path: Any) -> None:
+    record = tmp_path / "vos-server-volume"
+    record.write_text(f"{OWN}\n")
+    clock = Clock()
+    # The new server refuses the first reset (not up yet); the first backup fails.
     barman = Recorded(clock, has=True, refusals=1, fails=1)
-    switchover = vos_backup.Switchover(record, restored)
-    _run(barman, clock, rounds=4, schedule="0 12 * * *", switchover=switchover)
-    # The reset comes before the round's cron, the backup after it; a failed backup is
-    # owed until one succeeds (the schedule's next one is hours away).
-    assert _calls(barman, "reset", "backup", "cron")[:6] == [
+    switchover = _switchover(record, RESTORED)
+    _run(barman, clock, rounds=2, schedule="0 12 * * *", switchover=switchover)
+    # The reset comes before the round's cron, the backup after it; the schedule's next
+    # backup is hours away.
+    assert _calls(barman, "reset", "backup", "cron") == [
         "reset 02:58", "cron 02:58", "reset 02:59", "cron 02:59", "backup 02:59",
-        "cron 03:00",
     ]  # fmt: skip
-    assert _calls(barman, "backup") == ["backup 02:59", "backup 03:00"]
-    assert _calls(barman, "reset") == ["reset 02:58", "reset 02:59"]
-    assert record.read_text() == f"{restored}\n"
+    # Not done while no backup of the new timeline exists: a restart now resets again.
+    assert record.read_text() == f"{OWN}\n"
+    restarted = Recorded(clock, has=True)
+    _run(restarted, clock, rounds=2, schedule="0 12 * * *", switchover=switchover)
+    assert _calls(restarted, "reset", "backup") == ["reset 03:00", "backup 03:00"]
+    assert record.read_text() == f"{RESTORED}\n"
     # A restart on the same volume is no switch-over.
-    again = Recorded(Clock(), has=True)
-    _run(again, again.clock, rounds=2, switchover=vos_backup.Switchover(record, restored))
+    again = Recorded(clock, has=True)
+    _run(again, clock, rounds=2, schedule="0 12 * * *", switchover=_switchover(record, RESTORED))
     assert _calls(again, "reset", "backup") == []

@@ -160,6 +160,10 @@ def test_a_restore_to_switch_over_to_must_be_one_of_this_stack_s() -> None:
         "dev", _with_backup("dev", {"restoredVolume": own.replace("-dev-", "-prod-")})
     )
     assert "is not a restore of this stack's PostgreSQL" in other[f"vos-infra:{RESTORED}"]
+    # A restore of stack `dev-postgres-restore-1` is not one of `dev`'s either.
+    nested = "vos-dev-postgres-restore-1-postgres-restore-20261204T102900Z"
+    longer = _problems("dev", _with_backup("dev", {"restoredVolume": nested}))
+    assert "is not a restore of this stack's PostgreSQL" in longer[f"vos-infra:{RESTORED}"]
     assert (
         "pulumi config rm --path 'vos-infra:backup.postgres.restoredVolume'"
         in other[f"vos-infra:{RESTORED}"]
