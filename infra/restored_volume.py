@@ -16,10 +16,10 @@ import os
 
 import docker
 import docker.errors
-import docker.utils
 import pulumi
 
 from components.postgres.definition import DEFINITION as POSTGRES
+from infra.docker_engine import engine_address, engine_client
 from stacks import Settings
 
 KEY = "vos-infra:backup.postgres.restoredVolume"
@@ -64,19 +64,6 @@ def problems(client: docker.DockerClient, settings: Settings) -> str | None:
     return None
 
 
-def _engine(host: str | None) -> docker.DockerClient:
-    """The Docker provider's engine: its `docker:host` when the stack sets one, else
-    DOCKER_HOST and the local socket (with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH either
-    way), as the provider reads them."""
-    options = docker.utils.kwargs_from_env()
-    if host:
-        options["base_url"] = host
-    # ssh:// through the `ssh` command, as the provider connects (docker-py's own SSH
-    # needs paramiko, which the project does not install).
-    ssh = str(options.get("base_url", "")).startswith("ssh://")
-    return docker.DockerClient(timeout=30, use_ssh_client=ssh, **options)
-
-
 def check_restored_volume(settings: Settings, offline: bool) -> None:
     if settings.backup.postgres.restored_volume is None:
         return
@@ -88,13 +75,12 @@ def check_restored_volume(settings: Settings, offline: bool) -> None:
         )
         return
     try:
-        found = problems(_engine(host), settings)
+        found = problems(engine_client(host, timeout=30), settings)
     except docker.errors.DockerException as error:
-        where = host or os.environ.get("DOCKER_HOST") or "the local socket"
         raise _refused(
-            f"cannot ask the stack's Docker engine at {where} about the volume ({error}); "
-            "set docker:host or DOCKER_HOST (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) as for "
-            "the Docker provider",
+            f"cannot ask the stack's Docker engine at {engine_address(host)} about the volume "
+            f"({error}); set docker:host or DOCKER_HOST (and DOCKER_TLS_VERIFY, "
+            "DOCKER_CERT_PATH) as for the Docker provider",
             settings,
         ) from None
     if found:

@@ -81,3 +81,17 @@ def test_the_command_refuses_before_it_reaches_the_engine(
     assert main(["backup", "list", "--stack", "prod"]) == 2
     err = capsys.readouterr().err
     assert "cannot reach the stack's Docker engine at unix:///nonexistent/docker.sock" in err
+
+
+def test_the_command_asks_the_engine_the_stack_s_docker_host_names(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stack's `docker:host` (its provider's engine) comes before DOCKER_HOST, as in
+    `pulumi up` and the program's check of a restored volume (infra/docker_engine.py)."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/environment.sock")
+    monkeypatch.setattr(
+        "tools.cli.backup.stack_docker_host", lambda stack: "unix:///nonexistent/stack.sock"
+    )
+    assert main(["backup", "list", "--stack", "prod"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the stack's Docker engine at unix:///nonexistent/stack.sock" in err

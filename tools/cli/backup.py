@@ -1,20 +1,21 @@
 """`vos-infra backup list|restore --stack S`: the settings say the stack's names and that its
-backup service runs; the engine (DOCKER_HOST) does the rest (tools/backup/)."""
+backup service runs; the engine (the stack's docker:host, else DOCKER_HOST) does the rest
+(tools/backup/)."""
 
 from __future__ import annotations
 
 import datetime
-import os
 
 import docker
 import docker.errors
 
 from components.postgres_backup.definition import DEFINITION as BACKUP
+from infra.docker_engine import engine_address, engine_client
 from stacks import Settings
 from tools.backup.listing import list_backups
 from tools.backup.restore import RestoreError, restore
 from tools.backup.target import parse_target
-from tools.cli.stack_settings import stack_settings
+from tools.cli.stack_settings import stack_docker_host, stack_settings
 
 
 def _settings(stack: str) -> Settings:
@@ -27,21 +28,23 @@ def _settings(stack: str) -> Settings:
     return settings
 
 
-def _engine() -> docker.DockerClient:
+def _engine(stack: str) -> docker.DockerClient:
+    """The engine `pulumi up` uses for the stack: its `docker:host`, else DOCKER_HOST."""
+    host = stack_docker_host(stack)
     try:
-        return docker.from_env()
+        return engine_client(host)
     except docker.errors.DockerException as error:
-        where = os.environ.get("DOCKER_HOST") or "the local socket"
         raise RestoreError(
-            f"cannot reach the stack's Docker engine at {where}: {error}; set DOCKER_HOST "
-            "(and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) as for `pulumi up`"
+            f"cannot reach the stack's Docker engine at {engine_address(host)}: {error}; set "
+            "docker:host or DOCKER_HOST (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) as for "
+            "`pulumi up`"
         ) from None
 
 
 def run_list(stack: str) -> str:
     settings = _settings(stack)
     try:
-        return list_backups(_engine(), settings.name_prefix)
+        return list_backups(_engine(stack), settings.name_prefix)
     except docker.errors.APIError as error:
         raise RestoreError(f"the engine refused: {error}") from None
 
@@ -51,7 +54,7 @@ def run_restore(stack: str, to: str) -> str:
     target = parse_target(to, now)  # before anything is made
     settings = _settings(stack)
     try:
-        done = restore(_engine(), settings.name_prefix, target, now)
+        done = restore(_engine(stack), settings.name_prefix, target, now)
     except docker.errors.APIError as error:  # after restore() removed what it made
         raise RestoreError(f"the engine refused: {error}") from None
     lines = [

@@ -15,3 +15,9 @@ def stack_settings(stack: str) -> Settings:
     config = read_stack_config(stack)
     values = {k[len(PREFIX) :]: decode(v) for k, v in config.values.items() if k.startswith(PREFIX)}
     return load_settings(stack, values, REGISTRY)
+
+
+def stack_docker_host(stack: str) -> str | None:
+    """The stack's `docker:host` (its Docker provider's engine), if it sets one."""
+    value = read_stack_config(stack).values.get("docker:host")
+    return str(value) if value else None
