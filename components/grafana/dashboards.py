@@ -27,6 +27,7 @@ ERRORS = f'rate({HTTP}_count{{{GATEWAY_JOB}, http_response_status_code=~"5.."}}[
 BUCKETS = f"rate({HTTP}_bucket{{{GATEWAY_JOB}}}[{RATE}])"
 BACKUP_AGE = "time() - vos_backup_last_base_backup_end_timestamp_seconds"
 COPY_AGE = "time() - vos_backup_offsite_last_success_timestamp_seconds"
+FS_FREE = "100 * vos_backup_filesystem_avail_bytes / vos_backup_filesystem_size_bytes"
 
 
 def overview() -> dict[str, Any]:
@@ -299,6 +300,8 @@ def postgres() -> dict[str, Any]:
                 (Query("vos_backup_offsite_objects", "{{instance}}"),),
                 "stat",
             ),
+            # PostgresFilesystemFillingUp's figure: free share of the data volumes' filesystem.
+            Panel("Data filesystem: free %", (Query(FS_FREE, "{{instance}}"),), "stat", "percent"),
         ],
     )
 

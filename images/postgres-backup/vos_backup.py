@@ -4,9 +4,8 @@ Every minute `barman cron` (it keeps pg_receivewal streaming through the replica
 files the WAL it received and applies the retention policy); a base backup whenever the
 cron schedule comes round, and in the next minute while the server has none, since until
 its first base backup the WAL alone restores nothing. Barman schedules neither itself.
-When PostgreSQL has been switched over to another volume (a restore, or back), Barman's
-stream is reset to the new server's timeline and a base backup taken at once
-(vos_switchover.py).
+Switched over to another volume (a restore, or back), Barman's stream is reset to the new
+server's timeline and a base backup taken at once (vos_switchover.py).
 After each round, what Barman keeps is copied, sealed, to the off-host store
 (vos_offsite.py) when one is configured, and what Barman says (its backups, its checks) and
 how the copy went become Prometheus metrics on an HTTPS endpoint that only the metrics CA's
@@ -22,6 +21,7 @@ import argparse
 import configparser
 import datetime
 import json
+import shutil
 import ssl
 import subprocess
 import sys
@@ -163,11 +163,16 @@ class Worker(Protocol):
 class Status:
     """The metrics, refreshed after every round from what Barman reports."""
 
-    def __init__(self, schedule: str) -> None:
-        self.schedule = schedule
+    def __init__(self, schedule: str, home: str | None = None) -> None:
+        self.schedule, self.home = schedule, home
         self.registry = CollectorRegistry()
-        self.count = Gauge("vos_backup_base_backups", "completed base backups kept",
-                           registry=self.registry)  # fmt: skip
+        # The filesystem Barman's home is on: on one host the Docker data root's, which
+        # holds PostgreSQL's volume too (a full one stops the database and its backups).
+        self.fs_avail = Gauge("vos_backup_filesystem_avail_bytes", "bytes free on the "
+                              "filesystem of Barman's home", registry=self.registry)  # fmt: skip
+        self.fs_size = Gauge("vos_backup_filesystem_size_bytes", "size of that filesystem",
+                             registry=self.registry)  # fmt: skip
+        self.count = Gauge("vos_backup_base_backups", "base backups kept", registry=self.registry)
         self.last_end = Gauge(
             "vos_backup_last_base_backup_end_timestamp_seconds",
             "when the newest completed base backup ended (0: none yet)",
@@ -219,6 +224,10 @@ class Status:
             self.last_end.set(int(newest.get("end_time_timestamp") or 0))
             self.last_size.set(int(newest.get("size_bytes") or 0))
         self.period.set(period_s(self.schedule, now))
+        if self.home is not None:
+            usage = shutil.disk_usage(self.home)  # free: what an unprivileged writer gets
+            self.fs_avail.set(usage.free)
+            self.fs_size.set(usage.total)
         for name, ok in checks.items():
             self.check.labels(name).set(1 if ok else 0)
         self.round.set(now.timestamp())
@@ -352,7 +361,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not croniter.is_valid(args.schedule):
         parser.error(f"--schedule: not a cron expression: {args.schedule!r}")
-    status = Status(args.schedule)
+    status = Status(args.schedule, barman_home(args.config))
     copier = None
     if args.offsite_key:
         if not (args.store_dir or args.s3_bucket) or not args.offsite_scratch:

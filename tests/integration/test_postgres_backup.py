@@ -5,6 +5,7 @@ gives back exactly what was committed before the target."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -112,6 +113,10 @@ def test_its_metrics_say_what_barman_did_and_only_the_scrape_identity_reads_them
     assert seen["vos_backup_check_ok{check=receive_wal_running}"] == 1
     assert seen["vos_backup_check_ok{check=replication_slot}"] == 1
     assert seen["vos_backup_base_backup_failures_total"] == 0
+    # The filesystem Barman's home is on, as `df` sees it (free space moves as it writes).
+    usage = shutil.disk_usage(setup.backup.home)
+    assert seen["vos_backup_filesystem_size_bytes"] == usage.total
+    assert abs(seen["vos_backup_filesystem_avail_bytes"] - usage.free) < 0.02 * usage.total
     # Every name the backup alerts read is one the endpoint serves.
     read = {
         name

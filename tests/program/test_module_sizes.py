@@ -7,7 +7,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT = 400
-FOLDERS = ("stacks", "components", "infra", "tools", "policies", "tests", "benchmarks")
+FOLDERS = (
+    "stacks",
+    "components",
+    "infra",
+    "tools",
+    "policies",
+    "tests",
+    "benchmarks",
+    "images",
+    "apps",
+)
 """The project's own code (not the virtualenv, the state or build output)."""
 
 
