@@ -57,7 +57,7 @@ def _program(image: str, material: dict[str, str], login_password: str) -> Any:
             [(ROLE, verifier(material["role_password"], ROLE.name))],
         )
         roles = role_job_spec(image, sql, material["ca"], material["admin_cert"],
-                              material["admin_key"])  # fmt: skip
+                              material["admin_key"], f"{PREFIX}-postgres-data")  # fmt: skip
         made = swarm_job("postgres-roles", roles, placed(roles), networks, [postgres])
         uid = server.user.split(":")[0]
         login = ContainerSpec(
