@@ -112,35 +112,35 @@ class Barman:
 
     def reset_stream(self, within_s: float = SWITCH_WAIT_S) -> bool:
         """Streams from the server's current position and timeline. After a switch-over the
-        stream's status still names the old server's next segment, which a server restored
-        to an earlier moment (a new timeline forked before it) refuses for ever: "requested
-        starting point ... is not in this server's history" (seen on PostgreSQL 15 and
-        Barman 3, tests/integration/test_postgres_switchover.py)."""
+        stream names the old server's next segment, which a restored server (a timeline
+        forked before it) refuses for ever: "requested starting point ... is not in this
+        server's history" (tests/integration/test_postgres_switchover.py)."""
         self.run("receive-wal", "--stop", self.server)  # fails when none runs: fine
-        # Tried in short steps: the stack replaces both containers at once, and the new
-        # server may not answer yet.
-        deadline = time.monotonic() + within_s
-        while self.run("receive-wal", "--reset", self.server).returncode != 0:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(SWITCH_RETRY_S)
-        return True
+        # Tried in short steps: the new server may not answer yet (restarting, recovering).
+        return _tried(lambda: self.run("receive-wal", "--reset", self.server).returncode == 0,
+                      within_s)  # fmt: skip
 
     def segment_filed(self, within_s: float = SWITCH_WAIT_S) -> bool:
-        """Switches to a new WAL segment and waits until Barman has filed one. Each try runs
-        `barman cron` first, which starts receive-wal: the round's own cron may have run
-        before PostgreSQL had the backup role (the stack starts both at once), and a single
-        long wait then waited for a stream nobody had started (a fresh CI's first `up` found
-        the service unhealthy after 180 s that way)."""
-        deadline = time.monotonic() + within_s
-        while True:
+        """Switches to a new WAL segment and waits until Barman has filed one, each try after
+        a `barman cron` (it starts receive-wal: a cron run before the backup role existed
+        started none, and one long wait for a stream nobody had started once failed CI)."""
+        switch = ("switch-wal", "--archive", "--archive-timeout", "15", self.server)
+
+        def attempt() -> bool:
             self.run("cron")
-            switched = self.run("switch-wal", "--archive", "--archive-timeout", "15", self.server)
-            if switched.returncode == 0:
-                return True
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(SWITCH_RETRY_S)
+            return self.run(*switch).returncode == 0
+
+        return _tried(attempt, within_s)
+
+
+def _tried(attempt: Callable[[], bool], within_s: float) -> bool:
+    """`attempt` every SWITCH_RETRY_S until it succeeds; False once `within_s` has passed."""
+    deadline = time.monotonic() + within_s
+    while not attempt():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(SWITCH_RETRY_S)
+    return True
 
 
 def barman_home(config: str) -> str:
