@@ -19,12 +19,11 @@ import docker.errors
 import pulumi
 
 from components.postgres.definition import DEFINITION as POSTGRES
+from components.postgres_backup.files import RESTORE_ROLE
 from infra.docker_engine import engine_address, engine_client
 from stacks import Settings
 
 KEY = "vos-infra:backup.postgres.restoredVolume"
-ROLE = "postgres-restore"
-"""The `vos.role` label of a volume `vos-infra backup restore` made."""
 
 
 class RestoredVolumeRefused(RuntimeError):
@@ -47,7 +46,7 @@ def problems(client: docker.DockerClient, settings: Settings) -> str | None:
         labels = client.volumes.get(name).attrs.get("Labels") or {}
     except docker.errors.NotFound:
         return f"no volume '{name}' on the stack's Docker engine"
-    if labels.get("vos.role") != ROLE or labels.get("vos.stack") != settings.stack:
+    if labels.get("vos.role") != RESTORE_ROLE or labels.get("vos.stack") != settings.stack:
         return (
             f"the volume '{name}' was not made by `vos-infra backup restore` for stack "
             f"{settings.stack} (its labels: {labels})"

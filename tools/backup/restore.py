@@ -179,7 +179,7 @@ def restore(
         name,
         labels={
             "vos.stack": stack,
-            "vos.role": "postgres-restore",
+            "vos.role": files.RESTORE_ROLE,
             "vos.restored-to": target.label(),
         },
     )
