@@ -20,7 +20,7 @@ from tests.integration.local_files import (
     run_as,
     service_account,
 )
-from tests.integration.vault_server import free_port_pair
+from tests.integration.vault_server import free_port_pairs
 from tools.offline.rendered import RenderedContainer
 
 ACCOUNT = "rabbitmq"
@@ -33,8 +33,8 @@ class RabbitMqServer:
     def __init__(self) -> None:
         self.root = private_workdir(ACCOUNT, "vos-rmq-")
         self.home = self.root / "home"
-        self.amqps, self.management, self.prometheus = (free_port_pair() for _ in range(3))
-        self.dist, self.epmd = free_port_pair(), free_port_pair()
+        ports = free_port_pairs(5)
+        self.amqps, self.management, self.prometheus, self.dist, self.epmd = ports
         self.node = "rabbit@localhost"  # replaced by the container's own in install()
         self.process: subprocess.Popen[bytes] | None = None
         self.config = self.root / "etc"

@@ -28,6 +28,21 @@ def free_port_pair() -> int:
     raise RuntimeError("no free pair of loopback ports")
 
 
+def free_port_pairs(count: int) -> list[int]:
+    """`count` ports as free_port_pair gives them, no two pairs overlapping: each probe
+    closes its socket, so the kernel may hand the same port (or its neighbour) out again,
+    and a server given one port for two listeners refuses to start (RabbitMQ did, in CI:
+    `incompatible_listeners`)."""
+    ports: list[int] = []
+    for _ in range(50 * count):
+        port = free_port_pair()
+        if not {port, port + 1} & {q for p in ports for q in (p, p + 1)}:
+            ports.append(port)
+        if len(ports) == count:
+            return ports
+    raise RuntimeError(f"no {count} distinct free pairs of loopback ports")
+
+
 def start_server(home: Path) -> DevVault:
     server = DevVault(home, free_port_pair())
     server.start()
