@@ -23,8 +23,9 @@ import pytest
 
 from components.registry import REGISTRY
 from stacks import load_settings
-from tests.docker import engine as docker_engine
+from tests.docker import engine_share
 from tests.docker.engine import Engine
+from tests.docker.engine_share import Shared
 from tests.docker.images import NO_STAND_IN, Built, build_all, not_published
 from tests.docker.stack import Stack, applied_stack
 from tests.docker.swarm_hosts import Swarm, formed_swarm
@@ -43,17 +44,21 @@ apps run for them) has a stand-in in images/<name> named like its DNS name
 SIDECAR_STAND_IN = "vault-agent"
 
 
-# Package scope: the engine stops when the tier is done, so "total" is the tier's time.
+# Package scope: the engine is left when the tier is done, so "total" is the tier's time.
 @pytest.fixture(scope="package")
-def engine() -> Iterator[Engine]:
+def shared_engine() -> Iterator[Shared]:
     started = time.monotonic()
-    running = docker_engine.start()
-    TIMES["tier start"] = started
-    try:
-        yield running
-    finally:
-        running.stop()
-        TIMES["total"] = time.monotonic() - started
+    with engine_share.joined() as shared:
+        TIMES["tier start"] = started
+        try:
+            yield shared
+        finally:
+            TIMES["total"] = time.monotonic() - started
+
+
+@pytest.fixture(scope="package")
+def engine(shared_engine: Shared) -> Engine:
+    return shared_engine.engine
 
 
 def without_stand_ins(config: dict[str, Any]) -> dict[str, Any]:
@@ -78,7 +83,8 @@ def stand_ins(engine: Engine) -> Built:
         (d.dns_name, settings.service(d.key).image) for d in SERVICES if d.key not in apps
     ]
     references.append((SIDECAR_STAND_IN, str(settings.vault.agent_image)))
-    built = build_all(engine, references)
+    with engine_share.building():  # one tier process builds, the other reuses
+        built = build_all(engine, references)
     TIMES["images"] = time.monotonic() - started
     BUILT.append(built)
     return built
@@ -130,6 +136,7 @@ MODULE_ORDER = (
     "test_fault_drills",
     "test_rotation",
     "test_second_up",
+    "test_engine_restart",
     "test_host_layer",
     "test_swarm_services",
     "test_swarm_jobs",
@@ -138,9 +145,11 @@ MODULE_ORDER = (
 """The tier's modules share one applied stack: those that only look come first, then
 test_fault_drills, which crashes its services (so the rest runs on what came back), then
 test_rotation, which updates it, then test_second_up, which must converge after updates
-too; the host layer's modules do not use the stack; the Swarm services run on the host
-layer's Swarm before its own module drains a node. A module missing here is an error, so a new
-one is placed on purpose."""
+too, then test_engine_restart, which stops the engine under everything. The host layer's
+modules (marker `hosts`) do not use the stack: scripts/test.sh runs them in a pytest process
+of their own beside the others, on the same engine (engine_share.py); the Swarm services run
+on the host layer's Swarm before its own module drains a node. A module missing here is an
+error, so a new one is placed on purpose."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

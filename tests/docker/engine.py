@@ -52,9 +52,12 @@ class EngineUnavailable(RuntimeError):
 
 @dataclass
 class Engine:
-    process: subprocess.Popen[bytes]
+    pid: int
     socket: Path
     log: Path
+    child: subprocess.Popen[bytes] | None = None
+    """The dockerd process when this process started it (so its exit is reaped here); None
+    when it joined an engine another tier process started (engine_share.py)."""
 
     @property
     def url(self) -> str:
@@ -81,12 +84,35 @@ class Engine:
     def stop(self) -> None:
         with contextlib.suppress(Exception):
             self.clean()
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGTERM)
+            if not self.exited(30):
+                os.kill(self.pid, signal.SIGKILL)
+                self.exited(10)
+
+    def exited(self, timeout: float) -> bool:
+        """Whether dockerd is gone within `timeout` seconds. One another process started stays
+        a zombie of that process until it exits: gone as well."""
+        if self.child is not None:
+            try:
+                self.child.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                return False
+            return True
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if _gone(self.pid):
+                return True
+            time.sleep(0.2)
+        return _gone(self.pid)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rpartition(")")[2].split()[0] == "Z"
 
 
 def _stop_leftover(pidfile: Path, timeout: float = 60) -> None:
@@ -130,7 +156,7 @@ def _launch(timeout: float, clean: bool) -> Engine:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    engine = Engine(process, sock, log)
+    engine = Engine(process.pid, sock, log, process)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -154,10 +180,27 @@ def start(timeout: float = 60) -> Engine:
     return _launch(timeout, clean=True)
 
 
+def attach(timeout: float = 60) -> Engine:
+    """The engine another tier process started and still uses (engine_share.py)."""
+    pid = int((RUN / "docker.pid").read_text().strip())
+    engine = Engine(pid, RUN / "docker.sock", RUN / "dockerd.log")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            engine.api().ping()
+            return engine
+        except Exception as error:
+            if time.monotonic() > deadline:
+                raise EngineUnavailable(f"the tier's dockerd does not answer: {error}") from error
+        time.sleep(0.3)
+
+
 def restart(engine: Engine, timeout: float = 120) -> None:
     """dockerd stopped (SIGTERM: it stops its containers, as a host's shutdown does) and
     started again on the same data root, keeping everything: the running Engine object takes
-    the new process."""
-    engine.process.send_signal(signal.SIGTERM)
-    engine.process.wait(timeout=timeout)
-    engine.process = _launch(timeout, clean=False).process
+    the new process. Only while no other tier process uses it (engine_share.Shared.alone)."""
+    os.kill(engine.pid, signal.SIGTERM)
+    if not engine.exited(timeout):
+        raise EngineUnavailable(f"dockerd (pid {engine.pid}) did not stop in {timeout} s")
+    launched = _launch(timeout, clean=False)
+    engine.pid, engine.child = launched.pid, launched.child

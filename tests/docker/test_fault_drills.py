@@ -1,5 +1,5 @@
 """Faults on one host, drilled on the tier's engine (issue 30): a service's process killed, an
-agent's queue flooded, the engine restarted.
+agent's queue flooded, Vault unreachable (the engine restarted: test_engine_restart.py).
 
 Each long-running container of the stack has its main process killed with SIGKILL from the
 host, as a crash or the kernel's OOM killer does (not `docker kill`: the engine counts any
@@ -16,24 +16,15 @@ a rotation must reach the app through its sidecar. The alert (VaultReadsFailing)
 through what it counts: every sidecar's real log lines during the outage hold the failures
 Alloy counts for it (components/vault_agent/failures.py), and none after Vault's return; the
 rule itself is promtool-tested (monitoring/prometheus/tests/vault.test.yml). No Alloy binary
-runs here, so the series is not seen on the live Prometheus.
-
-The engine restarted: dockerd stopped with SIGTERM (it stops every container, as a host's
-shutdown does; the tier's engine runs without live-restore, like a Swarm node) and started
-again on the same data root. Every long-running container must come back by its restart
-policy alone, healthy, with its volume's data; a one-shot job must not run again; a files
-carrier must stay never started; the apps' secrets, on tmpfs volumes that emptied with the
-stop, must be rendered again by their sidecars."""
+runs here, so the series is not seen on the live Prometheus."""
 
 from __future__ import annotations
 
 import http.client
 import json
 import os
-import secrets
 import signal
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from components.rabbitmq.users import APP_QUEUE_LIMIT
@@ -43,26 +34,24 @@ from components.vault_agent.files import (
     RENDER_INTERVAL_S,
     SIDECAR_SUFFIX,
 )
-from tests.docker import engine as docker_engine
-from tests.docker.engine import Engine
 from tests.docker.probes import (
     amqp,
     api_key,
     dead_lettered,
     eventually,
-    gateway_url,
     https_call,
-    psql,
     running,
+)
+from tests.docker.recovery import (
+    BACK_WITHIN_S,
+    all_back,
+    back,
+    committed_row,
+    edge_answers,
+    row_kept,
 )
 from tests.docker.stack import PREFIX, Stack
 from tests.integration.log_counts import tally
-from tools.offline.rendered import containers
-
-BACK_WITHIN_S = 90
-"""Docker restarts a crashed container at once (then backs off from 100 ms); the rest is the
-service's start and its first passing healthcheck."""
-
 
 VAULT_OUTAGE_S = float(os.environ.get("VOS_DRILL_VAULT_OUTAGE_S", "45"))
 """Vault's outage in the drill: in CI one and a half render intervals (every sidecar fails to
@@ -78,77 +67,19 @@ def _kill(stack: Stack, service: str) -> str:
     return str(state["StartedAt"])
 
 
-ENGINE_BACK_WITHIN_S = 150
-"""After an engine restart every container starts at once on two cores, and the apps wait
-for their sidecars to render their secrets again."""
-
-
-def _back(stack: Stack, service: str, started_before: str, within: float = BACK_WITHIN_S) -> float:
-    """Seconds until the container runs again, started anew, and (if it has a healthcheck)
-    is healthy."""
-    began = time.monotonic()
-    while time.monotonic() - began < within:
-        state = stack.inspect(f"{PREFIX}-{service}")["State"]
-        health = (state.get("Health") or {}).get("Status", "healthy")
-        if state["Running"] and state["StartedAt"] != started_before and health == "healthy":
-            return time.monotonic() - began
-        time.sleep(0.5)
-    raise AssertionError(f"{service} was not back and healthy {within} s after the fault")
-
-
-def _all_back(stack: Stack, started: dict[str, str], within: float) -> dict[str, float]:
-    """Every service back (in parallel): seconds per service; the late ones fail it."""
-    with ThreadPoolExecutor(max_workers=len(started)) as pool:
-        futures = {s: pool.submit(_back, stack, s, before, within) for s, before in started.items()}
-    back, late = {}, []
-    for service, future in futures.items():
-        try:
-            back[service] = future.result()
-        except AssertionError as error:
-            late.append(str(error))
-    assert not late, (late, back)
-    return back
-
-
-def _edge_answers(stack: Stack, key: str) -> bool:
-    """An authenticated call through the published edge to the gateway answers 200."""
-    try:
-        status, _, _ = https_call(stack, "GET", "/api/v1/whoami", headers={"X-API-Key": key})
-    except (OSError, http.client.HTTPException):
-        return False
-    return status == 200
-
-
-def _row(stack: Stack, prefix: str) -> str:
-    """A committed row in PostgreSQL, through the gateway's own role: its marker."""
-    marker = f"{prefix}-{secrets.token_hex(6)}"
-    code, out = psql(
-        stack, gateway_url(stack),
-        f"create table if not exists drill (v text); insert into drill values ('{marker}')",  # noqa: S608 (a hex marker)
-    )  # fmt: skip
-    assert code == 0, out
-    return marker
-
-
-def _row_kept(stack: Stack, marker: str) -> None:
-    counted = f"select count(*) from drill where v = '{marker}'"  # noqa: S608 (a hex marker)
-    code, out = psql(stack, gateway_url(stack), counted)
-    assert code == 0 and out.strip() == "1", out
-
-
 def test_killed_data_services_come_back_with_what_they_committed(stack: Stack) -> None:
-    marker = _row(stack, "drill")
+    marker = committed_row(stack, "drill")
     password = stack.secret("credentials-api-gateway-rabbitmq-password")
     code, out = amqp(stack, "api-gateway", password, PUBLISH=marker)  # confirmed, persistent
     assert code == 0 and "ok" in out, out
     time.sleep(3)  # the agent rejects it into the durable dead-letter queue
     for service in ("postgres", "rabbitmq"):
-        _back(stack, service, _kill(stack, service))
-    _row_kept(stack, marker)
+        back(stack, service, _kill(stack, service))
+    row_kept(stack, marker)
     code, out = dead_lettered(stack, marker)
     assert code == 0 and "found" in out, out
     key = api_key(stack)
-    assert eventually(lambda: _edge_answers(stack, key), seconds=60)
+    assert eventually(lambda: edge_answers(stack, key), seconds=60)
 
 
 def test_every_other_service_killed_at_once_comes_back_healthy_and_the_edge_answers(
@@ -158,8 +89,8 @@ def test_every_other_service_killed_at_once_comes_back_healthy_and_the_edge_answ
     each must be back by its own restart policy, whatever the others do."""
     key = api_key(stack)
     started = {s: _kill(stack, s) for s in sorted(set(running(stack)) - {"postgres", "rabbitmq"})}
-    _all_back(stack, started, BACK_WITHIN_S)
-    assert eventually(lambda: _edge_answers(stack, key), seconds=60)
+    all_back(stack, started, BACK_WITHIN_S)
+    assert eventually(lambda: edge_answers(stack, key), seconds=60)
 
 
 def test_a_flooded_agent_queue_refuses_the_flood_and_the_other_agents_keep_working(
@@ -192,33 +123,7 @@ def test_a_flooded_agent_queue_refuses_the_flood_and_the_other_agents_keep_worki
         admin = stack.secret("credentials-rabbitmq-admin-password")
         amqp(stack, "vos_admin", admin, PURGE="vos.agent.primary")
         primary.start()
-        _back(stack, "primary-agent", started)
-
-
-def test_an_engine_restart_brings_every_service_back_without_an_up(
-    stack: Stack, engine: Engine
-) -> None:
-    marker = _row(stack, "engine")
-    services = running(stack)
-    jobs = [n for n, c in containers(stack.evaluation).items() if c.one_shot]
-    carriers = [c.name for c in engine.client().containers.list(
-        all=True, filters={"label": ["vos.stack=dev", "vos.role=files"]})]  # fmt: skip
-    assert jobs and carriers
-    started = {s: str(stack.inspect(f"{PREFIX}-{s}")["State"]["StartedAt"]) for s in services}
-    ran = {j: stack.inspect(f"{PREFIX}-{j}")["State"] for j in jobs}
-
-    docker_engine.restart(engine)
-
-    _all_back(stack, started, ENGINE_BACK_WITHIN_S)
-    for job, before in ran.items():  # ran once, to completion, and not again
-        after = stack.inspect(f"{PREFIX}-{job}")["State"]
-        assert after["Status"] == "exited" and after["ExitCode"] == 0, (job, after)
-        assert after["StartedAt"] == before["StartedAt"], job
-    for carrier in carriers:
-        assert stack.inspect(carrier)["State"]["Status"] == "created", carrier
-    _row_kept(stack, marker)
-    key = api_key(stack)  # the gateway answers only with its secrets rendered again
-    assert eventually(lambda: _edge_answers(stack, key), seconds=90)
+        back(stack, "primary-agent", started)
 
 
 def _starts(stack: Stack, services: list[str]) -> dict[str, tuple[str, int]]:
@@ -298,7 +203,7 @@ def test_vault_unreachable_for_a_while_changes_nothing_the_apps_do(stack: Stack)
         lambda: api_key(stack) != key["X-API-Key"],
         seconds=LONGEST_RETRY_WAIT_S + RENDER_INTERVAL_S,
     )
-    assert eventually(lambda: _edge_answers(stack, api_key(stack)), seconds=40)
+    assert eventually(lambda: edge_answers(stack, api_key(stack)), seconds=40)
     # Every sidecar reads Vault again within its longest backoff (seen in Vault's audit log:
     # a read with its AppRole since the return), and none failed to since: the modules after
     # this one find them on their render interval, not in a backoff.

@@ -27,6 +27,8 @@ from tests.docker.images import Built
 from tests.docker.nodes import Fleet, Node, PlayResult, bare_hosts, controller_env, engines
 from tools.dev_vault import KV_MOUNT, DevVault
 
+pytestmark = pytest.mark.hosts  # run beside the stack's modules (conftest.py)
+
 API_PORT = 2376
 CLUSTER = "tier-hosts"
 CA_PATH = f"vos/hosts/{CLUSTER}/engine-api-ca"

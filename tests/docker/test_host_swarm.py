@@ -11,7 +11,11 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
+
 from tests.docker.swarm_hosts import ADDRESSES, API_PORT, LABELS, OUTSIDER, Swarm, inventory
+
+pytestmark = pytest.mark.hosts  # run beside the stack's modules (conftest.py)
 
 
 def test_the_inventory_becomes_one_swarm(swarm: Swarm) -> None:

@@ -34,6 +34,8 @@ from tests.helpers import profile
 from tools.offline.mocks import MockState
 from tools.offline.runner import evaluate
 
+pytestmark = pytest.mark.hosts  # run beside the stack's modules (conftest.py)
+
 PREFIX = "vos-jobs"
 JOB = "pulumi-python:dynamic/swarm:Job"
 ROLE = Role("agent_jobs", "jobs-agent")

@@ -39,6 +39,8 @@ from tests.helpers import profile
 from tools.offline.mocks import MockState
 from tools.offline.runner import evaluate
 
+pytestmark = pytest.mark.hosts  # run beside the stack's modules (conftest.py)
+
 PREFIX = "vos-sw"
 CLIENT_UID = 10001
 CLIENT_CONF = "/etc/vos/client.conf"
