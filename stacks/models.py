@@ -212,18 +212,22 @@ class VaultSettings(Model):
 
 class ReceiverSettings(Model):
     """Where Alertmanager sends alerts besides holding them (its API, Grafana). The one
-    secret of each (an SMTP password, a Slack webhook URL, a PagerDuty routing key) is a
-    Pulumi secret: the program keeps it in Vault and hands it to Alertmanager as a file."""
+    secret of each (an SMTP password, a Slack webhook URL, a PagerDuty routing key, a
+    webhook's URL) is a Pulumi secret: the program keeps it in Vault and hands it to
+    Alertmanager as a file. An email receiver may relay without a login (then neither
+    `username` nor `secret`)."""
 
     name: Annotated[str, matching(re.compile(r"^[a-z][a-z0-9-]{0,30}$"), "receiver name")]
-    type: Literal["email", "slack", "pagerduty"]
+    type: Literal["email", "slack", "pagerduty", "webhook"]
     severities: list[Literal["critical", "warning"]] = Field(
-        default=["critical"], min_length=1, description="which alerts it gets"
+        default=["critical"],
+        description="which alerts it gets; none only for the heartbeat (alerting.heartbeat)",
     )
-    secret: str = Field(
+    secret: str | None = Field(
+        default=None,
         min_length=1,
         description="set with `pulumi config set --secret`: SMTP password, Slack webhook "
-        "URL or PagerDuty routing key",
+        "URL, PagerDuty routing key or the webhook's https:// URL",
     )
     to: str | None = Field(default=None, description="email: recipient address")
     sender: str | None = Field(default=None, description="email: From address")
@@ -249,6 +253,11 @@ class SwarmSettings(Model):
 
 class AlertingSettings(Model):
     receivers: list[ReceiverSettings] = Field(default=[], max_length=20)
+    heartbeat: str | None = Field(
+        default=None,
+        description="the receiver the Watchdog (an alert that always fires) goes to every "
+        "minute: a dead man's switch of yours that pages when it stops",
+    )
 
 
 class Settings(Model):

@@ -14,6 +14,11 @@ except ImportError:  # pragma: no cover (PyYAML's wheels have libyaml)
     from yaml import SafeLoader as _FAST_LOADER  # type: ignore[assignment]
 
 
+OFFLINE_SECRET_PLACEHOLDER = "offline-placeholder-for-an-encrypted-value"  # noqa: S105
+"""What an offline evaluation reads for a `secure:` value it cannot decrypt
+(tools/offline/stack_files.py): a rule that judges a secret's content leaves it alone."""
+
+
 def boolean(value: Any) -> bool | None:
     """true/false, or the strings "true"/"false" in any case (how `pulumi config set` may
     store them); anything else (yes, 1, on) is not a boolean here: None."""

@@ -23,7 +23,8 @@ class Alertmanager(ServiceComponent):
 
     def build(self, args: ServiceArgs) -> dict[str, Any]:
         password = args.credentials.values[DEFINITION.own("admin-password")]
-        receivers = args.settings.alerting.receivers
+        alerting = args.settings.alerting
+        receivers = alerting.receivers
         self.server = self.container(
             "server",
             server_spec(
@@ -32,7 +33,8 @@ class Alertmanager(ServiceComponent):
                 password,
                 self.tls,
                 receivers,
-                {r.name: pulumi.Output.secret(r.secret) for r in receivers},
+                {r.name: pulumi.Output.secret(r.secret) for r in receivers if r.secret},
+                heartbeat=alerting.heartbeat,
             ),
         )
         return {}

@@ -22,8 +22,10 @@ def server_spec(
     tls: TlsFiles,
     receivers: Sequence[ReceiverSettings] = (),
     receiver_secrets: dict[str, Any] | None = None,
+    heartbeat: str | None = None,
 ) -> ContainerSpec:
-    """`receiver_secrets`: receiver name -> its secret (a secret Output)."""
+    """`receiver_secrets`: receiver name -> its secret (a secret Output); `heartbeat`: the
+    receiver the Watchdog goes to (alerting.heartbeat)."""
     return ContainerSpec(
         service=DEFINITION.dns_name,
         image=image,
@@ -38,7 +40,7 @@ def server_spec(
         ],
         user=f"{UID}:{UID}",
         uploads=[
-            Upload(files.CONFIG, files.alertmanager_yml(receivers), UID),
+            Upload(files.CONFIG, files.alertmanager_yml(receivers, heartbeat), UID),
             Upload(files.WEB_CONFIG, web_config, UID),
             Upload(files.CLIENT_CONFIG, files.client_config(), UID),
             Upload(files.PASSWORD_FILE, password, UID, "0400", secret=True),

@@ -1,8 +1,10 @@
 """Alertmanager's files, pure: routing (alertmanager.yml), its web config, and the HTTP
 client config its healthcheck (amtool) uses.
 
-Kept to what Alertmanager 0.25 (Debian, where the tests run it) and the profiles' 0.28
-accept: `matchers` in routes and inhibitions (0.22+), exporter-toolkit web config keys."""
+Kept to what Alertmanager 0.25 (Debian bookworm's, the Docker tier's stand-in) and the
+profiles' 0.28 accept: `matchers` in routes and inhibitions (0.22+), exporter-toolkit web
+config keys; only a webhook receiver needs 0.26 or newer (`url_file`: stacks/rules/
+alerting.py refuses it with an older image)."""
 
 from __future__ import annotations
 
@@ -31,29 +33,34 @@ def receiver_secret_file(name: str) -> str:
 
 
 def _integration(receiver: ReceiverSettings) -> dict[str, object]:
-    """The receiver's integration, its secret read from a file (keys both Alertmanager 0.25
-    and 0.28 accept: auth_password_file, api_url_file, routing_key_file; checked by amtool)."""
+    """The receiver's integration, its secret read from a file (auth_password_file,
+    api_url_file, routing_key_file, url_file; checked by amtool 0.28)."""
     secret = receiver_secret_file(receiver.name)
     if receiver.type == "email":
         config: dict[str, object] = {
             "to": receiver.to,
             "from": receiver.sender,
             "smarthost": receiver.smarthost,
-            "auth_username": receiver.username,
-            "auth_password_file": secret,
             "require_tls": True,
         }
+        if receiver.secret is not None:  # else a relay that takes mail without a login
+            config |= {"auth_username": receiver.username, "auth_password_file": secret}
         key = "email_configs"
     elif receiver.type == "slack":
         config, key = {"api_url_file": secret, "channel": receiver.channel}, "slack_configs"
+    elif receiver.type == "webhook":
+        config, key = {"url_file": secret}, "webhook_configs"
     else:
         config, key = {"routing_key_file": secret}, "pagerduty_configs"
     return {"name": receiver.name, key: [{**config, "send_resolved": True}]}
 
 
-def alertmanager_yml(receivers: Sequence[ReceiverSettings] = ()) -> str:
+def alertmanager_yml(
+    receivers: Sequence[ReceiverSettings] = (), heartbeat: str | None = None
+) -> str:
     """Routes: the Watchdog on a route of its own (it always fires: a dead man's switch
-    belongs there), everything else grouped per alert and target to the default receiver.
+    belongs there; to the `heartbeat` receiver every minute, else nowhere), everything else
+    grouped per alert and target to the default receiver.
     Inhibitions: a critical alert silences the warning of the same alert and target, the
     critical certificate alert its early warning, and a target that is down every other
     alert of that target (they follow from it).
@@ -72,7 +79,7 @@ def alertmanager_yml(receivers: Sequence[ReceiverSettings] = ()) -> str:
                 "routes": [
                     {
                         "matchers": ['alertname="Watchdog"'],
-                        "receiver": WATCHDOG_RECEIVER,
+                        "receiver": heartbeat or WATCHDOG_RECEIVER,
                         "group_wait": "0s",
                         "group_interval": "1m",
                         "repeat_interval": "1m",
@@ -84,6 +91,7 @@ def alertmanager_yml(receivers: Sequence[ReceiverSettings] = ()) -> str:
                             "continue": True,
                         }
                         for r in receivers
+                        if r.severities
                     ),
                 ],
             },

@@ -95,11 +95,12 @@ class SecretStore(pulumi.ComponentResource):
         # like every other credential; Alertmanager gets them as files.
         if settings.is_enabled(ALERTMANAGER.key):
             for receiver in settings.alerting.receivers:
-                secret(
-                    ALERTMANAGER.dns_name,
-                    receiver_secret_name(receiver.name),
-                    {"value": pulumi.Output.secret(receiver.secret)},
-                )
+                if receiver.secret is not None:  # an email relay without a login has none
+                    secret(
+                        ALERTMANAGER.dns_name,
+                        receiver_secret_name(receiver.name),
+                        {"value": pulumi.Output.secret(receiver.secret)},
+                    )
         # The backup store's keys (backup.postgres.s3, the secret key a Pulumi secret): Vault
         # holds them like every other credential; the backup service gets them as a file.
         if (bucket := settings.backup_bucket) is not None:

@@ -1,15 +1,17 @@
-"""An alert reaches a person: the real Alertmanager (Debian's 0.25), started from what its
-container receives with an email receiver of the stack's settings, delivers to a real SMTP
-server (aiosmtpd) that demands STARTTLS and a login: the alert as an email within the group
-wait, then its resolved notification. Not here: a webhook receiver (Alertmanager 0.25 reads
-no webhook URL from a file, so its secret would sit in the configuration; newer releases
-read `url_file`).
+"""An alert reaches a person: the real Alertmanager of the release the stacks pin (0.28.1,
+alertmanager_release.py), started from what its container receives with the stack's
+receivers, delivers to a real SMTP server (aiosmtpd) that demands STARTTLS and a login
+(and to an address behind a relay that takes mail without one) and to an HTTPS webhook
+server, whose URL (with its token) Alertmanager reads from its secret file: the alert
+within the group wait, then its resolved notification. The Watchdog goes to the heartbeat
+receiver every repeat interval, and to no one else.
 
 The alerts are posted to Alertmanager's API as Prometheus posts them (that Prometheus reaches
 Alertmanager over TLS and auth is tests/integration/test_monitoring.py's Watchdog test).
 Remapped for the test, as every rendered server here (rendered_server.py): paths, ports,
-and the group wait and interval shortened (30 s and 5 min to 2 s). The SMTP server's
-certificate is trusted through SSL_CERT_FILE, as a host's CA bundle would trust a provider's."""
+and the group wait and intervals shortened (30 s, 5 min and 1 min to 2 s). The servers'
+certificates are trusted through SSL_CERT_FILE, as a host's CA bundle would trust a
+provider's."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,7 @@ from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from tests.docker.host_pki import ca, issue
 from tests.helpers import config_with, output, write_private
+from tests.integration.alertmanager_release import binary
 from tests.integration.monitoring_stack import rendered_port
 from tests.integration.rendered_server import RenderedServer, free_ports, hosts_file
 from tools.offline.rendered import containers
@@ -51,10 +55,23 @@ RECEIVER = {
     "username": LOGIN,
     "secret": PASSWORD,
 }
+HOOK_HOST = "hooks.vos.test"
+HOOK_PATH = "/alerts/T0?token=hook-token-1"
+BEAT_PATH = "/ping/4f1c"
+RECEIVERS = [
+    RECEIVER,
+    {"name": "relay", "type": "email", "to": "ops@vos.test", "sender": "alertmanager@vos.test",
+     "smarthost": SMARTHOST},
+    {"name": "hook", "type": "webhook", "secret": f"https://{HOOK_HOST}:443{HOOK_PATH}"},
+    {"name": "beat", "type": "webhook", "severities": [],
+     "secret": f"https://{HOOK_HOST}:443{BEAT_PATH}"},
+]  # fmt: skip
 GROUP_WAIT_S = 2
 FASTER = {
     "group_wait: 30s": f"group_wait: {GROUP_WAIT_S}s",
     "group_interval: 5m": "group_interval: 2s",
+    "group_interval: 1m": "group_interval: 2s",
+    "repeat_interval: 1m": "repeat_interval: 2s",
 }
 
 
@@ -85,8 +102,40 @@ class Mailbox:
 
 
 @dataclass
+class Hooks:
+    """What the HTTPS webhook server took: (path with its query, the JSON posted)."""
+
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def to(self, path: str, alertname: str, status: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [body for at, body in self.calls if at == path and body["status"] == status
+                    and body["commonLabels"].get("alertname") == alertname]  # fmt: skip
+
+
+def _webhook_server(hooks: Hooks, port: int, context: ssl.SSLContext) -> ThreadingHTTPServer:
+    class Taken(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            with hooks.lock:
+                hooks.calls.append((self.path, body))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Taken)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@dataclass
 class Delivery:
     mailbox: Mailbox
+    hooks: Hooks
     alertmanager: RenderedServer
     ca_file: str
     password: str
@@ -103,11 +152,11 @@ class Delivery:
         assert response.status == 200, response.data
 
 
-def _alert(name: str, ends: datetime | None = None) -> dict[str, Any]:
+def _alert(name: str, ends: datetime | None = None, severity: str = "critical") -> dict[str, Any]:
     alert: dict[str, Any] = {
         "labels": {
             "alertname": name,
-            "severity": "critical",
+            "severity": severity,
             "job": "postgres-exporter",
             "instance": "postgres-exporter:9187",
         },
@@ -131,21 +180,23 @@ def _until(check: Any, seconds: float) -> Any:
 @pytest.fixture(scope="module")
 def delivery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Delivery]:
     folder = tmp_path_factory.mktemp("delivery")
-    authority = ca("mail CA")
-    server = issue(authority, MAIL_HOST, "server_auth", names=(MAIL_HOST,))
+    authority = ca("receivers CA")
     # Alertmanager runs as nobody: its CA bundle readable by all, where nobody can reach it.
-    bundle = Path(tempfile.mkstemp(prefix="vos-mail-ca-", dir="/tmp")[1])
+    bundle = Path(tempfile.mkstemp(prefix="vos-receivers-ca-", dir="/tmp")[1])
     bundle.write_text(authority.cert)
     bundle.chmod(0o644)
-    cert, key = server.write(folder, "mail")
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    mailbox = Mailbox(PASSWORD)
-    evaluation = evaluate("dev", config_with("dev", alerting={"receivers": [RECEIVER]}))
+    contexts = {}
+    for host in (MAIL_HOST, HOOK_HOST):
+        cert, key = issue(authority, host, "server_auth", names=(host,)).write(folder, host)
+        contexts[host] = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        contexts[host].load_cert_chain(cert, key)
+    mailbox, hooks = Mailbox(PASSWORD), Hooks()
+    alerting = {"receivers": RECEIVERS, "heartbeat": "beat"}
+    evaluation = evaluate("dev", config_with("dev", alerting=alerting))
     rendered = containers(evaluation)["alertmanager"]
-    ports = free_ports([SMARTHOST, f"alertmanager:{rendered_port(rendered)}"])
+    ports = free_ports([SMARTHOST, f"{HOOK_HOST}:443", f"alertmanager:{rendered_port(rendered)}"])
     smtp = Controller(
-        mailbox, hostname="127.0.0.1", port=ports[SMARTHOST], tls_context=context,
+        mailbox, hostname="127.0.0.1", port=ports[SMARTHOST], tls_context=contexts[MAIL_HOST],
         require_starttls=True, authenticator=mailbox.authenticate, auth_require_tls=True,
         server_hostname=MAIL_HOST, ready_timeout=10,
         # PLAIN only: aiosmtpd's LOGIN prompts "User Name" where Alertmanager's LOGIN client
@@ -153,12 +204,13 @@ def delivery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Delivery]:
         auth_exclude_mechanism=["LOGIN"],
     )  # fmt: skip
     smtp.start()
-    hosts = hosts_file(["alertmanager", MAIL_HOST])
+    webhooks = _webhook_server(hooks, ports[f"{HOOK_HOST}:443"], contexts[HOOK_HOST])
+    hosts = hosts_file(["alertmanager", MAIL_HOST, HOOK_HOST])
     previous = os.environ.get("SSL_CERT_FILE")
     os.environ["SSL_CERT_FILE"] = str(bundle)  # inherited by the Alertmanager process
     try:
         alertmanager = RenderedServer(
-            rendered, "prometheus-alertmanager", hosts, ports,
+            rendered, binary("prometheus-alertmanager"), hosts, ports,
             ports[f"alertmanager:{rendered_port(rendered)}"], FASTER,
         )  # fmt: skip
     finally:
@@ -171,20 +223,21 @@ def delivery(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Delivery]:
     )
     password = str(output(evaluation.named("credentials-alertmanager-admin-password"), "result"))
     try:
-        yield Delivery(mailbox, alertmanager, ca_file, password)
+        yield Delivery(mailbox, hooks, alertmanager, ca_file, password)
     finally:
         alertmanager.stop()
         smtp.stop()
+        webhooks.shutdown()
         hosts.unlink()
         bundle.unlink()
 
 
 def _mails(
-    mailbox: Mailbox, alertname: str, state: str
+    mailbox: Mailbox, alertname: str, state: str, to: str = RECEIVER["to"]
 ) -> list[tuple[str, list[str], bytes, bool]]:
     with mailbox.lock:
-        return [m for m in mailbox.messages
-                if alertname.encode() in m[2] and f"[{state}".encode() in m[2]]  # fmt: skip
+        return [m for m in mailbox.messages if m[1] == [to]
+                and alertname.encode() in m[2] and f"[{state}".encode() in m[2]]  # fmt: skip
 
 
 def test_a_critical_alert_arrives_by_mail_over_starttls_with_the_login_then_its_resolution(
@@ -207,3 +260,32 @@ def test_a_critical_alert_arrives_by_mail_over_starttls_with_the_login_then_its_
     delivery.post([_alert(name, ends=datetime.now(UTC))])
     resolved = _until(lambda: _mails(delivery.mailbox, name, "RESOLVED"), 20)
     assert resolved, delivery.alertmanager.output()
+
+
+def test_a_critical_alert_reaches_the_relay_without_a_login_and_the_webhook_over_https(
+    delivery: Delivery,
+) -> None:
+    name = "WebhookDrillFiring"
+    delivery.post([_alert(name)])
+    # The webhook's URL, token included, came from its secret file (url_file).
+    firing = _until(lambda: delivery.hooks.to(HOOK_PATH, name, "firing"), GROUP_WAIT_S + 15)
+    assert firing, delivery.alertmanager.output()
+    [alert] = firing[0]["alerts"]
+    assert alert["labels"]["severity"] == "critical" and alert["status"] == "firing"
+    # The relay's mail went out over STARTTLS, without a login (the one login the SMTP
+    # server saw is the other receiver's).
+    relayed = _until(lambda: _mails(delivery.mailbox, name, "FIRING", "ops@vos.test"), 20)
+    assert [(m[0], m[3]) for m in relayed] == [("alertmanager@vos.test", True)]
+    assert {login for login, *_ in delivery.mailbox.logins} == {LOGIN}
+    delivery.post([_alert(name, ends=datetime.now(UTC))])
+    assert _until(lambda: delivery.hooks.to(HOOK_PATH, name, "resolved"), 20)
+    assert not delivery.hooks.to(BEAT_PATH, name, "firing")  # the heartbeat gets no alert
+
+
+def test_the_watchdog_beats_on_the_heartbeat_receiver_only(delivery: Delivery) -> None:
+    delivery.post([_alert("Watchdog", severity="none")])
+    beats = _until(lambda: len(delivery.hooks.to(BEAT_PATH, "Watchdog", "firing")) >= 3, 30)
+    assert beats, (delivery.hooks.calls, delivery.alertmanager.output())
+    assert not delivery.hooks.to(HOOK_PATH, "Watchdog", "firing")
+    assert not _mails(delivery.mailbox, "Watchdog", "FIRING")
+    assert not _mails(delivery.mailbox, "Watchdog", "FIRING", "ops@vos.test")

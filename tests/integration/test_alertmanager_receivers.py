@@ -1,7 +1,8 @@
-"""Alertmanager's receivers (alerting.receivers) as a stack sets them: the rendered
-configuration checked and routed by the real amtool (Debian's Alertmanager 0.25), each
-receiver's secret kept in Vault and handed to Alertmanager as a file, never in the
-configuration itself."""
+"""Alertmanager's receivers (alerting.receivers, alerting.heartbeat) as a stack sets them:
+the rendered configuration checked and routed by the real amtool of the release the stacks
+pin (0.28.1, alertmanager_release.py), each receiver's secret kept in Vault and handed to
+Alertmanager as a file, never in the configuration itself; an email relay without a login
+gets neither."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pulumi.runtime import rpc
 
 from components.alertmanager import files
 from stacks.problems import SettingsError
 from tests.helpers import config_with
+from tests.integration.alertmanager_release import binary
 from tests.integration.local_files import lay_out, private_workdir, remove
 from tools.offline.mocks import unwrap
 from tools.offline.rendered import RenderedContainer, containers
@@ -24,6 +27,8 @@ SECRETS = {
     "oncall-mail": "smtp-Pa55word-1",
     "chat": "https://hooks.slack.example/services/T0/B0/x",
     "pager": "0123456789abcdef0123456789abcdef",
+    "hook": "https://hooks.example.com/vos/T0?token=hook-token-1",
+    "beat": "https://beats.example.com/ping/4f1c",
 }
 RECEIVERS: list[dict[str, Any]] = [
     {
@@ -43,12 +48,18 @@ RECEIVERS: list[dict[str, Any]] = [
         "secret": SECRETS["chat"],
     },
     {"name": "pager", "type": "pagerduty", "secret": SECRETS["pager"]},
-]
+    {"name": "hook", "type": "webhook", "severities": ["critical", "warning"],
+     "secret": SECRETS["hook"]},
+    {"name": "beat", "type": "webhook", "severities": [], "secret": SECRETS["beat"]},
+    {"name": "relay", "type": "email", "to": "ops@example.com", "sender": "am@example.com",
+     "smarthost": "relay.example.com:587"},
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
 def with_receivers() -> Evaluation:
-    return evaluate("dev", config_with("dev", alerting={"receivers": RECEIVERS}))
+    alerting = {"receivers": RECEIVERS, "heartbeat": "beat"}
+    return evaluate("dev", config_with("dev", alerting=alerting))
 
 
 @pytest.fixture(scope="module")
@@ -61,21 +72,21 @@ def laid_out(with_receivers: Evaluation) -> Any:
 
 
 def _amtool(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["amtool", *args], capture_output=True, text=True, timeout=30)
+    return subprocess.run([binary("amtool"), *args], capture_output=True, text=True, timeout=30)
 
 
 def test_amtool_accepts_the_rendered_configuration(laid_out: Path) -> None:
     result = _amtool("check-config", str(laid_out / "alertmanager.yml"))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "5 receivers" in result.stdout
+    assert "8 receivers" in result.stdout
 
 
 @pytest.mark.parametrize(
     ("labels", "receivers"),
     [
-        (["alertname=TargetDown", "severity=critical"], "oncall-mail,pager"),
-        (["alertname=ServiceRestartLoop", "severity=warning"], "chat"),
-        (["alertname=Watchdog", "severity=none"], "watchdog"),
+        (["alertname=TargetDown", "severity=critical"], "oncall-mail,pager,hook,relay"),
+        (["alertname=ServiceRestartLoop", "severity=warning"], "chat,hook"),
+        (["alertname=Watchdog", "severity=none"], "beat"),
         (["alertname=Something", "severity=info"], "platform"),
     ],
 )
@@ -109,17 +120,23 @@ def test_secrets_are_files_and_vault_secrets_never_configuration(
         stored = with_receivers.named(f"vault-alertmanager-receiver-{name}")
         assert unwrap(stored.inputs)["data"]["value"] == value
         assert rpc.is_rpc_secret(stored.inputs["data"])  # secret in the state too
+    # The relay takes mail without a login: no secret anywhere, no login in its config.
+    assert files.receiver_secret_file("relay") not in alertmanager.files
+    assert not [r for r in with_receivers.registrations if r.name.endswith("receiver-relay")]
+    [relay] = [r for r in yaml.safe_load(config)["receivers"] if r["name"] == "relay"]
+    assert set(relay["email_configs"][0]) == {"to", "from", "smarthost", "require_tls",
+                                             "send_resolved"}  # fmt: skip
 
 
 def test_receivers_without_their_fields_or_alertmanager_are_refused() -> None:
-    incomplete = [{"name": "mail", "type": "email", "secret": "x", "to": "a@example.com"}]
+    incomplete = [{"name": "mail", "type": "email", "username": "x", "to": "a@example.com"}]
     with pytest.raises(SettingsError) as caught:
         evaluate("dev", config_with("dev", alerting={"receivers": incomplete}))
     keys = {p.key for p in caught.value.problems}
     assert {
         "vos-infra:alerting.receivers[0].sender",
         "vos-infra:alerting.receivers[0].smarthost",
-        "vos-infra:alerting.receivers[0].username",
+        "vos-infra:alerting.receivers[0].secret",
     } <= keys
     clash = [{**RECEIVERS[2], "name": files.WATCHDOG_RECEIVER}, RECEIVERS[2], RECEIVERS[2]]
     with pytest.raises(SettingsError) as caught:

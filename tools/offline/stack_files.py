@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stacks.values import load_yaml
+from stacks.values import OFFLINE_SECRET_PLACEHOLDER, load_yaml
 
+__all__ = ["OFFLINE_SECRET_PLACEHOLDER", "StackConfig", "read_stack_config"]
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-OFFLINE_SECRET_PLACEHOLDER = "offline-placeholder-for-an-encrypted-value"  # noqa: S105
 
 
 @dataclass(frozen=True)
