@@ -8,6 +8,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from components.vault.connection import VaultError
 from stacks import SettingsError
 from stacks.values import YamlFileError
 from tools.backend.aws import BackendError
@@ -101,14 +102,33 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument(
         "--to", help="with restore: `latest`, or a moment with its time zone (ISO 8601)"
     )
-    vault = commands.add_parser("vault", help="the embedded development Vault (OpenBao)")
-    vault.add_argument("action", choices=["start", "stop", "status", "env"])
+    vault = commands.add_parser(
+        "vault",
+        help="the embedded development Vault (OpenBao); `audit --stack S`: whether the "
+        "stack's Vault keeps an audit trail",
+    )
+    vault.add_argument("action", choices=["start", "stop", "status", "env", "audit"])
+    vault.add_argument("--stack", help="with audit: the stack whose vault.address is checked")
     vault.add_argument("--home", type=Path, default=None, help="data folder (default .state/vault)")
     vault.add_argument("--port", type=int, default=None, help="listener port (default 8200)")
     return parser
 
 
-def _vault(args: argparse.Namespace) -> str:
+def _vault(args: argparse.Namespace) -> int:
+    if args.action == "audit":
+        if not args.stack:
+            print("vos-infra: vault audit needs --stack", file=sys.stderr)
+            return 2
+        from tools.cli.vault_audit import run_audit
+
+        text, passed = run_audit(args.stack)
+        print(text)
+        return 0 if passed else 1
+    print(_dev_vault(args))
+    return 0
+
+
+def _dev_vault(args: argparse.Namespace) -> str:
     from tools.dev_vault import DEFAULT_HOME, DEFAULT_PORT, DevVault
 
     home = args.home or Path(os.environ.get("VOS_DEV_VAULT_HOME") or DEFAULT_HOME)
@@ -214,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "contract":
             return _contract(args)
         elif args.command == "vault":
-            print(_vault(args))
+            return _vault(args)
         elif args.command == "backup":
             return _backup(args)
     except SettingsError as error:
@@ -231,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         VerifyError,
         RestoreError,
         TargetError,
+        VaultError,
     ) as error:
         print(f"vos-infra: {error}", file=sys.stderr)
         return 2
