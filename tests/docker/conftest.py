@@ -73,18 +73,22 @@ def without_stand_ins(config: dict[str, Any]) -> dict[str, Any]:
     return {**config, "services": services, "network": network}
 
 
+def stand_in_references() -> list[tuple[str, str]]:
+    """(stand-in, image reference the dev stack names) for build_all. The apps and the
+    services built from the project's source are built by the stack."""
+    settings = load_settings("dev", without_stand_ins(stack_overrides("dev")), REGISTRY)
+    apps = {d.key for d in SERVICES if d.consumer or d.source}
+    references = [
+        (d.dns_name, str(settings.service(d.key).image)) for d in SERVICES if d.key not in apps
+    ]
+    return [*references, (SIDECAR_STAND_IN, str(settings.vault.agent_image))]
+
+
 @pytest.fixture(scope="package")
 def stand_ins(engine: Engine) -> Built:
     started = time.monotonic()
-    settings = load_settings("dev", without_stand_ins(stack_overrides("dev")), REGISTRY)
-    # The apps and the services built from the project's source are built by the stack.
-    apps = {d.key for d in SERVICES if d.consumer or d.source}
-    references = [
-        (d.dns_name, settings.service(d.key).image) for d in SERVICES if d.key not in apps
-    ]
-    references.append((SIDECAR_STAND_IN, str(settings.vault.agent_image)))
     with engine_share.building():  # one tier process builds, the other reuses
-        built = build_all(engine, references)
+        built = build_all(engine, stand_in_references())
     TIMES["images"] = time.monotonic() - started
     BUILT.append(built)
     return built
@@ -128,10 +132,10 @@ MODULE_ORDER = (
     "test_networks",
     "test_egress",
     "test_data_services",
-    "test_backups",
     "test_apps",
     "test_monitoring",
     "test_app_signals",
+    "test_backups",
     "test_contract_verify",
     "test_fault_drills",
     "test_rotation",
@@ -142,14 +146,16 @@ MODULE_ORDER = (
     "test_swarm_jobs",
     "test_host_swarm",
 )
-"""The tier's modules share one applied stack: those that only look come first, then
-test_fault_drills, which crashes its services (so the rest runs on what came back), then
-test_rotation, which updates it, then test_second_up, which must converge after updates
-too, then test_engine_restart, which stops the engine under everything. The host layer's
-modules (marker `hosts`) do not use the stack: scripts/test.sh runs them in a pytest process
-of their own beside the others, on the same engine (engine_share.py); the Swarm services run
-on the host layer's Swarm before its own module drains a node. A module missing here is an
-error, so a new one is placed on purpose."""
+"""The tier's modules share one applied stack: those that only look come first (the apps'
+signals before test_backups switches PostgreSQL over: the apps' errors meanwhile would
+raise the alerts test_app_signals must raise itself), then test_fault_drills, which crashes
+its services (so the rest runs on what came back), then test_rotation, which updates it,
+then test_second_up, which must converge after updates too, then test_engine_restart,
+which stops the engine under everything. The host layer's modules (marker `hosts`) do not
+use the stack: scripts/test.sh runs them in a pytest process of their own beside the
+others, on the same engine (engine_share.py); the Swarm services run on the host layer's
+Swarm before its own module drains a node. A module missing here is an error, so a new one
+is placed on purpose."""
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

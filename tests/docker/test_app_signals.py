@@ -72,7 +72,8 @@ DRIVEN = {
     ("AgentToolFailureRate", "weather-agent", "reverse"),
 }
 """What only this test's traffic can raise (the earlier modules send no 5xx, no slow request
-and no failing `reverse` task): none may be pending before it."""
+and no failing `reverse` task; the PostgreSQL switch-over, which may, comes after: conftest.py
+MODULE_ORDER): none may be pending before it."""
 
 
 def test_the_gateway_and_agent_alerts_go_pending_from_errors_driven_through_the_edge(

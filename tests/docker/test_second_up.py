@@ -2,8 +2,9 @@
 create fails every later `up` until it is fixed, and every change the program makes
 reaches the engine.
 
-Runs last on the tier's applied stack (conftest.py MODULE_ORDER), which by then has been
-rotated and updated: convergence must hold after updates too.
+Runs after the drills and the rotation on the tier's applied stack (conftest.py
+MODULE_ORDER), which by then has been switched over, rotated and updated: convergence must
+hold after updates too (and after an engine restart: test_engine_restart.py, last).
 """
 
 from __future__ import annotations
