@@ -60,8 +60,6 @@ def _only_user(users: IO[str]) -> bool:
 class Shared:
     engine: Engine
     users: IO[str]
-    started: bool
-    """Whether this process started dockerd (and so removed what an earlier run left)."""
 
     @contextlib.contextmanager
     def alone(self) -> Iterator[Engine]:
@@ -82,11 +80,10 @@ def joined() -> Iterator[Shared]:
     RUN.mkdir(parents=True, exist_ok=True)
     with open(USERS, "a") as users:
         with _held(LOCK):
-            first = _only_user(users)
-            engine = docker_engine.start() if first else docker_engine.attach()
+            engine = docker_engine.start() if _only_user(users) else docker_engine.attach()
             fcntl.flock(users, fcntl.LOCK_SH)
         try:
-            yield Shared(engine, users, first)
+            yield Shared(engine, users)
         finally:
             fcntl.flock(users, fcntl.LOCK_UN)
             with _held(LOCK):

@@ -8,7 +8,6 @@ import shlex
 import sys
 from pathlib import Path
 
-from components.vault.connection import VaultError
 from stacks import SettingsError
 from stacks.values import YamlFileError
 from tools.backend.aws import BackendError
@@ -119,9 +118,14 @@ def _vault(args: argparse.Namespace) -> int:
         if not args.stack:
             print("vos-infra: vault audit needs --stack", file=sys.stderr)
             return 2
+        from components.vault.connection import VaultError
         from tools.cli.vault_audit import run_audit
 
-        text, passed = run_audit(args.stack)
+        try:
+            text, passed = run_audit(args.stack)
+        except VaultError as error:
+            print(f"vos-infra: {error}", file=sys.stderr)
+            return 2
         print(text)
         return 0 if passed else 1
     print(_dev_vault(args))
@@ -251,7 +255,6 @@ def main(argv: list[str] | None = None) -> int:
         VerifyError,
         RestoreError,
         TargetError,
-        VaultError,
     ) as error:
         print(f"vos-infra: {error}", file=sys.stderr)
         return 2
