@@ -221,7 +221,9 @@ class ReceiverSettings(Model):
     type: Literal["email", "slack", "pagerduty", "webhook"]
     severities: list[Literal["critical", "warning"]] = Field(
         default=["critical"],
-        description="which alerts it gets; none only for the heartbeat (alerting.heartbeat)",
+        min_length=1,
+        description="which alerts it gets (the heartbeat receiver, alerting.heartbeat, gets "
+        "only the Watchdog)",
     )
     secret: str | None = Field(
         default=None,

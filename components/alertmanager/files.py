@@ -59,8 +59,8 @@ def alertmanager_yml(
     receivers: Sequence[ReceiverSettings] = (), heartbeat: str | None = None
 ) -> str:
     """Routes: the Watchdog on a route of its own (it always fires: a dead man's switch
-    belongs there; to the `heartbeat` receiver every minute, else nowhere), everything else
-    grouped per alert and target to the default receiver.
+    belongs there; to the `heartbeat` receiver every minute, and nothing else to it; else
+    nowhere), everything else grouped per alert and target to the default receiver.
     Inhibitions: a critical alert silences the warning of the same alert and target, the
     critical certificate alert its early warning, and a target that is down every other
     alert of that target (they follow from it).
@@ -91,7 +91,7 @@ def alertmanager_yml(
                             "continue": True,
                         }
                         for r in receivers
-                        if r.severities
+                        if r.name != heartbeat  # it gets the Watchdog alone
                     ),
                 ],
             },

@@ -1,6 +1,6 @@
 """Alert receivers: complete, uniquely named, not Alertmanager's own, only with Alertmanager
-enabled, each getting something; the heartbeat one of them; in prod, someone gets the
-critical alerts."""
+enabled; the heartbeat one of them; in prod, someone besides the heartbeat gets the critical
+alerts."""
 
 from __future__ import annotations
 
@@ -53,7 +53,6 @@ def receivers(raw: Raw, _: Catalogue) -> Iterator[Problem]:
             set_hint(("services", "alertmanager", "enabled"), "true"),
         )
     names = [r.get("name") for _, r in listed]
-    heartbeat = section(raw, "alerting").get("heartbeat")
     for i, receiver in listed:
         path: tuple[str | int, ...] = ("alerting", "receivers", i)
         name, kind = receiver.get("name"), str(receiver.get("type"))
@@ -76,13 +75,6 @@ def receivers(raw: Raw, _: Catalogue) -> Iterator[Problem]:
                     set_hint((*path, field), "<value>"),
                 )
         yield from _secret(path, kind, receiver)
-        if receiver.get("severities") == [] and name != heartbeat:
-            yield Problem(
-                (*path, "severities"),
-                "is empty: the receiver would get nothing (only the heartbeat may get no severity)",
-                set_hint((*path, "severities"), "'[critical]'")
-                + f", or pulumi config set --path 'vos-infra:alerting.heartbeat' {name}",
-            )
 
 
 def _secret(
@@ -130,7 +122,10 @@ def critical_in_prod(raw: Raw, _: Catalogue) -> Iterator[Problem]:
     """In prod a critical alert must reach a person, not only Alertmanager's UI."""
     if raw.get("environment") != "prod":
         return
-    severities = [r.get("severities", ["critical"]) for _, r in _receivers(raw)]
+    heartbeat = section(raw, "alerting").get("heartbeat")  # it gets only the Watchdog
+    severities = [
+        r.get("severities", ["critical"]) for _, r in _receivers(raw) if r.get("name") != heartbeat
+    ]
     if not any(isinstance(s, list) and "critical" in s for s in severities):
         yield Problem(
             ("alerting", "receivers"),

@@ -63,8 +63,7 @@ RECEIVERS = [
     {"name": "relay", "type": "email", "to": "ops@vos.test", "sender": "alertmanager@vos.test",
      "smarthost": SMARTHOST},
     {"name": "hook", "type": "webhook", "secret": f"https://{HOOK_HOST}:443{HOOK_PATH}"},
-    {"name": "beat", "type": "webhook", "severities": [],
-     "secret": f"https://{HOOK_HOST}:443{BEAT_PATH}"},
+    {"name": "beat", "type": "webhook", "secret": f"https://{HOOK_HOST}:443{BEAT_PATH}"},
 ]  # fmt: skip
 GROUP_WAIT_S = 2
 FASTER = {

@@ -50,7 +50,7 @@ RECEIVERS: list[dict[str, Any]] = [
     {"name": "pager", "type": "pagerduty", "secret": SECRETS["pager"]},
     {"name": "hook", "type": "webhook", "severities": ["critical", "warning"],
      "secret": SECRETS["hook"]},
-    {"name": "beat", "type": "webhook", "severities": [], "secret": SECRETS["beat"]},
+    {"name": "beat", "type": "webhook", "secret": SECRETS["beat"]},
     {"name": "relay", "type": "email", "to": "ops@example.com", "sender": "am@example.com",
      "smarthost": "relay.example.com:587"},
 ]  # fmt: skip
