@@ -113,7 +113,7 @@ def heartbeat(raw: Raw, _: Catalogue) -> Iterator[Problem]:
         yield Problem(
             ("alerting", "heartbeat"),
             f"{named!r} is not one of alerting.receivers: the Watchdog would go nowhere",
-            "add that receiver (docs/settings.md, Alerting), or "
+            "add that receiver (docs/settings.md, 'Alerts: where they go'), or "
             "pulumi config rm --path 'vos-infra:alerting.heartbeat'",
         )
 
@@ -131,7 +131,8 @@ def critical_in_prod(raw: Raw, _: Catalogue) -> Iterator[Problem]:
             ("alerting", "receivers"),
             "send the critical alerts to no one: prod needs a receiver that gets them",
             "add one, e.g. pulumi config set --path 'vos-infra:alerting.receivers[0].type' "
-            "email with its name, to, sender and smarthost (docs/settings.md, Alerting)",
+            "email with its name, to, sender and smarthost (docs/settings.md, 'Alerts: where "
+            "they go')",
         )
 
 
