@@ -187,6 +187,7 @@ def test_a_restore_to_a_point_in_time_gives_back_exactly_what_was_committed_befo
     try:
         setup.backup.recover(target[0].isoformat(), restored.data, "postgres")
         restored.start(initialise=False)
+        _paused_at_the_target(setup, restored)
         with setup.gateway(restored) as conn:
             rows = conn.execute("SELECT count(*), min(id), max(id) FROM orders").fetchone()
             notes = conn.execute("SELECT DISTINCT note FROM orders").fetchall()
@@ -209,6 +210,20 @@ MARKER = "sealed-ledger-row"
 def _store_names(setup: Setup) -> set[str]:
     store = setup.backup.store
     return {p.relative_to(store).as_posix() for p in store.rglob("*.sealed")}
+
+
+def _paused_at_the_target(setup: Setup, restored: PostgresServer) -> None:
+    """A hot standby takes connections once it is consistent, while it still replays: wait
+    until replay has reached the target and paused there (a query before may miss what the
+    target includes: seen once under load)."""
+    deadline = time.monotonic() + 120
+    while True:
+        with setup.gateway(restored) as conn:
+            state = conn.execute("SELECT pg_get_wal_replay_pause_state()").fetchone()
+        if state == ("paused",):
+            return
+        assert time.monotonic() < deadline, f"replay not paused at the target: {state}"
+        time.sleep(0.5)
 
 
 def _filed(setup: Setup, segment: str) -> None:
@@ -309,6 +324,7 @@ def test_sealed_copies_leave_the_volume_and_a_new_host_restores_from_them_with_t
             target[0].isoformat(), restored.data, "postgres", config, before[-1]["backup_id"]
         )
         restored.start(initialise=False)
+        _paused_at_the_target(setup, restored)
         with setup.gateway(restored) as conn:
             rows = conn.execute("SELECT count(*), min(id), max(id) FROM ledger").fetchone()
             notes = conn.execute("SELECT DISTINCT note FROM ledger").fetchall()
