@@ -55,5 +55,11 @@ def remove_stack(api: Any, stack: str, prefix: str) -> None:
     for kind in ("secrets", "configs"):
         for item in getattr(api, kind)(filters={"name": prefix}):
             getattr(api, f"remove_{kind[:-1]}")(item["ID"])
-    for network in api.networks(names=[f"{prefix}-{n}" for n in ("backend", "edge", "logs")]):
+    for network in _networks(api, prefix):
         api.remove_network(network["Id"])
+
+
+def _networks(api: Any, prefix: str) -> list[dict[str, Any]]:
+    # Not the API's name filter: dockerd 20.10 applies it to the overlays that have a local
+    # endpoint on the manager only, and misses the others (seen on the tier's Swarm).
+    return [n for n in api.networks() if n["Name"].startswith(f"{prefix}-")]
