@@ -7,8 +7,10 @@ What a Swarm service cannot say, and where it is held instead:
   container it runs (`no-new-privileges: true`, `default-ulimits`; the host layer,
   ansible/roles/docker_engine/files/daemon.json);
 - a tmpfs owned by the service's uid: Swarm's tmpfs options are size and mode only, so a
-  scratch tmpfs of a non-root service is world-writable (0777); it is the task's own, seen
-  by no other container;
+  scratch tmpfs of a non-root service is asked world-writable (0777); it is the task's own,
+  seen by no other container. Over a directory the image has, the engine (runc's copy-up)
+  gives the tmpfs that directory's mode instead (seen on the tier's Swarm): such an image
+  must make it writable for its user, as the official images do (1777);
 - swap: the engine's executor sets only a memory limit;
 - one-shot jobs: the provider has no job mode (`mode` is replicated or global), so a job
   is a `replicated-job` service of a dynamic provider of this project's (job.py); a spec

@@ -144,6 +144,7 @@ MODULE_ORDER = (
     "test_host_layer",
     "test_swarm_services",
     "test_swarm_jobs",
+    "test_swarm_stack",
     "test_host_swarm",
 )
 """The tier's modules share one applied stack: those that only look come first (the apps'

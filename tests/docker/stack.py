@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from docker.models.containers import Container
 
+from tests.docker import engine_share
 from tests.docker.apply import EngineMocks, refresh
 from tests.docker.engine import NOFILE, Engine
 from tests.docker.images import BASE, NO_STAND_IN, Built, not_published, split_reference
@@ -139,9 +140,11 @@ def applied_stack(
     engine: Engine, stand_ins: Built, vault: DevVault, times: dict[str, float]
 ) -> Iterator[Stack]:
     started = time.monotonic()
-    context = reference_context(engine)
+    with engine_share.building():  # the host process's Swarm stack builds it too
+        context = reference_context(engine)
+        reference = build_reference_image(engine, context)
     engine.api().tag(BASE, *BACKUP_BASE)
-    engine.api().tag(build_reference_image(engine, context), *split_reference(PRIMARY_IMAGE))
+    engine.api().tag(reference, *split_reference(PRIMARY_IMAGE))
     times["reference image"] = time.monotonic() - started
     started = time.monotonic()
     outside_tls = throwaway_server(Path(tempfile.mkdtemp(prefix="vos-tier-outside-")), OUTSIDE)

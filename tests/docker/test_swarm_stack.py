@@ -1,0 +1,197 @@
+"""The whole dev stack as a Swarm stack (tests/docker/swarm_stack.py) on the host layer's
+three-node Swarm: the program's own services, configs, secrets, overlays and jobs, every
+service the tier has an image for, run by digest from the tier's registry."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.docker.conftest import TIMES
+from tests.docker.engine import Engine
+from tests.docker.images import Built
+from tests.docker.provider_swarm import SERVICE
+from tests.docker.swarm_hosts import Swarm
+from tests.docker.swarm_stack import (
+    EDGE_NODE,
+    PREFIX,
+    Load,
+    SwarmStack,
+    applied_swarm_stack,
+    docker_host,
+)
+from tests.integration.vault_server import point_at
+from tools.dev_vault import DevVault
+from tools.offline.mocks import unwrap
+
+pytestmark = pytest.mark.hosts  # run beside the stack's modules (conftest.py)
+
+DATA_NODE, APP_NODES = "vos-swarm-m1", {"vos-swarm-w1", "vos-swarm-w2"}
+STATEFUL = {"postgres", "rabbitmq", "weaviate", "prometheus", "alertmanager"}
+"""The services with a data volume: one task, on the data node."""
+APPS = {"api-gateway", "primary-agent"}
+"""On the app nodes; the other stateless services go wherever Swarm puts them."""
+
+
+@pytest.fixture(scope="module")
+def swarm_stack(
+    engine: Engine, stand_ins: Built, swarm: Swarm, vault: DevVault
+) -> Iterator[SwarmStack]:
+    yield from applied_swarm_stack(engine, stand_ins, swarm, vault, TIMES)
+
+
+def _replicas(stack: SwarmStack) -> dict[str, int | None]:
+    """Service (its DNS name) -> the replicas the program asked for (None: global)."""
+    found = {}
+    for registration in stack.evaluation.of_type(SERVICE):
+        inputs = unwrap(registration.inputs)
+        mode = inputs.get("mode") or {}
+        replicated = (mode.get("replicated") or {}).get("replicas", 1)
+        name = inputs["name"].removeprefix(f"{PREFIX}-")
+        found[name] = None if mode.get("global") else replicated
+    return found
+
+
+def _wait_rolled(stack: SwarmStack, *services: str, timeout: float = 240) -> None:
+    """Until Swarm's own update status of each service is `completed` (the provider's
+    converge may return between two tasks; Swarm goes on rolling)."""
+    deadline = time.monotonic() + timeout
+    pending = set(services)
+    while pending and time.monotonic() < deadline:
+        for service in sorted(pending):
+            seen = stack.swarm.api().inspect_service(f"{PREFIX}-{service}")
+            if (seen.get("UpdateStatus") or {}).get("State") == "completed":
+                pending.discard(service)
+        time.sleep(2)
+    assert not pending, f"still rolling: {sorted(pending)}"
+
+
+def test_every_service_of_the_program_runs_its_replicas_where_its_kind_belongs(
+    swarm_stack: SwarmStack,
+) -> None:
+    wanted = _replicas(swarm_stack)
+    assert set(wanted) >= {"postgres", "rabbitmq", "weaviate", "api-gateway", "primary-agent",
+                           "edge", "egress-proxy", "prometheus", "alertmanager"}  # fmt: skip
+    assert {n.removeprefix(f"{PREFIX}-") for n in swarm_stack.services()} == set(wanted)
+    for service, replicas in wanted.items():
+        tasks = swarm_stack.tasks(service)
+        if replicas is None:  # global: one task on each node it is constrained to
+            assert all(len(t) == 1 for t in tasks.values()), (service, tasks.keys())
+        else:
+            assert sum(len(t) for t in tasks.values()) == replicas, (service, tasks.keys())
+        if service in STATEFUL:
+            assert set(tasks) == {DATA_NODE}, service
+        elif service == "edge":
+            assert set(tasks) == {EDGE_NODE}
+        elif service in APPS:
+            assert set(tasks) <= APP_NODES, (service, tasks.keys())
+
+
+def test_every_task_runs_healthy_read_only_without_capabilities_as_its_user(
+    swarm_stack: SwarmStack,
+) -> None:
+    users = {
+        unwrap(r.inputs)["name"].removeprefix(f"{PREFIX}-"): unwrap(r.inputs)["taskSpec"][
+            "containerSpec"
+        ]["user"]
+        for r in swarm_stack.evaluation.of_type(SERVICE)
+    }
+    for service in _replicas(swarm_stack):
+        for container, node in swarm_stack.containers(service).items():
+            seen = swarm_stack.inspect(node, container)
+            host = seen["HostConfig"]
+            assert host["ReadonlyRootfs"] is True, (service, node)
+            assert host["CapDrop"] == ["ALL"], (service, node)
+            assert host["Memory"] > 0 and host["NanoCpus"] > 0, service
+            assert seen["Config"]["User"] == users[service], service  # the spec's, root too
+            health = (seen["State"].get("Health") or {}).get("Status")
+            assert health == "healthy", (service, node, health)
+
+
+def test_a_task_through_the_edge_reaches_an_agent_over_the_overlays_and_back(
+    swarm_stack: SwarmStack,
+) -> None:
+    task = {"input": "abc"}
+    for headers in ({}, {"X-API-Key": "not-the-key"}):
+        status, _ = swarm_stack.call("POST", "/api/v1/agents/primary/tasks", task, headers)
+        assert status == 401
+    key = {"X-API-Key": swarm_stack.api_key()}
+    for _ in range(5):  # the agent's tasks share its queue, on whichever node they run
+        answer = swarm_stack.call("POST", "/api/v1/agents/primary/tasks", task, key)
+        assert answer == (200, {"output": "cba", "agent": "primary"})
+
+
+def test_a_second_up_changes_nothing(swarm_stack: SwarmStack) -> None:
+    """What the provider reads back from the Swarm is what the program sets, and the jobs
+    and Vault writes are what they were: the preview after the `up` finds every resource
+    the same."""
+    with docker_host(swarm_stack.swarm), pytest.MonkeyPatch.context() as patch:
+        point_at(swarm_stack.vault, patch)
+        assert swarm_stack.preview() == {}
+
+
+def test_a_rotation_of_the_apps_database_passwords_rolls_their_tasks_under_load(
+    swarm_stack: SwarmStack,
+) -> None:
+    old = swarm_stack.secret("credentials-api-gateway-postgres-password")
+    before = {s: set(swarm_stack.containers(s)) for s in ("api-gateway", "primary-agent")}
+    started = time.monotonic()
+    with docker_host(swarm_stack.swarm), pytest.MonkeyPatch.context() as patch:
+        point_at(swarm_stack.vault, patch)
+        with Load(swarm_stack) as load:
+            swarm_stack.update(rotation={"postgres": 1})
+            _wait_rolled(swarm_stack, "api-gateway", "primary-agent")
+            time.sleep(5)
+    new = swarm_stack.secret("credentials-api-gateway-postgres-password")
+    assert new != old
+    # Every task of the apps replaced, the new ones healthy: they logged in with the new
+    # password (their readiness is a login) and answer through the edge.
+    for service, old_tasks in before.items():
+        assert not old_tasks & set(swarm_stack.containers(service)), service
+    test_every_task_runs_healthy_read_only_without_capabilities_as_its_user(swarm_stack)
+    key = {"X-API-Key": swarm_stack.api_key()}
+    answer = swarm_stack.call("POST", "/api/v1/agents/primary/tasks", {"input": "abc"}, key)
+    assert answer == (200, {"output": "cba", "agent": "primary"})
+    # What the load saw, for the issue's record (not a pass criterion here: see issue 25).
+    print(
+        f"rotation rolled in {time.monotonic() - started:.0f} s; "
+        f"{len(load.failed())} of {len(load.answers)} requests failed: {load.failed()[:3]}"
+    )
+
+
+def test_a_lost_worker_s_tasks_run_again_on_the_nodes_left_and_the_edge_answers(
+    swarm_stack: SwarmStack,
+) -> None:
+    lost = swarm_stack.swarm.nodes["vos-swarm-w2"]
+    on_lost = {s for s in _replicas(swarm_stack) if "vos-swarm-w2" in swarm_stack.tasks(s)}
+    # Stop the socket too (test_swarm_services.py says why): the node stays lost.
+    lost.out("systemctl", "stop", "docker.socket", "docker.service")
+    try:
+        with Load(swarm_stack) as load:
+            deadline, wanted = time.monotonic() + 180, _replicas(swarm_stack)
+            while True:
+                placed = {s: swarm_stack.tasks(s) for s in on_lost}
+                if all(
+                    set(tasks) == {"vos-swarm-w1"}
+                    and len(tasks["vos-swarm-w1"]) == (wanted[s] or 1)
+                    for s, tasks in placed.items()
+                ):
+                    break
+                assert time.monotonic() < deadline, {s: t.keys() for s, t in placed.items()}
+                time.sleep(2)
+            time.sleep(10)
+        key = {"X-API-Key": swarm_stack.api_key()}
+        answer = swarm_stack.call("POST", "/api/v1/agents/primary/tasks", {"input": "abc"}, key)
+        assert answer == (200, {"output": "cba", "agent": "primary"})
+        print(
+            f"lost worker: {on_lost} moved; {len(load.failed())} of {len(load.answers)} "
+            f"requests failed meanwhile"
+        )
+    finally:
+        lost.out("systemctl", "start", "docker.socket", "docker.service")
+        deadline = time.monotonic() + 120  # the host layer's swarm module needs it back
+        while swarm_stack.swarm.nodes_seen()["vos-swarm-w2"]["Status"]["State"] != "ready":  # type: ignore[index]
+            assert time.monotonic() < deadline, "vos-swarm-w2 did not come back ready"
+            time.sleep(2)
