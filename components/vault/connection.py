@@ -52,6 +52,23 @@ def _default_ca_bundle() -> str | bool:
     return True
 
 
+def token_from_env(needs: str = "") -> str:
+    """The operator's token as the Vault CLI finds it: VAULT_TOKEN, else the file
+    VAULT_TOKEN_FILE names, else ~/.vault-token (what `bao login` / `vault login` write).
+    `needs`: what the token must be allowed, said when there is none."""
+    token = os.environ.get("VAULT_TOKEN", "").strip()
+    if not token:
+        token_file = Path(os.environ.get("VAULT_TOKEN_FILE") or Path.home() / ".vault-token")
+        if token_file.is_file():
+            token = token_file.read_text().strip()
+    if not token:
+        raise VaultError(
+            "no Vault token: set VAULT_TOKEN, or VAULT_TOKEN_FILE to a file holding one "
+            f"(or log in so that ~/.vault-token exists){needs}"
+        )
+    return token
+
+
 def connection_from_env(insecure_skip_verify: bool = False) -> Connection:
     address = os.environ.get("VAULT_ADDR", "").strip().rstrip("/")
     if not address:
@@ -64,16 +81,7 @@ def connection_from_env(insecure_skip_verify: bool = False) -> Connection:
             f"VAULT_ADDR={address} is not an https:// address; "
             "vos-infra reaches Vault over TLS only"
         )
-    token = os.environ.get("VAULT_TOKEN", "").strip()
-    if not token:
-        token_file = Path(os.environ.get("VAULT_TOKEN_FILE") or Path.home() / ".vault-token")
-        if token_file.is_file():
-            token = token_file.read_text().strip()
-    if not token:
-        raise VaultError(
-            "no Vault token: set VAULT_TOKEN, or VAULT_TOKEN_FILE to a file holding one "
-            "(or log in so that ~/.vault-token exists)"
-        )
+    token = token_from_env()
     verify: str | bool = _default_ca_bundle()
     cacert = os.environ.get("VAULT_CACERT", "").strip()
     if cacert:

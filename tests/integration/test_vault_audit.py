@@ -100,7 +100,10 @@ def _pointed_at(monkeypatch: pytest.MonkeyPatch, server: DevVault) -> None:
 
 
 def test_the_command_exits_0_when_audited_and_2_without_a_token(
-    audited: DevVault, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    audited: DevVault,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     _pointed_at(monkeypatch, audited)
     monkeypatch.delenv("VAULT_TOKEN", raising=False)
@@ -108,7 +111,16 @@ def test_the_command_exits_0_when_audited_and_2_without_a_token(
     assert cli.main(["vault", "audit", "--stack", "dev"]) == 0
     assert AUDIT_PATH in capsys.readouterr().out
     monkeypatch.delenv("VAULT_TOKEN_FILE")
+    # As the Vault CLI and the program's providers: ~/.vault-token when nothing else is set.
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    (home / ".vault-token").write_text(audited.token_file.read_text())
+    assert cli.main(["vault", "audit", "--stack", "dev"]) == 0
+    capsys.readouterr()
+    (home / ".vault-token").unlink()
     assert cli.main(["vault", "audit", "--stack", "dev"]) == 2
-    assert "no Vault token" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no Vault token" in err and "sudo on sys/audit" in err, err
     assert cli.main(["vault", "audit"]) == 2
     assert "needs --stack" in capsys.readouterr().err

@@ -5,36 +5,25 @@ OpenBao enables audit devices only from its server configuration (`audit "file" 
 the program cannot declare one in a Vault it does not run; this checks it from outside.
 
 It asks the stack's `vault.address` (verified with `vault.caCertFile`, else the system's
-CAs) with the operator's token (VAULT_TOKEN or VAULT_TOKEN_FILE, as `pulumi up` reaches
-Vault); listing audit devices needs `read` and `sudo` on `sys/audit`."""
+CAs) with the operator's token (VAULT_TOKEN, VAULT_TOKEN_FILE or ~/.vault-token, found as
+`pulumi up`'s Vault providers find it: connection.token_from_env); listing audit devices
+needs `read` and `sudo` on `sys/audit`."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
-from components.vault.connection import Connection, VaultError, translated
+from components.vault.connection import Connection, token_from_env, translated
 from stacks.images import project_path
 from tools.cli.stack_settings import stack_settings
 
+NEEDS = ", of a policy with read and sudo on sys/audit"
+"""What `vault audit` asks of the operator's token."""
 FIX = (
     'declare one in Vault\'s server configuration, e.g. audit "file" "vos-audit" { options '
     '{ file_path = "/var/log/openbao/audit.log" mode = "0600" } }, and restart it '
     "(HashiCorp Vault also takes `vault audit enable file file_path=...`); docs/vault.md"
 )
-
-
-def _token() -> str:
-    token = os.environ.get("VAULT_TOKEN", "").strip()
-    if not token and (file := os.environ.get("VAULT_TOKEN_FILE")):
-        token = Path(file).read_text().strip() if Path(file).is_file() else ""
-    if not token:
-        raise VaultError(
-            "no Vault token: set VAULT_TOKEN, or VAULT_TOKEN_FILE to a file holding one, of a "
-            "policy with read and sudo on sys/audit"
-        )
-    return token
 
 
 def devices(connection: Connection) -> dict[str, dict[str, Any]]:
@@ -62,4 +51,4 @@ def report(connection: Connection) -> tuple[str, bool]:
 def run_audit(stack: str) -> tuple[str, bool]:
     vault = stack_settings(stack).vault
     verify: str | bool = str(project_path(vault.ca_cert_file)) if vault.ca_cert_file else True
-    return report(Connection(vault.address.rstrip("/"), _token(), verify))
+    return report(Connection(vault.address.rstrip("/"), token_from_env(NEEDS), verify))
