@@ -55,17 +55,10 @@ def _replicas(stack: SwarmStack) -> dict[str, int | None]:
 
 
 def _wait_rolled(stack: SwarmStack, *services: str, timeout: float = 240) -> None:
-    """Until Swarm's own update status of each service is `completed` (the provider's
-    converge may return between two tasks; Swarm goes on rolling)."""
     deadline = time.monotonic() + timeout
-    pending = set(services)
-    while pending and time.monotonic() < deadline:
-        for service in sorted(pending):
-            seen = stack.swarm.api().inspect_service(f"{PREFIX}-{service}")
-            if (seen.get("UpdateStatus") or {}).get("State") == "completed":
-                pending.discard(service)
+    while not stack.rolled(*services):
+        assert time.monotonic() < deadline, f"still rolling: {services}"
         time.sleep(2)
-    assert not pending, f"still rolling: {sorted(pending)}"
 
 
 def test_every_service_of_the_program_runs_its_replicas_where_its_kind_belongs(
@@ -173,9 +166,11 @@ def test_a_lost_worker_s_tasks_run_again_on_the_nodes_left_and_the_edge_answers(
             deadline, wanted = time.monotonic() + 180, _replicas(swarm_stack)
             while True:
                 placed = {s: swarm_stack.tasks(s) for s in on_lost}
-                if all(
-                    set(tasks) == {"vos-swarm-w1"}
-                    and len(tasks["vos-swarm-w1"]) == (wanted[s] or 1)
+                if all(  # on the nodes left (an app on the other app node), all of them
+                    tasks
+                    and "vos-swarm-w2" not in tasks
+                    and (s not in APPS or set(tasks) == {"vos-swarm-w1"})
+                    and sum(len(t) for t in tasks.values()) == (wanted[s] or 1)
                     for s, tasks in placed.items()
                 ):
                     break
