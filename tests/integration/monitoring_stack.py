@@ -99,7 +99,13 @@ class Stack:
     def query(self, promql: str) -> list[dict[str, Any]]:
         auth = ("admin", self.password("prometheus"))
         response = self.get("prometheus", "/api/v1/query", auth=auth, query=promql)
+        if response.status == 503:  # still starting (its TSDB): answers "Service Unavailable"
+            raise NotReady(f"prometheus: {response.data.decode(errors='replace')[:200]}")
         return list(response.json()["data"]["result"])
+
+
+class NotReady(Exception):
+    """A server that answers but is not ready yet: wait_for asks again."""
 
 
 class ImpostorTls:
@@ -138,9 +144,17 @@ def rendered_port(container: RenderedContainer) -> int:
 
 
 def wait_for(check: Any, timeout: float = 60) -> Any:
+    """The check's first truthy answer within `timeout` (a server not ready yet counts as a
+    falsy answer: a CI run under load saw Prometheus answer 503 to the first query), else
+    its last one; at the deadline a server still not ready raises."""
     deadline = time.monotonic() + timeout
     while True:
-        result = check()
+        try:
+            result = check()
+        except NotReady:
+            if time.monotonic() > deadline:
+                raise
+            result = None
         if result or time.monotonic() > deadline:
             return result
         time.sleep(1)
