@@ -23,20 +23,17 @@ vary with the machine: benchmarks/README.md records a run.
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import signal
 import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from tests.docker import engine as docker_engine
 from tests.docker import engine_share
 from tests.docker.conftest import stand_in_references
 from tests.docker.images import build_all
+from tests.docker.load import BoundedLoad
 from tests.docker.probes import amqp, api_key, gateway_url, https_call, psql, running
 from tests.docker.recovery import ENGINE_BACK_WITHIN_S, all_back, back, edge_answers
 from tests.docker.stack import PREFIX, Stack, applied_stack
@@ -44,44 +41,18 @@ from tests.integration.vault_server import free_port_pair
 from tools.dev_vault import DOCKER_BRIDGE, DevVault
 
 
-class Load:
-    """One authenticated request at a time through the edge, every `interval` seconds:
-    (monotonic time sent, answered 200, seconds it took) per request."""
+class Load(BoundedLoad):
+    """One authenticated request at a time through the edge (GET /api/v1/whoami)."""
 
     def __init__(self, stack: Stack, interval: float) -> None:
-        self.stack, self.interval = stack, interval
         self.key = api_key(stack)
-        self.results: list[tuple[float, bool, float]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = time.monotonic()
-            try:
-                status, _, _ = https_call(self.stack, "GET", "/api/v1/whoami",
-                                          headers={"X-API-Key": self.key})  # fmt: skip
-                ok = status == 200
-            except (OSError, http.client.HTTPException, ValueError):  # ValueError: not JSON
-                ok = False
-            self.results.append((started, ok, time.monotonic() - started))
-            self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
+        def whoami() -> tuple[bool, str]:
+            status, _, _ = https_call(stack, "GET", "/api/v1/whoami",
+                                      headers={"X-API-Key": self.key})  # fmt: skip
+            return status == 200, "" if status == 200 else str(status)
 
-    @contextmanager
-    def running(self) -> Iterator[Load]:
-        self._thread.start()
-        try:
-            yield self
-        finally:
-            self._stop.set()
-            self._thread.join(timeout=30)
-
-    def failed(self, since: float, until: float) -> str:
-        """Requests sent in [since, until]: failed of all, and the slowest."""
-        window = [(ok, took) for at, ok, took in self.results if since <= at <= until]
-        failed = sum(1 for ok, _ in window if not ok)
-        slowest = max((took for _, took in window), default=0.0)
-        return f"failed {failed}/{len(window)}, slowest {slowest:4.1f} s"
+        super().__init__(whoami, interval)
 
 
 def _kill(stack: Stack, service: str) -> str:
@@ -119,7 +90,7 @@ def drill_kills(stack: Stack, load: Load, services: list[str]) -> list[str]:
         began = _settle(load)
         took = back(stack, service, _kill(stack, service))
         lines.append(f"kill {service:<28} back in {took:5.1f} s  "
-                     f"{load.failed(began, time.monotonic())}")  # fmt: skip
+                     f"{load.summary(began, time.monotonic())}")  # fmt: skip
     return lines
 
 
@@ -132,7 +103,7 @@ def drill_data(stack: Stack, load: Load, rows: int, messages: int) -> list[str]:
     took = back(stack, "postgres", _kill(stack, "postgres"))
     kept = _count(stack, "select count(*) from drill_figures") - before
     lines = [f"kill postgres after {rows} rows  back in {took:5.1f} s  rows lost "
-             f"{rows - kept}  {load.failed(began, time.monotonic())}"]  # fmt: skip
+             f"{rows - kept}  {load.summary(began, time.monotonic())}"]  # fmt: skip
     queued = _dead_letters(stack)
     password = stack.secret("credentials-api-gateway-rabbitmq-password")
     # Published without user_id: the agent rejects each into the durable dead-letter queue.
@@ -147,7 +118,7 @@ def drill_data(stack: Stack, load: Load, rows: int, messages: int) -> list[str]:
     took = back(stack, "rabbitmq", _kill(stack, "rabbitmq"))
     lost = confirmed - (_dead_letters(stack) - queued)
     lines.append(f"kill rabbitmq after {confirmed} messages  back in {took:5.1f} s  "
-                 f"messages lost {lost}  {load.failed(began, time.monotonic())}")  # fmt: skip
+                 f"messages lost {lost}  {load.summary(began, time.monotonic())}")  # fmt: skip
     admin = stack.secret("credentials-rabbitmq-admin-password")
     amqp(stack, "vos_admin", admin, PURGE="vos.dead-letter")
     return lines
@@ -160,7 +131,7 @@ def drill_vault(stack: Stack, load: Load, outage: float) -> str:
         time.sleep(outage)
     finally:
         stack.vault.start()
-    return f"vault stopped {outage:.0f} s  {load.failed(began, time.monotonic())}"
+    return f"vault stopped {outage:.0f} s  {load.summary(began, time.monotonic())}"
 
 
 def drill_engine(stack: Stack, load: Load, shared: engine_share.Shared) -> str:
@@ -173,7 +144,7 @@ def drill_engine(stack: Stack, load: Load, shared: engine_share.Shared) -> str:
     deadline = time.monotonic() + 90
     while not edge_answers(stack, load.key) and time.monotonic() < deadline:
         time.sleep(0.5)
-    answering, requests = time.monotonic() - began, load.failed(began, time.monotonic())
+    answering, requests = time.monotonic() - began, load.summary(began, time.monotonic())
     return (f"engine restart  every service back in {max(seconds.values()):5.1f} s  edge "
             f"answering after {answering:5.1f} s  {requests}")  # fmt: skip
 

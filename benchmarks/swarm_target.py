@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -37,6 +36,7 @@ from tests.docker import engine_share
 from tests.docker.conftest import stand_in_references
 from tests.docker.engine import Engine
 from tests.docker.images import Built, build_all
+from tests.docker.load import BoundedLoad
 from tests.docker.probes import api_key, https_call
 from tests.docker.stack import Stack, applied_stack
 from tests.docker.swarm_hosts import Swarm, formed_swarm
@@ -49,38 +49,6 @@ ANSWER = {"output": "cba", "agent": "primary"}
 LOST = "vos-swarm-w2"
 
 
-class Load:
-    """`call()` every `interval` seconds, one at a time: (time sent, it passed) each."""
-
-    def __init__(self, call: Callable[[], bool], interval: float) -> None:
-        self.call, self.interval = call, interval
-        self.results: list[tuple[float, bool]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = time.monotonic()
-            try:
-                ok = self.call()
-            except (OSError, http.client.HTTPException, ValueError):
-                ok = False
-            self.results.append((started, ok))
-            self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
-
-    @contextmanager
-    def running(self) -> Iterator[Load]:
-        self._thread.start()
-        try:
-            yield self
-        finally:
-            self._stop.set()
-            self._thread.join(timeout=30)
-
-    def failed(self) -> str:
-        return f"failed {sum(1 for _, ok in self.results if not ok)}/{len(self.results)}"
-
-
 def single_host(engine: Engine, built: Built, vault: DevVault, interval: float) -> list[str]:
     times: dict[str, float] = {}
     applied = applied_stack(engine, built, vault, times)
@@ -88,11 +56,11 @@ def single_host(engine: Engine, built: Built, vault: DevVault, interval: float) 
     try:
         key = {"X-API-Key": api_key(stack)}
 
-        def task() -> bool:
+        def task() -> tuple[bool, str]:
             status, body, _ = https_call(stack, "POST", "/api/v1/agents/primary/tasks", TASK, key)
-            return (status, body) == (200, ANSWER)
+            return (status, body) == (200, ANSWER), str(status)
 
-        with Load(task, interval).running() as load, pytest.MonkeyPatch.context() as patch:
+        with BoundedLoad(task, interval).running() as load, pytest.MonkeyPatch.context() as patch:
             point_at(vault, patch)
             started = time.monotonic()
             stack.update(rotation={"postgres": 1})
@@ -101,7 +69,7 @@ def single_host(engine: Engine, built: Built, vault: DevVault, interval: float) 
         return [
             f"single host  apply {times['apply']:5.0f} s",
             f"single host  rotation: up {rotated:5.0f} s (files re-read, no restart)  "
-            f"{load.failed()}",
+            f"{load.summary()}",
         ]
     finally:
         next(applied, None)
@@ -109,6 +77,13 @@ def single_host(engine: Engine, built: Built, vault: DevVault, interval: float) 
 
 def _moved(stack: SwarmStack, services: set[str]) -> bool:
     return all(stack.tasks(s) and LOST not in stack.tasks(s) for s in services)
+
+
+def _passes(call: Callable[[], tuple[bool, str]]) -> bool:
+    try:
+        return call()[0]
+    except (OSError, http.client.HTTPException, ValueError):
+        return False
 
 
 def _until(done: Callable[[], bool], timeout: float = 300) -> None:
@@ -126,36 +101,32 @@ def swarm_target(
     applied = applied_swarm_stack(engine, built, swarm, vault, times)
     stack = next(applied)
     try:
-        key = {"X-API-Key": stack.api_key()}
-
-        def task() -> bool:
-            status, body = stack.call("POST", "/api/v1/agents/primary/tasks", TASK, key, 10)
-            return (status, body) == (200, ANSWER)
+        task = stack.task_passes
 
         lines = [f"swarm        apply {times['swarm apply']:5.0f} s "
                  f"(images pushed in {times['swarm images']:.0f} s)"]  # fmt: skip
         with docker_host(swarm), pytest.MonkeyPatch.context() as patch:
             point_at(vault, patch)
-            with Load(task, interval).running() as load:
+            with BoundedLoad(task, interval).running() as load:
                 started = time.monotonic()
                 stack.update(rotation={"postgres": 1})
                 returned = time.monotonic() - started
                 _until(lambda: stack.rolled("api-gateway", "primary-agent"))
                 rolled = time.monotonic() - started
             lines.append(f"swarm        rotation: up {returned:5.0f} s, every app task rolled "
-                         f"in {rolled:.0f} s  {load.failed()}")  # fmt: skip
+                         f"in {rolled:.0f} s  {load.summary()}")  # fmt: skip
         on_lost = {s for s in stack.services() if LOST in stack.tasks(s.removeprefix(f"{PREFIX}-"))}
         names = {s.removeprefix(f"{PREFIX}-") for s in on_lost}
-        with Load(task, interval).running() as load:
+        with BoundedLoad(task, interval).running() as load:
             started = time.monotonic()
             swarm.nodes[LOST].out("systemctl", "stop", "docker.socket", "docker.service")
             try:
-                _until(lambda: _moved(stack, names) and task())
+                _until(lambda: _moved(stack, names) and _passes(task))
                 took = time.monotonic() - started
             finally:
                 swarm.nodes[LOST].out("systemctl", "start", "docker.socket", "docker.service")
         lines.append(f"swarm        worker lost: {len(names)} services back on the nodes left "
-                     f"in {took:.0f} s  {load.failed()}")  # fmt: skip
+                     f"in {took:.0f} s  {load.summary()}")  # fmt: skip
         return lines
     finally:
         next(applied, None)

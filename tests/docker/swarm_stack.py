@@ -13,7 +13,6 @@ import http.client
 import json
 import socket
 import ssl
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -146,6 +145,16 @@ class SwarmStack:
         finally:
             connection.close()
 
+    def task_passes(self) -> tuple[bool, str]:
+        """One authenticated task to the agent through the edge (10 s at most): it passed,
+        and what came back when it did not (a call for tests/docker/load.py)."""
+        status, body = self.call(
+            "POST", "/api/v1/agents/primary/tasks", {"input": "abc"},
+            {"X-API-Key": self.api_key()}, timeout=10,
+        )  # fmt: skip
+        passed = (status, body) == (200, {"output": "cba", "agent": "primary"})
+        return passed, "" if passed else f"{status} {str(body)[:200]}"
+
     def api_key(self) -> str:
         """The client API key the gateway's tasks read (the engine's secret they mount)."""
         data = unwrap(self.evaluation.named("api-gateway-app-run-vos-secrets-api-key").inputs)
@@ -240,40 +249,3 @@ def _edge_port(evaluation: Evaluation) -> int:
     ]  # fmt: skip
     [port] = edge["endpointSpec"]["ports"]
     return int(port["publishedPort"])
-
-
-class Load:
-    """A bounded load through the edge while something happens: one authenticated task to
-    the agent every `interval` seconds (one at a time, so at most 1/interval per second);
-    each answer's time and status (0: no answer)."""
-
-    def __init__(self, stack: SwarmStack, interval: float = 0.2) -> None:
-        self.stack, self.interval = stack, interval
-        self.key = {"X-API-Key": stack.api_key()}
-        self.answers: list[tuple[float, int, str]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            started = time.monotonic()
-            try:
-                status, body = self.stack.call(
-                    "POST", "/api/v1/agents/primary/tasks", {"input": "abc"}, self.key, timeout=10
-                )
-                ok = (status, body) == (200, {"output": "cba", "agent": "primary"})
-                self.answers.append((started, status, "" if ok else str(body)[:200]))
-            except OSError as error:
-                self.answers.append((started, 0, repr(error)[:200]))
-            self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
-
-    def failed(self) -> list[tuple[float, int, str]]:
-        return [a for a in self.answers if a[2] or a[1] != 200]
-
-    def __enter__(self) -> Load:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()

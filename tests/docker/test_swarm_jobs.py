@@ -9,7 +9,6 @@ DOCKER_CERT_PATH)."""
 
 from __future__ import annotations
 
-import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -29,7 +28,8 @@ from components.swarm.service import hardened_service
 from tests.docker.engine import Engine
 from tests.docker.host_pki import ca, issue
 from tests.docker.swarm_apply import SwarmMocks, remove_stack
-from tests.docker.swarm_hosts import ADDRESSES, API_PORT, MANAGER, Swarm
+from tests.docker.swarm_hosts import Swarm
+from tests.docker.swarm_stack import docker_host
 from tests.helpers import profile
 from tools.offline.mocks import MockState
 from tools.offline.runner import evaluate
@@ -120,22 +120,14 @@ def jobs(engine: Engine, swarm: Swarm) -> Iterator[Jobs]:
     material = {"ca": authority.cert, "cert": server.cert, "key": server.key,
                 "password": secrets.token_urlsafe(24), "admin_cert": admin.cert,
                 "admin_key": admin.key, "role_password": secrets.token_urlsafe(24)}  # fmt: skip
-    # As a user's shell would hold them for the Docker provider, and so for the job's.
-    variables = {"DOCKER_HOST": f"tcp://{ADDRESSES[MANAGER]}:{API_PORT}",
-                 "DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(swarm.client_dir)}  # fmt: skip
-    saved = {k: os.environ.get(k) for k in variables}
-    os.environ.update(variables)
     made = Jobs(swarm, MockState(), image, material)
-    try:
-        made.up(engine)
-        yield made
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        remove_stack(swarm.api(), "jobs", PREFIX)
+    # As a user's shell would hold them for the Docker provider, and so for the job's.
+    with docker_host(swarm):
+        try:
+            made.up(engine)
+            yield made
+        finally:
+            remove_stack(swarm.api(), "jobs", PREFIX)
 
 
 def test_the_roles_job_ran_once_and_its_role_logs_in(jobs: Jobs) -> None:
