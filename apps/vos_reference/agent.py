@@ -1,7 +1,8 @@
 """The reference agent: takes tasks from its own queue (only from the gateway), does its
 work (a task `fetch <https URL>` calls the outside through the egress proxy), answers the
-gateway under its own name, continuing the gateway's trace; counts its tasks and tools and
-shows when it is busy (the contract's agent metrics)."""
+gateway replica that asked (the task's `reply_to`) under its own name, continuing the
+gateway's trace; counts its tasks and tools and shows when it is busy (the contract's agent
+metrics)."""
 
 from __future__ import annotations
 
@@ -78,11 +79,17 @@ def build(env: Environment) -> Starlette:
         for tool in (TOOL, FETCH_TOOL):
             TOOLS.labels(tool, outcome)
     outbound = Outbound(env)
+    prefix = env.broker.reply_prefix
 
     async def on_task(user_id: str, body: dict[str, Any], message: AbstractIncomingMessage) -> None:
         if user_id != gateway:
             log.warning("a task not from the gateway", extra={"fields": {"user": user_id}})
             return
+        reply_to = message.reply_to or ""
+        if reply_to and not (prefix and reply_to.startswith(prefix)):
+            # The broker would refuse the answer (and close the channel): the task is
+            # rejected to the dead letters instead, for the admin to see.
+            raise ValueError(f"a task's reply_to {reply_to!r} is not under {prefix!r}")
         BUSY.set(1)
         started = time.perf_counter()
         try:
@@ -94,7 +101,9 @@ def build(env: Environment) -> Starlette:
                 TOOLS.labels(tool, outcome).inc()
                 TASKS.labels(outcome).inc()
                 # The answer first: keeping the task is best effort and must not delay it.
-                await messaging.publish("result", answer, message.correlation_id or "")
+                await messaging.publish(
+                    "result", answer, message.correlation_id or "", routing_key=reply_to
+                )
                 memory = readiness.memory
                 kept = await memory.keep({"input": text} | answer) if memory else False
                 log.info("task", extra={"fields": {"outcome": outcome, "kept": kept}})

@@ -3,13 +3,16 @@ client certificate, its own user and password file; publish only to the exchange
 routing keys under its prefix, `user_id` set to its user (the broker refuses anything else),
 the request id and the W3C trace context in the headers; consume only its own queue, and
 reject a message without `user_id` (the broker checks `user_id` only when it is set, so a
-message without one would arrive unattributed)."""
+message without one would arrive unattributed). A gateway replica also declares and reads
+its own reply queue, so that an agent's answer reaches the replica that asked, not whichever
+replica takes the shared queue's next message."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import secrets
 import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -45,6 +48,13 @@ class Messaging:
         self.connection: AbstractConnection | None = None
         self.channel: AbstractChannel | None = None
         self.exchange: aio_pika.abc.AbstractExchange | None = None
+        # One id for the process's life: an answer published while it reconnects reaches the
+        # queue declared again under the same name, not a queue nobody reads.
+        self.replica = secrets.token_hex(8) if settings.reply_queue_prefix else ""
+
+    def reply_to(self, agent: str) -> str:
+        """The gateway: the routing key an agent answers this replica's task under."""
+        return f"reply.{agent}.{self.replica}" if self.replica else ""
 
     async def connect(self) -> None:
         # Not aio-pika's robust connection: it reconnects with the password it started with,
@@ -101,7 +111,16 @@ class Messaging:
             and not self.channel.is_closed
         )
 
-    async def publish(self, topic: str, body: dict[str, Any], correlation_id: str = "") -> None:
+    async def publish(
+        self,
+        topic: str,
+        body: dict[str, Any],
+        correlation_id: str = "",
+        reply_to: str = "",
+        routing_key: str = "",
+    ) -> None:
+        """Under the publish prefix and `topic`, or under `routing_key` when given (an
+        answer to a task's `reply_to`, already checked against the reply prefix)."""
         assert self.exchange is not None
         headers: dict[str, Any] = {REQUEST_ID_HEADER: REQUEST_ID.get()}
         propagate.inject(headers)  # traceparent, tracestate
@@ -112,12 +131,24 @@ class Messaging:
             user_id=self.settings.user,
             headers=headers,
             correlation_id=correlation_id or None,
+            reply_to=reply_to or None,
         )
-        await self.exchange.publish(message, routing_key=self.settings.publish_prefix + topic)
+        key = routing_key or self.settings.publish_prefix + topic
+        await self.exchange.publish(message, routing_key=key)
 
     async def consume(self, handler: Handler) -> None:
-        assert self.channel is not None, "connect() first"
-        queue = await self.channel.get_queue(self.settings.queue, ensure=False)
+        assert self.channel is not None and self.exchange is not None, "connect() first"
+        queues = [await self.channel.get_queue(self.settings.queue, ensure=False)]
+        if self.replica:
+            # Exclusive: no other connection reads it, and it goes when this one does.
+            replies = await self.channel.declare_queue(
+                self.settings.reply_queue_prefix + self.replica,
+                durable=False,
+                exclusive=True,
+                auto_delete=True,
+            )
+            await replies.bind(self.exchange, f"reply.*.{self.replica}")
+            queues.append(replies)
 
         async def on_message(message: AbstractIncomingMessage) -> None:
             if not message.user_id:
@@ -138,7 +169,8 @@ class Messaging:
                 REQUEST_ID.reset(request_id)
                 otel_context.detach(token)
 
-        await queue.consume(on_message)
+        for queue in queues:
+            await queue.consume(on_message)
 
 
 def _text_headers(headers: dict[str, Any]) -> dict[str, str]:

@@ -20,6 +20,10 @@ class Broker:
     exchange: str
     queue: str
     publish_prefix: str
+    reply_queue_prefix: str = ""
+    """The gateway: each replica's own reply queue starts with this (docs/APP-CONTRACT.md)."""
+    reply_prefix: str = ""
+    """An agent: a task's `reply_to` must start with this."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,8 @@ def read(role: Role, env: dict[str, str] | None = None) -> Environment:
             get("VOS_RABBITMQ_EXCHANGE"),
             get("VOS_RABBITMQ_QUEUE"),
             get("VOS_RABBITMQ_PUBLISH_PREFIX"),
+            source.get("VOS_RABBITMQ_REPLY_QUEUE_PREFIX", ""),
+            source.get("VOS_RABBITMQ_REPLY_PREFIX", ""),
         )
     database = None
     if source.get("VOS_POSTGRES_HOST"):

@@ -1,5 +1,5 @@
 """The reference API gateway: login (a JWT for the admin), and tasks handed to an agent over
-RabbitMQ, whose answer comes back on the gateway's own queue."""
+RabbitMQ, whose answer comes back on this replica's own reply queue (broker.py)."""
 
 from __future__ import annotations
 
@@ -112,7 +112,12 @@ def build(env: Environment) -> Starlette:
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         waiting[correlation] = future
         try:
-            await messaging.publish(f"{agent}.task", {"input": body.get("input")}, correlation)
+            await messaging.publish(
+                f"{agent}.task",
+                {"input": body.get("input")},
+                correlation,
+                reply_to=messaging.reply_to(agent),
+            )
             return JSONResponse(await asyncio.wait_for(future, ANSWER_TIMEOUT_S))
         except DeliveryError:
             # The broker refused the task: the agent's queue is at its bound (a Basic.Nack,

@@ -138,11 +138,27 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("VOS_RABBITMQ_VHOST", "vos", "virtual host"),
     Variable("VOS_RABBITMQ_USER", "api-gateway", "the app's own broker user"),
     Variable("VOS_RABBITMQ_EXCHANGE", "vos.messages", "the only exchange it may publish to"),
-    Variable("VOS_RABBITMQ_QUEUE", "vos.gateway", "the only queue it may read"),
+    Variable(
+        "VOS_RABBITMQ_QUEUE",
+        "vos.gateway",
+        "its shared queue: every replica may take any message of it",
+    ),
     Variable(
         "VOS_RABBITMQ_PUBLISH_PREFIX",
         "agent.",
         "routing keys it may publish start with this; set `user_id` to VOS_RABBITMQ_USER",
+    ),
+    Variable(
+        "VOS_RABBITMQ_REPLY_QUEUE_PREFIX",
+        "vos.gateway.reply.",
+        "each replica declares its own reply queue: this and the replica's id (Messaging)",
+        "gateway",
+    ),
+    Variable(
+        "VOS_RABBITMQ_REPLY_PREFIX",
+        "reply.weather.",
+        "a task's `reply_to` starts with this: answer it under that routing key (Messaging)",
+        "agent",
     ),
     Variable("VOS_WEAVIATE_URL", "https://weaviate:8443", "Weaviate REST endpoint"),
     Variable(

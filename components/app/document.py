@@ -192,11 +192,27 @@ def contract_markdown() -> str:
         "  `VOS_RABBITMQ_PUBLISH_PREFIX` (the gateway: `agent.<agent>.<topic>`; an agent:",
         "  `gateway.<its name>.<topic>`), and set the AMQP `user_id` property to",
         "  `VOS_RABBITMQ_USER`: the broker refuses anything else.",
-        "- Consume only `VOS_RABBITMQ_QUEUE`, and reject (no requeue) a message without "
-        "`user_id`: the broker",
-        "  checks `user_id` only when it is set, so such a message arrives unattributed. Take "
-        "tasks only from",
-        "  the gateway's user and answers only from the agent the routing key names.",
+        "- Consume only `VOS_RABBITMQ_QUEUE` (the gateway also its replicas' reply queues, "
+        "below), and reject",
+        "  (no requeue) a message without `user_id`: the broker checks `user_id` only when it "
+        "is set, so such",
+        "  a message arrives unattributed. Take tasks only from the gateway's user and answers "
+        "only from the",
+        "  agent the routing key names.",
+        "- Answers reach the replica that asked. The gateway runs as several replicas (Swarm) "
+        "sharing its",
+        "  queue, where an answer would go to whichever replica takes it next. So each replica "
+        "declares its",
+        "  own queue, `VOS_RABBITMQ_REPLY_QUEUE_PREFIX` and an id of its own (`[a-z0-9-]`, "
+        "up to 63): exclusive",
+        "  and auto-delete, bound to the exchange with `reply.*.<id>`; its tasks carry "
+        "`reply_to: reply.<agent>.<id>`",
+        "  and a `correlation_id`. An agent answers a task under its `reply_to` (which starts with",
+        "  `VOS_RABBITMQ_REPLY_PREFIX`: reject a task with any other, no requeue), and a task "
+        "without",
+        "  `reply_to` under `gateway.<its name>.result`, to the shared queue. The broker allows "
+        "the gateway",
+        "  no other queue or binding, and an agent no other reply key.",
         "- What a consumer rejects is not lost: the broker moves it to "
         f"`{DEAD_LETTER}` (a policy on every",
         f"  app queue; the queue keeps the newest {DEAD_LETTER_LIMIT:,}".replace(",", " ")

@@ -101,6 +101,10 @@ def environment(settings: Settings, app: App) -> dict[str, str]:
             "VOS_RABBITMQ_QUEUE": user.queue,
             "VOS_RABBITMQ_PUBLISH_PREFIX": user.publish_prefix,
         }
+        if user.reply_queue_prefix:
+            env["VOS_RABBITMQ_REPLY_QUEUE_PREFIX"] = user.reply_queue_prefix
+        if user.reply_prefix:
+            env["VOS_RABBITMQ_REPLY_PREFIX"] = user.reply_prefix
     if settings.is_enabled(WEAVIATE.key):
         env["VOS_WEAVIATE_URL"] = f"https://{WEAVIATE.dns_name}:{WEAVIATE.tls_port}"
         env["VOS_WEAVIATE_COLLECTION_PREFIX"] = contract.collection_prefix(app.dns_name)

@@ -18,6 +18,7 @@ from components.rabbitmq.users import (
     DEAD_LETTER_LIMIT,
     DEAD_LETTER_MIB,
     EXCHANGE,
+    REPLY_QUEUE_PREFIX,
     VHOST,
     BrokerUser,
 )
@@ -219,7 +220,8 @@ def definitions(admin_hash: str, users: Sequence[tuple[BrokerUser, str]]) -> str
             ),
         ],
         # Topic authorization: on the topic exchange a user may publish only the routing keys
-        # its publish pattern matches, and bind nothing (configure is refused anyway).
+        # its publish pattern matches, and bind nothing but, for the gateway's replicas,
+        # their own reply queues with their own binding keys.
         "topic_permissions": [
             {"user": ADMIN, "vhost": VHOST, "exchange": EXCHANGE, "write": ".*", "read": ".*"},
             *(
@@ -228,7 +230,7 @@ def definitions(admin_hash: str, users: Sequence[tuple[BrokerUser, str]]) -> str
                     "vhost": VHOST,
                     "exchange": EXCHANGE,
                     "write": user.publish_pattern,
-                    "read": "^$",
+                    "read": user.bind_pattern,
                 }
                 for user, _ in users
             ),
@@ -282,8 +284,10 @@ def start_script() -> str:
     """The broker's command. RabbitMQ imports definitions at boot but never deletes what
     they no longer name, so a removed agent's user (with its password hash and its
     permissions) and its queue would stay on the data volume. After the node has booted,
-    this deletes every user not in USERS and every queue of the vhost not in QUEUES, then
-    waits on the server, passing on the signal `docker stop` sends."""
+    this deletes every user not in USERS and every queue of the vhost not in QUEUES (but the
+    gateway replicas' reply queues: exclusive, they die with their connection, and a replica
+    that connected first must keep its own), then waits on the server, passing on the signal
+    `docker stop` sends."""
     return f"""#!/bin/sh
 # Rendered by vos-infra: start RabbitMQ, then remove what the definitions no longer name.
 set -u
@@ -303,6 +307,7 @@ if kill -0 "$server" 2>/dev/null; then
   done
   rabbitmqctl -q list_queues -p {VHOST} --no-table-headers name </dev/null |
     while read -r queue; do
+      case "$queue" in {REPLY_QUEUE_PREFIX}*) continue ;; esac
       grep -qxF "$queue" "$VOS_BROKER_QUEUES" ||
         rabbitmqctl -q delete_queue -p {VHOST} "$queue" </dev/null
     done

@@ -116,11 +116,14 @@ class ReferenceStack:
         role: str,
         leave_out: tuple[str, ...] = (),
         proxy_port: int | None = None,
+        replica: str = "",
     ) -> App:
         """Lay out the app's files and secrets (but `leave_out` secret variables); with
-        `proxy_port`, its HTTPS_PROXY names the egress proxy on that port."""
+        `proxy_port`, its HTTPS_PROXY names the egress proxy on that port; with `replica`,
+        another instance of it, kept as `<name>/<replica>` in `apps`."""
         container: RenderedContainer = self.rendered[name]
-        root = self.folder / name
+        key = f"{name}/{replica}" if replica else name
+        root = self.folder / key
         secrets = root / "secrets"
         for file in container.files.values():
             assert file.path.startswith(CONFIG_DIR + "/"), file.path
@@ -155,7 +158,7 @@ class ReferenceStack:
         if "VOS_GATEWAY_URL" in env and "api-gateway" in self.apps:
             env["VOS_GATEWAY_URL"] = f"https://api-gateway:{self.apps['api-gateway'].port}"
         app = App(name, role, root, env)
-        self.apps[name] = app
+        self.apps[key] = app
         return app
 
     def start(self, app: App) -> None:

@@ -246,6 +246,31 @@ def test_a_task_reaches_an_agent_over_rabbitmq_and_its_answer_comes_back_in_one_
     assert "vos_agent_busy 0.0" in metrics
 
 
+def test_each_gateway_replica_gets_the_answers_to_its_own_tasks(stack: ReferenceStack) -> None:
+    """Two replicas share the gateway's identity and its queue: each declares its own reply
+    queue, so every answer reaches the replica holding the caller's request (with one
+    shared queue, about half would time out in the other replica)."""
+    first = _gateway(stack)
+    second = stack.prepare("api-gateway", "gateway", replica="2")
+    # Its sidecar would render what the first replica's renders now (a test may rotate it).
+    for variable in ("VOS_RABBITMQ_PASSWORD_FILE", "VOS_API_KEY_FILE"):
+        write_atomically(second.secret(variable), first.secret(variable).read_text())
+    stack.start(second)
+    try:
+        assert wait_until(lambda: ready(second), timeout=60), second.lines()[-10:]
+        headers = {"X-API-Key": _key(stack)}
+        for n in range(12):
+            replica = (first, second)[n % 2]
+            text = f"task-{n}"
+            answer = call(replica, "POST", "/api/v1/agents/weather/tasks", headers, {"input": text})
+            assert answer.status == 200, (n, answer.status, answer.body)
+            assert answer.json() == {"output": text[::-1], "agent": "weather"}
+    finally:
+        assert second.process is not None
+        second.process.terminate()
+        second.process.wait(timeout=10)
+
+
 def test_a_rotated_broker_password_is_taken_from_the_file_on_reconnect(
     stack: ReferenceStack,
 ) -> None:

@@ -23,6 +23,7 @@ class Received:
     routing_key: str
     user_id: str | None
     correlation_id: str | None
+    reply_to: str | None
     headers: dict[str, Any]
     body: bytes
 
@@ -63,6 +64,7 @@ class BrokerPeer:
         user_id: str | None,
         correlation_id: str,
         headers: dict[str, str] | None = None,
+        reply_to: str | None = None,
     ) -> None:
         self.channel.basic_publish(
             exchange,
@@ -73,10 +75,17 @@ class BrokerPeer:
                 delivery_mode=pika.spec.PERSISTENT_DELIVERY_MODE,
                 user_id=user_id,
                 correlation_id=correlation_id,
+                reply_to=reply_to,
                 headers=headers or {},
             ),
             mandatory=True,
         )
+
+    def reply_queue(self, name: str, exchange: str, binding: str) -> None:
+        """Declare a gateway replica's own reply queue (exclusive: it goes with this
+        connection) and bind it, as the contract tells the gateway to."""
+        self.channel.queue_declare(name, durable=False, exclusive=True, auto_delete=True)
+        self.channel.queue_bind(name, exchange, binding)
 
     def get(self, queue: str, within: float, correlation_id: str | None = None) -> Received | None:
         """The first message in `queue` (with that correlation id, acknowledging any other
@@ -93,6 +102,7 @@ class BrokerPeer:
                 method.routing_key,
                 properties.user_id,
                 properties.correlation_id,
+                properties.reply_to,
                 dict(properties.headers or {}),
                 body,
             )

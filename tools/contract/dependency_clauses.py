@@ -120,14 +120,15 @@ def _dead_letters(run: Run, dependencies: Dependencies) -> int:
     raise ClauseFailed(f"the broker lists no {DEAD_LETTER} queue: {done.output[-200:]!r}")
 
 
-def _attributed(run: Run, message: Received, what: str) -> str:
-    """The contract's properties of a message the app published; its trace id."""
+def _attributed(run: Run, message: Received, what: str, prefix: str = "") -> str:
+    """The contract's properties of a message the app published (its routing key under
+    `prefix`, by default its publish prefix); its trace id."""
     env = run.subject.env
     require(
         message.user_id == env["VOS_RABBITMQ_USER"],
         f"{what} published with user_id {message.user_id!r}, not {env['VOS_RABBITMQ_USER']!r}",
     )
-    prefix = env["VOS_RABBITMQ_PUBLISH_PREFIX"]
+    prefix = prefix or env["VOS_RABBITMQ_PUBLISH_PREFIX"]
     require(
         message.routing_key.startswith(prefix),
         f"{what} published with routing key {message.routing_key!r}, not under {prefix!r}",
@@ -141,8 +142,9 @@ def _attributed(run: Run, message: Received, what: str) -> str:
 
 
 def _gateway(run: Run, dependencies: Dependencies, agent: Counterpart, key: str) -> None:
-    """A task through the gateway's API reaches the agent's queue attributed; an answer
-    without user_id is rejected to the dead letters, the agent's answer reaches the caller."""
+    """A task through the gateway's API reaches the agent's queue attributed, with a
+    reply_to for that agent; an answer without user_id is rejected to the dead letters, the
+    agent's answer under the reply_to reaches the caller."""
     exchange = run.subject.env["VOS_RABBITMQ_EXCHANGE"]
     token = secrets.token_hex(8)
     broker = _broker(run, dependencies, agent)
@@ -163,11 +165,16 @@ def _gateway(run: Run, dependencies: Dependencies, agent: Counterpart, key: str)
                 )
             _attributed(run, task, "a task")
             require(bool(task.correlation_id), "a task published without a correlation_id")
+            reply_to = task.reply_to or ""
+            require(
+                reply_to.startswith(agent.reply_prefix) and len(reply_to) > len(agent.reply_prefix),
+                f"a task's reply_to {reply_to!r} is not {agent.reply_prefix}<replica id>: an "
+                "answer could reach another replica of the gateway (Messaging)",
+            )
             dead = _dead_letters(run, dependencies)
-            result = f"{agent.prefix}result"
             for user_id, output in ((None, "unattributed"), (agent.user, token)):
                 body = json.dumps({"output": output}).encode()
-                broker.publish(exchange, result, body, user_id, task.correlation_id or "")
+                broker.publish(exchange, reply_to, body, user_id, task.correlation_id or "")
             answer: Answer = asked.result()
     finally:
         broker.close()
@@ -183,41 +190,55 @@ def _gateway(run: Run, dependencies: Dependencies, agent: Counterpart, key: str)
 
 
 def _agent(run: Run, dependencies: Dependencies, gateway: Counterpart) -> None:
-    """A task from the gateway is answered attributed, in the same trace; a task without
-    user_id gets no answer and is rejected to the dead letters."""
-    exchange = run.subject.env["VOS_RABBITMQ_EXCHANGE"]
+    """A task from a gateway replica is answered under its reply_to, attributed, in the same
+    trace; a task without reply_to to the gateway's shared queue; a task without user_id,
+    or whose reply_to is another agent's, gets no answer and is rejected to the dead
+    letters."""
+    env = run.subject.env
+    exchange = env["VOS_RABBITMQ_EXCHANGE"]
     topic = f"{gateway.prefix}{run.subject.name.removesuffix('-agent')}.task"
     trace_id, parent = secrets.token_hex(16), secrets.token_hex(8)
     headers = {"traceparent": f"00-{trace_id}-{parent}-01", "x-request-id": uuid.uuid4().hex}
     body = json.dumps({"input": "contract"}).encode()
+    replica = secrets.token_hex(8)
+    replies = gateway.reply_queue_prefix + replica
     broker = _broker(run, dependencies, gateway)
     try:
+        broker.reply_queue(replies, exchange, f"reply.*.{replica}")
+        reply_to = env.get("VOS_RABBITMQ_REPLY_PREFIX", "") + replica
         asked = uuid.uuid4().hex
-        broker.publish(exchange, topic, body, gateway.user, asked, headers)
-        answer = broker.get(gateway.queue, MESSAGE_WITHIN_S, asked)
+        broker.publish(exchange, topic, body, gateway.user, asked, headers, reply_to)
+        answer = broker.get(replies, MESSAGE_WITHIN_S, asked)
         require(
             answer is not None,
-            f"no answer to a task (correlation_id {asked}) in {gateway.queue} within "
+            f"no answer under reply_to {reply_to} to a task (correlation_id {asked}) within "
             f"{MESSAGE_WITHIN_S} s",
         )
         assert answer is not None
-        continued = _attributed(run, answer, "an answer")
+        continued = _attributed(run, answer, "an answer", reply_to)
         require(
             continued == trace_id and parent not in str(answer.headers.get("traceparent")),
             f"an answer not in the task's trace {trace_id} (a span of its own under it)",
         )
-        dead = _dead_letters(run, dependencies)
-        unattributed = uuid.uuid4().hex
-        broker.publish(exchange, topic, body, None, unattributed, headers)
+        shared = uuid.uuid4().hex
+        broker.publish(exchange, topic, body, gateway.user, shared, headers)
         require(
-            broker.get(gateway.queue, REJECTED_WITHIN_S, unattributed) is None,
-            "a task without user_id was answered",
+            broker.get(gateway.queue, MESSAGE_WITHIN_S, shared) is not None,
+            f"no answer in {gateway.queue} to a task without reply_to within {MESSAGE_WITHIN_S} s",
         )
+        dead = _dead_letters(run, dependencies)
+        unattributed, elsewhere = uuid.uuid4().hex, uuid.uuid4().hex
+        broker.publish(exchange, topic, body, None, unattributed, headers, reply_to)
+        stolen = f"reply.not-{run.subject.name}.{replica}"
+        broker.publish(exchange, topic, body, gateway.user, elsewhere, headers, stolen)
+        got = broker.get(replies, REJECTED_WITHIN_S, unattributed)
+        require(got is None, "a task without user_id was answered")
     finally:
         broker.close()
     require(
-        until(lambda: _dead_letters(run, dependencies) > dead, REJECTED_WITHIN_S),
-        f"a task without user_id did not reach {DEAD_LETTER} (rejected without requeue)",
+        until(lambda: _dead_letters(run, dependencies) >= dead + 2, REJECTED_WITHIN_S),
+        f"a task without user_id and one whose reply_to ({stolen}) is not under the agent's "
+        f"reply prefix did not both reach {DEAD_LETTER} (rejected without requeue)",
     )
 
 

@@ -36,6 +36,10 @@ class Counterpart:
     key: str
     queue: str
     prefix: str
+    reply_prefix: str = ""
+    """An agent: its answers' routing keys under a task's reply_to start with this."""
+    reply_queue_prefix: str = ""
+    """The gateway: each replica's reply queue is this and the replica's id."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,8 @@ def _counterpart(evaluation: Evaluation, app: RenderedContainer | None) -> Count
         key=app.file(env["VOS_TLS_CLIENT_KEY_FILE"]),
         queue=env["VOS_RABBITMQ_QUEUE"],
         prefix=env["VOS_RABBITMQ_PUBLISH_PREFIX"],
+        reply_prefix=env.get("VOS_RABBITMQ_REPLY_PREFIX", ""),
+        reply_queue_prefix=env.get("VOS_RABBITMQ_REPLY_QUEUE_PREFIX", ""),
     )
 
 
