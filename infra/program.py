@@ -37,7 +37,6 @@ def main() -> Platform:
     settings = load_settings(
         pulumi.get_stack(), stack_config(), REGISTRY, is_secret=config_source.is_secret
     )
-    refuse_undeployed_target(settings)
     refuse_placeholder_images(settings)
     tolerant = only_warns()
     check_restored_volume(settings, offline=os.environ.get(OFFLINE) == "1")
@@ -79,30 +78,3 @@ def refuse_placeholder_images(settings: Settings) -> None:
         pulumi.log.warn(f"{len(problems)} image(s) will be refused at `pulumi up`:\n{message}")
         return
     raise PlaceholderImages(f"nothing was created; pin these images first:\n{message}")
-
-
-class TargetNotDeployed(RuntimeError):
-    """A target the program renders but does not deploy yet."""
-
-
-def refuse_undeployed_target(settings: Settings) -> None:
-    """`target: swarm` renders the whole stack as Swarm services, jobs, secrets and overlays
-    (components/swarm/target.py); the whole dev stack runs so on the tests' three-node Swarm
-    (tests/docker/test_swarm_stack.py), but not yet as a platform needs it (issue 25): two
-    gateways do not answer every task (the reference gateway's replicas share one result
-    queue), and a rotation under load is not yet shown to fail no request. A preview (and
-    the offline tools) show what it would create and check it against the policies; a real
-    update stops here, before any resource, rather than deploy what the tests show broken."""
-    if settings.target != "swarm":
-        return
-    why = (
-        "vos-infra:target is 'swarm': the stack is rendered for a Swarm and runs on the "
-        "tests' Swarm, but two gateway replicas do not yet answer every task and a rotation "
-        "under load is not yet shown to fail no request (issue 25)"
-    )
-    if only_warns():
-        pulumi.log.warn(f"{why}; `pulumi up` refuses it until they are")
-        return
-    raise TargetNotDeployed(
-        f"nothing was created: {why}.\n  Fix: pulumi config set vos-infra:target docker"
-    )

@@ -28,9 +28,10 @@ def ca_path(settings: Settings) -> Path | None:
 
 
 def read_vault_ca(settings: Settings, tolerate_missing: bool) -> str:
-    """The PEM text, or "" when no app needs it. `tolerate_missing`: preview or offline."""
+    """The PEM text, or "" when no sidecar needs it (no app, or a Swarm, where none runs).
+    `tolerate_missing`: preview or offline."""
     path = ca_path(settings)
-    if path is None or not settings.apps_enabled():
+    if path is None or not settings.apps_enabled() or settings.target == "swarm":
         return ""
     fix = (
         "start the dev Vault (scripts/vault.sh start) or point "

@@ -61,7 +61,9 @@ def local_vault_ports(raw: Raw) -> set[int]:
 
 
 def for_apps(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
-    if not runs_apps(raw, catalogue):
+    # On a Swarm no sidecar runs (components/swarm/target.py: the secrets are Swarm secrets),
+    # so nothing in a container dials Vault: its image, CA and address are the sidecars'.
+    if not runs_apps(raw, catalogue) or raw.get("target") == "swarm":
         return
     vault = section(raw, "vault")
     why = "the app containers' Vault Agent sidecars need it"

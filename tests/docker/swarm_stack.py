@@ -180,10 +180,9 @@ def swarm_stack_config(images: dict[str, str], app_image: str, vault: DevVault) 
     services = dict(overrides["services"])
     for key, image in images.items():
         services[key] = {**services.get(key, {}), "image": image}
-    # One gateway, not swarm_overrides' two: the reference gateway's replicas share one
-    # result queue, so an agent's answer reaches either of them, and the one that did not ask
-    # drops it (seen here: about half the tasks answered 504 with two). Open in issue 25.
-    services["apiGateway"] = {**services["apiGateway"], "image": app_image, "replicas": 1}
+    # swarm_overrides' two gateway replicas, prod's minimum: each answer reaches the replica
+    # that asked through its own reply queue (components/rabbitmq/users.py).
+    services["apiGateway"] = {**services["apiGateway"], "image": app_image}
     agent = {"name": "primary", "image": app_image, "memoryMb": 384, "cpus": 0.5,
              "replicas": APP_REPLICAS}  # fmt: skip
     return with_overrides(

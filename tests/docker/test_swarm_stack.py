@@ -111,7 +111,7 @@ def test_a_task_through_the_edge_reaches_an_agent_over_the_overlays_and_back(
         status, _ = swarm_stack.call("POST", "/api/v1/agents/primary/tasks", task, headers)
         assert status == 401
     key = {"X-API-Key": swarm_stack.api_key()}
-    for _ in range(5):  # the agent's tasks share its queue, on whichever node they run
+    for _ in range(10):  # both gateways and both agents, on whichever nodes they run
         answer = swarm_stack.call("POST", "/api/v1/agents/primary/tasks", task, key)
         assert answer == (200, {"output": "cba", "agent": "primary"})
 
@@ -147,11 +147,10 @@ def test_a_rotation_of_the_apps_database_passwords_rolls_their_tasks_under_load(
     key = {"X-API-Key": swarm_stack.api_key()}
     answer = swarm_stack.call("POST", "/api/v1/agents/primary/tasks", {"input": "abc"}, key)
     assert answer == (200, {"output": "cba", "agent": "primary"})
-    # What the load saw, for the issue's record (not a pass criterion here: see issue 25).
-    print(
-        f"rotation rolled in {time.monotonic() - started:.0f} s; "
-        f"{load.summary()}: {load.failed()[:3]}"
-    )
+    # Start-first updates: a new task is healthy before an old one stops, and a stopping
+    # gateway finishes what it holds (its answers come to its own reply queue).
+    print(f"rotation rolled in {time.monotonic() - started:.0f} s; {load.summary()}")
+    assert load.window() and not load.failed(), load.failed()[:5]
 
 
 def test_a_lost_worker_s_tasks_run_again_on_the_nodes_left_and_the_edge_answers(
@@ -181,6 +180,9 @@ def test_a_lost_worker_s_tasks_run_again_on_the_nodes_left_and_the_edge_answers(
         answer = swarm_stack.call("POST", "/api/v1/agents/primary/tasks", {"input": "abc"}, key)
         assert answer == (200, {"output": "cba", "agent": "primary"})
         print(f"lost worker: {on_lost} moved; requests meanwhile {load.summary()}")
+        # Two gateways and two agent tasks on two app nodes: the ones left carry the load.
+        # A request in flight on the lost node may fail; no more than one in twenty.
+        assert len(load.failed()) * 20 <= len(load.window()), load.summary()
     finally:
         lost.out("systemctl", "start", "docker.socket", "docker.service")
         deadline = time.monotonic() + 120  # the host layer's swarm module needs it back

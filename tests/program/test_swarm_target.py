@@ -17,8 +17,7 @@ import yaml
 
 from components.app.contract import APP_UID
 from components.prometheus.files import CONFIG as PROMETHEUS_YML
-from infra.program import OFFLINE, TargetNotDeployed, refuse_undeployed_target
-from tests.helpers import swarm_config_file, swarm_overrides
+from tests.helpers import stack_overrides, swarm_config_file, swarm_overrides
 from tools.offline.mocks import MockState, unwrap
 from tools.offline.rendered import containers
 from tools.offline.runner import Evaluation, evaluate
@@ -215,23 +214,6 @@ def test_the_policy_pack_passes_it_once_the_engines_refuse_new_privileges(
     assert report.mandatory == [], report.text()
 
 
-def test_a_real_update_of_a_swarm_stack_stops_before_anything_until_the_whole_stack_ran_on_one(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    settings = _rendered("dev")  # a preview and the offline tools evaluate it (above)
-    assert settings.of_type(SERVICE)
-    from components.registry import REGISTRY
-    from stacks import load_settings
-
-    loaded = load_settings("dev", swarm_overrides("dev"), REGISTRY)
-    monkeypatch.delenv(OFFLINE, raising=False)
-    monkeypatch.setattr("pulumi.runtime.is_dry_run", lambda: False)
-    with pytest.raises(
-        TargetNotDeployed, match=r"(?s)nothing was created.*vos-infra:target docker"
-    ):
-        refuse_undeployed_target(loaded)
-
-
 def test_prometheus_scrapes_every_task_of_each_app_and_still_verifies_its_name() -> None:
     config = yaml.safe_load(swarm_config_file(_rendered("dev"), "prometheus", PROMETHEUS_YML))
     jobs = {job["job_name"]: job for job in config["scrape_configs"]}
@@ -251,3 +233,28 @@ def test_no_approle_or_policy_waits_in_vault_for_a_sidecar_that_never_runs() -> 
     logins = {"pulumi-python:dynamic/vault:AppRole", "pulumi-python:dynamic/vault:Policy"}
     assert not [r.name for r in _rendered("prod").registrations if r.type in logins]
     assert {r.type for r in _one_host_twin("prod").registrations} >= logins
+
+
+@pytest.mark.parametrize("target", ["swarm", "docker"])
+def test_only_the_single_host_asks_vault_settings_of_sidecars(target: str) -> None:
+    """No sidecar runs on a Swarm (its apps' secrets are Swarm secrets): an agent image for
+    them is not required, Vault's CA for them is not read (its file need not exist), and a
+    loopback Vault address (where `pulumi up` runs) is no container's loopback."""
+    from components.registry import REGISTRY
+    from infra.vault_ca import VaultCaMissing, read_vault_ca
+    from stacks import load_settings
+    from stacks.rules.vault import for_apps
+
+    raw = {"target": target, "agents": [{"name": "primary"}],
+           "vault": {"address": "https://127.0.0.1:8200"}}  # fmt: skip
+    problems = {".".join(map(str, p.path)) for p in for_apps(raw, REGISTRY)}
+    sidecars = {"vault.agentImage", "vault.caCertFile", "vault.address"}
+    assert problems == (set() if target == "swarm" else sidecars)
+    overrides = swarm_overrides("dev") if target == "swarm" else stack_overrides("dev")
+    vault = {"address": "https://host.docker.internal:8200", "caCertFile": "no/such/ca.pem"}
+    loaded = load_settings("dev", overrides | {"vault": vault}, REGISTRY)
+    if target == "swarm":
+        assert read_vault_ca(loaded, tolerate_missing=False) == ""
+    else:
+        with pytest.raises(VaultCaMissing, match=r"no/such/ca\.pem"):
+            read_vault_ca(loaded, tolerate_missing=False)
