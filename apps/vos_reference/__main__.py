@@ -22,6 +22,7 @@ def main() -> None:
         raise SystemExit("usage: python -m vos_reference [gateway|agent]")
     env = environment.read(role)  # type: ignore[arg-type]
     observability.setup(env.service)
+    observability.INFO.labels(env.node_name, env.task_name).set(1)
     start_http_server(
         env.metrics_port,
         registry=observability.REGISTRY,

@@ -69,6 +69,9 @@ class Environment:
     admin_password_file: str | None = None
     internal_key_file: str | None = None
     """Agent: the key it presents to the gateway."""
+    node_name: str = ""
+    task_name: str = ""
+    """On a Swarm: the node and the task of this replica (empty on one host)."""
 
 
 def read(role: Role, env: dict[str, str] | None = None) -> Environment:
@@ -141,4 +144,6 @@ def read(role: Role, env: dict[str, str] | None = None) -> Environment:
         jwt_secret_file=source.get("VOS_JWT_SECRET_FILE"),
         admin_password_file=source.get("VOS_ADMIN_PASSWORD_FILE"),
         internal_key_file=source.get("VOS_INTERNAL_API_KEY_FILE"),
+        node_name=source.get("VOS_NODE_NAME", ""),
+        task_name=source.get("VOS_TASK_NAME", ""),
     )

@@ -28,6 +28,7 @@ HTTP_DURATION = Histogram(
     ["http_request_method", "http_route", "http_response_status_code"],
     registry=REGISTRY,
 )
+INFO = Gauge("vos_app_info", "Where this replica runs", ["node", "task"], registry=REGISTRY)
 TASKS = Counter("vos_agent_tasks", "Tasks finished", ["outcome"], registry=REGISTRY)
 BUSY = Gauge("vos_agent_busy", "1 while a task is in progress", registry=REGISTRY)
 LLM_DURATION = Histogram(

@@ -109,6 +109,10 @@ class Variable:
     """`all`, `gateway`, `agent`, or a condition."""
 
 
+NODE_TEMPLATE, TASK_TEMPLATE = "{{.Node.Hostname}}", "{{.Task.Name}}"
+"""Swarm's templates for a task's environment (expanded by the engine for each task): a
+replica's node and task, which a scrape by DNS (`tasks.<app>`: addresses only) cannot tell."""
+
 # Non-secret environment, in the order the document lists it. `{...}` fields are filled in
 # per app by `environment`.
 VARIABLES: tuple[Variable, ...] = (
@@ -165,6 +169,18 @@ VARIABLES: tuple[Variable, ...] = (
         "VOS_WEAVIATE_COLLECTION_PREFIX",
         "ApiGateway",
         "name every collection the app creates with this prefix: its role reaches no other",
+    ),
+    Variable(
+        "VOS_NODE_NAME",
+        "vos-swarm-w1",
+        f"the node the task runs on (Swarm fills in `{NODE_TEMPLATE}`): `vos_app_info`",
+        "on a Swarm",
+    ),
+    Variable(
+        "VOS_TASK_NAME",
+        "vos-prod-api-gateway.2.k3x9",
+        f"the task (Swarm fills in `{TASK_TEMPLATE}`): `vos_app_info`",
+        "on a Swarm",
     ),
     Variable("VOS_AGENT_NAME", "weather", "the agent's name", "agent"),
     Variable("VOS_GATEWAY_URL", "https://api-gateway:8443", "the gateway's internal URL", "agent"),
@@ -236,6 +252,13 @@ class Metric:
 # The HTTP histogram is OpenTelemetry's `http.server.request.duration` (stable HTTP semantic
 # conventions) as its Prometheus exporter names it; 9464 is that exporter's default port.
 METRICS: tuple[Metric, ...] = (
+    Metric(
+        "vos_app_info",
+        "gauge",
+        ("node", "task"),
+        "always 1: where this replica runs (`VOS_NODE_NAME`, `VOS_TASK_NAME`; empty when "
+        "unset, on one host); the dashboards join it by `instance` to show each replica's node",
+    ),
     Metric(
         "http_server_request_duration_seconds",
         "histogram",

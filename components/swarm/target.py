@@ -15,10 +15,12 @@ says both)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import pulumi
 import pulumi_docker as docker
 
+from components.app.contract import NODE_TEMPLATE, TASK_TEMPLATE
 from components.docker.container import Placement
 from components.docker.spec import ContainerSpec
 from components.swarm.job import SwarmJob, swarm_job
@@ -55,6 +57,10 @@ def on_swarm(
         app=app,
         published=published,
     )
+    if app:
+        # Where each replica runs, for its `vos_app_info` (the app contract's Metrics).
+        where = {"VOS_NODE_NAME": NODE_TEMPLATE, "VOS_TASK_NAME": TASK_TEMPLATE}
+        spec = replace(spec, env=spec.env | where)
     if spec.one_shot:
         return swarm_job(name, spec, swarm, parent, depends_on)
     return hardened_service(name, spec, swarm, parent, depends_on)

@@ -122,3 +122,22 @@ def test_every_app_metric_an_alert_or_a_dashboard_reads_is_scraped_from_the_apps
         return {r["metric"]["__name__"] for r in _query(stack, f"count by (__name__) ({selector})")}
 
     assert eventually(lambda: scraped() >= wanted, seconds=60), wanted - scraped()
+
+
+def test_the_replica_panels_join_each_app_s_node_and_task(stack: Stack) -> None:
+    """`vos_app_info` joined by instance on the real Prometheus: one row per replica of each
+    app (on one host one each, node and task empty, so Prometheus drops those labels)."""
+    from components.grafana.dashboards import AGENTS, GATEWAY_JOB
+    from components.grafana.replica_panels import by_replica
+
+    agents = {app for app in APPS if app.endswith("-agent")}
+    for selector, jobs in ((GATEWAY_JOB, {"api-gateway"}), (AGENTS, agents)):
+        promql = by_replica(selector).queries[0].expr
+        promql = promql.replace("$__rate_interval", "2m").replace("$agent", ".+-agent")
+
+        def joined(promql: str = promql, jobs: set[str] = jobs) -> bool:
+            found = _query(stack, promql)
+            return len(found) == len(jobs) and {r["metric"].get("job", "api-gateway")
+                                                for r in found} == jobs  # fmt: skip
+
+        assert eventually(joined, seconds=60), (promql, _query(stack, promql))

@@ -103,6 +103,19 @@ def test_every_task_runs_healthy_read_only_without_capabilities_as_its_user(
             assert health == "healthy", (service, node, health)
 
 
+def test_each_app_replica_knows_its_node_and_task_for_its_metrics(swarm_stack: SwarmStack) -> None:
+    """The engine expands the service's templates per task (`vos_app_info`'s labels), and
+    the scheduler spreads an app's replicas over the app nodes."""
+    for service in APPS:
+        placed = swarm_stack.containers(service)
+        assert len(set(placed.values())) == len(placed) == 2, (service, placed)
+        for container, node in placed.items():
+            seen = swarm_stack.inspect(node, container)
+            env = dict(line.partition("=")[::2] for line in seen["Config"]["Env"])
+            task = seen["Config"]["Labels"]["com.docker.swarm.task.name"]
+            assert (env["VOS_NODE_NAME"], env["VOS_TASK_NAME"]) == (node, task), service
+
+
 def test_a_task_through_the_edge_reaches_an_agent_over_the_overlays_and_back(
     swarm_stack: SwarmStack,
 ) -> None:

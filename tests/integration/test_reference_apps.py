@@ -33,6 +33,7 @@ from tools.offline.runner import Evaluation
 PROVES = ("api_gateway", "agents")
 """Packages whose containers this module runs on real servers (tests/program/test_registry.py)."""
 TRACE = "0af7651916cd43dd8448eb211c80319c"
+WHERE = 'node="node-b",task="vos-dev-api-gateway.2.x"'
 
 
 @pytest.fixture(scope="module")
@@ -246,12 +247,16 @@ def test_a_task_reaches_an_agent_over_rabbitmq_and_its_answer_comes_back_in_one_
     assert "vos_agent_busy 0.0" in metrics
 
 
-def test_each_gateway_replica_gets_the_answers_to_its_own_tasks(stack: ReferenceStack) -> None:
+def test_each_gateway_replica_gets_the_answers_to_its_own_tasks(
+    stack: ReferenceStack, dev: Evaluation, tmp_path: Path
+) -> None:
     """Two replicas share the gateway's identity and its queue: each declares its own reply
     queue, so every answer reaches the replica holding the caller's request (with one
-    shared queue, about half would time out in the other replica)."""
+    shared queue, about half would time out in the other replica). Each tells where it runs
+    (what Swarm fills in) in `vos_app_info`."""
     first = _gateway(stack)
     second = stack.prepare("api-gateway", "gateway", replica="2")
+    second.env |= {"VOS_NODE_NAME": "node-b", "VOS_TASK_NAME": "vos-dev-api-gateway.2.x"}
     # Its sidecar would render what the first replica's renders now (a test may rotate it).
     for variable in ("VOS_RABBITMQ_PASSWORD_FILE", "VOS_API_KEY_FILE"):
         write_atomically(second.secret(variable), first.secret(variable).read_text())
@@ -265,6 +270,12 @@ def test_each_gateway_replica_gets_the_answers_to_its_own_tasks(stack: Reference
             answer = call(replica, "POST", "/api/v1/agents/weather/tasks", headers, {"input": text})
             assert answer.status == 200, (n, answer.status, answer.body)
             assert answer.json() == {"output": text[::-1], "agent": "weather"}
+        scraper = _scraper(dev, tmp_path)
+        for replica, where in ((first, 'node="",task=""'), (second, WHERE)):
+            metrics = call(
+                replica, "GET", "/metrics", port=replica.metrics_port, identity=scraper
+            ).body.decode()
+            assert f"vos_app_info{{{where}}} 1.0" in metrics, metrics[:300]
     finally:
         assert second.process is not None
         second.process.terminate()

@@ -258,3 +258,17 @@ def test_only_the_single_host_asks_vault_settings_of_sidecars(target: str) -> No
     else:
         with pytest.raises(VaultCaMissing, match=r"no/such/ca\.pem"):
             read_vault_ca(loaded, tolerate_missing=False)
+
+
+def test_only_the_apps_learn_their_node_and_task_from_swarm_templates() -> None:
+    from components.app.contract import NODE_TEMPLATE, TASK_TEMPLATE
+
+    told = set()
+    for name, inputs in _services(_rendered("dev")).items():
+        env = inputs["taskSpec"]["containerSpec"].get("env") or {}
+        where = (env.get("VOS_NODE_NAME"), env.get("VOS_TASK_NAME"))
+        if where == (NODE_TEMPLATE, TASK_TEMPLATE):
+            told.add(name)
+        else:
+            assert where == (None, None), name
+    assert told == {"vos-dev-api-gateway", "vos-dev-primary-agent"}
