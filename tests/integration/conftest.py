@@ -1,4 +1,4 @@
-"""Fixtures the edge's test modules share: its PKI and a stand-in gateway."""
+"""Fixtures test modules share: the edge's PKI and a stand-in gateway, a RabbitMQ."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import pytest
 
 from tests.integration.edge_server import Pki, edge_pki
 from tests.integration.https_stub import HttpsStub
+from tests.integration.rabbitmq_clients import Broker
 from tools.offline.runner import Evaluation
 
 
@@ -28,3 +29,13 @@ def gateway(pki: Pki) -> Iterator[HttpsStub]:
     upstream = HttpsStub(pki.gateway_cert, pki.gateway_key, extra_headers=weak)
     yield upstream
     upstream.stop()
+
+
+@pytest.fixture(scope="module")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """RabbitMQ from the dev stack's rendered files, one per module that asks for it."""
+    result = Broker(tmp_path_factory.mktemp("rmq"))
+    try:
+        yield result
+    finally:
+        result.server.destroy()

@@ -13,7 +13,6 @@ import signal
 import socket
 import ssl
 import time
-from collections.abc import Iterator
 from ipaddress import ip_address
 
 import pika
@@ -30,15 +29,6 @@ from tests.integration.tls_probe import handshake
 from tools.offline.rendered import containers
 from tools.offline.runner import evaluate
 from tools.offline.stack_files import with_overrides
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    result = Broker(tmp_path_factory.mktemp("rmq-clients"))
-    try:
-        yield result
-    finally:
-        result.server.destroy()
 
 
 def test_only_tls_listeners_are_open(broker: Broker) -> None:

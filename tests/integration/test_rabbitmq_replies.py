@@ -6,7 +6,6 @@ rendered files, as tests/integration/test_rabbitmq.py starts it."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
 
 import pika
 import pytest
@@ -15,15 +14,6 @@ from components.rabbitmq.users import REPLY_QUEUE_PREFIX
 from tests.integration.rabbitmq_clients import Broker, confirmed, refused
 
 EXCHANGE = "vos.messages"
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    result = Broker(tmp_path_factory.mktemp("rmq-replies"))
-    try:
-        yield result
-    finally:
-        result.server.destroy()
 
 
 def _replica(broker: Broker) -> tuple[pika.BlockingConnection, str]:
