@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,6 +185,37 @@ class Swarm:
         ids = self.manager.docker("node", "ls", "--quiet").split()
         inspected = json.loads(self.manager.docker("node", "inspect", *ids))
         return {n["Description"]["Hostname"]: n for n in inspected}
+
+    def update_state(self, service: str) -> str | None:
+        """Swarm's own update status of the service (its full name): `completed`,
+        `rollback_completed`, ...; the provider's converge may return between two tasks
+        while Swarm goes on rolling."""
+        seen = self.api().inspect_service(service)
+        return (seen.get("UpdateStatus") or {}).get("State")
+
+    def wait_update(self, service: str, state: str = "completed", timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while (seen := self.update_state(service)) != state:
+            assert time.monotonic() < deadline, f"{service}: update status {seen}, not {state}"
+            time.sleep(1)
+
+    @contextlib.contextmanager
+    def lost(self, name: str, back_within: float = 120) -> Iterator[Node]:
+        """The node's engine stopped, and its socket: dockerd listens on systemd's
+        docker.socket (fd://), so with the service alone stopped the node's first `docker`
+        call starts the engine again, which restarts its old tasks before the manager tells
+        it otherwise (seen in CI). Started again on leaving, until the manager sees it
+        ready (what the modules after need)."""
+        node = self.nodes[name]
+        node.out("systemctl", "stop", "docker.socket", "docker.service")
+        try:
+            yield node
+        finally:
+            node.out("systemctl", "start", "docker.socket", "docker.service")
+            deadline = time.monotonic() + back_within
+            while self.nodes_seen()[name]["Status"]["State"] != "ready":  # type: ignore[index]
+                assert time.monotonic() < deadline, f"{name} did not come back ready"
+                time.sleep(2)
 
 
 @contextlib.contextmanager

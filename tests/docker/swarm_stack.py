@@ -95,11 +95,7 @@ class SwarmStack:
     def rolled(self, *services: str) -> bool:
         """Swarm's own update status of each service is `completed` (the provider's converge
         may return between two tasks; Swarm goes on rolling)."""
-        for service in services:
-            seen = self.swarm.api().inspect_service(f"{PREFIX}-{service}")
-            if (seen.get("UpdateStatus") or {}).get("State") != "completed":
-                return False
-        return True
+        return all(self.swarm.update_state(f"{PREFIX}-{s}") == "completed" for s in services)
 
     def containers(self, service: str) -> dict[str, str]:
         """Container id -> the node it runs on, as each node's engine lists them."""

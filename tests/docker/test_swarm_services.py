@@ -294,7 +294,7 @@ def test_a_changed_file_rolls_the_service_start_first_never_below_its_replicas(
         mocks = applied.up(engine, client_conf="generation = 2\n")
         # The provider's converge may end between two tasks (its per-slot count sees the
         # slot not updated yet as running): Swarm goes on rolling after `up` returned.
-        _wait_update(applied, "client")
+        applied.swarm.wait_update(f"{PREFIX}-client")
     assert mocks.steps[(SERVICE, "client")] == "update"
     assert watched.fewest == 2, "a task stopped before its successor ran"
     # Replaced, on the app nodes (Swarm places each new task while the old ones still run,
@@ -317,7 +317,7 @@ def test_an_update_that_fails_rolls_back_by_itself(engine: Engine, applied: Appl
         applied.up(engine, client_conf=applied.material["client_conf"], command=("false",))
     # The provider fails the `up` once the rollback started and the old tasks run; Swarm
     # finishes the rollback on its own.
-    _wait_update(applied, "client", "rollback_completed")
+    applied.swarm.wait_update(f"{PREFIX}-client", "rollback_completed")
     seen = applied.swarm.api().inspect_service(f"{PREFIX}-client")
     assert seen["Spec"]["TaskTemplate"]["ContainerSpec"]["Args"] == ["sleep", "infinity"]
     assert RunningTasks(applied, "client").count() == 2
@@ -328,13 +328,7 @@ def test_an_update_that_fails_rolls_back_by_itself(engine: Engine, applied: Appl
 
 
 def test_a_lost_worker_s_tasks_are_rescheduled_on_the_nodes_left(applied: Applied) -> None:
-    lost = applied.swarm.nodes["vos-swarm-w2"]
-    # dockerd listens on systemd's docker.socket (fd://): stopping the service alone leaves the
-    # socket, and the first `docker ps` on the node (applied.tasks below) starts the engine
-    # again, which restarts the node's old tasks before the manager tells it otherwise (this
-    # test failed so in CI). Stop the socket too: the node stays lost until `finally`.
-    lost.out("systemctl", "stop", "docker.socket", "docker.service")
-    try:
+    with applied.swarm.lost("vos-swarm-w2") as lost:
         # Until the manager has both tasks running on one node and that node's engine runs
         # them (its listing may trail the manager's record on two busy cores).
         deadline = time.monotonic() + 180
@@ -351,27 +345,3 @@ def test_a_lost_worker_s_tasks_are_rescheduled_on_the_nodes_left(applied: Applie
             time.sleep(2)
         assert lost.run("docker", "info").returncode != 0, "the lost node's engine came back"
         assert RunningTasks(applied, "client").count() == 2
-    finally:
-        lost.out("systemctl", "start", "docker.socket", "docker.service")
-        _wait_ready(applied, "vos-swarm-w2")
-
-
-def _wait_update(applied: Applied, service: str, state: str = "completed") -> None:
-    """Until Swarm's own update status of the service is `state`."""
-    deadline = time.monotonic() + 120
-    seen: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        seen = applied.swarm.api().inspect_service(f"{PREFIX}-{service}")
-        if (seen.get("UpdateStatus") or {}).get("State") == state:
-            return
-        time.sleep(1)
-    raise AssertionError(f"{service}: update status {seen.get('UpdateStatus')}, not {state}")
-
-
-def _wait_ready(applied: Applied, name: str) -> None:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if applied.swarm.nodes_seen()[name]["Status"]["State"] == "ready":  # type: ignore[index]
-            return
-        time.sleep(2)
-    raise AssertionError(f"{name} did not come back ready")

@@ -54,13 +54,6 @@ def _replicas(stack: SwarmStack) -> dict[str, int | None]:
     return found
 
 
-def _wait_rolled(stack: SwarmStack, *services: str, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    while not stack.rolled(*services):
-        assert time.monotonic() < deadline, f"still rolling: {services}"
-        time.sleep(2)
-
-
 def test_every_service_of_the_program_runs_its_replicas_where_its_kind_belongs(
     swarm_stack: SwarmStack,
 ) -> None:
@@ -148,7 +141,8 @@ def test_a_rotation_of_the_apps_database_passwords_rolls_their_tasks_under_load(
         point_at(swarm_stack.vault, patch)
         with BoundedLoad(swarm_stack.task_passes, 0.2).running() as load:
             swarm_stack.update(rotation={"postgres": 1})
-            _wait_rolled(swarm_stack, "api-gateway", "primary-agent")
+            for service in ("api-gateway", "primary-agent"):
+                swarm_stack.swarm.wait_update(f"{PREFIX}-{service}", timeout=240)
             time.sleep(5)
     new = swarm_stack.secret("credentials-api-gateway-postgres-password")
     assert new != old
@@ -169,11 +163,9 @@ def test_a_rotation_of_the_apps_database_passwords_rolls_their_tasks_under_load(
 def test_a_lost_worker_s_tasks_run_again_on_the_nodes_left_and_the_edge_answers(
     swarm_stack: SwarmStack,
 ) -> None:
-    lost = swarm_stack.swarm.nodes["vos-swarm-w2"]
     on_lost = {s for s in _replicas(swarm_stack) if "vos-swarm-w2" in swarm_stack.tasks(s)}
-    # Stop the socket too (test_swarm_services.py says why): the node stays lost.
-    lost.out("systemctl", "stop", "docker.socket", "docker.service")
-    try:
+    # Back on leaving, ready: the host layer's Swarm module after this one needs it.
+    with swarm_stack.swarm.lost("vos-swarm-w2"):
         with BoundedLoad(swarm_stack.task_passes, 0.2).running() as load:
             deadline, wanted = time.monotonic() + 180, _replicas(swarm_stack)
             while True:
@@ -196,9 +188,3 @@ def test_a_lost_worker_s_tasks_run_again_on_the_nodes_left_and_the_edge_answers(
         # Two gateways and two agent tasks on two app nodes: the ones left carry the load.
         # A request in flight on the lost node may fail; no more than one in twenty.
         assert len(load.failed()) * 20 <= len(load.window()), load.summary()
-    finally:
-        lost.out("systemctl", "start", "docker.socket", "docker.service")
-        deadline = time.monotonic() + 120  # the host layer's swarm module needs it back
-        while swarm_stack.swarm.nodes_seen()["vos-swarm-w2"]["Status"]["State"] != "ready":  # type: ignore[index]
-            assert time.monotonic() < deadline, "vos-swarm-w2 did not come back ready"
-            time.sleep(2)
