@@ -25,11 +25,11 @@ PROFILE = read_stack_config("dev")
 
 
 class Broker:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, data_mib: int | None = None) -> None:
         self.tmp = tmp
         self.state = MockState()
         self.evaluation = evaluate("dev", PROFILE, state=self.state)
-        self.server = RabbitMqServer()
+        self.server = RabbitMqServer(data_mib)
         self.server.install(containers(self.evaluation)["rabbitmq"])
         self.server.start()
         self.ca = self.write("ca.crt", output(self.evaluation.named("pki-ca-cert"), "certPem"))
@@ -93,6 +93,13 @@ class Broker:
                 "Basic " + base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
             )
         return pool.request("GET", f"https://127.0.0.1:{port}{path}", headers=headers, timeout=10)
+
+    def scraper(self) -> tuple[str, str]:
+        """Prometheus's scrape identity (the metrics CA's), as files."""
+        ev = self.evaluation
+        cert = self.write("scraper.crt", output(ev.named("pki-prometheus-scraper-cert"), "certPem"))
+        key = output(ev.named("pki-prometheus-scraper-key"), "privateKeyPem")
+        return cert, self.write("scraper.key", key)
 
     def admin_password(self) -> str:
         return str(output(self.evaluation.named("credentials-rabbitmq-admin-password"), "result"))

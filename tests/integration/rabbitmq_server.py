@@ -30,9 +30,18 @@ DIAGNOSTICS = "/usr/lib/rabbitmq/bin/rabbitmq-diagnostics"
 
 
 class RabbitMqServer:
-    def __init__(self) -> None:
+    def __init__(self, data_mib: int | None = None) -> None:
+        """`data_mib`: the node's data (the container's volume) on a filesystem of its own of
+        that size (a tmpfs: only what is written takes memory), to fill it."""
         self.root = private_workdir(ACCOUNT, "vos-rmq-")
         self.home = self.root / "home"
+        self.data_mib = data_mib
+        if data_mib is not None:
+            uid, gid = service_account(ACCOUNT)
+            self.home.mkdir()
+            options = f"size={data_mib}m,uid={uid},gid={gid},mode=0700"
+            subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(self.home)],
+                           check=True, timeout=30)  # fmt: skip
         ports = free_port_pairs(5)
         self.amqps, self.management, self.prometheus, self.dist, self.epmd = ports
         self.node = "rabbit@localhost"  # replaced by the container's own in install()
@@ -155,6 +164,8 @@ class RabbitMqServer:
             check=False,
             timeout=10,
         )
+        if self.data_mib is not None:
+            subprocess.run(["umount", str(self.home)], check=False, timeout=30)
         remove(self.root)
 
 
