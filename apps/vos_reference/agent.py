@@ -31,6 +31,9 @@ TOOL, FETCH_TOOL = "reverse", "fetch"
 tracer = trace.get_tracer("vos_reference.agent")
 
 
+PREFETCH = 4
+"""Tasks a replica takes at once (the contract's prefetch): a busy replica leaves the rest to
+its siblings, and one on a vanished node holds no more than these."""
 FETCH_DEADLINE_S = 8
 """Below the gateway's 10 s wait for an answer."""
 FETCH = "fetch "
@@ -67,7 +70,9 @@ async def act(text: str, outbound: Outbound) -> tuple[str, dict[str, Any], str]:
 
 def build(env: Environment) -> Starlette:
     assert env.broker is not None, "an agent lives on the broker"
-    messaging = Messaging(env.broker, tls_context(env.ca, env.client_cert, env.client_key))
+    messaging = Messaging(
+        env.broker, tls_context(env.ca, env.client_cert, env.client_key), PREFETCH
+    )
     gateway = urlsplit(env.gateway_url or "https://api-gateway").hostname or "api-gateway"
     readiness = Readiness(env, {"rabbitmq-password": messaging.password}, memory=True)
     readiness.checks["rabbitmq"] = messaging.ready

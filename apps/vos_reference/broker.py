@@ -27,6 +27,8 @@ from vos_reference.observability import REQUEST_ID
 from vos_reference.secret_file import SecretFile
 
 REQUEST_ID_HEADER = "x-request-id"
+HEARTBEAT_S = 15
+"""The contract's bound ("Messaging"): the broker finds a vanished replica dead in ~30 s."""
 log = logging.getLogger(__name__)
 
 Handler = Callable[[str, dict[str, Any], AbstractIncomingMessage], Awaitable[None]]
@@ -41,8 +43,10 @@ def tls_context(ca: str, cert: str, key: str) -> ssl.SSLContext:
 
 
 class Messaging:
-    def __init__(self, settings: Broker, tls: ssl.SSLContext) -> None:
+    def __init__(self, settings: Broker, tls: ssl.SSLContext, prefetch: int = 0) -> None:
+        """`prefetch`: at most that many messages unacknowledged at once (0: no bound)."""
         self.settings = settings
+        self.prefetch = prefetch
         self.tls = tls
         self.password = SecretFile(settings.password_file)
         self.connection: AbstractConnection | None = None
@@ -68,8 +72,12 @@ class Messaging:
             virtualhost=self.settings.vhost,
             ssl=True,
             ssl_context=self.tls,
+            # aiormq sends its own heartbeat (60 s unless told), not the broker's proposal.
+            heartbeat=HEARTBEAT_S,
         )
         channel = await self.connection.channel(publisher_confirms=True)
+        if self.prefetch:
+            await channel.set_qos(prefetch_count=self.prefetch)
         # No configure permission: the exchange is the platform's, looked up, never declared.
         self.exchange = await channel.get_exchange(self.settings.exchange, ensure=False)
         self.channel = channel

@@ -9,6 +9,7 @@ from components.app.contract import variable_for
 from components.edge.files import FORWARDED_SET, IDENTITY_HEADERS_CLEARED
 from components.postgres.definition import DEFINITION as POSTGRES
 from components.rabbitmq.definition import DEFINITION as RABBITMQ
+from components.rabbitmq.files import HEARTBEAT_S
 from components.rabbitmq.users import (
     APP_QUEUE_LIMIT,
     APP_QUEUE_MIB,
@@ -225,6 +226,14 @@ def contract_markdown() -> str:
         + f" messages and {APP_QUEUE_MIB} MiB; beyond either",
         "  the broker refuses the publish (a nack) and keeps what it holds. The refusal is the",
         "  app's to handle: the gateway answers its caller 503 with `Retry-After`.",
+        f"- Connect with a heartbeat of at most {HEARTBEAT_S} s (the broker proposes it; "
+        "some clients send their",
+        "  own, e.g. aio-pika's `heartbeat=` and pika's `heartbeat`), and consume with a "
+        "prefetch (`basic.qos`)",
+        "  no larger than what one replica works on at once: a replica on a node that "
+        "vanished holds no more",
+        "  than that, and the broker hands it back to another replica once the heartbeats "
+        "stop.",
         "- Trace context travels in the message headers `traceparent` and `tracestate`",
         "  (W3C, `OTEL_PROPAGATORS`); a consumer continues the producer's trace.",
         "",

@@ -69,6 +69,12 @@ def memory_watermark_bytes(memory_mb: int) -> int:
 
 DISK_FREE_LIMIT_MIB = 2048
 """Free space on the data volume below which the broker blocks every publisher."""
+HEARTBEAT_S = 15
+"""The heartbeat timeout the broker proposes (RabbitMQ's default is 60 s; its guide suggests
+5 to 20). A client whose node vanished without closing its connection (power, network) is
+found dead after two missed beats, and the tasks it held unacknowledged go back to the queue
+for another replica in about half a minute, not two. The app contract asks the same of
+clients (some, as aiormq, send their own value instead of taking the broker's)."""
 
 
 def rabbitmq_conf(memory_mb: int) -> str:
@@ -85,6 +91,7 @@ def rabbitmq_conf(memory_mb: int) -> str:
         "# No guest: users come from the definitions, guest may never log in remotely.",
         "loopback_users.guest = true",
         f"load_definitions = {DEFINITIONS}",
+        f"heartbeat = {HEARTBEAT_S}",
         "# Management API over HTTPS only (no management.tcp.* key, so no plain listener).",
         f"management.ssl.port = {MANAGEMENT_PORT}",
         *_tls("management.ssl", verify_peer=False, require_peer=False),

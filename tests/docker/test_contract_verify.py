@@ -103,7 +103,8 @@ observability.JsonLines.format = logging.Formatter.format  # plain text
 from vos_reference import readiness
 readiness.Readiness._database = lambda self, database: True  # never asks PostgreSQL
 """,
-    "messaging: user_id, routing prefix, trace context, rejecting without user_id": """
+    "messaging: user_id, routing prefix, replies to the replica that asked, trace "
+    "context, rejecting without user_id, heartbeat and prefetch": """
 import aio_pika
 message = aio_pika.Message.__init__
 def unattributed(self, *args, **kwargs):

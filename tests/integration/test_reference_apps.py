@@ -16,6 +16,7 @@ import pika
 import pytest
 
 from components.app.contract import CLIENT_CERT, CLIENT_KEY
+from components.rabbitmq.files import HEARTBEAT_S
 from tests.helpers import output, write_private
 from tests.integration.reference_apps import (
     App,
@@ -280,6 +281,25 @@ def test_each_gateway_replica_gets_the_answers_to_its_own_tasks(
         assert second.process is not None
         second.process.terminate()
         second.process.wait(timeout=10)
+
+
+def test_the_broker_sees_short_heartbeats_and_a_bounded_prefetch_of_agents(
+    stack: ReferenceStack,
+) -> None:
+    """As the broker itself reports them: every app's connection beats at the contract's
+    bound (a replica on a vanished node is found dead in about half a minute), and each
+    agent takes a bounded number of tasks at once (what such a replica can hold back)."""
+    listed = stack.broker.ctl("list_connections", "user", "timeout", "--no-table-headers")
+    beats = {tuple(line.split("\t")) for line in listed.stdout.splitlines() if "\t" in line}
+    apps = {"api-gateway", *stack.agent_names()}
+    assert beats == {(app, str(HEARTBEAT_S)) for app in apps}, listed.stdout
+    consumers = stack.broker.ctl(
+        "list_consumers", "-p", "vos", "queue_name", "prefetch_count", "--no-table-headers"
+    )
+    prefetch = dict(line.split("\t") for line in consumers.stdout.splitlines() if "\t" in line)
+    for agent in stack.agent_names():
+        queue = f"vos.agent.{agent.removesuffix('-agent')}"
+        assert 0 < int(prefetch[queue]) <= 16, consumers.stdout
 
 
 def test_a_rotated_broker_password_is_taken_from_the_file_on_reconnect(

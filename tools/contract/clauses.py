@@ -204,7 +204,8 @@ CLAUSES = (
         ready_with_dependencies,
     ),
     Clause(
-        "messaging: user_id, routing prefix, trace context, rejecting without user_id",
+        "messaging: user_id, routing prefix, replies to the replica that asked, trace "
+        "context, rejecting without user_id, heartbeat and prefetch",
         "Messaging",
         messaging,
     ),

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePosixPath
 
 from components.app.contract import READY_PATH
+from components.rabbitmq.files import HEARTBEAT_S
 from components.rabbitmq.users import DEAD_LETTER
 from tools.contract.broker import BrokerPeer, Received
 from tools.contract.checking import (
@@ -108,16 +109,47 @@ def _broker(run: Run, dependencies: Dependencies, who: Counterpart) -> BrokerPee
 
 def _dead_letters(run: Run, dependencies: Dependencies) -> int:
     """Messages in the dead-letter queue, as the broker itself counts them."""
-    env = run.subject.env
-    done = dependencies.container(env["VOS_RABBITMQ_HOST"]).exec_run(
-        ["rabbitmqctl", "-q", "list_queues", "-p", env["VOS_RABBITMQ_VHOST"],
-         "--no-table-headers", "name", "messages"]
-    )  # fmt: skip
-    for line in done.output.decode(errors="replace").splitlines():
-        name, _, count = line.strip().partition("\t")
+    vhost = run.subject.env["VOS_RABBITMQ_VHOST"]
+    rows = _listed(run, dependencies, "list_queues", "-p", vhost, "name", "messages")
+    for name, count in rows:
         if name == DEAD_LETTER and count.strip().isdigit():
             return int(count)
-    raise ClauseFailed(f"the broker lists no {DEAD_LETTER} queue: {done.output[-200:]!r}")
+    raise ClauseFailed(f"the broker lists no {DEAD_LETTER} queue: {rows[-5:]!r}")
+
+
+def _listed(run: Run, dependencies: Dependencies, *what: str) -> list[list[str]]:
+    """Rows of a `rabbitmqctl list_<what>` on the stack's broker, as the broker sees them."""
+    env = run.subject.env
+    done = dependencies.container(env["VOS_RABBITMQ_HOST"]).exec_run(
+        ["rabbitmqctl", "-q", *what, "--no-table-headers"]
+    )
+    lines = done.output.decode(errors="replace").splitlines()
+    return [line.strip().split("\t") for line in lines if "\t" in line]
+
+
+def _beats_and_prefetch(run: Run, dependencies: Dependencies) -> None:
+    """The app's broker connection beats at the contract's bound at most; an agent consumes
+    its queue with a prefetch."""
+    env = run.subject.env
+    user = env["VOS_RABBITMQ_USER"]
+    beats = {int(t) for u, t in _listed(run, dependencies, "list_connections", "user", "timeout")
+             if u == user and t.isdigit()}  # fmt: skip
+    require(bool(beats), f"the broker lists no connection of {user}")
+    require(
+        0 < max(beats) <= HEARTBEAT_S,
+        f"{user} connects with a heartbeat of {sorted(beats)} s: at most {HEARTBEAT_S} s "
+        "(0 is none), or a replica on a vanished node holds its messages for minutes",
+    )
+    if run.subject.role != "agent":
+        return
+    rows = _listed(run, dependencies, "list_consumers", "-p", env["VOS_RABBITMQ_VHOST"],
+                   "queue_name", "prefetch_count")  # fmt: skip
+    prefetch = [int(n) for q, n in rows if q == env["VOS_RABBITMQ_QUEUE"] and n.isdigit()]
+    require(
+        bool(prefetch) and 0 not in prefetch,
+        f"{env['VOS_RABBITMQ_QUEUE']} consumed with prefetch {prefetch}: set basic.qos "
+        "(0 is no bound: one replica takes every waiting task)",
+    )
 
 
 def _attributed(run: Run, message: Received, what: str, prefix: str = "") -> str:
@@ -252,6 +284,7 @@ def messaging(run: Run) -> None:
         until(lambda: readiness(run) is None, READY_WITHIN_S),
         f"{READY_PATH} not ready to exchange messages: waiting for {readiness(run)}",
     )
+    _beats_and_prefetch(run, dependencies)
     if run.subject.role == "gateway":
         _gateway(run, dependencies, other, key)
     else:
