@@ -115,6 +115,7 @@ def swarm_target(
                 rolled = time.monotonic() - started
             lines.append(f"swarm        rotation: up {returned:5.0f} s, every app task rolled "
                          f"in {rolled:.0f} s  {load.summary()}")  # fmt: skip
+            lines.append(f"             failures: {load.causes() or '-'}")
         on_lost = {s for s in stack.services() if LOST in stack.tasks(s.removeprefix(f"{PREFIX}-"))}
         names = {s.removeprefix(f"{PREFIX}-") for s in on_lost}
         with BoundedLoad(task, interval).running() as load:
@@ -127,6 +128,7 @@ def swarm_target(
                 swarm.nodes[LOST].out("systemctl", "start", "docker.socket", "docker.service")
         lines.append(f"swarm        worker lost: {len(names)} services back on the nodes left "
                      f"in {took:.0f} s  {load.summary()}")  # fmt: skip
+        lines.append(f"             moved: {sorted(names)}; failures: {load.causes() or '-'}")
         return lines
     finally:
         next(applied, None)

@@ -91,6 +91,8 @@ def rabbitmq_conf(memory_mb: int) -> str:
         "# No guest: users come from the definitions, guest may never log in remotely.",
         "loopback_users.guest = true",
         f"load_definitions = {DEFINITIONS}",
+        "# Heartbeat timeout (s) proposed to clients: a client on a node that vanished is",
+        "# found dead, and its unacknowledged messages requeued, after two missed beats.",
         f"heartbeat = {HEARTBEAT_S}",
         "# Management API over HTTPS only (no management.tcp.* key, so no plain listener).",
         f"management.ssl.port = {MANAGEMENT_PORT}",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import NamedTuple, Self
@@ -56,6 +57,11 @@ class BoundedLoad:
 
     def failed(self, since: float = 0.0, until: float = float("inf")) -> list[Answer]:
         return [a for a in self.window(since, until) if not a.ok]
+
+    def causes(self, most: int = 3) -> str:
+        """The commonest reasons calls failed, with their counts ("" when none failed)."""
+        counted = Counter(a.detail[:80] for a in self.failed())
+        return "; ".join(f"{n} x {detail}" for detail, n in counted.most_common(most))
 
     def summary(self, since: float = 0.0, until: float = float("inf")) -> str:
         """Calls made in [since, until]: failed of all, and the slowest."""
