@@ -232,8 +232,7 @@ def contract_markdown() -> str:
         "prefetch (`basic.qos`)",
         "  no larger than what one replica works on at once: a replica on a node that "
         "vanished holds no more",
-        "  than that, and the broker hands it back to another replica once the heartbeats "
-        "stop.",
+        "  than that, and the broker hands it back to another replica once the heartbeats stop.",
         "- Trace context travels in the message headers `traceparent` and `tracestate`",
         "  (W3C, `OTEL_PROPAGATORS`); a consumer continues the producer's trace.",
         "",
