@@ -118,14 +118,10 @@ def swarm_target(
             lines.append(f"             failures: {load.causes() or '-'}")
         on_lost = {s for s in stack.services() if LOST in stack.tasks(s.removeprefix(f"{PREFIX}-"))}
         names = {s.removeprefix(f"{PREFIX}-") for s in on_lost}
-        with BoundedLoad(task, interval).running() as load:
-            started = time.monotonic()
-            swarm.nodes[LOST].out("systemctl", "stop", "docker.socket", "docker.service")
-            try:
-                _until(lambda: _moved(stack, names) and _passes(task))
-                took = time.monotonic() - started
-            finally:
-                swarm.nodes[LOST].out("systemctl", "start", "docker.socket", "docker.service")
+        started = time.monotonic()
+        with swarm.lost(LOST), BoundedLoad(task, interval).running() as load:
+            _until(lambda: _moved(stack, names) and _passes(task))
+            took = time.monotonic() - started
         lines.append(f"swarm        worker lost: {len(names)} services back on the nodes left "
                      f"in {took:.0f} s  {load.summary()}")  # fmt: skip
         lines.append(f"             moved: {sorted(names)}; failures: {load.causes() or '-'}")
