@@ -18,7 +18,7 @@ from components.grafana.dashboard_model import (
     query_variable,
 )
 from components.grafana.errors_dashboard import errors
-from components.grafana.replica_panels import by_replica
+from components.grafana.replica_panels import requests_by_replica, tasks_by_replica
 
 GATEWAY_JOB = 'job="api-gateway"'
 AGENTS = 'job=~"$agent"'
@@ -121,7 +121,7 @@ def gateway() -> dict[str, Any]:
                 ),
                 unit="s",
             ),
-            by_replica(GATEWAY_JOB),
+            requests_by_replica(GATEWAY_JOB),
         ],
     )
 
@@ -133,7 +133,7 @@ def agents() -> dict[str, Any]:
         "Tasks, language model calls and tools of every agent (the app contract's metrics).",
         [
             Panel("Agents up", (Query(f"up{{{AGENTS}}}", "{{job}}"),), "stat"),
-            by_replica(AGENTS),
+            tasks_by_replica(AGENTS),
             Panel(
                 "Tasks by outcome",
                 (

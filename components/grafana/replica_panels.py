@@ -10,18 +10,21 @@ from components.grafana.dashboard_model import RATE, Panel, Query
 WHERE = "on (job, instance) group_left (node, task) vos_app_info"
 
 
-def by_replica(selector: str) -> Panel:
-    """Requests (the gateway) or tasks (agents) a second, per node and task."""
-    if "agent" in selector:
-        rate = f"rate(vos_agent_tasks_total{{{selector}}}[{RATE}])"
-        return Panel(
-            "Tasks by replica",
-            (Query(f"sum by (job, node, task) ({rate} * {WHERE})", "{{job}} {{node}} {{task}}"),),
-            unit="ops",
-        )
+def requests_by_replica(selector: str) -> Panel:
+    """The gateway's requests a second, per node and task."""
     rate = f"rate(http_server_request_duration_seconds_count{{{selector}}}[{RATE}])"
     return Panel(
         "Requests by replica",
         (Query(f"sum by (node, task) ({rate} * {WHERE})", "{{node}} {{task}}"),),
         unit="reqps",
+    )
+
+
+def tasks_by_replica(selector: str) -> Panel:
+    """The agents' tasks a second, per agent, node and task."""
+    rate = f"rate(vos_agent_tasks_total{{{selector}}}[{RATE}])"
+    return Panel(
+        "Tasks by replica",
+        (Query(f"sum by (job, node, task) ({rate} * {WHERE})", "{{job}} {{node}} {{task}}"),),
+        unit="ops",
     )

@@ -128,11 +128,14 @@ def test_the_replica_panels_join_each_app_s_node_and_task(stack: Stack) -> None:
     """`vos_app_info` joined by instance on the real Prometheus: one row per replica of each
     app (on one host one each, node and task empty, so Prometheus drops those labels)."""
     from components.grafana.dashboards import AGENTS, GATEWAY_JOB
-    from components.grafana.replica_panels import by_replica
+    from components.grafana.replica_panels import requests_by_replica, tasks_by_replica
 
     agents = {app for app in APPS if app.endswith("-agent")}
-    for selector, jobs in ((GATEWAY_JOB, {"api-gateway"}), (AGENTS, agents)):
-        promql = by_replica(selector).queries[0].expr
+    for panel, jobs in (
+        (requests_by_replica(GATEWAY_JOB), {"api-gateway"}),
+        (tasks_by_replica(AGENTS), agents),
+    ):
+        promql = panel.queries[0].expr
         promql = promql.replace("$__rate_interval", "2m").replace("$agent", ".+-agent")
 
         def joined(promql: str = promql, jobs: set[str] = jobs) -> bool:
