@@ -113,6 +113,14 @@ def refused(action: Any) -> str:
     return str(caught.value)
 
 
+def drain(connection: pika.BlockingConnection, queue: str) -> list[bytes]:
+    """Every message waiting in `queue`, in order, taken (acknowledged)."""
+    channel, bodies = connection.channel(), []
+    while (message := channel.basic_get(queue, auto_ack=True))[0]:
+        bodies.append(message[2])
+    return bodies
+
+
 def confirmed(connection: pika.BlockingConnection) -> Any:
     """A channel whose publishes wait for the broker's answer (so a refusal is raised)."""
     channel = connection.channel()

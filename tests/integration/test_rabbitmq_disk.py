@@ -19,7 +19,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from components.rabbitmq.files import DISK_FREE_LIMIT_MIB
-from tests.integration.rabbitmq_clients import Broker, confirmed
+from tests.integration.rabbitmq_clients import Broker, confirmed, drain
 
 HEADROOM_MIB = 256
 """Free space above the alarm's limit at the start (a tmpfs: only what is written uses memory)."""
@@ -104,9 +104,7 @@ def test_a_filling_disk_is_seen_before_the_alarm_which_then_blocks_publishers_on
     assert _until(lambda: _alarm(broker) == 0), _gauges(broker)
     _publish(broker, b"after")
     with broker.connect("weather-agent", broker.password("weather-agent")) as agent:
-        bodies = []
-        while (message := agent.channel().basic_get("vos.agent.weather", auto_ack=True))[0]:
-            bodies.append(message[2])
+        bodies = drain(agent, "vos.agent.weather")
     # What was confirmed is there, in order. The publish that timed out may be there too:
     # the broker read its frame before it stopped reading the connection and routed it when
     # the alarm cleared (seen here), so a publisher that retries may send a duplicate.

@@ -11,7 +11,7 @@ import pika
 import pytest
 
 from components.rabbitmq.users import REPLY_QUEUE_PREFIX
-from tests.integration.rabbitmq_clients import Broker, confirmed, refused
+from tests.integration.rabbitmq_clients import Broker, confirmed, drain, refused
 
 EXCHANGE = "vos.messages"
 
@@ -27,13 +27,6 @@ def _replica(broker: Broker) -> tuple[pika.BlockingConnection, str]:
     return connection, replica
 
 
-def _drain(connection: pika.BlockingConnection, queue: str) -> list[bytes]:
-    channel, bodies = connection.channel(), []
-    while (message := channel.basic_get(queue, auto_ack=True))[0]:
-        bodies.append(message[2])
-    return bodies
-
-
 def test_each_replica_gets_the_answers_to_its_own_tasks_and_no_other(broker: Broker) -> None:
     (first, a), (second, b) = _replica(broker), _replica(broker)
     try:
@@ -42,10 +35,10 @@ def test_each_replica_gets_the_answers_to_its_own_tasks_and_no_other(broker: Bro
             for replica in (a, b):
                 channel.basic_publish(EXCHANGE, f"reply.weather.{replica}", replica.encode())
             channel.basic_publish(EXCHANGE, "gateway.weather.result", b"shared")
-        assert _drain(first, REPLY_QUEUE_PREFIX + a) == [a.encode()]
-        assert _drain(second, REPLY_QUEUE_PREFIX + b) == [b.encode()]
+        assert drain(first, REPLY_QUEUE_PREFIX + a) == [a.encode()]
+        assert drain(second, REPLY_QUEUE_PREFIX + b) == [b.encode()]
         # The shared queue took only what was sent to it: no copy of a replica's answer.
-        assert _drain(first, "vos.gateway") == [b"shared"]
+        assert drain(first, "vos.gateway") == [b"shared"]
         # Exclusive: the other replica's connection cannot read it.
         assert "RESOURCE_LOCKED" in refused(
             lambda: second.channel().basic_get(REPLY_QUEUE_PREFIX + a)
