@@ -78,13 +78,15 @@ def file_problems(
 
 
 def _answer(container: Any, command: list[str], user: str, tries: int = 3) -> str:
-    """What a command printed, asked again when the exec itself failed: in CI, with the
-    other tiers loading the machine, one exec among thousands came back without the
-    command's answer (a file's digest read as different, its mode right). A command whose
-    answer is wrong but which ran (exit 0) is never asked again."""
+    """What a command that always prints (stat, sha256sum) printed, asked again when the
+    exec came back without its answer: in CI, with the other tiers loading the machine, one
+    exec among thousands failed, and once one exited 0 with no output at all (a file's
+    digest read as '', its mode right). The engine can lose the output of a process that
+    exits right after printing (moby/moby#27289, docker/docker-py#2042). A command that ran
+    and printed a wrong answer is never asked again."""
     for _ in range(tries):
         done = container.exec_run(command, user=user)
-        if done.exit_code == 0:
+        if done.exit_code == 0 and done.output.strip():
             break
         time.sleep(1)
     return str(done.output.decode(errors="replace"))
