@@ -42,6 +42,7 @@ from stacks.fields import (
 )
 from stacks.images import local_tag
 from stacks.services import Catalogue, ServiceDefinition, agent_dns_name
+from stacks.swarm_settings import SwarmSettings
 
 
 class BuildSettings(Model):
@@ -236,21 +237,6 @@ class ReceiverSettings(Model):
     smarthost: str | None = Field(default=None, description="email: SMTP host:port (STARTTLS)")
     username: str | None = Field(default=None, description="email: SMTP login")
     channel: str | None = Field(default=None, description="slack: #channel")
-
-
-class SwarmSettings(Model):
-    """How the stack runs on a Swarm (`target: swarm`); rules/swarm.py relates it to the rest."""
-
-    endpoint_mode: Literal["vip", "dnsrr"] = Field(
-        default="vip",
-        description="how a service's tasks are reached: vip (a virtual IP; the nodes' kernel "
-        "needs IPVS) or dnsrr (DNS round robin, for kernels without it)",
-    )
-    encrypted_overlays: Boolean = Field(
-        default=True,
-        description="IPsec on the overlays between nodes (the nodes' kernel needs ESP); "
-        "required in prod",
-    )
 
 
 class AlertingSettings(Model):

@@ -44,6 +44,7 @@ def swarm_overrides(stack: str) -> dict[str, Any]:
     gateway = {**own.get("services", {}).get("apiGateway", {}), "image": SWARM_IMAGE, "replicas": 2}
     return own | {
         "target": "swarm",
+        "swarm": {**own.get("swarm", {}), "appNodes": 2},
         "services": {**own.get("services", {}), "apiGateway": gateway},
         "agents": agents,
         "network": {

@@ -238,7 +238,8 @@ def hardened_service(
                 condition="any", delay="5s", window=go_short_duration("60s"), max_attempts=0
             ),
             placement=docker.ServiceTaskSpecPlacementArgs(
-                constraints=list(placement.constraints) or None, max_replicas=0
+                constraints=list(placement.constraints) or None,
+                max_replicas=placement.max_per_node,
             ),
             networks_advanceds=[
                 # By id: the provider reads back only the id, and a name would replace the

@@ -55,6 +55,7 @@ def on_swarm(
         endpoint_mode=settings.swarm.endpoint_mode,
         replicas=replicas,
         app=app,
+        app_nodes=settings.swarm.app_nodes or 1,
         published=published,
     )
     if app:

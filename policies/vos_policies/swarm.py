@@ -1,6 +1,7 @@
 """Rules only the Swarm target needs (components/swarm/): overlay networks encrypted and closed
 to containers run by hand, updates that roll back, nothing on Swarm's routing mesh, stateful
-services pinned to the nodes that hold their data, the gateway replicated."""
+services pinned to the nodes that hold their data, the gateway replicated, replicas kept
+apart."""
 
 from __future__ import annotations
 
@@ -75,6 +76,20 @@ def _replicas(s: Subject) -> Iterator[str]:
         yield f"{_service_name(s)} runs {replicas!r} tasks; at least {least}"
 
 
+def _apart(s: Subject) -> Iterator[str]:
+    replicas = get(get(s.get("mode", {}), "replicated", {}), "replicas")
+    if not isinstance(replicas, int | float) or replicas < 2:
+        return  # global, one task, or not known yet
+    most = get(get(s.get("taskSpec", {}), "placement", {}), "maxReplicas", 0)
+    if most is UNKNOWN:
+        return
+    if not isinstance(most, int | float) or not 1 <= most < replicas:
+        yield (
+            f"{_service_name(s)} runs {replicas:g} tasks with placement.max_replicas "
+            f"{most!r}: one node may run them all, and losing it loses the service"
+        )
+
+
 def _rule(name: str, description: str, remediation: str, severity: Severity, check: object,
           type_: str, **config: object) -> Rule:  # fmt: skip
     return Rule(name, "swarm", description, remediation, severity, check,  # type: ignore[arg-type]
@@ -108,4 +123,8 @@ RULES = [
                               "description": "services that must run replicated"},
           minReplicas={"type": "integer", "default": 2,
                        "description": "the fewest tasks each of them runs"}),
+    _rule("swarm-replicas-apart", "A node runs fewer than all the tasks of a replicated "
+          "service.", "Give the stack swarm.appNodes (components/swarm/placement.py, spread "
+          "sets placement.max_replicas from it) and run that many nodes labelled apps.",
+          Severity.MEDIUM, _apart, SERVICE),
 ]  # fmt: skip

@@ -53,6 +53,7 @@ RULES: tuple[Rule, ...] = (
     swarm.builds,
     swarm.published_entry_only,
     swarm.replicas,
+    swarm.app_nodes,
     swarm.prod_encryption,
 )
 """Every cross-setting rule, in the order their problems are reported."""

@@ -7,7 +7,10 @@ only a Swarm can do, and what prod demands of one.
 - Host-mode publishing binds every address of the node: `network.bindAddress` says so
   (0.0.0.0), so no one reads 127.0.0.1 and believes the port is private.
 - Replicas exist only on a Swarm; a single host runs one container per app.
-- Prod: the gateway survives a lost node (2 replicas or more); overlays are encrypted."""
+- An app with replicas is kept apart over the app nodes, which the stack says how many
+  there are (`swarm.appNodes`; the placement cannot see the Swarm at preview).
+- Prod: the gateway survives a lost node (2 replicas or more, 2 app nodes or more); overlays
+  are encrypted."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from stacks.services import Catalogue
 from stacks.values import boolean
 
 PROD_GATEWAY_REPLICAS = 2
+PROD_APP_NODES = 2
 ALL_ADDRESSES = {"0.0.0.0", "::"}  # noqa: S104 (what host-mode publishing binds)
 
 
@@ -91,6 +95,34 @@ def replicas(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
                 "so a lost node or a rolling update leaves one serving",
                 set_hint((*path, "replicas"), str(PROD_GATEWAY_REPLICAS)),
             )
+
+
+def app_nodes(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:
+    if raw.get("target") != "swarm":
+        return
+    path = ("swarm", "appNodes")
+    nodes = integer(section(raw, "swarm").get("appNodes"))
+    hint = ' (or however many hosts have swarm_labels apps: "true" in the host layer\'s inventory)'
+    if raw.get("environment") == "prod" and nodes is not None and nodes < PROD_APP_NODES:
+        yield Problem(
+            path,
+            f"is {nodes}: in prod the gateway's tasks run on {PROD_APP_NODES} nodes or more, "
+            "so a lost node leaves one serving",
+            set_hint(path, str(PROD_APP_NODES)) + hint,
+        )
+    if nodes is not None or section(raw, "swarm").get("appNodes") is not None:
+        return  # set (the field rule reports a value that is not a number)
+    for app, values in _apps(raw, catalogue):
+        count = integer(values.get("replicas", 1))
+        if count is not None and count > 1:
+            yield Problem(
+                path,
+                f"is not set, but {config_key((*app, 'replicas'))} is {count}: an app's tasks "
+                "are kept apart (so a lost node never takes them all) over the nodes labelled "
+                "apps, and the program cannot count them at preview",
+                set_hint(path, str(PROD_APP_NODES)) + hint,
+            )
+            return
 
 
 def prod_encryption(raw: Raw, catalogue: Catalogue) -> Iterator[Problem]:

@@ -190,7 +190,7 @@ def swarm_stack_config(images: dict[str, str], app_image: str, vault: DevVault) 
             # What this kernel lacks decides two settings (../shared/notes/docker-engine.md):
             # no IPVS for virtual IPs, no IPsec ESP for encrypted overlays (they are made but
             # carry nothing between nodes; prod's rule requires them, checked as configuration).
-            "swarm": {"endpointMode": "dnsrr", "encryptedOverlays": False},
+            "swarm": {**overrides["swarm"], "endpointMode": "dnsrr", "encryptedOverlays": False},
             # what the single host's sidecars would dial; nothing dials it on a Swarm, the
             # program's own providers reach it through the environment (point_at)
             "vault": {

@@ -5,7 +5,8 @@ service the tier has an image for, run by digest from the tier's registry."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -154,39 +155,68 @@ def test_a_rotation_of_the_apps_database_passwords_rolls_their_tasks_under_load(
     key = {"X-API-Key": swarm_stack.api_key()}
     answer = swarm_stack.call("POST", "/api/v1/agents/primary/tasks", {"input": "abc"}, key)
     assert answer == (200, {"output": "cba", "agent": "primary"})
-    # Start-first updates: a new task is healthy before an old one stops, and a stopping
-    # gateway finishes what it holds (its answers come to its own reply queue).
+    # Two tasks of each app kept apart on two app nodes roll stop-first, one at a time
+    # (components/swarm/placement.py, spread): the other serves; Swarm takes a stopping
+    # task out of its DNS 2 s before it signals it (moby daemon/cluster/executor/container/
+    # controller.go, Shutdown: deactivateServiceBinding, defaultGossipConvergeDelay), and a
+    # stopping gateway finishes what it holds (its answers come to its own reply queue).
     print(f"rotation rolled in {time.monotonic() - started:.0f} s; {load.summary()}")
     assert load.window() and not load.failed(), load.failed()[:5]
 
 
-def test_a_lost_worker_s_tasks_run_again_on_the_nodes_left_and_the_edge_answers(
+def _waiting(stack: SwarmStack, service: str) -> list[str]:
+    """Why each task of the service Swarm wants running is not placed (its status message)."""
+    api: Any = stack.swarm.api()
+    listed = api.tasks(filters={"service": f"{PREFIX}-{service}", "desired-state": "running"})
+    return [t["Status"].get("Err") or t["Status"]["Message"] for t in listed
+            if t["Status"]["State"] == "pending"]  # fmt: skip
+
+
+def _until(done: Callable[[], bool], what: str, within: float = 180) -> None:
+    deadline = time.monotonic() + within
+    while not done():
+        assert time.monotonic() < deadline, what
+        time.sleep(2)
+
+
+def test_a_lost_worker_leaves_each_app_serving_on_the_other_and_they_spread_again_on_its_return(
     swarm_stack: SwarmStack,
 ) -> None:
-    on_lost = {s for s in _replicas(swarm_stack) if "vos-swarm-w2" in swarm_stack.tasks(s)}
+    """The apps' replicas are apart after the rotation's rolling updates too (at most one
+    per app node: components/swarm/placement.py, spread), so losing a worker leaves each app
+    a task on the other; the lost task waits for room instead of joining it there, and runs
+    on the worker when it is back."""
+    for service in APPS:
+        assert set(swarm_stack.tasks(service)) == APP_NODES, service
+    wanted = _replicas(swarm_stack)
+    moved = {s for s in wanted if s not in APPS and "vos-swarm-w2" in swarm_stack.tasks(s)}
     # Back on leaving, ready: the host layer's Swarm module after this one needs it.
     with swarm_stack.swarm.lost("vos-swarm-w2"):
         with BoundedLoad(swarm_stack.task_passes, 0.2).running() as load:
-            deadline, wanted = time.monotonic() + 180, _replicas(swarm_stack)
-            while True:
-                placed = {s: swarm_stack.tasks(s) for s in on_lost}
-                if all(  # on the nodes left (an app on the other app node), all of them
-                    tasks
-                    and "vos-swarm-w2" not in tasks
-                    and (s not in APPS or set(tasks) == {"vos-swarm-w1"})
-                    and sum(len(t) for t in tasks.values()) == (wanted[s] or 1)
-                    for s, tasks in placed.items()
-                ):
-                    break
-                assert time.monotonic() < deadline, {s: t.keys() for s, t in placed.items()}
-                time.sleep(2)
+
+            def settled() -> bool:
+                placed = {s: swarm_stack.tasks(s) for s in APPS | moved}
+                apps = all(set(placed[s]) == {"vos-swarm-w1"} and len(placed[s]["vos-swarm-w1"])
+                           == 1 and _waiting(swarm_stack, s) for s in APPS)  # fmt: skip
+                return apps and all(
+                    "vos-swarm-w2" not in placed[s]
+                    and sum(len(t) for t in placed[s].values()) == (wanted[s] or 1)
+                    for s in moved
+                )
+
+            _until(settled, "the apps did not settle on the worker left")
             time.sleep(10)
+        for service in APPS:
+            assert all("max replicas per node" in why for why in _waiting(swarm_stack, service))
         key = {"X-API-Key": swarm_stack.api_key()}
         answer = swarm_stack.call("POST", "/api/v1/agents/primary/tasks", {"input": "abc"}, key)
         assert answer == (200, {"output": "cba", "agent": "primary"})
-        # What the load saw while the node was lost, for the issue's record, not asserted: a
-        # start-first rolling update (the rotation above) can leave every task of an app on
-        # one node, and when that node is the one lost the edge answers 502 until Swarm
-        # starts them elsewhere (benchmarks/README.md: ~40 s; issue 25).
-        print(f"lost worker: {on_lost} moved; requests meanwhile {load.summary()}; "
-              f"{load.causes() or 'no failure'}")  # fmt: skip
+        print(f"lost worker: {moved} moved, {APPS} one task each meanwhile; requests "
+              f"{load.summary()}; {load.causes() or 'no failure'}")  # fmt: skip
+        # What fails is what was in flight on the lost worker, until the edge and the
+        # gateways stop reaching its tasks (benchmarks/README.md, Swarm); bounded, not zero.
+        assert len(load.failed()) <= max(3, len(load.window()) // 20), load.causes()
+    _until(
+        lambda: all(set(swarm_stack.tasks(s)) == APP_NODES for s in APPS),
+        "the apps' waiting tasks did not run on the worker back",
+    )

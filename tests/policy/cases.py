@@ -65,9 +65,10 @@ SWARM_EDGE: dict[str, Any] = {
 SWARM_GATEWAY: dict[str, Any] = {
     "name": "vos-prod-api-gateway",
     "labels": [{"label": "vos.service", "value": "api-gateway"}],
-    "taskSpec": {"containerSpec": {"image": "gw@sha256:" + "0" * 64}},
+    "taskSpec": {"containerSpec": {"image": "gw@sha256:" + "0" * 64},
+                 "placement": {"maxReplicas": 1}},
     "mode": {"replicated": {"replicas": 2}},
-    "updateConfig": {"failureAction": "rollback", "order": "start-first"},
+    "updateConfig": {"failureAction": "rollback", "order": "stop-first"},
 }  # fmt: skip
 OVERLAY: dict[str, Any] = {"name": "vos-prod-backend", "driver": "overlay", "internal": True,
                            "attachable": False, "options": {"encrypted": ""}}  # fmt: skip
@@ -181,6 +182,9 @@ RESOURCE_CASES: dict[str, tuple[str, dict[str, Any], dict[str, Any], dict[str, A
         SWARM_SERVICE, mode={"replicated": {"replicas": 2}}), {}),
     "swarm-gateway-replicated": (SWARM_SERVICE_TYPE, SWARM_GATEWAY, changed(
         SWARM_GATEWAY, mode={"replicated": {"replicas": 1}}), {}),
+    "swarm-replicas-apart": (SWARM_SERVICE_TYPE, SWARM_GATEWAY, changed(
+        SWARM_GATEWAY, taskSpec={**SWARM_GATEWAY["taskSpec"], "placement": {"maxReplicas": 2}}),
+        {}),
     "no-privileged-containers": (CONTAINER, SERVICE, changed(SERVICE, privileged=True), {}),
     "no-host-network": (CONTAINER, SERVICE, changed(SERVICE, networkMode="host"), {}),
     "no-host-pid": (CONTAINER, SERVICE, changed(SERVICE, pidMode="host"), {}),

@@ -295,6 +295,8 @@ INGRESS = [
 VARIANTS += [
     V("swarm-one-gateway", GW, nested("mode", {"replicated": {"replicas": 1.0}}),
       "swarm-gateway-replicated", SWARM),
+    V("swarm-stackable-gateway", GW, nested("taskSpec.placement.maxReplicas", 0.0),
+      "swarm-replicas-apart", SWARM),
     V("swarm-clear-overlay", "networks-backend", setting(options={}),
       "swarm-overlays-encrypted", SWARM),
     V("swarm-attachable-overlay", "networks-edge", setting(attachable=True),

@@ -42,7 +42,8 @@ def _rendered() -> dict[str, dict[str, Any]]:
         )  # fmt: skip
         placement = swarm_placement(spec, name_prefix="vos-dev", stack="dev",
                                     networks=[networks.backend.id], memory_mb=256, cpus=0.5,
-                                    endpoint_mode="vip", replicas=2, app=True)  # fmt: skip
+                                    endpoint_mode="vip", replicas=2, app=True,
+                                    app_nodes=2)  # fmt: skip
         hardened_service("svc", spec, placement, networks)
         common: dict[str, Any] = {"name_prefix": "vos-dev", "stack": "dev", "memory_mb": 256,
                                   "cpus": 0.5, "endpoint_mode": "vip"}  # fmt: skip

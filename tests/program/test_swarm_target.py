@@ -150,7 +150,8 @@ def test_a_rotation_is_a_new_secret_and_so_a_rolling_update_of_the_app() -> None
     assert "/etc/vos/tls/server.key" not in changed  # what did not rotate stays as it was
     new = _secrets_by_name(rotated)[names(second)["/run/vos/secrets/postgres-password"]]
     assert new == _vault_values(rotated)["vos/dev/api-gateway/postgres-password"]
-    assert second["updateConfig"]["order"] == "start-first"
+    # two gateway tasks kept apart on two app nodes: one stops before its successor starts
+    assert second["updateConfig"]["order"] == "stop-first"
 
 
 def test_each_service_is_placed_by_what_it_is() -> None:
@@ -165,6 +166,14 @@ def test_each_service_is_placed_by_what_it_is() -> None:
     assert mode("api-gateway") == {"replicated": {"replicas": 2}}
     assert mode("primary-agent") == {"replicated": {"replicas": 3}}
     assert constraints("api-gateway") == constraints("primary-agent") == ["node.labels.apps==true"]
+    # kept apart over swarm_overrides' two app nodes (components/swarm/placement.py, spread)
+    for app, order, most in (("api-gateway", "stop-first", 1), ("primary-agent", "start-first", 2)):
+        inputs = services[f"vos-prod-{app}"]
+        assert inputs["updateConfig"]["order"] == inputs["rollbackConfig"]["order"] == order
+        assert inputs["taskSpec"]["placement"]["maxReplicas"] == most, app
+    wider = _services(_swarm("prod", swarm={"appNodes": 3}))["vos-prod-api-gateway"]
+    assert wider["updateConfig"]["order"] == "start-first"
+    assert wider["taskSpec"]["placement"]["maxReplicas"] == 1
     for stateful in ("postgres", "rabbitmq", "weaviate"):
         assert mode(stateful) == {"replicated": {"replicas": 1}}, stateful
         assert constraints(stateful) == ["node.labels.data==true"], stateful
@@ -187,7 +196,7 @@ def test_the_overlays_are_internal_unattachable_and_encrypted_as_set(stack: str)
     assert all("encrypted" in n["options"] for n in networks.values())
     internal = {name.rsplit("-", 1)[1] for name, n in networks.items() if n.get("internal")}
     assert internal == {"backend", "logs"}
-    clear = _swarm("dev", swarm={"encryptedOverlays": False}).of_type(NETWORK)
+    clear = _swarm("dev", swarm={"encryptedOverlays": False, "appNodes": 2}).of_type(NETWORK)
     assert not any((unwrap(r.inputs).get("options") or {}) for r in clear)
 
 

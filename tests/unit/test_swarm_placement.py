@@ -7,7 +7,7 @@ import pytest
 from components.docker.spec import BuildSource, ContainerSpec, HostFolder, SharedMount
 from components.swarm.files import NAME_MAX, content_name
 from components.swarm.job import swarm_job
-from components.swarm.placement import SwarmPlacement, swarm_placement
+from components.swarm.placement import SwarmPlacement, spread, swarm_placement
 from components.swarm.service import hardened_service
 
 
@@ -44,6 +44,31 @@ def test_apps_are_replicated_on_app_nodes_start_first() -> None:
     assert (placed.replicas, placed.constraints, placed.order) == (
         3, ("node.labels.apps==true",), "start-first")  # fmt: skip
     assert _placed(_spec(), replicas=2).constraints == ()
+
+
+def test_an_app_s_replicas_are_kept_apart_over_the_app_nodes() -> None:
+    placed = _placed(_spec(), replicas=2, app=True, app_nodes=3)
+    assert (placed.order, placed.max_per_node) == ("start-first", 1)
+    # two tasks on two nodes: a start-first update would wait forever for room
+    placed = _placed(_spec(), replicas=2, app=True, app_nodes=2)
+    assert (placed.order, placed.max_per_node) == ("stop-first", 1)
+    assert _placed(_spec(), replicas=1, app=True, app_nodes=3).max_per_node == 0
+    assert _placed(_spec(), replicas=2, app=True).max_per_node == 0  # one node: nowhere
+    assert _placed(_spec(), replicas=2, app_nodes=3).max_per_node == 0  # not an app
+
+
+@pytest.mark.parametrize("nodes", range(2, 9))
+@pytest.mark.parametrize("replicas", range(2, 25))
+def test_a_lost_node_never_takes_every_task_and_an_update_always_finds_room(
+    replicas: int, nodes: int
+) -> None:
+    order, most = spread(replicas, nodes)
+    assert 1 <= most < replicas  # one node never runs them all
+    assert most * nodes >= replicas  # with every node up, every task runs
+    if order == "start-first":  # room for the new task beside the old ones
+        assert most * nodes >= replicas + 1
+    else:  # stop-first only where no limit below `replicas` leaves start-first that room
+        assert (replicas - 1) * nodes < replicas + 1
 
 
 def test_impossible_placements_are_refused() -> None:

@@ -71,7 +71,8 @@ def test_replicas_need_a_swarm() -> None:
     problems = _problems("dev", stack_overrides("dev") | {"agents": agents})
     assert "one container per app" in problems["vos-infra:agents[0].replicas"]
     assert "vos-infra:target swarm" in problems["vos-infra:agents[0].replicas"]
-    assert load_settings("dev", _swarm_dev(agents=agents), REGISTRY).agents[0].replicas == 3
+    spread = _swarm_dev(agents=agents, swarm={"appNodes": 2})
+    assert load_settings("dev", spread, REGISTRY).agents[0].replicas == 3
 
 
 def test_prod_on_a_swarm_keeps_two_gateways_and_encrypted_overlays() -> None:
@@ -81,17 +82,42 @@ def test_prod_on_a_swarm_keeps_two_gateways_and_encrypted_overlays() -> None:
     overrides = prod | {
         "target": "swarm",
         "network": network,
-        "swarm": {"encryptedOverlays": False, "endpointMode": "dnsrr"},
+        "swarm": {"encryptedOverlays": False, "endpointMode": "dnsrr", "appNodes": 2},
     }
     problems = _problems("prod", overrides)
     assert "2 tasks or more" in problems["vos-infra:services.apiGateway.replicas"]
     assert "IPsec" in problems["vos-infra:swarm.encryptedOverlays"]
     gateway = {**prod["services"]["apiGateway"], "replicas": 2}
-    fixed = overrides | {"swarm": {"endpointMode": "dnsrr"},
+    fixed = overrides | {"swarm": {"endpointMode": "dnsrr", "appNodes": 2},
                          "services": {**prod["services"], "apiGateway": gateway}}  # fmt: skip
     settings = load_settings("prod", fixed, REGISTRY)
     assert settings.service("apiGateway").replicas == 2  # type: ignore[attr-defined]
     assert settings.swarm.endpoint_mode == "dnsrr"
+
+
+def test_an_app_with_replicas_needs_the_number_of_app_nodes_and_prod_two() -> None:
+    agents = [{"name": "primary", "image": IMAGE, "memoryMb": 256, "cpus": 0.5, "replicas": 2}]
+    fix = _problems("dev", _swarm_dev(agents=agents))["vos-infra:swarm.appNodes"]
+    assert "vos-infra:agents[0].replicas is 2" in fix and "kept apart" in fix
+    assert "pulumi config set --path 'vos-infra:swarm.appNodes' 2" in fix
+    assert "swarm_labels apps" in fix
+    placed = load_settings("dev", _swarm_dev(agents=agents, swarm={"appNodes": 3}), REGISTRY)
+    assert placed.swarm.app_nodes == 3
+    assert load_settings("dev", _swarm_dev(), REGISTRY).swarm.app_nodes is None  # one task each
+    prod = stack_overrides("prod")
+    gateway = {**prod["services"]["apiGateway"], "image": IMAGE, "replicas": 2}
+    network = {
+        **prod["network"],
+        "bindAddress": EVERY_ADDRESS,
+        "publishedPorts": {**prod["network"].get("publishedPorts", {}), "grafana": None},
+    }
+    one = prod | {"target": "swarm", "swarm": {"appNodes": 1}, "network": network,
+                  "services": {**prod["services"], "apiGateway": gateway}}  # fmt: skip
+    problems = _problems("prod", one)
+    assert "2 nodes or more" in problems["vos-infra:swarm.appNodes"]
+    assert list(problems) == ["vos-infra:swarm.appNodes"], problems
+    assert load_settings("prod", one | {"swarm": {"appNodes": 2}}, REGISTRY).swarm.app_nodes == 2
+    assert "vos-infra:swarm.appNodes" in _problems("dev", _swarm_dev(swarm={"appNodes": 0}))
 
 
 def test_a_wrong_target_or_endpoint_mode_names_the_choices() -> None:
