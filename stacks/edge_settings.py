@@ -1,5 +1,6 @@
 """The TLS edge's settings: who it believes (load balancers), which routes are limited
-tighter than the rest, and which browser origins may read its answers (CORS).
+tighter than the rest, which browser origins may read its answers (CORS), and which
+operator consoles (Grafana, Prometheus) it serves under their own names, to whom.
 
 Single-field checks live here; `stacks/rules/edge.py` relates them to the environment
 (`*` and http:// never in prod) and to each other (one limit per path, `*` never with
@@ -13,7 +14,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
-from stacks.fields import Boolean, Model, matching
+from stacks.fields import DNS_NAME, Boolean, Model, matching
 
 AUTH_ROUTE = "/api/v1/auth/"
 """The gateway's login routes (the app contract names them): the default tighter limit."""
@@ -37,6 +38,43 @@ def _proxy_network(value: str) -> str:
     if network.prefixlen == 0:
         raise ValueError(f"'{value}' would believe every client's X-Forwarded-For")
     return str(network)
+
+
+def _console_network(value: str) -> str:
+    try:
+        return str(ipaddress.ip_network(value, strict=False))
+    except ValueError:
+        raise ValueError(f"'{value}' is not an address or a network (CIDR)") from None
+
+
+CONSOLES = ("grafana", "prometheus")
+"""What the edge serves as a console (stacks/rules/edge.py refuses any other key)."""
+
+
+def _console_host(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return value
+    raise ValueError(f"'{value}' is an address: a console is served under a DNS name of its own")
+
+
+class ConsoleSettings(Model):
+    """An operator console served by the edge under its own name: the only way to reach it
+    on a Swarm, where only the edge is published. Its own login stays (Grafana's users,
+    Prometheus' basic auth); the edge adds TLS under a public name and an address list."""
+
+    host: Annotated[
+        str,
+        matching(DNS_NAME, "DNS name (e.g. grafana.example.com)"),
+        AfterValidator(_console_host),
+    ]
+    allow_from: list[Annotated[str, AfterValidator(_console_network)]] = Field(
+        min_length=1,
+        max_length=50,
+        description="CIDRs operators come from (the edge answers 403 to any other address; "
+        "after trustedProxies, the client's)",
+    )
 
 
 class RouteLimit(Model):
@@ -86,3 +124,8 @@ class EdgeSettings(Model):
         "overall limit (by default the gateway's login routes)",
     )
     cors: CorsSettings = CorsSettings()
+    consoles: dict[str, ConsoleSettings] = Field(
+        default={},
+        description="grafana / prometheus -> the name the edge serves it under and who may "
+        "reach it (none by default: the consoles are reached by their published ports)",
+    )

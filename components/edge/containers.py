@@ -6,7 +6,10 @@ from typing import Any
 
 from components.docker.spec import ContainerSpec, Healthcheck, TlsFiles, Upload, tmpfs_options
 from components.edge import files
+from components.edge.consoles import ConsoleRoute
 from components.edge.definition import DEFINITION
+from components.grafana.definition import DEFINITION as GRAFANA
+from components.prometheus.definition import DEFINITION as PROMETHEUS
 from stacks import Settings
 from stacks.edge_settings import EdgeSettings
 
@@ -47,6 +50,22 @@ def client_hostnames(settings: Settings) -> list[str]:
     return list(dict.fromkeys([*local, *settings.network.public_names]))
 
 
+CONSOLE_SERVICES = {d.key: d for d in (GRAFANA, PROMETHEUS)}
+"""What `edge.consoles` may name (stacks/edge_settings.py, CONSOLES)."""
+
+
+def console_routes(edge: EdgeSettings) -> list[ConsoleRoute]:
+    return [
+        ConsoleRoute(
+            host=console.host,
+            upstream=f"{CONSOLE_SERVICES[key].dns_name}:{CONSOLE_SERVICES[key].tls_port}",
+            upstream_name=CONSOLE_SERVICES[key].dns_name,
+            allow_from=tuple(console.allow_from),
+        )
+        for key, console in sorted(edge.consoles.items())
+    ]
+
+
 def conf_for(
     upstream_host: str, upstream_port: int, hostnames: list[str], edge: EdgeSettings
 ) -> Any:
@@ -58,4 +77,5 @@ def conf_for(
         trusted_proxies=edge.trusted_proxies,
         route_limits=edge.rate_limits,
         cors_settings=edge.cors,
+        console_routes=console_routes(edge),
     )

@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from components.docker.spec import CONFIG_DIR, TLS_DIR
-from components.edge import access_log, cors, routes
+from components.edge import access_log, consoles, cors, routes
+from components.edge.consoles import ConsoleRoute
 from stacks.edge_settings import CorsSettings, RouteLimit
 
 CONF = f"{CONFIG_DIR}/nginx.conf"
@@ -106,6 +107,18 @@ def _proxy(upstream_name: str, limits: EdgeLimits) -> list[str]:
     proxy. At the server level, which the locations inherit (nginx inherits the
     proxy_set_header and proxy_hide_header lists only into a block that sets none)."""
     return [
+        *upstream_lines(upstream_name, limits),
+        "    # The edge's security and CORS headers only: the gateway's copies (a weaker HSTS",
+        "    # first would win in a browser; a wider CORS list) are dropped.",
+        *(f"    proxy_hide_header {name};" for name, _ in SECURITY_HEADERS),
+        *(f"    proxy_hide_header {name};" for name in cors.HIDDEN_FROM_UPSTREAM),
+    ]
+
+
+def upstream_lines(upstream_name: str, limits: EdgeLimits) -> list[str]:
+    """An upstream reached over TLS verified against the platform CA with its own name; the
+    edge, the first proxy, says who the client is and drops every other claim of it."""
+    return [
         "    proxy_ssl_verify on;",
         f"    proxy_ssl_trusted_certificate {TLS_DIR}/ca.crt;",
         f"    proxy_ssl_name {upstream_name};",
@@ -116,10 +129,6 @@ def _proxy(upstream_name: str, limits: EdgeLimits) -> list[str]:
         "    proxy_set_header X-Request-ID $vos_request_id;",
         *(f"    proxy_set_header {name} {value};" for name, value in FORWARDED_SET),
         *(f'    proxy_set_header {name} "";' for name in IDENTITY_HEADERS_CLEARED),
-        "    # The edge's security and CORS headers only: the gateway's copies (a weaker HSTS",
-        "    # first would win in a browser; a wider CORS list) are dropped.",
-        *(f"    proxy_hide_header {name};" for name, _ in SECURITY_HEADERS),
-        *(f"    proxy_hide_header {name};" for name in cors.HIDDEN_FROM_UPSTREAM),
         "    proxy_connect_timeout 5s;",
         f"    proxy_read_timeout {limits.upstream_timeout_s}s;",
         f"    proxy_send_timeout {limits.upstream_timeout_s}s;",
@@ -147,6 +156,21 @@ def _locations(
             "    }",
         ]
     return lines
+
+
+def _tls(port: int, *listen: str) -> list[str]:
+    """The listener and its TLS, the same for the API's server and each console's (the
+    API's is the default server: a name no server has gets it, and its 421)."""
+    return [
+        f"    listen {' '.join([str(port), 'ssl', 'http2', *listen])};",
+        f"    ssl_certificate {TLS_DIR}/server.crt;",
+        f"    ssl_certificate_key {TLS_DIR}/server.key;",
+        "    ssl_protocols TLSv1.2 TLSv1.3;",
+        f"    ssl_ciphers {CIPHERS};",
+        "    ssl_prefer_server_ciphers off;",
+        "    ssl_session_tickets off;",
+        "    ssl_session_cache shared:edge_tls:10m;",
+    ]
 
 
 def _real_ip(trusted_proxies: Sequence[str]) -> list[str]:
@@ -177,12 +201,14 @@ def nginx_conf(
     trusted_proxies: Sequence[str] = (),
     route_limits: Sequence[RouteLimit] = (),
     cors_settings: CorsSettings | None = None,
+    console_routes: Sequence[ConsoleRoute] = (),
 ) -> str:
     """`upstream` is host:port of the gateway; `upstream_name` the name its certificate
     must carry; `hostnames` the names (and addresses) clients may ask for in Host;
     `trusted_proxies` the networks of load balancers in front of the edge (none: the
     edge's peer is the client); `route_limits` the path prefixes limited tighter;
-    `cors_settings` the browser origins that may read answers (none: no CORS headers)."""
+    `cors_settings` the browser origins that may read answers (none: no CORS headers);
+    `console_routes` the consoles served under names of their own (consoles.py)."""
     if not hostnames:
         raise ValueError("the edge needs at least one host name clients use")
     lines = [
@@ -225,15 +251,9 @@ def nginx_conf(
         "  # The gateway's name is resolved per request through Docker's embedded DNS, not once",
         "  # at start: a replaced gateway container (a new address) is found again.",
         f"  resolver {DOCKER_DNS} valid=10s ipv6=off;",
+        *consoles.http_lines(console_routes),
         "  server {",
-        f"    listen {port} ssl http2;",
-        f"    ssl_certificate {TLS_DIR}/server.crt;",
-        f"    ssl_certificate_key {TLS_DIR}/server.key;",
-        "    ssl_protocols TLSv1.2 TLSv1.3;",
-        f"    ssl_ciphers {CIPHERS};",
-        "    ssl_prefer_server_ciphers off;",
-        "    ssl_session_tickets off;",
-        "    ssl_session_cache shared:edge_tls:10m;",
+        *_tls(port, "default_server"),
         *_headers("    ", cors_settings),
         "    if ($vos_known_host = 0) {",
         '      return 421 \'{"error":"unknown host"}\';',
@@ -252,6 +272,9 @@ def nginx_conf(
         *_proxy(upstream_name, limits),
         *_locations(upstream, limits, route_limits, cors_settings),
         "  }",
+        *consoles.servers(
+            console_routes, _tls(port), lambda name: upstream_lines(name, limits), limits.burst
+        ),
         "}",
     ]
     return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ from components.alertmanager.definition import DEFINITION as ALERTMANAGER
 from components.alertmanager.files import ADMIN as ALERTMANAGER_ADMIN
 from components.app.containers import sidecar_name
 from components.app.inputs import apps
+from components.edge.definition import DEFINITION as EDGE
 from components.grafana import settings_ini as ini
 from components.grafana.containers import server_spec
 from components.grafana.dashboards import all_dashboards
@@ -33,15 +34,20 @@ from components.service import Deployed, ServiceArgs, ServiceComponent
 from stacks import Settings
 
 
-def domain(settings: Settings) -> str:
-    """The name users reach Grafana by: its public name, localhost where it is published
-    with localhost names (dev), else its network name."""
+def root(settings: Settings) -> tuple[str, int]:
+    """The name and port users reach Grafana by (its root URL and cookies): the edge's name
+    for it and the edge's port when the edge serves it (edge.consoles); else its public
+    name, or localhost where it is published with localhost names (dev), on its own port;
+    else its network name."""
+    console = settings.edge.consoles.get(DEFINITION.key)
+    if console is not None:
+        return console.host, settings.network.published_ports.get(EDGE.key) or 443
     if settings.is_published(DEFINITION.key):
         if settings.network.public_names:
-            return settings.network.public_names[0]
+            return settings.network.public_names[0], DEFINITION.tls_port
         if settings.tls.localhost_sans:
-            return "localhost"
-    return DEFINITION.dns_name
+            return "localhost", DEFINITION.tls_port
+    return DEFINITION.dns_name, DEFINITION.tls_port
 
 
 def logged_services(settings: Settings) -> list[str]:
@@ -133,7 +139,7 @@ class Grafana(ServiceComponent):
             "server",
             server_spec(
                 self.service.image_reference,
-                domain(settings),
+                root(settings),
                 datasources,
                 all_dashboards(logs_from=logs_from, traced=traced),
                 {

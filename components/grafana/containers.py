@@ -50,7 +50,7 @@ exec /run.sh "$@"
 
 def server_spec(
     image: str,
-    domain: str,
+    root: tuple[str, int],
     datasources: Any,
     dashboards: dict[str, dict[str, Any]],
     secrets: dict[str, Any],
@@ -73,7 +73,7 @@ def server_spec(
         },
         uploads=[
             Upload(START, start_script(), UID),
-            Upload(ini.CONFIG, ini.grafana_ini(domain), UID),
+            Upload(ini.CONFIG, ini.grafana_ini(*root), UID),
             # Carries passwords and a client key: secret, for Grafana's user only.
             Upload(f"{ini.PROVISIONING}/datasources/vos.yml", datasources, UID, "0400", True),
             Upload(f"{ini.PROVISIONING}/dashboards/vos.yml", dashboards_yml(), UID),

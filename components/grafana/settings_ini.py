@@ -28,8 +28,8 @@ ADMIN = "admin"
 METRICS_USER = "prometheus"
 
 
-def grafana_ini(domain: str) -> str:
-    """`domain`: the name users reach it by (its root URL and cookies)."""
+def grafana_ini(domain: str, port: int = DEFINITION.tls_port) -> str:
+    """`domain`, `port`: the name and port users reach it by (its root URL and cookies)."""
     config = configparser.ConfigParser(interpolation=None)
     config.read_dict(
         {
@@ -41,7 +41,7 @@ def grafana_ini(domain: str) -> str:
             "server": {
                 "http_port": str(DEFINITION.tls_port),
                 "domain": domain,
-                "root_url": f"https://{domain}:{DEFINITION.tls_port}/",
+                "root_url": f"https://{domain}/" if port == 443 else f"https://{domain}:{port}/",
                 "cert_file": f"{TLS_DIR}/server.crt",
                 "cert_key": f"{TLS_DIR}/server.key",
                 "min_tls_version": "TLS1.2",

@@ -68,8 +68,10 @@ def allowed_uses(usage: Usage | Literal["ca"], key: KeySpec) -> list[str]:
     return uses
 
 
-def _names_for(settings: Settings, dns_name: str, published: bool) -> CertSpec:
-    dns = [dns_name, f"{settings.name_prefix}-{dns_name}"]
+def _names_for(
+    settings: Settings, dns_name: str, published: bool, extra: tuple[str, ...] = ()
+) -> CertSpec:
+    dns = [dns_name, f"{settings.name_prefix}-{dns_name}", *extra]
     ips: list[str] = []
     if published:
         if settings.tls.localhost_sans:
@@ -93,7 +95,14 @@ def certificate_specs(settings: Settings) -> list[CertSpec]:
     """A server certificate per enabled service and per agent, then the client identities
     the enabled services present (owned by them in Vault)."""
     enabled = settings.enabled_services()
-    specs = [_names_for(settings, d.dns_name, settings.is_published(d.key)) for d in enabled]
+    # The edge also answers under the names of the consoles it serves (edge.consoles).
+    consoles = tuple(c.host for c in settings.edge.consoles.values())
+    specs = [
+        _names_for(
+            settings, d.dns_name, settings.is_published(d.key), consoles if d.key == "edge" else ()
+        )
+        for d in enabled
+    ]
     specs += [_names_for(settings, agent.dns_name, False) for agent in settings.agents]
     specs += [
         CertSpec(

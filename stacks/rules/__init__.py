@@ -50,6 +50,7 @@ RULES: tuple[Rule, ...] = (
     edge.one_limit_per_path,
     edge.no_wildcard_with_credentials,
     edge.exact_https_origins_in_prod,
+    edge.consoles_served,
     swarm.builds,
     swarm.published_entry_only,
     swarm.replicas,

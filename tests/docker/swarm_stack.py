@@ -27,7 +27,7 @@ from tests.docker.images import Built
 from tests.docker.provider_swarm import SERVICE
 from tests.docker.reference_image import build_reference_image, reference_context
 from tests.docker.swarm_apply import SwarmMocks, remove_stack
-from tests.docker.swarm_hosts import ADDRESSES, API_PORT, MANAGER, Swarm
+from tests.docker.swarm_hosts import ADDRESSES, API_PORT, MANAGER, SUBNET, Swarm
 from tests.helpers import output, swarm_overrides
 from tests.integration.vault_server import point_at
 from tools.dev_vault import HOST_GATEWAY, DevVault
@@ -117,14 +117,14 @@ class SwarmStack:
 
     def call(
         self, method: str, path: str, body: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None, timeout: float = 30,
+        headers: dict[str, str] | None = None, timeout: float = 30, name: str = "localhost",
     ) -> tuple[int, dict[str, Any]]:  # fmt: skip
         """A request through the edge's port on the edge node, verified against the stack's
-        CA by the name the edge serves (`localhost` in the dev stack)."""
+        CA by the name asked for (`localhost`, the API's in the dev stack; a console's)."""
         context = ssl.create_default_context(cadata=self.ca_cert())
-        connection = http.client.HTTPSConnection("localhost", self.edge_port, timeout=timeout)
+        connection = http.client.HTTPSConnection(name, self.edge_port, timeout=timeout)
         raw = socket.create_connection((ADDRESSES[EDGE_NODE], self.edge_port), timeout=timeout)
-        connection.sock = context.wrap_socket(raw, server_hostname="localhost")
+        connection.sock = context.wrap_socket(raw, server_hostname=name)
         sent = {"Content-Type": "application/json"} if body is not None else {}
         try:
             connection.request(
@@ -171,6 +171,9 @@ def pushed_images(engine: Engine, stand_ins: Built, swarm: Swarm) -> tuple[dict[
     return images, swarm.push(app, "vos/reference-app")
 
 
+PROMETHEUS_NAME = "prometheus.vos.test"
+
+
 def swarm_stack_config(images: dict[str, str], app_image: str, vault: DevVault) -> StackConfig:
     overrides = without_stand_ins(swarm_overrides(STACK))
     services = dict(overrides["services"])
@@ -191,6 +194,9 @@ def swarm_stack_config(images: dict[str, str], app_image: str, vault: DevVault) 
             # no IPVS for virtual IPs, no IPsec ESP for encrypted overlays (they are made but
             # carry nothing between nodes; prod's rule requires them, checked as configuration).
             "swarm": {**overrides["swarm"], "endpointMode": "dnsrr", "encryptedOverlays": False},
+            # Prometheus has no published port on a Swarm: the edge serves it, to the nodes'
+            # network (the tests call from its gateway address).
+            "edge": {"consoles": {"prometheus": {"host": PROMETHEUS_NAME, "allowFrom": [SUBNET]}}},
             # what the single host's sidecars would dial; nothing dials it on a Swarm, the
             # program's own providers reach it through the environment (point_at)
             "vault": {

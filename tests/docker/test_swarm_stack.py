@@ -4,6 +4,7 @@ service the tier has an image for, run by digest from the tier's registry."""
 
 from __future__ import annotations
 
+import base64
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,6 +20,7 @@ from tests.docker.swarm_hosts import Swarm
 from tests.docker.swarm_stack import (
     EDGE_NODE,
     PREFIX,
+    PROMETHEUS_NAME,
     SwarmStack,
     applied_swarm_stack,
     docker_host,
@@ -121,6 +123,28 @@ def test_a_task_through_the_edge_reaches_an_agent_over_the_overlays_and_back(
     for _ in range(10):  # both gateways and both agents, on whichever nodes they run
         answer = swarm_stack.call("POST", "/api/v1/agents/primary/tasks", task, key)
         assert answer == (200, {"output": "cba", "agent": "primary"})
+
+
+def test_prometheus_is_reached_through_the_edge_under_its_own_name_with_its_login(
+    swarm_stack: SwarmStack,
+) -> None:
+    """Only the edge is published on a Swarm: it serves Prometheus as a console
+    (edge.consoles), whose own basic auth stays; Prometheus finds each app's replicas."""
+    query = "/api/v1/query?query=count(up%7Bjob%3D%22api-gateway%22%7D%3D%3D1)"
+    assert swarm_stack.call("GET", query, name=PROMETHEUS_NAME)[0] == 401
+    login = base64.b64encode(
+        f"admin:{swarm_stack.secret('credentials-prometheus-admin-password')}".encode()
+    ).decode()
+    auth = {"Authorization": f"Basic {login}"}
+    deadline = time.monotonic() + 60  # the first scrapes of the replicas found by DNS
+    while True:
+        status, answer = swarm_stack.call("GET", query, headers=auth, name=PROMETHEUS_NAME)
+        assert status == 200 and answer["status"] == "success", (status, answer)
+        found = [r["value"][1] for r in answer["data"]["result"]]
+        if found == ["2"] or time.monotonic() > deadline:
+            break
+        time.sleep(3)
+    assert found == ["2"], answer  # both gateway replicas scraped and up
 
 
 def test_a_second_up_changes_nothing(swarm_stack: SwarmStack) -> None:

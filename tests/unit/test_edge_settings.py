@@ -104,3 +104,64 @@ def test_a_cors_token_cannot_name_an_nginx_variable(key: str) -> None:
         "dev", {"cors": {"allowedOrigins": ["https://a.test"], key: ["$request_uri"]}}
     )
     assert "not a valid" in found[f"vos-infra:edge.cors.{key}[0]"]
+
+
+def test_a_console_is_served_under_its_own_name_to_the_networks_listed() -> None:
+    consoles = {"grafana": {"host": "grafana.example.com", "allowFrom": ["10.1.2.3/8"]}}
+    edge = _settings("dev", {"consoles": consoles}).edge
+    assert edge.consoles["grafana"].allow_from == ["10.0.0.0/8"]
+    assert _settings("dev", {}).edge.consoles == {}
+
+
+@pytest.mark.parametrize(
+    ("console", "key", "fragment"),
+    [
+        ({"host": "grafana.example.com", "allowFrom": []}, "allowFrom", "at least 1"),
+        ({"host": "grafana.example.com", "allowFrom": ["office"]}, "allowFrom[0]", "CIDR"),
+        ({"host": "10.0.0.1", "allowFrom": ["10.0.0.0/8"]}, "host", "a DNS name of its own"),
+        ({"allowFrom": ["10.0.0.0/8"]}, "host", "required"),
+    ],
+)
+def test_a_console_without_a_name_or_networks_is_refused(
+    console: dict[str, Any], key: str, fragment: str
+) -> None:
+    problems = _problems("dev", {"consoles": {"grafana": console}})
+    assert fragment in problems[f"vos-infra:edge.consoles.grafana.{key}"], problems
+
+
+def test_a_console_the_edge_cannot_serve_is_refused_with_the_fix() -> None:
+    jaeger = {"host": "j.example.com", "allowFrom": ["10.0.0.0/8"]}
+    problems = _problems("dev", {"consoles": {"jaeger": jaeger}})
+    assert "grafana and prometheus" in problems["vos-infra:edge.consoles.jaeger"]
+    assert (
+        "config rm --path 'vos-infra:edge.consoles.jaeger'"
+        in problems["vos-infra:edge.consoles.jaeger"]
+    )
+    config = stack_overrides("dev")
+    services = config.get("services", {})
+    grafana = {**services.get("grafana", {}), "enabled": False}
+    config |= {"services": {**services, "grafana": grafana},
+               "edge": {"consoles": {"grafana": {"host": "g.example.com",
+                                                 "allowFrom": ["10.0.0.0/8"]}}}}  # fmt: skip
+    with pytest.raises(SettingsError) as caught:
+        load_settings("dev", config, REGISTRY)
+    found = {p.key: p.fix for p in caught.value.problems}
+    assert "services.grafana.enabled' true" in found["vos-infra:edge.consoles.grafana"]
+
+
+def test_a_console_name_is_its_own_and_prod_lists_the_operators_networks() -> None:
+    prod = stack_overrides("prod")
+    public = prod["network"]["publicNames"][0]
+    consoles = {
+        "grafana": {"host": public, "allowFrom": ["0.0.0.0/0"]},
+        "prometheus": {"host": "metrics.example.com", "allowFrom": ["::/0"]},
+    }
+    problems = _problems("prod", {"consoles": consoles})
+    assert "already a name of the API" in problems["vos-infra:edge.consoles.grafana.host"]
+    for key in ("grafana", "prometheus"):
+        assert "not from every address" in problems[f"vos-infra:edge.consoles.{key}.allowFrom"]
+    both = {"host": "ops.example.com", "allowFrom": ["10.0.0.0/8"]}
+    problems = _problems("prod", {"consoles": {"grafana": both, "prometheus": both}})
+    assert "another console" in problems["vos-infra:edge.consoles.prometheus.host"]
+    everyone = {"grafana": {"host": "grafana.example.com", "allowFrom": ["0.0.0.0/0"]}}
+    assert _settings("dev", {"consoles": everyone}).edge.consoles["grafana"].host
