@@ -4,7 +4,8 @@ The setting names a volume the program does not make: Docker would make an empty
 missing name when the container is created, and PostgreSQL's image would initialise an
 empty database on it, i.e. the stack would come back with no data. So the volume must be
 there, be a restore of this stack (`vos-infra backup restore` labels it:
-tools/backup/restore.py) and be used by no other container (two servers on one data
+tools/backup/restore.py) that finished (its `-finished` marker volume, made last) and be
+used by no other container (two servers on one data
 directory corrupt it). Checked at preview and again at `up`, on the engine the Docker
 provider uses (`docker:host`, else DOCKER_HOST; DOCKER_TLS_VERIFY, DOCKER_CERT_PATH). An
 offline evaluation (plan, render, check) with neither cannot look, and says so.
@@ -19,7 +20,7 @@ import docker.errors
 import pulumi
 
 from components.postgres.definition import DEFINITION as POSTGRES
-from components.postgres_backup.files import RESTORE_ROLE
+from components.postgres_backup.files import FINISHED_ROLE, RESTORE_ROLE, finished_marker
 from infra.docker_engine import engine_address, engine_client
 from stacks import Settings
 
@@ -38,18 +39,31 @@ def _refused(why: str, settings: Settings) -> RestoredVolumeRefused:
     )
 
 
+def _labels(client: docker.DockerClient, volume: str) -> dict[str, str] | None:
+    try:
+        return dict(client.volumes.get(volume).attrs.get("Labels") or {})
+    except docker.errors.NotFound:
+        return None
+
+
 def problems(client: docker.DockerClient, settings: Settings) -> str | None:
     """What is wrong with the volume on this engine, or None."""
     name = settings.backup.postgres.restored_volume
     assert name is not None
-    try:
-        labels = client.volumes.get(name).attrs.get("Labels") or {}
-    except docker.errors.NotFound:
+    labels = _labels(client, name)
+    if labels is None:
         return f"no volume '{name}' on the stack's Docker engine"
     if labels.get("vos.role") != RESTORE_ROLE or labels.get("vos.stack") != settings.stack:
         return (
             f"the volume '{name}' was not made by `vos-infra backup restore` for stack "
             f"{settings.stack} (its labels: {labels})"
+        )
+    marker = _labels(client, finished_marker(name)) or {}
+    if marker.get("vos.role") != FINISHED_ROLE or marker.get("vos.restore") != name:
+        return (
+            f"the restore into '{name}' did not finish (it was stopped before PostgreSQL "
+            f"promoted on it, so its files may be half written): docker volume rm {name}, "
+            "and restore again"
         )
     # The stack's own PostgreSQL (and its files carrier) on it already: a second `up`.
     own = {"vos.stack": settings.stack, "vos.service": POSTGRES.dns_name}

@@ -16,6 +16,13 @@ SERVER_CONF = f"{SERVERS}/{SERVER}.conf"
 RESTORE_ROLE = "postgres-restore"
 """The `vos.role` label of a volume `vos-infra backup restore` made (tools/backup/restore.py),
 which only such a volume may be switched over to (infra/restored_volume.py)."""
+FINISHED_ROLE = "postgres-restore-finished"
+"""The `vos.role` label of the empty volume `<restore>-finished` a restore makes last, once
+PostgreSQL promoted on it: labels cannot change after a volume is made, so a restore killed
+before its end (SIGKILL, a lost SSH session) leaves its volume without this one, and the
+switch-over refuses it."""
+
+
 OFFSITE_KEY = f"{CONFIG_DIR}/offsite.key"
 """The stack's backup key (Vault: postgres-backup/encryption-key), read at every round."""
 OFFSITE_STORE = "/var/lib/vos-offsite"
@@ -29,6 +36,11 @@ OFFSITE_SCRATCH = f"{HOME}/offsite-scratch"
 than any tmpfs)."""
 CLIENT_CERT = f"{TLS_DIR}/backup.crt"
 CLIENT_KEY = f"{TLS_DIR}/backup.key"
+
+
+def finished_marker(volume: str) -> str:
+    """The name of the empty volume that says the restore into `volume` finished."""
+    return f"{volume}-finished"
 
 
 def conninfo(replication: bool, host: str = POSTGRES.dns_name) -> str:

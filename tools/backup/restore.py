@@ -11,7 +11,9 @@ as hardened as the services (no network, read-only root, no capability beyond th
    the moment and then promoting (a moment no backup reaches is refused before step 2);
 4. the files handed to the postgres image's user (999), as only root may;
 5. the stack's postgres image starts on the volume with the stack's own rendered files,
-   replays, promotes and answers; then it stops cleanly.
+   replays, promotes and answers; then it stops cleanly;
+6. an empty volume `<restore>-finished` says it finished (the switch-over asks for it: a
+   restore killed before here leaves a volume that is refused).
 Any failure removes the new volume and says which step failed, with its output.
 """
 
@@ -198,6 +200,10 @@ def restore(
             volumes={name: {"bind": RESTORE_DIR, "mode": "rw"}},
         )  # fmt: skip
         replayed = _started(client, postgres, name, timeout)
+        client.volumes.create(
+            files.finished_marker(name),
+            labels={"vos.stack": stack, "vos.role": files.FINISHED_ROLE, "vos.restore": name},
+        )
     except BaseException:
         client.volumes.get(name).remove(force=True)
         raise
