@@ -7,13 +7,11 @@ there, be a restore of this stack (`vos-infra backup restore` labels it:
 tools/backup/restore.py) that finished (its `-finished` marker volume, made last) and be
 used by no other container (two servers on one data
 directory corrupt it). Checked at preview and again at `up`, on the engine the Docker
-provider uses (`docker:host`, else DOCKER_HOST; DOCKER_TLS_VERIFY, DOCKER_CERT_PATH). An
-offline evaluation (plan, render, check) with neither cannot look, and says so.
+provider uses, reached as it reaches it (`docker:host`, else DOCKER_HOST; its TLS settings:
+infra/docker_engine.py). An offline evaluation (plan, render, check) with neither cannot look, and says so.
 """
 
 from __future__ import annotations
-
-import os
 
 import docker
 import docker.errors
@@ -21,7 +19,7 @@ import pulumi
 
 from components.postgres.definition import DEFINITION as POSTGRES
 from components.postgres_backup.files import FINISHED_ROLE, RESTORE_ROLE, finished_marker
-from infra.docker_engine import engine_address, engine_client
+from infra.docker_engine import EngineSettings, EngineSettingsError, engine_client
 from stacks import Settings
 
 KEY = "vos-infra:backup.postgres.restoredVolume"
@@ -80,20 +78,21 @@ def problems(client: docker.DockerClient, settings: Settings) -> str | None:
 def check_restored_volume(settings: Settings, offline: bool) -> None:
     if settings.backup.postgres.restored_volume is None:
         return
-    host = pulumi.Config("docker").get("host")
-    if offline and not (host or os.environ.get("DOCKER_HOST")):
+    # The raw values: Config.get would warn for each secret material.
+    engine = EngineSettings.of(lambda key: pulumi.runtime.get_config(f"docker:{key}"))
+    if offline and "host" not in engine.values:
         pulumi.log.warn(
             f"{KEY} is not checked without a Docker engine (docker:host or DOCKER_HOST); "
             "`pulumi preview` and `pulumi up` check it"
         )
         return
     try:
-        found = problems(engine_client(host, timeout=30), settings)
-    except docker.errors.DockerException as error:
+        found = problems(engine_client(engine, timeout=30), settings)
+    except (docker.errors.DockerException, EngineSettingsError) as error:
         raise _refused(
-            f"cannot ask the stack's Docker engine at {engine_address(host)} about the volume "
-            f"({error}); set docker:host or DOCKER_HOST (and DOCKER_TLS_VERIFY, "
-            "DOCKER_CERT_PATH) as for the Docker provider",
+            f"cannot ask the stack's Docker engine at {engine.address} about the volume "
+            f"({error}); set docker:host (or DOCKER_HOST) and its TLS (docker:certPath or "
+            "the docker:*Material settings) as for the Docker provider",
             settings,
         ) from None
     if found:

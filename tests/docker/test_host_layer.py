@@ -21,6 +21,7 @@ import docker.errors
 import docker.tls
 import pytest
 
+from infra.docker_engine import FILES, SETTINGS, EngineSettings, engine_client
 from tests.docker.engine import Engine
 from tests.docker.host_pki import ca, issue
 from tests.docker.images import Built
@@ -190,6 +191,29 @@ def test_the_tcp_api_serves_only_clients_of_its_ca(hosts: Hosts) -> None:
             assert answer.status != 200, "the API answered plain HTTP"
     except urllib.error.HTTPError as refused:
         assert refused.code == 400  # "Client sent an HTTP request to an HTTPS server."
+
+
+@pytest.mark.usefixtures("own_ca_only")
+def test_the_program_and_the_cli_reach_it_as_the_docker_provider_does(
+    hosts: Hosts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """infra/docker_engine.py, which the restored volume's check and `vos-infra backup` use:
+    the play's client folder as docker:certPath, or its files as the *Material settings."""
+    for variable in SETTINGS.values():
+        monkeypatch.delenv(variable, raising=False)
+    host = f"tcp://{hosts.tcp.address}:{API_PORT}"
+    pem = {key: (hosts.client_dir / name).read_text() for key, name in FILES.items()}
+    folder = EngineSettings.of({"host": host, "certPath": str(hosts.client_dir)}.get)
+    for engine in (folder, EngineSettings.of({"host": host, **pem}.get)):
+        assert engine_client(engine, timeout=15).version()["ApiVersion"]
+    # The engine's certificate is verified: with another CA the client refuses it.
+    stranger = EngineSettings.of({"host": host, **pem, "caMaterial": ca("another CA").cert}.get)
+    with pytest.raises((docker.errors.DockerException, ssl.SSLError, OSError)):
+        engine_client(stranger, timeout=15).version()
+    # The provider's variables stand in for unset settings, as its schema's defaults do.
+    monkeypatch.setenv("DOCKER_HOST", host)
+    monkeypatch.setenv("DOCKER_CERT_PATH", str(hosts.client_dir))
+    assert engine_client(EngineSettings.of(lambda key: None), timeout=15).version()["ApiVersion"]
 
 
 def test_the_ca_is_in_vault_and_the_engines_key_never_left_its_host(hosts: Hosts) -> None:

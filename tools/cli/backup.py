@@ -10,12 +10,12 @@ import docker
 import docker.errors
 
 from components.postgres_backup.definition import DEFINITION as BACKUP
-from infra.docker_engine import engine_address, engine_client
+from infra.docker_engine import EngineSettingsError, engine_client
 from stacks import Settings
 from tools.backup.listing import list_backups
 from tools.backup.restore import RestoreError, restore
 from tools.backup.target import parse_target
-from tools.cli.stack_settings import stack_docker_host, stack_settings
+from tools.cli.stack_settings import stack_engine, stack_settings
 
 
 def _settings(stack: str) -> Settings:
@@ -29,15 +29,18 @@ def _settings(stack: str) -> Settings:
 
 
 def _engine(stack: str) -> docker.DockerClient:
-    """The engine `pulumi up` uses for the stack: its `docker:host`, else DOCKER_HOST."""
-    host = stack_docker_host(stack)
+    """The engine `pulumi up` uses for the stack, reached as its Docker provider does."""
     try:
-        return engine_client(host)
-    except docker.errors.DockerException as error:
+        engine = stack_engine(stack)
+    except EngineSettingsError as error:
+        raise RestoreError(f"the stack's Docker engine: {error}") from None
+    try:
+        return engine_client(engine)
+    except (docker.errors.DockerException, EngineSettingsError) as error:
         raise RestoreError(
-            f"cannot reach the stack's Docker engine at {engine_address(host)}: {error}; set "
-            "docker:host or DOCKER_HOST (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) as for "
-            "`pulumi up`"
+            f"cannot reach the stack's Docker engine at {engine.address}: {error}; set "
+            "docker:host (or DOCKER_HOST) and its TLS (docker:certPath, or the "
+            "docker:*Material settings, or their DOCKER_* variables) as for `pulumi up`"
         ) from None
 
 

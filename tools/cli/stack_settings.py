@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from components.registry import REGISTRY
 from infra.config_source import decode
+from infra.docker_engine import SETTINGS, EngineSettings, EngineSettingsError
 from stacks import Settings, load_settings
 from tools.offline.stack_files import read_stack_config
 
@@ -17,7 +18,23 @@ def stack_settings(stack: str) -> Settings:
     return load_settings(stack, values, REGISTRY)
 
 
-def stack_docker_host(stack: str) -> str | None:
-    """The stack's `docker:host` (its Docker provider's engine), if it sets one."""
-    value = read_stack_config(stack).values.get("docker:host")
-    return str(value) if value else None
+def stack_engine(stack: str) -> EngineSettings:
+    """The engine the stack's Docker provider reaches (infra/docker_engine.py). A secret
+    material (`pulumi config set --secret`) cannot be read offline: its DOCKER_* variable,
+    or docker:certPath, stands in for it."""
+    config = read_stack_config(stack)
+
+    def value(key: str) -> str | None:
+        found = config.values.get(f"docker:{key}")
+        if f"docker:{key}" in config.secret_keys:
+            return None
+        return str(found) if found else None
+
+    engine = EngineSettings.of(value)
+    for key in SETTINGS:
+        if f"docker:{key}" in config.secret_keys and key not in engine.values:
+            raise EngineSettingsError(
+                f"docker:{key} is a secret, which only the Pulumi CLI decrypts: export "
+                f"{SETTINGS[key]} with its value for this command"
+            )
+    return engine
