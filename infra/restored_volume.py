@@ -8,7 +8,8 @@ tools/backup/restore.py) that finished (its `-finished` marker volume, made last
 used by no other container (two servers on one data
 directory corrupt it). Checked at preview and again at `up`, on the engine the Docker
 provider uses, reached as it reaches it (`docker:host`, else DOCKER_HOST; its TLS settings:
-infra/docker_engine.py). An offline evaluation (plan, render, check) with neither cannot look, and says so.
+infra/docker_engine.py). An offline evaluation (plan, render, check) with neither cannot
+look, and says so.
 """
 
 from __future__ import annotations
