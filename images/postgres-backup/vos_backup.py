@@ -42,6 +42,11 @@ from vos_switchover import Switchover
 
 TICK_S = 60.0
 SWITCH_WAIT_S = 120.0
+AHEAD = "receive-wal position is ahead of PostgreSQL current WAL"
+"""Barman's refusal of `receive-wal --reset` when its stream is past the server's position
+(barman/wal_archiver.py, StreamingWalArchiver.reset_status)."""
+SET_ASIDE = "set-aside-wal"
+"""Under barman_home: partial segments of a timeline the stream left, kept for a person."""
 SWITCH_RETRY_S = 5.0
 HANDSHAKE_TIMEOUT_S = 10.0
 
@@ -114,11 +119,34 @@ class Barman:
         """Streams from the server's current position and timeline. After a switch-over the
         stream names the old server's next segment, which a restored server (a timeline
         forked before it) refuses for ever: "requested starting point ... is not in this
-        server's history" (tests/integration/test_postgres_switchover.py)."""
+        server's history" (tests/integration/test_postgres_switchover.py). Going back to the
+        server switched away from, Barman refuses the reset itself: the stream's partial
+        segment is of the restore's timeline, whose name sorts after any segment of the
+        older one ("The receive-wal position is ahead of PostgreSQL current WAL lsn"). That
+        segment is then set aside (SET_ASIDE; the restore's volume holds the same WAL) and
+        the reset tried again."""
         self.run("receive-wal", "--stop", self.server)  # fails when none runs: fine
+
+        def attempt() -> bool:
+            done = self.run("receive-wal", "--reset", self.server)
+            if done.returncode != 0 and AHEAD in done.stdout + done.stderr:
+                self.run("archive-wal", self.server)  # files what the stream completed
+                self.set_aside_partial()
+                done = self.run("receive-wal", "--reset", self.server)
+            return done.returncode == 0
+
         # Tried in short steps: the new server may not answer yet (restarting, recovering).
-        return _tried(lambda: self.run("receive-wal", "--reset", self.server).returncode == 0,
-                      within_s)  # fmt: skip
+        return _tried(attempt, within_s)
+
+    def set_aside_partial(self) -> None:
+        home = Path(barman_home(self.command[2]))
+        aside = home / SET_ASIDE
+        aside.mkdir(mode=0o700, exist_ok=True)
+        for partial in (home / self.server / "streaming").glob("*.partial"):
+            moved = aside / f"{partial.name}.{int(time.time())}"
+            partial.rename(moved)
+            print(f"vos-backup: set aside {partial.name} (another timeline's) as {moved}",
+                  file=sys.stderr)  # fmt: skip
 
     def segment_filed(self, within_s: float = SWITCH_WAIT_S) -> bool:
         """Switches to a new WAL segment and waits until Barman has filed one, each try after

@@ -151,8 +151,12 @@ class PostgresServer:
         finally:
             remove(root)
 
-    def stop(self) -> None:
-        if self.process is not None:
+    def halt(self) -> None:
+        """The server stopped, its files kept (a container replaced: its volume stays)."""
+        if self.process is not None and self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        self.halt()
         remove(self.root)

@@ -4,7 +4,8 @@ arguments. The restored server, promoted on a timeline of its own, takes the old
 (its port, its name); the entrypoint, started again as the replaced container is with the
 new volume's name, resets Barman's stream to that timeline and takes a base backup at once,
 and Barman's own checks pass. Without the reset the stream is refused for ever ("requested
-starting point ... is not in this server's history"): the entrypoint's reason to exist."""
+starting point ... is not in this server's history"): the entrypoint's reason to exist. Going
+back (the setting removed) is the same replacement the other way."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from tests.integration.local_files import run_as
 from tests.integration.postgres_server import PostgresServer
 
 RESTORED = "vos-dev-postgres-restore-20261204T102900Z"
+OWN = "vos-dev-postgres-data"
 
 
 def _check(setup: Setup) -> subprocess.CompletedProcess[str]:
@@ -50,7 +52,7 @@ def test_after_a_switch_over_the_entrypoint_follows_the_new_timeline(tmp_path: P
 
         # The update: both containers replaced, the restore where the server was.
         setup.backup.stop(keep=True)
-        setup.cluster.server.stop()
+        setup.cluster.server.halt()
         restored.port = setup.cluster.server.port
         restored.start(initialise=False)
         # Promoted, as `vos-infra backup restore` leaves a restore (it waits for that).
@@ -87,6 +89,28 @@ def test_after_a_switch_over_the_entrypoint_follows_the_new_timeline(tmp_path: P
             "switch-wal", "--archive", "--archive-timeout", "60", files.SERVER
         )
         assert filed.returncode == 0, filed.stdout + filed.stderr
+
+        # Going back (the setting removed): the server switched away from, on its own older
+        # timeline, where the restore was; Barman refuses to reset a stream that is "ahead"
+        # (the restore's timeline sorts after), so its partial segment is set aside.
+        setup.backup.stop(keep=True)
+        restored.halt()
+        setup.cluster.server.start(initialise=False)
+        back = time.time()
+        setup.backup.start(server_volume=OWN)
+        deadline = time.monotonic() + 240
+        while f"switched over to {OWN}" not in setup.backup.log():
+            assert time.monotonic() < deadline, setup.backup.log()[-3000:]
+            time.sleep(2)
+        assert "set aside 00000002" in setup.backup.log()
+        assert [
+            b for b in setup.backup.backups()
+            if b["status"] == "DONE" and float(b["end_time_timestamp"]) > back
+        ]  # fmt: skip
+        checked = _check(setup)
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        with setup.gateway() as conn:  # the own server as it was left: the drop
+            assert conn.execute("SELECT to_regclass('orders')").fetchone() == (None,)
     finally:
         setup.backup.stop()
         restored.stop()
