@@ -246,6 +246,17 @@ def test_the_stack_switches_over_to_the_restore_keeping_its_own_and_its_backups_
             stack.preview(backup={"postgres": {"restoredVolume": missing}})
     finally:
         forged.remove(force=True)
+    # A restore killed before its end: its volume and labels, not the marker made last.
+    labels = client.volumes.get(restored.volume).attrs["Labels"]
+    marker = client.volumes.get(files.finished_marker(restored.volume)).attrs["Labels"]
+    assert marker == {"vos.stack": labels["vos.stack"], "vos.role": files.FINISHED_ROLE,
+                      "vos.restore": restored.volume}  # fmt: skip
+    killed = client.volumes.create(missing, labels=labels)
+    try:
+        with pytest.raises(Exception, match=f"the restore into '{missing}' did not finish"):
+            stack.preview(backup={"postgres": {"restoredVolume": missing}})
+    finally:
+        killed.remove(force=True)
     # The restore still mounted by a container of the runbook's look at it (created is enough).
     look = client.containers.create(
         stack.inspect(f"{PREFIX}-postgres")["Image"], ["true"], name="restore-look",
@@ -280,6 +291,37 @@ def test_the_stack_switches_over_to_the_restore_keeping_its_own_and_its_backups_
     # Its own volume was kept as it was: the drop is still there.
     tables = _look(stack, own, "select count(*) from pg_tables where tablename = 'restored_rows'")
     assert tables == "0"
-    # The stack stays on the restore: the modules after this one (apps, monitoring, fault
-    # drills, rotation, a converging second `up`) run on it. Going back is the same update
-    # with the setting removed (tests/program/test_backup_switchover.py renders it).
+
+
+def test_removing_the_setting_goes_back_to_the_stack_s_own_volume_and_backups_follow(
+    stack: Stack, restored: Restored, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The switch-over undone by the same update with the setting removed: PostgreSQL on
+    its own volume as it was left, what was written meanwhile kept on the restore, the
+    backup service's stream reset to the server it now streams from."""
+    monkeypatch.delenv("DOCKER_HOST", raising=False)  # docker:host stays in the config
+    own = f"{PREFIX}-postgres-data"
+    assert _mounted(stack) == restored.volume
+    meanwhile = "insert into restored_rows values (600)"
+    assert psql(stack, gateway_url(stack), meanwhile)[0] == 0
+    back = time.time()
+    stack.update(backup=_without_restore(stack))
+    assert _mounted(stack) == own
+    code, out = psql(stack, gateway_url(stack), "select 1 from restored_rows")
+    assert code != 0 and "does not exist" in out, out  # the drop, as the own volume had it
+    _backed_up_since(stack, back)
+    said = b"switched over to " + own.encode()
+    deadline = time.monotonic() + 120
+    while said not in (logs := stack.container(DEFINITION.dns_name).logs()):
+        assert time.monotonic() < deadline, logs[-3000:]
+        time.sleep(2)
+    # Kept on the restore, which nothing uses any more.
+    rows = _look(stack, restored.volume, "select count(*), max(id) from api_gateway.restored_rows")
+    assert rows == "501|600"
+
+
+def _without_restore(stack: Stack) -> dict[str, Any]:
+    """The stack's `backup` object as `pulumi config rm --path` of the setting leaves it."""
+    current = stack.merged("backup", {})
+    postgres = {k: v for k, v in current.get("postgres", {}).items() if k != "restoredVolume"}
+    return {**current, "postgres": postgres}
