@@ -31,6 +31,24 @@ def _check(setup: Setup) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _followed(setup: Setup, volume: str) -> None:
+    """The entrypoint started again as the replaced container is, with `volume`'s name: done
+    once a base backup of the server now there succeeded (then it says so), and Barman's
+    checks pass."""
+    after = time.time()
+    setup.backup.start(server_volume=volume)
+    deadline = time.monotonic() + 240
+    while f"switched over to {volume}" not in setup.backup.log():
+        assert time.monotonic() < deadline, setup.backup.log()[-3000:]
+        time.sleep(2)
+    assert [
+        b for b in setup.backup.backups()
+        if b["status"] == "DONE" and float(b["end_time_timestamp"]) > after
+    ]  # fmt: skip
+    checked = _check(setup)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
 def test_after_a_switch_over_the_entrypoint_follows_the_new_timeline(tmp_path: Path) -> None:
     setup = Setup(tmp_path)
     restored = PostgresServer(setup.cluster.rendered["postgres"])
@@ -70,20 +88,7 @@ def test_after_a_switch_over_the_entrypoint_follows_the_new_timeline(tmp_path: P
             assert conn.execute("SELECT count(*) FROM orders").fetchone() == (300,)
             timeline = conn.execute("SELECT timeline_id FROM pg_control_checkpoint()").fetchone()
         assert timeline is not None and timeline[0] >= 2
-        after = time.time()
-        setup.backup.start(server_volume=RESTORED)
-
-        # Done once a base backup of the new server succeeded (then it says so).
-        deadline = time.monotonic() + 240
-        while f"switched over to {RESTORED}" not in setup.backup.log():
-            assert time.monotonic() < deadline, setup.backup.log()[-3000:]
-            time.sleep(2)
-        assert [
-            b for b in setup.backup.backups()
-            if b["status"] == "DONE" and float(b["end_time_timestamp"]) > after
-        ]  # fmt: skip
-        checked = _check(setup)
-        assert checked.returncode == 0, checked.stdout + checked.stderr
+        _followed(setup, RESTORED)
         # WAL of the new timeline arrives: a segment closed now is filed.
         filed = setup.backup.barman(
             "switch-wal", "--archive", "--archive-timeout", "60", files.SERVER
@@ -96,19 +101,8 @@ def test_after_a_switch_over_the_entrypoint_follows_the_new_timeline(tmp_path: P
         setup.backup.stop(keep=True)
         restored.halt()
         setup.cluster.server.start(initialise=False)
-        back = time.time()
-        setup.backup.start(server_volume=OWN)
-        deadline = time.monotonic() + 240
-        while f"switched over to {OWN}" not in setup.backup.log():
-            assert time.monotonic() < deadline, setup.backup.log()[-3000:]
-            time.sleep(2)
+        _followed(setup, OWN)
         assert "set aside 00000002" in setup.backup.log()
-        assert [
-            b for b in setup.backup.backups()
-            if b["status"] == "DONE" and float(b["end_time_timestamp"]) > back
-        ]  # fmt: skip
-        checked = _check(setup)
-        assert checked.returncode == 0, checked.stdout + checked.stderr
         with setup.gateway() as conn:  # the own server as it was left: the drop
             assert conn.execute("SELECT to_regclass('orders')").fetchone() == (None,)
     finally:
