@@ -28,8 +28,8 @@ def load_scheduler() -> ModuleType:
 
 
 def load_sibling(name: str) -> ModuleType:
-    """`vos_offsite`, `vos_seal`, `vos_stores`: the modules vos_backup imports (the same
-    copies: their classes are the scheduler's)."""
+    """`vos_barman`, `vos_offsite`, `vos_seal`, `vos_stores`, `vos_switchover`: the modules
+    vos_backup imports (the same copies: their classes are the scheduler's)."""
     _load("vos_backup")
     return sys.modules[name]
 
