@@ -9,7 +9,9 @@ import datetime
 import pytest
 
 from tools.backup.target import Target, TargetError, parse_target
+from tools.cli import stack_settings
 from tools.cli.main import main
+from tools.offline.stack_files import StackConfig
 
 NOW = datetime.datetime(2026, 12, 4, 11, 0, tzinfo=datetime.UTC)
 
@@ -89,9 +91,30 @@ def test_the_command_asks_the_engine_the_stack_s_docker_host_names(
     """The stack's `docker:host` (its provider's engine) comes before DOCKER_HOST, as in
     `pulumi up` and the program's check of a restored volume (infra/docker_engine.py)."""
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/environment.sock")
-    monkeypatch.setattr(
-        "tools.cli.backup.stack_docker_host", lambda stack: "unix:///nonexistent/stack.sock"
-    )
+    _with_docker(monkeypatch, {"docker:host": "unix:///nonexistent/stack.sock"})
     assert main(["backup", "list", "--stack", "prod"]) == 2
     err = capsys.readouterr().err
     assert "cannot reach the stack's Docker engine at unix:///nonexistent/stack.sock" in err
+
+
+def test_a_secret_tls_material_the_command_cannot_decrypt_names_its_variable(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DOCKER_KEY_MATERIAL", raising=False)
+    _with_docker(monkeypatch, {"docker:keyMaterial": "[secret]"}, secret=["docker:keyMaterial"])
+    assert main(["backup", "list", "--stack", "prod"]) == 2
+    err = capsys.readouterr().err
+    assert "docker:keyMaterial is a secret" in err and "export DOCKER_KEY_MATERIAL" in err
+
+
+def _with_docker(
+    monkeypatch: pytest.MonkeyPatch, values: dict[str, str], secret: list[str] | None = None
+) -> None:
+    """The stack's file as read by the CLI, with these `docker:` settings in it."""
+    read = stack_settings.read_stack_config
+
+    def with_values(stack: str) -> StackConfig:
+        found = read(stack)
+        return StackConfig(found.values | values, [*found.secret_keys, *(secret or [])])
+
+    monkeypatch.setattr(stack_settings, "read_stack_config", with_values)
