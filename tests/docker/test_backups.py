@@ -215,13 +215,19 @@ def _mounted(stack: Stack) -> str:
     return str(mounts[DATA]["Name"])
 
 
-def _backed_up_since(stack: Stack, moment: float) -> None:
-    """A base backup ended after the moment, and the service is healthy (`barman check`)."""
+def _followed(stack: Stack, moment: float, volume: str) -> None:
+    """The backup service follows the server on `volume`: its stream reset, a base backup
+    ended after the moment, the service healthy (`barman check`), and it says so."""
     deadline = time.monotonic() + 240
     while not [b for b in _backups(stack) if float(b["end_time_timestamp"]) > moment]:
         assert time.monotonic() < deadline, stack.container(DEFINITION.dns_name).logs()[-3000:]
         time.sleep(2)
     stack.wait_healthy(NAME)
+    said = b"switched over to " + volume.encode()
+    deadline = time.monotonic() + 120
+    while said not in (logs := stack.container(DEFINITION.dns_name).logs()):
+        assert time.monotonic() < deadline, logs[-3000:]
+        time.sleep(2)
 
 
 def test_the_stack_switches_over_to_the_restore_keeping_its_own_and_its_backups_go_on(
@@ -279,14 +285,8 @@ def test_the_stack_switches_over_to_the_restore_keeping_its_own_and_its_backups_
     job = stack.inspect(f"{PREFIX}-postgres-roles")
     assert f"VOS_SERVER_VOLUME={restored.volume}" in job["Config"]["Env"]
     assert job["State"]["ExitCode"] == 0
-    # The backup service follows the new timeline: its stream reset, a base backup at once
-    # (then it says it switched over).
-    _backed_up_since(stack, switched)
-    said = b"switched over to " + restored.volume.encode()
-    deadline = time.monotonic() + 120
-    while said not in (logs := stack.container(DEFINITION.dns_name).logs()):
-        assert time.monotonic() < deadline, logs[-3000:]
-        time.sleep(2)
+    # The backup service follows the new timeline: a base backup at once.
+    _followed(stack, switched, restored.volume)
 
     # Its own volume was kept as it was: the drop is still there.
     tables = _look(stack, own, "select count(*) from pg_tables where tablename = 'restored_rows'")
@@ -309,12 +309,7 @@ def test_removing_the_setting_goes_back_to_the_stack_s_own_volume_and_backups_fo
     assert _mounted(stack) == own
     code, out = psql(stack, gateway_url(stack), "select 1 from restored_rows")
     assert code != 0 and "does not exist" in out, out  # the drop, as the own volume had it
-    _backed_up_since(stack, back)
-    said = b"switched over to " + own.encode()
-    deadline = time.monotonic() + 120
-    while said not in (logs := stack.container(DEFINITION.dns_name).logs()):
-        assert time.monotonic() < deadline, logs[-3000:]
-        time.sleep(2)
+    _followed(stack, back, own)
     # Kept on the restore, which nothing uses any more.
     rows = _look(stack, restored.volume, "select count(*), max(id) from api_gateway.restored_rows")
     assert rows == "501|600"
