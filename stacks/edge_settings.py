@@ -30,21 +30,22 @@ TOKEN = re.compile(r"[A-Za-z0-9!#%&'*+.^_`|~-]{1,64}")
 header name."""
 
 
-def _proxy_network(value: str) -> str:
+def _network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     try:
-        network = ipaddress.ip_network(value, strict=False)
+        return ipaddress.ip_network(value, strict=False)
     except ValueError:
         raise ValueError(f"'{value}' is not an address or a network (CIDR)") from None
+
+
+def _proxy_network(value: str) -> str:
+    network = _network(value)
     if network.prefixlen == 0:
         raise ValueError(f"'{value}' would believe every client's X-Forwarded-For")
     return str(network)
 
 
 def _console_network(value: str) -> str:
-    try:
-        return str(ipaddress.ip_network(value, strict=False))
-    except ValueError:
-        raise ValueError(f"'{value}' is not an address or a network (CIDR)") from None
+    return str(_network(value))
 
 
 CONSOLES = ("grafana", "prometheus")
