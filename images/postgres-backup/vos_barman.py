@@ -25,6 +25,7 @@ SWITCH_RETRY_S = 5.0
 
 class Barman:
     def __init__(self, config: str, server: str) -> None:
+        self.config = config
         self.command = ["barman", "-c", config]
         self.server = server
 
@@ -99,7 +100,7 @@ class Barman:
         return _tried(attempt, within_s)
 
     def set_aside_partial(self) -> None:
-        home = Path(barman_home(self.command[2]))
+        home = Path(barman_home(self.config))
         aside = home / SET_ASIDE
         aside.mkdir(mode=0o700, exist_ok=True)
         for partial in (home / self.server / "streaming").glob("*.partial"):
