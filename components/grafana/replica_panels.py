@@ -12,19 +12,19 @@ WHERE = "on (job, instance) group_left (node, task) vos_app_info"
 
 def requests_by_replica(selector: str) -> Panel:
     """The gateway's requests a second, per node and task."""
-    rate = f"rate(http_server_request_duration_seconds_count{{{selector}}}[{RATE}])"
-    return Panel(
-        "Requests by replica",
-        (Query(f"sum by (node, task) ({rate} * {WHERE})", "{{node}} {{task}}"),),
-        unit="reqps",
-    )
+    return _by_replica("Requests by replica", "http_server_request_duration_seconds_count",
+                       selector, "node, task", "reqps")  # fmt: skip
 
 
 def tasks_by_replica(selector: str) -> Panel:
     """The agents' tasks a second, per agent, node and task."""
-    rate = f"rate(vos_agent_tasks_total{{{selector}}}[{RATE}])"
-    return Panel(
-        "Tasks by replica",
-        (Query(f"sum by (job, node, task) ({rate} * {WHERE})", "{{job}} {{node}} {{task}}"),),
-        unit="ops",
-    )
+    return _by_replica("Tasks by replica", "vos_agent_tasks_total", selector, "job, node, task",
+                       "ops")  # fmt: skip
+
+
+def _by_replica(title: str, counter: str, selector: str, labels: str, unit: str) -> Panel:
+    """A counter's rate summed by `labels` (those of vos_app_info among them), one series
+    each, named by the same labels."""
+    rate = f"rate({counter}{{{selector}}}[{RATE}])"
+    legend = " ".join("{{" + label + "}}" for label in labels.split(", "))
+    return Panel(title, (Query(f"sum by ({labels}) ({rate} * {WHERE})", legend),), unit=unit)
