@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -26,6 +26,7 @@ from tests.docker.swarm_stack import (
     docker_host,
 )
 from tests.integration.vault_server import point_at
+from tools.contract.checking import until
 from tools.dev_vault import DevVault
 from tools.offline.mocks import unwrap
 
@@ -196,13 +197,6 @@ def _waiting(stack: SwarmStack, service: str) -> list[str]:
             if t["Status"]["State"] == "pending"]  # fmt: skip
 
 
-def _until(done: Callable[[], bool], what: str, within: float = 180) -> None:
-    deadline = time.monotonic() + within
-    while not done():
-        assert time.monotonic() < deadline, what
-        time.sleep(2)
-
-
 def test_a_lost_worker_leaves_each_app_serving_on_the_other_and_they_spread_again_on_its_return(
     swarm_stack: SwarmStack,
 ) -> None:
@@ -228,7 +222,7 @@ def test_a_lost_worker_leaves_each_app_serving_on_the_other_and_they_spread_agai
                     for s in moved
                 )
 
-            _until(settled, "the apps did not settle on the worker left")
+            assert until(settled, 180), "the apps did not settle on the worker left"
             time.sleep(10)
         for service in APPS:
             assert all("max replicas per node" in why for why in _waiting(swarm_stack, service))
@@ -240,7 +234,5 @@ def test_a_lost_worker_leaves_each_app_serving_on_the_other_and_they_spread_agai
         # What fails is what was in flight on the lost worker, until the edge and the
         # gateways stop reaching its tasks (benchmarks/README.md, Swarm); bounded, not zero.
         assert len(load.failed()) <= max(3, len(load.window()) // 20), load.causes()
-    _until(
-        lambda: all(set(swarm_stack.tasks(s)) == APP_NODES for s in APPS),
-        "the apps' waiting tasks did not run on the worker back",
-    )
+    back = until(lambda: all(set(swarm_stack.tasks(s)) == APP_NODES for s in APPS), 180)
+    assert back, "the apps' waiting tasks did not run on the worker back"
