@@ -25,6 +25,7 @@ from components.stack_networks import StackNetworks
 from components.swarm.networks import SwarmNetworks
 from components.vault import SecretStore, SecretStoreArgs
 from components.vault.written import vault_written
+from components.weaviate.definition import DEFINITION as WEAVIATE
 from stacks import Settings
 from stacks.services import ServiceDefinition
 
@@ -126,8 +127,12 @@ class Platform(pulumi.ComponentResource):
         to a restore its reset must meet the new server, not the old one it replaces
         (images/postgres-backup/vos_switchover.py), and on a first `up` its backup role
         exists before its first round."""
-        if definition.key != BACKUP.key or POSTGRES.key not in self.services:
+        if definition.key != BACKUP.key:
             return after_vault
-        return pulumi.ResourceOptions.merge(
-            after_vault, pulumi.ResourceOptions(depends_on=[self.services[POSTGRES.key]])
-        )
+        # And after Weaviate when it backs Weaviate up: Weaviate's container makes the
+        # backups volume it mounts, and the roles job its Weaviate user's role.
+        keys = (POSTGRES.key, *((WEAVIATE.key,) if self.settings.weaviate_backups else ()))
+        before = [self.services[k] for k in keys if k in self.services]
+        if not before:
+            return after_vault
+        return pulumi.ResourceOptions.merge(after_vault, pulumi.ResourceOptions(depends_on=before))

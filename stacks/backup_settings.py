@@ -1,5 +1,5 @@
 """What the backups keep, when, and where a copy goes:
-`backup.postgres.{schedule, retention, offsite, s3}`.
+`backup.postgres.{schedule, retention, offsite, s3}`, `backup.weaviate.{enabled, schedule}`.
 
 Single-field checks live here; the backup service (services.postgresBackup) reads them.
 """
@@ -119,5 +119,20 @@ class PostgresBackupSettings(Model):
         return count * (7 if unit == "w" else 1)
 
 
+class WeaviateBackupSettings(Model):
+    """Weaviate's own backups (its backup-filesystem module), taken by the backup service on
+    a schedule of their own; their sealed copies go where backup.postgres.offsite says and
+    are kept as long as its retention."""
+
+    enabled: bool = Field(
+        default=True,
+        description="back up Weaviate too, whenever it and the backup service both run",
+    )
+    schedule: Annotated[str, AfterValidator(_cron)] = Field(
+        default="30 3 * * *", description="when a Weaviate backup starts: a cron expression (UTC)"
+    )
+
+
 class BackupSettings(Model):
     postgres: PostgresBackupSettings = PostgresBackupSettings()
+    weaviate: WeaviateBackupSettings = WeaviateBackupSettings()

@@ -295,6 +295,17 @@ class Settings(Model):
             return None
         return copies.s3
 
+    @property
+    def weaviate_backups(self) -> bool:
+        """Whether the backup service backs Weaviate up: both run, on one Docker host (a
+        Swarm's tasks share no volume), and backup.weaviate is enabled."""
+        return (
+            self.backup.weaviate.enabled
+            and self.target != "swarm"
+            and self.is_enabled("weaviate")
+            and self.is_enabled("postgresBackup")
+        )
+
     def is_published(self, key: str) -> bool:
         return key in self.network.published_ports
 

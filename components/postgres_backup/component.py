@@ -9,7 +9,10 @@ from components.postgres.containers import server_volume
 from components.postgres_backup.containers import backup_spec
 from components.postgres_backup.copies import Offsite
 from components.postgres_backup.definition import DEFINITION, EGRESS_CERTIFICATE
+from components.postgres_backup.weaviate_backups import WeaviateBackups
 from components.service import Deployed, ServiceArgs, ServiceComponent
+from components.weaviate.containers import BACKUPS_SUFFIX
+from components.weaviate.definition import DEFINITION as WEAVIATE
 
 
 class PostgresBackup(ServiceComponent):
@@ -30,6 +33,16 @@ class PostgresBackup(ServiceComponent):
                 args.settings.backup_bucket,
                 (egress.cert_pem, egress.private_key_pem),
             )
+        weaviate = None
+        if args.settings.weaviate_backups:
+            weaviate = WeaviateBackups(
+                args.credentials.values[DEFINITION.own("weaviate-api-key")],
+                args.settings.backup.weaviate.schedule,
+                policy.window_days,
+                # Made with Weaviate's container, which this service is created after
+                # (infra/assembly.py).
+                f"{args.settings.name_prefix}-{WEAVIATE.dns_name}-{BACKUPS_SUFFIX}",
+            )
         self.server = self.container(
             "server",
             backup_spec(
@@ -45,6 +58,7 @@ class PostgresBackup(ServiceComponent):
                     server_volume(args.settings.name_prefix, policy.restored_volume),
                     server_volume(args.settings.name_prefix, None),
                 ),
+                weaviate,
             ),
         )
         return {}

@@ -16,6 +16,7 @@ from components.docker.spec import (
 from components.postgres_backup import files
 from components.postgres_backup.copies import Offsite, copies
 from components.postgres_backup.definition import DEFINITION
+from components.postgres_backup.weaviate_backups import WeaviateBackups, parts
 from components.prometheus.web_config import METRICS_CA
 
 assert DEFINITION.image_uid is not None
@@ -35,12 +36,15 @@ def backup_spec(
     client: tuple[Any, Any],
     offsite: Offsite | None,
     server_volume: tuple[str, str],
+    weaviate: WeaviateBackups | None = None,
 ) -> ContainerSpec:
     """`tls`: its own certificate, for its metrics endpoint; `client`: the backup role's
     certificate and key, its login at PostgreSQL; `offsite`: where sealed copies go;
-    `server_volume`: the volume PostgreSQL runs on (a change is a switch-over) and its own."""
+    `server_volume`: the volume PostgreSQL runs on (a change is a switch-over) and its own;
+    `weaviate`: Weaviate's backups too (backup.weaviate)."""
     cert, key = client
     extra = copies(offsite)
+    memory = parts(weaviate)
     return ContainerSpec(
         service=DEFINITION.dns_name,
         image=image,
@@ -52,6 +56,7 @@ def backup_spec(
             *("--tls-cert", f"{TLS_DIR}/server.crt", "--tls-key", f"{TLS_DIR}/server.key"),
             *("--server-volume", server_volume[0], "--own-volume", server_volume[1]),
             *extra.command,
+            *memory.command,
         ],
         user=f"{UID}:{UID}",
         uploads=[
@@ -63,9 +68,11 @@ def backup_spec(
             # libpq refuses a key that others may read.
             Upload(files.CLIENT_KEY, key, UID, "0400", secret=True),
             *extra.uploads,
+            *memory.uploads,
         ],
         env=extra.env,
         kept_volumes=extra.kept_volumes,
+        shared_mounts=memory.shared_mounts,
         internal_ports=[PORT],
         data_volume=files.HOME,
         # `barman cron` starts pg_receivewal in the background and exits: docker-init as

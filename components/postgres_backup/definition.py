@@ -1,6 +1,6 @@
 """The PostgreSQL backup service's identity (pure data): see stacks/services.py."""
 
-from stacks.services import SIGNING_KEY, ClientCertificate, Credential, ServiceDefinition
+from stacks.services import API_KEY, SIGNING_KEY, ClientCertificate, Credential, ServiceDefinition
 
 EGRESS_CERTIFICATE = "postgres-backup-client"
 
@@ -24,6 +24,9 @@ DEFINITION = ServiceDefinition(
     # new version in Vault and keeps the old ones, which open the copies sealed before it.
     credentials=(
         Credential("encryption-key", "backupKey", SIGNING_KEY, "seals the off-host copies"),
+        # Its Weaviate user's (backup.weaviate: it may take and restore backups only),
+        # rotated with Weaviate's keys, which Weaviate reads at its start.
+        Credential("weaviate-api-key", "weaviate", API_KEY, "backs Weaviate up"),
     ),
     image_uid=10010,  # the barman user images/postgres-backup/Dockerfile creates
     source="images/postgres-backup",

@@ -36,7 +36,11 @@ class Weaviate(ServiceComponent):
         self.server = self.container(
             "server",
             server_spec(
-                self.service.image_reference, managed, keys.apply(files.keys_file), self.tls
+                self.service.image_reference,
+                managed,
+                keys.apply(files.keys_file),
+                self.tls,
+                settings.weaviate_backups,
             ),
         )
         self.roles_job, self.roles_job_exit_code = None, None

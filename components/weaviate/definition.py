@@ -16,5 +16,5 @@ DEFINITION = ServiceDefinition(
     component="components.weaviate.component:Weaviate",
     # Weaviate reads API keys at start only: it restarts on its data volume with new keys,
     # and the roles job (which logs in with the admin key) runs again.
-    restarts={"weaviate": ("weaviate-server", "weaviate-roles")},
+    restarts={"weaviate": ("weaviate-server", "weaviate-roles", "postgres-backup-server")},
 )

@@ -21,6 +21,15 @@ METRICS_PORT: int = DEFINITION.metrics_port
 DATA = "/var/lib/weaviate"
 KEYS_FILE = f"{CONFIG_DIR}/secrets/api-keys"
 BINARY = "/bin/weaviate"
+BACKUPS = "/var/lib/weaviate-backups"
+"""Where the backups volume is mounted, in Weaviate and in the backup service alike."""
+BACKUP_PATH = f"{BACKUPS}/backups"
+"""BACKUP_FILESYSTEM_PATH: a folder Weaviate makes itself (the volume's root is the
+engine's, root's 0755), group-writable under its umask, so the backup service, of that
+group, may remove what it has copied (modules/backup-filesystem makes every folder and
+file with os.ModePerm, less the umask)."""
+BACKUP_BACKEND = "filesystem"
+"""The backup module's name in Weaviate's API (/v1/backups/filesystem)."""
 
 
 def command() -> list[str]:
@@ -40,22 +49,28 @@ def command() -> list[str]:
     ]
 
 
-def entrypoint(binary: str = BINARY) -> list[str]:
+def entrypoint(binary: str = BINARY, backups: bool = False) -> list[str]:
     """Weaviate reads API keys only from its environment; to keep them out of the container
     definition (and `docker inspect`), a shell exports them from the uploaded key file and
-    replaces itself with Weaviate."""
+    replaces itself with Weaviate. With backups, its files are made group-writable (umask
+    0002): the group is the backup service's (containers.py)."""
     script = (
-        f'AUTHENTICATION_APIKEY_ALLOWED_KEYS="$(cat {KEYS_FILE})" || exit 1; '
+        ("umask 0002; " if backups else "")
+        + f'AUTHENTICATION_APIKEY_ALLOWED_KEYS="$(cat {KEYS_FILE})" || exit 1; '
         "export AUTHENTICATION_APIKEY_ALLOWED_KEYS; "
         f'exec {binary} "$@"'
     )
     return ["/bin/sh", "-c", script, "weaviate"]
 
 
-def environment(users: Sequence[WeaviateUser]) -> dict[str, str]:
+def environment(users: Sequence[WeaviateUser], backups: bool = False) -> dict[str, str]:
     """RBAC, not the admin list: under the admin list every user that may write is an admin
     of everything. Only the platform's admin is root; every other user gets exactly the
-    roles the roles job assigns (roles.py), and none until then."""
+    roles the roles job assigns (roles.py), and none until then. With backups, the
+    backup-filesystem module writes them to BACKUP_PATH, for the backup service to seal and
+    copy (Weaviate's own S3 module would need a way out and keys of its own, and seals
+    nothing)."""
+    modules = {"ENABLE_MODULES": "backup-filesystem", "BACKUP_FILESYSTEM_PATH": BACKUP_PATH}
     return {
         "AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED": "false",
         "AUTHENTICATION_APIKEY_ENABLED": "true",
@@ -76,6 +91,7 @@ def environment(users: Sequence[WeaviateUser]) -> dict[str, str]:
         "ENABLE_MODULES": "",
         "CLUSTER_HOSTNAME": "node1",
         "QUERY_DEFAULTS_LIMIT": "25",
+        **(modules if backups else {}),
     }
 
 

@@ -7,9 +7,10 @@ its first base backup the WAL alone restores nothing. Barman schedules neither i
 Switched over to another volume (a restore, or back), Barman's stream is reset to the new
 server's timeline and a base backup taken at once (vos_switchover.py).
 After each round, what Barman keeps is copied, sealed, to the off-host store
-(vos_offsite.py) when one is configured, and what Barman says (its backups, its checks) and
-how the copy went become Prometheus metrics on an HTTPS endpoint that only the metrics CA's
-scrape identity may read.
+(vos_offsite.py) when one is configured, Weaviate is backed up on its own schedule
+(vos_weaviate.py) when the stack says so, and what Barman says (its backups, its checks),
+how the copy and Weaviate's backups went become Prometheus metrics on an HTTPS endpoint
+that only the metrics CA's scrape identity may read.
 
 Runs inside the image (Debian's python3, python3-croniter, python3-prometheus-client);
 vos-infra renders its arguments (components/postgres_backup/containers.py).
@@ -32,6 +33,7 @@ from typing import Any, Protocol
 import vos_offsite  # these beside this file, in the image and in the project
 import vos_seal
 import vos_stores
+import vos_weaviate
 from croniter import croniter
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.exposition import MetricsHandler
@@ -112,6 +114,28 @@ class Status:
             "vos_backup_offsite_uploaded_bytes", "sealed bytes put in the off-host store",
             registry=self.registry,
         )  # fmt: skip
+        self.weaviate_last = Gauge(
+            "vos_backup_weaviate_last_success_timestamp_seconds",
+            "when a Weaviate backup last finished, or Weaviate had nothing to back up (0: "
+            "none yet)",
+            registry=self.registry,
+        )
+        self.weaviate_seen = 0.0
+        self.weaviate_empty = False
+        self.weaviate_size = Gauge("vos_backup_weaviate_last_size_bytes", "size of the newest "
+                                   "Weaviate backup", registry=self.registry)  # fmt: skip
+        self.weaviate_kept = Gauge("vos_backup_weaviate_backups", "Weaviate backups kept in "
+                                   "its backups volume", registry=self.registry)  # fmt: skip
+        self.weaviate_period = Gauge(
+            "vos_backup_weaviate_schedule_period_seconds",
+            "time between two scheduled Weaviate backups (backup.weaviate.schedule)",
+            registry=self.registry,
+        )
+        self.weaviate_failures = Counter(
+            "vos_backup_weaviate_failures",
+            "Weaviate backups that failed, and rounds whose copy or pruning failed",
+            registry=self.registry,
+        )
         self.round = Gauge(
             "vos_backup_round_end_timestamp_seconds",
             "when the loop last finished a round (it runs one a minute)",
@@ -182,6 +206,37 @@ def copy_round(copier: Copier, status: Status, now: datetime.datetime) -> None:
         )
 
 
+def weaviate_round(keeper: vos_weaviate.Keeper, status: Status, now: datetime.datetime) -> None:
+    first = keeper.backups.next_slot(now)
+    status.weaviate_period.set((keeper.backups.next_slot(first) - first).total_seconds())
+    try:
+        report = keeper.round(now)
+    # As for the copies: the loop outlives Weaviate or the store being away.
+    except Exception as error:
+        status.weaviate_failures.inc()
+        print(f"vos-backup: Weaviate backup round failed: {error!r}", file=sys.stderr)
+        return
+    if report.failed:
+        status.weaviate_failures.inc()
+        print(f"vos-backup: Weaviate backup failed: {report.failed}", file=sys.stderr)
+    if report.done or report.empty:
+        if report.done or not status.weaviate_empty:  # said once, not every round
+            what = f"{report.done} ({report.size_bytes} bytes)" if report.done else "empty"
+            print(f"vos-backup: Weaviate backup: {what}", file=sys.stderr)
+        status.weaviate_seen = now.timestamp()
+        status.weaviate_size.set(report.size_bytes)
+    elif status.weaviate_seen == 0 and report.newest_at:
+        # Restarted: the newest backup in the volume is the last one until the next.
+        status.weaviate_seen = report.newest_at
+        status.weaviate_size.set(report.newest_bytes)
+    status.weaviate_last.set(status.weaviate_seen)
+    status.weaviate_empty = report.empty
+    if report.copied or report.removed:
+        print(f"vos-backup: Weaviate backups: {report.copied} copied, {report.removed} removed",
+              file=sys.stderr)  # fmt: skip
+    status.weaviate_kept.set(report.kept)
+
+
 def serve(
     barman: Worker,
     status: Status,
@@ -190,6 +245,7 @@ def serve(
     rounds: int | None = None,
     copier: Copier | None = None,
     switchover: Switchover | None = None,
+    weaviate: vos_weaviate.Keeper | None = None,
 ) -> None:
     """The loop; `rounds` bounds it (tests), None runs for ever. A server without a base
     backup (a new stack, or every attempt failed so far) gets one at the next round, and so
@@ -213,6 +269,8 @@ def serve(
             due = next_backup(status.schedule, now())
         if copier is not None:
             copy_round(copier, status, now())
+        if weaviate is not None:
+            weaviate_round(weaviate, status, now())
         status.observe(barman, now())
         done += 1
         sleep(TICK_S)
@@ -262,6 +320,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--offsite-scratch", help="where an object is sealed before the put")
     parser.add_argument("--offsite-window-days", type=int, default=7, help="copies kept")
     vos_stores.add_store_arguments(parser)
+    parser.add_argument("--weaviate-url", help="Weaviate, to back it up (none: not)")
+    parser.add_argument("--weaviate-ca", help="the CA of Weaviate's certificate")
+    parser.add_argument("--weaviate-key", help="the backup user's API key file")
+    parser.add_argument("--weaviate-backups", help="Weaviate's BACKUP_FILESYSTEM_PATH")
+    parser.add_argument("--weaviate-schedule", default="30 3 * * *", help="cron, UTC")
+    parser.add_argument("--weaviate-window-days", type=int, default=7, help="backups kept")
     args = parser.parse_args(argv)
     if not croniter.is_valid(args.schedule):
         parser.error(f"--schedule: not a cron expression: {args.schedule!r}")
@@ -280,6 +344,25 @@ def main(argv: list[str] | None = None) -> None:
             args.offsite_window_days,
         )
         status.copied.set(0)
+    keeper = None
+    if args.weaviate_url:
+        if not (args.weaviate_ca and args.weaviate_key and args.weaviate_backups):
+            parser.error("--weaviate-url needs --weaviate-ca, --weaviate-key, --weaviate-backups")
+        if not croniter.is_valid(args.weaviate_schedule):
+            parser.error(f"--weaviate-schedule: not a cron expression: {args.weaviate_schedule!r}")
+        keeper = vos_weaviate.Keeper(
+            vos_weaviate.WeaviateBackups(
+                vos_weaviate.WeaviateApi(args.weaviate_url, args.weaviate_key, args.weaviate_ca),
+                Path(args.weaviate_backups),
+                lambda after: next_backup(args.weaviate_schedule, after),
+                datetime.datetime.now(datetime.UTC),
+            ),
+            args.weaviate_window_days,
+            copier.store if copier is not None else None,
+            args.offsite_key,
+            Path(args.offsite_scratch) if args.offsite_scratch else None,
+        )
+        status.weaviate_last.set(0)
     server = TlsMetricsServer(
         args.metrics_port,
         status.registry,
@@ -292,6 +375,7 @@ def main(argv: list[str] | None = None) -> None:
         now=lambda: datetime.datetime.now(datetime.UTC),
         sleep=time.sleep,
         copier=copier,
+        weaviate=keeper,
         switchover=Switchover(
             Path(barman_home(args.config)) / "vos-server-volume",
             args.server_volume,

@@ -240,7 +240,9 @@ def _private_keys(c: Subject) -> Iterator[str]:
         if isinstance(file.content, str) and "PRIVATE KEY" in file.content:
             if file.mode not in ("0400", "0600"):
                 yield f"{file.path}: a private key with mode {file.mode} (0400 or 0600 required)"
-            if file.owner in (None, "", "0") and c.get("user", "") not in ("", "0", "0:0"):
+            # The uid is what owns (Weaviate runs as root in the backup service's group).
+            uid = str(c.get("user", "")).split(":")[0]
+            if file.owner in (None, "", "0") and uid not in ("", "0"):
                 yield f"{file.path}: a private key not owned by the container's user"
     for key, value in env(c).items():
         if isinstance(value, str) and "PRIVATE KEY" in value:

@@ -45,6 +45,7 @@ RULES: tuple[Rule, ...] = (
     alerting.webhook_release,
     backup.s3_store,
     backup.restored_volume,
+    backup.weaviate_on_swarm,
     egress.exact_names_in_prod,
     egress.proxy_for_destinations,
     edge.one_limit_per_path,

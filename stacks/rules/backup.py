@@ -12,10 +12,12 @@ from stacks.backup_settings import RESTORED_TIME, RESTORED_VOLUME
 from stacks.problems import Problem, config_key
 from stacks.rules.raw import Raw, enabled, section, set_hint
 from stacks.services import Catalogue
+from stacks.values import boolean
 
 OFFSITE = ("backup", "postgres", "offsite")
 S3 = ("backup", "postgres", "s3")
 RESTORED = ("backup", "postgres", "restoredVolume")
+WEAVIATE = ("backup", "weaviate", "enabled")
 
 
 def s3_store(raw: Raw, _: Catalogue) -> Iterator[Problem]:
@@ -72,4 +74,19 @@ def restored_volume(raw: Raw, _: Catalogue) -> Iterator[Problem]:
             "is set, but the stack's target is swarm: a restore is made on one Docker host "
             "(`vos-infra backup restore`) and a Swarm's PostgreSQL runs on its data node",
             unset,
+        )
+
+
+def weaviate_on_swarm(raw: Raw, _: Catalogue) -> Iterator[Problem]:
+    """Weaviate's backups go through a volume Weaviate and the backup service share, which
+    Swarm tasks cannot (components/swarm/service.py): on a Swarm they are off by default
+    (docs/backups.md), and asking for them there is refused rather than back up nothing."""
+    asked = boolean(section(section(raw, "backup"), "weaviate").get("enabled"))
+    if raw.get("target") == "swarm" and asked is True:
+        yield Problem(
+            WEAVIATE,
+            "is true, but the stack's target is swarm: Weaviate's backups reach the backup "
+            "service through a volume both mount, which Swarm tasks do not share",
+            f"pulumi config rm --path '{config_key(WEAVIATE)}' (Weaviate on a Swarm is not "
+            "backed up: docs/backups.md, Weaviate)",
         )

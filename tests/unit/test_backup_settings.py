@@ -10,7 +10,7 @@ import pytest
 
 from components.registry import REGISTRY
 from stacks import SettingsError, load_settings
-from tests.helpers import stack_overrides
+from tests.helpers import stack_overrides, swarm_overrides
 
 
 def _problems(environment: str, overrides: dict[str, Any]) -> dict[str, str]:
@@ -187,3 +187,28 @@ def test_a_swarm_runs_no_postgres_on_a_restore() -> None:
     }
     found = _problems("prod", own | {"target": "swarm"} | restore)
     assert "a restore is made on one Docker host" in found[f"vos-infra:{RESTORED}"]
+
+
+def test_weaviate_is_backed_up_where_it_and_the_service_run_on_one_host() -> None:
+    prod = load_settings("prod", stack_overrides("prod"), REGISTRY)
+    assert prod.weaviate_backups and prod.backup.weaviate.schedule == "30 3 * * *"
+    dev = load_settings("dev", stack_overrides("dev"), REGISTRY)
+    assert not dev.weaviate_backups  # no backup service in dev by default
+    on = load_settings("dev", _with_backup("dev", {}), REGISTRY)
+    assert on.weaviate_backups
+    off = _with_backup("dev", {}) | {"backup": {"weaviate": {"enabled": False}}}
+    assert not load_settings("dev", off, REGISTRY).weaviate_backups
+    found = _problems("dev", _with_backup("dev", {}) | {"backup": {"weaviate": {"schedule": "3"}}})
+    assert "not a cron expression" in found["vos-infra:backup.weaviate.schedule"]
+
+
+def test_on_a_swarm_weaviate_is_not_backed_up_and_asking_for_it_is_refused() -> None:
+    swarm = swarm_overrides("prod")
+    assert not load_settings("prod", swarm, REGISTRY).weaviate_backups
+    asked = swarm | {"backup": {"weaviate": {"enabled": True}}}
+    found = _problems("prod", asked)
+    assert "Swarm tasks do not share" in found["vos-infra:backup.weaviate.enabled"]
+    assert (
+        "pulumi config rm --path 'vos-infra:backup.weaviate.enabled'"
+        in found["vos-infra:backup.weaviate.enabled"]
+    )

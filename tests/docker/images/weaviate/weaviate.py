@@ -2,13 +2,20 @@
 """Stand-in for the Weaviate server binary (see the Dockerfile): its flags, its API-key
 rules, its TLS endpoints, and RBAC as its documentation describes it (root users from
 AUTHORIZATION_RBAC_ROOT_USERS, the predefined `viewer` role, roles and assignments through
-/v1/authz, kept in the data folder); nothing of its database but collection names."""
+/v1/authz, kept in the data folder); nothing of its database but collection names.
+
+Backups as the documented REST API and the backup-filesystem module have them
+(/v1/backups/filesystem[/<id>[/restore]], `manage_backups`): a backup is a folder
+<BACKUP_FILESYSTEM_PATH>/<id> holding the collection names and backup_config.json with its
+status, made as the module makes it (os.ModePerm, less the process's umask); a restore
+refuses a collection that exists."""
 
 import argparse
 import fnmatch
 import http.server
 import json
 import os
+import re
 import socket
 import ssl
 import sys
@@ -55,6 +62,73 @@ def tls_context(cert, key):
     return context
 
 
+BACKUP_ID = re.compile(r"[a-z0-9_-]+")
+
+
+class Backups:
+    """The backup-filesystem module: off unless ENABLE_MODULES names it."""
+
+    def __init__(self, store):
+        modules = os.environ.get("ENABLE_MODULES", "").split(",")
+        path = os.environ.get("BACKUP_FILESYSTEM_PATH", "")
+        if "backup-filesystem" in modules and not os.path.isabs(path):
+            fail("backup-filesystem needs an absolute BACKUP_FILESYSTEM_PATH")
+        self.root = Path(path) if "backup-filesystem" in modules else None
+        self.store, self.restored = store, {}
+        if self.root is not None:  # as the module's init does (createBackupsDir)
+            os.makedirs(self.root, mode=0o777, exist_ok=True)
+
+    def _write(self, path, data):
+        os.makedirs(path.parent, mode=0o777, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o777)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(json.dumps(data))
+
+    def descriptor(self, backup_id):
+        try:
+            return json.loads((self.root / backup_id / "backup_config.json").read_text())
+        except (OSError, ValueError):
+            return None
+
+    def create(self, backup_id):
+        if not BACKUP_ID.fullmatch(backup_id or ""):
+            return 422, {"error": [{"message": f"invalid backup id {backup_id!r}"}]}
+        if self.descriptor(backup_id) is not None:
+            return 422, {"error": [{"message": f"backup {backup_id!r} already exists"}]}
+        classes = sorted(self.store.collections)
+        if not classes:
+            return 422, {"error": [{"message": "no available classes to backup"}]}
+        folder = self.root / backup_id
+        self._write(folder / "backup_config.json", {"id": backup_id, "status": "STARTED"})
+        self._write(folder / "node1" / "classes.json", classes)
+        self._write(
+            folder / "backup_config.json",
+            {"id": backup_id, "status": "SUCCESS", "classes": classes},
+        )
+        return 200, {"id": backup_id, "backend": "filesystem", "status": "STARTED"}
+
+    def status(self, backup_id):
+        found = self.descriptor(backup_id)
+        if found is None:
+            return 404, {"error": [{"message": f"backup {backup_id!r} not found"}]}
+        return 200, {"id": backup_id, "backend": "filesystem", "status": found["status"]}
+
+    def restore(self, backup_id):
+        found = self.descriptor(backup_id)
+        if found is None:
+            return 404, {"error": [{"message": f"backup id {backup_id!r} does not exist"}]}
+        if found.get("status") != "SUCCESS":
+            return 422, {"error": [{"message": f"invalid backup status {found.get('status')}"}]}
+        classes = json.loads((self.root / backup_id / "node1" / "classes.json").read_text())
+        existing = [c for c in classes if c in self.store.collections]
+        if existing:
+            return 422, {"error": [{"message": f"restore class {existing[0]}: already exists"}]}
+        self.store.collections.update(classes)
+        self.store.save()
+        self.restored[backup_id] = "SUCCESS"
+        return 200, {"id": backup_id, "backend": "filesystem", "status": "STARTED"}
+
+
 class Store:
     """Roles, assignments and collection names, kept in the data folder across restarts."""
 
@@ -85,7 +159,12 @@ class Store:
             return True
         for role in roles:
             for permission in self.roles.get(role, []):
-                scope = permission.get("collections") or permission.get("data") or {}
+                scope = (
+                    permission.get("collections")
+                    or permission.get("data")
+                    or permission.get("backups")
+                    or {}
+                )
                 if permission.get("action") == action and fnmatch.fnmatchcase(
                     collection, scope.get("collection", "")
                 ):
@@ -103,6 +182,7 @@ def main():
     keys = api_keys()
     roots = root_users()
     store = Store(os.environ.get("PERSISTENCE_DATA_PATH", "/var/lib/weaviate"))
+    backups = Backups(store)
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def user(self):
@@ -124,6 +204,15 @@ def main():
                 if not store.allowed(user, roots, "read_collections", name):
                     return self.reply(403, {"error": "forbidden"})
                 return self.reply(200 if name in store.collections else 404, {"class": name})
+            if self.path == "/v1/schema":
+                readable = sorted(
+                    name
+                    for name in store.collections
+                    if store.allowed(user, roots, "read_collections", name)
+                )
+                return self.reply(200, {"classes": [{"class": name} for name in readable]})
+            if self.path.startswith("/v1/backups/"):
+                return self.backup(user, "GET")
             if self.path.startswith("/v1/authz/users/") and self.path.endswith("/roles/db"):
                 if user not in roots:
                     return self.reply(403, {"error": "forbidden"})
@@ -137,6 +226,8 @@ def main():
                 return self.reply(401, {"error": "unauthorized"})
             body = self.body()
             with store.lock:
+                if self.path.startswith("/v1/backups/"):
+                    return self.backup(user, "POST", body)
                 if self.path.startswith("/v1/authz/"):
                     return self.authz(user, body)
                 if self.path == "/v1/schema":
@@ -151,6 +242,26 @@ def main():
                     if not store.allowed(user, roots, "create_data", name):
                         return self.reply(403, {"error": "forbidden"})
                     return self.reply(200 if name in store.collections else 422, {"class": name})
+            return self.reply(404, {"error": "not found"})
+
+        def backup(self, user, method, body=None):
+            parts = self.path.split("/")[3:]  # filesystem[/<id>[/restore]]
+            if parts[0] != "filesystem" or backups.root is None:
+                return self.reply(
+                    422, {"error": [{"message": f"no backup backend {parts[0]!r}, did you "
+                                     "enable the right module?"}]}
+                )  # fmt: skip
+            if not store.allowed(user, roots, "manage_backups", "*"):
+                return self.reply(403, {"error": "forbidden"})
+            if method == "POST" and len(parts) == 1:
+                return self.reply(*backups.create(body.get("id")))
+            if method == "GET" and len(parts) == 2:
+                return self.reply(*backups.status(parts[1]))
+            if method == "POST" and len(parts) == 3 and parts[2] == "restore":
+                return self.reply(*backups.restore(parts[1]))
+            if method == "GET" and len(parts) == 3 and parts[2] == "restore":
+                status = backups.restored.get(parts[1])
+                return self.reply(200 if status else 404, {"id": parts[1], "status": status})
             return self.reply(404, {"error": "not found"})
 
         def authz(self, user, body):

@@ -1,0 +1,395 @@
+"""Weaviate's backups (backup.weaviate), taken and kept by the backup service.
+
+Weaviate writes a backup with its own backup-filesystem module into a volume it shares with
+this service (BACKUP_FILESYSTEM_PATH); this service asks for one when the schedule comes
+round, through Weaviate's documented REST API (POST /v1/backups/filesystem, then GET
+/v1/backups/filesystem/<id> once a round until SUCCESS, FAILED or CANCELED), as the
+`vos-backup` user whose only grants are `manage_backups` and reading collection definitions
+(components/weaviate/roles.py). A finished backup is sealed with the stack's backup key
+into the same store as PostgreSQL's copies (`weaviate/<id>.tar.sealed`), and what the
+recovery window no longer needs is removed from the store and the volume alike.
+
+Restore (`vos_weaviate.py restore --id <id>|latest`): the sealed copy is fetched and opened
+into the volume when it is not there, then Weaviate restores it (POST .../<id>/restore).
+Weaviate refuses to restore a collection that exists: delete it first (docs/backups.md).
+
+Runs inside the image (Debian's python3), called by vos_backup.py each round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import re
+import shutil
+import ssl
+import sys
+import tarfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vos_seal import SEALED, Key, OffsiteError, keyring, open_file, seal_path
+from vos_stores import Store, add_store_arguments, store_from
+
+BACKEND = "filesystem"
+TIMEOUT_S = 30.0
+ID_TIME = "%Y%m%dt%H%M%S"
+BACKUP_ID = re.compile(r"vos-(?P<time>[0-9]{8}t[0-9]{6})")
+"""Ours: Weaviate's ids are lowercase letters, digits, '_' and '-'."""
+OBJECT = re.compile(r"weaviate/(?P<id>" + BACKUP_ID.pattern + r")\.tar" + re.escape(SEALED))
+DESCRIPTOR = "backup_config.json"
+"""What Weaviate writes at the top of a backup (usecases/backup: GlobalBackupFile), with
+its status: a folder whose status is not SUCCESS is no backup (a failed or a killed one)."""
+RUNNING_FOR_AT_MOST_S = 6 * 3600
+"""A backup not finished by then is given up (counted as failed) and another one asked for."""
+
+
+class WeaviateError(Exception):
+    """Weaviate refused or failed; the message says what it answered."""
+
+
+def backup_id(now: datetime.datetime) -> str:
+    return f"vos-{now.astimezone(datetime.UTC).strftime(ID_TIME)}"
+
+
+def taken_at(name: str) -> datetime.datetime:
+    found = BACKUP_ID.fullmatch(name)
+    assert found is not None, name
+    return datetime.datetime.strptime(found["time"], ID_TIME).replace(tzinfo=datetime.UTC)
+
+
+class WeaviateApi:
+    """Weaviate's REST API over TLS verified with the platform CA, as the backup user (its
+    key read at every call, so a rotated key is used as soon as its file changes)."""
+
+    def __init__(self, url: str, key_file: str, ca: str) -> None:
+        if not url.startswith("https://"):
+            raise WeaviateError(f"{url}: Weaviate is reached over https only")
+        self.url, self.key_file = url.rstrip("/"), key_file
+        self.context = ssl.create_default_context(cafile=ca)
+
+    def call(self, method: str, path: str, body: Any = None) -> Any:
+        key = Path(self.key_file).read_text().strip()
+        request = urllib.request.Request(  # noqa: S310 (https only: __init__)
+            f"{self.url}{path}",
+            data=None if body is None else json.dumps(body).encode(),
+            method=method,
+            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
+        )
+        try:
+            opened = urllib.request.urlopen(  # noqa: S310 (https only: __init__)
+                request, timeout=TIMEOUT_S, context=self.context
+            )
+            with opened as got:
+                return json.loads(got.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            raise WeaviateError(f"{method} {path}: {error.code} {error.read()[:300]!r}") from None
+        except (urllib.error.URLError, OSError) as error:
+            raise WeaviateError(f"{method} {path}: {error}") from None
+
+    def collections(self) -> list[str]:
+        return [c["class"] for c in self.call("GET", "/v1/schema").get("classes") or []]
+
+    def start(self, name: str) -> str:
+        return str(self.call("POST", f"/v1/backups/{BACKEND}", {"id": name}).get("status"))
+
+    def status(self, name: str) -> dict[str, Any]:
+        answer: dict[str, Any] = self.call("GET", f"/v1/backups/{BACKEND}/{name}")
+        return answer
+
+    def restore(self, name: str) -> str:
+        return str(self.call("POST", f"/v1/backups/{BACKEND}/{name}/restore", {}).get("status"))
+
+    def restore_status(self, name: str) -> dict[str, Any]:
+        answer: dict[str, Any] = self.call("GET", f"/v1/backups/{BACKEND}/{name}/restore")
+        return answer
+
+
+def finished(folder: Path) -> list[str]:
+    """The ids of the backups in the volume that Weaviate finished, oldest first."""
+    found = []
+    for path in sorted(folder.glob("vos-*")):
+        try:
+            descriptor = json.loads((path / DESCRIPTOR).read_text())
+        except (OSError, ValueError):
+            continue
+        if BACKUP_ID.fullmatch(path.name) and descriptor.get("status") == "SUCCESS":
+            found.append(path.name)
+    return found
+
+
+def expired(names: Iterable[str], window: datetime.timedelta, now: datetime.datetime) -> set[str]:
+    """Backups taken before the window, but for the newest of them (the window's start is
+    restored from it)."""
+    before = sorted((n for n in names if taken_at(n) < now - window), key=taken_at)
+    return set(before[:-1])
+
+
+@dataclass
+class Outcome:
+    """What a round did: a backup finished (its id and size), failed, or nothing yet."""
+
+    done: str | None = None
+    size_bytes: int = 0
+    failed: str | None = None
+    empty: bool = False
+
+
+class WeaviateBackups:
+    """The schedule's state between rounds: which backup is running, when the next is due."""
+
+    def __init__(
+        self,
+        api: WeaviateApi,
+        folder: Path,
+        due: Callable[[datetime.datetime], datetime.datetime],
+        now: datetime.datetime,
+    ) -> None:
+        self.api, self.folder, self.next_slot = api, folder, due
+        self.running: tuple[str, datetime.datetime] | None = None
+        # None finished yet (a new stack, or every one failed): one at the first round.
+        self.due = self.next_slot(now) if finished(folder) else now
+
+    def round(self, now: datetime.datetime) -> Outcome:
+        if self.running is not None:
+            return self._follow(now)
+        if now < self.due:
+            return Outcome()
+        try:
+            # Weaviate refuses to back up nothing. Asked again every round until there is
+            # something (a new stack's agents store their first memories after it started).
+            if not self.api.collections():
+                return Outcome(empty=True)
+            self.due = self.next_slot(now)
+            name = backup_id(now)
+            self.api.start(name)
+        except WeaviateError as error:
+            self.due = self.next_slot(now)
+            return Outcome(failed=str(error))
+        self.running = (name, now)
+        return self._follow(now)
+
+    def _follow(self, now: datetime.datetime) -> Outcome:
+        assert self.running is not None
+        name, started = self.running
+        try:
+            answer = self.api.status(name)
+        except WeaviateError as error:
+            answer = {"status": "UNKNOWN", "error": str(error)}
+        status = answer.get("status")
+        if status == "SUCCESS":
+            self.running = None
+            return Outcome(done=name, size_bytes=_size(self.folder / name))
+        overdue = (now - started).total_seconds() > RUNNING_FOR_AT_MOST_S
+        if status in ("FAILED", "CANCELED") or overdue:
+            self.running = None
+            return Outcome(failed=f"{name}: {status} {answer.get('error') or ''}".strip())
+        return Outcome()
+
+
+def push(folder: Path, store: Store, key: Key, scratch: Path) -> int:
+    """Seals and puts every finished backup the store lacks; the number put."""
+    present = store.names()
+    scratch.mkdir(mode=0o700, parents=True, exist_ok=True)
+    sealed, put = scratch / "weaviate.sealed", 0
+    for name in finished(folder):
+        object_name = f"weaviate/{name}.tar{SEALED}"
+        if object_name in present:
+            continue
+        seal_path(folder / name, sealed, key, object_name)
+        store.put(object_name, sealed)
+        sealed.unlink()
+        put += 1
+    return put
+
+
+def prune(
+    folder: Path, store: Store | None, window: datetime.timedelta, now: datetime.datetime
+) -> int:
+    """Removes what the window no longer needs from the store (judged from the store alone)
+    and from the volume (judged from the volume); the number removed."""
+    removed = 0
+    if store is not None:
+        kept = {m["id"]: n for n in store.names() if (m := OBJECT.fullmatch(n))}
+        for name in sorted(expired(kept, window, now)):
+            store.delete(kept[name])
+            removed += 1
+    local = [p.name for p in folder.glob("vos-*") if BACKUP_ID.fullmatch(p.name)]
+    keep = set(finished(folder)) - expired(finished(folder), window, now)
+    for name in local:
+        # An unfinished folder older than a backup may run is a failed or killed one.
+        stale = taken_at(name) < now - datetime.timedelta(seconds=RUNNING_FOR_AT_MOST_S)
+        if name not in keep and (name in finished(folder) or stale):
+            shutil.rmtree(folder / name)
+            removed += 1
+    return removed
+
+
+@dataclass
+class Report(Outcome):
+    copied: int = 0
+    removed: int = 0
+    kept: int = 0
+    newest_at: float = 0.0
+    """When the newest backup in the volume finished (its descriptor's last write; 0:
+    none): what the service says after a restart, before its next backup."""
+    newest_bytes: int = 0
+
+
+def _size(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+class Keeper:
+    """A round of the backup service for Weaviate: the schedule's step, then the sealed
+    copies (when the stack has a store) and the pruning to the recovery window."""
+
+    def __init__(
+        self,
+        backups: WeaviateBackups,
+        window_days: int,
+        store: Store | None = None,
+        key_file: str | None = None,
+        scratch: Path | None = None,
+    ) -> None:
+        self.backups, self.window = backups, datetime.timedelta(days=window_days)
+        self.store, self.key_file, self.scratch = store, key_file, scratch
+
+    def round(self, now: datetime.datetime) -> Report:
+        outcome = self.backups.round(now)
+        report = Report(**vars(outcome))
+        folder = self.backups.folder
+        if self.store is not None and self.key_file and self.scratch is not None:
+            report.copied = push(folder, self.store, Key.read(self.key_file), self.scratch)
+        report.removed = prune(folder, self.store, self.window, now)
+        kept = finished(folder)
+        report.kept = len(kept)
+        if kept:
+            report.newest_at = (folder / kept[-1] / DESCRIPTOR).stat().st_mtime
+            report.newest_bytes = _size(folder / kept[-1])
+        return report
+
+
+def _safe_members(archive: tarfile.TarFile, name: str) -> list[tarfile.TarInfo]:
+    members = archive.getmembers()
+    for member in members:
+        parts = Path(member.name).parts
+        if member.name.startswith("/") or ".." in parts or not (member.isfile() or member.isdir()):
+            raise OffsiteError(f"{name}: unexpected member {member.name!r}")
+    return members
+
+
+def fetch(store: Store, keys: Mapping[bytes, Key], name: str, folder: Path, scratch: Path) -> None:
+    """Opens the sealed copy of backup `name` into the volume (it unpacks as <name>/...)."""
+    object_name = f"weaviate/{name}.tar{SEALED}"
+    if object_name not in store.names():
+        raise OffsiteError(f"{object_name}: not in the store")
+    scratch.mkdir(mode=0o700, parents=True, exist_ok=True)
+    sealed, plain = scratch / "weaviate.sealed", scratch / "weaviate.plain"
+    store.get(object_name, sealed)
+    open_file(sealed, plain, keys, object_name)
+    sealed.unlink()
+    with tarfile.open(plain, mode="r:") as archive:
+        members = _safe_members(archive, object_name)
+        if any(Path(m.name).parts[0] != name for m in members):
+            raise OffsiteError(f"{object_name}: holds something other than {name}/")
+        archive.extractall(folder, members=members)  # noqa: S202 (checked above)
+    plain.unlink()
+
+
+def restore(api: WeaviateApi, name: str, wait_s: float = 3600.0) -> str:
+    """Asks Weaviate to restore `name` and waits for the end; its final status."""
+    api.restore(name)
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        answer = api.restore_status(name)
+        if answer.get("status") in ("SUCCESS", "FAILED", "CANCELED"):
+            if answer["status"] != "SUCCESS":
+                raise WeaviateError(f"restore of {name}: {answer['status']} {answer.get('error')}")
+            return "SUCCESS"
+        time.sleep(2)
+    raise WeaviateError(f"restore of {name}: not finished within {wait_s:.0f} s")
+
+
+def _arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="vos_weaviate.py")
+    commands = parser.add_subparsers(dest="command", required=True)
+    listing = commands.add_parser("list", help="the backups in the volume and in the store")
+    taking = commands.add_parser("backup", help="a backup now, copied and pruned as a round")
+    taking.add_argument("--key", help="the key that seals the copies (the store's)")
+    taking.add_argument("--window-days", type=int, default=7, help="backups kept")
+    restoring = commands.add_parser("restore", help="a backup back into Weaviate")
+    restoring.add_argument("--id", required=True, help="a backup's id, or `latest`")
+    restoring.add_argument("--keys", nargs="*", default=[], help="key files (copies only)")
+    for command in (listing, taking, restoring):
+        command.add_argument("--folder", required=True, help="BACKUP_FILESYSTEM_PATH")
+        add_store_arguments(command)
+    for command in (taking, restoring):
+        command.add_argument("--url", required=True, help="Weaviate's https:// address")
+        command.add_argument("--ca", required=True, help="the CA of Weaviate's certificate")
+        command.add_argument("--key-file", required=True, help="the backup user's API key")
+        command.add_argument("--scratch", default="/tmp/vos-weaviate")  # noqa: S108
+    return parser.parse_args(argv)
+
+
+def take(keeper: Keeper, wait_s: float = 3600.0) -> Report:
+    """A backup now: rounds until it finished or failed (the copy and pruning follow)."""
+    deadline = time.monotonic() + wait_s
+    report = keeper.round(datetime.datetime.now(datetime.UTC))
+    while keeper.backups.running is not None and time.monotonic() < deadline:
+        time.sleep(2)
+        report = keeper.round(datetime.datetime.now(datetime.UTC))
+    return report
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`list`: the backups in the volume and in the store; `backup`: one now (before
+    maintenance); `restore`: one of them back into Weaviate, fetched from the store first
+    when the volume lacks it."""
+    args = _arguments(argv)
+    folder = Path(args.folder)
+    store = store_from(args) if args.store_dir or args.s3_bucket else None
+    copies = {m["id"] for n in store.names() if (m := OBJECT.fullmatch(n))} if store else set()
+    local = set(finished(folder))
+    known = sorted(local | copies, key=taken_at)
+    try:
+        if args.command == "list":
+            for name in known:
+                places = (("volume", name in local), ("store", name in copies))
+                where = " ".join(place for place, has in places if has)
+                print(f"{name}  {taken_at(name).isoformat()}  {where}")
+            return
+        api = WeaviateApi(args.url, args.key_file, args.ca)
+        if args.command == "backup":
+            now = datetime.datetime.now(datetime.UTC)
+            backups = WeaviateBackups(api, folder, lambda _: now + datetime.timedelta(days=1), now)
+            backups.due = now
+            keeper = Keeper(backups, args.window_days, store, args.key, Path(args.scratch))
+            report = take(keeper)
+            if report.failed or not (report.done or report.empty):
+                sys.exit(f"vos_weaviate.py: backup failed: {report.failed or 'not finished'}")
+            print(
+                f"{report.done or 'nothing to back up'}: {report.copied} copied, "
+                f"{report.removed} removed, {report.kept} in the volume"
+            )
+            return
+        name = known[-1] if args.id == "latest" and known else args.id
+        if name not in known:
+            sys.exit(f"vos_weaviate.py: no backup {name!r} (`list` shows them)")
+        if name not in local:
+            if store is None or not args.keys:
+                sys.exit(f"vos_weaviate.py: {name} is only in the store: name it and --keys")
+            fetch(store, keyring(Key.read(p) for p in args.keys), name, folder, Path(args.scratch))
+        print(f"{name}: {restore(api, name)}")
+    except (OffsiteError, WeaviateError) as error:
+        sys.exit(f"vos_weaviate.py: {error}")
+
+
+if __name__ == "__main__":
+    main()
