@@ -17,12 +17,15 @@ from components.docker.spec import CONFIG_DIR
 from components.postgres.containers import DATA
 from components.postgres.files import CONF
 from components.postgres_backup import files
+from components.postgres_backup.containers import UID as BACKUP_UID
 from components.postgres_backup.definition import DEFINITION
+from components.weaviate import files as weaviate
 from tests.docker.probes import gateway_url, psql
 from tests.docker.stack import PREFIX, Stack
 from tools.backup.listing import list_backups
 from tools.backup.restore import Restored, RestoreError, restore
 from tools.backup.target import Target, parse_target
+from tools.backup.weaviate import run_tool
 from tools.offline.stack_files import StackConfig
 
 NAME = f"{PREFIX}-{DEFINITION.dns_name}"
@@ -107,6 +110,27 @@ def test_the_list_names_each_base_backup_and_what_can_be_restored(stack: Stack) 
     (newest,) = [b["backup_id"] for b in _backups(stack)][-1:]
     assert f"{NAME}: " in listed and newest in listed and "DONE" in listed, listed
     assert f"restorable: from the end of {_backups(stack)[0]['backup_id']}" in listed, listed
+
+
+def test_weaviate_backs_up_into_its_volume_for_the_service_to_seal_and_list(stack: Stack) -> None:
+    """backup.weaviate on the real engine: Weaviate (root, no capability, the service's
+    group, the rendered umask) writes into the volume both mount; `vos-infra backup now`'s
+    and `list`'s code runs the service's vos_weaviate.py inside it; the copy is sealed into
+    the store; a restore onto collections that exist is refused with Weaviate's words."""
+    service = stack.container(DEFINITION.dns_name)
+    taken = run_tool(service, "backup")
+    name = taken.split(":")[0]
+    assert name.startswith("vos-") and "1 copied" in taken, taken
+    code, out = service.exec_run(
+        ["stat", "-c", "%u %g %A", f"{weaviate.BACKUP_PATH}/{name}"], user=f"{BACKUP_UID}"
+    )
+    assert code == 0 and out.decode().split() == ["0", str(BACKUP_UID), "drwxrwxr-x"], out
+    listed = run_tool(service, "list")
+    assert f"{name} " in listed and "volume store" in listed, listed
+    code, out = service.exec_run(["ls", f"{files.OFFSITE_STORE}/weaviate"], user=f"{BACKUP_UID}")
+    assert f"{name}.tar.sealed" in out.decode(), out
+    with pytest.raises(RestoreError, match="already exists"):
+        run_tool(service, "restore", "latest")
 
 
 def _moment(stack: Stack) -> str:

@@ -1,6 +1,6 @@
-"""`vos-infra backup list|restore --stack S`: the settings say the stack's names and that its
-backup service runs; the engine (the stack's docker:host, else DOCKER_HOST) does the rest
-(tools/backup/)."""
+"""`vos-infra backup list|now|restore --stack S`: the settings say the stack's names and that
+its backup service runs (and whether it backs Weaviate up); the engine (the stack's
+docker:host, else DOCKER_HOST) does the rest (tools/backup/)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,16 @@ import datetime
 
 import docker
 import docker.errors
+from docker.models.containers import Container
 
+from components.postgres_backup import files
 from components.postgres_backup.definition import DEFINITION as BACKUP
 from infra.docker_engine import EngineSettingsError, engine_client
 from stacks import Settings
 from tools.backup.listing import list_backups
-from tools.backup.restore import RestoreError, restore
+from tools.backup.restore import RestoreError, restore, running_container
 from tools.backup.target import parse_target
+from tools.backup.weaviate import run_tool
 from tools.cli.stack_settings import stack_engine, stack_settings
 
 
@@ -44,12 +47,58 @@ def _engine(stack: str) -> docker.DockerClient:
         ) from None
 
 
+def _service(client: docker.DockerClient, settings: Settings) -> Container:
+    return running_container(client, f"{settings.name_prefix}-{BACKUP.dns_name}")
+
+
 def run_list(stack: str) -> str:
     settings = _settings(stack)
     try:
-        return list_backups(_engine(stack), settings.name_prefix)
+        client = _engine(stack)
+        found = list_backups(client, settings.name_prefix)
+        if settings.weaviate_backups:
+            listed = run_tool(_service(client, settings), "list")
+            found += "\nWeaviate's backups, oldest first (where each is kept):\n" + (
+                listed or "  none yet"
+            )
+        return found
     except docker.errors.APIError as error:
         raise RestoreError(f"the engine refused: {error}") from None
+
+
+def run_now(stack: str) -> str:
+    """A PostgreSQL base backup now, then Weaviate's (before maintenance)."""
+    settings = _settings(stack)
+    try:
+        service = _service(_engine(stack), settings)
+        code, out = service.exec_run(
+            ["barman", "-c", files.CONFIG, "backup", "--wait", files.SERVER],
+            user=str(BACKUP.image_uid),
+        )
+        assert isinstance(out, bytes), "exec_run without stream returns the whole output"
+        text = out.decode(errors="replace").strip()
+        if code != 0:
+            raise RestoreError(f"barman backup failed (exit {code}): {text}")
+        lines = [f"PostgreSQL: {text.splitlines()[-1] if text else 'backed up'}"]
+        if settings.weaviate_backups:
+            lines.append(f"Weaviate: {run_tool(service, 'backup')}")
+        return "\n".join(lines)
+    except docker.errors.APIError as error:
+        raise RestoreError(f"the engine refused: {error}") from None
+
+
+def run_weaviate_restore(stack: str, backup_id: str) -> str:
+    settings = _settings(stack)
+    if not settings.weaviate_backups:
+        raise RestoreError(
+            f"stack {stack} does not back Weaviate up (backup.weaviate.enabled, and both "
+            "weaviate and postgresBackup enabled)"
+        )
+    try:
+        done = run_tool(_service(_engine(stack), settings), "restore", backup_id)
+    except docker.errors.APIError as error:
+        raise RestoreError(f"the engine refused: {error}") from None
+    return f"Weaviate restored: {done}"
 
 
 def run_restore(stack: str, to: str) -> str:

@@ -93,13 +93,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     backup = commands.add_parser(
         "backup",
-        help="the stack's PostgreSQL backups on its Docker engine (DOCKER_HOST): list them, or "
-        "restore one to a moment into a new volume (docs/backups.md)",
+        help="the stack's PostgreSQL and Weaviate backups on its Docker engine (DOCKER_HOST): "
+        "list them, take Weaviate's now, restore PostgreSQL to a moment into a new volume or "
+        "a Weaviate backup into Weaviate (docs/backups.md)",
     )
-    backup.add_argument("action", choices=["list", "restore"])
+    backup.add_argument("action", choices=["list", "restore", "now"])
     backup.add_argument("--stack", required=True, help=f"one of: {', '.join(available_stacks())}")
     backup.add_argument(
         "--to", help="with restore: `latest`, or a moment with its time zone (ISO 8601)"
+    )
+    backup.add_argument(
+        "--weaviate", metavar="ID", help="with restore: Weaviate's backup ID, or `latest`"
     )
     vault = commands.add_parser(
         "vault",
@@ -174,14 +178,24 @@ def _backend(args: argparse.Namespace) -> int:
 
 
 def _backup(args: argparse.Namespace) -> int:
-    from tools.cli.backup import run_list, run_restore
+    from tools.cli.backup import run_list, run_now, run_restore, run_weaviate_restore
 
     if args.action == "list":
         print(run_list(args.stack))
         return 0
-    if not args.to:
-        print("vos-infra: backup restore needs --to latest|<time with zone>", file=sys.stderr)
+    if args.action == "now":
+        print(run_now(args.stack))
+        return 0
+    if bool(args.to) == bool(args.weaviate):
+        print(
+            "vos-infra: backup restore needs --to latest|<time with zone> (PostgreSQL) or "
+            "--weaviate <id>|latest (Weaviate), one of them",
+            file=sys.stderr,
+        )
         return 2
+    if args.weaviate:
+        print(run_weaviate_restore(args.stack, args.weaviate))
+        return 0
     print(run_restore(args.stack, args.to))
     return 0
 
