@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from components.grafana.backup_panels import backup_panels
 from components.grafana.dashboard_model import (
     JAEGER,
     LOKI,
@@ -26,9 +27,6 @@ HTTP = "http_server_request_duration_seconds"
 REQUESTS = f"rate({HTTP}_count{{{GATEWAY_JOB}}}[{RATE}])"
 ERRORS = f'rate({HTTP}_count{{{GATEWAY_JOB}, http_response_status_code=~"5.."}}[{RATE}])'
 BUCKETS = f"rate({HTTP}_bucket{{{GATEWAY_JOB}}}[{RATE}])"
-BACKUP_AGE = "time() - vos_backup_last_base_backup_end_timestamp_seconds"
-COPY_AGE = "time() - vos_backup_offsite_last_success_timestamp_seconds"
-FS_FREE = "100 * vos_backup_filesystem_avail_bytes / vos_backup_filesystem_size_bytes"
 
 
 def overview() -> dict[str, Any]:
@@ -267,44 +265,7 @@ def postgres() -> dict[str, Any]:
                     ),
                 ),
             ),
-            # The backup service's (docs/backups.md): what the backup alerts watch.
-            Panel(
-                "Newest base backup: age",
-                (Query(f"{BACKUP_AGE} and vos_backup_base_backups > 0", "{{instance}}"),),
-                "stat",
-                unit="s",
-            ),
-            Panel(
-                "Newest base backup: size",
-                (Query("vos_backup_last_base_backup_size_bytes", "{{instance}}"),),
-                "stat",
-                unit="bytes",
-            ),
-            Panel(
-                "Backup checks failing",
-                (Query("count by (instance) (vos_backup_check_ok == 0) or vector(0)", "failing"),),
-                "stat",
-            ),
-            # The sealed copies (backup.postgres.offsite): what PostgresBackupCopiesFailing
-            # watches; a service without a store never copies and shows no age.
-            Panel(
-                "Sealed copies: since the last one",
-                (
-                    Query(
-                        f"{COPY_AGE} and vos_backup_offsite_last_success_timestamp_seconds > 0",
-                        "{{instance}}",
-                    ),
-                ),
-                "stat",
-                unit="s",
-            ),
-            Panel(
-                "Sealed copies: objects in the store",
-                (Query("vos_backup_offsite_objects", "{{instance}}"),),
-                "stat",
-            ),
-            # PostgresFilesystemFillingUp's figure: free share of the data volumes' filesystem.
-            Panel("Data filesystem: free %", (Query(FS_FREE, "{{instance}}"),), "stat", "percent"),
+            *backup_panels(),
         ],
     )
 
