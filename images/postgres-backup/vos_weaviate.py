@@ -221,11 +221,12 @@ def prune(
             store.delete(kept[name])
             removed += 1
     local = [p.name for p in folder.glob("vos-*") if BACKUP_ID.fullmatch(p.name)]
-    keep = set(finished(folder)) - expired(finished(folder), window, now)
+    done = set(finished(folder))
+    keep = done - expired(done, window, now)
     for name in local:
         # An unfinished folder older than a backup may run is a failed or killed one.
         stale = taken_at(name) < now - datetime.timedelta(seconds=RUNNING_FOR_AT_MOST_S)
-        if name not in keep and (name in finished(folder) or stale):
+        if name not in keep and (name in done or stale):
             shutil.rmtree(folder / name)
             removed += 1
     return removed
