@@ -206,6 +206,25 @@ def test_a_restore_drill_gives_back_what_was_committed_before_the_moment(
     assert code != 0 and "does not exist" in out, out
 
 
+def test_the_sealed_copies_alone_restore_the_same_moment(stack: Stack, restored: Restored) -> None:
+    """`restore --from-copies`: Barman's home opened from the copies' volume into a volume of
+    its own (removed after), recovered from there: the same rows as from the service's own
+    backups."""
+    client = stack.engine.client()
+    before = _stack_volumes(stack)
+    now = datetime.datetime.now(datetime.UTC)
+    done = restore(client, PREFIX, restored.target, now, from_copies=True)
+    try:
+        assert done.volume != restored.volume
+        rows = _look(stack, done.volume, "select count(*), max(id) from api_gateway.restored_rows")
+        assert rows == "500|500"
+        assert any("recovery stopping before commit" in line for line in done.replayed), done
+        assert _stack_volumes(stack) - before == {done.volume, files.finished_marker(done.volume)}
+    finally:
+        for volume in (done.volume, files.finished_marker(done.volume)):
+            client.volumes.get(volume).remove(force=True)
+
+
 class _Unreadable(Target):
     """A moment Barman cannot read: its recover step fails after the volume is made."""
 

@@ -14,6 +14,8 @@ as hardened as the services (no network, read-only root, no capability beyond th
    replays, promotes and answers; then it stops cleanly;
 6. an empty volume `<restore>-finished` says it finished (the switch-over asks for it: a
    restore killed before here leaves a volume that is refused).
+With `from_copies`, steps 1 and 3 use Barman's home made again from the sealed copies
+(from_copies.py) instead of the service's own backups.
 Any failure removes the new volume and says which step failed, with its output.
 """
 
@@ -37,6 +39,7 @@ from components.postgres.files import CONF
 from components.postgres_backup import files
 from components.postgres_backup.containers import UID as BACKUP_UID
 from components.postgres_backup.definition import DEFINITION as BACKUP
+from tools.backup.from_copies import CopiesError, fetch_home, home_mounts, refresh
 from tools.backup.target import Target, TargetError
 
 RESTORE_DIR = "/restore"
@@ -162,15 +165,42 @@ def restore(
     target: Target,
     now: datetime.datetime,
     timeout: float = 3600,
+    from_copies: bool = False,
 ) -> Restored:
+    """`from_copies`: from the sealed copies alone, not the service's own backups
+    (from_copies.py: Barman's home made again in a volume of its own, removed after)."""
     backup = _container(client, f"{prefix}-{BACKUP.dns_name}", running=True)
     postgres = _container(client, f"{prefix}-{POSTGRES.dns_name}", running=False)
+    if not from_copies:
+        return _restore(client, prefix, target, now, timeout, backup, postgres, None)
+    try:
+        refresh(backup, postgres.status == "running")
+        home, kept = fetch_home(client, backup, prefix, now)
+    except CopiesError as error:
+        raise RestoreError(str(error)) from None
+    try:
+        return _restore(client, prefix, target, now, timeout, backup, postgres, (home, kept))
+    finally:
+        client.volumes.get(home).remove(force=True)
+
+
+def _restore(
+    client: docker.DockerClient,
+    prefix: str,
+    target: Target,
+    now: datetime.datetime,
+    timeout: float,
+    backup: Container,
+    postgres: Container,
+    fetched: tuple[str, list[dict[str, Any]]] | None,
+) -> Restored:
+    """From the service's own backups (its volumes), or from a fetched home and its list."""
     barman = ["barman", "-c", files.CONFIG]
     try:
-        base = target.base_backup(kept_backups(backup))
+        base = target.base_backup(fetched[1] if fetched else kept_backups(backup))
     except TargetError as error:
         raise RestoreError(str(error)) from None
-    if postgres.status == "running":
+    if postgres.status == "running" and fetched is None:
         backup.exec_run(
             [*barman, "switch-wal", "--archive", "--archive-timeout", "60", files.SERVER],
             user=str(BACKUP_UID),
@@ -186,11 +216,17 @@ def restore(
         },
     )
     try:
+        into = {name: {"bind": RESTORE_DIR, "mode": "rw"}}
+        # Barman's home: the service's volumes, or the one the copies were opened into.
+        home: dict[str, Any] = (
+            {"volumes": {**home_mounts(backup, fetched[0]), **into}}
+            if fetched
+            else {"volumes_from": [backup.id], "volumes": into}
+        )
         _one_off(
             client, "barman recover", _image(backup),
             [*barman, "recover", *target.barman_args, files.SERVER, base, RESTORE_DIR],
-            entrypoint=[], user=f"{BACKUP_UID}:{BACKUP_UID}", volumes_from=[backup.id],
-            volumes={name: {"bind": RESTORE_DIR, "mode": "rw"}},
+            entrypoint=[], user=f"{BACKUP_UID}:{BACKUP_UID}", **home,
             tmpfs={"/tmp": tmpfs_options(BACKUP_UID)},  # noqa: S108
         )  # fmt: skip
         _one_off(

@@ -101,16 +101,17 @@ def run_weaviate_restore(stack: str, backup_id: str) -> str:
     return f"Weaviate restored: {done}"
 
 
-def run_restore(stack: str, to: str) -> str:
+def run_restore(stack: str, to: str, from_copies: bool = False) -> str:
     now = datetime.datetime.now(datetime.UTC)
     target = parse_target(to, now)  # before anything is made
     settings = _settings(stack)
     try:
-        done = restore(_engine(stack), settings.name_prefix, target, now)
+        done = restore(_engine(stack), settings.name_prefix, target, now, from_copies=from_copies)
     except docker.errors.APIError as error:  # after restore() removed what it made
         raise RestoreError(f"the engine refused: {error}") from None
     lines = [
-        f"restored PostgreSQL to {done.target.label()} into the volume {done.volume}",
+        f"restored PostgreSQL to {done.target.label()} into the volume {done.volume}"
+        + (" from the sealed copies alone" if from_copies else ""),
         "(the stack's own data volume is untouched); PostgreSQL started on it and said:",
         *(f"  {line}" for line in done.replayed),
         "to run the stack's PostgreSQL on it (its own volume is kept; removing the setting "

@@ -105,6 +105,12 @@ def _parser() -> argparse.ArgumentParser:
     backup.add_argument(
         "--weaviate", metavar="ID", help="with restore: Weaviate's backup ID, or `latest`"
     )
+    backup.add_argument(
+        "--from-copies",
+        action="store_true",
+        help="with restore --to: from the sealed copies alone (the service's own backups "
+        "lost, or a drill of the copies)",
+    )
     vault = commands.add_parser(
         "vault",
         help="the embedded development Vault (OpenBao); `audit --stack S`: whether the "
@@ -193,10 +199,13 @@ def _backup(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.from_copies and not args.to:
+        print("vos-infra: --from-copies goes with restore --to (PostgreSQL)", file=sys.stderr)
+        return 2
     if args.weaviate:
         print(run_weaviate_restore(args.stack, args.weaviate))
         return 0
-    print(run_restore(args.stack, args.to))
+    print(run_restore(args.stack, args.to, args.from_copies))
     return 0
 
 
