@@ -19,11 +19,13 @@ PROFILE = read_stack_config("dev")
 
 
 class Cluster:
-    def __init__(self, tmp: Path, config: StackConfig = PROFILE) -> None:
+    def __init__(
+        self, tmp: Path, config: StackConfig = PROFILE, data_mib: int | None = None
+    ) -> None:
         self.state = MockState()
         self.evaluation = evaluate("dev", config, state=self.state)
         self.rendered = rendered = containers(self.evaluation)
-        self.server = PostgresServer(rendered["postgres"])
+        self.server = PostgresServer(rendered["postgres"], data_mib)
         self.tmp = tmp
         self.server.start()
         job = self.server.run_job(rendered["postgres-roles"])

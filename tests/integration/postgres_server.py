@@ -32,11 +32,19 @@ def _bin(name: str) -> str:
 
 
 class PostgresServer:
-    def __init__(self, container: RenderedContainer) -> None:
+    def __init__(self, container: RenderedContainer, data_mib: int | None = None) -> None:
+        """`data_mib`: the data directory (the container's volume) on a filesystem of its own
+        of that size (a tmpfs: only what is written takes memory), to fill it."""
         self.container = container
         self.root = private_workdir(ACCOUNT, "vos-pg-")
         self.config = lay_out(container, self.root, ACCOUNT)
-        self.data = self.root / "data"
+        self.disk: Path | None = None
+        if data_mib is not None:
+            self.disk = self.root / "disk"
+            self.disk.mkdir()
+            subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={data_mib}m,mode=0755", "tmpfs",
+                            str(self.disk)], check=True, timeout=30)  # fmt: skip
+        self.data = (self.disk or self.root) / "data"
         self.socket_dir = self.root / "run"
         self.port = free_port_pair()
         self.process: subprocess.Popen[bytes] | None = None
@@ -159,4 +167,6 @@ class PostgresServer:
 
     def stop(self) -> None:
         self.halt()
+        if self.disk is not None:
+            subprocess.run(["umount", str(self.disk)], check=False, timeout=30)
         remove(self.root)
