@@ -12,6 +12,7 @@ from infra import config_source, source_positions
 from infra.assembly import Platform, PlatformArgs
 from infra.config_source import ignored_keys, stack_config
 from infra.restored_volume import check_restored_volume
+from infra.vault_audit_folder import check_audit_folder
 from infra.vault_ca import STAND_IN, read_vault_ca
 from stacks import Settings, load_settings
 from stacks.images import placeholder_problems
@@ -51,6 +52,9 @@ def main() -> Platform:
                 else "put the PEM of the CA that signed Vault's certificate there)"
             )
         )
+    audit_warning = check_audit_folder(settings, tolerate_missing=tolerant)
+    if audit_warning:
+        pulumi.log.warn(audit_warning)
     return build(settings, vault_ca)
 
 

@@ -209,6 +209,12 @@ class VaultSettings(Model):
         description="PEM file of the CA that signed Vault's certificate (the sidecars verify "
         "vault.address with it); relative paths are from the project directory",
     )
+    audit_log_folder: str | None = Field(
+        default=None,
+        description="a folder of the Docker host holding Vault's file audit log (*.log, "
+        "readable by root without capabilities): Alloy ships it to Loki; relative paths are "
+        "from the project directory",
+    )
 
 
 class ReceiverSettings(Model):

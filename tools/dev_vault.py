@@ -58,7 +58,10 @@ def interface_ipv4(name: str) -> str | None:
 DEFAULT_PORT = 8200
 KV_MOUNT = "secret"
 APPROLE_MOUNT = "approle"
-AUDIT_PATH = "vos-audit"  # the audit device (`bao audit list`): JSON lines, secrets as HMACs
+AUDIT_PATH = "vos-audit-log"  # the audit device (`bao audit list`): JSON lines, secrets as HMACs
+# (named anew when its file moved to a folder of its own: OpenBao refuses to unseal when a
+# device declared in its configuration differs from the one it recorded, but replaces a
+# device under a new name)
 
 
 class DevVaultError(RuntimeError):
@@ -100,8 +103,10 @@ class DevVault:
 
     @property
     def audit_file(self) -> Path:
-        """The audit log (declared in the configuration: OpenBao creates none by its API)."""
-        return self.home / "audit.log"
+        """The audit log (declared in the configuration: OpenBao creates none by its API),
+        in a folder of its own that Alloy mounts (vault.auditLogFolder): not the home,
+        which holds the root token and the data."""
+        return self.home / "audit" / "audit.log"
 
     @property
     def token_file(self) -> Path:
@@ -206,7 +211,7 @@ listener "tcp" {{
 {self._bridge_listener()}audit "file" "{AUDIT_PATH}" {{
   options {{
     file_path = "{self.audit_file}"
-    mode      = "0600"
+    mode      = "0644"
   }}
 }}
 telemetry {{
@@ -304,6 +309,10 @@ telemetry {{
         """Start (or reuse) the server; return a one-line description of what happened."""
         self.home.mkdir(parents=True, exist_ok=True, mode=0o700)
         self.home.chmod(0o700)
+        # Readable by Alloy, root without capabilities, through its own bind mount: the
+        # lines hold HMACs of every secret, never a value (docs/vault.md).
+        self.audit_file.parent.mkdir(exist_ok=True)
+        self.audit_file.parent.chmod(0o755)
         self._ensure_tls()
         config_file = self.home / "config.hcl"
         before = config_file.read_text() if config_file.exists() else None

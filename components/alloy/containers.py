@@ -21,7 +21,16 @@ UID = DEFINITION.image_uid
 PORT = DEFINITION.tls_port
 
 
-def server_spec(image: str, tls: TlsFiles, cert: Any, key: Any, metrics_ca: Any) -> ContainerSpec:
+def server_spec(
+    image: str,
+    tls: TlsFiles,
+    cert: Any,
+    key: Any,
+    metrics_ca: Any,
+    vault_audit: tuple[str, str] | None = None,
+) -> ContainerSpec:
+    """`vault_audit`: the host folder of Vault's audit log and the stack's name."""
+    audit = [HostFolder(vault_audit[0], files.VAULT_AUDIT)] if vault_audit else []
     return ContainerSpec(
         service=DEFINITION.dns_name,
         image=image,
@@ -37,14 +46,14 @@ def server_spec(image: str, tls: TlsFiles, cert: Any, key: Any, metrics_ca: Any)
         ],
         user=f"{UID}:{UID}",
         uploads=[
-            Upload(files.CONFIG, files.config_alloy(), UID),
+            Upload(files.CONFIG, files.config_alloy(vault_audit[1] if vault_audit else None), UID),
             *tls.uploads(UID),
             Upload(files.CLIENT_CERT, cert, UID),
             Upload(files.CLIENT_KEY, key, UID, "0400", secret=True),
             Upload(METRICS_CA, metrics_ca, UID),
         ],
         data_volume=files.DATA,
-        host_folders=[HostFolder(files.ENGINE_LOGS, files.ENGINE_LOGS)],
+        host_folders=[HostFolder(files.ENGINE_LOGS, files.ENGINE_LOGS), *audit],
         tmpfs={"/tmp": tmpfs_options(UID)},  # noqa: S108 (a private tmpfs)
         # Its endpoint demands a certificate only Prometheus holds, so the check is that
         # it listens (bash, of the image's Ubuntu base; no nc there); whether it answers

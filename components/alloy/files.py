@@ -43,6 +43,17 @@ never labels (a label value per request would make a stream per request)."""
 COUNTS = (refusals.COUNT, access_log.COUNT, sidecar_failures.COUNT)
 """Counts taken from services' log lines, served on Alloy's /metrics."""
 
+VAULT_AUDIT = "/var/log/vault"
+"""Where Vault's audit log folder (vault.auditLogFolder) is mounted, read-only."""
+AUDIT_FIELDS = {
+    "time": "time",
+    "type": "type",
+    "role": "auth.metadata.role_name",
+    "path": "request.path",
+}
+"""JMESPath into one line of Vault's file audit device (a request or a response, with the
+caller's AppRole as auth.metadata.role_name: checked against OpenBao's own lines by
+tests/integration/test_vault_agent.py). Kept as structured metadata, not labels."""
 CONFIG = f"{CONFIG_DIR}/config.alloy"
 ENGINE_LOGS = "/var/lib/docker/containers"
 """The engine's per-container folders (the default data root, /var/lib/docker)."""
@@ -155,7 +166,54 @@ def _server_tls() -> str:
 """
 
 
-def config_alloy() -> str:
+def _vault_audit(stack: str) -> str:
+    """Vault's audit lines to Loki as service "vault", stream "audit": who read which
+    secret (HMACs only), next to the containers' logs."""
+    fields = "".join(f"      {k} = {_string(v)},\n" for k, v in AUDIT_FIELDS.items())
+    kept = "".join(f'      {k} = "",\n' for k in AUDIT_FIELDS if k != "time")
+    return f"""
+local.file_match "vault_audit" {{
+  path_targets = [{{
+    "__path__" = "{VAULT_AUDIT}/*.log",
+    "service"  = "vault",
+    "stream"   = "audit",
+    "stack"    = {_string(stack)},
+  }}]
+}}
+
+loki.source.file "vault_audit" {{
+  targets    = local.file_match.vault_audit.targets
+  forward_to = [loki.process.vault_audit.receiver]
+}}
+
+loki.process "vault_audit" {{
+  forward_to = [loki.write.loki.receiver]
+
+  stage.json {{
+    expressions = {{
+{fields}    }}
+  }}
+
+  stage.structured_metadata {{
+    values = {{
+{kept}    }}
+  }}
+
+  stage.timestamp {{
+    source = "time"
+    format = "RFC3339Nano"
+  }}
+
+  stage.label_drop {{
+    values = ["filename"]
+  }}
+}}
+"""
+
+
+def config_alloy(vault_audit_stack: str | None = None) -> str:
+    """`vault_audit_stack`: Vault's audit log is mounted (vault.auditLogFolder), for this
+    stack's label."""
     expressions = ",\n".join(f"      {k} = {_string(v)}" for k, v in EXPRESSIONS.items())
     labels = ",\n".join(f'      {k} = ""' for k in LABELS)
     return f"""// Rendered by vos-infra: container logs from the engine's files to Loki's gate.
@@ -206,6 +264,7 @@ loki.process "containers" {{
   }}
 }}
 
+{_vault_audit(vault_audit_stack) if vault_audit_stack else ""}
 loki.write "loki" {{
   endpoint {{
     url = "https://{LOKI.dns_name}:{LOKI.tls_port}{PUSH_PATHS[0]}"

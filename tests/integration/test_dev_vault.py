@@ -179,3 +179,37 @@ def test_a_server_started_before_docker_is_restarted_on_the_bridge_when_it_appea
     finally:
         server.stop()
         subprocess.run(["ip", "link", "del", name], capture_output=True)
+
+
+def test_a_home_from_before_the_audit_log_moved_starts_and_audits_into_its_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dev Vault made when its audit device was `vos-audit`, 0600, in the home itself:
+    OpenBao refuses to unseal on a declared device whose options changed, so the new
+    device has a name of its own and replaces the old one."""
+    import tools.dev_vault as dev_vault
+
+    home, port = tmp_path / "vault", free_port_pair()
+    new_config = DevVault._config
+    with monkeypatch.context() as before:
+        before.setattr(dev_vault, "AUDIT_PATH", "vos-audit")
+        before.setattr(DevVault, "audit_file", property(lambda self: self.home / "audit.log"))
+
+        def old_config(self: DevVault) -> Path:
+            path = new_config(self)
+            path.write_text(path.read_text().replace('"0644"', '"0600"'))
+            return path
+
+        before.setattr(DevVault, "_config", old_config)
+        DevVault(home, port=port).start()
+        DevVault(home, port=port).stop()
+    vault = DevVault(home, port=port)
+    try:
+        assert "unsealed" in vault.start()
+        devices = vault.root_client().sys.list_enabled_audit_devices()["data"]
+        assert list(devices) == [f"{dev_vault.AUDIT_PATH}/"]
+        assert vault.audit_file == home / "audit" / "audit.log"
+        assert stat.S_IMODE(vault.audit_file.stat().st_mode) == 0o644
+        assert stat.S_IMODE(vault.audit_file.parent.stat().st_mode) == 0o755
+    finally:
+        vault.stop()

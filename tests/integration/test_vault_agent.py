@@ -12,14 +12,17 @@ import json
 import secrets
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import jmespath
 import pytest
 
+from components.alloy import files as alloy
 from components.app.component import sidecar_name
 from components.app.contract import App
 from components.docker.spec import CONFIG_DIR
@@ -194,6 +197,44 @@ def test_every_read_of_a_sidecar_is_audited_with_its_approle_and_only_an_hmac_of
         assert read[path] == hashed and hashed.startswith("hmac-sha256:"), path
     log = applied.bao.audit_file.read_text()
     assert not [p for p in sidecar_paths if values[p] in log]
+
+
+def test_alloy_can_read_the_audit_log_and_its_fields_find_the_reader(
+    applied: Applied, tmp_path: Path
+) -> None:
+    """What Alloy is given (vault.auditLogFolder: the audit log's own folder, bind-mounted
+    read-only; Alloy runs as root without capabilities): the file is readable without
+    owning it (read here as `nobody`), and the JMESPath expressions of Alloy's pipeline
+    (components/alloy/files.py AUDIT_FIELDS, stage.json's language) find the sidecar's
+    AppRole and the secret's path in OpenBao's own lines. Alloy itself does not run here
+    (no build for these machines)."""
+    app = "primary-agent"
+    with _agent(tmp_path, applied, f"vault-{app}-approle", applied.config(app)) as (_, out):
+        assert _eventually(lambda: _contents(out) == applied.expected_files(app))
+    folder = applied.bao.audit_file.parent
+    assert folder != applied.bao.home and folder.stat().st_mode & 0o777 == 0o755
+    # As Alloy's bind mount gives it: the folder alone (the home above it is 0700).
+    mount = Path(tempfile.mkdtemp(prefix="vos-audit-mount-", dir="/tmp"))
+    mount.chmod(0o755)
+    try:
+        read = subprocess.run(
+            ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+             'mount --bind -o ro "$0" "$1" && exec setpriv --reuid=65534 --regid=65534 '
+             '--clear-groups --bounding-set=-all cat "$1/audit.log"', str(folder), str(mount)],
+            capture_output=True, text=True, timeout=30, check=False,
+        )  # fmt: skip
+    finally:
+        mount.rmdir()
+    assert read.returncode == 0, read.stderr
+    fields = [
+        {name: jmespath.search(expression, json.loads(line))
+         for name, expression in alloy.AUDIT_FIELDS.items()}
+        for line in read.stdout.splitlines()
+    ]  # fmt: skip
+    role = f"vos-{applied.evaluation.stack}-{app}"
+    mine = [f for f in fields if f["role"] == role and f["type"] == "response"]
+    assert mine and all(f["time"] and f["path"] for f in mine), fields[-3:]
+    assert any(str(f["path"]).startswith("secret/data/") for f in mine), mine
 
 
 def test_an_agents_approle_cannot_render_another_agents_secrets(

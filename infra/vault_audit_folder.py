@@ -1,0 +1,44 @@
+"""vault.auditLogFolder, which Alloy bind-mounts: a folder that is not there yet (the dev
+Vault not started) is an environment problem, as vault.caCertFile's is (vault_ca.py): a
+preview or an offline evaluation warns, a real update stops before anything is created
+(the engine would refuse the mount half-way through it)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from stacks import Settings
+from stacks.images import project_path
+
+
+class VaultAuditFolderMissing(RuntimeError):
+    """vault.auditLogFolder names no folder at `pulumi up`."""
+
+
+def audit_folder(settings: Settings) -> Path | None:
+    """The folder Alloy mounts, when it runs (not on a Swarm: its nodes' folders are not
+    this machine's) and the setting names one."""
+    name = settings.vault.audit_log_folder
+    if name is None or not settings.is_enabled("alloy") or settings.target == "swarm":
+        return None
+    return project_path(name)
+
+
+def check_audit_folder(settings: Settings, tolerate_missing: bool) -> str | None:
+    """A warning to print (preview, offline) or None; raises at `pulumi up`."""
+    folder = audit_folder(settings)
+    if folder is None or folder.is_dir():
+        return None
+    fix = (
+        "start the dev Vault (scripts/vault.sh start), or point vos-infra:vault.auditLogFolder "
+        "at the folder of your Vault's file audit log on the Docker host, or remove it "
+        "(pulumi config rm --path 'vos-infra:vault.auditLogFolder')"
+    )
+    if tolerate_missing:
+        return (
+            f"vault.auditLogFolder ({folder}) does not exist yet: `pulumi up` will refuse the "
+            f"stack until it does ({fix})"
+        )
+    raise VaultAuditFolderMissing(
+        f"nothing was created: vault.auditLogFolder {folder} does not exist; {fix}"
+    )
