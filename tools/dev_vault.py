@@ -9,9 +9,7 @@ Development only: a single unseal key on the same disk as the data protects noth
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
-import ipaddress
 import json
 import os
 import shutil
@@ -27,12 +25,9 @@ from pathlib import Path
 import hvac
 import hvac.exceptions
 import requests
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from stacks.docker_values import HOST_GATEWAY  # its certificate names it: the sidecars dial it
+from tools.dev_vault_tls import ensure_server_tls
 from tools.private_files import write_private
 
 DEFAULT_HOME = Path(__file__).resolve().parents[1] / ".state" / "vault"
@@ -137,60 +132,7 @@ class DevVault:
     # -- TLS ----------------------------------------------------------------------------
 
     def _ensure_tls(self) -> None:
-        cert_file = self.home / "tls" / "server.pem"
-        if cert_file.exists():
-            cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
-            names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-            fresh = cert.not_valid_after_utc - dt.datetime.now(dt.UTC) > dt.timedelta(days=30)
-            if fresh and HOST_GATEWAY in names.get_values_for_type(x509.DNSName):
-                return
-        now = dt.datetime.now(dt.UTC)
-        ca_key = ec.generate_private_key(ec.SECP256R1())
-        ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "vos-infra dev Vault CA")])
-        ca = (
-            x509.CertificateBuilder()
-            .subject_name(ca_name)
-            .issuer_name(ca_name)
-            .public_key(ca_key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now)
-            .not_valid_after(now + dt.timedelta(days=365))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-            .add_extension(
-                x509.KeyUsage(True, False, False, False, False, True, True, False, False),
-                critical=True,
-            )
-            .sign(ca_key, hashes.SHA256())
-        )
-        key = ec.generate_private_key(ec.SECP256R1())
-        server = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
-            .issuer_name(ca_name)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now)
-            .not_valid_after(now + dt.timedelta(days=365))
-            .add_extension(
-                x509.SubjectAlternativeName(
-                    [
-                        x509.DNSName("localhost"),
-                        x509.DNSName(HOST_GATEWAY),
-                        x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                    ]
-                ),
-                critical=False,
-            )
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .sign(ca_key, hashes.SHA256())
-        )
-        pem = serialization.Encoding.PEM
-        write_private(self.ca_file, ca.public_bytes(pem))
-        write_private(cert_file, server.public_bytes(pem))
-        write_private(
-            self.home / "tls" / "server-key.pem",
-            key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
-        )
+        ensure_server_tls(self.home / "tls", self.ca_file)
 
     def _config(self) -> Path:
         tls = self.home / "tls"

@@ -24,6 +24,7 @@ from components.docker.engine_defaults import LOG_LABELS
 from components.docker.spec import TLS_DIR
 from components.loki import files as loki
 from components.loki import gate
+from stacks.images import project_path
 from tests.helpers import output
 from tools.offline.rendered import RenderedContainer, containers
 from tools.offline.runner import Evaluation
@@ -99,6 +100,10 @@ def test_alloys_pipeline_references_only_blocks_it_defines(
         "local.file_match.containers",
         "loki.source.file.containers",
         "loki.process.containers",
+        # Vault's audit log (dev's vault.auditLogFolder: test_vault_audit_shipping.py)
+        "local.file_match.vault_audit",
+        "loki.source.file.vault_audit",
+        "loki.process.vault_audit",
         "loki.write.loki",
     }
     for reference in re.findall(r"\b((?:local|loki)\.[a-z_.]+?)\.(?:receiver|targets)\b", config):
@@ -127,7 +132,13 @@ def test_alloy_reads_log_files_through_a_read_only_mount_and_no_socket(dev: Eval
             "source": alloy.ENGINE_LOGS,
             "target": alloy.ENGINE_LOGS,
             "readOnly": True,
-        }
+        },
+        {
+            "type": "bind",
+            "source": str(project_path(".state/vault/audit")),  # the dev Vault's audit log
+            "target": alloy.VAULT_AUDIT,
+            "readOnly": True,
+        },
     ]
     assert "sock" not in json.dumps(inputs.get("volumes") or [], default=str)
     assert inputs["user"] == "0:0"
