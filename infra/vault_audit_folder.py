@@ -12,7 +12,12 @@ from stacks.images import project_path
 
 
 class VaultAuditFolderMissing(RuntimeError):
-    """vault.auditLogFolder names no folder at `pulumi up`."""
+    """vault.auditLogFolder names no folder at `pulumi up`, or one Alloy must not see."""
+
+
+VAULT_HOME_FILES = ("root-token", "init.json", "config.hcl")
+"""What a Vault's own folder holds (the dev Vault's: tools/dev_vault.py): mounted into Alloy,
+its root token would be readable there."""
 
 
 def audit_folder(settings: Settings) -> Path | None:
@@ -27,7 +32,17 @@ def audit_folder(settings: Settings) -> Path | None:
 def check_audit_folder(settings: Settings, tolerate_missing: bool) -> str | None:
     """A warning to print (preview, offline) or None; raises at `pulumi up`."""
     folder = audit_folder(settings)
-    if folder is None or folder.is_dir():
+    if folder is None:
+        return None
+    if folder.is_dir():
+        held = [name for name in VAULT_HOME_FILES if (folder / name).exists()]
+        if held or folder == Path("/"):
+            raise VaultAuditFolderMissing(
+                f"vault.auditLogFolder {folder} holds {', '.join(held) or 'the whole host'}: "
+                "Alloy would see it; name the folder that holds only the audit log (the dev "
+                "Vault's: pulumi config set --path 'vos-infra:vault.auditLogFolder' "
+                ".state/vault/audit)"
+            )
         return None
     fix = (
         "start the dev Vault (scripts/vault.sh start), or point vos-infra:vault.auditLogFolder "

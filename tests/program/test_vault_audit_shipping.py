@@ -67,3 +67,19 @@ def test_a_folder_that_is_not_there_warns_at_preview_and_stops_an_up(tmp_path: P
         check_audit_folder(settings, tolerate_missing=False)
     (tmp_path / "no-such").mkdir()
     assert check_audit_folder(settings, tolerate_missing=False) is None
+
+
+def test_a_folder_holding_a_vault_s_own_files_is_refused_even_at_preview(tmp_path: Path) -> None:
+    """Mounted into Alloy, a Vault home would show it the root token."""
+    home = tmp_path / "vault"
+    (home / "audit").mkdir(parents=True)
+    (home / "root-token").write_text("s.not-a-real-token")
+    own = stack_overrides("dev")
+    for folder, refused in ((home, True), (home / "audit", False)):
+        vault = {**profile("dev")["vault"], "auditLogFolder": str(folder)}
+        settings = load_settings("dev", own | {"vault": vault}, REGISTRY)
+        if refused:
+            with pytest.raises(VaultAuditFolderMissing, match="holds root-token"):
+                check_audit_folder(settings, tolerate_missing=True)
+        else:
+            assert check_audit_folder(settings, tolerate_missing=True) is None
