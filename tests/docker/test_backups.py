@@ -23,6 +23,7 @@ from components.weaviate import files as weaviate
 from tests.docker.probes import gateway_url, psql
 from tests.docker.stack import PREFIX, Stack
 from tools.backup.listing import list_backups
+from tools.backup.now import take_now
 from tools.backup.restore import Restored, RestoreError, restore
 from tools.backup.target import Target, parse_target
 from tools.backup.weaviate import run_tool
@@ -118,15 +119,18 @@ def test_weaviate_backs_up_into_its_volume_for_the_service_to_seal_and_list(stac
     and `list`'s code runs the service's vos_weaviate.py inside it; the copy is sealed into
     the store; a restore onto collections that exist is refused with Weaviate's words."""
     service = stack.container(DEFINITION.dns_name)
-    taken = run_tool(service, "backup")
+    postgres, weaviate_line = take_now(stack.engine.client(), PREFIX, weaviate=True)
+    assert postgres.startswith("PostgreSQL: ") and "Backup completed" in postgres, postgres
+    taken = weaviate_line.removeprefix("Weaviate: ")
     name = taken.split(":")[0]
     assert name.startswith("vos-") and "1 copied" in taken, taken
     code, out = service.exec_run(
         ["stat", "-c", "%u %g %A", f"{weaviate.BACKUP_PATH}/{name}"], user=f"{BACKUP_UID}"
     )
     assert code == 0 and out.decode().split() == ["0", str(BACKUP_UID), "drwxrwxr-x"], out
-    listed = run_tool(service, "list")
-    assert f"{name} " in listed and "volume store" in listed, listed
+    listed = list_backups(stack.engine.client(), PREFIX, weaviate=True)
+    weaviate_part = listed[listed.index("Weaviate's backups") :]
+    assert f"{name} " in weaviate_part and "volume store" in weaviate_part, listed
     code, out = service.exec_run(["ls", f"{files.OFFSITE_STORE}/weaviate"], user=f"{BACKUP_UID}")
     assert f"{name}.tar.sealed" in out.decode(), out
     with pytest.raises(RestoreError, match="already exists"):

@@ -1,16 +1,29 @@
-"""`vos-infra backup list`: the base backups the stack's backup service keeps, and how far
-back a restore can go."""
+"""`vos-infra backup list`: the base backups the stack's backup service keeps, how far back a
+restore can go, and Weaviate's backups when it keeps those too."""
 
 from __future__ import annotations
 
 import docker
+from docker.models.containers import Container
 
 from components.postgres_backup.definition import DEFINITION
 from tools.backup.restore import kept_backups, running_container
+from tools.backup.weaviate import run_tool
 
 
-def list_backups(client: docker.DockerClient, prefix: str) -> str:
+def list_backups(client: docker.DockerClient, prefix: str, weaviate: bool = False) -> str:
+    """`weaviate`: the stack backs Weaviate up (backup.weaviate)."""
     backup = running_container(client, f"{prefix}-{DEFINITION.dns_name}")
+    found = _postgres(backup)
+    if weaviate:
+        listed = run_tool(backup, "list")
+        found += "\nWeaviate's backups, oldest first (where each is kept):\n" + (
+            listed or "  none yet"
+        )
+    return found
+
+
+def _postgres(backup: Container) -> str:
     found = kept_backups(backup)
     if not found:
         return f"{backup.name}: no base backup yet (the first is taken within a minute of start)"

@@ -10,11 +10,11 @@ import docker
 import docker.errors
 from docker.models.containers import Container
 
-from components.postgres_backup import files
 from components.postgres_backup.definition import DEFINITION as BACKUP
 from infra.docker_engine import EngineSettingsError, engine_client
 from stacks import Settings
 from tools.backup.listing import list_backups
+from tools.backup.now import take_now
 from tools.backup.restore import RestoreError, restore, running_container
 from tools.backup.target import parse_target
 from tools.backup.weaviate import run_tool
@@ -54,14 +54,7 @@ def _service(client: docker.DockerClient, settings: Settings) -> Container:
 def run_list(stack: str) -> str:
     settings = _settings(stack)
     try:
-        client = _engine(stack)
-        found = list_backups(client, settings.name_prefix)
-        if settings.weaviate_backups:
-            listed = run_tool(_service(client, settings), "list")
-            found += "\nWeaviate's backups, oldest first (where each is kept):\n" + (
-                listed or "  none yet"
-            )
-        return found
+        return list_backups(_engine(stack), settings.name_prefix, settings.weaviate_backups)
     except docker.errors.APIError as error:
         raise RestoreError(f"the engine refused: {error}") from None
 
@@ -70,19 +63,7 @@ def run_now(stack: str) -> str:
     """A PostgreSQL base backup now, then Weaviate's (before maintenance)."""
     settings = _settings(stack)
     try:
-        service = _service(_engine(stack), settings)
-        code, out = service.exec_run(
-            ["barman", "-c", files.CONFIG, "backup", "--wait", files.SERVER],
-            user=str(BACKUP.image_uid),
-        )
-        assert isinstance(out, bytes), "exec_run without stream returns the whole output"
-        text = out.decode(errors="replace").strip()
-        if code != 0:
-            raise RestoreError(f"barman backup failed (exit {code}): {text}")
-        lines = [f"PostgreSQL: {text.splitlines()[-1] if text else 'backed up'}"]
-        if settings.weaviate_backups:
-            lines.append(f"Weaviate: {run_tool(service, 'backup')}")
-        return "\n".join(lines)
+        return "\n".join(take_now(_engine(stack), settings.name_prefix, settings.weaviate_backups))
     except docker.errors.APIError as error:
         raise RestoreError(f"the engine refused: {error}") from None
 
