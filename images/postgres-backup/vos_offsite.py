@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from vos_seal import SEALED, Key, OffsiteError, keyring, open_file, seal_path
+from vos_seal import SEALED, Key, OffsiteError, keyring, open_file, safe_members, seal_path
 from vos_stores import Store, add_store_arguments, store_from
 
 WAL = re.compile(r"[0-9A-F]{8}(\.history|[0-9A-F]{16}(\.[0-9A-F]{8}\.backup)?)")
@@ -126,17 +126,6 @@ def prune(store: Store, window: datetime.timedelta, now: datetime.datetime) -> i
     return len(gone)
 
 
-def _safe_members(archive: tarfile.TarFile, name: str) -> list[tarfile.TarInfo]:
-    """Only folders and regular files, below where it is opened (a base backup and a WAL
-    file have nothing else): refused otherwise, though the tag already says who sealed it."""
-    members = archive.getmembers()
-    for member in members:
-        parts = Path(member.name).parts
-        if member.name.startswith("/") or ".." in parts or not (member.isfile() or member.isdir()):
-            raise OffsiteError(f"{name}: unexpected member {member.name!r}")
-    return members
-
-
 def fetch(store: Store, keys: Mapping[bytes, Key], server: Path, scratch: Path) -> list[str]:
     """Every copy in the store, opened into a Barman server folder laid out as Barman
     keeps it (base/<id>/..., wals/<prefix>/<segment>); `barman rebuild-xlogdb` then makes
@@ -154,7 +143,7 @@ def fetch(store: Store, keys: Mapping[bytes, Key], server: Path, scratch: Path) 
         folder = server / "base" if base else (server / name).parent
         folder.mkdir(parents=True, exist_ok=True)
         with tarfile.open(plain, mode="r:") as archive:
-            archive.extractall(folder, members=_safe_members(archive, name))  # noqa: S202 (checked)
+            archive.extractall(folder, members=safe_members(archive, name))  # noqa: S202 (checked)
         plain.unlink()
         if base:
             ids.append(base["id"])

@@ -135,3 +135,15 @@ def open_file(sealed: Path, plain: Path, keys: Mapping[bytes, Key], name: str) -
                 f"{name}: does not authenticate: altered, renamed, or sealed with another key "
                 "of the same id"
             ) from None
+
+
+def safe_members(archive: tarfile.TarFile, name: str) -> list[tarfile.TarInfo]:
+    """Only folders and regular files, below where it is opened (a base backup, a WAL file
+    and a Weaviate backup have nothing else): refused otherwise, though the tag already says
+    who sealed it."""
+    members = archive.getmembers()
+    for member in members:
+        parts = Path(member.name).parts
+        if member.name.startswith("/") or ".." in parts or not (member.isfile() or member.isdir()):
+            raise OffsiteError(f"{name}: unexpected member {member.name!r}")
+    return members

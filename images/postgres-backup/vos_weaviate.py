@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vos_seal import SEALED, Key, OffsiteError, keyring, open_file, seal_path
+from vos_seal import SEALED, Key, OffsiteError, keyring, open_file, safe_members, seal_path
 from vos_stores import Store, add_store_arguments, store_from
 
 BACKEND = "filesystem"
@@ -277,15 +277,6 @@ class Keeper:
         return report
 
 
-def _safe_members(archive: tarfile.TarFile, name: str) -> list[tarfile.TarInfo]:
-    members = archive.getmembers()
-    for member in members:
-        parts = Path(member.name).parts
-        if member.name.startswith("/") or ".." in parts or not (member.isfile() or member.isdir()):
-            raise OffsiteError(f"{name}: unexpected member {member.name!r}")
-    return members
-
-
 def fetch(store: Store, keys: Mapping[bytes, Key], name: str, folder: Path, scratch: Path) -> None:
     """Opens the sealed copy of backup `name` into the volume (it unpacks as <name>/...)."""
     object_name = f"weaviate/{name}.tar{SEALED}"
@@ -297,7 +288,7 @@ def fetch(store: Store, keys: Mapping[bytes, Key], name: str, folder: Path, scra
     open_file(sealed, plain, keys, object_name)
     sealed.unlink()
     with tarfile.open(plain, mode="r:") as archive:
-        members = _safe_members(archive, object_name)
+        members = safe_members(archive, object_name)
         if any(Path(m.name).parts[0] != name for m in members):
             raise OffsiteError(f"{object_name}: holds something other than {name}/")
         archive.extractall(folder, members=members)  # noqa: S202 (checked above)
