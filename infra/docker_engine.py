@@ -77,18 +77,22 @@ class EngineSettings:
 
 
 def _verified(folder: Path) -> docker.tls.TLSConfig:
+    """The three files by the names docker:certPath's folder has (FILES), the engine's
+    certificate always verified."""
     return docker.tls.TLSConfig(
-        client_cert=(str(folder / "cert.pem"), str(folder / "key.pem")),
-        ca_cert=str(folder / "ca.pem"),
+        client_cert=(str(folder / FILES["certMaterial"]), str(folder / FILES["keyMaterial"])),
+        ca_cert=str(folder / FILES["caMaterial"]),
         verify=True,
     )
 
 
 def engine_client(engine: EngineSettings, timeout: int = 60) -> docker.DockerClient:
     host = engine.values.get("host")
-    # The materials' files live as long as the client (docker-py reads them per connection).
-    folder = tempfile.TemporaryDirectory(prefix="vos-engine-")
-    tls = engine.tls(Path(folder.name))
+    # The materials' files live as long as the client (docker-py reads them per connection);
+    # without materials there is nothing to write.
+    materials = any(key in engine.values for key in MATERIALS)
+    folder = tempfile.TemporaryDirectory(prefix="vos-engine-") if materials else None
+    tls = engine.tls(Path(folder.name) if folder else Path("."))
     base_url = host or "unix:///var/run/docker.sock"
     if tls is not None and base_url.startswith("tcp://"):
         base_url = "https://" + base_url.removeprefix("tcp://")
@@ -97,5 +101,6 @@ def engine_client(engine: EngineSettings, timeout: int = 60) -> docker.DockerCli
     ssh = base_url.startswith("ssh://")
     client = docker.DockerClient(base_url=base_url, tls=tls or False, timeout=timeout,
                                  use_ssh_client=ssh)  # fmt: skip
-    client.__dict__["_vos_tls_files"] = folder
+    if folder is not None:
+        client.__dict__["_vos_tls_files"] = folder
     return client
