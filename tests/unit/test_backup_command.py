@@ -8,6 +8,8 @@ import datetime
 
 import pytest
 
+from components.postgres_backup import files
+from tools.backup.from_copies import CopiesError, copies_volume
 from tools.backup.target import Target, TargetError, parse_target
 from tools.cli import stack_settings
 from tools.cli.main import main
@@ -118,3 +120,36 @@ def _with_docker(
         return StackConfig(found.values | values, [*found.secret_keys, *(secret or [])])
 
     monkeypatch.setattr(stack_settings, "read_stack_config", with_values)
+
+
+def test_a_restore_names_postgresql_s_moment_or_weaviate_s_backup_and_only_one(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    both = ["--to", "latest", "--weaviate", "latest"]
+    assert main(["backup", "restore", "--stack", "prod", *both]) == 2
+    assert "one of them" in capsys.readouterr().err
+    assert main(["backup", "restore", "--stack", "prod", "--weaviate", "latest",
+                 "--from-copies"]) == 2  # fmt: skip
+    assert "--from-copies goes with restore --to" in capsys.readouterr().err
+    for action in (["now"], ["restore", "--weaviate", "latest"]):
+        assert main(["backup", *action, "--stack", "dev"]) == 2
+        assert "stack dev has no backup service" in capsys.readouterr().err
+
+
+class _Service:
+    """The running backup service as the engine describes it (its command and mounts)."""
+
+    def __init__(self, command: list[str]) -> None:
+        mounts = [{"Destination": files.OFFSITE_STORE, "Name": "vos-prod-postgres-backup-offsite"}]
+        self.attrs = {"Config": {"Cmd": command}, "Mounts": mounts}
+
+
+def test_copies_are_restored_from_their_volume_and_a_bucket_is_the_runbook_s() -> None:
+    volume = _Service(["--store-dir", files.OFFSITE_STORE, "--offsite-key", files.OFFSITE_KEY])
+    assert copies_volume(volume) == "vos-prod-postgres-backup-offsite"  # type: ignore[arg-type]
+    bucket = _Service(["--s3-bucket", "vos-backups", "--offsite-key", files.OFFSITE_KEY])
+    with pytest.raises(CopiesError, match=r"docs/runbooks/restore\.md"):
+        copies_volume(bucket)  # type: ignore[arg-type]
+    with pytest.raises(CopiesError, match="makes no copies"):
+        copies_volume(_Service(["--schedule", "0 3 * * *"]))  # type: ignore[arg-type]
