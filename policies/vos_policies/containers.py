@@ -4,6 +4,7 @@ stack. Each check yields one message per violation."""
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
@@ -73,14 +74,21 @@ SENSITIVE = ("/", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/sys", "/
              "/root", "/var/lib/docker", "/var/run", "/run", "/home")  # fmt: skip
 
 
+def _allowed_path(clean: str, allowed: list[str]) -> bool:
+    """An exact path, or a pattern with `*` (fnmatch: `*` also crosses `/`), so a folder of
+    the project may be allowed wherever the project is checked out (the dev Vault's audit
+    log: `*/.state/vault/audit`)."""
+    return any(clean == a or ("*" in a and fnmatch.fnmatchcase(clean, a)) for a in allowed)
+
+
 def _sensitive_paths(c: Subject) -> Iterator[str]:
-    allowed = set(c.config["allowedHostPaths"])
+    allowed = list(c.config["allowedHostPaths"])
     for where, path in _host_paths(c):
         if path is UNKNOWN:
             yield f"{where}: a bind mount whose host path is not known"
             continue
         clean = "/" + str(path).strip("/")
-        if clean in allowed:
+        if _allowed_path(clean, allowed):
             continue
         if any(clean == s or (s != "/" and clean.startswith(s + "/")) for s in SENSITIVE):
             yield f"{where}: host path {path} is a sensitive host directory"
@@ -279,7 +287,8 @@ RULES = [
           "Remove the docker.sock (or /var/run) mount; a socket mount is root on the host. "
           "Ship logs without it (see docs/ARCHITECTURE.md).", CRITICAL, _socket_mount),
     _rule("no-sensitive-host-paths", "Containers must not bind-mount sensitive host folders.",
-          "Use a named volume, or allow-list the exact path in allowedHostPaths.", HIGH,
+          "Use a named volume, or allow-list the path (or a `*` pattern) in allowedHostPaths.",
+          HIGH,
           _sensitive_paths,
           allowedHostPaths=list_setting("host paths that may be bind-mounted", [])),
     _rule("no-shared-mount-propagation", "Bind mounts must not propagate mounts to or from "

@@ -3,12 +3,15 @@ over the Analyzer gRPC protocol (tools/policy/analyzer.py)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from pulumi.runtime import rpc
 from vos_policies import PACK_NAME, RULES
 
+from tests.helpers import config_with, profile
 from tests.policy.cases import CONTAINER, SERVICE
 from tools.offline.runner import evaluate
 from tools.policy.analyzer import Analyzer
@@ -78,3 +81,21 @@ def test_an_unknown_value_at_preview_keeps_a_mandatory_rule_mandatory(pack: Anal
     assert levels.get("no-privileged-containers") == "mandatory"
     assert levels.get("read-only-root-filesystem") == "mandatory"
     assert not any("during preview" in d.message for d in found)
+
+
+def test_the_dev_vault_s_audit_folder_passes_wherever_the_project_is_checked_out(
+    tmp_path: Path,
+) -> None:
+    """Alloy mounts <project>/.state/vault/audit (vault.auditLogFolder): under /home, a
+    sensitive folder, dev's pattern allows it and nothing beside it."""
+    folder = "/home/runner/work/vos-infra/.state/vault/audit"  # a checkout under /home
+    vault = {**profile("dev")["vault"], "auditLogFolder": folder}
+    evaluation = evaluate("dev", config_with("dev", vault=vault))
+    report = check(from_evaluation(evaluation), "dev", config_file("dev"))
+    assert report.mandatory == [], report.text()
+    strict = json.loads(config_file("dev").read_text())
+    strict["no-sensitive-host-paths"]["allowedHostPaths"] = ["/var/lib/docker/containers"]
+    (tmp_path / "strict.json").write_text(json.dumps(strict))
+    refused = check(from_evaluation(evaluation), "dev", tmp_path / "strict.json")
+    assert [d.policy for d in refused.mandatory] == ["no-sensitive-host-paths"], refused.text()
+    assert "/home/runner/work/vos-infra/.state/vault/audit" in refused.text()
