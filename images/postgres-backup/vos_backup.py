@@ -34,6 +34,7 @@ import vos_offsite  # these beside this file, in the image and in the project
 import vos_seal
 import vos_stores
 import vos_weaviate
+import vos_weaviate_api
 from croniter import croniter
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from prometheus_client.exposition import MetricsHandler
@@ -219,6 +220,9 @@ def weaviate_round(keeper: vos_weaviate.Keeper, status: Status, now: datetime.da
     if report.failed:
         status.weaviate_failures.inc()
         print(f"vos-backup: Weaviate backup failed: {report.failed}", file=sys.stderr)
+    if report.copy_error:
+        status.weaviate_failures.inc()
+        print(f"vos-backup: Weaviate backups' copy failed: {report.copy_error}", file=sys.stderr)
     if report.done or report.empty:
         if report.done or not status.weaviate_empty:  # said once, not every round
             what = f"{report.done} ({report.size_bytes} bytes)" if report.done else "empty"
@@ -351,8 +355,10 @@ def main(argv: list[str] | None = None) -> None:
         if not croniter.is_valid(args.weaviate_schedule):
             parser.error(f"--weaviate-schedule: not a cron expression: {args.weaviate_schedule!r}")
         keeper = vos_weaviate.Keeper(
-            vos_weaviate.WeaviateBackups(
-                vos_weaviate.WeaviateApi(args.weaviate_url, args.weaviate_key, args.weaviate_ca),
+            vos_weaviate_api.WeaviateBackups(
+                vos_weaviate_api.WeaviateApi(
+                    args.weaviate_url, args.weaviate_key, args.weaviate_ca
+                ),
                 Path(args.weaviate_backups),
                 lambda after: next_backup(args.weaviate_schedule, after),
                 datetime.datetime.now(datetime.UTC),

@@ -22,7 +22,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from vos_seal import SEALED, Key, OffsiteError, keyring, open_file, safe_members, seal_path
+from vos_seal import (
+    SEALED,
+    Key,
+    OffsiteError,
+    keyring,
+    open_file,
+    safe_members,
+    scratch_lock,
+    seal_path,
+)
 from vos_stores import Store, add_store_arguments, store_from
 
 WAL = re.compile(r"[0-9A-F]{8}(\.history|[0-9A-F]{16}(\.[0-9A-F]{8}\.backup)?)")
@@ -74,6 +83,12 @@ class Report:
 
 
 def push(server: Path, store: Store, key: Key, scratch: Path) -> Report:
+    """_push, one pusher at a time in the scratch folder (vos_seal.scratch_lock)."""
+    with scratch_lock(scratch):
+        return _push(server, store, key, scratch)
+
+
+def _push(server: Path, store: Store, key: Key, scratch: Path) -> Report:
     """Seals and puts what the store does not have yet. Base backups and filed WAL never
     change once there, so a name in the store is a copy done."""
     report = Report()
@@ -127,6 +142,12 @@ def prune(store: Store, window: datetime.timedelta, now: datetime.datetime) -> i
 
 
 def fetch(store: Store, keys: Mapping[bytes, Key], server: Path, scratch: Path) -> list[str]:
+    """_fetch, one opener at a time in the scratch folder (vos_seal.scratch_lock)."""
+    with scratch_lock(scratch):
+        return _fetch(store, keys, server, scratch)
+
+
+def _fetch(store: Store, keys: Mapping[bytes, Key], server: Path, scratch: Path) -> list[str]:
     """Every copy in the store, opened into a Barman server folder laid out as Barman
     keeps it (base/<id>/..., wals/<prefix>/<segment>); `barman rebuild-xlogdb` then makes
     its WAL index. Returns the base backup ids. Any object that does not open stops it."""

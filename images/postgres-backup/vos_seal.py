@@ -16,11 +16,13 @@ decryptor, and nothing opened is kept unless the tag verifies.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import hmac
 import os
 import tarfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -147,3 +149,15 @@ def safe_members(archive: tarfile.TarFile, name: str) -> list[tarfile.TarInfo]:
         if member.name.startswith("/") or ".." in parts or not (member.isfile() or member.isdir()):
             raise OffsiteError(f"{name}: unexpected member {member.name!r}")
     return members
+
+
+@contextmanager
+def scratch_lock(scratch: Path) -> Iterator[None]:
+    """One sealer or opener at a time in a scratch folder: the service's loop and a command
+    run inside it (`vos-infra backup now`, a restore's copy round) share the service's, and
+    its file names are fixed, so two at once would interleave one object's bytes. Waits
+    for the other."""
+    scratch.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with (scratch / ".lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield

@@ -1,13 +1,8 @@
-"""Weaviate's backups (backup.weaviate), taken and kept by the backup service.
-
-Weaviate writes a backup with its own backup-filesystem module into a volume it shares with
-this service (BACKUP_FILESYSTEM_PATH); this service asks for one when the schedule comes
-round, through Weaviate's documented REST API (POST /v1/backups/filesystem, then GET
-/v1/backups/filesystem/<id> once a round until SUCCESS, FAILED or CANCELED), as the
-`vos-backup` user whose only grants are `manage_backups` and reading collection definitions
-(components/weaviate/roles.py). A finished backup is sealed with the stack's backup key
-into the same store as PostgreSQL's copies (`weaviate/<id>.tar.sealed`), and what the
-recovery window no longer needs is removed from the store and the volume alike.
+"""Weaviate's backups (backup.weaviate), kept by the backup service: each round asks
+Weaviate's side (vos_weaviate_api.py) for the schedule's step; a finished backup is sealed
+with the stack's backup key into the same store as PostgreSQL's copies
+(`weaviate/<id>.tar.sealed`), and what the recovery window no longer needs is removed from
+the store and the volume alike.
 
 Restore (`vos_weaviate.py restore --id <id>|latest`): the sealed copy is fetched and opened
 into the volume when it is not there, then Weaviate restores it (POST .../<id>/restore).
@@ -20,108 +15,41 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import re
 import shutil
-import ssl
 import sys
 import tarfile
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from vos_seal import SEALED, Key, OffsiteError, keyring, open_file, safe_members, seal_path
+from vos_seal import (
+    SEALED,
+    Key,
+    OffsiteError,
+    keyring,
+    open_file,
+    safe_members,
+    scratch_lock,
+    seal_path,
+)
 from vos_stores import Store, add_store_arguments, store_from
+from vos_weaviate_api import (
+    BACKUP_ID,
+    DESCRIPTOR,
+    RUNNING_FOR_AT_MOST_S,
+    Outcome,
+    WeaviateApi,
+    WeaviateBackups,
+    WeaviateError,
+    finished,
+    status_of,
+    taken_at,
+    tree_size,
+)
 
-BACKEND = "filesystem"
-TIMEOUT_S = 30.0
-ID_TIME = "%Y%m%dt%H%M%S"
-BACKUP_ID = re.compile(r"vos-(?P<time>[0-9]{8}t[0-9]{6})")
-"""Ours: Weaviate's ids are lowercase letters, digits, '_' and '-'."""
 OBJECT = re.compile(r"weaviate/(?P<id>" + BACKUP_ID.pattern + r")\.tar" + re.escape(SEALED))
-DESCRIPTOR = "backup_config.json"
-"""What Weaviate writes at the top of a backup (usecases/backup: GlobalBackupFile), with
-its status: a folder whose status is not SUCCESS is no backup (a failed or a killed one)."""
-RUNNING_FOR_AT_MOST_S = 6 * 3600
-"""A backup not finished by then is given up (counted as failed) and another one asked for."""
-
-
-class WeaviateError(Exception):
-    """Weaviate refused or failed; the message says what it answered."""
-
-
-def backup_id(now: datetime.datetime) -> str:
-    return f"vos-{now.astimezone(datetime.UTC).strftime(ID_TIME)}"
-
-
-def taken_at(name: str) -> datetime.datetime:
-    found = BACKUP_ID.fullmatch(name)
-    assert found is not None, name
-    return datetime.datetime.strptime(found["time"], ID_TIME).replace(tzinfo=datetime.UTC)
-
-
-class WeaviateApi:
-    """Weaviate's REST API over TLS verified with the platform CA, as the backup user (its
-    key read at every call, so a rotated key is used as soon as its file changes)."""
-
-    def __init__(self, url: str, key_file: str, ca: str) -> None:
-        if not url.startswith("https://"):
-            raise WeaviateError(f"{url}: Weaviate is reached over https only")
-        self.url, self.key_file = url.rstrip("/"), key_file
-        self.context = ssl.create_default_context(cafile=ca)
-
-    def call(self, method: str, path: str, body: Any = None) -> Any:
-        key = Path(self.key_file).read_text().strip()
-        request = urllib.request.Request(  # noqa: S310 (https only: __init__)
-            f"{self.url}{path}",
-            data=None if body is None else json.dumps(body).encode(),
-            method=method,
-            headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"},
-        )
-        try:
-            opened = urllib.request.urlopen(  # noqa: S310 (https only: __init__)
-                request, timeout=TIMEOUT_S, context=self.context
-            )
-            with opened as got:
-                return json.loads(got.read() or b"{}")
-        except urllib.error.HTTPError as error:
-            raise WeaviateError(f"{method} {path}: {error.code} {error.read()[:300]!r}") from None
-        except (urllib.error.URLError, OSError) as error:
-            raise WeaviateError(f"{method} {path}: {error}") from None
-
-    def collections(self) -> list[str]:
-        return [c["class"] for c in self.call("GET", "/v1/schema").get("classes") or []]
-
-    def start(self, name: str) -> str:
-        return str(self.call("POST", f"/v1/backups/{BACKEND}", {"id": name}).get("status"))
-
-    def status(self, name: str) -> dict[str, Any]:
-        answer: dict[str, Any] = self.call("GET", f"/v1/backups/{BACKEND}/{name}")
-        return answer
-
-    def restore(self, name: str) -> str:
-        return str(self.call("POST", f"/v1/backups/{BACKEND}/{name}/restore", {}).get("status"))
-
-    def restore_status(self, name: str) -> dict[str, Any]:
-        answer: dict[str, Any] = self.call("GET", f"/v1/backups/{BACKEND}/{name}/restore")
-        return answer
-
-
-def finished(folder: Path) -> list[str]:
-    """The ids of the backups in the volume that Weaviate finished, oldest first."""
-    found = []
-    for path in sorted(folder.glob("vos-*")):
-        try:
-            descriptor = json.loads((path / DESCRIPTOR).read_text())
-        except (OSError, ValueError):
-            continue
-        if BACKUP_ID.fullmatch(path.name) and descriptor.get("status") == "SUCCESS":
-            found.append(path.name)
-    return found
 
 
 def expired(names: Iterable[str], window: datetime.timedelta, now: datetime.datetime) -> set[str]:
@@ -131,69 +59,13 @@ def expired(names: Iterable[str], window: datetime.timedelta, now: datetime.date
     return set(before[:-1])
 
 
-@dataclass
-class Outcome:
-    """What a round did: a backup finished (its id and size), failed, or nothing yet."""
-
-    done: str | None = None
-    size_bytes: int = 0
-    failed: str | None = None
-    empty: bool = False
-
-
-class WeaviateBackups:
-    """The schedule's state between rounds: which backup is running, when the next is due."""
-
-    def __init__(
-        self,
-        api: WeaviateApi,
-        folder: Path,
-        due: Callable[[datetime.datetime], datetime.datetime],
-        now: datetime.datetime,
-    ) -> None:
-        self.api, self.folder, self.next_slot = api, folder, due
-        self.running: tuple[str, datetime.datetime] | None = None
-        # None finished yet (a new stack, or every one failed): one at the first round.
-        self.due = self.next_slot(now) if finished(folder) else now
-
-    def round(self, now: datetime.datetime) -> Outcome:
-        if self.running is not None:
-            return self._follow(now)
-        if now < self.due:
-            return Outcome()
-        try:
-            # Weaviate refuses to back up nothing. Asked again every round until there is
-            # something (a new stack's agents store their first memories after it started).
-            if not self.api.collections():
-                return Outcome(empty=True)
-            self.due = self.next_slot(now)
-            name = backup_id(now)
-            self.api.start(name)
-        except WeaviateError as error:
-            self.due = self.next_slot(now)
-            return Outcome(failed=str(error))
-        self.running = (name, now)
-        return self._follow(now)
-
-    def _follow(self, now: datetime.datetime) -> Outcome:
-        assert self.running is not None
-        name, started = self.running
-        try:
-            answer = self.api.status(name)
-        except WeaviateError as error:
-            answer = {"status": "UNKNOWN", "error": str(error)}
-        status = answer.get("status")
-        if status == "SUCCESS":
-            self.running = None
-            return Outcome(done=name, size_bytes=_size(self.folder / name))
-        overdue = (now - started).total_seconds() > RUNNING_FOR_AT_MOST_S
-        if status in ("FAILED", "CANCELED") or overdue:
-            self.running = None
-            return Outcome(failed=f"{name}: {status} {answer.get('error') or ''}".strip())
-        return Outcome()
-
-
 def push(folder: Path, store: Store, key: Key, scratch: Path) -> int:
+    """_push, one pusher at a time in the scratch folder (vos_seal.scratch_lock)."""
+    with scratch_lock(scratch):
+        return _push(folder, store, key, scratch)
+
+
+def _push(folder: Path, store: Store, key: Key, scratch: Path) -> int:
     """Seals and puts every finished backup the store lacks; the number put."""
     present = store.names()
     scratch.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -224,10 +96,14 @@ def prune(
     done = set(finished(folder))
     keep = done - expired(done, window, now)
     for name in local:
-        # An unfinished folder older than a backup may run is a failed or killed one.
-        stale = taken_at(name) < now - datetime.timedelta(seconds=RUNNING_FOR_AT_MOST_S)
-        if name not in keep and (name in done or stale):
-            shutil.rmtree(folder / name)
+        # An unfinished folder goes once Weaviate gave it up (its status says so), or a
+        # day after a backup may run at the longest (a server killed mid-backup says
+        # nothing): never one Weaviate may still be writing.
+        given_up = status_of(folder / name) in ("FAILED", "CANCELED")
+        stale = taken_at(name) < now - 4 * datetime.timedelta(seconds=RUNNING_FOR_AT_MOST_S)
+        if name not in keep and (name in done or given_up or stale):
+            # Another pruner (the service's loop, a command run in it) may be at it too.
+            shutil.rmtree(folder / name, ignore_errors=True)
             removed += 1
     return removed
 
@@ -241,10 +117,9 @@ class Report(Outcome):
     """When the newest backup in the volume finished (its descriptor's last write; 0:
     none): what the service says after a restart, before its next backup."""
     newest_bytes: int = 0
-
-
-def _size(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    copy_error: str | None = None
+    """The copy to the store (or its pruning) failed: the volume is then not pruned either,
+    so no backup leaves it before it is in the store."""
 
 
 class Keeper:
@@ -266,18 +141,28 @@ class Keeper:
         outcome = self.backups.round(now)
         report = Report(**vars(outcome))
         folder = self.backups.folder
-        if self.store is not None and self.key_file and self.scratch is not None:
-            report.copied = push(folder, self.store, Key.read(self.key_file), self.scratch)
-        report.removed = prune(folder, self.store, self.window, now)
+        try:
+            if self.store is not None and self.key_file and self.scratch is not None:
+                report.copied = push(folder, self.store, Key.read(self.key_file), self.scratch)
+            report.removed = prune(folder, self.store, self.window, now)
+        # The store away (a network, a credential): the round's outcome still counts.
+        except Exception as error:
+            report.copy_error = repr(error)
         kept = finished(folder)
         report.kept = len(kept)
         if kept:
             report.newest_at = (folder / kept[-1] / DESCRIPTOR).stat().st_mtime
-            report.newest_bytes = _size(folder / kept[-1])
+            report.newest_bytes = tree_size(folder / kept[-1])
         return report
 
 
 def fetch(store: Store, keys: Mapping[bytes, Key], name: str, folder: Path, scratch: Path) -> None:
+    """_fetch, one opener at a time in the scratch folder (vos_seal.scratch_lock)."""
+    with scratch_lock(scratch):
+        return _fetch(store, keys, name, folder, scratch)
+
+
+def _fetch(store: Store, keys: Mapping[bytes, Key], name: str, folder: Path, scratch: Path) -> None:
     """Opens the sealed copy of backup `name` into the volume (it unpacks as <name>/...)."""
     object_name = f"weaviate/{name}.tar{SEALED}"
     if object_name not in store.names():
@@ -291,7 +176,11 @@ def fetch(store: Store, keys: Mapping[bytes, Key], name: str, folder: Path, scra
         members = safe_members(archive, object_name)
         if any(Path(m.name).parts[0] != name for m in members):
             raise OffsiteError(f"{object_name}: holds something other than {name}/")
-        archive.extractall(folder, members=members)  # noqa: S202 (checked above)
+        # Modes as Weaviate made them: Weaviate writes its restore's status into the folder
+        # through the group's write bit, which Python 3.14's default filter would clear
+        # (members checked above; the filter argument only where this Python has it).
+        trusted = {"filter": "fully_trusted"} if hasattr(tarfile, "fully_trusted_filter") else {}
+        archive.extractall(folder, members=members, **trusted)  # type: ignore[arg-type]  # noqa: S202
     plain.unlink()
 
 

@@ -122,7 +122,9 @@ def test_a_round_puts_what_the_store_lacks_and_a_fetch_lays_barman_out_again(
     assert not any("20261204T030000" in n or "xlog.db" in n for n in names)  # failed, index
     again = offsite.push(server, store, KEY, tmp_path / "scratch")
     assert (again.uploaded, again.objects) == (0, first.objects)
-    assert not list((tmp_path / "scratch").iterdir())  # nothing left in plaintext aside
+    # nothing left in plaintext aside: only the (empty) lock of one sealer at a time
+    assert [p.name for p in (tmp_path / "scratch").iterdir()] == [".lock"]
+    assert (tmp_path / "scratch" / ".lock").stat().st_size == 0
 
     restored = tmp_path / "restored" / "vos"
     ids = offsite.fetch(store, seal.keyring([KEY]), restored, tmp_path / "scratch2")

@@ -1,4 +1,5 @@
-"""Weaviate's backups in the backup service's loop (images/postgres-backup/vos_weaviate.py,
+"""Weaviate's backups in the backup service's loop (images/postgres-backup/vos_weaviate_api.py,
+vos_weaviate.py,
 vos_backup.py weaviate_round): when a backup is asked for, how it is followed, what is kept,
 and what the metrics say. Driven with a clock and a Weaviate that answers from a script;
 against the Weaviate stand-in, with real files and the sealing, in
@@ -17,6 +18,7 @@ from tests.backup_image import load_scheduler, load_sibling
 
 vos_backup = load_scheduler()
 vos_weaviate = load_sibling("vos_weaviate")
+weaviate_api = load_sibling("vos_weaviate_api")
 START = datetime.datetime(2026, 12, 5, 2, 58, tzinfo=datetime.UTC)
 SCHEDULE = "30 3 * * *"
 MINUTE = datetime.timedelta(minutes=1)
@@ -28,16 +30,20 @@ class Scripted:
     def __init__(self, folder: Path, statuses: list[str], collections: int = 1) -> None:
         self.folder, self.statuses, self.collections_ = folder, list(statuses), collections
         self.started: list[str] = []
+        self.cancelled: list[str] = []
         self.unreachable = False
 
     def collections(self) -> list[str]:
         if self.unreachable:
-            raise vos_weaviate.WeaviateError("GET /v1/schema: connection refused")
+            raise weaviate_api.WeaviateError("GET /v1/schema: connection refused")
         return [f"AgentTasks{i}" for i in range(self.collections_)]
 
     def start(self, name: str) -> str:
         self.started.append(name)
         return "STARTED"
+
+    def cancel(self, name: str) -> None:
+        self.cancelled.append(name)
 
     def status(self, name: str) -> dict[str, Any]:
         status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
@@ -49,11 +55,11 @@ class Scripted:
 def _finished(folder: Path, name: str, size: int = 10) -> None:
     (folder / name / "node1").mkdir(parents=True, exist_ok=True)
     (folder / name / "node1" / "chunk").write_bytes(b"x" * size)
-    (folder / name / vos_weaviate.DESCRIPTOR).write_text(json.dumps({"status": "SUCCESS"}))
+    (folder / name / weaviate_api.DESCRIPTOR).write_text(json.dumps({"status": "SUCCESS"}))
 
 
 def _backups(api: Scripted, folder: Path, now: datetime.datetime = START) -> Any:
-    return vos_weaviate.WeaviateBackups(
+    return weaviate_api.WeaviateBackups(
         api, folder, lambda after: vos_backup.next_backup(SCHEDULE, after), now
     )
 
@@ -98,8 +104,10 @@ def test_a_backup_running_past_its_bound_is_given_up(tmp_path: Path) -> None:
     api = Scripted(tmp_path, ["STARTED"])
     backups = _backups(api, tmp_path)
     backups.round(START)
-    late = START + datetime.timedelta(seconds=vos_weaviate.RUNNING_FOR_AT_MOST_S + 60)
+    late = START + datetime.timedelta(seconds=weaviate_api.RUNNING_FOR_AT_MOST_S + 60)
     assert backups.round(late).failed
+    # Weaviate is told to stop it: it neither goes on writing nor refuses the next one.
+    assert api.cancelled == api.started == ["vos-20261205t025800"]
 
 
 def test_weaviate_away_is_a_failure_that_names_it(tmp_path: Path) -> None:
@@ -127,17 +135,45 @@ def test_the_window_keeps_what_is_inside_it_and_the_newest_before_it() -> None:
     assert vos_weaviate.expired(names[:1], two_days, now) == set()
 
 
-def test_unfinished_folders_go_only_once_older_than_a_backup_may_run(tmp_path: Path) -> None:
+def test_unfinished_folders_go_once_given_up_or_long_after_any_backup_could_run(
+    tmp_path: Path,
+) -> None:
     now = datetime.datetime(2026, 12, 5, 12, 0, tzinfo=datetime.UTC)
     _finished(tmp_path, "vos-20261205t033000")
     (tmp_path / "vos-20261205t110000").mkdir()  # running now
-    (tmp_path / "vos-20261204t033000").mkdir()  # a killed one, a day old
+    (tmp_path / "vos-20261205t030000").mkdir()  # 9 h old, says nothing: may still be written
+    (tmp_path / "vos-20261204t033000").mkdir()  # a killed one, over a day old
+    cancelled = tmp_path / "vos-20261205t100000"
+    cancelled.mkdir()
+    (cancelled / weaviate_api.DESCRIPTOR).write_text(json.dumps({"status": "CANCELED"}))
     removed = vos_weaviate.prune(tmp_path, None, datetime.timedelta(days=7), now)
-    assert removed == 1
+    assert removed == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "vos-20261205t030000",
         "vos-20261205t033000",
         "vos-20261205t110000",
     ]
+
+
+class _AwayStore:
+    """A store that cannot be reached."""
+
+    def names(self) -> set[str]:
+        raise OSError("the bucket is away")
+
+
+def test_a_store_away_keeps_the_round_s_outcome_and_prunes_nothing(tmp_path: Path) -> None:
+    now = datetime.datetime(2026, 12, 20, 3, 0, tzinfo=datetime.UTC)
+    _finished(tmp_path, "vos-20261201t033000")  # past the window: not copied, so kept
+    api = Scripted(tmp_path, ["SUCCESS"])
+    backups = _backups(api, tmp_path, now)
+    backups.due = now  # the slot has come
+    key = tmp_path / "key"
+    key.write_bytes(b"k" * 32)
+    keeper = vos_weaviate.Keeper(backups, 7, _AwayStore(), str(key), tmp_path / "scratch")
+    report = keeper.round(now)
+    assert report.done == "vos-20261220t030000" and "the bucket is away" in str(report.copy_error)
+    assert (tmp_path / "vos-20261201t033000").is_dir() and report.kept == 2
 
 
 class Keeper:
