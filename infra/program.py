@@ -11,6 +11,7 @@ from components.registry import REGISTRY
 from infra import config_source, source_positions
 from infra.assembly import Platform, PlatformArgs
 from infra.config_source import ignored_keys, stack_config
+from infra.docker_engine import EngineSettings
 from infra.restored_volume import check_restored_volume
 from infra.vault_audit_folder import check_audit_folder
 from infra.vault_ca import STAND_IN, read_vault_ca
@@ -52,7 +53,8 @@ def main() -> Platform:
                 else "put the PEM of the CA that signed Vault's certificate there)"
             )
         )
-    audit_warning = check_audit_folder(settings, tolerate_missing=tolerant)
+    engine = EngineSettings.of(lambda key: pulumi.runtime.get_config(f"docker:{key}"))
+    audit_warning = check_audit_folder(settings, tolerant, engine.values.get("host"))
     if audit_warning:
         pulumi.log.warn(audit_warning)
     return build(settings, vault_ca)

@@ -29,10 +29,16 @@ def audit_folder(settings: Settings) -> Path | None:
     return project_path(name)
 
 
-def check_audit_folder(settings: Settings, tolerate_missing: bool) -> str | None:
-    """A warning to print (preview, offline) or None; raises at `pulumi up`."""
+def check_audit_folder(
+    settings: Settings, tolerate_missing: bool, engine_host: str | None = None
+) -> str | None:
+    """A warning to print (preview, offline) or None; raises at `pulumi up`. The folder is
+    looked at here, so only when the engine is this machine's (`engine_host`: docker:host,
+    else DOCKER_HOST; None or a unix socket): another host's folders are not ours to see."""
     folder = audit_folder(settings)
     if folder is None:
+        return None
+    if engine_host and not engine_host.startswith("unix://"):
         return None
     if folder.is_dir():
         held = [name for name in VAULT_HOME_FILES if (folder / name).exists()]

@@ -65,6 +65,8 @@ def test_a_folder_that_is_not_there_warns_at_preview_and_stops_an_up(tmp_path: P
     assert warning is not None and "scripts/vault.sh start" in warning
     with pytest.raises(VaultAuditFolderMissing, match="nothing was created"):
         check_audit_folder(settings, tolerate_missing=False)
+    # Another host's engine: its folders are not this machine's to look at.
+    assert check_audit_folder(settings, False, "tcp://docker-host:2376") is None
     (tmp_path / "no-such").mkdir()
     assert check_audit_folder(settings, tolerate_missing=False) is None
 

@@ -102,23 +102,26 @@ def fetch_home(
         f"barman -c {files.CONFIG} rebuild-xlogdb {files.SERVER} && "
         f"barman -c {files.CONFIG} --format json list-backups {files.SERVER}"
     )
-    container = client.containers.run(
-        backup.attrs["Image"], ["sh", "-c", fetch], detach=True, entrypoint=[],
-        user=f"{BACKUP_UID}:{BACKUP_UID}", volumes=home_mounts(backup, name),
-        tmpfs={"/tmp": tmpfs_options(BACKUP_UID)},  # noqa: S108
-        network_mode="none", read_only=True, cap_drop=["ALL"],
-        security_opt=["no-new-privileges"],
-    )  # fmt: skip
     try:
-        status = container.wait(timeout=3600)
-        out = container.logs(stderr=False).decode(errors="replace")
-        err = container.logs(stdout=False).decode(errors="replace")
-    finally:
-        container.remove(force=True)
-    if status.get("StatusCode") != 0:
+        container = client.containers.run(
+            backup.attrs["Image"], ["sh", "-c", fetch], detach=True, entrypoint=[],
+            user=f"{BACKUP_UID}:{BACKUP_UID}", volumes=home_mounts(backup, name),
+            tmpfs={"/tmp": tmpfs_options(BACKUP_UID)},  # noqa: S108
+            network_mode="none", read_only=True, cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+        )  # fmt: skip
+        try:
+            status = container.wait(timeout=3600)
+            out = container.logs(stderr=False).decode(errors="replace")
+            err = container.logs(stdout=False).decode(errors="replace")
+        finally:
+            container.remove(force=True)
+        if status.get("StatusCode") != 0:
+            raise CopiesError(f"opening the copies failed (exit {status.get('StatusCode')}):\n"
+                              f"{(out + err).strip()[-3000:]}")  # fmt: skip
+    except BaseException:  # the engine refused, a timeout, the step failed: no volume left
         client.volumes.get(name).remove(force=True)
-        raise CopiesError(f"opening the copies failed (exit {status.get('StatusCode')}):\n"
-                          f"{(out + err).strip()[-3000:]}")  # fmt: skip
+        raise
     listing = out[out.index("{") :] if "{" in out else "{}"
     found: list[dict[str, Any]] = json.loads(listing).get(files.SERVER, [])
     return name, sorted(found, key=lambda entry: int(entry.get("end_time_timestamp") or 0))
