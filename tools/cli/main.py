@@ -94,8 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     backup = commands.add_parser(
         "backup",
         help="the stack's PostgreSQL and Weaviate backups on its Docker engine (DOCKER_HOST): "
-        "list them, take Weaviate's now, restore PostgreSQL to a moment into a new volume or "
-        "a Weaviate backup into Weaviate (docs/backups.md)",
+        "list them, take a base backup and Weaviate's now, restore PostgreSQL to a moment into "
+        "a new volume or a Weaviate backup into Weaviate (docs/backups.md)",
     )
     backup.add_argument("action", choices=["list", "restore", "now"])
     backup.add_argument("--stack", required=True, help=f"one of: {', '.join(available_stacks())}")
