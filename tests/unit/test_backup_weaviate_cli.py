@@ -49,9 +49,9 @@ def _prod_to_s3() -> list[str]:
 @pytest.mark.parametrize("backup", [False, True], ids=["volume", "s3"])
 def test_each_action_gets_what_the_service_was_started_with(backup: bool) -> None:
     command = _prod_to_s3() if backup else _service_command()
-    given = dict(zip(command[::2], command[1::2], strict=False))
+    given = dict(zip(command[::2], command[1::2], strict=True))
     for action in ("list", "backup", "restore"):
-        arguments = tool_arguments(command, action, "latest")
+        arguments = tool_arguments(given, action, "latest")
         parsed = vos_weaviate._arguments(arguments)  # the tool's own parser takes them
         assert parsed.command == action and parsed.folder == weaviate.BACKUP_PATH
         if backup:
@@ -63,8 +63,8 @@ def test_each_action_gets_what_the_service_was_started_with(backup: bool) -> Non
             continue
         assert parsed.url == "https://weaviate:8443" and parsed.key_file == given["--weaviate-key"]
         assert parsed.scratch == files.OFFSITE_SCRATCH
-    assert vos_weaviate._arguments(tool_arguments(command, "backup")).key == files.OFFSITE_KEY
-    restoring = vos_weaviate._arguments(tool_arguments(command, "restore", "vos-20261205t033000"))
+    assert vos_weaviate._arguments(tool_arguments(given, "backup")).key == files.OFFSITE_KEY
+    restoring = vos_weaviate._arguments(tool_arguments(given, "restore", "vos-20261205t033000"))
     assert restoring.id == "vos-20261205t033000" and restoring.keys == [files.OFFSITE_KEY]
 
 
@@ -72,4 +72,4 @@ def test_a_service_that_does_not_back_weaviate_up_is_said_so() -> None:
     command = _service_command(backup={"weaviate": {"enabled": False}})
     assert "--weaviate-url" not in command
     with pytest.raises(RestoreError, match=r"backup\.weaviate\.enabled"):
-        tool_arguments(command, "list")
+        tool_arguments(dict(zip(command[::2], command[1::2], strict=True)), "list")

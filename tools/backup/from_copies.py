@@ -27,6 +27,7 @@ from docker.models.containers import Container
 from components.docker.spec import CONFIG_DIR, tmpfs_options
 from components.postgres_backup import files
 from components.postgres_backup.containers import UID as BACKUP_UID
+from tools.backup.service import close_wal, service_arguments
 
 OFFSITE_TOOL = "/usr/local/bin/vos_offsite.py"
 FETCH_SCRATCH = f"{files.HOME}/fetch-scratch"
@@ -36,13 +37,9 @@ class CopiesError(RuntimeError):
     """The copies could not be made into Barman's home; the message says which step."""
 
 
-def _flags(command: list[str]) -> dict[str, str]:
-    return {flag: value for flag, value in zip(command[::2], command[1::2], strict=False)}
-
-
 def copies_volume(backup: Container) -> str:
     """The copies' volume the service writes to; CopiesError when it has none."""
-    given = _flags(backup.attrs["Config"]["Cmd"] or [])
+    given = service_arguments(backup)
     if "--s3-bucket" in given:
         raise CopiesError(
             "the copies are in a bucket (backup.postgres.offsite: s3): fetch them as "
@@ -60,18 +57,13 @@ def copies_volume(backup: Container) -> str:
 def refresh(backup: Container, postgres_running: bool) -> None:
     """The WAL in progress closed and a copy round run now, so the copies reach as far as
     the service's own backups (best effort: a lost server closes nothing)."""
-    user = str(BACKUP_UID)
     if postgres_running:
-        backup.exec_run(
-            ["barman", "-c", files.CONFIG, "switch-wal", "--archive", "--archive-timeout",
-             "60", files.SERVER],
-            user=user,
-        )  # fmt: skip
+        close_wal(backup)
     code, out = backup.exec_run(
         ["python3", OFFSITE_TOOL, "push", "--key", files.OFFSITE_KEY,
          "--store-dir", files.OFFSITE_STORE, "--server-dir", f"{files.HOME}/{files.SERVER}",
          "--scratch", files.OFFSITE_SCRATCH],
-        user=user,
+        user=str(BACKUP_UID),
     )  # fmt: skip
     assert isinstance(out, bytes), "exec_run without stream returns the whole output"
     if code != 0:

@@ -6,14 +6,13 @@ from __future__ import annotations
 import docker
 from docker.models.containers import Container
 
-from components.postgres_backup.definition import DEFINITION
-from tools.backup.restore import kept_backups, running_container
+from tools.backup.restore import backup_service, kept_backups
 from tools.backup.weaviate import run_tool
 
 
 def list_backups(client: docker.DockerClient, prefix: str, weaviate: bool = False) -> str:
     """`weaviate`: the stack backs Weaviate up (backup.weaviate)."""
-    backup = running_container(client, f"{prefix}-{DEFINITION.dns_name}")
+    backup = backup_service(client, prefix)
     found = _postgres(backup)
     if weaviate:
         listed = run_tool(backup, "list")

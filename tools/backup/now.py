@@ -8,13 +8,13 @@ import docker
 
 from components.postgres_backup import files
 from components.postgres_backup.definition import DEFINITION
-from tools.backup.restore import RestoreError, running_container
+from tools.backup.restore import RestoreError, backup_service
 from tools.backup.weaviate import run_tool
 
 
 def take_now(client: docker.DockerClient, prefix: str, weaviate: bool = False) -> list[str]:
     """One line per backup taken; RestoreError naming the one that failed."""
-    service = running_container(client, f"{prefix}-{DEFINITION.dns_name}")
+    service = backup_service(client, prefix)
     code, out = service.exec_run(
         ["barman", "-c", files.CONFIG, "backup", "--wait", files.SERVER],
         user=str(DEFINITION.image_uid),

@@ -40,6 +40,7 @@ from components.postgres_backup import files
 from components.postgres_backup.containers import UID as BACKUP_UID
 from components.postgres_backup.definition import DEFINITION as BACKUP
 from tools.backup.from_copies import CopiesError, fetch_home, home_mounts, refresh
+from tools.backup.service import close_wal
 from tools.backup.target import Target, TargetError
 
 RESTORE_DIR = "/restore"
@@ -68,6 +69,11 @@ class Restored:
 
 def running_container(client: docker.DockerClient, name: str) -> Container:
     return _container(client, name, running=True)
+
+
+def backup_service(client: docker.DockerClient, prefix: str) -> Container:
+    """The stack's running backup service (`<prefix>-postgres-backup`)."""
+    return running_container(client, f"{prefix}-{BACKUP.dns_name}")
 
 
 def _container(client: docker.DockerClient, name: str, running: bool) -> Container:
@@ -169,7 +175,7 @@ def restore(
 ) -> Restored:
     """`from_copies`: from the sealed copies alone, not the service's own backups
     (from_copies.py: Barman's home made again in a volume of its own, removed after)."""
-    backup = _container(client, f"{prefix}-{BACKUP.dns_name}", running=True)
+    backup = backup_service(client, prefix)
     postgres = _container(client, f"{prefix}-{POSTGRES.dns_name}", running=False)
     if not from_copies:
         return _restore(client, prefix, target, now, timeout, backup, postgres, None)
@@ -201,10 +207,7 @@ def _restore(
     except TargetError as error:
         raise RestoreError(str(error)) from None
     if postgres.status == "running" and fetched is None:
-        backup.exec_run(
-            [*barman, "switch-wal", "--archive", "--archive-timeout", "60", files.SERVER],
-            user=str(BACKUP_UID),
-        )
+        close_wal(backup)
     name = f"{prefix}-postgres-restore-{now:%Y%m%dT%H%M%SZ}"
     stack = postgres.labels.get("vos.stack", "")
     client.volumes.create(

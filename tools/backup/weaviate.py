@@ -7,13 +7,14 @@ user, the backups volume, the store through the egress proxy."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping
 
 from docker.models.containers import Container
 
 from components.postgres_backup import files
 from components.postgres_backup.containers import UID as BACKUP_UID
 from tools.backup.restore import RestoreError
+from tools.backup.service import service_arguments
 
 TOOL = "/usr/local/bin/vos_weaviate.py"
 TO_TOOL = {
@@ -28,15 +29,9 @@ STORE = (
 )
 
 
-def _flags(command: Sequence[str]) -> dict[str, str]:
-    """The service's arguments (every one a flag and its value) by flag."""
-    return {flag: value for flag, value in zip(command[::2], command[1::2], strict=False)}
-
-
-def tool_arguments(service_command: Sequence[str], action: str, backup_id: str = "") -> list[str]:
-    """vos_weaviate.py's arguments for `action` (list, backup, restore) from the command the
-    backup service runs with; RestoreError when it does not back Weaviate up."""
-    given = _flags(service_command)
+def tool_arguments(given: Mapping[str, str], action: str, backup_id: str = "") -> list[str]:
+    """vos_weaviate.py's arguments for `action` (list, backup, restore) from the arguments
+    the backup service runs with (by flag); RestoreError when it does not back Weaviate up."""
     if "--weaviate-url" not in given:
         raise RestoreError(
             "the backup service does not back Weaviate up: backup.weaviate.enabled is false, "
@@ -59,7 +54,7 @@ def tool_arguments(service_command: Sequence[str], action: str, backup_id: str =
 
 def run_tool(backup: Container, action: str, backup_id: str = "") -> str:
     """vos_weaviate.py in the running service, as its user; its output, or RestoreError."""
-    arguments = tool_arguments(backup.attrs["Config"]["Cmd"] or [], action, backup_id)
+    arguments = tool_arguments(service_arguments(backup), action, backup_id)
     code, out = backup.exec_run(["python3", TOOL, *arguments], user=str(BACKUP_UID))
     assert isinstance(out, bytes), "exec_run without stream returns the whole output"
     text = out.decode(errors="replace").strip()

@@ -8,14 +8,13 @@ import datetime
 
 import docker
 import docker.errors
-from docker.models.containers import Container
 
 from components.postgres_backup.definition import DEFINITION as BACKUP
 from infra.docker_engine import EngineSettingsError, engine_client
 from stacks import Settings
 from tools.backup.listing import list_backups
 from tools.backup.now import take_now
-from tools.backup.restore import RestoreError, restore, running_container
+from tools.backup.restore import RestoreError, backup_service, restore
 from tools.backup.target import parse_target
 from tools.backup.weaviate import run_tool
 from tools.cli.stack_settings import stack_engine, stack_settings
@@ -47,10 +46,6 @@ def _engine(stack: str) -> docker.DockerClient:
         ) from None
 
 
-def _service(client: docker.DockerClient, settings: Settings) -> Container:
-    return running_container(client, f"{settings.name_prefix}-{BACKUP.dns_name}")
-
-
 def run_list(stack: str) -> str:
     settings = _settings(stack)
     try:
@@ -76,7 +71,7 @@ def run_weaviate_restore(stack: str, backup_id: str) -> str:
             "weaviate and postgresBackup enabled)"
         )
     try:
-        done = run_tool(_service(_engine(stack), settings), "restore", backup_id)
+        done = run_tool(backup_service(_engine(stack), settings.name_prefix), "restore", backup_id)
     except docker.errors.APIError as error:
         raise RestoreError(f"the engine refused: {error}") from None
     return f"Weaviate restored: {done}"
