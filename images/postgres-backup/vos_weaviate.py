@@ -52,6 +52,11 @@ from vos_weaviate_api import (
 OBJECT = re.compile(r"weaviate/(?P<id>" + BACKUP_ID.pattern + r")\.tar" + re.escape(SEALED))
 
 
+def sealed_name(name: str) -> str:
+    """Backup `name`'s sealed copy in the store (what OBJECT reads back)."""
+    return f"weaviate/{name}.tar{SEALED}"
+
+
 def expired(names: Iterable[str], window: datetime.timedelta, now: datetime.datetime) -> set[str]:
     """Backups taken before the window, but for the newest of them (the window's start is
     restored from it)."""
@@ -71,7 +76,7 @@ def _push(folder: Path, store: Store, key: Key, scratch: Path) -> int:
     scratch.mkdir(mode=0o700, parents=True, exist_ok=True)
     sealed, put = scratch / "weaviate.sealed", 0
     for name in finished(folder):
-        object_name = f"weaviate/{name}.tar{SEALED}"
+        object_name = sealed_name(name)
         if object_name in present:
             continue
         seal_path(folder / name, sealed, key, object_name)
@@ -164,7 +169,7 @@ def fetch(store: Store, keys: Mapping[bytes, Key], name: str, folder: Path, scra
 
 def _fetch(store: Store, keys: Mapping[bytes, Key], name: str, folder: Path, scratch: Path) -> None:
     """Opens the sealed copy of backup `name` into the volume (it unpacks as <name>/...)."""
-    object_name = f"weaviate/{name}.tar{SEALED}"
+    object_name = sealed_name(name)
     if object_name not in store.names():
         raise OffsiteError(f"{object_name}: not in the store")
     scratch.mkdir(mode=0o700, parents=True, exist_ok=True)
