@@ -13,7 +13,7 @@ source "$(dirname "$0")/lib.sh"
 # python3-boto3: the backup service's Barman and the scheduler and off-host copies of its
 # image (images/postgres-backup) against the real PostgreSQL
 # (tests/integration/test_postgres_backup.py).
-PACKAGES=(python3-venv postgresql-15 barman barman-cli python3-croniter python3-prometheus-client python3-cryptography python3-boto3 rabbitmq-server nginx squid-openssl chromium prometheus prometheus-alertmanager prometheus-postgres-exporter prometheus-blackbox-exporter docker.io debootstrap iproute2 shellcheck openssh-client curl)
+PACKAGES=(python3-venv postgresql-15 barman barman-cli python3-croniter python3-prometheus-client python3-cryptography python3-boto3 rabbitmq-server nginx squid-openssl chromium prometheus prometheus-alertmanager prometheus-postgres-exporter prometheus-blackbox-exporter docker.io debootstrap iproute2 shellcheck openssh-client curl busybox)
 
 # Alertmanager as the stacks pin it (0.28): bookworm's 0.25 reads no webhook URL from a file
 # (url_file came in 0.26, prometheus/alertmanager#3223). Its two static binaries from Debian

@@ -21,7 +21,7 @@ Its HTTP server (UI, API, /metrics) has no login of its own: it listens on the b
 network with TLS and demands a client certificate of the metrics CA, which only
 Prometheus holds (the exporters' rule), so /metrics carries the
 counts it takes from log lines (COUNTS: the egress proxy's refusals, the edge's answers,
-the sidecars' failed reads of Vault)
+the sidecars' failed reads of Vault, the rounds of Loki's size guard that cut its retention)
 to Prometheus and nothing else gets in."""
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from components.docker.spec import CONFIG_DIR, TLS_DIR
 from components.edge import access_log
 from components.egress_proxy import refusals
 from components.log_counts import IDLE, PREFIX, LogCount
+from components.loki import size_guard
 from components.loki.definition import DEFINITION as LOKI
 from components.loki.gate import PUSH_PATHS
 from components.prometheus.web_config import CIPHER_SUITES, METRICS_CA
@@ -40,7 +41,7 @@ REQUEST_FIELDS = (REQUEST_ID_FIELD, TRACE_ID_FIELD)
 """Kept as Loki structured metadata from every JSON line that has them (the edge's, the
 apps' by the contract): a request is found by id without parsing every line, and they are
 never labels (a label value per request would make a stream per request)."""
-COUNTS = (refusals.COUNT, access_log.COUNT, sidecar_failures.COUNT)
+COUNTS = (refusals.COUNT, access_log.COUNT, sidecar_failures.COUNT, size_guard.COUNT)
 """Counts taken from services' log lines, served on Alloy's /metrics."""
 
 VAULT_AUDIT = "/var/log/vault"

@@ -9,12 +9,11 @@ from components.docker.spec import (
     TlsFiles,
     Upload,
     https_check,
-    listening_check,
     tmpfs_options,
 )
 from components.edge.definition import DEFINITION as EDGE
 from components.edge.files import TMP
-from components.loki import files, gate
+from components.loki import files, gate, size_guard
 from components.loki.definition import DEFINITION
 
 assert DEFINITION.image_uid is not None and EDGE.image_uid is not None
@@ -27,13 +26,19 @@ def store_spec(image: str, tls: TlsFiles) -> ContainerSpec:
     return ContainerSpec(
         service=files.STORE_NAME,
         image=image,
-        # The image's entrypoint is loki; this replaces its default config.
-        command=[f"-config.file={files.CONFIG}"],
+        # The size guard first, which then becomes loki with its own config (size_guard.py).
+        entrypoint=[size_guard.SHELL, size_guard.SCRIPT],
+        command=["/usr/bin/loki", f"-config.file={files.CONFIG}"],
         user=f"{UID}:{UID}",
-        uploads=[Upload(files.CONFIG, files.loki_yaml(), UID), *tls.uploads(UID)],
+        env=size_guard.environment(files.DATA, files.RUNTIME_FILE, files.RETENTION_HOURS),
+        uploads=[
+            Upload(files.CONFIG, files.loki_yaml(), UID),
+            Upload(size_guard.SCRIPT, size_guard.script(), UID),
+            *tls.uploads(UID),
+        ],
         data_volume=files.DATA,
         tmpfs={"/tmp": tmpfs_options(UID)},  # noqa: S108 (a private tmpfs)
-        healthcheck=listening_check(PORT),
+        healthcheck=size_guard.healthcheck(PORT, files.RUNTIME_FILE),
         internal_ports=[PORT],
     )
 

@@ -1,8 +1,10 @@
-"""Loki's configuration, pure: single binary, filesystem storage on its volume, retention,
-TLS with client certificates on its HTTP port, gRPC on loopback only.
+"""Loki's configuration, pure: single binary, filesystem storage on its volume, retention
+(by age here; by size through the runtime configuration its size guard writes), TLS with
+client certificates on its HTTP port, gRPC on loopback only.
 
 Keys after Loki 3's configuration reference (server.http_tls_config, tls_min_version,
-common, schema_config v13 with tsdb, compactor retention, limits_config.retention_period).
+common, schema_config v13 with tsdb, compactor retention, limits_config.retention_period,
+runtime_config).
 """
 
 from __future__ import annotations
@@ -17,6 +19,12 @@ DATA = "/loki"
 STORE_NAME = "loki-store"
 """The store's name on the logs network; clients dial `loki`, the gate."""
 RETENTION_HOURS = 168
+RUNTIME_FILE = f"{DATA}/runtime/overrides.yaml"
+"""Loki's runtime configuration, written by its size guard (size_guard.py) on its volume."""
+RUNTIME_PERIOD = "1m"
+DELETE_DELAY = "2h"
+"""How long the compactor keeps a chunk marked for deletion (Loki's default, written out:
+the size guard's documentation counts on it)."""
 GRPC_PORT = 9095
 
 
@@ -70,8 +78,11 @@ def loki_yaml(retention_hours: int = RETENTION_HOURS) -> str:
             "compactor": {
                 "working_directory": f"{DATA}/compactor",
                 "retention_enabled": True,
+                "retention_delete_delay": DELETE_DELAY,
                 "delete_request_store": "filesystem",
             },
+            # The size guard's per-tenant retention (size_guard.py), read again every period.
+            "runtime_config": {"file": RUNTIME_FILE, "period": RUNTIME_PERIOD},
             "analytics": {"reporting_enabled": False},
         }
     )

@@ -23,7 +23,7 @@ from components.alloy import files as alloy
 from components.docker.engine_defaults import LOG_LABELS
 from components.docker.spec import TLS_DIR
 from components.loki import files as loki
-from components.loki import gate
+from components.loki import gate, size_guard
 from stacks.images import project_path
 from tests.helpers import output
 from tools.offline.rendered import RenderedContainer, containers
@@ -67,7 +67,33 @@ def test_the_store_demands_a_client_certificate_and_keeps_grpc_inside(
     assert config["common"]["path_prefix"] == loki.DATA
     (schema,) = config["schema_config"]["configs"]
     assert schema["store"] == "tsdb" and schema["schema"] == "v13"
-    assert store.command == [f"-config.file={loki.CONFIG}"]
+    assert store.command == ["/usr/bin/loki", f"-config.file={loki.CONFIG}"]
+
+
+def test_the_store_starts_its_size_guard_on_the_file_loki_reads(
+    rendered: dict[str, RenderedContainer],
+) -> None:
+    """The guard (run on busybox in tests/integration/test_loki_size_guard.py) writes the
+    file Loki's runtime configuration names, on Loki's volume, and the health check looks at
+    that file; the compactor applies retention (a per-tenant period means nothing without)."""
+    store = rendered[loki.STORE_NAME]
+    config = yaml.safe_load(store.file(loki.CONFIG))
+    assert store.entrypoint == [size_guard.SHELL, size_guard.SCRIPT]
+    assert store.file(size_guard.SCRIPT) == size_guard.script()
+    assert config["runtime_config"]["file"] == store.env["VOS_LOKI_RUNTIME_FILE"]
+    assert store.env["VOS_LOKI_RUNTIME_FILE"].startswith(f"{loki.DATA}/")
+    assert store.env["VOS_LOKI_DATA"] == config["common"]["path_prefix"] == loki.DATA
+    assert int(store.env["VOS_LOKI_RETENTION_DAYS"]) * 24 == loki.RETENTION_HOURS
+    assert int(store.env["VOS_LOKI_BUDGET_KIB"]) == size_guard.BUDGET_GIB * 1024 * 1024
+    assert store.env["VOS_LOKI_TENANT"] == "fake" and config["auth_enabled"] is False
+    assert config["compactor"]["retention_enabled"] is True
+    assert store.env["VOS_LOKI_RUNTIME_FILE"] in store.healthcheck[-1]
+    assert store.volumes[loki.DATA] is False  # Loki's volume, writable: the guard writes there
+
+
+def test_a_retention_that_is_not_whole_days_is_refused() -> None:
+    with pytest.raises(ValueError, match="whole days"):
+        size_guard.environment(loki.DATA, loki.RUNTIME_FILE, 36)
 
 
 def test_the_gate_presents_its_own_identity_to_the_store(
