@@ -30,14 +30,14 @@ def store_spec(image: str, tls: TlsFiles) -> ContainerSpec:
         entrypoint=[size_guard.SHELL, size_guard.SCRIPT],
         command=["/usr/bin/loki", f"-config.file={files.CONFIG}"],
         user=f"{UID}:{UID}",
-        env=size_guard.environment(files.DATA, files.RUNTIME_FILE, files.RETENTION_HOURS),
+        env=size_guard.environment(files.RETENTION_HOURS),
         uploads=[
             Upload(files.CONFIG, files.loki_yaml(), UID),
             Upload(size_guard.SCRIPT, size_guard.script(), UID),
             *tls.uploads(UID),
         ],
         data_volume=files.DATA,
-        tmpfs={"/tmp": tmpfs_options(UID)},  # noqa: S108 (a private tmpfs)
+        tmpfs={files.TMP: tmpfs_options(UID)},
         healthcheck=size_guard.healthcheck(PORT, files.RUNTIME_FILE),
         internal_ports=[PORT],
     )

@@ -19,8 +19,12 @@ DATA = "/loki"
 STORE_NAME = "loki-store"
 """The store's name on the logs network; clients dial `loki`, the gate."""
 RETENTION_HOURS = 168
-RUNTIME_FILE = f"{DATA}/runtime/overrides.yaml"
-"""Loki's runtime configuration, written by its size guard (size_guard.py) on its volume."""
+CHUNKS = f"{DATA}/chunks"
+"""The filesystem store: `<tenant>/...` its chunks, `index/` the shipped index."""
+TMP = "/tmp"  # noqa: S108 (the container's own tmpfs)
+RUNTIME_FILE = f"{TMP}/size-guard/overrides.yaml"
+"""Loki's runtime configuration, written by its size guard (size_guard.py) on the
+container's tmpfs: a full volume cannot keep it from being written, nor Loki from starting."""
 RUNTIME_PERIOD = "1m"
 DELETE_DELAY = "2h"
 """How long the compactor keeps a chunk marked for deletion (Loki's default, written out:
@@ -53,7 +57,7 @@ def loki_yaml(retention_hours: int = RETENTION_HOURS) -> str:
                 "ring": {"kvstore": {"store": "inmemory"}},
                 "storage": {
                     "filesystem": {
-                        "chunks_directory": f"{DATA}/chunks",
+                        "chunks_directory": CHUNKS,
                         "rules_directory": f"{DATA}/rules",
                     }
                 },

@@ -5,21 +5,26 @@ it reads each tenant's `retention_period` from its runtime configuration file af
 every pass (pkg/compactor/retention/expiration.go: Expired asks the limits for the
 tenant's period; the file's `overrides` map, reloaded every `runtime_config.period`:
 pkg/loki/runtime_config.go). So the store's container starts a size guard before Loki
-(size_guard.sh, run by the image's busybox): every PERIOD_S it measures Loki's volume and,
-when it holds more than the budget, writes the longest retention in whole days whose logs
-fit as the tenant's override (the single tenant of `auth_enabled: false` is "fake"); Loki
-deletes the older logs at its next compaction pass and after its delete delay
-(files.DELETE_DELAY). While everything fits, the file overrides nothing.
+(size_guard.sh, run by the image's busybox): every PERIOD_S it measures Loki's volume and
+reads each chunk's newest line's time from its file name; while the volume holds more than
+the budget it hands Loki the longest retention in whole days that fits in 90 % of it as
+the tenant's override (the single tenant of `auth_enabled: false` is "fake"), and lifts
+it a day at a time once another average day fits again. Loki deletes the older logs at its
+next compaction pass, after its delete delay (files.DELETE_DELAY): the bound holds within
+about 2 h 15 min of logs. It cuts logs only: an index, WAL or compactor folder alone past
+the budget is reported, not answered by deleting logs that would not help.
 
 The guard runs in Loki's own container, on every target: it needs Loki's volume, which a
 Swarm shares with no other task. It logs one logfmt line a round; Alloy counts the rounds
-that shortened the retention and those where even one day does not fit (COUNT), and
-monitoring/prometheus/rules/loki.yml alerts on both. The store's health check fails when
-the guard stopped writing (its file older than three rounds).
+that shortened the retention, those where even one day does not fit, and its failures
+(COUNT); monitoring/prometheus/rules/loki.yml alerts on each, a round (5 minutes) late for
+a series Alloy has just made (its first count is its first sample). The store's health
+check fails when the guard stopped writing (its file older than three rounds).
 
-Proven on Debian's busybox against a volume of chunk files of known ages and sizes
-(tests/integration/test_loki_size_guard.py); no Loki binary runs here, so Loki reading the
-file is its source's, cited above."""
+Proven on Debian's busybox 1.35 with only its applets on PATH (the image carries
+docker-library's musl build of busybox) against volumes of chunk files named as Loki names
+them (tests/integration/test_loki_size_guard.py); no Loki binary runs here, so Loki reading
+the file is its source's, cited above."""
 
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ from pathlib import Path
 
 from components.docker.spec import CONFIG_DIR, Healthcheck
 from components.log_counts import Counter, LogCount
-from components.loki.files import STORE_NAME
+from components.loki.files import CHUNKS, DATA, RUNTIME_FILE, STORE_NAME
 
 SCRIPT = f"{CONFIG_DIR}/size-guard.sh"
 SHELL = "/busybox/sh"
@@ -40,22 +45,23 @@ BUDGET_GIB = 10
 """Loki's volume: what its logs may take (index, WAL and compactor included)."""
 STALE_MINUTES = 3 * PERIOD_S // 60
 STATE = "size_guard"
-"""The logfmt key of each round's outcome: ok, capped or over (size_guard.sh)."""
+"""The logfmt key of each round's outcome: ok, capped, over or error (size_guard.sh)."""
 
 
 def script() -> str:
     return Path(__file__).with_name("size_guard.sh").read_text(encoding="utf-8")
 
 
-def environment(data: str, runtime_file: str, retention_hours: int) -> dict[str, str]:
-    if retention_hours % DAYS_HOURS:
+def environment(retention_hours: int) -> dict[str, str]:
+    if retention_hours < DAYS_HOURS or retention_hours % DAYS_HOURS:
         raise ValueError(f"Loki's retention is kept in whole days, not {retention_hours} h")
     return {
-        "VOS_LOKI_DATA": data,
+        "VOS_LOKI_DATA": DATA,
+        "VOS_LOKI_CHUNKS": CHUNKS,
         "VOS_LOKI_BUDGET_KIB": str(BUDGET_GIB * 1024 * 1024),
         "VOS_LOKI_RETENTION_DAYS": str(retention_hours // DAYS_HOURS),
         "VOS_LOKI_GUARD_PERIOD": str(PERIOD_S),
-        "VOS_LOKI_RUNTIME_FILE": runtime_file,
+        "VOS_LOKI_RUNTIME_FILE": RUNTIME_FILE,
         "VOS_LOKI_TENANT": TENANT,
     }
 
@@ -80,9 +86,16 @@ CAPPED = Counter(
 )
 OVER = Counter(
     "loki_over_budget_total",
-    "Rounds of Loki's size guard where one day of logs takes more than its budget",
+    "Rounds of Loki's size guard where its volume passes the budget and cutting logs to one "
+    "day cannot bring it under",
     STATE,
     "over",
+)
+FAILED = Counter(
+    "loki_size_guard_errors_total",
+    "Rounds of Loki's size guard that could not measure the volume or write Loki's file",
+    STATE,
+    "error",
 )
 COUNT = LogCount(
     service=STORE_NAME,
@@ -90,5 +103,5 @@ COUNT = LogCount(
     fields=(STATE,),
     stream="stderr",
     line_filter=f"caller=size-guard {STATE}=",
-    counters=(CAPPED, OVER),
+    counters=(CAPPED, OVER, FAILED),
 )

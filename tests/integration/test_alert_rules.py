@@ -92,6 +92,9 @@ ELSEWHERE = {
     # Loki has no binary here: names from the Loki mixin's alerts (grafana/loki
     # production/loki-mixin), labels route and status_code.
     "loki_request_duration_seconds_count",
+    # dskit's runtime configuration manager as Loki registers it (Loki v3.5.3
+    # pkg/loki/modules.go: runtimeconfig.New with prefix loki_; dskit runtimeconfig/manager.go).
+    "loki_runtime_config_last_reload_successful",
 }
 FROM_LOGS = {counter.metric for count in COUNTS for counter in count.counters}
 """Counted by Alloy from a service's log lines (no Alloy binary here): the lines are checked

@@ -1,16 +1,19 @@
 """Loki's size guard (components/loki/size_guard.py, issue 30's "Loki retention by size") as
 the store's container runs it: the rendered script and environment (paths and the budget
 remapped, names kept), under Debian's busybox with nothing but busybox's applets on PATH (the
-image's shell is busybox: distroless static:debug), on a volume of chunk files of known
-ages and sizes. What it writes is read as Loki reads it (YAML: `overrides` -> tenant ->
-retention_period), its lines are counted as Alloy counts them (tests/integration/
-log_counts.py), and the store's rendered health check is run against it. No Loki binary
-runs here: Loki applying the period is its source's (cited in size_guard.py)."""
+image's shell is busybox), on volumes of chunk files named as Loki names them
+(`chunks/<tenant>/<fingerprint>/<base64 of from:through:checksum>`). What it writes is read as
+Loki reads it (YAML: `overrides` -> tenant -> retention_period), its lines are counted as
+Alloy counts them (tests/integration/log_counts.py), and the store's rendered health check
+runs against it. No Loki binary runs here: Loki applying the period is its source's (cited
+in size_guard.py)."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -47,15 +50,19 @@ def applets(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _chunks(data: Path, ages_days: list[float], size: int = MIB) -> None:
-    """One chunk file per age, written as Loki writes them: under chunks/<tenant>/."""
-    folder = data / "chunks" / size_guard.TENANT / "3f2a"
+def chunk(data: Path, newest_age_days: float, size: int = MIB, mtime_age: float = 0) -> Path:
+    """A chunk file as Loki's filesystem store writes it (schema v12 on: the key's last part
+    base64-encoded, pkg/storage/chunk/client/object_client.go FSEncoder), its newest line
+    `newest_age_days` old; its mtime `mtime_age` days old (0: copied or restored today)."""
+    through = int((time.time() - newest_age_days * DAY) * 1000)
+    key = f"{through - 3_600_000:x}:{through:x}:{os.getpid() ^ through & 0xFFFFFFFF:x}"
+    folder = data / "chunks" / size_guard.TENANT / f"{through % 4096:x}"
     folder.mkdir(parents=True, exist_ok=True)
-    now = time.time()
-    for n, age in enumerate(ages_days):
-        chunk = folder / f"18c1:18c2:{n:x}"
-        chunk.write_bytes(os.urandom(size))
-        os.utime(chunk, (now - age * DAY, now - age * DAY))
+    path = folder / base64.b64encode(key.encode()).decode()
+    path.write_bytes(os.urandom(size))
+    stamp = time.time() - mtime_age * DAY
+    os.utime(path, (stamp, stamp))
+    return path
 
 
 class Guard:
@@ -64,39 +71,30 @@ class Guard:
 
     def __init__(self, store: RenderedContainer, applets: Path, root: Path, budget_kib: int):
         self.data = root / "loki"
-        self.runtime = self.data / "runtime" / "overrides.yaml"
+        self.runtime = root / "tmp" / "size-guard" / "overrides.yaml"
         self.seen = root / "seen-at-start"
         script = root / "size-guard.sh"
         script.write_text(store.file(size_guard.SCRIPT))
-        env = dict(store.env)
-        assert env["VOS_LOKI_DATA"] == loki.DATA and env["VOS_LOKI_RUNTIME_FILE"] == (
-            loki.RUNTIME_FILE
-        )
-        env |= {
+        self.env = dict(store.env) | {
             "PATH": str(applets),
             "VOS_LOKI_DATA": str(self.data),
+            "VOS_LOKI_CHUNKS": str(self.data / "chunks"),
             "VOS_LOKI_RUNTIME_FILE": str(self.runtime),
             "VOS_LOKI_BUDGET_KIB": str(budget_kib),
             "VOS_LOKI_GUARD_PERIOD": "1",
         }
-        self.env = env
         loki_stand_in = [
             f"{applets}/sh",
             "-c",
             f'{{ echo "$@"; cat "$VOS_LOKI_RUNTIME_FILE"; }} > {self.seen}; exec sleep 600',
             "loki",
         ]
-        command = store.command[1:]  # Loki's own arguments
-        self.argv = [f"{applets}/sh", str(script), *loki_stand_in, *command]
+        self.argv = [f"{applets}/sh", str(script), *loki_stand_in, *store.command[1:]]
         self.process: subprocess.Popen[str] | None = None
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            self.argv,
-            env=self.env,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
+            self.argv, env=self.env, stderr=subprocess.PIPE, text=True, start_new_session=True
         )
 
     def lines(self) -> list[str]:
@@ -108,13 +106,18 @@ class Guard:
         _, err = self.process.communicate(timeout=10)
         return err.splitlines()
 
-    def wait_for(self, predicate: Any, timeout: float = 15) -> None:
+    def wait_for(self, predicate: Any, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if predicate():
-                return
+            with contextlib.suppress(FileNotFoundError):
+                if predicate():
+                    return
             time.sleep(0.1)
         raise AssertionError("the guard did not get there in time")
+
+    def started(self) -> None:
+        self.wait_for(self.seen.exists)
+        self.wait_for(lambda: "overrides" in self.seen.read_text())
 
     def overrides(self) -> Any:
         return yaml.safe_load(self.runtime.read_text())["overrides"]
@@ -131,88 +134,172 @@ def guard(
         result.process.communicate(timeout=10)
 
 
-def _retention(days: int) -> dict[str, dict[str, str]]:
+def kept(days: int) -> dict[str, dict[str, str]]:
     return {size_guard.TENANT: {"retention_period": f"{days * 24}h"}}
+
+
+def retentions(lines: list[str]) -> list[str]:
+    return [m.group(1) for line in lines if (m := re.search(r" retention=(\d+h)", line))]
+
+
+def counted(lines: list[str]) -> dict[str, int]:
+    return {metric: n for (metric, _), n in tally(size_guard.COUNT, lines, "stderr").items()}
 
 
 @pytest.mark.parametrize("guard", [64 * 1024], indirect=True)
 def test_within_its_budget_loki_starts_with_nothing_overridden(guard: Guard) -> None:
-    _chunks(guard.data, [0.1, 1.5, 3.5])
+    for age in (0.1, 1.5, 3.5):
+        chunk(guard.data, age)
     guard.start()
-    guard.wait_for(guard.seen.exists)
-    guard.wait_for(lambda: "overrides: {}" in guard.seen.read_text())
+    guard.started()
     arguments, *runtime = guard.seen.read_text().splitlines()
     # Loki got its own command line, and found the runtime file there before it started.
     assert arguments == f"-config.file={loki.CONFIG}"
     assert yaml.safe_load("\n".join(runtime)) == {"overrides": {}}
     lines = guard.lines()
     assert any("size_guard=ok" in line for line in lines), lines
-    assert not tally(size_guard.COUNT, lines, "stderr")
+    assert not counted(lines)
 
 
 @pytest.mark.parametrize("guard", [5 * 1024], indirect=True)
-def test_over_its_budget_the_oldest_days_go_first(guard: Guard) -> None:
-    """Eight chunks of 1 MiB, one per day of age 0..6 and one older than the retention,
-    budget 5 MiB (90 % of it the target): the four newest days fit with the rest of the
-    volume, a fifth would not."""
+def test_over_its_budget_the_oldest_days_go_by_the_time_in_their_names(guard: Guard) -> None:
+    """Eight chunks of 1 MiB, newest lines 0..6 days old and one past the retention, every
+    file written today (a restored volume's mtimes say nothing): with a 300 KiB WAL, four
+    days fit in 90 % of 5 MiB, five would not."""
     (guard.data / "wal").mkdir(parents=True)
     (guard.data / "wal" / "00000001").write_bytes(os.urandom(300 * 1024))
-    _chunks(guard.data, [d + 0.05 for d in (0, 1, 2, 3, 4, 5, 6, 8)])
+    for age in (0, 1, 2, 3, 4, 5, 6, 8):
+        chunk(guard.data, age + 0.05)
     guard.start()
-    guard.wait_for(guard.seen.exists)
-    assert guard.overrides() == _retention(4)
+    guard.started()
+    assert guard.overrides() == kept(4)
     time.sleep(2.5)  # rounds go on, with the same answer
     lines = guard.lines()
     capped = [line for line in lines if "size_guard=capped" in line]
-    assert len(capped) >= 2, lines
-    assert "retention=96h" in capped[0] and "budget_kib=5120" in capped[0]
-    counted = tally(size_guard.COUNT, lines, "stderr")
-    assert counted == {(size_guard.CAPPED.metric, ()): len(capped)}
+    assert len(capped) >= 3, lines
+    assert set(retentions(lines)) == {"96h"}
+    assert "budget_kib=5120" in capped[0] and "other_kib=3" in capped[0]
+    assert counted(lines) == {size_guard.CAPPED.metric: len(capped)}
+
+
+@pytest.mark.parametrize("guard", [int(5.5 * 1024)], indirect=True)
+def test_it_cuts_to_ninety_percent_of_the_budget(guard: Guard) -> None:
+    """Five days of 1 MiB fit in 5.5 MiB but not in 90 % of it: four are kept."""
+    for age in (0, 1, 2, 3, 4, 5, 6):
+        chunk(guard.data, age + 0.05)
+    guard.start()
+    guard.started()
+    assert guard.overrides() == kept(4)
+    guard.lines()
+
+
+@pytest.mark.parametrize("guard", [5 * 1024], indirect=True)
+def test_a_name_that_does_not_read_as_a_key_goes_by_its_mtime(guard: Guard) -> None:
+    """Ages by mtime alone (names that are no key, or a time in the future, which counts as
+    today): the same four days as by name."""
+    for age in (0, 1, 2, 3, 4, 5, 6):
+        path = chunk(guard.data, -3, mtime_age=age + 0.05)  # through in the future
+        if age:
+            path.rename(path.with_name(f"not-a-key-{age}"))
+    guard.start()
+    guard.started()
+    assert guard.overrides() == kept(4)
+    guard.lines()
 
 
 @pytest.mark.parametrize("guard", [2 * 1024], indirect=True)
 def test_when_not_even_a_day_fits_it_keeps_one_and_says_so(guard: Guard) -> None:
-    _chunks(guard.data, [0.1, 0.2, 0.3, 2.1])
+    for age in (0.1, 0.2, 0.3, 2.1):
+        chunk(guard.data, age)
     guard.start()
-    guard.wait_for(guard.seen.exists)
-    assert guard.overrides() == _retention(1)
+    guard.started()
+    assert guard.overrides() == kept(1)
+    assert counted(guard.lines())[size_guard.OVER.metric] >= 1
+
+
+@pytest.mark.parametrize("guard", [5 * 1024], indirect=True)
+def test_what_is_not_chunks_past_the_budget_cuts_no_logs(guard: Guard) -> None:
+    (guard.data / "wal").mkdir(parents=True)
+    (guard.data / "wal" / "00000001").write_bytes(os.urandom(6 * MIB))
+    for age in (0.5, 2.5, 4.5, 6.5):
+        chunk(guard.data, age, size=256 * 1024)
+    guard.start()
+    guard.started()
+    assert guard.overrides() == {}
     lines = guard.lines()
-    assert tally(size_guard.COUNT, lines, "stderr")[(size_guard.OVER.metric, ())] >= 1
+    assert set(retentions(lines)) == {"168h"}
+    assert counted(lines)[size_guard.OVER.metric] >= 1
 
 
 @pytest.mark.parametrize("guard", [4 * 1024], indirect=True)
-def test_once_the_compactor_deleted_the_old_days_the_cap_is_lifted(guard: Guard) -> None:
-    _chunks(guard.data, [0.1, 1.1, 2.1, 3.1, 4.1, 5.1])
+def test_the_cap_comes_back_a_day_at_a_time_once_another_day_fits(guard: Guard) -> None:
+    """Capped at three days; the compactor deletes what is older, which alone does not lift
+    the cap (the volume would swing back over at once); once the volume shrinks far enough
+    below the target the guard gives back one day a round up to the configured seven."""
+    paths = [chunk(guard.data, age + 0.1) for age in (0, 1, 2, 3, 4, 5)]
     guard.start()
-    guard.wait_for(guard.seen.exists)
-    assert guard.overrides() == _retention(3)
-    # What the compactor does after its delete delay: the chunks past the period are gone.
-    chunks = sorted((guard.data / "chunks").rglob("*:*"), key=lambda p: p.stat().st_mtime)
-    for old in chunks[:3]:
+    guard.started()
+    assert guard.overrides() == kept(3)
+    for old in paths[3:]:  # what the compactor does after its delete delay
         old.unlink()
+    time.sleep(2.5)
+    assert guard.overrides() == kept(3)  # 3 MiB kept, another day would pass 3.6 MiB
+    for path in paths[1:3]:  # the logs of days 1 and 2 gone (say, deleted by request)
+        path.unlink()
     guard.wait_for(lambda: guard.overrides() == {})
-    guard.lines()
+    lines = guard.lines()
+    given_back = retentions(lines)[retentions(lines).index("72h") :]
+    steps = sorted(set(given_back), key=lambda r: int(r[:-1]))
+    assert steps == ["72h", "96h", "120h", "144h", "168h"], given_back
+
+
+@pytest.mark.parametrize("guard", [64 * 1024], indirect=True)
+def test_a_full_volume_does_not_keep_loki_from_starting(guard: Guard) -> None:
+    """The runtime file is on the container's tmpfs, not on Loki's volume: with the volume
+    full (a 1 MiB filesystem of its own, filled), Loki still starts."""
+    guard.data.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(guard.data)], check=True)
+    try:
+        with contextlib.suppress(OSError):
+            (guard.data / "filler").write_bytes(b"x" * 2 * MIB)
+        guard.start()
+        guard.started()
+        assert guard.overrides() == {}
+        guard.lines()
+    finally:
+        subprocess.run(["umount", str(guard.data)], check=True)
 
 
 @pytest.mark.parametrize("guard", [64 * 1024], indirect=True)
 def test_a_volume_it_cannot_measure_still_lets_loki_start(guard: Guard) -> None:
     guard.env["VOS_LOKI_DATA"] = str(guard.data / "missing")
     guard.start()
-    guard.wait_for(guard.seen.exists)
+    guard.started()
     assert guard.overrides() == {}
-    assert any("level=error" in line and "cannot measure" in line for line in guard.lines())
+    lines = guard.lines()
+    assert any("cannot measure" in line for line in lines), lines
+    assert counted(lines)[size_guard.FAILED.metric] >= 1
 
 
 @pytest.mark.parametrize("guard", [64 * 1024], indirect=True)
 def test_without_a_runtime_file_loki_is_not_started(guard: Guard) -> None:
     """Loki refuses to start without it: the container stops with the guard's reason."""
-    guard.data.mkdir()
-    (guard.data / "runtime").write_text("a file where the folder should be")
+    guard.runtime.parent.parent.mkdir(parents=True)
+    guard.runtime.parent.write_text("a file where the folder should be")
     guard.start()
     assert guard.process is not None
     assert guard.process.wait(timeout=15) != 0
     assert not guard.seen.exists()
     assert any("cannot write" in line for line in guard.lines())
+
+
+@pytest.mark.parametrize("guard", [0], indirect=True)
+def test_a_budget_that_is_no_number_stops_it_before_loki(guard: Guard) -> None:
+    guard.start()
+    assert guard.process is not None
+    assert guard.process.wait(timeout=15) == 2
+    assert not guard.seen.exists()
+    assert any("VOS_LOKI_BUDGET_KIB must be a whole number" in line for line in guard.lines())
 
 
 def _healthy(store: RenderedContainer, applets: Path, port: int, runtime: Path) -> bool:

@@ -73,27 +73,34 @@ def test_the_store_demands_a_client_certificate_and_keeps_grpc_inside(
 def test_the_store_starts_its_size_guard_on_the_file_loki_reads(
     rendered: dict[str, RenderedContainer],
 ) -> None:
-    """The guard (run on busybox in tests/integration/test_loki_size_guard.py) writes the
-    file Loki's runtime configuration names, on Loki's volume, and the health check looks at
-    that file; the compactor applies retention (a per-tenant period means nothing without)."""
+    """The guard (run on busybox in tests/integration/test_loki_size_guard.py) measures the
+    volume and the chunks Loki writes, and writes the file Loki's runtime configuration
+    names, on the container's tmpfs (a full volume must not keep Loki from starting); the
+    health check looks at that file; the compactor applies retention (a per-tenant period
+    means nothing without)."""
     store = rendered[loki.STORE_NAME]
     config = yaml.safe_load(store.file(loki.CONFIG))
+    env = store.env
     assert store.entrypoint == [size_guard.SHELL, size_guard.SCRIPT]
     assert store.file(size_guard.SCRIPT) == size_guard.script()
-    assert config["runtime_config"]["file"] == store.env["VOS_LOKI_RUNTIME_FILE"]
-    assert store.env["VOS_LOKI_RUNTIME_FILE"].startswith(f"{loki.DATA}/")
-    assert store.env["VOS_LOKI_DATA"] == config["common"]["path_prefix"] == loki.DATA
-    assert int(store.env["VOS_LOKI_RETENTION_DAYS"]) * 24 == loki.RETENTION_HOURS
-    assert int(store.env["VOS_LOKI_BUDGET_KIB"]) == size_guard.BUDGET_GIB * 1024 * 1024
-    assert store.env["VOS_LOKI_TENANT"] == "fake" and config["auth_enabled"] is False
+    assert config["runtime_config"]["file"] == env["VOS_LOKI_RUNTIME_FILE"]
+    tmpfs = [path for path in store.tmpfs if env["VOS_LOKI_RUNTIME_FILE"].startswith(f"{path}/")]
+    assert tmpfs and not env["VOS_LOKI_RUNTIME_FILE"].startswith(f"{loki.DATA}/")
+    assert env["VOS_LOKI_DATA"] == config["common"]["path_prefix"] == loki.DATA
+    assert store.volumes[loki.DATA] is False  # Loki's own volume
+    assert env["VOS_LOKI_CHUNKS"] == config["common"]["storage"]["filesystem"]["chunks_directory"]
+    assert int(env["VOS_LOKI_RETENTION_DAYS"]) * 24 == loki.RETENTION_HOURS
+    assert config["limits_config"]["retention_period"] == f"{loki.RETENTION_HOURS}h"
+    assert int(env["VOS_LOKI_BUDGET_KIB"]) == size_guard.BUDGET_GIB * 1024 * 1024
+    assert env["VOS_LOKI_TENANT"] == "fake" and config["auth_enabled"] is False
     assert config["compactor"]["retention_enabled"] is True
-    assert store.env["VOS_LOKI_RUNTIME_FILE"] in store.healthcheck[-1]
-    assert store.volumes[loki.DATA] is False  # Loki's volume, writable: the guard writes there
+    assert env["VOS_LOKI_RUNTIME_FILE"] in store.healthcheck[-1]
 
 
-def test_a_retention_that_is_not_whole_days_is_refused() -> None:
+@pytest.mark.parametrize("hours", [0, 12, 36])
+def test_a_retention_that_is_not_whole_days_is_refused(hours: int) -> None:
     with pytest.raises(ValueError, match="whole days"):
-        size_guard.environment(loki.DATA, loki.RUNTIME_FILE, 36)
+        size_guard.environment(hours)
 
 
 def test_the_gate_presents_its_own_identity_to_the_store(
