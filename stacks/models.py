@@ -41,6 +41,7 @@ from stacks.fields import (
     matching,
 )
 from stacks.images import local_tag
+from stacks.retention_settings import RetentionSettings
 from stacks.services import Catalogue, ServiceDefinition, agent_dns_name
 from stacks.swarm_settings import SwarmSettings
 
@@ -277,6 +278,7 @@ class Settings(Model):
     edge: EdgeSettings = EdgeSettings()
     limits: LimitsSettings = LimitsSettings()
     backup: BackupSettings = BackupSettings()
+    retention: RetentionSettings = RetentionSettings()
 
     @property
     def name_prefix(self) -> str:

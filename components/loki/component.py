@@ -28,7 +28,12 @@ class Loki(ServiceComponent):
         stack = args.settings.stack
         self.store = self.container(
             "store",
-            store_spec(self.service.image_reference, self.tls),
+            store_spec(
+                self.service.image_reference,
+                self.tls,
+                args.settings.retention.loki.days,
+                args.settings.retention.loki.gib,
+            ),
             replace(self.placement, networks=[logs], published_port=None),
         )
         conf = gate.gate_conf(

@@ -22,7 +22,8 @@ GATE_UID = EDGE.image_uid
 PORT = DEFINITION.tls_port
 
 
-def store_spec(image: str, tls: TlsFiles) -> ContainerSpec:
+def store_spec(image: str, tls: TlsFiles, days: int, gib: int) -> ContainerSpec:
+    """`days`, `gib`: retention.loki (by age Loki's own, by size its guard's)."""
     return ContainerSpec(
         service=files.STORE_NAME,
         image=image,
@@ -30,9 +31,9 @@ def store_spec(image: str, tls: TlsFiles) -> ContainerSpec:
         entrypoint=[size_guard.SHELL, size_guard.SCRIPT],
         command=["/usr/bin/loki", f"-config.file={files.CONFIG}"],
         user=f"{UID}:{UID}",
-        env=size_guard.environment(files.RETENTION_HOURS),
+        env=size_guard.environment(days, gib),
         uploads=[
-            Upload(files.CONFIG, files.loki_yaml(), UID),
+            Upload(files.CONFIG, files.loki_yaml(days * size_guard.DAY_HOURS), UID),
             Upload(size_guard.SCRIPT, size_guard.script(), UID),
             *tls.uploads(UID),
         ],

@@ -18,7 +18,6 @@ DATA = "/loki"
 """The official image's data folder (owned by its user)."""
 STORE_NAME = "loki-store"
 """The store's name on the logs network; clients dial `loki`, the gate."""
-RETENTION_HOURS = 168
 CHUNKS = f"{DATA}/chunks"
 """The filesystem store: `<tenant>/...` its chunks, `index/` the shipped index."""
 TMP = "/tmp"  # noqa: S108 (the container's own tmpfs)
@@ -32,7 +31,7 @@ the size guard's documentation counts on it)."""
 GRPC_PORT = 9095
 
 
-def loki_yaml(retention_hours: int = RETENTION_HOURS) -> str:
+def loki_yaml(retention_hours: int) -> str:
     return yaml_text(
         {
             # One tenant; who may do what is the gate's business (components/loki/gate.py).

@@ -37,12 +37,10 @@ from components.loki.files import CHUNKS, DATA, RUNTIME_FILE, STORE_NAME
 SCRIPT = f"{CONFIG_DIR}/size-guard.sh"
 SHELL = "/busybox/sh"
 """The image's shell (distroless static:debug carries busybox in /busybox)."""
-DAYS_HOURS = 24
+DAY_HOURS = 24
 TENANT = "fake"
 """Loki's tenant when auth_enabled is false (its operations docs, "Multi-tenancy")."""
 PERIOD_S = 300
-BUDGET_GIB = 10
-"""Loki's volume: what its logs may take (index, WAL and compactor included)."""
 STALE_MINUTES = 3 * PERIOD_S // 60
 STATE = "size_guard"
 """The logfmt key of each round's outcome: ok, capped, over or error (size_guard.sh)."""
@@ -52,14 +50,16 @@ def script() -> str:
     return Path(__file__).with_name("size_guard.sh").read_text(encoding="utf-8")
 
 
-def environment(retention_hours: int) -> dict[str, str]:
-    if retention_hours < DAYS_HOURS or retention_hours % DAYS_HOURS:
-        raise ValueError(f"Loki's retention is kept in whole days, not {retention_hours} h")
+def environment(days: int, gib: int) -> dict[str, str]:
+    """`days`: the retention Loki is configured with; `gib`: the budget of its volume (index,
+    WAL and compactor included). Both retention.loki."""
+    if days < 1 or gib < 1:
+        raise ValueError(f"Loki keeps at least a day and a GiB, not {days} days and {gib} GiB")
     return {
         "VOS_LOKI_DATA": DATA,
         "VOS_LOKI_CHUNKS": CHUNKS,
-        "VOS_LOKI_BUDGET_KIB": str(BUDGET_GIB * 1024 * 1024),
-        "VOS_LOKI_RETENTION_DAYS": str(retention_hours // DAYS_HOURS),
+        "VOS_LOKI_BUDGET_KIB": str(gib * 1024 * 1024),
+        "VOS_LOKI_RETENTION_DAYS": str(days),
         "VOS_LOKI_GUARD_PERIOD": str(PERIOD_S),
         "VOS_LOKI_RUNTIME_FILE": RUNTIME_FILE,
         "VOS_LOKI_TENANT": TENANT,

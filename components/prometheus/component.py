@@ -18,7 +18,7 @@ from components.off_loop import off_loop
 from components.postgres_backup.definition import DEFINITION as POSTGRES_BACKUP
 from components.postgres_exporter.definition import DEFINITION as POSTGRES_EXPORTER
 from components.prometheus import files
-from components.prometheus.containers import server_spec
+from components.prometheus.containers import retention_flags, server_spec
 from components.prometheus.definition import DEFINITION
 from components.prometheus.web_config import login_web_config
 from components.rabbitmq.definition import DEFINITION as RABBITMQ
@@ -84,6 +84,9 @@ class Prometheus(ServiceComponent):
                 self.tls,
                 scraper.cert_pem,
                 scraper.private_key_pem,
+                retention_flags(
+                    args.settings.retention.prometheus.days, args.settings.retention.prometheus.gib
+                ),
                 secrets,
             ),
         )

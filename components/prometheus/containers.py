@@ -13,11 +13,16 @@ UID = DEFINITION.image_uid
 PORT = DEFINITION.tls_port
 
 
-RETENTION_TIME = "15d"
-RETENTION_SIZE = "8GiB"
-"""Prometheus keeps 15 days of samples or 8 GiB of blocks, whichever is reached first (the
-oldest blocks go: `--storage.tsdb.retention.size`). Written as the server reports it back
-(it reads "8GB" as 8 GiB too, and shows "8GiB")."""
+def retention_flags(days: int, gib: int) -> list[str]:
+    """Prometheus keeps `days` of samples or `gib` GiB of blocks, whichever is reached first
+    (the oldest blocks go; `retention.prometheus`). The size as the server reports it back
+    (it reads "8GB" as 8 GiB too, and shows "8GiB")."""
+    return [
+        f"--storage.tsdb.retention.time={days}d",
+        # Whichever comes first: a busy stack never fills the volume it shares with
+        # nothing, however many series its agents make.
+        f"--storage.tsdb.retention.size={gib}GiB",
+    ]
 
 
 def server_spec(
@@ -28,10 +33,11 @@ def server_spec(
     tls: TlsFiles,
     scraper_cert: Any,
     scraper_key: Any,
+    retention: list[str],
     secrets: dict[str, Any] | None = None,
 ) -> ContainerSpec:
-    """`secrets`: path -> value of the other services' passwords it presents (Alertmanager's,
-    Grafana's metrics password)."""
+    """`retention`: retention_flags(); `secrets`: path -> value of the other services'
+    passwords it presents (Alertmanager's, Grafana's metrics password)."""
     return ContainerSpec(
         service=DEFINITION.dns_name,
         image=image,
@@ -40,10 +46,7 @@ def server_spec(
             f"--config.file={files.CONFIG}",
             f"--web.config.file={files.WEB_CONFIG}",
             f"--storage.tsdb.path={files.DATA}",
-            f"--storage.tsdb.retention.time={RETENTION_TIME}",
-            # Whichever comes first: a busy stack never fills the volume it shares with
-            # nothing, however many series its agents make.
-            f"--storage.tsdb.retention.size={RETENTION_SIZE}",
+            *retention,
             f"--web.listen-address=:{PORT}",
         ],
         user=f"{UID}:{UID}",

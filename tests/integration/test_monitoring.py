@@ -21,7 +21,7 @@ import yaml
 from cryptography import x509
 
 from components.grafana.settings_ini import PROVISIONING as GRAFANA_PROVISIONING
-from components.prometheus.containers import RETENTION_SIZE, RETENTION_TIME
+from stacks.retention_settings import PrometheusRetention
 from tests.integration.monitoring_stack import (
     RULES,
     RUNNING_JOBS,
@@ -213,8 +213,9 @@ def test_every_metric_the_alerts_read_is_scraped(stack: Stack, rule_file: str) -
 def test_prometheus_keeps_its_samples_by_time_and_by_size(stack: Stack) -> None:
     auth = ("admin", stack.password("prometheus"))
     flags = stack.get("prometheus", "/api/v1/status/flags", auth=auth).json()["data"]
-    assert flags["storage.tsdb.retention.time"] == RETENTION_TIME
-    assert flags["storage.tsdb.retention.size"] == RETENTION_SIZE
+    kept = PrometheusRetention()  # dev's: retention.prometheus unset
+    assert flags["storage.tsdb.retention.time"] == f"{kept.days}d"
+    assert flags["storage.tsdb.retention.size"] == f"{kept.gib}GiB"
 
 
 def test_the_alert_rules_load_and_evaluate_on_the_real_server(stack: Stack) -> None:

@@ -25,9 +25,11 @@ from components.docker.spec import TLS_DIR
 from components.loki import files as loki
 from components.loki import gate, size_guard
 from stacks.images import project_path
+from stacks.retention_settings import LokiRetention
 from tests.helpers import output
 from tools.offline.rendered import RenderedContainer, containers
-from tools.offline.runner import Evaluation
+from tools.offline.runner import Evaluation, evaluate
+from tools.offline.stack_files import read_stack_config, with_overrides
 
 PROVES = ("loki", "alloy")
 """Packages whose files this module checks (tests/program/test_registry.py)."""
@@ -63,7 +65,7 @@ def test_the_store_demands_a_client_certificate_and_keeps_grpc_inside(
     assert {tls["cert_file"], tls["key_file"], tls["client_ca_file"]} <= set(store.files)
     assert server["tls_min_version"] == "VersionTLS12"
     assert config["compactor"]["retention_enabled"] is True
-    assert config["limits_config"]["retention_period"] == f"{loki.RETENTION_HOURS}h"
+    assert config["limits_config"]["retention_period"] == f"{LokiRetention().days * 24}h"
     assert config["common"]["path_prefix"] == loki.DATA
     (schema,) = config["schema_config"]["configs"]
     assert schema["store"] == "tsdb" and schema["schema"] == "v13"
@@ -89,18 +91,31 @@ def test_the_store_starts_its_size_guard_on_the_file_loki_reads(
     assert env["VOS_LOKI_DATA"] == config["common"]["path_prefix"] == loki.DATA
     assert store.volumes[loki.DATA] is False  # Loki's own volume
     assert env["VOS_LOKI_CHUNKS"] == config["common"]["storage"]["filesystem"]["chunks_directory"]
-    assert int(env["VOS_LOKI_RETENTION_DAYS"]) * 24 == loki.RETENTION_HOURS
-    assert config["limits_config"]["retention_period"] == f"{loki.RETENTION_HOURS}h"
-    assert int(env["VOS_LOKI_BUDGET_KIB"]) == size_guard.BUDGET_GIB * 1024 * 1024
+    defaults = LokiRetention()  # dev's: retention.loki unset
+    assert int(env["VOS_LOKI_RETENTION_DAYS"]) == defaults.days
+    assert config["limits_config"]["retention_period"] == f"{defaults.days * 24}h"
+    assert int(env["VOS_LOKI_BUDGET_KIB"]) == defaults.gib * 1024 * 1024
     assert env["VOS_LOKI_TENANT"] == "fake" and config["auth_enabled"] is False
     assert config["compactor"]["retention_enabled"] is True
     assert env["VOS_LOKI_RUNTIME_FILE"] in store.healthcheck[-1]
 
 
-@pytest.mark.parametrize("hours", [0, 12, 36])
-def test_a_retention_that_is_not_whole_days_is_refused(hours: int) -> None:
-    with pytest.raises(ValueError, match="whole days"):
-        size_guard.environment(hours)
+def test_the_retention_settings_reach_loki_its_guard_and_prometheus() -> None:
+    evaluation = evaluate(
+        "dev",
+        with_overrides(
+            read_stack_config("dev"),
+            retention={"loki": {"days": 3, "gib": 2}, "prometheus": {"days": 30, "gib": 50}},
+        ),
+    )
+    rendered = containers(evaluation)
+    store = rendered[loki.STORE_NAME]
+    assert yaml.safe_load(store.file(loki.CONFIG))["limits_config"]["retention_period"] == "72h"
+    assert store.env["VOS_LOKI_RETENTION_DAYS"] == "3"
+    assert store.env["VOS_LOKI_BUDGET_KIB"] == str(2 * 1024 * 1024)
+    flags = rendered["prometheus"].command
+    assert "--storage.tsdb.retention.time=30d" in flags
+    assert "--storage.tsdb.retention.size=50GiB" in flags
 
 
 def test_the_gate_presents_its_own_identity_to_the_store(

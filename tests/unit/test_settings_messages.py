@@ -160,6 +160,8 @@ FIXABLE: list[tuple[dict[str, Any], Any]] = [
     ({"network": {"publishedPorts": {"nosuch": 9999}}}, None),
     ({"tls": {"validityHour": 10}}, None),
     ({"limits": {"nofile": 100}}, 65536),
+    ({"retention": {"loki": {"days": 0}}}, 3),
+    ({"retention": {"prometheus": {"gib": 100000}}}, 64),
 ]  # fmt: skip
 
 
