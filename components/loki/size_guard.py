@@ -5,18 +5,19 @@ it reads each tenant's `retention_period` from its runtime configuration file af
 every pass (pkg/compactor/retention/expiration.go: Expired asks the limits for the
 tenant's period; the file's `overrides` map, reloaded every `runtime_config.period`:
 pkg/loki/runtime_config.go). So the store's container starts a size guard before Loki
-(size_guard.sh, run by the image's busybox): every PERIOD_S it measures Loki's volume and
-reads each chunk's newest line's time from its file name; while the volume holds more than
-the budget it hands Loki the longest retention in whole days that fits in 90 % of it as
-the tenant's override (the single tenant of `auth_enabled: false` is "fake"), and lifts
-it a day at a time once another average day fits again. Loki deletes the older logs at its
-next compaction pass, after its delete delay (files.DELETE_DELAY): the bound holds within
-about 2 h 15 min of logs. It cuts logs only: an index, WAL or compactor folder alone past
-the budget is reported, not answered by deleting logs that would not help.
+(size_guard.sh, run by the image's busybox): every PERIOD_S it walks Loki's volume once,
+reading each chunk's newest line's time from its file name. Once what would stay after the
+compactor's next pass holds more than the budget, it hands Loki the longest retention in
+whole days that fits in 90 % of it as the tenant's override (the single tenant of
+`auth_enabled: false` is "fake"), and gives it back a day a round once another average day
+fits again. Loki deletes the older logs at its next compaction pass, after its delete delay
+(files.DELETE_DELAY): the bound holds within about 2 h 15 min of logs. It cuts logs only:
+an index, WAL or compactor folder alone past 90 % of the budget is reported, not answered
+by deleting logs that would not help.
 
 The guard runs in Loki's own container, on every target: it needs Loki's volume, which a
 Swarm shares with no other task. It logs one logfmt line a round; Alloy counts the rounds
-that shortened the retention, those where even one day does not fit, and its failures
+that shortened the retention, those no cut brings under the budget, and its failures
 (COUNT); monitoring/prometheus/rules/loki.yml alerts on each, a round (5 minutes) late for
 a series Alloy has just made (its first count is its first sample). The store's health
 check fails when the guard stopped writing (its file older than three rounds).

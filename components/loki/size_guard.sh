@@ -34,80 +34,90 @@ whole VOS_LOKI_BUDGET_KIB "$VOS_LOKI_BUDGET_KIB"
 whole VOS_LOKI_RETENTION_DAYS "$VOS_LOKI_RETENTION_DAYS"
 whole VOS_LOKI_GUARD_PERIOD "$VOS_LOKI_GUARD_PERIOD"
 
-# "<days> <state> <chunks KiB> <other KiB>": the retention in whole days to hand Loki now,
-# given the volume's use in KiB and the retention in force. A chunk is deleted once its
-# newest line is older than the retention (pkg/compactor/retention/expiration.go), and that
-# time is in its file's name: base64 of "<from>:<through>:<checksum>", hex milliseconds
-# (schema v12 on: pkg/storage/chunk/client/object_client.go FSEncoder); the file's mtime
-# (its flush, after its newest line) stands in for a name that does not read so. What is
-# not a chunk (index, WAL, compactor) is no retention's to cut. States:
-#   ok      nothing cut: all fits, or what does not is past the retention already;
-#   capped  fewer days than configured; lifted a day at a time once one more average day
-#           fits in the target (90 % of the budget), so the volume settles in the band
+# "<days> <state> <used KiB> <chunks KiB> <other KiB>": the retention in whole days to hand
+# Loki now, given the retention in force, from one walk of Loki's volume (one walk, so a
+# file the compactor deletes meanwhile is simply not counted, in neither part). A chunk is
+# deleted once its newest line is older than the retention (pkg/compactor/retention/
+# expiration.go), and that time is in its file's name: base64 of "<from>:<through>:
+# <checksum>", hex milliseconds (schema v12 on: pkg/storage/chunk/client/object_client.go
+# FSEncoder); the file's mtime (its flush, after its newest line) stands in for a name that
+# does not read so, and spares decoding a chunk already past the retention by it. Only the
+# tenant's chunks are logs; the rest (index, WAL, compactor) is no retention's to cut.
+# Whether the volume is over the budget is judged on what stays once the compactor has
+# deleted what is past the retention in force (it keeps such chunks 2 h). States:
+#   ok      nothing cut: all fits;
+#   capped  fewer days than configured: cut to the longest retention that fits in the
+#           target (90 % of the budget) when over the budget; a day given back a round once
+#           one more average day fits in the target, so the volume settles in the band
 #           between target and budget instead of swinging through it;
-#   over    not even one day fits in the budget (one day kept), or what is not chunks
-#           alone passes the target (nothing cut: cutting logs would not help).
+#   over    over the budget and no cut brings it under: not even one day fits (one day kept),
+#           or what is not logs alone passes the target (nothing cut: it would not help).
 decide() {
   # shellcheck disable=SC2017 # budget*9 could overflow a shell's 32-bit arithmetic
-  find "$VOS_LOKI_CHUNKS/$VOS_LOKI_TENANT" -type f -exec stat -c '%Y %b %B %n' {} + 2>/dev/null |
-    awk -v now="$(date +%s)" -v used="$1" -v cap="$2" -v days="$VOS_LOKI_RETENTION_DAYS" \
+  find "$VOS_LOKI_DATA" -type f -exec stat -c '%Y %b %B %n' {} + 2>"$SCRATCH/walk.err" |
+    awk -v now="$(date +%s)" -v cap="$1" -v days="$VOS_LOKI_RETENTION_DAYS" \
+      -v logs="$VOS_LOKI_CHUNKS/$VOS_LOKI_TENANT/" \
       -v budget="$VOS_LOKI_BUDGET_KIB" -v target="$((VOS_LOKI_BUDGET_KIB / 10 * 9))" '
-      function hex(text,   n, i) {
-        n = 0
-        for (i = 1; i <= length(text); i++) n = n * 16 + index("0123456789abcdef", substr(text, i, 1)) - 1
-        return n
+      BEGIN {
+        letters = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+        for (i = 0; i < 64; i++) letter[substr(letters, i + 1, 1)] = i
       }
-      # In fours: four letters, 24 bits, three bytes (no ^ or %: a busybox awk may have
-      # no math support compiled in).
-      function unbase64(text,   alphabet, out, i, j, v, c, n) {
-        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-        out = ""
-        for (i = 1; i <= length(text); i += 4) {
-          v = 0; n = 0
+      # The key'"'"'s <through> in milliseconds, or -1 when the name is no key. Four letters
+      # are 24 bits, three bytes; decoded only as far as the second ":" (no ^ or %: a
+      # busybox awk may have no math support compiled in).
+      function through(name,   i, j, k, c, v, b, field, value, digits) {
+        field = 0; value = 0; digits = 0
+        for (i = 1; i <= length(name); i += 4) {
+          v = 0
           for (j = 0; j < 4; j++) {
-            c = substr(text, i + j, 1)
-            if (c == "=" || c == "") { v = v * 64; continue }
-            c = index(alphabet, c) - 1
-            if (c < 0) return ""
-            v = v * 64 + c; n++
+            c = substr(name, i + j, 1)
+            if (c == "=" || c == "") v = v * 64
+            else if (c in letter) v = v * 64 + letter[c]
+            else return -1
           }
-          out = out sprintf("%c", int(v / 65536))
-          if (n > 2) out = out sprintf("%c", int(v / 256) - int(v / 65536) * 256)
-          if (n > 3) out = out sprintf("%c", v - int(v / 256) * 256)
+          b[1] = int(v / 65536); b[2] = int(v / 256) - b[1] * 256; b[3] = v - int(v / 256) * 256
+          for (k = 1; k <= 3; k++) {
+            if (b[k] == 58) {
+              if (++field == 2) return (digits ? value : -1)
+            } else if (b[k] >= 48 && b[k] <= 57) {
+              if (field == 1) { value = value * 16 + b[k] - 48; digits++ }
+            } else if (b[k] >= 97 && b[k] <= 102) {
+              if (field == 1) { value = value * 16 + b[k] - 87; digits++ }
+            } else return -1
+          }
         }
-        return out
+        return -1
       }
       {
-        name = $0; sub(/^.*\//, "", name)
-        newest = $1
-        if (split(unbase64(name), key, ":") == 3 && key[2] ~ /^[0-9a-f]+$/) newest = hex(key[2]) / 1000
-        age = int((now - newest) / 86400)
+        size = $2 * $3 / 1024
+        path = substr($0, length($1) + length($2) + length($3) + 4)
+        if (index(path, logs) != 1) { other += size; next }
+        age = int((now - $1) / 86400)
+        if (age < days) {
+          name = path; sub(/^.*\//, "", name)
+          newest = through(name)
+          if (newest >= 0) age = int((now - newest / 1000) / 86400)
+        }
         if (age < 0) age = 0
         if (age > days) age = days
-        size = $2 * $3 / 1024
         kib[age] += size; chunks += size
       }
       END {
-        other = used - chunks
-        if (other < 0) other = 0
         fit = 0; kept = other
         for (d = 1; d <= days; d++) {
           kept += kib[d - 1]
           if (d == 1) first = kept
           if (kept <= target) fit = d
-          if (d == cap) at_cap = kept
+          if (d == cap) stays = kept
         }
-        if (other > target) { days_now = cap; state = "over" }
-        else if (fit == 0) { days_now = 1; state = (first > budget ? "over" : "capped") }
-        else if (cap >= days) {
-          days_now = (used <= budget || fit == days) ? days : fit
-        } else if (used > budget) {
-          days_now = (fit < cap ? fit : cap)
-        } else if (used + (at_cap - other) / cap <= target) {
-          days_now = cap + 1
-        } else days_now = cap
+        days_now = cap
+        if (stays <= budget) {
+          if (cap < days && stays + (stays - other) / cap <= target) days_now = cap + 1
+        } else if (other > target) state = "over"
+        else if (fit == 0) { days_now = 1; if (first > budget) state = "over" }
+        else if (fit < cap) days_now = fit
         if (state == "") state = (days_now < days ? "capped" : "ok")
-        printf "%d %s %.0f %.0f\n", days_now, state, chunks, other
+        printf "%d %s %.0f %.0f %.0f\n", days_now, state, other + chunks, chunks, other
       }'
 }
 
@@ -132,21 +142,19 @@ write_overrides() {
 cap=$VOS_LOKI_RETENTION_DAYS
 
 round() {
-  # A file the compactor removes while du walks is no error; anything else it says is.
-  used=$(du -sk "$VOS_LOKI_DATA" 2>"$SCRATCH/du.err" | awk 'NR == 1 { print $1 }')
-  if grep -qv 'No such file or directory' "$SCRATCH/du.err" 2>/dev/null; then
-    failed "cannot measure $VOS_LOKI_DATA: $(head -n 1 "$SCRATCH/du.err" | tr -d '"')"
+  if [ ! -d "$VOS_LOKI_DATA" ]; then
+    failed "cannot measure $VOS_LOKI_DATA: no such folder"
     return 1
   fi
-  case "$used" in '' | *[!0-9]*)
-    failed "cannot measure $VOS_LOKI_DATA"
+  decision=$(decide "$cap")
+  # A file the compactor removes during the walk is no error; anything else said is.
+  if grep -qv 'No such file or directory' "$SCRATCH/walk.err" 2>/dev/null; then
+    failed "cannot measure $VOS_LOKI_DATA: $(head -n 1 "$SCRATCH/walk.err" | tr -d '"')"
     return 1
-    ;;
-  esac
-  decision=$(decide "$used" "$cap")
-  # shellcheck disable=SC2086 # four words, split on purpose
+  fi
+  # shellcheck disable=SC2086 # five words, split on purpose
   set -- $decision
-  if [ "$#" -ne 4 ]; then
+  if [ "$#" -ne 5 ]; then
     failed "cannot size the chunks"
     return 1
   fi
@@ -157,7 +165,7 @@ round() {
   cap=$1
   level=info
   [ "$2" = ok ] || level=warn
-  log "$level" "size_guard=$2 used_kib=$used chunks_kib=$3 other_kib=$4 budget_kib=$VOS_LOKI_BUDGET_KIB retention=$(($1 * 24))h"
+  log "$level" "size_guard=$2 used_kib=$3 chunks_kib=$4 other_kib=$5 budget_kib=$VOS_LOKI_BUDGET_KIB retention=$(($1 * 24))h"
 }
 
 # Loki will not start without its runtime configuration file (dskit runtimeconfig: "failed

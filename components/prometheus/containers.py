@@ -15,8 +15,8 @@ PORT = DEFINITION.tls_port
 
 def retention_flags(days: int, gib: int) -> list[str]:
     """Prometheus keeps `days` of samples or `gib` GiB of blocks, whichever is reached first
-    (the oldest blocks go; `retention.prometheus`). The size as the server reports it back
-    (it reads "8GB" as 8 GiB too, and shows "8GiB")."""
+    (the oldest blocks go; `retention.prometheus`). The defaults as the server reports them
+    back (it reads "8GB" as 8 GiB too and shows "8GiB"; it would show 14 days as "2w")."""
     return [
         f"--storage.tsdb.retention.time={days}d",
         # Whichever comes first: a busy stack never fills the volume it shares with
