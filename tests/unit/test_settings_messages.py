@@ -162,6 +162,9 @@ FIXABLE: list[tuple[dict[str, Any], Any]] = [
     ({"limits": {"nofile": 100}}, 65536),
     ({"retention": {"loki": {"days": 0}}}, 3),
     ({"retention": {"prometheus": {"gib": 100000}}}, 64),
+    # true is no number (pydantic alone would read it as 1: one day kept)
+    ({"retention": {"loki": {"days": True}}}, 7),
+    ({"limits": {"nofile": True}}, 65536),
 ]  # fmt: skip
 
 
