@@ -50,8 +50,9 @@ whole VOS_LOKI_GUARD_PERIOD "$VOS_LOKI_GUARD_PERIOD"
 #           target (90 % of the budget) when over the budget; a day given back a round once
 #           one more average day fits in the target, so the volume settles in the band
 #           between target and budget instead of swinging through it;
-#   over    over the budget and no cut brings it under: not even one day fits (one day kept),
-#           or what is not logs alone passes the target (nothing cut: it would not help).
+#   over    over the budget and no cut brings it under: one day of logs with the rest passes
+#           the budget (one day kept), or what is not logs alone passes the target (nothing
+#           cut: it would not help).
 decide() {
   # shellcheck disable=SC2017 # budget*9 could overflow a shell's 32-bit arithmetic
   find "$VOS_LOKI_DATA" -type f -exec stat -c '%Y %b %B %n' {} + 2>"$SCRATCH/walk.err" |
