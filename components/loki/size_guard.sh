@@ -132,9 +132,8 @@ write_overrides() {
   else
     text="overrides: {}"
   fi
-  mkdir -p "$SCRATCH" &&
-    printf '# Written by Loki'"'"'s size guard every %s s (vos-infra); not for editing.\n%s\n' \
-      "$VOS_LOKI_GUARD_PERIOD" "$text" >"$VOS_LOKI_RUNTIME_FILE.new" &&
+  printf '# Written by Loki'"'"'s size guard every %s s (vos-infra); not for editing.\n%s\n' \
+    "$VOS_LOKI_GUARD_PERIOD" "$text" >"$VOS_LOKI_RUNTIME_FILE.new" &&
     mv -f "$VOS_LOKI_RUNTIME_FILE.new" "$VOS_LOKI_RUNTIME_FILE" && return 0
   rm -f "$VOS_LOKI_RUNTIME_FILE.new"
   return 1
@@ -143,6 +142,12 @@ write_overrides() {
 cap=$VOS_LOKI_RETENTION_DAYS
 
 round() {
+  # Its file and the walk's errors go there: made again before the walk if it went, or the
+  # walk's errors would have nowhere to go and an empty walk would pass for a whole one.
+  if ! mkdir -p "$SCRATCH"; then
+    failed "cannot write $SCRATCH"
+    return 1
+  fi
   if [ ! -d "$VOS_LOKI_DATA" ]; then
     failed "cannot measure $VOS_LOKI_DATA: no such folder"
     return 1
@@ -172,7 +177,7 @@ round() {
 # Loki will not start without its runtime configuration file (dskit runtimeconfig: "failed
 # to load runtime config"): one round first, the configured retention if that round could
 # not decide. The file is on the container's own tmpfs, so a full volume cannot stop it.
-if ! { mkdir -p "$SCRATCH" && { round || write_overrides "$VOS_LOKI_RETENTION_DAYS"; }; }; then
+if ! { round || write_overrides "$VOS_LOKI_RETENTION_DAYS"; }; then
   log error "size_guard=error msg=\"cannot write $VOS_LOKI_RUNTIME_FILE, without which Loki does not start\""
   exit 1
 fi

@@ -14,6 +14,7 @@ import base64
 import contextlib
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -280,6 +281,22 @@ def test_the_cap_comes_back_a_day_at_a_time_once_another_day_fits(guard: Guard) 
     given = retentions(lines)
     steps = [r for i, r in enumerate(given) if i == 0 or r != given[i - 1]]
     assert steps == ["72h", "96h", "120h", "144h", "168h"], given
+
+
+@pytest.mark.parametrize("guard", [4300], indirect=True)
+def test_its_scratch_folder_gone_it_walks_again_before_deciding(guard: Guard) -> None:
+    """The folder of its file and of the walk's errors removed while it runs: the next
+    round makes it again before it walks, and decides on the whole volume, not on none."""
+    for age in (0, 1, 2, 3, 4, 5):
+        chunk(guard.data, age + 0.5)
+    guard.start()
+    guard.started()
+    assert guard.overrides() == kept(3)
+    shutil.rmtree(guard.runtime.parent)
+    guard.wait_for(guard.runtime.exists)
+    time.sleep(1.5)
+    assert guard.overrides() == kept(3)
+    assert set(retentions(guard.lines())) == {"72h"}
 
 
 @pytest.mark.parametrize("guard", [64 * 1024], indirect=True)
