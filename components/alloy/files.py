@@ -21,7 +21,8 @@ Its HTTP server (UI, API, /metrics) has no login of its own: it listens on the b
 network with TLS and demands a client certificate of the metrics CA, which only
 Prometheus holds (the exporters' rule), so /metrics carries the
 counts it takes from log lines (COUNTS: the egress proxy's refusals, the edge's answers,
-the sidecars' failed reads of Vault, the rounds of Loki's size guard that cut its retention)
+the sidecars' failed reads of Vault, the rounds of Loki's size guard that cut its retention,
+could not bring its volume under the budget, or failed)
 to Prometheus and nothing else gets in."""
 
 from __future__ import annotations
